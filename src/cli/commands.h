@@ -1,0 +1,13 @@
+// The subcommands of the berth binary. Each Add* registers one subcommand on the app and
+// stores its exit code (0 ok, 1 findings at or above --fail-on, 2 error) in `exit_code`
+// when it runs. Called once, from main, on one thread.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace berth::cli {
+
+void AddScanCommand(CLI::App& app, int& exit_code);
+void AddPressureCommand(CLI::App& app, int& exit_code);
+
+}  // namespace berth::cli

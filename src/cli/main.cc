@@ -1,0 +1,43 @@
+// berth: keep servers on fixed, documented ports, and prove it.
+#include <fmt/core.h>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "core/iana.h"
+
+#ifndef BERTH_VERSION
+#define BERTH_VERSION "0.0.0"
+#endif
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "berth keeps server applications on fixed, documented ports, and proves it.\n"
+      "A server on a random port from the ephemeral range moves on every restart; berth finds\n"
+      "such servers and the port mappers that hide them, and says how to pin each one.",
+      "berth"};
+  app.set_version_flag("--version", fmt::format("berth {} (IANA registry: {})", BERTH_VERSION,
+                                                berth::IanaVersion()));
+  app.require_subcommand(1);
+  app.footer("Run 'berth COMMAND --help' for a command's options.\n"
+             "Exit status: 0 ok, 1 findings, 2 error.");
+  int exit_code = 0;
+  berth::cli::AddScanCommand(app, exit_code);
+  berth::cli::AddPressureCommand(app, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  } catch (const std::exception& e) {
+    return berth::cli::PrintError(fmt::format("internal error: {}", e.what()));
+  }
+  return exit_code;
+}

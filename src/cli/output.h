@@ -1,0 +1,24 @@
+// Terminal output helpers shared by the subcommands: colour policy, writing to stdout,
+// and printing errors in berth's one format.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/error.h"
+
+namespace berth::cli {
+
+enum class ColorMode { kAuto, kAlways, kNever };
+
+// Colour only on a terminal, never with NO_COLOR set, unless --color always.
+bool UseColor(ColorMode mode);
+
+// Writes all of `s` to stdout (fd 1), retrying short writes; ignores EPIPE (a closed pager).
+void WriteStdout(std::string_view s);
+
+// "berth: error: <message>" on stderr; returns 2, the exit code for errors.
+int PrintError(const Error& e);
+int PrintError(std::string_view message);
+
+}  // namespace berth::cli

@@ -1,0 +1,36 @@
+#include "core/classify.h"
+
+namespace berth {
+
+Rfc6335Class ClassifyRfc6335(Port p) {
+  if (p <= 1023) return Rfc6335Class::kSystem;
+  if (p <= 49151) return Rfc6335Class::kUser;
+  return Rfc6335Class::kDynamic;
+}
+
+std::string_view Rfc6335Name(Rfc6335Class c) {
+  switch (c) {
+    case Rfc6335Class::kSystem: return "system";
+    case Rfc6335Class::kUser: return "user";
+    case Rfc6335Class::kDynamic: return "dynamic";
+  }
+  return "user";
+}
+
+std::uint32_t HostPortConfig::usable_ephemeral() const {
+  return ephemeral.size() - reserved.Intersect(ephemeral).count();
+}
+
+PortClass ClassifyPort(Port p, Protocol proto, const HostPortConfig& config) {
+  return PortClass{ClassifyRfc6335(p), config.ephemeral.contains(p), config.reserved.contains(p),
+                   IanaLookup(p, proto)};
+}
+
+std::string ClassLabel(const PortClass& c) {
+  std::string out(Rfc6335Name(c.rfc6335));
+  if (c.ephemeral) out += ",ephemeral";
+  if (c.reserved) out += ",reserved";
+  return out;
+}
+
+}  // namespace berth

@@ -1,0 +1,42 @@
+// Classifying a port three ways: by RFC 6335's ranges, by this host's live kernel
+// configuration (ephemeral range, reserved list) and by IANA's registry. Pure functions.
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+#include "core/iana.h"
+#include "core/port.h"
+
+namespace berth {
+
+enum class Rfc6335Class : std::uint8_t { kSystem, kUser, kDynamic };
+
+Rfc6335Class ClassifyRfc6335(Port p);          // 0-1023, 1024-49151, 49152-65535
+std::string_view Rfc6335Name(Rfc6335Class c);  // "system" / "user" / "dynamic"
+
+// The kernel's port allocation settings for one network namespace. IPv6 shares the
+// IPv4 sysctls. Defaults are the kernel's (a new namespace starts with them).
+struct HostPortConfig {
+  PortRange ephemeral{32768, 60999};  // net.ipv4.ip_local_port_range
+  PortSet reserved;                   // net.ipv4.ip_local_reserved_ports
+  int unprivileged_port_start = 1024; // net.ipv4.ip_unprivileged_port_start
+  int tcp_tw_reuse = 2;               // net.ipv4.tcp_tw_reuse: 0 off, 1 on, 2 loopback only
+
+  // Ports automatic assignment can hand out: the range minus the reserved list.
+  std::uint32_t usable_ephemeral() const;
+};
+
+struct PortClass {
+  Rfc6335Class rfc6335;
+  bool ephemeral;  // inside ip_local_port_range
+  bool reserved;   // listed in ip_local_reserved_ports
+  std::optional<IanaEntry> iana;
+};
+
+PortClass ClassifyPort(Port p, Protocol proto, const HostPortConfig& config);
+
+// "dynamic", "user", "system", with ",ephemeral" / ",reserved" appended when they apply.
+std::string ClassLabel(const PortClass& c);
+
+}  // namespace berth

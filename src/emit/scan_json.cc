@@ -1,0 +1,163 @@
+#include <array>
+
+#include "core/classify.h"
+#include "core/iana.h"
+#include "emit/json_writer.h"
+#include "emit/scan_render.h"
+
+namespace berth {
+namespace {
+
+void WriteFinding(JsonWriter& j, const Finding& f) {
+  j.BeginObject();
+  j.Field("id", f.id);
+  j.Field("severity", SeverityName(f.severity));
+  j.Field("subject", f.subject);
+  j.Key("proto");
+  if (f.proto) j.String(ProtocolName(*f.proto)); else j.Null();
+  j.Field("ports", f.ports.Format());
+  j.Key("pids").BeginArray();
+  for (int pid : f.pids) j.Int(pid);
+  j.EndArray();
+  j.Field("why", f.why);
+  j.Field("fix", f.fix);
+  j.EndObject();
+}
+
+void WriteNullable(JsonWriter& j, std::string_view key, std::string_view value) {
+  j.Key(key);
+  if (value.empty()) j.Null(); else j.String(value);
+}
+
+}  // namespace
+
+void RenderScanJson(const ScanView& v, const Sink& sink) {
+  const HostSnapshot& snap = *v.snap;
+  const HostPortConfig& cfg = snap.config;
+  JsonWriter j;
+  auto flush = [&] {
+    if (j.buffer().size() >= 1 << 16) sink(j.Take());
+  };
+  j.BeginObject();
+  j.Field("schema", kScanSchema);
+  j.Key("host").BeginObject();
+  j.Field("hostname", snap.hostname);
+  WriteNullable(j, "netns", snap.netns);
+  j.Key("ephemeral_range").BeginObject();
+  j.Field("low", cfg.ephemeral.low).Field("high", cfg.ephemeral.high).Field("size", cfg.ephemeral.size());
+  j.EndObject();
+  j.Field("reserved_ports", cfg.reserved.Format());
+  j.Field("usable_ephemeral", cfg.usable_ephemeral());
+  j.Field("unprivileged_port_start", cfg.unprivileged_port_start);
+  j.Field("tcp_tw_reuse", cfg.tcp_tw_reuse);
+  j.Field("iana_registry", IanaVersion());
+  j.EndObject();
+  j.Field("all_states", v.all_states);
+  j.Field("owners_resolved", snap.owners_resolved);
+  j.Field("partial", snap.partial);
+  j.Key("warnings").BeginArray();
+  for (const std::string& w : snap.warnings) j.String(w);
+  j.EndArray();
+
+  std::size_t owner_at = 0;
+  std::size_t socket_count = 0;
+  j.Key("sockets").BeginArray();
+  if (v.sockets) {
+    for (std::size_t i = 0; i < snap.sockets.size(); ++i) {
+      const SocketRecord& s = snap.sockets[i];
+      while (owner_at < snap.owners.size() && snap.owners[owner_at].socket < i) ++owner_at;
+      if (!v.all_states && !s.is_server()) continue;
+      ++socket_count;
+      j.BeginObject();
+      j.Field("proto", ProtocolName(s.proto));
+      j.Field("family", s.local.family == 4 ? "ipv4" : "ipv6");
+      j.Field("state", StateName(s.state, s.proto));
+      j.Field("address", s.local.Format());
+      j.Field("port", s.local_port);
+      WriteNullable(j, "interface", s.ifindex ? snap.InterfaceName(s.ifindex) : "");
+      if (s.local.family == 6) j.Field("v6only", s.v6only);
+      if (s.remote_port != 0 || !s.remote.is_any()) {
+        j.Field("peer_address", s.remote.Format());
+        j.Field("peer_port", s.remote_port);
+      }
+      j.Field("inode", s.inode);
+      j.Field("uid", s.uid);
+      j.Field("rqueue", s.rqueue).Field("wqueue", s.wqueue);
+      const PortClass c = ClassifyPort(s.local_port, s.proto, cfg);
+      j.Key("class").BeginObject();
+      j.Field("rfc6335", Rfc6335Name(c.rfc6335));
+      j.Field("ephemeral", c.ephemeral);
+      j.Field("reserved", c.reserved);
+      j.Key("iana");
+      if (c.iana) {
+        j.BeginObject().Field("service", c.iana->service).Field("description", c.iana->description);
+        j.EndObject();
+      } else {
+        j.Null();
+      }
+      j.EndObject();
+      j.Key("owners").BeginArray();
+      for (std::size_t k = owner_at; k < snap.owners.size() && snap.owners[k].socket == i; ++k) {
+        j.BeginObject();
+        j.Field("pid", snap.processes[snap.owners[k].process].pid);
+        j.Field("fd", snap.owners[k].fd);
+        j.EndObject();
+      }
+      j.EndArray();
+      j.EndObject();
+      flush();
+    }
+  }
+  j.EndArray();
+
+  j.Key("processes").BeginArray();
+  for (const ProcessInfo& p : snap.processes) {
+    j.BeginObject();
+    j.Field("pid", p.pid).Field("command", p.command).Field("user", p.user).Field("uid", p.uid);
+    WriteNullable(j, "unit", p.unit);
+    WriteNullable(j, "container", p.container);
+    j.EndObject();
+    flush();
+  }
+  j.EndArray();
+
+  std::array<int, 3> count{};
+  j.Key("findings").BeginArray();
+  if (v.findings) {
+    for (const Finding& f : *v.findings) {
+      ++count[static_cast<int>(f.severity)];
+      WriteFinding(j, f);
+    }
+  }
+  j.EndArray();
+
+  if (v.pressure) {
+    const PressureReport& p = *v.pressure;
+    j.Key("pressure").BeginObject();
+    j.Field("usable_ports", p.usable);
+    j.Key("destinations").BeginArray();
+    for (const PressureRow& r : p.rows) {
+      j.BeginObject();
+      j.Field("source", r.source.Format());
+      j.Field("destination", r.destination.Format());
+      j.Field("destination_port", r.destination_port);
+      j.Field("sockets", r.sockets).Field("time_wait", r.time_wait).Field("share", r.share);
+      j.EndObject();
+      flush();
+    }
+    j.EndArray();
+    j.EndObject();
+  }
+
+  j.Key("summary").BeginObject();
+  j.Field("sockets", socket_count).Field("processes", snap.processes.size());
+  j.Key("findings").BeginObject();
+  j.Field("error", count[2]).Field("warning", count[1]).Field("info", count[0]);
+  j.EndObject();
+  j.EndObject();
+  j.EndObject();
+  j.buffer() += '\n';
+  sink(j.Take());
+}
+
+}  // namespace berth

@@ -1,0 +1,34 @@
+// Rendering a scan: the aligned, process-grouped text table (colour optional) and the
+// JSON document described in docs/scan-json.md. Both stream through a sink in chunks,
+// so memory stays flat however many sockets there are. No I/O of their own.
+#pragma once
+
+#include <functional>
+#include <string_view>
+#include <vector>
+
+#include "core/finding.h"
+#include "core/pressure.h"
+#include "core/socket.h"
+
+namespace berth {
+
+using Sink = std::function<void(std::string_view)>;
+
+struct ScanView {
+  const HostSnapshot* snap = nullptr;
+  const std::vector<Finding>* findings = nullptr;
+  const PressureReport* pressure = nullptr;  // null: no pressure section
+  bool all_states = false;  // false: only servers (TCP LISTEN, bound UDP) are rows
+  bool sockets = true;      // false: no socket table (the pressure command)
+};
+
+void RenderScanText(const ScanView& view, bool color, const Sink& sink);
+void RenderScanJson(const ScanView& view, const Sink& sink);
+
+// Text from the kernel or /proc made safe for a terminal: control bytes become \xNN.
+std::string TerminalSafe(std::string_view s);
+
+inline constexpr std::string_view kScanSchema = "berth.scan/1";
+
+}  // namespace berth

@@ -1,0 +1,255 @@
+#include "host/proc_owners.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <thread>
+#include <unordered_map>
+
+#include <fmt/core.h>
+
+#include "host/proc_parse.h"
+#include "host/sysctl.h"
+#include "host/unique_fd.h"
+
+namespace berth {
+namespace {
+
+// Open addressing over non-zero inodes: read-only once built, so the workers share it
+// without locks. A lookup is a multiply and, almost always, one cache line.
+class InodeTable {
+ public:
+  explicit InodeTable(const std::vector<SocketRecord>& sockets) {
+    std::size_t cap = 16;
+    while (cap < sockets.size() * 2) cap <<= 1;
+    mask_ = cap - 1;
+    slots_.assign(cap, Slot{0, 0});
+    for (std::size_t i = 0; i < sockets.size(); ++i) {
+      const std::uint64_t ino = sockets[i].inode;
+      if (ino == 0) continue;  // TIME_WAIT and request sockets have no fd
+      std::size_t h = Hash(ino);
+      while (slots_[h].inode != 0 && slots_[h].inode != ino) h = (h + 1) & mask_;
+      if (slots_[h].inode == 0) ++wanted_;
+      slots_[h] = Slot{ino, static_cast<std::uint32_t>(i)};
+    }
+  }
+  // Index of the socket with this inode, or -1.
+  std::int64_t Find(std::uint64_t ino) const {
+    for (std::size_t h = Hash(ino);; h = (h + 1) & mask_) {
+      if (slots_[h].inode == ino) return slots_[h].index;
+      if (slots_[h].inode == 0) return -1;
+    }
+  }
+  std::size_t wanted() const { return wanted_; }
+
+ private:
+  struct Slot {
+    std::uint64_t inode;
+    std::uint32_t index;
+  };
+  std::size_t Hash(std::uint64_t ino) const {
+    return static_cast<std::size_t>((ino * 0x9E3779B97F4A7C15ull) >> 20) & mask_;
+  }
+  std::vector<Slot> slots_;
+  std::size_t mask_ = 0;
+  std::size_t wanted_ = 0;
+};
+
+struct Hit {
+  std::uint32_t socket;
+  int pid;
+  int fd;
+};
+
+struct Shared {
+  const InodeTable* table;
+  int proc_fd;
+  const std::vector<int>* pids;
+  bool stop_when_all_found;
+  std::unique_ptr<std::atomic<bool>[]> found;
+  std::atomic<std::size_t> next{0};
+  std::atomic<std::size_t> remaining{0};
+  std::atomic<std::size_t> unreadable{0}, vanished{0}, fds{0};
+};
+
+struct linux_dirent64 {
+  ino64_t d_ino;
+  off64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[];
+};
+
+void WalkPid(Shared& sh, int pid, std::vector<Hit>& hits) {
+  char path[32];
+  *fmt::format_to_n(path, sizeof path - 1, "{}/fd", pid).out = '\0';
+  int dfd = ::openat(sh.proc_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) {
+    if (errno == ENOENT || errno == ESRCH) {
+      sh.vanished.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      sh.unreadable.fetch_add(1, std::memory_order_relaxed);
+    }
+    return;
+  }
+  UniqueFd dir(dfd);
+  alignas(8) char buf[16 * 1024];
+  char link[64];
+  std::size_t fds = 0;
+  for (;;) {
+    long n = ::syscall(SYS_getdents64, dfd, buf, sizeof buf);
+    if (n <= 0) break;  // 0: end; <0: the process exited mid-walk, keep what we have
+    for (long off = 0; off < n;) {
+      auto* d = reinterpret_cast<linux_dirent64*>(buf + off);
+      off += d->d_reclen;
+      if (d->d_name[0] < '0' || d->d_name[0] > '9') continue;
+      ssize_t len = ::readlinkat(dfd, d->d_name, link, sizeof link);
+      ++fds;
+      if (len < 10 || link[0] != 's') continue;
+      auto ino = ParseSocketLink(std::string_view(link, static_cast<std::size_t>(len)));
+      if (!ino) continue;
+      std::int64_t idx = sh.table->Find(*ino);
+      if (idx < 0) continue;
+      int fd = 0;
+      for (const char* c = d->d_name; *c; ++c) fd = fd * 10 + (*c - '0');
+      hits.push_back(Hit{static_cast<std::uint32_t>(idx), pid, fd});
+      if (!sh.found[static_cast<std::size_t>(idx)].exchange(true, std::memory_order_relaxed)) {
+        sh.remaining.fetch_sub(1, std::memory_order_relaxed);
+      }
+    }
+  }
+  sh.fds.fetch_add(fds, std::memory_order_relaxed);
+}
+
+void Worker(Shared& sh, std::vector<Hit>& hits) {
+  constexpr std::size_t kChunk = 4;
+  const std::vector<int>& pids = *sh.pids;
+  for (;;) {
+    if (sh.stop_when_all_found && sh.remaining.load(std::memory_order_relaxed) == 0) return;
+    std::size_t i = sh.next.fetch_add(kChunk, std::memory_order_relaxed);
+    if (i >= pids.size()) return;
+    for (std::size_t j = i; j < std::min(i + kChunk, pids.size()); ++j) WalkPid(sh, pids[j], hits);
+  }
+}
+
+std::string UserName(std::uint32_t uid, std::unordered_map<std::uint32_t, std::string>& cache) {
+  if (auto it = cache.find(uid); it != cache.end()) return it->second;
+  passwd pw{};
+  passwd* result = nullptr;
+  char buf[4096];
+  std::string name = (::getpwuid_r(uid, &pw, buf, sizeof buf, &result) == 0 && result)
+                         ? std::string(result->pw_name)
+                         : std::to_string(uid);
+  cache.emplace(uid, name);
+  return name;
+}
+
+}  // namespace
+
+Result<OwnerWalkStats> ResolveOwners(HostSnapshot& snap, const OwnerWalkOptions& options) {
+  OwnerWalkStats stats;
+  int proc_fd = ::open(options.proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (proc_fd < 0) {
+    return std::unexpected(ErrnoError(errno, fmt::format("listing {}", options.proc_root)));
+  }
+  UniqueFd proc(proc_fd);
+
+  std::vector<int> pids;
+  {
+    int dup_fd = ::openat(proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR* dir = dup_fd >= 0 ? ::fdopendir(dup_fd) : nullptr;
+    if (dir == nullptr) {
+      if (dup_fd >= 0) ::close(dup_fd);
+      return std::unexpected(ErrnoError(errno, fmt::format("listing {}", options.proc_root)));
+    }
+    while (dirent* e = ::readdir(dir)) {
+      int pid = 0;
+      const char* c = e->d_name;
+      for (; *c >= '0' && *c <= '9'; ++c) pid = pid * 10 + (*c - '0');
+      if (*c == '\0' && c != e->d_name) pids.push_back(pid);
+    }
+    ::closedir(dir);
+  }
+  stats.processes = pids.size();
+
+  InodeTable table(snap.sockets);
+  Shared sh;
+  sh.table = &table;
+  sh.proc_fd = proc_fd;
+  sh.pids = &pids;
+  sh.stop_when_all_found = options.stop_when_all_found;
+  sh.found = std::make_unique<std::atomic<bool>[]>(snap.sockets.size());
+  sh.remaining = table.wanted();
+
+  unsigned threads = options.threads;
+  if (threads == 0) threads = std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+  std::vector<std::vector<Hit>> hits(threads);
+  if (table.wanted() > 0) {
+    std::vector<std::thread> workers;
+    for (unsigned t = 1; t < threads; ++t) workers.emplace_back(Worker, std::ref(sh), std::ref(hits[t]));
+    Worker(sh, hits[0]);
+    for (auto& w : workers) w.join();
+  }
+  stats.unreadable = sh.unreadable;
+  stats.vanished = sh.vanished;
+  stats.fds = sh.fds;
+  stats.stopped_early = sh.next.load() < pids.size();
+
+  // Processes that own something, in pid order; then owners by (socket, process).
+  std::vector<Hit> all;
+  for (auto& h : hits) all.insert(all.end(), h.begin(), h.end());
+  std::vector<int> owner_pids;
+  for (const Hit& h : all) owner_pids.push_back(h.pid);
+  std::sort(owner_pids.begin(), owner_pids.end());
+  owner_pids.erase(std::unique(owner_pids.begin(), owner_pids.end()), owner_pids.end());
+
+  std::unordered_map<std::uint32_t, std::string> users;
+  snap.processes.clear();
+  for (int pid : owner_pids) {
+    ProcessInfo p;
+    p.pid = pid;
+    struct stat st {};
+    if (::fstatat(proc_fd, std::to_string(pid).c_str(), &st, 0) == 0) p.uid = st.st_uid;
+    p.user = UserName(p.uid, users);
+    const std::string base = fmt::format("{}/{}/", options.proc_root, pid);
+    auto comm = ReadSmallFile(base + "comm");
+    p.command = comm ? std::string(comm->substr(0, comm->find('\n'))) : "?";
+    if (auto cg = ReadSmallFile(base + "cgroup")) {
+      CgroupInfo info = ParseCgroup(*cg);
+      p.unit = std::move(info.unit);
+      p.container = std::move(info.container);
+    }
+    snap.processes.push_back(std::move(p));
+  }
+  snap.owners.clear();
+  snap.owners.reserve(all.size());
+  for (const Hit& h : all) {
+    auto it = std::lower_bound(owner_pids.begin(), owner_pids.end(), h.pid);
+    snap.owners.push_back(
+        SocketOwner{h.socket, static_cast<std::uint32_t>(it - owner_pids.begin()), h.fd});
+  }
+  std::sort(snap.owners.begin(), snap.owners.end(), [](const SocketOwner& a, const SocketOwner& b) {
+    return std::tie(a.socket, a.process, a.fd) < std::tie(b.socket, b.process, b.fd);
+  });
+  snap.owners_resolved = true;
+
+  if (stats.unreadable > 0 && sh.remaining.load() > 0) {
+    snap.partial = true;
+    snap.warnings.push_back(fmt::format(
+        "could not read the open files of {} of {} processes (permission denied), so {} sockets "
+        "show no owner: run as root (sudo berth scan) to see every owner",
+        stats.unreadable, stats.processes, sh.remaining.load()));
+  }
+  return stats;
+}
+
+}  // namespace berth

@@ -1,0 +1,162 @@
+#include "host/scanner.h"
+
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <thread>
+
+#include <fmt/core.h>
+
+#include "host/sock_diag.h"
+#include "host/sysctl.h"
+#include "host/unique_fd.h"
+
+namespace berth {
+namespace {
+
+double SecondsSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+Result<void> EnterNetns(const std::string& spec) {
+  const std::string path = NetnsPath(spec);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == ENOENT) {
+      return Fail(ErrorCode::kNotFound,
+                  fmt::format("no network namespace '{}' ({} does not exist): 'ip netns list' "
+                              "shows the names; a path such as /proc/PID/ns/net works too",
+                              spec, path));
+    }
+    return std::unexpected(ErrnoError(err, fmt::format("opening network namespace {}", path)));
+  }
+  UniqueFd owned(fd);
+  if (::setns(fd, CLONE_NEWNET) != 0) {
+    const int err = errno;
+    if (err == EPERM) {
+      return Fail(ErrorCode::kPermissionDenied,
+                  fmt::format("entering network namespace {} needs CAP_SYS_ADMIN: run as root",
+                              path));
+    }
+    if (err == EINVAL) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  fmt::format("{} is not a network namespace", path));
+    }
+    return std::unexpected(ErrnoError(err, fmt::format("entering network namespace {}", path)));
+  }
+  return {};
+}
+
+// Everything that must run inside the namespace: sysctls, the dumps, interface names.
+Result<void> ReadNamespace(const ScanOptions& opt, HostSnapshot& snap) {
+  snap.config = ReadHostPortConfig(snap.warnings);
+  auto diag = SockDiag::Open();
+  if (!diag) {
+    return Fail(ErrorCode::kUnavailable,
+                fmt::format("{} (is the kernel built without CONFIG_INET_DIAG?)",
+                            diag.error().message));
+  }
+  const std::uint32_t tcp_states = opt.all_states ? kAllStates : 1u << 10;  // LISTEN
+  const std::uint32_t udp_states =
+      opt.all_states ? kAllStates : 1u << static_cast<int>(SocketState::kClose);
+  struct Table {
+    bool on;
+    int family;
+    Protocol proto;
+    std::uint32_t states;
+    const char* name;
+  };
+  const Table tables[] = {
+      {opt.tcp, AF_INET, Protocol::kTcp, tcp_states, "TCP/IPv4"},
+      {opt.tcp, AF_INET6, Protocol::kTcp, tcp_states, "TCP/IPv6"},
+      {opt.udp, AF_INET, Protocol::kUdp, udp_states, "UDP/IPv4"},
+      {opt.udp, AF_INET6, Protocol::kUdp, udp_states, "UDP/IPv6"},
+  };
+  for (const Table& t : tables) {
+    if (!t.on) continue;
+    auto r = diag->Dump(t.family, t.proto, t.states, snap.sockets);
+    if (!r) {
+      snap.partial = true;
+      snap.warnings.push_back(
+          fmt::format("{} sockets could not be listed: {}{}", t.name, r.error().message,
+                      r.error().code == ErrorCode::kNotFound
+                          ? " (load the diag module: modprobe udp_diag / inet_diag)"
+                          : ""));
+      continue;
+    }
+    if (r->interrupted) {
+      snap.partial = true;
+      snap.warnings.push_back(fmt::format(
+          "the {} socket table changed during the dump: a socket may be missing; run again",
+          t.name));
+    }
+  }
+  for (const SocketRecord& s : snap.sockets) {
+    if (s.ifindex == 0 || !snap.InterfaceName(s.ifindex).empty()) continue;
+    char name[IF_NAMESIZE] = {};
+    snap.interfaces.emplace_back(s.ifindex,
+                                 ::if_indextoname(s.ifindex, name) ? name : std::to_string(s.ifindex));
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string NetnsPath(const std::string& spec) {
+  if (spec.find('/') != std::string::npos) return spec;
+  return "/run/netns/" + spec;
+}
+
+Result<HostSnapshot> ScanHost(const ScanOptions& opt, ScanStats* stats) {
+  HostSnapshot snap;
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) == 0) snap.hostname = host;
+  snap.netns = opt.netns;
+
+  auto t0 = std::chrono::steady_clock::now();
+  Result<void> read_result;
+  if (opt.netns.empty()) {
+    read_result = ReadNamespace(opt, snap);
+  } else {
+    if (opt.netns.empty() || opt.netns == "." || opt.netns == "..") {
+      return Fail(ErrorCode::kInvalidArgument,
+                  fmt::format("'{}' is not a network namespace name", opt.netns));
+    }
+    // setns() moves only the calling thread: do the namespace's work on a thread of its own.
+    std::thread worker([&] {
+      read_result = EnterNetns(opt.netns);
+      if (read_result) read_result = ReadNamespace(opt, snap);
+    });
+    worker.join();
+  }
+  if (!read_result) return std::unexpected(std::move(read_result.error()));
+  if (stats) stats->netlink_seconds = SecondsSince(t0);
+
+  std::sort(snap.sockets.begin(), snap.sockets.end(), [](const SocketRecord& a, const SocketRecord& b) {
+    return std::tie(a.proto, a.local_port, a.local, a.remote, a.remote_port, a.inode) <
+           std::tie(b.proto, b.local_port, b.local, b.remote, b.remote_port, b.inode);
+  });
+
+  if (opt.resolve_owners) {
+    t0 = std::chrono::steady_clock::now();
+    auto walk = ResolveOwners(snap, opt.walk);
+    if (!walk) {
+      snap.partial = true;
+      snap.warnings.push_back(fmt::format("process owners unknown: {}", walk.error().message));
+    } else if (stats) {
+      stats->walk = *walk;
+    }
+    if (stats) stats->owners_seconds = SecondsSince(t0);
+  }
+  return snap;
+}
+
+}  // namespace berth

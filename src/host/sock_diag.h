@@ -1,0 +1,31 @@
+// Dumping this network namespace's inet sockets through NETLINK_SOCK_DIAG. The namespace is
+// the calling thread's at the time the SockDiag is created. Not thread-safe: one dump at a
+// time per SockDiag (the kernel refuses a second concurrent dump on one socket).
+#pragma once
+
+#include <vector>
+
+#include "core/socket.h"
+#include "host/diag_codec.h"
+#include "host/unique_fd.h"
+
+namespace berth {
+
+class SockDiag {
+ public:
+  // Failure: kUnavailable when the kernel has no sock_diag (CONFIG_INET_DIAG off).
+  [[nodiscard]] static Result<SockDiag> Open();
+
+  // Appends every socket of (family, proto) whose state is in `states` to `out`.
+  // Failure: the kernel's error (kNotFound for a missing udp_diag module), kMalformed for
+  // an undecodable reply. Sockets decoded before a failure stay in `out`.
+  [[nodiscard]] Result<DiagBatch> Dump(int family, Protocol proto, std::uint32_t states,
+                                       std::vector<SocketRecord>& out);
+
+ private:
+  explicit SockDiag(UniqueFd fd) : fd_(std::move(fd)) {}
+  UniqueFd fd_;
+  std::uint32_t seq_ = 0x62657274;  // "bert"
+};
+
+}  // namespace berth
