@@ -34,7 +34,7 @@ bench:
 # libFuzzer (clang) on every codec, a fixed number of executions each.
 fuzz:
 	scripts/install-deps fuzz
-	CXX=clang++ cmake -S . -B build-fuzz $(GEN) -DCMAKE_BUILD_TYPE=Debug -DBERTH_TESTS=OFF -DBERTH_FUZZ=ON >/dev/null
+	CXX=clang++-16 cmake -S . -B build-fuzz $(GEN) -DCMAKE_BUILD_TYPE=Debug -DBERTH_TESTS=OFF -DBERTH_FUZZ=ON >/dev/null
 	cmake --build build-fuzz -j $(JOBS)
 	tests/fuzz/run-all build-fuzz $${FUZZ_RUNS:-200000}
 

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,7 +41,13 @@ struct IpAddress {
   bool is_any() const;
   bool is_loopback() const;
   std::string Format() const;  // "127.0.0.1", "::1" (no brackets)
-  friend auto operator<=>(const IpAddress&, const IpAddress&) = default;
+  friend bool operator==(const IpAddress& a, const IpAddress& b) {
+    return a.family == b.family && a.bytes == b.bytes;
+  }
+  friend bool operator<(const IpAddress& a, const IpAddress& b) {
+    if (a.family != b.family) return a.family < b.family;
+    return std::memcmp(a.bytes.data(), b.bytes.data(), a.bytes.size()) < 0;
+  }
 };
 
 // "127.0.0.1:22", "[::1]:22", "*:22" for a wildcard.

@@ -1,0 +1,181 @@
+#include "support/test_support.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <utility>
+
+namespace berth::test {
+namespace {
+
+std::vector<char*> Argv(const std::vector<std::string>& argv) {
+  std::vector<char*> out;
+  for (const std::string& a : argv) out.push_back(const_cast<char*>(a.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+}  // namespace
+
+bool IsRoot() { return ::geteuid() == 0; }
+
+CommandResult Run(const std::vector<std::string>& argv, const std::string& input) {
+  CommandResult r;
+  int in[2], out[2], err[2];
+  if (::pipe2(in, O_CLOEXEC) || ::pipe2(out, O_CLOEXEC) || ::pipe2(err, O_CLOEXEC)) return r;
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(in[0], 0);
+    ::dup2(out[1], 1);
+    ::dup2(err[1], 2);
+    auto args = Argv(argv);
+    ::execvp(args[0], args.data());
+    std::fprintf(stderr, "exec %s: %s\n", args[0], std::strerror(errno));
+    ::_exit(127);
+  }
+  ::close(in[0]);
+  ::close(out[1]);
+  ::close(err[1]);
+  // Feed stdin from a thread-free loop: small inputs only (tests).
+  if (!input.empty()) {
+    const char* p = input.data();
+    std::size_t left = input.size();
+    while (left > 0) {
+      ssize_t n = ::write(in[1], p, left);
+      if (n <= 0) break;
+      p += n;
+      left -= static_cast<std::size_t>(n);
+    }
+  }
+  ::close(in[1]);
+  // Drain stdout and stderr together so neither pipe fills up.
+  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+  std::string* sinks[2] = {&r.out, &r.err};
+  int open = 2;
+  while (open > 0) {
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char buf[65536];
+      ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+      if (n > 0) {
+        sinks[i]->append(buf, static_cast<std::size_t>(n));
+      } else if (n == 0 || errno != EINTR) {
+        ::close(fds[i].fd);
+        fds[i].fd = -1;
+        --open;
+      }
+    }
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string BerthBinary() { return BERTH_BINARY; }
+
+CommandResult RunBerth(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{BerthBinary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return Run(argv);
+}
+
+Child Child::Fork(const std::function<void(int)>& body) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return Child(-1, -1);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(p[0]);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test
+    body(p[1]);
+    for (;;) ::pause();
+  }
+  ::close(p[1]);
+  return Child(pid, p[0]);
+}
+
+Child Child::Exec(const std::vector<std::string>& argv) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    auto args = Argv(argv);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  return Child(pid, -1);
+}
+
+Child::Child(Child&& o) noexcept
+    : pid_(std::exchange(o.pid_, -1)), ready_read_(std::exchange(o.ready_read_, -1)) {}
+
+Child::~Child() {
+  Kill();
+  if (ready_read_ >= 0) ::close(ready_read_);
+}
+
+bool Child::WaitReady(int timeout_ms) {
+  if (ready_read_ < 0) return false;
+  pollfd pfd{ready_read_, POLLIN, 0};
+  if (::poll(&pfd, 1, timeout_ms) != 1) return false;
+  char c;
+  return ::read(ready_read_, &c, 1) == 1;
+}
+
+void Child::Kill() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status;
+  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+  pid_ = -1;
+}
+
+std::optional<Netns> Netns::Create(const std::string& tag) {
+  std::string name = "berth-test-" + tag + "-" + std::to_string(::getpid());
+  (void)Run({"ip", "netns", "del", name});  // a leftover from a crashed run
+  CommandResult r = Run({"ip", "netns", "add", name});
+  if (r.exit_code != 0) {
+    std::fprintf(stderr, "ip netns add %s failed: %s\n", name.c_str(), r.err.c_str());
+    return std::nullopt;
+  }
+  Netns ns(name);
+  r = ns.Exec({"ip", "link", "set", "lo", "up"});
+  if (r.exit_code != 0) {
+    std::fprintf(stderr, "ip link set lo up in %s failed: %s\n", name.c_str(), r.err.c_str());
+    return std::nullopt;
+  }
+  return ns;
+}
+
+Netns::Netns(Netns&& o) noexcept : name_(std::exchange(o.name_, {})) {}
+
+Netns::~Netns() {
+  if (!name_.empty()) (void)Run({"ip", "netns", "del", name_});
+}
+
+CommandResult Netns::Exec(const std::vector<std::string>& argv) const {
+  std::vector<std::string> full{"ip", "netns", "exec", name_};
+  full.insert(full.end(), argv.begin(), argv.end());
+  return Run(full);
+}
+
+bool Netns::EnterThread() const {
+  int fd = ::open(path().c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool ok = ::setns(fd, CLONE_NEWNET) == 0;
+  ::close(fd);
+  return ok;
+}
+
+}  // namespace berth::test
