@@ -1,0 +1,56 @@
+#include "core/service.h"
+
+#include <fmt/core.h>
+
+namespace berth {
+
+std::string_view ServiceProtoName(ServiceProto p) {
+  switch (p) {
+    case ServiceProto::kTcp: return "tcp";
+    case ServiceProto::kUdp: return "udp";
+    case ServiceProto::kBoth: return "both";
+  }
+  return "tcp";
+}
+
+Result<ServiceProto> ParseServiceProto(std::string_view text) {
+  if (text == "tcp") return ServiceProto::kTcp;
+  if (text == "udp") return ServiceProto::kUdp;
+  if (text == "both") return ServiceProto::kBoth;
+  return Fail(ErrorCode::kInvalidArgument,
+              fmt::format("unknown protocol '{}': use tcp, udp or both", text));
+}
+
+Result<void> ValidateServiceName(std::string_view name) {
+  constexpr std::string_view kRule =
+      "names are lowercase DNS labels joined by dots (a-z, 0-9 and '-', 1-63 characters a "
+      "label, no '-' at either end of a label), e.g. 'mssql.instance1'";
+  auto bad = [&](std::string_view what) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("invalid service name '{}': {}; {}", name, what, kRule));
+  };
+  if (name.empty()) return bad("it is empty");
+  if (name.size() > 253) return bad("it is longer than 253 characters");
+  std::size_t start = 0;
+  while (start <= name.size()) {
+    std::size_t dot = name.find('.', start);
+    if (dot == std::string_view::npos) dot = name.size();
+    std::string_view label = name.substr(start, dot - start);
+    if (label.empty()) return bad("it has an empty label (two dots, or a dot at an end)");
+    if (label.size() > 63) return bad(fmt::format("label '{}' is longer than 63 characters", label));
+    if (label.front() == '-' || label.back() == '-') {
+      return bad(fmt::format("label '{}' starts or ends with '-'", label));
+    }
+    for (char c : label) {
+      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
+        return bad(fmt::format("character {} is not allowed",
+                               c >= 0x21 && c < 0x7F ? fmt::format("'{}'", c)
+                                                     : fmt::format("0x{:02x}", static_cast<unsigned char>(c))));
+      }
+    }
+    start = dot + 1;
+  }
+  return {};
+}
+
+}  // namespace berth

@@ -1,0 +1,44 @@
+// A registered service: a name with a static port, the unit the registry stores and every
+// emitter (firewall rules, exports) consumes. Names are restricted (ValidateServiceName) so
+// that they are safe to embed anywhere; emitters still quote for their own language.
+// Plain values; no shared state.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/port.h"
+
+namespace berth {
+
+enum class ServiceProto : std::uint8_t { kTcp, kUdp, kBoth };
+
+std::string_view ServiceProtoName(ServiceProto p);  // "tcp" / "udp" / "both"
+// Accepts tcp, udp, both. Failure: kInvalidArgument listing the choices.
+Result<ServiceProto> ParseServiceProto(std::string_view text);
+inline bool Covers(ServiceProto sp, Protocol p) {
+  return sp == ServiceProto::kBoth || (sp == ServiceProto::kTcp) == (p == Protocol::kTcp);
+}
+
+struct Service {
+  std::string name;         // "mssql.instance1": DNS labels, dot-separated
+  ServiceProto proto = ServiceProto::kTcp;
+  Port port = 0;
+  std::string group = "default";
+  std::string family;       // "" or a family name such as "mssql"
+  std::string owner;        // free text: a team or a person
+  std::string description;  // free text
+  std::vector<std::string> tags;     // free text
+  std::vector<std::string> sources;  // allowed source CIDRs for firewall rules; empty = any
+  std::int64_t created = 0;  // unix seconds
+  std::int64_t updated = 0;
+};
+
+// Lowercase DNS labels joined by dots: each label 1-63 characters of [a-z0-9-], not starting
+// or ending with '-'; 253 characters at most in all. Failure: kInvalidArgument saying what
+// is allowed and what was wrong.
+Result<void> ValidateServiceName(std::string_view name);
+
+}  // namespace berth
