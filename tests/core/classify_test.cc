@@ -1,0 +1,91 @@
+#include "core/classify.h"
+
+#include <gtest/gtest.h>
+
+#include "core/iana.h"
+#include "core/service.h"
+
+namespace berth {
+namespace {
+
+TEST(Rfc6335, Boundaries) {
+  EXPECT_EQ(ClassifyRfc6335(0), Rfc6335Class::kSystem);
+  EXPECT_EQ(ClassifyRfc6335(1023), Rfc6335Class::kSystem);
+  EXPECT_EQ(ClassifyRfc6335(1024), Rfc6335Class::kUser);
+  EXPECT_EQ(ClassifyRfc6335(49151), Rfc6335Class::kUser);
+  EXPECT_EQ(ClassifyRfc6335(49152), Rfc6335Class::kDynamic);
+  EXPECT_EQ(ClassifyRfc6335(65535), Rfc6335Class::kDynamic);
+}
+
+TEST(Classify, HostRangeAndReservedList) {
+  HostPortConfig cfg;  // kernel defaults 32768-60999
+  cfg.reserved = *PortSet::Parse("40000-40010,61000");
+  auto c = ClassifyPort(40005, Protocol::kTcp, cfg);
+  EXPECT_EQ(c.rfc6335, Rfc6335Class::kUser);
+  EXPECT_TRUE(c.ephemeral);
+  EXPECT_TRUE(c.reserved);
+  EXPECT_EQ(ClassLabel(c), "user,ephemeral,reserved");
+  auto outside = ClassifyPort(61000, Protocol::kTcp, cfg);
+  EXPECT_FALSE(outside.ephemeral);  // reserved may list ports outside the range
+  EXPECT_TRUE(outside.reserved);
+  EXPECT_EQ(ClassLabel(ClassifyPort(32767, Protocol::kTcp, cfg)), "user");
+  EXPECT_EQ(ClassLabel(ClassifyPort(32768, Protocol::kTcp, cfg)), "user,ephemeral");
+  EXPECT_EQ(ClassLabel(ClassifyPort(60999, Protocol::kTcp, cfg)), "dynamic,ephemeral");
+}
+
+TEST(Classify, UsableEphemeralSubtractsReservedInsideTheRangeOnly) {
+  HostPortConfig cfg;
+  EXPECT_EQ(cfg.usable_ephemeral(), 28232u);  // kernel-ports.md: default per destination
+  cfg.reserved = *PortSet::Parse("32768-32777,1000,65000");
+  EXPECT_EQ(cfg.usable_ephemeral(), 28222u);
+}
+
+TEST(Iana, LooksUpBothProtocols) {
+  auto ssh = IanaLookup(22, Protocol::kTcp);
+  ASSERT_TRUE(ssh);
+  EXPECT_EQ(ssh->service, "ssh");
+  auto browser = IanaLookup(1434, Protocol::kUdp);
+  ASSERT_TRUE(browser);
+  EXPECT_EQ(browser->service, "ms-sql-m");
+  EXPECT_FALSE(IanaLookup(6379, Protocol::kUdp));  // redis is TCP-only in the registry
+  EXPECT_TRUE(IanaLookup(6379, Protocol::kTcp));
+  EXPECT_FALSE(IanaLookup(49152, Protocol::kTcp));  // IANA never assigns the dynamic range
+  EXPECT_GT(IanaRowCount(), 10000u);
+  EXPECT_EQ(IanaVersion(), "port-numbers 8.0.35");
+}
+
+TEST(Iana, TableIsSortedAndSearchable) {
+  // Every row must be findable by binary search: walk a sample of ports both ways.
+  std::size_t found = 0;
+  for (int p = 0; p < 65536; p += 7) {
+    for (Protocol proto : {Protocol::kTcp, Protocol::kUdp}) {
+      if (auto e = IanaLookup(static_cast<Port>(p), proto)) {
+        EXPECT_EQ(e->port, p);
+        EXPECT_EQ(e->proto, proto);
+        EXPECT_FALSE(e->service.empty());
+        ++found;
+      }
+    }
+  }
+  EXPECT_GT(found, 1000u);
+  auto mountd = IanaFindService("mountd");
+  ASSERT_EQ(mountd.size(), 2u);
+  EXPECT_EQ(mountd[0].port, 20048);
+}
+
+TEST(ServiceName, AcceptsDnsLabelsAndExplainsRejections) {
+  EXPECT_TRUE(ValidateServiceName("mssql"));
+  EXPECT_TRUE(ValidateServiceName("mssql.instance1"));
+  EXPECT_TRUE(ValidateServiceName("a-b.c-d.0"));
+  EXPECT_TRUE(ValidateServiceName(std::string(63, 'a')));
+  for (const std::string& bad : std::vector<std::string>{"", "Mssql", "a..b", ".a", "a.", "-a", "a-", "a b", "a;b", "a$(x)",
+                          "a\nb", std::string("a\0b", 3), std::string(64, 'a'), "caf\xc3\xa9"}) {
+    auto r = ValidateServiceName(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(r.error().message.find("lowercase DNS labels"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace berth

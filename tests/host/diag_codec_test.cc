@@ -1,0 +1,172 @@
+#include "host/diag_codec.h"
+
+#include <arpa/inet.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+namespace berth {
+namespace {
+
+// Builds replies with the kernel's own UAPI structs: an independent path from the decoder,
+// which reads bytes field by field.
+class Reply {
+ public:
+  Reply& Socket(int family, std::uint8_t state, const char* src, std::uint16_t sport,
+                const char* dst, std::uint16_t dport, std::uint32_t inode, std::uint32_t uid,
+                int v6only = -1, std::uint32_t seq = 7) {
+    inet_diag_msg m{};
+    m.idiag_family = static_cast<std::uint8_t>(family);
+    m.idiag_state = state;
+    m.id.idiag_sport = htons(sport);
+    m.id.idiag_dport = htons(dport);
+    inet_pton(family, src, m.id.idiag_src);
+    inet_pton(family, dst, m.id.idiag_dst);
+    m.idiag_inode = inode;
+    m.idiag_uid = uid;
+    m.idiag_rqueue = 3;
+    m.idiag_wqueue = 128;
+    std::vector<std::byte> body(sizeof m);
+    std::memcpy(body.data(), &m, sizeof m);
+    if (v6only >= 0) {
+      rtattr a{};
+      a.rta_len = RTA_LENGTH(1);
+      a.rta_type = INET_DIAG_SKV6ONLY;
+      std::vector<std::byte> attr(RTA_SPACE(1));
+      std::memcpy(attr.data(), &a, sizeof a);
+      attr[RTA_LENGTH(0)] = std::byte{static_cast<unsigned char>(v6only)};
+      body.insert(body.end(), attr.begin(), attr.end());
+    }
+    return Message(SOCK_DIAG_BY_FAMILY, body, seq);
+  }
+  Reply& Done(std::int32_t status = 0, std::uint32_t seq = 7) {
+    std::vector<std::byte> body(4);
+    std::memcpy(body.data(), &status, 4);
+    return Message(NLMSG_DONE, body, seq);
+  }
+  Reply& Error(std::int32_t err, std::uint32_t seq = 7) {
+    nlmsgerr e{};
+    e.error = err;
+    std::vector<std::byte> body(sizeof e);
+    std::memcpy(body.data(), &e, sizeof e);
+    return Message(NLMSG_ERROR, body, seq);
+  }
+  Reply& Message(std::uint16_t type, const std::vector<std::byte>& body, std::uint32_t seq,
+                 std::uint16_t flags = NLM_F_MULTI) {
+    nlmsghdr h{};
+    h.nlmsg_len = static_cast<std::uint32_t>(NLMSG_LENGTH(body.size()));
+    h.nlmsg_type = type;
+    h.nlmsg_flags = flags;
+    h.nlmsg_seq = seq;
+    const std::size_t at = bytes.size();
+    bytes.resize(at + NLMSG_SPACE(body.size()));
+    std::memcpy(bytes.data() + at, &h, sizeof h);
+    std::memcpy(bytes.data() + at + NLMSG_HDRLEN, body.data(), body.size());
+    return *this;
+  }
+  std::vector<std::byte> bytes;
+};
+
+TEST(DiagCodec, RequestMatchesTheKernelLayout) {
+  auto req = BuildDiagRequest(AF_INET6, Protocol::kUdp, 1u << 7, 99);
+  ASSERT_EQ(req.size(), sizeof(nlmsghdr) + sizeof(inet_diag_req_v2));
+  nlmsghdr h;
+  std::memcpy(&h, req.data(), sizeof h);
+  EXPECT_EQ(h.nlmsg_type, SOCK_DIAG_BY_FAMILY);
+  EXPECT_EQ(h.nlmsg_flags, NLM_F_REQUEST | NLM_F_DUMP);
+  EXPECT_EQ(h.nlmsg_seq, 99u);
+  inet_diag_req_v2 r;
+  std::memcpy(&r, req.data() + sizeof h, sizeof r);
+  EXPECT_EQ(r.sdiag_family, AF_INET6);
+  EXPECT_EQ(r.sdiag_protocol, IPPROTO_UDP);
+  EXPECT_EQ(r.idiag_states, 1u << 7);
+}
+
+TEST(DiagCodec, DecodesSocketsAttributesAndDone) {
+  Reply r;
+  r.Socket(AF_INET, 10, "127.0.0.1", 8080, "0.0.0.0", 0, 4242, 1000)
+      .Socket(AF_INET6, 1, "::1", 40000, "::1", 5432, 4243, 0, 1)
+      .Done();
+  std::vector<SocketRecord> out;
+  auto b = DecodeDiagBatch(r.bytes, Protocol::kTcp, 7, out);
+  ASSERT_TRUE(b) << b.error().message;
+  EXPECT_TRUE(b->done);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].state, SocketState::kListen);
+  EXPECT_EQ(out[0].local.Format(), "127.0.0.1");
+  EXPECT_EQ(out[0].local_port, 8080);
+  EXPECT_EQ(out[0].inode, 4242u);
+  EXPECT_EQ(out[0].uid, 1000u);
+  EXPECT_EQ(out[0].rqueue, 3u);
+  EXPECT_EQ(out[0].wqueue, 128u);
+  EXPECT_TRUE(out[0].is_server());
+  EXPECT_EQ(out[1].local.family, 6);
+  EXPECT_EQ(FormatEndpoint(out[1].remote, out[1].remote_port), "[::1]:5432");
+  EXPECT_TRUE(out[1].v6only);
+  EXPECT_FALSE(out[1].is_server());
+}
+
+TEST(DiagCodec, SkipsOtherSequenceNumbers) {
+  Reply r;
+  r.Socket(AF_INET, 10, "1.2.3.4", 1, "0.0.0.0", 0, 1, 0, -1, /*seq=*/6).Done();
+  std::vector<SocketRecord> out;
+  auto b = DecodeDiagBatch(r.bytes, Protocol::kTcp, 7, out);
+  ASSERT_TRUE(b);
+  EXPECT_TRUE(out.empty());
+  EXPECT_TRUE(b->done);
+}
+
+TEST(DiagCodec, KernelErrorsBecomeErrnoErrors) {
+  Reply r;
+  r.Error(-ENOENT);
+  std::vector<SocketRecord> out;
+  auto b = DecodeDiagBatch(r.bytes, Protocol::kUdp, 7, out);
+  ASSERT_FALSE(b);
+  EXPECT_EQ(b.error().code, ErrorCode::kNotFound);
+  Reply done_err;
+  done_err.Done(-EINTR);
+  EXPECT_FALSE(DecodeDiagBatch(done_err.bytes, Protocol::kUdp, 7, out));
+}
+
+TEST(DiagCodec, TruncatedAndInconsistentInputIsMalformedNotACrash) {
+  Reply r;
+  r.Socket(AF_INET, 10, "127.0.0.1", 22, "0.0.0.0", 0, 5, 0).Done();
+  std::vector<SocketRecord> out;
+  // Every truncation point: either a clean error or (at message boundaries) fewer sockets.
+  for (std::size_t n = 1; n < r.bytes.size(); ++n) {
+    out.clear();
+    auto b = DecodeDiagBatch(std::span(r.bytes.data(), n), Protocol::kTcp, 7, out);
+    if (b) EXPECT_LE(out.size(), 1u);
+    else EXPECT_EQ(b.error().code, ErrorCode::kMalformed);
+  }
+  // A length field larger than the buffer.
+  auto big = r.bytes;
+  std::uint32_t len = 1 << 20;
+  std::memcpy(big.data(), &len, 4);
+  out.clear();
+  auto b = DecodeDiagBatch(big, Protocol::kTcp, 7, out);
+  ASSERT_FALSE(b);
+  EXPECT_NE(b.error().message.find("does not fit"), std::string::npos);
+  // An attribute whose length runs past its message.
+  Reply attr;
+  attr.Socket(AF_INET6, 10, "::", 22, "::", 0, 5, 0, 1);
+  auto bad = attr.bytes;
+  const std::size_t rta_at = NLMSG_HDRLEN + sizeof(inet_diag_msg);
+  std::uint16_t rta_len = 200;
+  std::memcpy(bad.data() + rta_at, &rta_len, 2);
+  out.clear();
+  EXPECT_FALSE(DecodeDiagBatch(bad, Protocol::kTcp, 7, out));
+  // A state the kernel never sends.
+  Reply st;
+  st.Socket(AF_INET, 0, "1.1.1.1", 1, "0.0.0.0", 0, 1, 0);
+  EXPECT_FALSE(DecodeDiagBatch(st.bytes, Protocol::kTcp, 7, out));
+}
+
+}  // namespace
+}  // namespace berth

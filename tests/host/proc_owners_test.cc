@@ -1,0 +1,164 @@
+#include "host/proc_owners.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "host/scanner.h"
+#include "support/test_support.h"
+
+namespace berth {
+namespace {
+
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+SocketRecord WithInode(std::uint64_t inode) {
+  SocketRecord s;
+  s.inode = inode;
+  return s;
+}
+
+// A /proc look-alike: fd entries are symlinks whose target text is what the kernel shows.
+class FakeProc : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/berth-proc-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+  }
+  void TearDown() override { fs::remove_all(root_); }
+  void AddProcess(int pid, const std::string& comm, const std::vector<std::pair<int, std::string>>& fds,
+                  const std::string& cgroup = "0::/system.slice/test.service\n") {
+    const std::string dir = root_ + "/" + std::to_string(pid);
+    fs::create_directories(dir + "/fd");
+    std::ofstream(dir + "/comm") << comm << "\n";
+    std::ofstream(dir + "/cgroup") << cgroup;
+    for (const auto& [fd, target] : fds) fs::create_symlink(target, dir + "/fd/" + std::to_string(fd));
+  }
+  std::string root_;
+};
+
+TEST_F(FakeProc, AttributesEveryOwnerAndReadsCommandAndUnit) {
+  AddProcess(100, "nginx", {{3, "socket:[7001]"}, {4, "/dev/null"}, {5, "socket:[7002]"}});
+  AddProcess(101, "nginx", {{3, "socket:[7001]"}});  // a worker sharing the listener
+  AddProcess(200, "other", {{0, "pipe:[5]"}}, "0::/system.slice/docker-" + std::string(64, 'b') + ".scope\n");
+  HostSnapshot snap;
+  snap.sockets = {WithInode(7001), WithInode(7002), WithInode(0), WithInode(7003)};
+  OwnerWalkOptions opt;
+  opt.proc_root = root_;
+  opt.stop_when_all_found = false;
+  opt.threads = 2;
+  auto stats = ResolveOwners(snap, opt);
+  ASSERT_TRUE(stats) << stats.error().message;
+  EXPECT_EQ(stats->processes, 3u);
+  EXPECT_EQ(stats->fds, 5u);
+  ASSERT_EQ(snap.processes.size(), 2u);
+  EXPECT_EQ(snap.processes[0].pid, 100);
+  EXPECT_EQ(snap.processes[0].command, "nginx");
+  EXPECT_EQ(snap.processes[0].unit, "test.service");
+  ASSERT_EQ(snap.owners.size(), 3u);
+  EXPECT_EQ(snap.owners[0].socket, 0u);
+  EXPECT_EQ(snap.owners[0].process, 0u);
+  EXPECT_EQ(snap.owners[0].fd, 3);
+  EXPECT_EQ(snap.owners[1].socket, 0u);
+  EXPECT_EQ(snap.owners[1].process, 1u);  // pid 101
+  EXPECT_EQ(snap.owners[2].socket, 1u);
+  EXPECT_EQ(snap.owners[2].fd, 5);
+  EXPECT_TRUE(snap.owners_resolved);
+  EXPECT_FALSE(snap.partial);  // 7003 simply has no owner (a kernel socket): not partial
+}
+
+TEST_F(FakeProc, VanishedAndUnreadableProcessesAreCountedNotFatal) {
+  AddProcess(100, "a", {{3, "socket:[1]"}});
+  fs::create_directories(root_ + "/300");                    // exited: no fd directory
+  fs::create_directories(root_ + "/301");
+  std::ofstream(root_ + "/301/fd") << "not a directory";     // unreadable fd table
+  HostSnapshot snap;
+  snap.sockets = {WithInode(1), WithInode(2)};
+  OwnerWalkOptions opt;
+  opt.proc_root = root_;
+  auto stats = ResolveOwners(snap, opt);
+  ASSERT_TRUE(stats);
+  EXPECT_EQ(stats->vanished, 1u);
+  EXPECT_EQ(stats->unreadable, 1u);
+  // Socket 2 may belong to the unreadable process: the result says it is partial, and how to fix.
+  EXPECT_TRUE(snap.partial);
+  ASSERT_EQ(snap.warnings.size(), 1u);
+  EXPECT_THAT(snap.warnings[0], HasSubstr("run as root"));
+}
+
+TEST_F(FakeProc, StopsOnceEveryWantedSocketHasAnOwner) {
+  for (int pid = 1; pid <= 200; ++pid) AddProcess(pid, "p", {{3, "socket:[" + std::to_string(pid) + "]"}});
+  HostSnapshot snap;
+  snap.sockets = {WithInode(1)};
+  OwnerWalkOptions opt;
+  opt.proc_root = root_;
+  opt.threads = 1;
+  auto stats = ResolveOwners(snap, opt);
+  ASSERT_TRUE(stats);
+  EXPECT_TRUE(stats->stopped_early);
+  EXPECT_LT(stats->fds, 200u);
+  ASSERT_EQ(snap.owners.size(), 1u);
+}
+
+TEST(ProcOwners, MissingProcRootIsAnError) {
+  HostSnapshot snap;
+  OwnerWalkOptions opt;
+  opt.proc_root = "/nonexistent-proc";
+  auto r = ResolveOwners(snap, opt);
+  ASSERT_FALSE(r);
+  EXPECT_THAT(r.error().message, HasSubstr("/nonexistent-proc"));
+}
+
+TEST(ProcOwners, FindsThisProcessAndAChildOnTheRealProc) {
+  // A listener in this process and one in a child; both must be attributed by pid.
+  int mine = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(mine, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(mine, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(mine, 1), 0);
+  socklen_t len = sizeof a;
+  ::getsockname(mine, reinterpret_cast<sockaddr*>(&a), &len);
+  const Port my_port = ntohs(a.sin_port);
+
+  auto child = test::Child::Fork([](int ready) {
+    int s = ::socket(AF_INET6, SOCK_DGRAM, 0);
+    sockaddr_in6 b{};
+    b.sin6_family = AF_INET6;
+    b.sin6_addr = in6addr_loopback;
+    ::bind(s, reinterpret_cast<sockaddr*>(&b), sizeof b);
+    socklen_t l = sizeof b;
+    ::getsockname(s, reinterpret_cast<sockaddr*>(&b), &l);
+    std::uint16_t port = ntohs(b.sin6_port);
+    (void)!::write(ready, &port, 0);
+    (void)!::write(ready, "x", 1);
+  });
+  ASSERT_TRUE(child.WaitReady());
+
+  ScanOptions opt;
+  auto snap = ScanHost(opt);
+  ASSERT_TRUE(snap) << snap.error().message;
+  bool found_mine = false, found_child = false;
+  for (const SocketOwner& o : snap->owners) {
+    const SocketRecord& s = snap->sockets[o.socket];
+    const ProcessInfo& p = snap->processes[o.process];
+    if (s.proto == Protocol::kTcp && s.local_port == my_port && p.pid == ::getpid()) found_mine = true;
+    if (s.proto == Protocol::kUdp && s.local.family == 6 && p.pid == child.pid()) found_child = true;
+  }
+  EXPECT_TRUE(found_mine);
+  EXPECT_TRUE(found_child);
+  ::close(mine);
+}
+
+}  // namespace
+}  // namespace berth
