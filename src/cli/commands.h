@@ -9,5 +9,8 @@ namespace berth::cli {
 
 void AddScanCommand(CLI::App& app, int& exit_code);
 void AddPressureCommand(CLI::App& app, int& exit_code);
+void AddProbeCommand(CLI::App& app, int& exit_code);
+// Rewrites nmap's "-iL" (not a name CLI11 accepts) to "--input-list" in argv, in place.
+void RewriteProbeArgs(int argc, char** argv);
 
 }  // namespace berth::cli

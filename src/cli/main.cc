@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   berth::cli::AddScanCommand(app, exit_code);
   berth::cli::AddPressureCommand(app, exit_code);
+  berth::cli::AddProbeCommand(app, exit_code);
+  berth::cli::RewriteProbeArgs(argc, argv);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
