@@ -1,0 +1,226 @@
+#include "registry/allocator.h"
+
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "core/iana.h"
+#include "registry/registry_test_util.h"
+
+namespace berth::registry {
+namespace {
+
+using test::OpenOrDie;
+using test::TempDir;
+
+HostView Host() {
+  HostView h;
+  h.hostname = "testhost";
+  h.config.ephemeral = {32768, 60999};
+  return h;
+}
+
+AssignRequest Req(std::string name) {
+  AssignRequest r;
+  r.name = std::move(name);
+  return r;
+}
+
+TEST(Allocator, SameNameSamePortAndPolicyHolds) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("r.db"));
+  ASSERT_TRUE(store);
+  Allocator alloc(*store, Host());
+  auto a = alloc.Assign(Req("web"));
+  ASSERT_TRUE(a) << a.error().message;
+  EXPECT_TRUE(a->created);
+  const Port p = a->record.service.port;
+  EXPECT_TRUE(kUserRange.contains(p));
+  EXPECT_FALSE(PortRange(32768, 60999).contains(p));
+  EXPECT_FALSE(IanaAssigned(p, Protocol::kTcp));
+  auto again = alloc.Assign(Req("web"));
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(again->created);
+  EXPECT_EQ(again->record.service.port, p);
+  // A fresh allocator over the same store (another process) agrees.
+  Allocator other(*store, Host());
+  EXPECT_EQ(other.Assign(Req("web"))->record.service.port, p);
+}
+
+TEST(Allocator, RebuildingFromTheSameNamesGivesTheSamePorts) {
+  std::vector<std::string> names;
+  for (int i = 0; i < 300; ++i) names.push_back("svc" + std::to_string(i));
+  std::vector<Port> first, second;
+  for (auto* out : {&first, &second}) {
+    TempDir dir;
+    auto store = OpenOrDie(dir.File("r.db"));
+    ASSERT_TRUE(store);
+    Allocator alloc(*store, Host());
+    for (const auto& n : names) out->push_back(alloc.Assign(Req(n))->record.service.port);
+  }
+  EXPECT_EQ(first, second);
+  EXPECT_EQ(std::set<Port>(first.begin(), first.end()).size(), names.size());
+}
+
+TEST(Allocator, ExplicitPortExplainsEveryBrokenRule) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("r.db"));
+  ASSERT_TRUE(store);
+  HostView host = Host();
+  host.listening_tcp.Add(40001);
+  Allocator alloc(*store, host);
+  AssignRequest r = Req("taken");
+  r.port = 20000;
+  r.allow_iana = true;
+  ASSERT_TRUE(alloc.Assign(r));
+
+  auto expect_rule = [&](Port port, bool allow_iana, std::string_view needle) {
+    AssignRequest q = Req("probe");
+    q.port = port;
+    q.allow_iana = allow_iana;
+    auto a = alloc.Assign(q);
+    ASSERT_FALSE(a) << "port " << port << " was accepted";
+    EXPECT_EQ(a.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(a.error().message.find(needle), std::string::npos) << a.error().message;
+  };
+  expect_rule(80, true, "outside group 'default''s range 1024-49151");
+  expect_rule(40001, true, "ip_local_port_range 32768-60999");
+  expect_rule(40001, true, "has a listener on this host");
+  expect_rule(20000, true, "already registered to 'taken'");
+  expect_rule(1434, false, "IANA assigns 1434/tcp 'ms-sql-m'");
+  EXPECT_FALSE(*store->GetService("probe"));
+}
+
+TEST(Allocator, ChangingAnExistingNameIsAConflict) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("r.db"));
+  ASSERT_TRUE(store);
+  Allocator alloc(*store, Host());
+  const Port p = alloc.Assign(Req("web"))->record.service.port;
+  AssignRequest r = Req("web");
+  r.port = static_cast<Port>(p == 20001 ? 20003 : 20001);
+  r.allow_iana = true;
+  auto a = alloc.Assign(r);
+  ASSERT_FALSE(a);
+  EXPECT_EQ(a.error().code, ErrorCode::kConflict);
+  EXPECT_NE(a.error().message.find("berth release web"), std::string::npos);
+}
+
+TEST(Allocator, BothClaimsBothSlots) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("r.db"));
+  ASSERT_TRUE(store);
+  Allocator alloc(*store, Host());
+  AssignRequest r = Req("dns");
+  r.proto = ServiceProto::kBoth;
+  auto a = alloc.Assign(r);
+  ASSERT_TRUE(a);
+  const Port p = a->record.service.port;
+  EXPECT_FALSE(IanaAssigned(p, Protocol::kTcp));
+  EXPECT_FALSE(IanaAssigned(p, Protocol::kUdp));
+  auto claims = store->ListClaims("default");
+  ASSERT_EQ(claims->size(), 2u);
+  AssignRequest u = Req("other");
+  u.proto = ServiceProto::kUdp;
+  u.port = p;
+  EXPECT_FALSE(alloc.Assign(u));
+}
+
+TEST(Allocator, FamilySkipsTheBrowserPort) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("r.db"));
+  ASSERT_TRUE(store);
+  Family fam;
+  fam.name = "mssql";
+  fam.base = 1433;
+  fam.size = 10;
+  ASSERT_TRUE(store->PutFamily(fam));
+  Allocator alloc(*store, Host());
+  std::vector<Port> ports;
+  for (const char* n : {"mssql.instance1", "mssql.instance2", "mssql.instance3"}) {
+    AssignRequest r = Req(n);  // family inferred from the first label
+    r.allow_iana = true;
+    auto a = alloc.Assign(r);
+    ASSERT_TRUE(a) << a.error().message;
+    EXPECT_EQ(a->record.service.family, "mssql");
+    ports.push_back(a->record.service.port);
+  }
+  EXPECT_EQ(ports[0], 1433);
+  EXPECT_NE(ports[1], 1434);
+  EXPECT_NE(ports[2], 1434);
+  EXPECT_EQ(ports[1], 1435);  // the next free port after the browser's
+  // Without --allow-iana every IANA-assigned port of the block is skipped too.
+  auto strict = alloc.Assign(Req("mssql.instance4"));
+  if (strict) {
+    EXPECT_FALSE(IanaAssigned(strict->record.service.port, Protocol::kTcp));
+  } else {
+    EXPECT_NE(strict.error().message.find("--allow-iana"), std::string::npos);
+  }
+}
+
+TEST(Allocator, GroupEphemeralRangesOfOtherHostsAreAvoided) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("r.db"));
+  ASSERT_TRUE(store);
+  Group g;
+  g.name = "win";
+  g.hosts = {"winbox"};
+  g.ephemeral = PortSet{{49152, 65535}};
+  g.range = {40000, 50000};
+  ASSERT_TRUE(store->PutGroup(g));
+  Allocator alloc(*store, Host());  // this host is not in the group
+  for (int i = 0; i < 50; ++i) {
+    AssignRequest r = Req("w" + std::to_string(i));
+    r.group = "win";
+    r.allow_iana = true;
+    auto a = alloc.Assign(r);
+    ASSERT_TRUE(a) << a.error().message;
+    EXPECT_GE(a->record.service.port, 40000);
+    EXPECT_LT(a->record.service.port, 49152);
+  }
+  AssignRequest unknown = Req("x");
+  unknown.group = "nosuch";
+  auto a = alloc.Assign(unknown);
+  ASSERT_FALSE(a);
+  EXPECT_NE(a.error().message.find("berth group add nosuch"), std::string::npos);
+}
+
+TEST(Allocator, FullSpaceSaysHowToWiden) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("r.db"));
+  ASSERT_TRUE(store);
+  Group g;
+  g.name = "tiny";
+  g.range = {20000, 20001};
+  ASSERT_TRUE(store->PutGroup(g));
+  Allocator alloc(*store, Host());
+  for (int i = 0; i < 2; ++i) {
+    AssignRequest r = Req("t" + std::to_string(i));
+    r.group = "tiny";
+    r.allow_iana = true;
+    ASSERT_TRUE(alloc.Assign(r));
+  }
+  AssignRequest r = Req("t2");
+  r.group = "tiny";
+  r.allow_iana = true;
+  auto a = alloc.Assign(r);
+  ASSERT_FALSE(a);
+  EXPECT_EQ(a.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(a.error().message.find("--range"), std::string::npos);
+}
+
+TEST(Allocator, InvalidNamesAreRejectedWithTheRule) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("r.db"));
+  ASSERT_TRUE(store);
+  Allocator alloc(*store, Host());
+  for (const std::string& bad : std::vector<std::string>{"Web", "a..b", "-x", "x y", "a;rm", std::string(64, 'a')}) {
+    auto a = alloc.Assign(Req(bad));
+    ASSERT_FALSE(a) << bad;
+    EXPECT_NE(a.error().message.find("lowercase DNS labels"), std::string::npos);
+  }
+  EXPECT_TRUE(store->ListServices()->empty());
+}
+
+}  // namespace
+}  // namespace berth::registry

@@ -1,0 +1,155 @@
+#include "registry/conformance.h"
+
+#include <gtest/gtest.h>
+
+#include "registry/plan.h"
+
+namespace berth::registry {
+namespace {
+
+Service Svc(std::string name, Port port, ServiceProto proto = ServiceProto::kTcp) {
+  Service s;
+  s.name = std::move(name);
+  s.port = port;
+  s.proto = proto;
+  return s;
+}
+
+// A snapshot with one server socket per (proto, port, command).
+HostSnapshot Snap(std::vector<std::tuple<Protocol, Port, std::string>> servers) {
+  HostSnapshot snap;
+  snap.hostname = "h";
+  snap.config.ephemeral = {32768, 60999};
+  for (auto& [proto, port, command] : servers) {
+    SocketRecord s;
+    s.proto = proto;
+    s.state = proto == Protocol::kTcp ? SocketState::kListen : SocketState::kClose;
+    s.local_port = port;
+    const auto i = static_cast<std::uint32_t>(snap.sockets.size());
+    snap.sockets.push_back(s);
+    ProcessInfo proc;
+    proc.pid = 100 + static_cast<int>(i);
+    proc.command = command;
+    snap.processes.push_back(proc);
+    snap.owners.push_back(SocketOwner{i, i, 3});
+  }
+  snap.owners_resolved = true;
+  return snap;
+}
+
+std::vector<std::string> Ids(const std::vector<Finding>& fs) {
+  std::vector<std::string> out;
+  for (const auto& f : fs) out.push_back(f.id);
+  return out;
+}
+
+TEST(Reserve, MergeNeverDropsAnEntry) {
+  const PortSet current{{100, 200}, {40000, 40000}};
+  const PortSet merged = MergeReserved(current, {Svc("a", 5000, ServiceProto::kBoth), Svc("b", 150)});
+  EXPECT_EQ(merged.Intersect(current), current);
+  EXPECT_TRUE(merged.contains(5000));
+  EXPECT_EQ(merged.count(), current.count() + 1);
+  EXPECT_NE(SysctlFile(merged).find("net.ipv4.ip_local_reserved_ports = " + merged.Format()),
+            std::string::npos);
+}
+
+TEST(Check, ReportsEachRule) {
+  HostSnapshot snap = Snap({{Protocol::kTcp, 5000, "app"}, {Protocol::kTcp, 40000, "eph"},
+                            {Protocol::kTcp, 22, "sshd"}, {Protocol::kTcp, 7000, "stray"}});
+  snap.config.reserved = PortSet{{5000, 5000}};
+  const std::vector<Service> services = {Svc("app", 5000), Svc("eph", 40000), Svc("gone", 6000)};
+  auto findings = CheckHost(snap, services, PortSet{{22, 22}});
+  auto ids = Ids(findings);
+  auto count = [&](std::string_view id) { return std::count(ids.begin(), ids.end(), id); };
+  EXPECT_EQ(count("registered-port-ephemeral"), 1);
+  EXPECT_EQ(count("registered-port-unreserved"), 2);  // eph and gone
+  EXPECT_EQ(count("registered-not-listening"), 1);    // gone
+  EXPECT_EQ(count("unregistered-listener"), 1);       // stray (sshd is allowed)
+  for (const auto& f : findings) {
+    if (f.id == "unregistered-listener") {
+      EXPECT_EQ(f.subject, "stray (pid 103)");
+    }
+  }
+  snap.config.reserved = PortSet{{5000, 5000}, {40000, 40000}, {6000, 6000}};
+  auto clean = CheckHost(Snap({{Protocol::kTcp, 5000, "app"}}), {Svc("app", 5000)}, {});
+  EXPECT_EQ(Ids(clean), std::vector<std::string>{"registered-port-unreserved"});
+}
+
+TEST(Range, SaysWhatWouldBreak) {
+  HostSnapshot snap = Snap({{Protocol::kTcp, 20000, "legacy"}, {Protocol::kTcp, 9000, "low"}});
+  snap.config.reserved = PortSet{{25000, 25000}};
+  auto findings = CheckRange({15000, 60999}, snap, {Svc("a", 16000), Svc("b", 25000), Svc("c", 9000)});
+  auto ids = Ids(findings);
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), "range-covers-registered"), 2);
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), "range-covers-listener"), 1);
+  for (const auto& f : findings) {
+    if (f.subject.starts_with("a ")) {
+      EXPECT_EQ(f.severity, Severity::kError);
+    }
+    if (f.subject.starts_with("b ")) {
+      EXPECT_EQ(f.severity, Severity::kWarning);
+    }
+  }
+  EXPECT_TRUE(CheckRange({61000, 65000}, snap, {Svc("a", 16000)}).empty());
+  EXPECT_EQ(Ids(CheckRange({500, 600}, snap, {})), std::vector<std::string>{"range-invalid"});
+}
+
+TEST(MatchScan, RegisteredUnregisteredDriftedAndPortChanged) {
+  const std::vector<Service> services = {Svc("web", 8000), Svc("api", 9000), Svc("redis", 6379)};
+  // Previous scan: api (command "apid") on its port; "batch" on 45000.
+  const std::vector<Observation> previous = {
+      {"h", "api", Protocol::kTcp, 9000, 1, "apid", 0, 0},
+      {"h", "", Protocol::kTcp, 45000, 2, "batch", 0, 0}};
+  // Now: web on its port, apid moved to 9100, batch moved to 45123, redis on 6380, a stranger.
+  HostSnapshot snap = Snap({{Protocol::kTcp, 8000, "nginx"}, {Protocol::kTcp, 9100, "apid"},
+                            {Protocol::kTcp, 45123, "batch"}, {Protocol::kTcp, 6380, "redis"},
+                            {Protocol::kTcp, 7777, "stranger"}});
+  ScanMatch m = MatchScan(snap, services, previous);
+  ASSERT_EQ(m.sockets.size(), 5u);
+  EXPECT_EQ(m.sockets[0]->status, RegStatus::kRegistered);
+  EXPECT_EQ(m.sockets[0]->service, "web");
+  EXPECT_EQ(m.sockets[1]->status, RegStatus::kDrifted);
+  EXPECT_EQ(m.sockets[1]->service, "api");
+  EXPECT_EQ(m.sockets[2]->status, RegStatus::kUnregistered);
+  EXPECT_EQ(m.sockets[3]->status, RegStatus::kDrifted);  // command = first label of the name
+  EXPECT_EQ(m.sockets[3]->service, "redis");
+  EXPECT_EQ(m.sockets[4]->status, RegStatus::kUnregistered);
+  auto ids = Ids(m.findings);
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), "drifted-service"), 2);
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), "unregistered-listener"), 2);
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), "port-changed"), 2);  // apid and batch
+  EXPECT_EQ(m.observations.size(), 5u);
+  EXPECT_EQ(m.observations[1].service, "api");
+  // Nothing moved: no port-changed.
+  ScanMatch same = MatchScan(Snap({{Protocol::kTcp, 9000, "apid"}}), services, previous);
+  EXPECT_EQ(Ids(same.findings), std::vector<std::string>{});
+}
+
+TEST(Plan, DiffAndPortResolution) {
+  RegistryDoc current;
+  current.services = {Svc("a", 5000), Svc("b", 5001), Svc("c", 5002)};
+  RegistryDoc desired;
+  Service b = Svc("b", 5001);
+  b.owner = "ops";
+  desired.services = {Svc("a", 0), b, Svc("d", 0)};
+  HostView host;
+  host.config.ephemeral = {32768, 60999};
+  auto resolved = ResolvePorts(desired, current, host);
+  ASSERT_TRUE(resolved) << resolved.error().message;
+  EXPECT_EQ(resolved->services[0].port, 5000);  // a keeps its port
+  EXPECT_NE(resolved->services[2].port, 0);     // d allocated
+  EXPECT_NE(resolved->services[2].port, 5000);
+  auto changes = Diff(current, *resolved);
+  ASSERT_EQ(changes.size(), 3u);
+  EXPECT_EQ(changes[0].kind, Change::Kind::kChange);  // b: owner
+  EXPECT_EQ(changes[0].name, "b");
+  EXPECT_EQ(changes[1].kind, Change::Kind::kAdd);  // d
+  EXPECT_EQ(changes[2].kind, Change::Kind::kRemove);  // c
+  EXPECT_NE(FormatChanges(changes).find("1 to add, 1 to change, 1 to remove"), std::string::npos);
+  EXPECT_TRUE(Diff(*resolved, *resolved).empty());
+  // Same names, same allocation.
+  EXPECT_EQ(ResolvePorts(desired, current, host)->services[2].port, resolved->services[2].port);
+}
+
+}  // namespace
+}  // namespace berth::registry

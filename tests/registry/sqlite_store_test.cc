@@ -1,0 +1,215 @@
+#include "registry/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <fstream>
+#include <iterator>
+
+#include <gtest/gtest.h>
+
+#include "registry/registry_test_util.h"  // tests/registry
+
+namespace berth::registry {
+namespace {
+
+using test::OpenOrDie;
+using test::TempDir;
+
+ServiceRecord Rec(std::string name, Port port, ServiceProto proto = ServiceProto::kTcp,
+                  std::string group = "default") {
+  ServiceRecord r;
+  r.service.name = std::move(name);
+  r.service.port = port;
+  r.service.proto = proto;
+  r.service.group = std::move(group);
+  r.reason = "test";
+  return r;
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+TEST(SqliteStore, ReadModeOfMissingFileIsEmptyAndCreatesNothing) {
+  TempDir dir;
+  const std::string path = dir.File("sub/registry.db");
+  auto store = SqliteStore::Open(path, OpenMode::kRead);
+  ASSERT_TRUE(store) << store.error().message;
+  auto list = (*store)->ListServices();
+  ASSERT_TRUE(list);
+  EXPECT_TRUE(list->empty());
+  EXPECT_FALSE(std::filesystem::exists(dir.File("sub")));
+}
+
+TEST(SqliteStore, WriteModeCreatesDirectoryAndFile) {
+  TempDir dir;
+  const std::string path = dir.File("a/b/registry.db");
+  auto store = OpenOrDie(path);
+  ASSERT_TRUE(store);
+  EXPECT_TRUE(std::filesystem::exists(path));
+  EXPECT_EQ(*store->Revision(), 0);
+}
+
+TEST(SqliteStore, UnwritableDirectoryIsExplained) {
+  // A path below a regular file can never be created, even by root.
+  TempDir dir;
+  std::ofstream(dir.File("file")) << "x";
+  auto store = SqliteStore::Open(dir.File("file/registry.db"), OpenMode::kWrite);
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(store.error().message.find("not writable"), std::string::npos) << store.error().message;
+  EXPECT_NE(store.error().message.find("--db"), std::string::npos);
+}
+
+TEST(SqliteStore, ClaimIsUniquePerGroupSlotAndPort) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("r.db"));
+  ASSERT_TRUE(store);
+  auto a = store->ClaimService(Rec("a", 5000));
+  ASSERT_TRUE(a) << a.error().message;
+  EXPECT_EQ(a->status, ClaimStatus::kClaimed);
+  EXPECT_EQ(a->record.revision, 1);
+
+  auto b = store->ClaimService(Rec("b", 5000));
+  ASSERT_FALSE(b);
+  EXPECT_EQ(b.error().code, ErrorCode::kConflict);
+  EXPECT_NE(b.error().message.find("'a'"), std::string::npos) << b.error().message;
+
+  EXPECT_TRUE(store->ClaimService(Rec("c", 5000, ServiceProto::kUdp)));  // other slot
+  auto d = store->ClaimService(Rec("d", 5000, ServiceProto::kBoth));    // both slots taken
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.error().code, ErrorCode::kConflict);
+  EXPECT_FALSE(*store->GetService("d"));  // nothing half-written
+
+  Group other;
+  other.name = "other";
+  store->PutGroup(other).value();
+  EXPECT_TRUE(store->ClaimService(Rec("e", 5000, ServiceProto::kBoth, "other")));
+  auto claims = store->ListClaims("other");
+  ASSERT_TRUE(claims);
+  EXPECT_EQ(claims->size(), 2u);  // both tcp and udp
+}
+
+TEST(SqliteStore, ClaimOfExistingNameReturnsTheStoredRecord) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("r.db"));
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->ClaimService(Rec("a", 5000)));
+  auto again = store->ClaimService(Rec("a", 6000));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, ClaimStatus::kExists);
+  EXPECT_EQ(again->record.service.port, 5000);
+  EXPECT_EQ(store->ListClaims("")->size(), 1u);
+}
+
+TEST(SqliteStore, ReleaseFreesTheClaimAndBumpsRevision) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("r.db"));
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->ClaimService(Rec("a", 5000, ServiceProto::kBoth)));
+  const auto rev = *store->Revision();
+  EXPECT_TRUE(*store->ReleaseService("a"));
+  EXPECT_FALSE(*store->ReleaseService("a"));
+  EXPECT_EQ(*store->Revision(), rev + 1);
+  EXPECT_TRUE(store->ListClaims("")->empty());
+  EXPECT_TRUE(store->ClaimService(Rec("b", 5000)));
+}
+
+TEST(SqliteStore, ReplaceIsAllOrNothing) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("r.db"));
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->ClaimService(Rec("keep", 5000)));
+  RegistryDoc bad;
+  bad.services = {Rec("x", 6000).service, Rec("y", 6000).service};
+  auto r = store->Replace(bad, "test");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kConflict);
+  auto list = store->ListServices();
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].service.name, "keep");
+
+  RegistryDoc good;
+  Family fam;
+  fam.name = "mssql";
+  fam.base = 1433;
+  good.families = {fam};
+  good.services = {Rec("keep", 5000).service, Rec("y", 6000).service};
+  ASSERT_TRUE(store->Replace(good, "test"));
+  auto doc = store->Export();
+  ASSERT_TRUE(doc);
+  EXPECT_EQ(doc->services.size(), 2u);
+  EXPECT_EQ(doc->families, good.families);
+}
+
+TEST(SqliteStore, CorruptFileIsRefusedAndNotModified) {
+  TempDir dir;
+  const std::string path = dir.File("r.db");
+  std::string garbage(8192, '\0');
+  for (std::size_t i = 0; i < garbage.size(); ++i) garbage[i] = static_cast<char>(i * 7 + 3);
+  std::ofstream(path, std::ios::binary) << garbage;
+  for (OpenMode mode : {OpenMode::kRead, OpenMode::kWrite}) {
+    auto store = SqliteStore::Open(path, mode);
+    ASSERT_FALSE(store);
+    EXPECT_EQ(store.error().code, ErrorCode::kMalformed);
+    EXPECT_NE(store.error().message.find("will not modify"), std::string::npos)
+        << store.error().message;
+  }
+  EXPECT_EQ(Slurp(path), garbage);
+  EXPECT_FALSE(std::filesystem::exists(path + "-wal"));
+}
+
+TEST(SqliteStore, NewerSchemaIsRefusedAndNotModified) {
+  TempDir dir;
+  const std::string path = dir.File("r.db");
+  { ASSERT_TRUE(OpenOrDie(path)); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA journal_mode = DELETE; PRAGMA user_version = 99", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  const std::string before = Slurp(path);
+  auto store = SqliteStore::Open(path, OpenMode::kWrite);
+  ASSERT_FALSE(store);
+  EXPECT_NE(store.error().message.find("newer"), std::string::npos) << store.error().message;
+  EXPECT_EQ(Slurp(path), before);
+}
+
+TEST(SqliteStore, ForeignSqliteDatabaseIsRefused) {
+  TempDir dir;
+  const std::string path = dir.File("other.db");
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE t (x)", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto store = SqliteStore::Open(path, OpenMode::kWrite);
+  ASSERT_FALSE(store);
+  EXPECT_NE(store.error().message.find("not a berth registry"), std::string::npos);
+}
+
+TEST(SqliteStore, RecordScanKeepsPreviousScanApart) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("r.db"));
+  ASSERT_TRUE(store);
+  Observation o{"h1", "", Protocol::kTcp, 4000, 10, "app", 0, 0};
+  auto first = store->RecordScan("h1", 100, {o});
+  ASSERT_TRUE(first);
+  EXPECT_FALSE(first->previous);
+  o.port = 4001;
+  auto second = store->RecordScan("h1", 100, {o});  // same second: moved one on
+  ASSERT_TRUE(second);
+  ASSERT_TRUE(second->previous);
+  EXPECT_EQ(*second->previous, 100);
+  EXPECT_EQ(second->time, 101);
+  auto prev = store->ScanObservations("h1", 100);
+  ASSERT_EQ(prev->size(), 1u);
+  EXPECT_EQ((*prev)[0].port, 4000);
+  auto now = store->ScanObservations("h1", 101);
+  ASSERT_EQ(now->size(), 1u);
+  EXPECT_EQ((*now)[0].port, 4001);
+}
+
+}  // namespace
+}  // namespace berth::registry
