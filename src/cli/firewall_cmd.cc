@@ -1,21 +1,21 @@
 // berth firewall: rules that open exactly the registered ports (nft, iptables, ip6tables,
 // firewalld, ufw, PowerShell), written atomically or applied with rollback, and the
-// attack-surface comparison (--surface). Services come from a berth.toml-style file
-// (--from): the [[service]] tables; other tables are ignored.
+// attack-surface comparison (--surface). Services come from the registry (--db) or from a
+// berth.toml file (--from).
 #include <memory>
 
 #include <fmt/core.h>
 
-#include <toml++/toml.h>
-
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/registry_common.h"
 #include "emit/firewall.h"
 #include "emit/surface.h"
 #include "host/atomic_file.h"
 #include "host/firewall_apply.h"
 #include "host/scanner.h"
 #include "host/sysctl.h"
+#include "registry/berth_toml.h"
 
 namespace berth::cli {
 namespace {
@@ -23,6 +23,7 @@ namespace {
 struct FirewallFlags {
   std::string format = "nft";
   std::string from;
+  std::string db;
   std::string write;
   std::string state_dir = ApplyOptions{}.state_dir;
   std::string dynamic = "host";
@@ -34,69 +35,27 @@ struct FirewallFlags {
   bool json = false;
 };
 
-Result<std::vector<std::string>> Strings(const toml::table& t, std::string_view key,
-                                         const std::string& where) {
-  std::vector<std::string> out;
-  const toml::node* n = t.get(key);
-  if (n == nullptr) return out;
-  const toml::array* arr = n->as_array();
-  if (arr == nullptr) {
-    return Fail(ErrorCode::kMalformed, fmt::format("{}: '{}' must be an array of strings", where, key));
+// The services to open: from --from (a berth.toml, parsed as `berth import` does) or from
+// the registry (--db). A service without a port in the file is an error here.
+Result<std::vector<Service>> LoadServices(const FirewallFlags& f) {
+  if (!f.from.empty()) {
+    const std::string text = BERTH_TRY(ReadSmallFile(f.from));
+    registry::RegistryDoc doc = BERTH_TRY(registry::ParseBerthToml(text, f.from));
+    for (const Service& s : doc.services) {
+      if (s.port == 0) {
+        return Fail(ErrorCode::kInvalidArgument,
+                    fmt::format("{}: service '{}' has no port yet: assign it first ('berth "
+                                "import' then 'berth firewall')",
+                                f.from, s.name));
+      }
+    }
+    return std::move(doc.services);
   }
-  for (const toml::node& e : *arr) {
-    auto s = e.value<std::string>();
-    if (!s) return Fail(ErrorCode::kMalformed, fmt::format("{}: '{}' must hold strings", where, key));
-    out.push_back(*s);
-  }
-  return out;
-}
-
-// Reads the [[service]] tables of a berth.toml-style file. Failure: the errno Error for an
-// unreadable file; kMalformed "PATH:LINE:COL: what" for bad TOML or a bad field.
-Result<std::vector<Service>> LoadServices(const std::string& path) {
-  const std::string text = BERTH_TRY(ReadSmallFile(path));
-  toml::table root;
-  try {
-    root = toml::parse(text, path);
-  } catch (const toml::parse_error& e) {
-    return Fail(ErrorCode::kMalformed,
-                fmt::format("{}:{}:{}: {}", path, e.source().begin.line, e.source().begin.column,
-                            e.description()));
-  }
+  auto store = BERTH_TRY(OpenRegistry(f.db, registry::OpenMode::kRead));
+  std::vector<registry::ServiceRecord> records = BERTH_TRY(store->ListServices());
   std::vector<Service> out;
-  const toml::array* list = root["service"].as_array();
-  if (list == nullptr) return out;
-  for (const toml::node& n : *list) {
-    const toml::table* t = n.as_table();
-    const std::string where = fmt::format("{}:{}", path, n.source().begin.line);
-    if (t == nullptr) return Fail(ErrorCode::kMalformed, where + ": [[service]] must be a table");
-    Service s;
-    auto str = [&](std::string_view key, std::string& field) {
-      if (auto v = (*t)[key].value<std::string>()) field = *v;
-    };
-    str("name", s.name);
-    str("group", s.group);
-    str("family", s.family);
-    str("owner", s.owner);
-    str("description", s.description);
-    std::string proto = "tcp";
-    str("proto", proto);
-    auto p = ParseServiceProto(proto);
-    if (!p) return Fail(ErrorCode::kMalformed, where + ": " + p.error().message);
-    s.proto = *p;
-    const auto port = (*t)["port"].value<std::int64_t>();
-    if (!port || *port < 1 || *port > 65535) {
-      return Fail(ErrorCode::kMalformed,
-                  fmt::format("{}: service '{}' needs a port 1-65535", where, s.name));
-    }
-    s.port = static_cast<Port>(*port);
-    s.tags = BERTH_TRY(Strings(*t, "tags", where));
-    s.sources = BERTH_TRY(Strings(*t, "sources", where));
-    if (auto v = ValidateServiceName(s.name); !v) {
-      return Fail(ErrorCode::kMalformed, where + ": " + v.error().message);
-    }
-    out.push_back(std::move(s));
-  }
+  out.reserve(records.size());
+  for (registry::ServiceRecord& r : records) out.push_back(std::move(r.service));
   return out;
 }
 
@@ -157,10 +116,7 @@ int Run(FirewallFlags& f) {
                RulesToolName(*tool));
     return 0;
   }
-  if (f.from.empty()) {
-    return PrintError("no services: pass --from FILE (a berth.toml with [[service]] tables)");
-  }
-  auto services = LoadServices(f.from);
+  auto services = LoadServices(f);
   if (!services) return PrintError(services.error());
   if (f.surface) return Surface(f, *services);
 
@@ -200,9 +156,10 @@ void AddFirewallCommand(CLI::App& app, int& exit_code) {
                   "powershell (New-NetFirewallRule script)")
       ->check(CLI::IsMember({"nft", "iptables", "ip6tables", "firewalld", "ufw", "powershell"}))
       ->capture_default_str();
+  AddDbOption(cmd, flags->db);
   cmd->add_option("--from", flags->from,
-                  "services to open: a berth.toml-style file ([[service]] tables with name, "
-                  "proto, port, group, sources, ...)");
+                  "take the services from this berth.toml (as 'berth export --format toml' "
+                  "writes it) instead of the registry");
   cmd->add_option("--group", flags->options.group, "only this group's services (default: all)");
   cmd->add_option("--policy", flags->policy, "what happens to other inbound traffic")
       ->check(CLI::IsMember({"drop", "accept"}))
@@ -227,10 +184,11 @@ void AddFirewallCommand(CLI::App& app, int& exit_code) {
   cmd->footer(
       "Exit status: 0 ok, 2 error.\n"
       "Examples:\n"
-      "  berth firewall --from berth.toml --group db --format nft > berth.nft\n"
-      "  sudo berth firewall --from berth.toml --format nft --apply\n"
+      "  berth firewall --group db --format nft > berth.nft\n"
+      "  sudo berth firewall --format nft --apply\n"
       "  sudo berth firewall --format nft --rollback\n"
-      "  berth firewall --from berth.toml --surface --dynamic windows");
+      "  berth firewall --from berth.toml --format powershell --write berth.ps1\n"
+      "  berth firewall --surface --dynamic windows");
   cmd->callback([flags, &exit_code] { exit_code = Run(*flags); });
 }
 
