@@ -1,0 +1,147 @@
+// berth's registry commands end to end: the real binary on a registry in a temp directory.
+#include <fstream>
+#include <set>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "registry/registry_test_util.h"
+#include "support/test_support.h"
+
+namespace berth::test {
+namespace {
+
+class RegistryCli : public ::testing::Test {
+ protected:
+  CommandResult Berth(std::vector<std::string> args) {
+    args.push_back("--db");
+    args.push_back(db_);
+    return RunBerth(args);
+  }
+  void Write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+  TempDir dir_;
+  std::string db_ = dir_.File("registry.db");
+};
+
+TEST_F(RegistryCli, AssignIsIdempotentAndShowExplains) {
+  auto a = Berth({"assign", "web"});
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  auto b = Berth({"assign", "web"});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  EXPECT_EQ(a.out, b.out);
+  const int port = std::stoi(a.out);
+  auto show = Berth({"show", "web", "--json"});
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  auto j = nlohmann::json::parse(show.out);
+  EXPECT_EQ(j["port"].get<int>(), port);
+  EXPECT_NE(j["reason"].get<std::string>().find("FNV-1a"), std::string::npos);
+  EXPECT_TRUE(j["last_seen"].is_null());
+  auto list = Berth({"list", "--json"});
+  ASSERT_EQ(list.exit_code, 0);
+  auto l = nlohmann::json::parse(list.out);
+  EXPECT_EQ(l["schema"], "berth.registry/1");
+  ASSERT_EQ(l["services"].size(), 1u);
+  EXPECT_EQ(l["services"][0]["name"], "web");
+  auto rel = Berth({"release", "web"});
+  EXPECT_EQ(rel.exit_code, 0) << rel.err;
+  EXPECT_EQ(Berth({"release", "web"}).exit_code, 2);
+  EXPECT_EQ(Berth({"release", "web", "--missing-ok"}).exit_code, 0);
+}
+
+TEST_F(RegistryCli, BadNameIsAnErrorThatSaysWhatIsAllowed) {
+  auto r = Berth({"assign", "My_Service"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("lowercase DNS labels"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(db_));  // nothing was written, not even a file
+}
+
+TEST_F(RegistryCli, ReadCommandsDoNotCreateTheRegistry) {
+  auto r = Berth({"list"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(db_));
+  EXPECT_EQ(Berth({"show", "nothing"}).exit_code, 2);
+}
+
+TEST_F(RegistryCli, UnwritableRegistryDirectoryIsExplained) {
+  Write(dir_.File("plain"), "x");
+  auto r = RunBerth({"assign", "web", "--db", dir_.File("plain/registry.db")});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("not writable"), std::string::npos) << r.err;
+}
+
+TEST_F(RegistryCli, ExportImportRoundTripsExactly) {
+  ASSERT_EQ(Berth({"group", "add", "win", "--host", "w1", "--ephemeral", "49152-65535"}).exit_code, 0);
+  ASSERT_EQ(Berth({"family", "add", "mssql", "--base", "1433", "--size", "10"}).exit_code, 0);
+  ASSERT_EQ(Berth({"assign", "mssql.a", "mssql.b", "--allow-iana"}).exit_code, 0);
+  ASSERT_EQ(Berth({"assign", "dns", "--proto", "both", "--owner", "net \"ops\"", "--tag", "x"}).exit_code, 0);
+  ASSERT_EQ(Berth({"assign", "winapp", "--group", "win"}).exit_code, 0);
+  auto first = Berth({"export", "--format", "toml"});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  Write(dir_.File("e.toml"), first.out);
+  const std::string db2 = dir_.File("copy.db");
+  auto imp = RunBerth({"import", dir_.File("e.toml"), "--db", db2});
+  ASSERT_EQ(imp.exit_code, 0) << imp.err;
+  auto second = RunBerth({"export", "--format", "toml", "--db", db2});
+  ASSERT_EQ(second.exit_code, 0);
+  EXPECT_EQ(first.out, second.out);
+  // Applying the export to its own registry changes nothing.
+  auto plan = Berth({"plan", dir_.File("e.toml")});
+  ASSERT_EQ(plan.exit_code, 0) << plan.err;
+  EXPECT_NE(plan.out.find("no changes"), std::string::npos) << plan.out;
+}
+
+TEST_F(RegistryCli, PlanShowsAndApplyMakesTheChanges) {
+  ASSERT_EQ(Berth({"assign", "old"}).exit_code, 0);
+  Write(dir_.File("b.toml"), "[[service]]\nname = \"new\"\nport = 20001\n\n[[service]]\nname = \"auto\"\n");
+  auto plan = Berth({"plan", dir_.File("b.toml")});
+  ASSERT_EQ(plan.exit_code, 0) << plan.err;
+  EXPECT_NE(plan.out.find("+ service new: 20001/tcp"), std::string::npos) << plan.out;
+  EXPECT_NE(plan.out.find("- service old"), std::string::npos) << plan.out;
+  EXPECT_NE(plan.out.find("2 to add, 0 to change, 1 to remove"), std::string::npos) << plan.out;
+  auto before = Berth({"list", "--json"});
+  EXPECT_EQ(nlohmann::json::parse(before.out)["services"].size(), 1u);  // plan wrote nothing
+  auto apply = Berth({"apply", dir_.File("b.toml")});
+  ASSERT_EQ(apply.exit_code, 0) << apply.err;
+  auto after = nlohmann::json::parse(Berth({"list", "--json"}).out)["services"];
+  ASSERT_EQ(after.size(), 2u);
+  EXPECT_EQ(after[0]["name"], "auto");
+  EXPECT_NE(after[0]["port"].get<int>(), 0);
+  EXPECT_EQ(after[1]["port"].get<int>(), 20001);
+}
+
+TEST_F(RegistryCli, BadFilesWriteNothing) {
+  ASSERT_EQ(Berth({"assign", "keep"}).exit_code, 0);
+  const std::string before = Berth({"export"}).out;
+  struct Case {
+    std::string text, needle;
+  };
+  const std::vector<Case> cases = {
+      {"[[service]]\nname = \"a\"\nport = [\n", "bad.toml:3:"},
+      {"[[service]]\nname = \"a\"\nport = 99999\n", "bad.toml:3:8: 'port' must be an integer 1-65535"},
+      {"[[service]]\nname = \"a\"\ncolour = 1\n", "bad.toml:3:1: unknown key 'colour'"},
+      {"[[service]]\nname = \"a\"\n[[service]]\nname = \"a\"\n", "duplicate service 'a'"},
+  };
+  for (const Case& c : cases) {
+    Write(dir_.File("bad.toml"), c.text);
+    for (const char* cmd : {"apply", "import"}) {
+      auto r = RunBerth({cmd, dir_.File("bad.toml"), "--db", db_});
+      EXPECT_EQ(r.exit_code, 2) << c.text;
+      EXPECT_NE(r.err.find(c.needle), std::string::npos) << r.err;
+      EXPECT_NE(r.err.find("nothing was written"), std::string::npos) << r.err;
+    }
+  }
+  EXPECT_EQ(Berth({"export"}).out, before);
+}
+
+TEST_F(RegistryCli, CorruptRegistryIsRefused) {
+  Write(db_, std::string(4096, 'z'));
+  auto r = Berth({"assign", "web"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("will not modify it"), std::string::npos) << r.err;
+  std::ifstream in(db_);
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(content, std::string(4096, 'z'));
+}
+
+}  // namespace
+}  // namespace berth::test
