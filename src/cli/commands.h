@@ -10,4 +10,23 @@ namespace berth::cli {
 void AddScanCommand(CLI::App& app, int& exit_code);
 void AddPressureCommand(CLI::App& app, int& exit_code);
 
+// The registry (src/cli/registry_*.cc, docs/registry.md).
+void AddAssignCommand(CLI::App& app, int& exit_code);
+void AddReleaseCommand(CLI::App& app, int& exit_code);
+void AddListCommand(CLI::App& app, int& exit_code);
+void AddShowCommand(CLI::App& app, int& exit_code);
+void AddGroupCommand(CLI::App& app, int& exit_code);
+void AddFamilyCommand(CLI::App& app, int& exit_code);
+void AddExportCommand(CLI::App& app, int& exit_code);
+void AddImportCommand(CLI::App& app, int& exit_code);
+void AddPlanCommand(CLI::App& app, int& exit_code);
+void AddApplyCommand(CLI::App& app, int& exit_code);
+void AddCheckCommand(CLI::App& app, int& exit_code);
+void AddReserveCommand(CLI::App& app, int& exit_code);
+void AddRangeCommand(CLI::App& app, int& exit_code);
+void AddProbeCommand(CLI::App& app, int& exit_code);
+// Rewrites nmap's "-iL" (not a name CLI11 accepts) to "--input-list" in argv, in place.
+void RewriteProbeArgs(int argc, char** argv);
+void AddFirewallCommand(CLI::App& app, int& exit_code);
+
 }  // namespace berth::cli

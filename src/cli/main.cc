@@ -25,6 +25,22 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   berth::cli::AddScanCommand(app, exit_code);
   berth::cli::AddPressureCommand(app, exit_code);
+  berth::cli::AddAssignCommand(app, exit_code);
+  berth::cli::AddReleaseCommand(app, exit_code);
+  berth::cli::AddListCommand(app, exit_code);
+  berth::cli::AddShowCommand(app, exit_code);
+  berth::cli::AddGroupCommand(app, exit_code);
+  berth::cli::AddFamilyCommand(app, exit_code);
+  berth::cli::AddExportCommand(app, exit_code);
+  berth::cli::AddImportCommand(app, exit_code);
+  berth::cli::AddPlanCommand(app, exit_code);
+  berth::cli::AddApplyCommand(app, exit_code);
+  berth::cli::AddCheckCommand(app, exit_code);
+  berth::cli::AddReserveCommand(app, exit_code);
+  berth::cli::AddRangeCommand(app, exit_code);
+  berth::cli::AddProbeCommand(app, exit_code);
+  berth::cli::AddFirewallCommand(app, exit_code);
+  berth::cli::RewriteProbeArgs(argc, argv);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

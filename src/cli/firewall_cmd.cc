@@ -1,0 +1,237 @@
+// berth firewall: rules that open exactly the registered ports (nft, iptables, ip6tables,
+// firewalld, ufw, PowerShell), written atomically or applied with rollback, and the
+// attack-surface comparison (--surface). Services come from a berth.toml-style file
+// (--from): the [[service]] tables; other tables are ignored.
+#include <memory>
+
+#include <fmt/core.h>
+
+#include <toml++/toml.h>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "emit/firewall.h"
+#include "emit/surface.h"
+#include "host/atomic_file.h"
+#include "host/firewall_apply.h"
+#include "host/scanner.h"
+#include "host/sysctl.h"
+
+namespace berth::cli {
+namespace {
+
+struct FirewallFlags {
+  std::string format = "nft";
+  std::string from;
+  std::string write;
+  std::string state_dir = ApplyOptions{}.state_dir;
+  std::string dynamic = "host";
+  FirewallOptions options;
+  std::string policy = "drop";
+  bool apply = false;
+  bool rollback = false;
+  bool surface = false;
+  bool json = false;
+};
+
+Result<std::vector<std::string>> Strings(const toml::table& t, std::string_view key,
+                                         const std::string& where) {
+  std::vector<std::string> out;
+  const toml::node* n = t.get(key);
+  if (n == nullptr) return out;
+  const toml::array* arr = n->as_array();
+  if (arr == nullptr) {
+    return Fail(ErrorCode::kMalformed, fmt::format("{}: '{}' must be an array of strings", where, key));
+  }
+  for (const toml::node& e : *arr) {
+    auto s = e.value<std::string>();
+    if (!s) return Fail(ErrorCode::kMalformed, fmt::format("{}: '{}' must hold strings", where, key));
+    out.push_back(*s);
+  }
+  return out;
+}
+
+// Reads the [[service]] tables of a berth.toml-style file. Failure: the errno Error for an
+// unreadable file; kMalformed "PATH:LINE:COL: what" for bad TOML or a bad field.
+Result<std::vector<Service>> LoadServices(const std::string& path) {
+  const std::string text = BERTH_TRY(ReadSmallFile(path));
+  toml::table root;
+  try {
+    root = toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    return Fail(ErrorCode::kMalformed,
+                fmt::format("{}:{}:{}: {}", path, e.source().begin.line, e.source().begin.column,
+                            e.description()));
+  }
+  std::vector<Service> out;
+  const toml::array* list = root["service"].as_array();
+  if (list == nullptr) return out;
+  for (const toml::node& n : *list) {
+    const toml::table* t = n.as_table();
+    const std::string where = fmt::format("{}:{}", path, n.source().begin.line);
+    if (t == nullptr) return Fail(ErrorCode::kMalformed, where + ": [[service]] must be a table");
+    Service s;
+    auto str = [&](std::string_view key, std::string& field) {
+      if (auto v = (*t)[key].value<std::string>()) field = *v;
+    };
+    str("name", s.name);
+    str("group", s.group);
+    str("family", s.family);
+    str("owner", s.owner);
+    str("description", s.description);
+    std::string proto = "tcp";
+    str("proto", proto);
+    auto p = ParseServiceProto(proto);
+    if (!p) return Fail(ErrorCode::kMalformed, where + ": " + p.error().message);
+    s.proto = *p;
+    const auto port = (*t)["port"].value<std::int64_t>();
+    if (!port || *port < 1 || *port > 65535) {
+      return Fail(ErrorCode::kMalformed,
+                  fmt::format("{}: service '{}' needs a port 1-65535", where, s.name));
+    }
+    s.port = static_cast<Port>(*port);
+    s.tags = BERTH_TRY(Strings(*t, "tags", where));
+    s.sources = BERTH_TRY(Strings(*t, "sources", where));
+    if (auto v = ValidateServiceName(s.name); !v) {
+      return Fail(ErrorCode::kMalformed, where + ": " + v.error().message);
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+Result<RulesTool> ToolFor(FirewallFormat f) {
+  switch (f) {
+    case FirewallFormat::kNft: return RulesTool::kNft;
+    case FirewallFormat::kIptables: return RulesTool::kIptables;
+    case FirewallFormat::kIp6tables: return RulesTool::kIp6tables;
+    default:
+      return Fail(ErrorCode::kInvalidArgument,
+                  fmt::format("--apply and --rollback load nft and iptables rules only; for {} "
+                              "write the file with --write and run it with that tool",
+                              FirewallFormatName(f)));
+  }
+}
+
+int Surface(const FirewallFlags& f, std::span<const Service> services) {
+  SurfaceOptions o;
+  o.group = f.options.group;
+  o.design = f.dynamic == "windows" ? DynamicDesign::kWindows : DynamicDesign::kHost;
+  std::vector<std::string> warnings;
+  o.ephemeral = ReadHostPortConfig(warnings).ephemeral;
+  ScanOptions scan;
+  scan.resolve_owners = false;
+  auto snap = ScanHost(scan);
+  if (!snap) return PrintError(snap.error());
+  for (const PortMapper& m : kPortMappers) {
+    for (const SocketRecord& s : snap->sockets) {
+      if (s.is_server() && s.proto == m.proto && s.local_port == m.port) {
+        o.live_mappers.push_back(m);
+        break;
+      }
+    }
+  }
+  const SurfaceReport report = CompareSurface(services, o);
+  const Sink sink = [](std::string_view s) { WriteStdout(s); };
+  if (f.json) {
+    RenderSurfaceJson(report, sink);
+  } else {
+    RenderSurfaceText(report, sink);
+  }
+  for (const std::string& w : warnings) fmt::print(stderr, "berth: warning: {}\n", w);
+  return 0;
+}
+
+int Run(FirewallFlags& f) {
+  auto format = ParseFirewallFormat(f.format);
+  if (!format) return PrintError(format.error());
+  f.options.policy = f.policy == "accept" ? FirewallPolicy::kAccept : FirewallPolicy::kDrop;
+  ApplyOptions apply_options;
+  apply_options.state_dir = f.state_dir;
+  apply_options.nft_table = std::string(kNftTable);
+  if (f.rollback) {
+    auto tool = ToolFor(*format);
+    if (!tool) return PrintError(tool.error());
+    if (auto r = RollbackFirewall(*tool, apply_options); !r) return PrintError(r.error());
+    fmt::print(stderr, "berth: restored the {} rules saved before the last --apply\n",
+               RulesToolName(*tool));
+    return 0;
+  }
+  if (f.from.empty()) {
+    return PrintError("no services: pass --from FILE (a berth.toml with [[service]] tables)");
+  }
+  auto services = LoadServices(f.from);
+  if (!services) return PrintError(services.error());
+  if (f.surface) return Surface(f, *services);
+
+  std::string rules;
+  auto rendered = RenderFirewall(*format, *services, f.options,
+                                 [&rules](std::string_view s) { rules += s; });
+  if (!rendered) return PrintError(rendered.error());
+  if (f.apply) {
+    auto tool = ToolFor(*format);
+    if (!tool) return PrintError(tool.error());
+    if (auto r = ApplyFirewall(*tool, rules, apply_options); !r) return PrintError(r.error());
+    fmt::print(stderr, "berth: loaded the {} rules; the previous ones are kept for --rollback\n",
+               RulesToolName(*tool));
+  }
+  if (!f.write.empty()) {
+    const mode_t mode = *format == FirewallFormat::kFirewalld || *format == FirewallFormat::kUfw
+                            ? 0755 : 0644;
+    if (auto w = WriteFileAtomic(f.write, rules, mode); !w) return PrintError(w.error());
+  } else if (!f.apply) {
+    WriteStdout(rules);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void AddFirewallCommand(CLI::App& app, int& exit_code) {
+  auto flags = std::make_shared<FirewallFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "firewall",
+      "Firewall rules that open exactly the registered ports (per protocol, optionally only "
+      "from each service's source CIDRs) and drop everything else inbound; or, with "
+      "--surface, the attack surface of a dynamic-port design against the static one.");
+  cmd->add_option("--format", flags->format,
+                  "nft (one table, interval sets), iptables / ip6tables (iptables-restore "
+                  "input), firewalld (sh script: service XML + zone commands), ufw (sh script), "
+                  "powershell (New-NetFirewallRule script)")
+      ->check(CLI::IsMember({"nft", "iptables", "ip6tables", "firewalld", "ufw", "powershell"}))
+      ->capture_default_str();
+  cmd->add_option("--from", flags->from,
+                  "services to open: a berth.toml-style file ([[service]] tables with name, "
+                  "proto, port, group, sources, ...)");
+  cmd->add_option("--group", flags->options.group, "only this group's services (default: all)");
+  cmd->add_option("--policy", flags->policy, "what happens to other inbound traffic")
+      ->check(CLI::IsMember({"drop", "accept"}))
+      ->capture_default_str();
+  cmd->add_option("--zone", flags->options.zone, "firewalld zone")->capture_default_str();
+  cmd->add_option("--write", flags->write, "write to PATH atomically (temp file + rename), not stdout");
+  cmd->add_flag("--apply", flags->apply,
+                "load the rules on this host (nft -f, iptables-restore) after checking them; "
+                "the current rules are saved for --rollback (needs root)");
+  cmd->add_flag("--rollback", flags->rollback,
+                "load the rules saved by the last --apply of this --format");
+  cmd->add_option("--state-dir", flags->state_dir, "where --apply keeps rules and the previous ones")
+      ->capture_default_str();
+  cmd->add_flag("--surface", flags->surface,
+                "compare the ports a dynamic-port design exposes with the registered ones");
+  cmd->add_option("--dynamic", flags->dynamic,
+                  "the dynamic design for --surface: host (this host's ephemeral range, TCP and "
+                  "UDP, plus live port mappers) or windows (TCP 49152-65535, TCP 135, UDP 1434)")
+      ->check(CLI::IsMember({"host", "windows"}))
+      ->capture_default_str();
+  cmd->add_flag("--json", flags->json, "--surface as JSON (schema berth.surface/1)");
+  cmd->footer(
+      "Exit status: 0 ok, 2 error.\n"
+      "Examples:\n"
+      "  berth firewall --from berth.toml --group db --format nft > berth.nft\n"
+      "  sudo berth firewall --from berth.toml --format nft --apply\n"
+      "  sudo berth firewall --format nft --rollback\n"
+      "  berth firewall --from berth.toml --surface --dynamic windows");
+  cmd->callback([flags, &exit_code] { exit_code = Run(*flags); });
+}
+
+}  // namespace berth::cli

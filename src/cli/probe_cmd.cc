@@ -1,0 +1,132 @@
+// berth probe: ask remote port mappers (rpcbind, SQL Server Browser, MS-RPC endpoint mapper)
+// which services they hand out, flag the dynamic ones and print how to pin each.
+#include <sys/resource.h>
+
+#include <chrono>
+#include <memory>
+
+#include <fmt/core.h>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "probe/engine.h"
+#include "probe/report_render.h"
+#include "probe/rpc_client.h"
+#include "probe/targets.h"
+
+namespace berth::cli {
+namespace {
+
+struct ProbeFlags {
+  std::vector<std::string> targets;
+  std::string list_file;
+  bool rpc = false, mssql = false, msrpc = false;
+  double timeout = 1.0;
+  int retries = 1;
+  double rate = 1000;
+  std::size_t concurrency = 512;
+  std::size_t max_targets = probe::kDefaultMaxTargets;
+  std::string ephemeral = "32768-65535";
+  bool json = false;
+};
+
+// Lets the engine hold one socket per conversation in flight.
+void RaiseFdLimit(std::size_t want) {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  const rlim_t need = static_cast<rlim_t>(want + 64);
+  if (lim.rlim_cur >= need) return;
+  lim.rlim_cur = std::min(need, lim.rlim_max);
+  (void)::setrlimit(RLIMIT_NOFILE, &lim);
+}
+
+int Run(ProbeFlags& f) {
+  if (!f.rpc && !f.mssql && !f.msrpc) f.rpc = f.mssql = f.msrpc = true;
+  if (f.timeout <= 0 || f.timeout > 60) return PrintError("--timeout must be between 0 and 60 seconds");
+  if (f.retries < 0 || f.retries > 5) return PrintError("--retries must be between 0 and 5");
+  if (f.rate <= 0) return PrintError("--rate must be positive (packets per second)");
+  if (f.concurrency == 0 || f.concurrency > 65536) return PrintError("--concurrency must be 1..65536");
+  auto ephemeral = PortSet::Parse(f.ephemeral);
+  if (!ephemeral) return PrintError(fmt::format("--ephemeral-range: {}", ephemeral.error().message));
+  auto targets = probe::ExpandTargets(f.targets, f.list_file, f.max_targets);
+  if (!targets) return PrintError(targets.error());
+
+  probe::EngineOptions opt;
+  opt.timeout_ms = static_cast<int>(f.timeout * 1000);
+  opt.udp_retries = f.retries;
+  opt.rate = f.rate;
+  opt.concurrency = f.concurrency;
+  RaiseFdLimit(opt.concurrency);
+  probe::Engine engine(opt);
+
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::shared_ptr<probe::HostReport>> reports;
+  reports.reserve(targets->size());
+  for (const probe::ProbeTarget& t : *targets) {
+    auto host = probe::MakeEndpoint(t.address, 0);
+    if (!host) return PrintError(host.error());
+    auto report = std::make_shared<probe::HostReport>();
+    report->target = t.given.find('/') == std::string::npos ? t.given : t.address;
+    report->address = t.address;
+    if (f.rpc) probe::AddRpcProbe(engine, *host, *ephemeral, report);
+    reports.push_back(std::move(report));
+  }
+  if (auto ran = engine.Run(); !ran) return PrintError(ran.error());
+
+  std::vector<probe::HostReport> hosts;
+  hosts.reserve(reports.size());
+  probe::ProbeSummary summary;
+  summary.targets = reports.size();
+  bool any_dynamic = false;
+  for (auto& r : reports) {
+    if (!probe::Interesting(*r)) ++summary.silent;
+    for (const auto& s : r->services) any_dynamic = any_dynamic || s.dynamic;
+    hosts.push_back(std::move(*r));
+  }
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const probe::ProbeSink sink = [](std::string_view s) { WriteStdout(s); };
+  if (f.json) probe::RenderProbeJson(hosts, summary, sink);
+  else probe::RenderProbeText(hosts, summary, sink);
+  return any_dynamic ? 1 : 0;
+}
+
+}  // namespace
+
+void RewriteProbeArgs(int argc, char** argv) {
+  static char kLong[] = "--input-list";
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "-iL") argv[i] = kLong;
+  }
+}
+
+void AddProbeCommand(CLI::App& app, int& exit_code) {
+  auto f = std::make_shared<ProbeFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "probe",
+      "Ask remote port mappers (ONC RPC rpcbind on 111, SQL Server Browser on udp 1434, MS-RPC "
+      "endpoint mapper on tcp 135) what they hand out, flag services on dynamic ports, and print "
+      "the change that pins each one. Sends only to the targets given.");
+  cmd->add_option("targets", f->targets, "host names, addresses or CIDR blocks (e.g. 192.0.2.0/24)");
+  cmd->add_option("--input-list", f->list_file, "(-iL) read more targets from FILE (whitespace-separated, # comments)");
+  cmd->add_flag("--rpc", f->rpc, "probe ONC RPC rpcbind/portmap (tcp 111)");
+  cmd->add_flag("--mssql", f->mssql, "probe the SQL Server Browser (udp 1434)");
+  cmd->add_flag("--msrpc", f->msrpc, "probe the MS-RPC endpoint mapper (tcp 135)");
+  cmd->add_option("--timeout", f->timeout, "seconds to wait for each step of a conversation")->capture_default_str();
+  cmd->add_option("--retries", f->retries, "resends of an unanswered UDP request")->capture_default_str();
+  cmd->add_option("--rate", f->rate, "new packets per second, across all targets")->capture_default_str();
+  cmd->add_option("--concurrency", f->concurrency, "conversations in flight at once")->capture_default_str();
+  cmd->add_option("--max-targets", f->max_targets, "refuse target lists larger than this")->capture_default_str();
+  cmd->add_option("--ephemeral-range", f->ephemeral,
+                  "ports that count as dynamic on the targets (default: Linux 32768-60999 plus "
+                  "Windows/IANA 49152-65535)")->capture_default_str();
+  cmd->add_flag("--json", f->json, "print JSON (schema berth.probe/1, docs/probe.md)");
+  cmd->footer(
+      "Exit status: 0 nothing dynamic found, 1 dynamic services found, 2 error.\n"
+      "Examples:\n"
+      "  berth probe nfs1                      all three mappers on one host\n"
+      "  berth probe --rpc 192.0.2.0/24        rpcbind on a subnet\n"
+      "  berth probe --json -iL hosts.txt | jq '.hosts[].remedies'");
+  cmd->callback([f, &exit_code] { exit_code = Run(*f); });
+}
+
+}  // namespace berth::cli

@@ -1,0 +1,155 @@
+// berth assign and berth release: claim and free static ports in the registry.
+#include <memory>
+
+#include <fmt/core.h>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "cli/registry_common.h"
+
+namespace berth::cli {
+namespace {
+
+struct AssignFlags {
+  std::vector<std::string> names;
+  std::string proto;
+  int port = 0;
+  std::string family;
+  std::string group;
+  bool allow_iana = false;
+  std::string owner;
+  std::string description;
+  std::vector<std::string> tags;
+  bool json = false;
+  bool explain = false;
+  std::string db;
+};
+
+int RunAssign(const AssignFlags& f) {
+  registry::AssignRequest base;
+  if (!f.proto.empty()) {
+    auto proto = ParseServiceProto(f.proto);
+    if (!proto) return PrintError(proto.error());
+    base.proto = *proto;
+  }
+  if (f.port != 0) {
+    if (f.port < 1 || f.port > 65535) return PrintError(fmt::format("--port {}: use 1-65535", f.port));
+    if (f.names.size() > 1) return PrintError("--port with several names: give one name per explicit port");
+    base.port = static_cast<Port>(f.port);
+  }
+  for (const std::string& n : f.names) {
+    if (auto v = ValidateServiceName(n); !v) return PrintError(v.error());
+  }
+  base.family = f.family;
+  base.group = f.group;
+  base.allow_iana = f.allow_iana;
+  base.owner = f.owner;
+  base.description = f.description;
+  base.tags = f.tags;
+
+  auto store = OpenRegistry(f.db, registry::OpenMode::kWrite);
+  if (!store) return PrintError(store.error());
+  auto host = TakeHostView();
+  if (!host) return PrintError(host.error());
+  registry::Allocator alloc(**store, std::move(*host));
+  nlohmann::json out = nlohmann::json::array();
+  std::string text;
+  for (const std::string& name : f.names) {
+    registry::AssignRequest req = base;
+    req.name = name;
+    auto a = alloc.Assign(req);
+    if (!a) {
+      WriteStdout(text);
+      return PrintError(a.error());
+    }
+    const Service& s = a->record.service;
+    if (f.json) {
+      nlohmann::json j = ServiceJson(a->record);
+      j["created_now"] = a->created;
+      out.push_back(std::move(j));
+    } else if (f.names.size() == 1) {
+      text += fmt::format("{}\n", s.port);
+    } else {
+      text += fmt::format("{} {}\n", s.name, s.port);
+    }
+    if (f.explain) {
+      fmt::print(stderr, "{} {}/{}: {} ({})\n", s.name, s.port, ServiceProtoName(s.proto),
+                 a->created ? "assigned" : "already registered", a->record.reason);
+    }
+  }
+  WriteStdout(f.json ? (f.names.size() == 1 ? out[0].dump(2) : out.dump(2)) + "\n" : text);
+  return 0;
+}
+
+int RunRelease(const std::vector<std::string>& names, bool missing_ok, const std::string& db) {
+  auto store = OpenRegistry(db, registry::OpenMode::kWrite);
+  if (!store) return PrintError(store.error());
+  for (const std::string& name : names) {
+    auto before = (*store)->GetService(name);
+    if (!before) return PrintError(before.error());
+    auto gone = (*store)->ReleaseService(name);
+    if (!gone) return PrintError(gone.error());
+    if (!*gone) {
+      if (missing_ok) continue;
+      return PrintError(fmt::format("'{}' is not registered in {} (see 'berth list'; "
+                                    "--missing-ok makes this not an error)",
+                                    name, (*store)->path()));
+    }
+    WriteStdout(fmt::format("released {} ({}/{})\n", name, (*before)->service.port,
+                            ServiceProtoName((*before)->service.proto)));
+  }
+  return 0;
+}
+
+}  // namespace
+
+void AddAssignCommand(CLI::App& app, int& exit_code) {
+  auto f = std::make_shared<AssignFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "assign",
+      "Give each NAME a static port and print it. Idempotent: a registered name gets its port "
+      "back. A new port is in the group's range (1024-49151 by default), outside the ephemeral "
+      "range of every host of the group, not claimed, not listening here, and not IANA-assigned; "
+      "it is placed by a stable hash of the name (docs/registry.md).");
+  cmd->add_option("names", f->names, "service names: lowercase DNS labels, dots for instances "
+                                     "(mssql.instance1)")->required();
+  cmd->add_option("--proto", f->proto, "tcp (default), udp, or both (claims the port for both)")
+      ->check(CLI::IsMember({"tcp", "udp", "both"}));
+  cmd->add_option("--port", f->port, "this exact port: every rule is checked and each one it "
+                                     "breaks is explained");
+  cmd->add_option("--family", f->family, "take the next free port of this family's block "
+                                         "(default: the family named by the name's first label, if any)");
+  cmd->add_option("--group", f->group, "the group of hosts sharing the port space (default: default)");
+  cmd->add_flag("--allow-iana", f->allow_iana, "allow ports IANA assigns to other services");
+  cmd->add_option("--owner", f->owner, "team or person responsible");
+  cmd->add_option("--description", f->description, "what the service is");
+  cmd->add_option("--tag", f->tags, "a tag (repeat for several)");
+  cmd->add_flag("--json", f->json, "print the record(s) as JSON (docs/registry.md)");
+  cmd->add_flag("--explain", f->explain, "say on stderr why each port was chosen");
+  AddDbOption(cmd, f->db);
+  cmd->footer("Exit status: 0 ok, 2 error (nothing is written then).\n"
+              "Examples:\n"
+              "  berth assign web                       prints e.g. 23517\n"
+              "  berth assign dns --proto both\n"
+              "  berth family add mssql --base 1433 --size 10\n"
+              "  berth assign mssql.instance1 mssql.instance2 --allow-iana\n"
+              "  berth assign legacy --port 8080");
+  cmd->callback([f, &exit_code] { exit_code = RunAssign(*f); });
+}
+
+void AddReleaseCommand(CLI::App& app, int& exit_code) {
+  struct Flags {
+    std::vector<std::string> names;
+    bool missing_ok = false;
+    std::string db;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* cmd = app.add_subcommand("release", "Remove services from the registry and free their ports.");
+  cmd->add_option("names", f->names, "registered service names")->required();
+  cmd->add_flag("--missing-ok", f->missing_ok, "a name that is not registered is not an error");
+  AddDbOption(cmd, f->db);
+  cmd->footer("Exit status: 0 ok, 2 error.");
+  cmd->callback([f, &exit_code] { exit_code = RunRelease(f->names, f->missing_ok, f->db); });
+}
+
+}  // namespace berth::cli

@@ -1,0 +1,132 @@
+// berth export, import, plan, apply: the registry as a berth.toml file.
+#include <memory>
+
+#include <fmt/core.h>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "cli/registry_common.h"
+#include "registry/berth_toml.h"
+#include "registry/plan.h"
+
+namespace berth::cli {
+namespace {
+
+enum class FileMode { kImport, kPlan, kApply };
+
+nlohmann::json DocJson(const registry::RegistryDoc& doc) {
+  nlohmann::json groups = nlohmann::json::array(), families = nlohmann::json::array(),
+                 services = nlohmann::json::array();
+  for (const auto& g : doc.groups) {
+    groups.push_back({{"name", g.name}, {"description", g.description}, {"hosts", g.hosts},
+                      {"ephemeral", g.ephemeral.Format()}, {"reserved", g.reserved.Format()},
+                      {"range", fmt::format("{}-{}", g.range.low, g.range.high)},
+                      {"allow", g.allow.Format()}});
+  }
+  for (const auto& f : doc.families) {
+    families.push_back({{"name", f.name}, {"description", f.description}, {"base", f.base},
+                        {"size", f.size}, {"skip", f.skip.Format()}});
+  }
+  for (const auto& s : doc.services) services.push_back(ServiceJson(registry::ServiceRecord{s, "", 0}));
+  return {{"schema", "berth.registry/1"}, {"groups", groups}, {"families", families},
+          {"services", services}};
+}
+
+int RunExport(const std::string& format, const std::string& output, const std::string& db) {
+  auto store = OpenRegistry(db, registry::OpenMode::kRead);
+  if (!store) return PrintError(store.error());
+  auto doc = (*store)->Export();
+  if (!doc) return PrintError(doc.error());
+  const std::string text =
+      format == "json" ? DocJson(*doc).dump(2) + "\n" : registry::FormatBerthToml(*doc);
+  if (output.empty() || output == "-") {
+    WriteStdout(text);
+    return 0;
+  }
+  if (auto w = WriteFileAtomic(output, text); !w) return PrintError(w.error());
+  return 0;
+}
+
+int RunFile(FileMode mode, const std::string& file, const std::string& db) {
+  auto text = ReadWholeFile(file);
+  if (!text) return PrintError(text.error());
+  auto parsed = registry::ParseBerthToml(*text, file);
+  if (!parsed) {
+    return PrintError(fmt::format("{}\nnothing was written", parsed.error().message));
+  }
+  auto store = OpenRegistry(db, mode == FileMode::kPlan ? registry::OpenMode::kRead
+                                                        : registry::OpenMode::kWrite);
+  if (!store) return PrintError(store.error());
+  auto current = (*store)->Export();
+  if (!current) return PrintError(current.error());
+  registry::RegistryDoc desired =
+      mode == FileMode::kImport ? registry::Merge(*current, *parsed) : std::move(*parsed);
+  bool needs_ports = false;
+  for (const auto& s : desired.services) needs_ports = needs_ports || s.port == 0;
+  registry::HostView host;
+  if (needs_ports) {
+    auto view = TakeHostView();
+    if (!view) return PrintError(view.error());
+    host = std::move(*view);
+  }
+  auto resolved = registry::ResolvePorts(std::move(desired), *current, host);
+  if (!resolved) return PrintError(fmt::format("{}: {}\nnothing was written", file, resolved.error().message));
+  const auto changes = registry::Diff(*current, *resolved);
+  WriteStdout(registry::FormatChanges(changes));
+  if (mode == FileMode::kPlan || changes.empty()) return 0;
+  const std::string reason = fmt::format("declared in {}", file);
+  if (auto r = (*store)->Replace(*resolved, reason); !r) {
+    return PrintError(fmt::format("{}\nnothing was written", r.error().message));
+  }
+  WriteStdout(fmt::format("{} {}\n", mode == FileMode::kImport ? "imported into" : "applied to",
+                          (*store)->path()));
+  return 0;
+}
+
+void AddFileCommand(CLI::App& app, int& exit_code, FileMode mode, const char* name,
+                    const char* help) {
+  auto f = std::make_shared<std::pair<std::string, std::string>>();
+  CLI::App* cmd = app.add_subcommand(name, help);
+  cmd->add_option("file", f->first, "a berth.toml file (docs/registry.md)")->required();
+  AddDbOption(cmd, f->second);
+  cmd->footer("Exit status: 0 ok, 2 error (a file with any error writes nothing).");
+  cmd->callback([f, mode, &exit_code] { exit_code = RunFile(mode, f->first, f->second); });
+}
+
+}  // namespace
+
+void AddExportCommand(CLI::App& app, int& exit_code) {
+  struct Flags {
+    std::string format = "toml", output, db;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* cmd = app.add_subcommand(
+      "export", "Print the registry as berth.toml (or JSON). 'berth import' of the output "
+                "rebuilds the same registry, and exporting that gives the same text.");
+  cmd->add_option("--format", f->format, "toml or json")
+      ->check(CLI::IsMember({"toml", "json"}))->capture_default_str();
+  cmd->add_option("-o,--output", f->output, "write to this file (atomically) instead of stdout");
+  AddDbOption(cmd, f->db);
+  cmd->callback([f, &exit_code] { exit_code = RunExport(f->format, f->output, f->db); });
+}
+
+void AddImportCommand(CLI::App& app, int& exit_code) {
+  AddFileCommand(app, exit_code, FileMode::kImport, "import",
+                 "Add the groups, families and services of a berth.toml file to the registry "
+                 "(entries of the same name are replaced, others kept), in one transaction.");
+}
+
+void AddPlanCommand(CLI::App& app, int& exit_code) {
+  AddFileCommand(app, exit_code, FileMode::kPlan, "plan",
+                 "Print what 'berth apply FILE' would change: + added, ~ changed, - removed. "
+                 "Writes nothing.");
+}
+
+void AddApplyCommand(CLI::App& app, int& exit_code) {
+  AddFileCommand(app, exit_code, FileMode::kApply, "apply",
+                 "Make the registry exactly what a berth.toml file describes, in one transaction: "
+                 "all of it or nothing. Services without a port keep theirs or get one by the "
+                 "allocation rule.");
+}
+
+}  // namespace berth::cli

@@ -1,0 +1,299 @@
+// berth list, berth show, berth group, berth family: reading the registry and declaring
+// groups of hosts and port families.
+#include <algorithm>
+#include <memory>
+
+#include <fmt/core.h>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "cli/registry_common.h"
+#include "registry/berth_toml.h"
+
+namespace berth::cli {
+namespace {
+
+constexpr std::string_view kListSchema = "berth.registry/1";
+
+struct ListFlags {
+  std::string group, family, proto, owner, tag;
+  bool json = false;
+  std::string db;
+};
+
+bool Matches(const ListFlags& f, const Service& s) {
+  if (!f.group.empty() && s.group != f.group) return false;
+  if (!f.family.empty() && s.family != f.family) return false;
+  if (!f.owner.empty() && s.owner != f.owner) return false;
+  if (!f.proto.empty()) {
+    auto p = ParseProtocol(f.proto);
+    if (p ? !Covers(s.proto, *p) : ServiceProtoName(s.proto) != f.proto) return false;
+  }
+  if (!f.tag.empty() && std::find(s.tags.begin(), s.tags.end(), f.tag) == s.tags.end()) return false;
+  return true;
+}
+
+int RunList(const ListFlags& f) {
+  auto store = OpenRegistry(f.db, registry::OpenMode::kRead);
+  if (!store) return PrintError(store.error());
+  auto services = (*store)->ListServices();
+  if (!services) return PrintError(services.error());
+  auto revision = (*store)->Revision();
+  if (!revision) return PrintError(revision.error());
+  std::vector<const registry::ServiceRecord*> rows;
+  for (const auto& r : *services) {
+    if (Matches(f, r.service)) rows.push_back(&r);
+  }
+  if (f.json) {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto* r : rows) arr.push_back(ServiceJson(*r));
+    WriteStdout(nlohmann::json{{"schema", kListSchema}, {"revision", *revision}, {"services", arr}}
+                    .dump(2) + "\n");
+    return 0;
+  }
+  std::size_t w = 4;
+  for (const auto* r : rows) w = std::max(w, r->service.name.size());
+  std::string out = fmt::format("{:<{}}  {:>5}  {:<5}  {:<12}  {:<12}  {}\n", "NAME", w, "PORT",
+                                "PROTO", "GROUP", "FAMILY", "OWNER");
+  for (const auto* r : rows) {
+    const Service& s = r->service;
+    out += fmt::format("{:<{}}  {:>5}  {:<5}  {:<12}  {:<12}  {}\n", s.name, w, s.port,
+                       ServiceProtoName(s.proto), s.group, s.family.empty() ? "-" : s.family,
+                       s.owner.empty() ? "-" : s.owner);
+  }
+  if (rows.empty()) out = "no services registered (or none matches the filters)\n";
+  WriteStdout(out);
+  return 0;
+}
+
+int RunShow(const std::string& name, bool json, const std::string& db) {
+  auto store = OpenRegistry(db, registry::OpenMode::kRead);
+  if (!store) return PrintError(store.error());
+  auto rec = (*store)->GetService(name);
+  if (!rec) return PrintError(rec.error());
+  if (!*rec) {
+    return PrintError(fmt::format("'{}' is not registered in {}: see 'berth list', or "
+                                  "'berth assign {}'", name, (*store)->path(), name));
+  }
+  auto seen = (*store)->ServiceObservations(name);
+  if (!seen) return PrintError(seen.error());
+  const Service& s = (*rec)->service;
+  if (json) {
+    nlohmann::json j = ServiceJson(**rec);
+    nlohmann::json obs = nlohmann::json::array();
+    for (const auto& o : *seen) {
+      obs.push_back({{"host", o.host}, {"proto", ProtocolName(o.proto)}, {"port", o.port},
+                     {"pid", o.pid}, {"command", o.command},
+                     {"first_seen", registry::FormatUtc(o.first_seen)},
+                     {"last_seen", registry::FormatUtc(o.last_seen)}});
+    }
+    j["last_seen"] = obs.empty() ? nlohmann::json(nullptr) : obs[0];
+    j["observations"] = obs;
+    WriteStdout(j.dump(2) + "\n");
+    return 0;
+  }
+  std::string out = fmt::format("{}\n  port        {}/{}\n  group       {}\n", s.name, s.port,
+                                ServiceProtoName(s.proto), s.group);
+  if (!s.family.empty()) out += fmt::format("  family      {}\n", s.family);
+  if (!s.owner.empty()) out += fmt::format("  owner       {}\n", s.owner);
+  if (!s.description.empty()) out += fmt::format("  description {}\n", s.description);
+  if (!s.tags.empty()) {
+    std::string tags;
+    for (const auto& t : s.tags) tags += (tags.empty() ? "" : ", ") + t;
+    out += fmt::format("  tags        {}\n", tags);
+  }
+  out += fmt::format("  why         {}\n", (*rec)->reason);
+  out += fmt::format("  registered  {} (updated {})\n", registry::FormatUtc(s.created),
+                     registry::FormatUtc(s.updated));
+  if (seen->empty()) {
+    out += "  last seen   never seen listening (run 'berth scan' on its host)\n";
+  } else {
+    const auto& o = seen->front();
+    out += fmt::format("  last seen   {} on {}:{}/{} by {} (pid {}){}\n",
+                       registry::FormatUtc(o.last_seen), o.host, o.port, ProtocolName(o.proto),
+                       o.command.empty() ? "?" : o.command, o.pid,
+                       o.port != s.port ? "  DRIFTED: not its registered port" : "");
+  }
+  WriteStdout(out);
+  return 0;
+}
+
+struct GroupFlags {
+  std::string name, description, range, ephemeral, reserved, allow, db;
+  std::vector<std::string> hosts;
+};
+
+int RunGroupAdd(const GroupFlags& f) {
+  if (auto v = ValidateServiceName(f.name); !v) return PrintError("group " + v.error().message);
+  auto store = OpenRegistry(f.db, registry::OpenMode::kWrite);
+  if (!store) return PrintError(store.error());
+  auto existing = (*store)->GetGroup(f.name);
+  if (!existing) return PrintError(existing.error());
+  registry::Group g = existing->value_or(registry::Group{});
+  g.name = f.name;
+  if (!f.description.empty()) g.description = f.description;
+  for (const auto& h : f.hosts) {
+    if (std::find(g.hosts.begin(), g.hosts.end(), h) == g.hosts.end()) g.hosts.push_back(h);
+  }
+  auto add_set = [](PortSet& into, const std::string& text, std::string_view flag) -> Result<void> {
+    if (text.empty()) return {};
+    auto set = PortSet::Parse(text);
+    if (!set) return Fail(ErrorCode::kInvalidArgument, fmt::format("{}: {}", flag, set.error().message));
+    into.Add(*set);
+    return {};
+  };
+  for (auto r : {add_set(g.ephemeral, f.ephemeral, "--ephemeral"),
+                 add_set(g.reserved, f.reserved, "--reserved"), add_set(g.allow, f.allow, "--allow")}) {
+    if (!r) return PrintError(r.error());
+  }
+  if (!f.range.empty()) {
+    auto r = ParsePortRange(f.range);
+    if (!r || r->low == 0) return PrintError(fmt::format("--range '{}': use LOW-HIGH within 1-65535", f.range));
+    g.range = *r;
+  }
+  if (auto put = (*store)->PutGroup(g); !put) return PrintError(put.error());
+  WriteStdout(fmt::format("group {}: range {}-{}, ephemeral {}, reserved {}\n", g.name, g.range.low,
+                          g.range.high, g.ephemeral.empty() ? "-" : g.ephemeral.Format(),
+                          g.reserved.empty() ? "-" : g.reserved.Format()));
+  return 0;
+}
+
+struct FamilyFlags {
+  std::string name, description, skip, db;
+  int base = 0;
+  int size = 100;
+};
+
+int RunFamilyAdd(const FamilyFlags& f) {
+  if (auto v = ValidateServiceName(f.name); !v) return PrintError("family " + v.error().message);
+  if (f.name.find('.') != std::string::npos) {
+    return PrintError(fmt::format("family '{}': a family name is one label (no dots), since "
+                                  "'{}.instance1' names its instances", f.name, f.name));
+  }
+  if (f.base < 1 || f.base > 65535) return PrintError("--base: use a port 1-65535");
+  if (f.size < 1 || f.size > 65535) return PrintError("--size: use 1-65535");
+  registry::Family fam{f.name, f.description, static_cast<Port>(f.base),
+                       static_cast<std::uint32_t>(f.size), {}};
+  if (!f.skip.empty()) {
+    auto set = PortSet::Parse(f.skip);
+    if (!set) return PrintError(fmt::format("--skip: {}", set.error().message));
+    fam.skip = *set;
+  }
+  auto store = OpenRegistry(f.db, registry::OpenMode::kWrite);
+  if (!store) return PrintError(store.error());
+  if (auto put = (*store)->PutFamily(fam); !put) return PrintError(put.error());
+  WriteStdout(fmt::format("family {}: block {}-{}\n", fam.name, fam.base,
+                          std::min(65535, f.base + f.size - 1)));
+  return 0;
+}
+
+int RunGroupOrFamilyList(bool groups, bool json, const std::string& db) {
+  auto store = OpenRegistry(db, registry::OpenMode::kRead);
+  if (!store) return PrintError(store.error());
+  auto doc = (*store)->Export();
+  if (!doc) return PrintError(doc.error());
+  nlohmann::json arr = nlohmann::json::array();
+  std::string out;
+  if (groups) {
+    for (const auto& g : doc->groups) {
+      arr.push_back({{"name", g.name}, {"description", g.description}, {"hosts", g.hosts},
+                     {"ephemeral", g.ephemeral.Format()}, {"reserved", g.reserved.Format()},
+                     {"range", fmt::format("{}-{}", g.range.low, g.range.high)},
+                     {"allow", g.allow.Format()}});
+      out += fmt::format("{}  range {}-{}  hosts {}  ephemeral {}  reserved {}\n", g.name,
+                         g.range.low, g.range.high, g.hosts.size(),
+                         g.ephemeral.empty() ? "-" : g.ephemeral.Format(),
+                         g.reserved.empty() ? "-" : g.reserved.Format());
+    }
+    if (out.empty()) out = "no groups recorded: the default group is this host with its live ranges\n";
+  } else {
+    for (const auto& f : doc->families) {
+      arr.push_back({{"name", f.name}, {"description", f.description}, {"base", f.base},
+                     {"size", f.size}, {"skip", f.skip.Format()}});
+      out += fmt::format("{}  base {}  size {}  skip {}\n", f.name, f.base, f.size,
+                         f.skip.empty() ? "-" : f.skip.Format());
+    }
+    if (out.empty()) out = "no families\n";
+  }
+  WriteStdout(json ? nlohmann::json{{groups ? "groups" : "families", arr}}.dump(2) + "\n" : out);
+  return 0;
+}
+
+}  // namespace
+
+void AddListCommand(CLI::App& app, int& exit_code) {
+  auto f = std::make_shared<ListFlags>();
+  CLI::App* cmd = app.add_subcommand("list", "List registered services, sorted by name.");
+  cmd->add_option("--group", f->group, "only this group");
+  cmd->add_option("--family", f->family, "only this family");
+  cmd->add_option("--proto", f->proto, "only services using tcp or udp (both counts for each)");
+  cmd->add_option("--owner", f->owner, "only this owner");
+  cmd->add_option("--tag", f->tag, "only services with this tag");
+  cmd->add_flag("--json", f->json, "print JSON (schema berth.registry/1, docs/registry.md)");
+  AddDbOption(cmd, f->db);
+  cmd->footer("Exit status: 0 ok, 2 error.");
+  cmd->callback([f, &exit_code] { exit_code = RunList(*f); });
+}
+
+void AddShowCommand(CLI::App& app, int& exit_code) {
+  struct Flags {
+    std::string name, db;
+    bool json = false;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* cmd = app.add_subcommand(
+      "show", "One service: its port, why that port was chosen, and where scans last saw it listening.");
+  cmd->add_option("name", f->name, "service name")->required();
+  cmd->add_flag("--json", f->json, "print JSON");
+  AddDbOption(cmd, f->db);
+  cmd->footer("Exit status: 0 ok, 2 error (including a name that is not registered).");
+  cmd->callback([f, &exit_code] { exit_code = RunShow(f->name, f->json, f->db); });
+}
+
+void AddGroupCommand(CLI::App& app, int& exit_code) {
+  CLI::App* cmd = app.add_subcommand(
+      "group", "Groups of hosts sharing one port space: a port claimed in a group must be safe on "
+               "every host of it.");
+  cmd->require_subcommand(1);
+  auto f = std::make_shared<GroupFlags>();
+  CLI::App* add = cmd->add_subcommand("add", "Create a group or add to it (sets are merged).");
+  add->add_option("name", f->name, "group name")->required();
+  add->add_option("--host", f->hosts, "a host of the group (repeat); this host's live ranges "
+                                      "count when its hostname is listed");
+  add->add_option("--ephemeral", f->ephemeral, "ephemeral ranges of other hosts, e.g. 49152-65535 "
+                                               "for Windows, 10000-65535 for FreeBSD");
+  add->add_option("--reserved", f->reserved, "reserved ports of other hosts");
+  add->add_option("--range", f->range, "where automatic placement looks (default 1024-49151)");
+  add->add_option("--allow", f->allow, "listener ports 'berth check' accepts unregistered, e.g. 22");
+  add->add_option("--description", f->description, "what the group is");
+  AddDbOption(add, f->db);
+  add->callback([f, &exit_code] { exit_code = RunGroupAdd(*f); });
+  auto lf = std::make_shared<std::pair<bool, std::string>>();
+  CLI::App* list = cmd->add_subcommand("list", "List recorded groups.");
+  list->add_flag("--json", lf->first, "print JSON");
+  AddDbOption(list, lf->second);
+  list->callback([lf, &exit_code] { exit_code = RunGroupOrFamilyList(true, lf->first, lf->second); });
+}
+
+void AddFamilyCommand(CLI::App& app, int& exit_code) {
+  CLI::App* cmd = app.add_subcommand(
+      "family", "Families: named port blocks (mssql from 1433) where each new instance takes the "
+                "next free port.");
+  cmd->require_subcommand(1);
+  auto f = std::make_shared<FamilyFlags>();
+  CLI::App* add = cmd->add_subcommand("add", "Create or replace a family.");
+  add->add_option("name", f->name, "family name: one label, e.g. mssql")->required();
+  add->add_option("--base", f->base, "first port of the block")->required();
+  add->add_option("--size", f->size, "ports in the block")->capture_default_str();
+  add->add_option("--skip", f->skip, "ports of the block never handed out, e.g. 1434");
+  add->add_option("--description", f->description, "what the family is");
+  AddDbOption(add, f->db);
+  add->callback([f, &exit_code] { exit_code = RunFamilyAdd(*f); });
+  auto lf = std::make_shared<std::pair<bool, std::string>>();
+  CLI::App* list = cmd->add_subcommand("list", "List families.");
+  list->add_flag("--json", lf->first, "print JSON");
+  AddDbOption(list, lf->second);
+  list->callback([lf, &exit_code] { exit_code = RunGroupOrFamilyList(false, lf->first, lf->second); });
+}
+
+}  // namespace berth::cli

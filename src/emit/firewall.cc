@@ -1,0 +1,101 @@
+#include "emit/firewall.h"
+
+#include <algorithm>
+
+#include <fmt/core.h>
+
+#include "emit/firewall_quote.h"
+
+namespace berth {
+namespace {
+
+constexpr std::string_view kFormatNames[] = {"nft", "iptables", "ip6tables",
+                                             "firewalld", "ufw", "powershell"};
+
+}  // namespace
+
+std::string_view FirewallFormatName(FirewallFormat f) {
+  return kFormatNames[static_cast<std::size_t>(f)];
+}
+
+Result<FirewallFormat> ParseFirewallFormat(std::string_view text) {
+  for (std::size_t i = 0; i < std::size(kFormatNames); ++i) {
+    if (text == kFormatNames[i]) return static_cast<FirewallFormat>(i);
+  }
+  return Fail(ErrorCode::kInvalidArgument,
+              fmt::format("unknown firewall format '{}': use nft, iptables, ip6tables, "
+                          "firewalld, ufw or powershell",
+                          CommentText(text)));
+}
+
+Result<FirewallPlan> PlanFirewall(std::span<const Service> services,
+                                  const FirewallOptions& options) {
+  FirewallPlan plan;
+  plan.group = options.group;
+  for (const Service& s : services) {
+    if (!options.group.empty() && s.group != options.group) continue;
+    BERTH_TRY(ValidateServiceName(s.name));
+    if (s.port == 0) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  fmt::format("service '{}' has port 0: a static port is 1-65535", s.name));
+    }
+    plan.services.push_back(&s);
+    for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
+      if (!Covers(s.proto, p)) continue;
+      const auto i = static_cast<std::size_t>(p);
+      if (s.sources.empty()) plan.any[i].Add(s.port);
+      for (const std::string& src : s.sources) {
+        auto cidr = ParseCidr(src);
+        if (!cidr) {
+          return Fail(ErrorCode::kInvalidArgument,
+                      fmt::format("service '{}': {}", s.name, cidr.error().message));
+        }
+        auto& by_source = cidr->family == 4 ? plan.v4_sources[i] : plan.v6_sources[i];
+        by_source[cidr->text].Add(s.port);
+      }
+    }
+  }
+  if (plan.services.empty()) {
+    return Fail(ErrorCode::kNotFound,
+                options.group.empty()
+                    ? std::string("no services are registered: nothing to open")
+                    : fmt::format("group '{}' has no services: nothing to open",
+                                  CommentText(options.group)));
+  }
+  std::sort(plan.services.begin(), plan.services.end(),
+            [](const Service* a, const Service* b) {
+              return std::tie(a->name, a->port) < std::tie(b->name, b->port);
+            });
+  return plan;
+}
+
+Result<void> RenderFirewall(FirewallFormat format, std::span<const Service> services,
+                            const FirewallOptions& options, const Sink& sink) {
+  const FirewallPlan plan = BERTH_TRY(PlanFirewall(services, options));
+  switch (format) {
+    case FirewallFormat::kNft: RenderNft(plan, options, sink); break;
+    case FirewallFormat::kIptables: RenderIptables(plan, options, 4, sink); break;
+    case FirewallFormat::kIp6tables: RenderIptables(plan, options, 6, sink); break;
+    case FirewallFormat::kFirewalld: RenderFirewalld(plan, options, sink); break;
+    case FirewallFormat::kUfw: RenderUfw(plan, options, sink); break;
+    case FirewallFormat::kPowershell: RenderPowershell(plan, options, sink); break;
+  }
+  return {};
+}
+
+std::string ServiceSummary(const Service& s) {
+  std::string out = fmt::format("{} {}/{} group={}", s.name, ServiceProtoName(s.proto), s.port,
+                                CommentText(s.group));
+  if (!s.owner.empty()) out += " owner=" + CommentText(s.owner);
+  if (!s.sources.empty()) {
+    out += " sources=";
+    for (std::size_t i = 0; i < s.sources.size(); ++i) {
+      out += (i ? "," : "") + CommentText(s.sources[i]);
+    }
+  }
+  if (!s.description.empty()) out += " description=" + CommentText(s.description);
+  for (const std::string& t : s.tags) out += " tag=" + CommentText(t);
+  return out;
+}
+
+}  // namespace berth

@@ -1,0 +1,71 @@
+// Firewall rules from the registry: nftables, iptables-restore (IPv4 and IPv6), firewalld,
+// ufw and Windows PowerShell, each allowing exactly the registered ports of a group per
+// protocol, optionally only from the service's source CIDRs. Pure: text goes to a Sink.
+// Thread-safe (no shared state). docs/enforce.md describes each format.
+#pragma once
+
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/service.h"
+#include "emit/scan_render.h"
+
+namespace berth {
+
+enum class FirewallFormat : std::uint8_t { kNft, kIptables, kIp6tables, kFirewalld, kUfw, kPowershell };
+enum class FirewallPolicy : std::uint8_t { kDrop, kAccept };
+
+// "nft", "iptables", "ip6tables", "firewalld", "ufw", "powershell".
+std::string_view FirewallFormatName(FirewallFormat f);
+// Failure: kInvalidArgument listing the formats.
+[[nodiscard]] Result<FirewallFormat> ParseFirewallFormat(std::string_view text);
+
+struct FirewallOptions {
+  std::string group;  // "" = every group
+  FirewallPolicy policy = FirewallPolicy::kDrop;  // what happens to everything else inbound
+  std::string zone = "public";                    // firewalld zone
+};
+
+// What the rules open, independent of the format: ports open to any source, and ports
+// open only to given sources (canonical CIDR -> ports), per protocol (index: Protocol).
+struct FirewallPlan {
+  std::string group;                           // as selected ("" = all)
+  std::vector<const Service*> services;        // selected, sorted by name
+  PortSet any[2];
+  std::map<std::string, PortSet> v4_sources[2];
+  std::map<std::string, PortSet> v6_sources[2];
+};
+
+// Selects the group's services and merges their ports. Failure: kInvalidArgument for a
+// service whose name fails ValidateServiceName, whose port is 0, or whose source is not a
+// CIDR; kNotFound when the group has no services. `services` must outlive the plan.
+[[nodiscard]] Result<FirewallPlan> PlanFirewall(std::span<const Service> services,
+                                                const FirewallOptions& options);
+
+// Renders the plan's rules in `format`. Failure: as PlanFirewall.
+[[nodiscard]] Result<void> RenderFirewall(FirewallFormat format, std::span<const Service> services,
+                                          const FirewallOptions& options, const Sink& sink);
+
+// The per-format renderers (firewall_<format>.cc), for tests and the benchmark.
+void RenderNft(const FirewallPlan& plan, const FirewallOptions& options, const Sink& sink);
+void RenderIptables(const FirewallPlan& plan, const FirewallOptions& options, int family,
+                    const Sink& sink);
+void RenderFirewalld(const FirewallPlan& plan, const FirewallOptions& options, const Sink& sink);
+void RenderUfw(const FirewallPlan& plan, const FirewallOptions& options, const Sink& sink);
+void RenderPowershell(const FirewallPlan& plan, const FirewallOptions& options, const Sink& sink);
+
+// Splits a set into iptables/ufw multiport lists ("a,b:c") of at most 15 port slots each
+// (a range takes two).
+std::vector<std::string> MultiportBatches(const PortSet& ports);
+
+// The nftables table berth owns ("inet berth"); `--apply` replaces only this table.
+inline constexpr std::string_view kNftTable = "berth";
+
+// Shared by the renderers: "# name proto/port group=… owner=… description=… tags=…" text
+// (CommentText applied), without the comment marker.
+std::string ServiceSummary(const Service& s);
+
+}  // namespace berth

@@ -1,0 +1,65 @@
+#include "host/atomic_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <vector>
+
+#include "host/unique_fd.h"
+
+namespace berth {
+namespace {
+
+std::string DirName(const std::string& path) {
+  const std::size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+Result<void> WriteAll(int fd, std::string_view data, const std::string& what) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return std::unexpected(ErrnoError(errno, "write " + what));
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<void> WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
+  if (path.empty() || path.back() == '/') {
+    return Fail(ErrorCode::kInvalidArgument, "write: '" + path + "' is not a file path");
+  }
+  std::string tmpl = path + ".berth-XXXXXX";
+  std::vector<char> name(tmpl.begin(), tmpl.end());
+  name.push_back('\0');
+  UniqueFd fd(::mkostemp(name.data(), O_CLOEXEC));
+  if (!fd.valid()) return std::unexpected(ErrnoError(errno, "create a temporary file next to " + path));
+  const std::string tmp(name.data());
+  auto fail = [&](int err, const std::string& what) {
+    ::unlink(tmp.c_str());
+    return std::unexpected(ErrnoError(err, what));
+  };
+  if (::fchmod(fd.get(), mode) != 0) return fail(errno, "chmod " + tmp);
+  if (auto w = WriteAll(fd.get(), data, tmp); !w) {
+    ::unlink(tmp.c_str());
+    return w;
+  }
+  if (::fsync(fd.get()) != 0) return fail(errno, "fsync " + tmp);
+  fd.Reset();
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return fail(errno, "rename to " + path);
+  // The rename is durable once the directory entry is on disk.
+  UniqueFd dir(::open(DirName(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir.valid()) (void)::fsync(dir.get());
+  return {};
+}
+
+}  // namespace berth

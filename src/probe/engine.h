@@ -1,0 +1,112 @@
+// Engine: runs many small request/reply conversations (one TCP connection or one UDP flow
+// each) at once on one thread with epoll: a bounded number in flight, a global packet rate,
+// per-step timeouts with jitter and bounded UDP retries. It only talks to the endpoint each
+// conversation names and caps every buffered reply before it grows. Not thread-safe: one
+// Engine per thread; callbacks run on the thread that calls Run() and may Add() more work.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/port.h"
+
+namespace berth::probe {
+
+// An address and port to talk to, with its text for messages ("127.0.0.1:111").
+struct Endpoint {
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+  std::string text;
+};
+
+// Parses a numeric IPv4/IPv6 address (no name lookup). Failure: kInvalidArgument.
+[[nodiscard]] Result<Endpoint> MakeEndpoint(std::string_view address, Port port);
+// The same host with another port.
+Endpoint WithPort(const Endpoint& e, Port port);
+// The numeric host part ("127.0.0.1", "::1").
+std::string EndpointHost(const Endpoint& e);
+
+// What a conversation wants after a complete message.
+struct Next {
+  enum class Kind { kDone, kSend, kWait } kind = Kind::kDone;
+  std::vector<std::byte> bytes;  // kSend: the next request
+  static Next Done() { return {}; }
+  static Next Wait() { return {Kind::kWait, {}}; }
+  static Next Send(std::vector<std::byte> b) { return {Kind::kSend, std::move(b)}; }
+};
+
+enum class EndKind {
+  kDone,     // on_message returned Done (or a connect-only TCP check connected)
+  kTimeout,  // no (complete) answer in time, after the retries
+  kRefused,  // TCP RST or ICMP port unreachable
+  kClosed,   // the peer closed the TCP connection before the conversation was done
+  kError,    // a local error, or a reply the framing rejected
+};
+std::string_view EndKindName(EndKind k);
+
+struct ConversationEnd {
+  EndKind kind = EndKind::kDone;
+  std::string detail;  // empty for kDone
+  double seconds = 0;  // from start to end
+};
+
+enum class Transport { kTcp, kUdp };
+
+struct Conversation {
+  Endpoint peer;
+  Transport transport = Transport::kTcp;
+  // The first request. TCP: may be empty (connect only: ends kDone once connected).
+  // UDP: the datagram, sent again on each retry.
+  std::vector<std::byte> first;
+  // TCP: how many leading bytes of the stream form one complete message (0: need more).
+  // An error ends the conversation with kError. UDP: every datagram is one message.
+  std::function<Result<std::size_t>(std::span<const std::byte>)> frame;
+  // One complete message; says what to do next. Required unless `first` is empty (TCP).
+  std::function<Next(std::span<const std::byte>)> on_message;
+  // Called exactly once.
+  std::function<void(const ConversationEnd&)> on_end;
+  std::size_t max_message = 65536;  // larger replies end the conversation with kError
+};
+
+struct EngineOptions {
+  int timeout_ms = 1000;        // per step (connect, each reply)
+  double jitter = 0.1;          // each timeout is stretched by up to this fraction, at random
+  int udp_retries = 1;          // resends of an unanswered UDP request
+  double rate = 1000;           // new packets per second (starts and retries), across all peers
+  std::size_t concurrency = 512;
+};
+
+class Engine {
+ public:
+  explicit Engine(EngineOptions options);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Queues a conversation; it starts when a slot and the rate allow.
+  void Add(Conversation c);
+  // Runs until every queued conversation (including those added by callbacks) has ended.
+  // Failure: the epoll instance could not be created or waited on (kInternal).
+  [[nodiscard]] Result<void> Run();
+
+  struct Stats {
+    std::size_t started = 0, packets = 0, timeouts = 0;
+  };
+  const Stats& stats() const { return stats_; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  Stats stats_;
+};
+
+}  // namespace berth::probe

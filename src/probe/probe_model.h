@@ -1,0 +1,60 @@
+// What `berth probe` learns about one host: the services a port mapper reported, each with
+// transport, port, whether the port is dynamic and whether it answered, plus how each
+// mapper itself responded. Plain values; safe to copy across threads.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/port.h"
+
+namespace berth::probe {
+
+enum class Mapper { kRpc, kSsrp, kEpm };
+std::string_view MapperName(Mapper m);  // "rpc", "mssql", "msrpc"
+
+struct ServiceRecord {
+  Mapper mapper = Mapper::kRpc;
+  std::string name;  // "mountd", "SQLEXPRESS", "netlogon"... (from the network for SQL/EPM)
+  // ONC RPC
+  std::uint32_t program = 0;
+  std::uint32_t version = 0;
+  std::string netid;  // tcp, udp, tcp6, udp6
+  std::string owner;
+  std::string uaddr;
+  // SQL Server
+  std::string instance;
+  std::string server_name;
+  std::string sql_version;
+  bool dac = false;  // the dedicated admin connection port of `instance`
+  // MS-RPC
+  std::string interface_uuid;
+  std::string interface_version;
+  std::string annotation;
+  std::string endpoint;  // named pipe / ncalrpc name when not TCP/UDP
+  // Common
+  Protocol transport = Protocol::kTcp;
+  Port port = 0;  // 0: not a TCP/UDP endpoint
+  bool dynamic = false;
+  // nullopt: not checked (e.g. an IPv6 registration seen through an IPv4 target).
+  std::optional<bool> answers;
+  std::string answer_detail;
+};
+
+struct MapperStatus {
+  Mapper mapper = Mapper::kRpc;
+  // "answered", "silent" (no reply: no mapper there), "refused", "error"
+  std::string state;
+  std::string detail;
+};
+
+struct HostReport {
+  std::string target;   // as given (name, address)
+  std::string address;  // the numeric address probed
+  std::vector<ServiceRecord> services;
+  std::vector<MapperStatus> mappers;
+};
+
+}  // namespace berth::probe

@@ -1,0 +1,152 @@
+// Probe rendering: see report_render.h.
+#include "probe/report_render.h"
+
+#include <algorithm>
+
+#include <fmt/core.h>
+
+#include "emit/json_writer.h"
+#include "emit/scan_render.h"
+#include "probe/remedy.h"
+
+namespace berth::probe {
+namespace {
+
+std::string What(const ServiceRecord& s) {
+  switch (s.mapper) {
+    case Mapper::kRpc:
+      return fmt::format("{} {} v{}", s.program, s.name.empty() ? "?" : s.name, s.version);
+    case Mapper::kSsrp:
+      return s.dac ? fmt::format("{} (DAC)", s.instance)
+                   : fmt::format("{} ({})", s.instance, s.sql_version);
+    case Mapper::kEpm:
+      return fmt::format("{} v{}{}{}", s.interface_uuid, s.interface_version,
+                         s.annotation.empty() ? "" : " ", s.annotation);
+  }
+  return "";
+}
+
+std::string Answers(const ServiceRecord& s) {
+  if (!s.answers) return "-";
+  return *s.answers ? "yes" : "no";
+}
+
+std::string Transport(const ServiceRecord& s) {
+  if (s.mapper == Mapper::kRpc) return s.netid;
+  if (s.port == 0) return s.endpoint.empty() ? "-" : "pipe";
+  return std::string(ProtocolName(s.transport));
+}
+
+}  // namespace
+
+bool Interesting(const HostReport& r) {
+  return std::any_of(r.mappers.begin(), r.mappers.end(),
+                     [](const MapperStatus& m) { return m.state != "silent" && m.state != "refused"; });
+}
+
+void RenderProbeText(const std::vector<HostReport>& hosts, const ProbeSummary& summary, const ProbeSink& sink) {
+  std::size_t dynamic = 0, services = 0;
+  for (const HostReport& h : hosts) {
+    if (!Interesting(h)) continue;
+    std::string out = h.target == h.address ? fmt::format("{}\n", h.address)
+                                            : fmt::format("{} ({})\n", TerminalSafe(h.target), h.address);
+    for (const MapperStatus& m : h.mappers) {
+      out += fmt::format("  {:<6} {:<9} {}\n", MapperName(m.mapper), m.state, TerminalSafe(m.detail));
+    }
+    if (!h.services.empty()) {
+      std::vector<std::array<std::string, 6>> rows;
+      rows.push_back({"MAPPER", "SERVICE", "TRANSPORT", "PORT", "DYNAMIC", "ANSWERS"});
+      for (const ServiceRecord& s : h.services) {
+        ++services;
+        dynamic += s.dynamic ? 1 : 0;
+        rows.push_back({std::string(MapperName(s.mapper)), TerminalSafe(What(s)), TerminalSafe(Transport(s)),
+                        s.port ? fmt::format("{}", s.port) : TerminalSafe(s.endpoint),
+                        s.dynamic ? "dynamic" : "fixed", Answers(s)});
+      }
+      std::array<std::size_t, 6> width{};
+      for (const auto& r : rows) {
+        for (std::size_t c = 0; c < r.size(); ++c) width[c] = std::max(width[c], r[c].size());
+      }
+      for (const auto& r : rows) {
+        std::string line = " ";
+        for (std::size_t c = 0; c < r.size(); ++c) {
+          line += " " + r[c];
+          if (c + 1 < r.size()) line.append(width[c] - r[c].size(), ' ');
+        }
+        out += line + "\n";
+      }
+    }
+    for (const Remedy& r : Remedies(h)) {
+      out += fmt::format("  remedy: {}\n", TerminalSafe(r.subject));
+      std::string_view text = r.text;
+      while (!text.empty()) {
+        const std::size_t nl = text.find('\n');
+        out += fmt::format("    {}\n", TerminalSafe(text.substr(0, nl)));
+        text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+      }
+    }
+    sink(out + "\n");
+  }
+  sink(fmt::format("{} targets, {} without any port mapper, {} services, {} on dynamic ports ({:.2f} s)\n",
+                   summary.targets, summary.silent, services, dynamic, summary.seconds));
+}
+
+void RenderProbeJson(const std::vector<HostReport>& hosts, const ProbeSummary& summary, const ProbeSink& sink) {
+  JsonWriter w(true);
+  w.BeginObject().Field("schema", kProbeSchema).Key("hosts").BeginArray();
+  std::size_t dynamic = 0, services = 0;
+  for (const HostReport& h : hosts) {
+    if (!Interesting(h)) continue;
+    w.BeginObject().Field("target", h.target).Field("address", h.address);
+    w.Key("mappers").BeginArray();
+    for (const MapperStatus& m : h.mappers) {
+      w.BeginObject().Field("protocol", MapperName(m.mapper)).Field("state", m.state).Field("detail", m.detail).EndObject();
+    }
+    w.EndArray().Key("services").BeginArray();
+    for (const ServiceRecord& s : h.services) {
+      ++services;
+      dynamic += s.dynamic ? 1 : 0;
+      w.BeginObject().Field("protocol", MapperName(s.mapper)).Field("name", s.name);
+      switch (s.mapper) {
+        case Mapper::kRpc:
+          w.Field("program", s.program).Field("version", s.version).Field("netid", s.netid)
+              .Field("owner", s.owner).Field("uaddr", s.uaddr);
+          break;
+        case Mapper::kSsrp:
+          w.Field("instance", s.instance).Field("server_name", s.server_name)
+              .Field("sql_version", s.sql_version).Field("dac", s.dac);
+          break;
+        case Mapper::kEpm:
+          w.Field("interface", s.interface_uuid).Field("interface_version", s.interface_version)
+              .Field("annotation", s.annotation).Field("endpoint", s.endpoint);
+          break;
+      }
+      w.Field("transport", ProtocolName(s.transport)).Field("port", s.port).Field("dynamic", s.dynamic);
+      w.Key("answers");
+      if (s.answers) w.Bool(*s.answers);
+      else w.Null();
+      w.Field("answer_detail", s.answer_detail).EndObject();
+    }
+    w.EndArray().Key("remedies").BeginArray();
+    for (const Remedy& r : Remedies(h)) {
+      w.BeginObject().Field("protocol", MapperName(r.mapper)).Field("subject", r.subject).Field("text", r.text).EndObject();
+    }
+    w.EndArray().EndObject();
+    sink(w.Take());
+  }
+  w.EndArray().Key("summary").BeginObject().Field("targets", summary.targets).Field("silent", summary.silent)
+      .Field("services", services).Field("dynamic", dynamic).Field("seconds", summary.seconds).EndObject();
+  w.EndObject();
+  sink(w.Take() + "\n");
+}
+
+std::string_view MapperName(Mapper m) {
+  switch (m) {
+    case Mapper::kRpc: return "rpc";
+    case Mapper::kSsrp: return "mssql";
+    case Mapper::kEpm: return "msrpc";
+  }
+  return "?";
+}
+
+}  // namespace berth::probe

@@ -1,0 +1,318 @@
+#include "registry/allocator.h"
+
+#include <algorithm>
+
+#include <fmt/core.h>
+
+#include "core/iana.h"
+
+namespace berth::registry {
+namespace {
+
+int SlotOf(Protocol p) { return p == Protocol::kTcp ? 0 : 1; }
+
+bool IanaFor(Port p, ServiceProto proto) {
+  return (Covers(proto, Protocol::kTcp) && IanaAssigned(p, Protocol::kTcp)) ||
+         (Covers(proto, Protocol::kUdp) && IanaAssigned(p, Protocol::kUdp));
+}
+
+std::string IanaNames(Port p, ServiceProto proto) {
+  std::string out;
+  for (Protocol x : {Protocol::kTcp, Protocol::kUdp}) {
+    if (!Covers(proto, x)) continue;
+    if (auto e = IanaLookup(p, x)) {
+      if (!out.empty()) out += ", ";
+      out += fmt::format("{}/{} '{}' ({})", p, ProtocolName(x), e->service, e->description);
+    }
+  }
+  return out;
+}
+
+std::string_view Stem(std::string_view service) {
+  auto dash = service.rfind('-');
+  return dash == std::string_view::npos ? service : service.substr(0, dash);
+}
+
+// Ports of a family's block that IANA gives to the same product as its base port
+// (ms-sql-s at 1433 -> ms-sql-m at 1434): always skipped.
+bool IanaSibling(const Family& f, Port p) {
+  if (p == f.base) return false;
+  for (Protocol x : {Protocol::kTcp, Protocol::kUdp}) {
+    auto base = IanaLookup(f.base, x);
+    if (!base) continue;
+    for (Protocol y : {Protocol::kTcp, Protocol::kUdp}) {
+      auto e = IanaLookup(p, y);
+      if (e && Stem(e->service) == Stem(base->service)) return true;
+    }
+  }
+  return false;
+}
+
+PortRange FamilyBlock(const Family& f) {
+  const std::uint32_t high = std::min<std::uint32_t>(std::uint32_t{f.base} + f.size - 1, 65535);
+  return PortRange{f.base, static_cast<Port>(high)};
+}
+
+std::optional<std::string> FirstLabelFamily(std::string_view name) {
+  auto dot = name.find('.');
+  if (dot == std::string_view::npos) return std::nullopt;
+  return std::string(name.substr(0, dot));
+}
+
+}  // namespace
+
+std::uint64_t NameHash(std::string_view name) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (char c : name) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+Result<EffectiveGroup> ResolveGroup(Store& store, std::string_view name, const HostView& host) {
+  EffectiveGroup eg;
+  auto stored = BERTH_TRY(store.GetGroup(name));
+  if (stored) {
+    eg.group = std::move(*stored);
+  } else if (name == kDefaultGroup) {
+    eg.group.name = std::string(kDefaultGroup);
+  } else {
+    return Fail(ErrorCode::kNotFound,
+                fmt::format("unknown group '{}': create it with 'berth group add {} --host NAME "
+                            "--ephemeral LOW-HIGH', or leave --group out for the default group",
+                            name, name));
+  }
+  eg.includes_this_host =
+      eg.group.name == kDefaultGroup ||
+      std::find(eg.group.hosts.begin(), eg.group.hosts.end(), host.hostname) != eg.group.hosts.end();
+  eg.ephemeral = eg.group.ephemeral;
+  eg.reserved = eg.group.reserved;
+  if (eg.includes_this_host) {
+    eg.ephemeral.Add(host.config.ephemeral);
+    eg.reserved.Add(host.config.reserved);
+  }
+  return eg;
+}
+
+std::vector<std::string> RuleViolations(Port port, ServiceProto proto, const EffectiveGroup& g,
+                                        const std::vector<Claim>& claims, const HostView& host,
+                                        bool allow_iana, bool in_family,
+                                        std::string_view self_name) {
+  std::vector<std::string> out;
+  if (port == 0) out.push_back("port 0 means 'any port' to the kernel: give a port 1-65535");
+  if (!in_family && !g.group.range.contains(port)) {
+    out.push_back(fmt::format(
+        "{} is outside group '{}''s range {}-{} (the registered user range 1024-49151 unless the "
+        "group says otherwise; widen it with 'berth group add {} --range LOW-HIGH')",
+        port, g.group.name, g.group.range.low, g.group.range.high, g.group.name));
+  }
+  if (g.ephemeral.contains(port)) {
+    std::string whose;
+    if (g.includes_this_host && host.config.ephemeral.contains(port)) {
+      whose = fmt::format("this host's ip_local_port_range {}-{}", host.config.ephemeral.low,
+                          host.config.ephemeral.high);
+    } else {
+      whose = fmt::format("the ephemeral ranges recorded for group '{}' ({})", g.group.name,
+                          g.group.ephemeral.Format());
+    }
+    out.push_back(fmt::format("{} is inside {}: the kernel hands these ports to outbound "
+                              "connections, so the service could find its port taken at start",
+                              port, whose));
+  }
+  for (const Claim& c : claims) {
+    if (c.port == port && Covers(proto, c.slot) && c.service != self_name) {
+      out.push_back(fmt::format("{}/{} is already registered to '{}' in group '{}'", port,
+                                ProtocolName(c.slot), c.service, g.group.name));
+    }
+  }
+  if (Covers(proto, Protocol::kTcp) && host.listening_tcp.contains(port)) {
+    out.push_back(fmt::format("{}/tcp has a listener on this host right now (see 'berth scan')", port));
+  }
+  if (Covers(proto, Protocol::kUdp) && host.listening_udp.contains(port)) {
+    out.push_back(fmt::format("{}/udp is bound on this host right now (see 'berth scan')", port));
+  }
+  if (!allow_iana && IanaFor(port, proto)) {
+    out.push_back(fmt::format("IANA assigns {}: pass --allow-iana to take it anyway",
+                              IanaNames(port, proto)));
+  }
+  return out;
+}
+
+Result<Allocator::GroupCache*> Allocator::Cache(const std::string& group) {
+  auto it = groups_.find(group);
+  if (it != groups_.end()) return &it->second;
+  GroupCache cache;
+  cache.group = BERTH_TRY(ResolveGroup(store_, group, host_));
+  cache.claims_list = BERTH_TRY(store_.ListClaims(group));
+  for (const Claim& c : cache.claims_list) cache.claimed[SlotOf(c.slot)].Add(c.port);
+  return &groups_.emplace(group, std::move(cache)).first->second;
+}
+
+const std::vector<Port>& Allocator::Space(GroupCache& cache, ServiceProto proto, bool allow_iana) {
+  const int key = static_cast<int>(proto) * 2 + (allow_iana ? 1 : 0);
+  auto it = cache.spaces.find(key);
+  if (it != cache.spaces.end()) return it->second;
+  std::vector<Port> space;
+  const PortRange r = cache.group.group.range;
+  for (std::uint32_t p = std::max<std::uint32_t>(r.low, 1); p <= r.high; ++p) {
+    const Port port = static_cast<Port>(p);
+    if (cache.group.ephemeral.contains(port)) continue;
+    if (!allow_iana && IanaFor(port, proto)) continue;
+    space.push_back(port);
+  }
+  return cache.spaces.emplace(key, std::move(space)).first->second;
+}
+
+bool Allocator::Free(const GroupCache& cache, Port p, ServiceProto proto) const {
+  if (Covers(proto, Protocol::kTcp) &&
+      (cache.claimed[0].contains(p) || host_.listening_tcp.contains(p))) {
+    return false;
+  }
+  if (Covers(proto, Protocol::kUdp) &&
+      (cache.claimed[1].contains(p) || host_.listening_udp.contains(p))) {
+    return false;
+  }
+  return true;
+}
+
+Result<std::pair<Port, std::string>> Allocator::Place(GroupCache& cache, const Service& s,
+                                                      bool allow_iana,
+                                                      const std::optional<Family>& family) {
+  if (family) {
+    const PortRange block = FamilyBlock(*family);
+    std::vector<std::string> skipped;
+    for (std::uint32_t p = block.low; p <= block.high; ++p) {
+      const Port port = static_cast<Port>(p);
+      if (family->skip.contains(port)) continue;
+      if (IanaSibling(*family, port)) {
+        skipped.push_back(fmt::format("{} (IANA {}, same product as the base port)", port,
+                                      IanaNames(port, s.proto)));
+        continue;
+      }
+      if (port != family->base && !allow_iana && IanaFor(port, s.proto)) continue;
+      if (cache.group.ephemeral.contains(port) || !Free(cache, port, s.proto)) continue;
+      std::string why = fmt::format("family '{}': first free port of its block {}-{}", family->name,
+                                    block.low, block.high);
+      if (!skipped.empty()) {
+        why += "; skipped";
+        for (const std::string& k : skipped) why += " " + k;
+      }
+      return std::pair{port, why};
+    }
+    return Fail(ErrorCode::kUnavailable,
+                fmt::format("family '{}' has no free port left in its block {}-{} (claimed, "
+                            "listening, ephemeral{} or skipped): widen it with 'berth family add "
+                            "{} --base {} --size N'{}",
+                            family->name, block.low, block.high, allow_iana ? "" : ", IANA-assigned",
+                            family->name, family->base, allow_iana ? "" : " or pass --allow-iana"));
+  }
+  const std::vector<Port>& space = Space(cache, s.proto, allow_iana);
+  if (!space.empty()) {
+    const std::size_t start = static_cast<std::size_t>(NameHash(s.name) % space.size());
+    for (std::size_t i = 0; i < space.size(); ++i) {
+      const Port port = space[(start + i) % space.size()];
+      if (!Free(cache, port, s.proto)) continue;
+      return std::pair{
+          port, fmt::format("placed by name hash: FNV-1a('{}') mod {} free-policy ports of {}-{} "
+                            "(minus ephemeral {}{}) starts at {}, {} taken port(s) skipped",
+                            s.name, space.size(), cache.group.group.range.low,
+                            cache.group.group.range.high, cache.group.ephemeral.Format(),
+                            allow_iana ? "" : ", minus IANA-assigned", space[start], i)};
+    }
+  }
+  return Fail(ErrorCode::kUnavailable,
+              fmt::format("no free port for '{}' in group '{}': range {}-{} minus ephemeral {}{} "
+                          "is full; widen the range ('berth group add {} --range LOW-HIGH'){}",
+                          s.name, cache.group.group.name, cache.group.group.range.low,
+                          cache.group.group.range.high, cache.group.ephemeral.Format(),
+                          allow_iana ? "" : " minus IANA-assigned ports", cache.group.group.name,
+                          allow_iana ? "" : " or pass --allow-iana"));
+}
+
+Result<Assignment> Allocator::Assign(const AssignRequest& req) {
+  BERTH_TRY(ValidateServiceName(req.name));
+  const std::string group = req.group.empty() ? std::string(kDefaultGroup) : req.group;
+  if (auto existing = BERTH_TRY(store_.GetService(req.name))) {
+    const Service& e = existing->service;
+    std::vector<std::string> diffs;
+    if (req.port && *req.port != e.port) diffs.push_back(fmt::format("port {}", e.port));
+    if (req.proto && *req.proto != e.proto) diffs.push_back(fmt::format("protocol {}", ServiceProtoName(e.proto)));
+    if (!req.group.empty() && group != e.group) diffs.push_back(fmt::format("group '{}'", e.group));
+    if (!diffs.empty()) {
+      std::string list;
+      for (const auto& d : diffs) list += (list.empty() ? "" : ", ") + d;
+      return Fail(ErrorCode::kConflict,
+                  fmt::format("'{}' is already registered with {}: a name keeps its port; run "
+                              "'berth release {}' first to move it",
+                              req.name, list, req.name));
+    }
+    return Assignment{std::move(*existing), false};
+  }
+
+  GroupCache* cache = BERTH_TRY(Cache(group));
+  Service s;
+  s.name = req.name;
+  s.proto = req.proto.value_or(ServiceProto::kTcp);
+  s.group = group;
+  s.owner = req.owner;
+  s.description = req.description;
+  s.tags = req.tags;
+
+  std::optional<Family> family;
+  if (!req.family.empty()) {
+    family = BERTH_TRY(store_.GetFamily(req.family));
+    if (!family) {
+      return Fail(ErrorCode::kNotFound,
+                  fmt::format("unknown family '{}': create it with 'berth family add {} --base "
+                              "PORT [--size N]'",
+                              req.family, req.family));
+    }
+  } else if (auto label = FirstLabelFamily(req.name)) {
+    family = BERTH_TRY(store_.GetFamily(*label));
+  }
+  if (family) s.family = family->name;
+
+  for (int attempt = 0; attempt < 100000; ++attempt) {
+    ServiceRecord rec;
+    rec.service = s;
+    if (req.port) {
+      auto broken = RuleViolations(*req.port, s.proto, cache->group, cache->claims_list, host_,
+                                   req.allow_iana, family.has_value(), s.name);
+      if (!broken.empty()) {
+        std::string msg = fmt::format("cannot register '{}' on {}/{}:", req.name, *req.port,
+                                      ServiceProtoName(s.proto));
+        for (const auto& b : broken) msg += "\n  - " + b;
+        return Fail(ErrorCode::kInvalidArgument, msg);
+      }
+      rec.service.port = *req.port;
+      rec.reason = "requested explicitly (--port), checked against every rule";
+    } else {
+      auto [port, why] = BERTH_TRY(Place(*cache, s, req.allow_iana, family));
+      rec.service.port = port;
+      rec.reason = std::move(why);
+    }
+    auto outcome = store_.ClaimService(rec);
+    if (outcome) {
+      for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
+        if (!Covers(outcome->record.service.proto, p)) continue;
+        cache->claimed[SlotOf(p)].Add(outcome->record.service.port);
+        cache->claims_list.push_back(Claim{group, p, outcome->record.service.port,
+                                           outcome->record.service.name});
+      }
+      return Assignment{std::move(outcome->record), outcome->status == ClaimStatus::kClaimed};
+    }
+    if (outcome.error().code != ErrorCode::kConflict) return std::unexpected(outcome.error());
+    // Another process claimed the port between our read and our write: refresh the claims
+    // (the loser learns the winner) and probe onward.
+    cache->claims_list = BERTH_TRY(store_.ListClaims(group));
+    cache->claimed[0] = {};
+    cache->claimed[1] = {};
+    for (const Claim& c : cache->claims_list) cache->claimed[SlotOf(c.slot)].Add(c.port);
+    if (req.port) continue;  // re-check the explicit port against the fresh claims
+  }
+  return Fail(ErrorCode::kUnavailable, fmt::format("could not claim a port for '{}': the registry "
+                                                   "kept changing; retry", req.name));
+}
+
+}  // namespace berth::registry

@@ -1,0 +1,107 @@
+// The allocator: hands out a port for a service name that is safe on every host of its
+// group, deterministically (docs/registry.md, "Allocation rule"):
+//   space  = the group's range minus the ephemeral ranges of its hosts minus IANA-assigned
+//            ports (unless allow_iana), in ascending order; it depends only on the policy,
+//            never on what is claimed or listening;
+//   start  = FNV-1a-64(name) mod |space|;
+//   port   = the first port of space from start onward (wrapping) that is neither claimed in
+//            the group for a protocol the service uses nor listening on this host.
+// A family (a named block) instead takes the first free port of its block in order.
+// The claim itself is the store's atomic ClaimService; a lost race probes onward.
+// One Allocator per thread; it caches the group's claims between calls (a hint: the
+// store's unique claim is the truth).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/classify.h"
+#include "core/service.h"
+#include "registry/store.h"
+
+namespace berth::registry {
+
+// What the allocator knows about this host, taken once per process.
+struct HostView {
+  std::string hostname;
+  HostPortConfig config;  // live ranges of this host
+  PortSet listening_tcp;  // ports with a TCP listener right now
+  PortSet listening_udp;  // ports with a bound UDP socket right now
+};
+
+// A group's port space with this host's live values folded in when it belongs to it.
+struct EffectiveGroup {
+  Group group;
+  bool includes_this_host = false;
+  PortSet ephemeral;  // union over the hosts
+  PortSet reserved;   // union over the hosts
+};
+
+struct AssignRequest {
+  std::string name;
+  std::optional<ServiceProto> proto;  // default tcp
+  std::optional<Port> port;           // explicit port: checked against every rule
+  std::string family;                 // "" = none (or inferred from the name's first label)
+  std::string group;                  // "" = default
+  bool allow_iana = false;
+  std::string owner;
+  std::string description;
+  std::vector<std::string> tags;
+};
+
+struct Assignment {
+  ServiceRecord record;
+  bool created = false;  // false: the name was already registered (idempotent)
+};
+
+// The group's effective port space. Failure: kNotFound for an unknown group other than
+// "default" (the message says how to create it).
+[[nodiscard]] Result<EffectiveGroup> ResolveGroup(Store& store, std::string_view name,
+                                                  const HostView& host);
+
+// Every rule `port` breaks for a service of `proto` in `group`, one sentence each
+// (empty: the port is acceptable). `claims` are the group's claims; `in_family` exempts the
+// port from the range rule (a family's block is chosen explicitly).
+std::vector<std::string> RuleViolations(Port port, ServiceProto proto, const EffectiveGroup& group,
+                                        const std::vector<Claim>& claims, const HostView& host,
+                                        bool allow_iana, bool in_family,
+                                        std::string_view self_name = {});
+
+// The deterministic start: FNV-1a 64 of the name.
+std::uint64_t NameHash(std::string_view name);
+
+class Allocator {
+ public:
+  Allocator(Store& store, HostView host) : store_(store), host_(std::move(host)) {}
+
+  // Idempotent: a registered name returns its record unchanged (created=false); asking it for
+  // a different port, protocol or group is kConflict. Failure: kInvalidArgument for a bad
+  // name or a --port that breaks a rule (the message lists each rule broken), kNotFound for
+  // an unknown group or family, kUnavailable when no port is free (says how to widen).
+  [[nodiscard]] Result<Assignment> Assign(const AssignRequest& request);
+
+  const HostView& host() const { return host_; }
+
+ private:
+  struct GroupCache {
+    EffectiveGroup group;
+    std::vector<Claim> claims_list;
+    PortSet claimed[2];  // by slot: tcp, udp
+    std::map<int, std::vector<Port>> spaces;  // by (proto * 2 + allow_iana)
+  };
+  Result<GroupCache*> Cache(const std::string& group);
+  const std::vector<Port>& Space(GroupCache& cache, ServiceProto proto, bool allow_iana);
+  bool Free(const GroupCache& cache, Port p, ServiceProto proto) const;
+  Result<std::pair<Port, std::string>> Place(GroupCache& cache, const Service& s,
+                                             bool allow_iana,
+                                             const std::optional<Family>& family);
+
+  Store& store_;
+  HostView host_;
+  std::map<std::string, GroupCache, std::less<>> groups_;
+};
+
+}  // namespace berth::registry

@@ -1,0 +1,265 @@
+// Parsing berth.toml with toml++. toml++ reports syntax errors by throwing
+// toml::parse_error; the one try/catch below turns that into an Error, so no exception
+// leaves this file. In the fuzz build (no TOML_HEADER_ONLY=0 from the package) toml++ is
+// compiled header-only.
+#include <algorithm>
+#include <ctime>
+#include <map>
+#include <set>
+
+#include <fmt/core.h>
+
+#include <toml++/toml.h>
+
+#include "registry/berth_toml.h"
+
+namespace berth::registry {
+namespace {
+
+class Parser {
+ public:
+  explicit Parser(std::string_view source) : source_(source) {}
+
+  Error At(const toml::source_region& where, std::string_view what) const {
+    return Error{ErrorCode::kMalformed, fmt::format("{}:{}:{}: {}", source_, where.begin.line,
+                                                    where.begin.column, what)};
+  }
+
+  // Checks that every key of `t` is one of `allowed`.
+  Result<void> KnownKeys(const toml::table& t, std::string_view where,
+                         std::initializer_list<std::string_view> allowed) const {
+    for (const auto& [key, node] : t) {
+      if (std::find(allowed.begin(), allowed.end(), key.str()) != allowed.end()) continue;
+      std::string list;
+      for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+      return std::unexpected(At(key.source(), fmt::format("unknown key '{}' in {} (allowed: {})",
+                                                         key.str(), where, list)));
+    }
+    return {};
+  }
+
+  Result<std::string> Str(const toml::table& t, std::string_view key, bool required,
+                          const toml::source_region& owner) const {
+    const toml::node* n = t.get(key);
+    if (n == nullptr) {
+      if (required) return std::unexpected(At(owner, fmt::format("missing key '{}'", key)));
+      return std::string();
+    }
+    if (!n->is_string()) {
+      return std::unexpected(At(n->source(), fmt::format("'{}' must be a string", key)));
+    }
+    return std::string(n->as_string()->get());
+  }
+
+  Result<std::vector<std::string>> StrList(const toml::table& t, std::string_view key) const {
+    std::vector<std::string> out;
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return out;
+    const toml::array* a = n->as_array();
+    if (a == nullptr) {
+      return std::unexpected(At(n->source(), fmt::format("'{}' must be an array of strings", key)));
+    }
+    for (const toml::node& item : *a) {
+      if (!item.is_string()) {
+        return std::unexpected(At(item.source(), fmt::format("'{}' must hold only strings", key)));
+      }
+      out.emplace_back(item.as_string()->get());
+    }
+    return out;
+  }
+
+  Result<std::optional<std::int64_t>> Int(const toml::table& t, std::string_view key,
+                                          std::int64_t low, std::int64_t high) const {
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return std::optional<std::int64_t>{};
+    if (!n->is_integer() || n->as_integer()->get() < low || n->as_integer()->get() > high) {
+      return std::unexpected(
+          At(n->source(), fmt::format("'{}' must be an integer {}-{}", key, low, high)));
+    }
+    return std::optional<std::int64_t>{n->as_integer()->get()};
+  }
+
+  Result<PortSet> Ports(const toml::table& t, std::string_view key) const {
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return PortSet{};
+    if (!n->is_string()) {
+      return std::unexpected(
+          At(n->source(), fmt::format("'{}' must be a string of ports such as \"1433,5000-5010\"", key)));
+    }
+    auto set = PortSet::Parse(n->as_string()->get());
+    if (!set) return std::unexpected(At(n->source(), fmt::format("'{}': {}", key, set.error().message)));
+    return *set;
+  }
+
+  Result<std::int64_t> Time(const toml::table& t, std::string_view key) const {
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return 0;
+    const auto* dt = n->as_date_time();
+    if (dt == nullptr || !dt->get().offset) {
+      return std::unexpected(At(n->source(), fmt::format("'{}' must be a date-time with an offset, "
+                                                         "e.g. 2026-01-31T12:00:00Z", key)));
+    }
+    const toml::date_time& v = dt->get();
+    std::tm tm{};
+    tm.tm_year = v.date.year - 1900;
+    tm.tm_mon = v.date.month - 1;
+    tm.tm_mday = v.date.day;
+    tm.tm_hour = v.time.hour;
+    tm.tm_min = v.time.minute;
+    tm.tm_sec = v.time.second;
+    return static_cast<std::int64_t>(::timegm(&tm)) - std::int64_t{v.offset->minutes} * 60;
+  }
+
+  // Each [[NAME]] entry as a table. Failure when NAME is not an array of tables.
+  Result<std::vector<const toml::table*>> Entries(const toml::table& root, std::string_view name) const {
+    std::vector<const toml::table*> out;
+    const toml::node* n = root.get(name);
+    if (n == nullptr) return out;
+    const toml::array* a = n->as_array();
+    if (a == nullptr || !a->is_array_of_tables()) {
+      return std::unexpected(At(n->source(), fmt::format("'{}' must be written as [[{}]] tables", name, name)));
+    }
+    for (const toml::node& item : *a) out.push_back(item.as_table());
+    return out;
+  }
+
+  Result<RegistryDoc> Parse(const toml::table& root) const {
+    BERTH_TRY(KnownKeys(root, "the top level", {"schema", "group", "family", "service"}));
+    if (auto schema = BERTH_TRY(Int(root, "schema", 0, 1 << 30)); schema && *schema != kTomlSchema) {
+      return std::unexpected(At(root.get("schema")->source(),
+                                fmt::format("schema {} is not supported by this berth (it reads "
+                                            "schema {})", *schema, kTomlSchema)));
+    }
+    RegistryDoc doc;
+    std::map<std::string, std::uint32_t, std::less<>> group_lines, family_lines, service_lines;
+
+    for (const toml::table* t : BERTH_TRY(Entries(root, "group"))) {
+      BERTH_TRY(KnownKeys(*t, "[[group]]", {"name", "description", "hosts", "ephemeral",
+                                            "reserved", "range", "allow"}));
+      Group g;
+      g.name = BERTH_TRY(Str(*t, "name", true, t->source()));
+      if (auto v = ValidateServiceName(g.name); !v) {
+        return std::unexpected(At(t->get("name")->source(), "group " + v.error().message));
+      }
+      g.description = BERTH_TRY(Str(*t, "description", false, t->source()));
+      g.hosts = BERTH_TRY(StrList(*t, "hosts"));
+      g.ephemeral = BERTH_TRY(Ports(*t, "ephemeral"));
+      g.reserved = BERTH_TRY(Ports(*t, "reserved"));
+      g.allow = BERTH_TRY(Ports(*t, "allow"));
+      if (const toml::node* r = t->get("range")) {
+        auto range = r->is_string() ? ParsePortRange(r->as_string()->get())
+                                    : Result<PortRange>(Fail(ErrorCode::kInvalidArgument, "not a string"));
+        if (!range || range->low == 0) {
+          return std::unexpected(At(r->source(), "'range' must be a string \"LOW-HIGH\" within 1-65535"));
+        }
+        g.range = *range;
+      }
+      if (auto [it, fresh] = group_lines.emplace(g.name, t->source().begin.line); !fresh) {
+        return std::unexpected(At(t->source(), fmt::format("duplicate group '{}' (first at line {})",
+                                                           g.name, it->second)));
+      }
+      doc.groups.push_back(std::move(g));
+    }
+
+    for (const toml::table* t : BERTH_TRY(Entries(root, "family"))) {
+      BERTH_TRY(KnownKeys(*t, "[[family]]", {"name", "description", "base", "size", "skip"}));
+      Family f;
+      f.name = BERTH_TRY(Str(*t, "name", true, t->source()));
+      if (auto v = ValidateServiceName(f.name); !v) {
+        return std::unexpected(At(t->get("name")->source(), "family " + v.error().message));
+      }
+      f.description = BERTH_TRY(Str(*t, "description", false, t->source()));
+      auto base = BERTH_TRY(Int(*t, "base", 1, 65535));
+      if (!base) return std::unexpected(At(t->source(), "missing key 'base' in [[family]]"));
+      f.base = static_cast<Port>(*base);
+      f.size = static_cast<std::uint32_t>(BERTH_TRY(Int(*t, "size", 1, 65535)).value_or(100));
+      f.skip = BERTH_TRY(Ports(*t, "skip"));
+      if (auto [it, fresh] = family_lines.emplace(f.name, t->source().begin.line); !fresh) {
+        return std::unexpected(At(t->source(), fmt::format("duplicate family '{}' (first at line {})",
+                                                           f.name, it->second)));
+      }
+      doc.families.push_back(std::move(f));
+    }
+
+    // (group, slot, port) -> (service, line), for duplicate claims within the file.
+    std::map<std::tuple<std::string, int, Port>, std::pair<std::string, std::uint32_t>> claims;
+    for (const toml::table* t : BERTH_TRY(Entries(root, "service"))) {
+      BERTH_TRY(KnownKeys(*t, "[[service]]", {"name", "port", "proto", "group", "family", "owner",
+                                              "description", "tags", "sources", "created", "updated"}));
+      Service s;
+      s.name = BERTH_TRY(Str(*t, "name", true, t->source()));
+      if (auto v = ValidateServiceName(s.name); !v) {
+        return std::unexpected(At(t->get("name")->source(), v.error().message));
+      }
+      s.port = static_cast<Port>(BERTH_TRY(Int(*t, "port", 1, 65535)).value_or(0));
+      if (const toml::node* p = t->get("proto")) {
+        auto proto = p->is_string() ? ParseServiceProto(p->as_string()->get())
+                                    : Result<ServiceProto>(Fail(ErrorCode::kInvalidArgument,
+                                                                "'proto' must be tcp, udp or both"));
+        if (!proto) return std::unexpected(At(p->source(), proto.error().message));
+        s.proto = *proto;
+      }
+      s.group = BERTH_TRY(Str(*t, "group", false, t->source()));
+      if (s.group.empty()) s.group = std::string(kDefaultGroup);
+      if (s.group != kDefaultGroup && !group_lines.contains(s.group)) {
+        return std::unexpected(At(t->get("group")->source(),
+                                  fmt::format("service '{}' names group '{}', which the file does "
+                                              "not define: add a [[group]] with that name",
+                                              s.name, s.group)));
+      }
+      s.family = BERTH_TRY(Str(*t, "family", false, t->source()));
+      if (!s.family.empty() && !family_lines.contains(s.family)) {
+        return std::unexpected(At(t->get("family")->source(),
+                                  fmt::format("service '{}' names family '{}', which the file "
+                                              "does not define: add a [[family]] with that name",
+                                              s.name, s.family)));
+      }
+      s.owner = BERTH_TRY(Str(*t, "owner", false, t->source()));
+      s.description = BERTH_TRY(Str(*t, "description", false, t->source()));
+      s.tags = BERTH_TRY(StrList(*t, "tags"));
+      s.sources = BERTH_TRY(StrList(*t, "sources"));
+      s.created = BERTH_TRY(Time(*t, "created"));
+      s.updated = BERTH_TRY(Time(*t, "updated"));
+      const std::uint32_t line = t->source().begin.line;
+      if (auto [it, fresh] = service_lines.emplace(s.name, line); !fresh) {
+        return std::unexpected(At(t->source(), fmt::format("duplicate service '{}' (first at line {})",
+                                                           s.name, it->second)));
+      }
+      for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
+        if (s.port == 0 || !Covers(s.proto, p)) continue;
+        auto [it, fresh] = claims.try_emplace({s.group, static_cast<int>(p), s.port}, s.name, line);
+        if (!fresh) {
+          return std::unexpected(At(t->get("port")->source(),
+                                    fmt::format("service '{}' claims {}/{} in group '{}', which "
+                                                "'{}' (line {}) already claims",
+                                                s.name, s.port, ProtocolName(p), s.group,
+                                                it->second.first, it->second.second)));
+        }
+      }
+      doc.services.push_back(std::move(s));
+    }
+    auto by_name = [](const auto& a, const auto& b) { return a.name < b.name; };
+    std::sort(doc.groups.begin(), doc.groups.end(), by_name);
+    std::sort(doc.families.begin(), doc.families.end(), by_name);
+    std::sort(doc.services.begin(), doc.services.end(), by_name);
+    return doc;
+  }
+
+ private:
+  std::string_view source_;
+};
+
+}  // namespace
+
+Result<RegistryDoc> ParseBerthToml(std::string_view text, std::string_view source) {
+  Parser parser(source);
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    return std::unexpected(parser.At(e.source(), std::string(e.description())));
+  }
+  return parser.Parse(root);
+}
+
+}  // namespace berth::registry

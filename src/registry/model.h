@@ -1,0 +1,73 @@
+// The registry's records beyond core's Service: groups (hosts sharing a port space),
+// families (named port blocks), observations (what scans saw) and the whole-registry
+// document that berth.toml, plan and apply work on. Plain values; no shared state.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/port.h"
+#include "core/service.h"
+
+namespace berth::registry {
+
+inline constexpr std::string_view kDefaultGroup = "default";
+inline constexpr PortRange kUserRange{1024, 49151};
+
+// A set of hosts that share one port space: a port claimed in the group is claimed on every
+// host of it, so it must be outside the ephemeral range of each. `ephemeral` and `reserved`
+// are the unions over the hosts that are not this one; this host's live values are added
+// when it belongs to the group (the default group always contains this host).
+struct Group {
+  std::string name;
+  std::string description;
+  std::vector<std::string> hosts;  // host names; empty for the default group = this host
+  PortSet ephemeral;               // union of the other hosts' ephemeral ranges
+  PortSet reserved;                // union of the other hosts' ip_local_reserved_ports
+  PortRange range = kUserRange;    // where automatic placement looks
+  PortSet allow;                   // listener ports `berth check` accepts unregistered
+  friend bool operator==(const Group&, const Group&) = default;
+};
+
+// A named port block: the first instance takes `base`, the next the next free port.
+struct Family {
+  std::string name;
+  std::string description;
+  Port base = 0;
+  std::uint32_t size = 100;  // block is base .. base+size-1 (clipped at 65535)
+  PortSet skip;              // ports inside the block never handed out
+  friend bool operator==(const Family&, const Family&) = default;
+};
+
+// A service as the registry stores it: the core record plus why its port was chosen and
+// the registry revision of its last change.
+struct ServiceRecord {
+  Service service;
+  std::string reason;
+  std::int64_t revision = 0;
+};
+
+// One listener seen by one scan.
+struct Observation {
+  std::string host;
+  std::string service;  // "" when no registered service matched
+  Protocol proto = Protocol::kTcp;
+  Port port = 0;
+  int pid = 0;
+  std::string command;
+  std::int64_t first_seen = 0;
+  std::int64_t last_seen = 0;
+};
+
+// A whole registry (minus observations): what berth.toml describes.
+struct RegistryDoc {
+  std::vector<Group> groups;      // sorted by name
+  std::vector<Family> families;   // sorted by name
+  std::vector<Service> services;  // sorted by name
+};
+
+bool SameService(const Service& a, const Service& b);  // every field but created/updated
+
+}  // namespace berth::registry

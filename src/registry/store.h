@@ -1,0 +1,93 @@
+// The registry's storage interface, shaped so that SQLite (one file, this host) and etcd
+// (a fleet) can both implement it:
+//  - a port is claimed by the key (group, protocol slot, port); a claim is unique, and a
+//    service with protocol `both` claims its tcp and udp slots together or not at all
+//    (etcd: one txn comparing create_revision == 0 on each claim key);
+//  - every write bumps one registry revision (etcd: the store revision);
+//  - a lookup that can be empty returns Result<std::optional<T>>: absent is not a failure.
+// A Store object is used by one thread; several processes may use one store at once.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.h"
+#include "registry/model.h"
+
+namespace berth::registry {
+
+struct Claim {
+  std::string group;
+  Protocol slot = Protocol::kTcp;
+  Port port = 0;
+  std::string service;
+};
+
+enum class ClaimStatus : std::uint8_t {
+  kClaimed,  // the service was new: its ports are now claimed
+  kExists,   // a service of that name was already registered: `existing` holds it
+};
+
+struct ClaimOutcome {
+  ClaimStatus status = ClaimStatus::kClaimed;
+  ServiceRecord record;  // the new record, or the existing one
+};
+
+struct ScanRecorded {
+  std::int64_t time = 0;                  // the time the scan was recorded under
+  std::optional<std::int64_t> previous;   // the previous scan of the same host
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // The registry revision: 0 for an empty registry, +1 for every committed write.
+  [[nodiscard]] virtual Result<std::int64_t> Revision() = 0;
+
+  [[nodiscard]] virtual Result<std::optional<ServiceRecord>> GetService(std::string_view name) = 0;
+  // Every service, sorted by name.
+  [[nodiscard]] virtual Result<std::vector<ServiceRecord>> ListServices() = 0;
+  // The claims of one group ("" for every group), sorted by (group, slot, port).
+  [[nodiscard]] virtual Result<std::vector<Claim>> ListClaims(std::string_view group) = 0;
+
+  // Registers `record.service` and claims its port for each protocol it covers, in one
+  // atomic step. If the name is already registered nothing changes and the outcome is
+  // kExists with the stored record. Failure: kConflict when a slot is already claimed (the
+  // message names the holder), kUnavailable when the store stays busy.
+  [[nodiscard]] virtual Result<ClaimOutcome> ClaimService(const ServiceRecord& record) = 0;
+  // Removes a service and its claims. Returns false when no such service was registered.
+  [[nodiscard]] virtual Result<bool> ReleaseService(std::string_view name) = 0;
+
+  [[nodiscard]] virtual Result<std::optional<Group>> GetGroup(std::string_view name) = 0;
+  [[nodiscard]] virtual Result<std::vector<Group>> ListGroups() = 0;
+  [[nodiscard]] virtual Result<void> PutGroup(const Group& group) = 0;
+  [[nodiscard]] virtual Result<std::optional<Family>> GetFamily(std::string_view name) = 0;
+  [[nodiscard]] virtual Result<std::vector<Family>> ListFamilies() = 0;
+  [[nodiscard]] virtual Result<void> PutFamily(const Family& family) = 0;
+
+  // Records one scan of `host` at `time` (unix seconds; moved one second past the previous
+  // scan of the host if it is not later): upserts each observation, keyed by
+  // (host, proto, port, command).
+  [[nodiscard]] virtual Result<ScanRecorded> RecordScan(
+      std::string_view host, std::int64_t time, const std::vector<Observation>& seen) = 0;
+  // Observations of `host` last seen at exactly `time` (what that scan saw).
+  [[nodiscard]] virtual Result<std::vector<Observation>> ScanObservations(std::string_view host,
+                                                                          std::int64_t time) = 0;
+  // The observations of one service, most recent first.
+  [[nodiscard]] virtual Result<std::vector<Observation>> ServiceObservations(
+      std::string_view service) = 0;
+
+  // The registry as a document (groups, families, services; no observations).
+  [[nodiscard]] virtual Result<RegistryDoc> Export() = 0;
+  // Makes the registry equal to `doc` in one atomic step: all of it or none of it. A
+  // service equal to the stored one keeps its created time and reason. Failure:
+  // kConflict when two services of `doc` claim one slot (nothing is written).
+  [[nodiscard]] virtual Result<void> Replace(const RegistryDoc& doc, std::string_view reason) = 0;
+};
+
+}  // namespace berth::registry

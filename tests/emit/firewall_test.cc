@@ -1,0 +1,163 @@
+#include "emit/firewall.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <sstream>
+
+namespace berth {
+namespace {
+
+Service Svc(std::string name, ServiceProto proto, Port port, std::string group = "default",
+            std::vector<std::string> sources = {}) {
+  Service s;
+  s.name = std::move(name);
+  s.proto = proto;
+  s.port = port;
+  s.group = std::move(group);
+  s.sources = std::move(sources);
+  return s;
+}
+
+std::string Render(FirewallFormat f, const std::vector<Service>& services,
+                   FirewallOptions o = {}) {
+  std::string out;
+  auto r = RenderFirewall(f, services, o, [&out](std::string_view s) { out += s; });
+  EXPECT_TRUE(r) << (r ? "" : r.error().message);
+  return out;
+}
+
+// Lines that are rules, not comments or blank.
+std::vector<std::string> CodeLines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    const auto first = line.find_first_not_of(" \t");
+    if (first == std::string::npos || line[first] == '#') continue;
+    out.push_back(line);
+  }
+  return out;
+}
+
+TEST(PlanFirewall, MergesPortsPerProtocolAndSource) {
+  std::vector<Service> s{Svc("a", ServiceProto::kTcp, 1433), Svc("b", ServiceProto::kTcp, 1434),
+                         Svc("c", ServiceProto::kBoth, 53),
+                         Svc("d", ServiceProto::kTcp, 5432, "default", {"10.1.0.0/16", "::1"}),
+                         Svc("e", ServiceProto::kUdp, 9999, "other")};
+  FirewallOptions o;
+  o.group = "default";
+  auto plan = PlanFirewall(s, o);
+  ASSERT_TRUE(plan);
+  EXPECT_EQ(plan->services.size(), 4u);
+  EXPECT_EQ(plan->any[0].Format(), "53,1433-1434");
+  EXPECT_EQ(plan->any[1].Format(), "53");
+  EXPECT_EQ(plan->v4_sources[0].at("10.1.0.0/16").Format(), "5432");
+  EXPECT_EQ(plan->v6_sources[0].at("::1/128").Format(), "5432");
+}
+
+TEST(PlanFirewall, Failures) {
+  FirewallOptions o;
+  o.group = "none";
+  std::vector<Service> s{Svc("a", ServiceProto::kTcp, 1)};
+  EXPECT_EQ(PlanFirewall(s, o).error().code, ErrorCode::kNotFound);
+  o.group.clear();
+  s[0].name = "A;B";
+  EXPECT_EQ(PlanFirewall(s, o).error().code, ErrorCode::kInvalidArgument);
+  s[0] = Svc("a", ServiceProto::kTcp, 0);
+  EXPECT_EQ(PlanFirewall(s, o).error().code, ErrorCode::kInvalidArgument);
+  s[0] = Svc("a", ServiceProto::kTcp, 1, "default", {"10.0.0.0/8 . 22"});
+  EXPECT_EQ(PlanFirewall(s, o).error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST(ParseFirewallFormat, Names) {
+  for (auto f : {FirewallFormat::kNft, FirewallFormat::kIptables, FirewallFormat::kIp6tables,
+                 FirewallFormat::kFirewalld, FirewallFormat::kUfw, FirewallFormat::kPowershell}) {
+    EXPECT_EQ(*ParseFirewallFormat(FirewallFormatName(f)), f);
+  }
+  EXPECT_FALSE(ParseFirewallFormat("pf"));
+}
+
+TEST(RenderNft, RuleCountIndependentOfPortCount) {
+  std::vector<Service> few{Svc("a", ServiceProto::kTcp, 1433)};
+  std::vector<Service> many;
+  for (int i = 0; i < 2000; ++i) {
+    many.push_back(Svc("s" + std::to_string(i), i % 3 ? ServiceProto::kTcp : ServiceProto::kBoth,
+                       static_cast<Port>(10000 + 2 * i), "default",
+                       i % 7 ? std::vector<std::string>{} : std::vector<std::string>{"10.0.0.0/8"}));
+  }
+  auto rules = [](const std::string& text) {
+    auto lines = CodeLines(text);
+    return std::count_if(lines.begin(), lines.end(), [](const std::string& l) {
+      return l.ends_with(" accept") || l.ends_with(" drop");
+    });
+  };
+  const std::string a = Render(FirewallFormat::kNft, few);
+  const std::string b = Render(FirewallFormat::kNft, many);
+  EXPECT_EQ(rules(a), rules(b));
+  EXPECT_EQ(rules(a), 10);
+  EXPECT_NE(a.find("policy drop;"), std::string::npos);
+  EXPECT_NE(b.find("10.0.0.0/8 . 10000"), std::string::npos);
+  EXPECT_NE(a.find("table inet berth\ndelete table inet berth\n"), std::string::npos);
+}
+
+TEST(RenderNft, PolicyAccept) {
+  FirewallOptions o;
+  o.policy = FirewallPolicy::kAccept;
+  EXPECT_NE(Render(FirewallFormat::kNft, {Svc("a", ServiceProto::kTcp, 1)}, o).find("policy accept;"),
+            std::string::npos);
+}
+
+TEST(MultiportBatches, FifteenSlotsARangeTakesTwo) {
+  PortSet s;
+  for (Port p = 1; p <= 20; ++p) s.Add(static_cast<Port>(p * 2));
+  auto b = MultiportBatches(s);
+  ASSERT_EQ(b.size(), 2u);
+  EXPECT_EQ(b[0], "2,4,6,8,10,12,14,16,18,20,22,24,26,28,30");
+  PortSet r{{100, 200}, {300, 300}};
+  EXPECT_EQ(MultiportBatches(r), std::vector<std::string>{"100:200,300"});
+  PortSet ranges;
+  for (Port p = 0; p < 8; ++p) ranges.Add(PortRange{static_cast<Port>(1000 + p * 10), static_cast<Port>(1001 + p * 10)});
+  b = MultiportBatches(ranges);
+  ASSERT_EQ(b.size(), 2u);  // 7 ranges (14 slots), then 1
+}
+
+TEST(RenderIptables, BatchesAndFamilies) {
+  std::vector<Service> s{Svc("a", ServiceProto::kTcp, 22), Svc("b", ServiceProto::kUdp, 53),
+                         Svc("c", ServiceProto::kTcp, 5432, "default", {"10.0.0.0/8", "2001:db8::/32"})};
+  const std::string v4 = Render(FirewallFormat::kIptables, s);
+  const std::string v6 = Render(FirewallFormat::kIp6tables, s);
+  EXPECT_NE(v4.find("-A berth-in -p tcp -m multiport --dports 22 "), std::string::npos);
+  EXPECT_NE(v4.find("-A berth-in -s 10.0.0.0/8 -p tcp -m multiport --dports 5432 "), std::string::npos);
+  EXPECT_EQ(v4.find("-s 2001:db8"), std::string::npos);
+  EXPECT_NE(v6.find("-s 2001:db8::/32 -p tcp"), std::string::npos);
+  EXPECT_NE(v6.find("-p ipv6-icmp"), std::string::npos);
+  EXPECT_TRUE(v4.ends_with("COMMIT\n"));
+  EXPECT_NE(v4.find(":INPUT DROP"), std::string::npos);
+}
+
+TEST(RenderUfwAndPowershell, Shapes) {
+  std::vector<Service> s{Svc("a", ServiceProto::kBoth, 1434, "db", {"192.0.2.0/24"})};
+  const std::string ufw = Render(FirewallFormat::kUfw, s);
+  EXPECT_NE(ufw.find("ufw allow proto udp from 192.0.2.0/24 to any port 1434 comment 'berth:all'"),
+            std::string::npos);
+  EXPECT_NE(ufw.find("ufw default deny incoming"), std::string::npos);
+  const std::string ps = Render(FirewallFormat::kPowershell, s);
+  EXPECT_NE(ps.find("-Direction Inbound -Action Allow -Protocol UDP -LocalPort 1434 "
+                    "-RemoteAddress '192.0.2.0/24'"),
+            std::string::npos);
+  EXPECT_NE(ps.find("Get-NetFirewallRule -Group $group"), std::string::npos);
+}
+
+TEST(RenderFirewalld, ServiceFilesAndZone) {
+  std::vector<Service> s{Svc("mssql.instance1", ServiceProto::kTcp, 1433)};
+  FirewallOptions o;
+  o.zone = "internal";
+  const std::string out = Render(FirewallFormat::kFirewalld, s, o);
+  EXPECT_NE(out.find("berth-mssql_instance1.xml"), std::string::npos);
+  EXPECT_NE(out.find("<port protocol=\"tcp\" port=\"1433\"/>"), std::string::npos);
+  EXPECT_NE(out.find("fw --zone=internal --add-service=berth-mssql_instance1"), std::string::npos);
+  EXPECT_NE(out.find("--set-target=DROP"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace berth
