@@ -9,6 +9,12 @@
 
 namespace berth::cli {
 
+ColorMode ParseColorMode(std::string_view text) {
+  if (text == "always") return ColorMode::kAlways;
+  if (text == "never") return ColorMode::kNever;
+  return ColorMode::kAuto;
+}
+
 bool UseColor(ColorMode mode) {
   if (mode == ColorMode::kAlways) return true;
   if (mode == ColorMode::kNever) return false;

@@ -11,6 +11,9 @@ namespace berth::cli {
 
 enum class ColorMode { kAuto, kAlways, kNever };
 
+// "auto" / "always" / "never" (anything else: auto).
+ColorMode ParseColorMode(std::string_view text);
+
 // Colour only on a terminal, never with NO_COLOR set, unless --color always.
 bool UseColor(ColorMode mode);
 

@@ -24,11 +24,8 @@ struct ScanFlags {
   bool tcp_only = false;
   bool udp_only = false;
   std::string fail_on = "warning";
-  ColorMode color = ColorMode::kAuto;
+  std::string color = "auto";
 };
-
-const std::map<std::string, ColorMode> kColorNames{
-    {"auto", ColorMode::kAuto}, {"always", ColorMode::kAlways}, {"never", ColorMode::kNever}};
 
 void AddCommonFlags(CLI::App* cmd, ScanFlags& f) {
   cmd->add_option("--netns", f.scan.netns,
@@ -40,7 +37,8 @@ void AddCommonFlags(CLI::App* cmd, ScanFlags& f) {
       ->check(CLI::IsMember({"info", "warning", "error", "none"}))
       ->capture_default_str();
   cmd->add_option("--color", f.color, "colour: auto (on a terminal, unless NO_COLOR), always, never")
-      ->transform(CLI::CheckedTransformer(kColorNames, CLI::ignore_case));
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->capture_default_str();
   cmd->add_flag("--no-procs", f.no_procs, "skip process attribution (no /proc walk): fastest");
   cmd->add_flag("--all-owners", f.all_owners,
                 "find every process holding each socket (walks all of /proc; by default the "
@@ -81,7 +79,7 @@ int Run(ScanFlags& f, bool pressure_command) {
   if (f.json) {
     RenderScanJson(view, sink);
   } else {
-    RenderScanText(view, UseColor(f.color), sink);
+    RenderScanText(view, UseColor(ParseColorMode(f.color)), sink);
   }
   if (f.timing) {
     fmt::print(stderr,

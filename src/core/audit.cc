@@ -86,21 +86,20 @@ std::string Normalize(std::string_view s) {
   return out;
 }
 
-// Daemons whose /proc comm shares no letters with the IANA name of what they serve.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 44> kAliases{{
-    {"nginx", "http"}, {"nginx", "https"}, {"apache2", "http"}, {"apache2", "https"},
-    {"httpd", "https"}, {"caddy", "http"}, {"caddy", "https"}, {"haproxy", "http"},
-    {"haproxy", "https"}, {"envoy", "http"}, {"traefik", "http"}, {"lighttpd", "http"},
+// Daemons whose /proc comm shares no letters with the IANA name of what they serve. The
+// second element is a token of the service name: "http" covers www-http, https, http-alt.
+constexpr std::array<std::pair<std::string_view, std::string_view>, 36> kAliases{{
+    {"nginx", "http"}, {"apache2", "http"}, {"httpd", "http"}, {"caddy", "http"},
+    {"haproxy", "http"}, {"envoy", "http"}, {"traefik", "http"}, {"lighttpd", "http"},
     {"postgres", "postgresql"}, {"mysqld", "mysql"}, {"mariadbd", "mysql"},
     {"named", "domain"}, {"unbound", "domain"}, {"dnsmasq", "domain"},
     {"systemd-resolve", "domain"}, {"coredns", "domain"}, {"dnsmasq", "bootps"},
     {"chronyd", "ntp"}, {"ntpd", "ntp"}, {"rpcbind", "sunrpc"}, {"portmap", "sunrpc"},
-    {"smbd", "microsoft-ds"}, {"smbd", "netbios-ssn"}, {"nmbd", "netbios-ns"},
-    {"nmbd", "netbios-dgm"}, {"cupsd", "ipp"}, {"master", "smtp"}, {"master", "submission"},
-    {"exim4", "smtp"}, {"sendmail", "smtp"}, {"dhclient", "bootpc"}, {"dhcpcd", "bootpc"},
-    {"systemd-network", "bootpc"}, {"avahi-daemon", "mdns"}, {"sqlservr", "ms-sql-s"},
+    {"smbd", "microsoft-ds"}, {"smbd", "netbios"}, {"nmbd", "netbios"}, {"cupsd", "ipp"},
+    {"master", "smtp"}, {"master", "submission"}, {"exim4", "smtp"}, {"sendmail", "smtp"},
+    {"dhclient", "bootpc"}, {"avahi-daemon", "mdns"}, {"sqlservr", "ms-sql"},
     {"rpc.mountd", "mountd"}, {"rpc.statd", "status"}, {"memcached", "memcache"},
-    {"mongod", "mongodb"}, {"samba-dcerpcd", "epmap"},
+    {"samba-dcerpcd", "epmap"},
 }};
 
 std::string Subject(const HostSnapshot& snap, int process) {
@@ -149,8 +148,8 @@ std::string Plural(std::uint32_t n, std::string_view word) {
 }  // namespace
 
 bool CommandMatchesService(std::string_view command, std::string_view service) {
-  for (auto [c, s] : kAliases) {
-    if (c == command && s == service) return true;
+  for (auto [c, token] : kAliases) {
+    if (c == command && service.find(token) != std::string_view::npos) return true;
   }
   std::string cmd = Normalize(command);
   std::string svc = Normalize(service);

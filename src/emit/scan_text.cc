@@ -127,8 +127,7 @@ void Cells(const ScanView& v, const Rows& rows, std::size_t n, std::array<std::s
   c[kIana] = cls.iana ? std::string(cls.iana->service) : "-";
 }
 
-void RenderSockets(const ScanView& v, Out& out, bool color) {
-  const HostSnapshot& snap = *v.snap;
+void RenderSockets(const ScanView& v, Out& out) {
   Rows rows = BuildRows(v);
   std::array<bool, kNumCols> shown{};
   shown.fill(true);
@@ -165,8 +164,6 @@ void RenderSockets(const ScanView& v, Out& out, bool color) {
   if (rows.order.empty()) {
     out.Styled(kDim, v.all_states ? "(no sockets)\n" : "(no listening sockets)\n");
   }
-  (void)snap;
-  (void)color;
 }
 
 void RenderFindings(const std::vector<Finding>& findings, Out& out, std::string_view title) {
@@ -266,8 +263,6 @@ void RenderScanText(const ScanView& v, bool color, const Sink& sink) {
   const HostSnapshot& snap = *v.snap;
   Out out(sink, color);
   const HostPortConfig& cfg = snap.config;
-  std::size_t rows = 0;
-  for (const SocketRecord& s : snap.sockets) rows += v.all_states || s.is_server();
   out.Styled(kBold, fmt::format("berth scan  {}", TerminalSafe(snap.hostname)));
   out.Put(fmt::format("  netns {}  ephemeral {}-{} ({} ports)  reserved {}\n",
                       snap.netns.empty() ? "(own)" : TerminalSafe(snap.netns), cfg.ephemeral.low,
@@ -279,13 +274,12 @@ void RenderScanText(const ScanView& v, bool color, const Sink& sink) {
     out.Put("\n");
   }
   out.Put("\n");
-  if (v.sockets) RenderSockets(v, out, color);
+  if (v.sockets) RenderSockets(v, out);
   if (v.pressure) RenderPressure(snap, *v.pressure, out);
   if (v.findings) RenderFindings(*v.findings, out, "Findings");
   if (snap.partial) {
     out.Styled(kYellow, "\nPARTIAL: some sockets or owners could not be read (see notes above)\n");
   }
-  (void)rows;
 }
 
 }  // namespace berth

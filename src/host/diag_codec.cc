@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <cstring>
 
 #include "core/byte_reader.h"
@@ -19,6 +20,12 @@ static_assert(sizeof(nlmsghdr) == kNlHeader);
 static_assert(sizeof(inet_diag_msg) == kDiagMsg);
 
 constexpr std::size_t Align4(std::size_t n) { return (n + 3) & ~std::size_t{3}; }
+
+// The kernel sends -errno; anything outside 1..4095 is not an errno (and INT_MIN cannot be
+// negated), so it becomes EPROTO.
+int ErrnoFromNetlink(std::int32_t err) {
+  return err < 0 && err > -4096 ? -err : EPROTO;
+}
 
 
 }  // namespace
@@ -68,14 +75,14 @@ Result<DiagBatch> DecodeDiagBatch(std::span<const std::byte> bytes, Protocol pro
       batch.done = true;
       if (body.remaining() >= 4) {
         const auto err = static_cast<std::int32_t>(BERTH_TRY(body.U32Le("NLMSG_DONE status")));
-        if (err < 0) return std::unexpected(ErrnoError(-err, "netlink sock_diag dump"));
+        if (err < 0) return std::unexpected(ErrnoError(ErrnoFromNetlink(err), "netlink sock_diag dump"));
       }
       return batch;
     }
     if (type == NLMSG_ERROR) {
       const auto err = static_cast<std::int32_t>(BERTH_TRY(body.U32Le("nlmsgerr.error")));
       if (err == 0) continue;  // an ACK
-      return std::unexpected(ErrnoError(-err, "netlink sock_diag request"));
+      return std::unexpected(ErrnoError(ErrnoFromNetlink(err), "netlink sock_diag request"));
     }
     if (type != SOCK_DIAG_BY_FAMILY) continue;
 

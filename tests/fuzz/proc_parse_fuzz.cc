@@ -1,0 +1,14 @@
+// Fuzz target: /proc text parsers (fd links, cgroup files) on arbitrary bytes.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "host/proc_parse.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  (void)berth::ParseSocketLink(text);
+  berth::CgroupInfo c = berth::ParseCgroup(text);
+  if (c.unit.size() > size || c.container.size() > size + 4) __builtin_trap();
+  return 0;
+}

@@ -1,0 +1,96 @@
+// berth pressure against real connections in a private namespace whose ephemeral range is
+// narrowed to 100 ports, so the thresholds are reached with a handful of sockets.
+#include <poll.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "integration/scan_fixture.h"
+
+namespace berth::test {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Accepts connections and closes each one when the peer does (so the client, which closed
+// first, ends in TIME-WAIT).
+void ServeAndCloseOnEof(int listener) {
+  std::vector<pollfd> fds{{listener, POLLIN, 0}};
+  for (;;) {
+    if (::poll(fds.data(), fds.size(), -1) <= 0) continue;
+    if (fds[0].revents & POLLIN) {
+      int c = ::accept(listener, nullptr, nullptr);
+      if (c >= 0) fds.push_back({c, POLLIN, 0});
+    }
+    for (std::size_t i = 1; i < fds.size(); ++i) {
+      if (!(fds[i].revents & (POLLIN | POLLHUP))) continue;
+      char b;
+      if (::read(fds[i].fd, &b, 1) <= 0) {
+        ::close(fds[i].fd);
+        fds.erase(fds.begin() + static_cast<long>(i--));
+      }
+    }
+  }
+}
+
+TEST(Pressure, CountsRealConnectionsAndTimeWaitPerDestination) {
+  BERTH_REQUIRE_ROOT();
+  auto ns = Netns::Create("pressure");
+  ASSERT_TRUE(ns);
+  ASSERT_EQ(ns->Exec({"sysctl", "-w", "net.ipv4.ip_local_port_range=40000 40099"}).exit_code, 0);
+  auto server = Child::Fork([&](int ready) {
+    if (!ns->EnterThread()) ::_exit(3);
+    int l = OpenBound({SOCK_STREAM, AF_INET, "127.0.0.1", 7000});
+    if (l < 0) ::_exit(4);
+    (void)!::write(ready, "x", 1);
+    ServeAndCloseOnEof(l);
+  });
+  ASSERT_TRUE(server.WaitReady());
+  auto client = Child::Fork([&](int ready) {
+    ::prctl(PR_SET_NAME, "busy-client");
+    if (!ns->EnterThread()) ::_exit(3);
+    std::vector<int> conns;
+    for (int i = 0; i < 85; ++i) {
+      int c = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in to{};
+      to.sin_family = AF_INET;
+      to.sin_port = htons(7000);
+      to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      if (::connect(c, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) ::_exit(4);
+      conns.push_back(c);
+    }
+    for (int i = 0; i < 60; ++i) ::close(conns[static_cast<std::size_t>(i)]);
+    ::usleep(300 * 1000);  // let the server close its ends: ours move to TIME-WAIT
+    (void)!::write(ready, "x", 1);
+  });
+  ASSERT_TRUE(client.WaitReady(10000));
+
+  auto r = RunBerth({"pressure", "--json", "--netns", ns->name()});
+  EXPECT_EQ(r.exit_code, 1) << r.err;  // an error-level finding
+  auto j = ParseJson(r);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  EXPECT_EQ(j["pressure"]["usable_ports"], 100);
+  ASSERT_EQ(j["pressure"]["destinations"].size(), 1u) << r.out;
+  const auto& row = j["pressure"]["destinations"][0];
+  EXPECT_EQ(row["destination"], "127.0.0.1");
+  EXPECT_EQ(row["destination_port"], 7000);
+  EXPECT_EQ(row["sockets"], 85);
+  EXPECT_EQ(row["time_wait"], 60);
+  EXPECT_DOUBLE_EQ(row["share"].get<double>(), 0.85);
+  ASSERT_EQ(j["findings"].size(), 1u);
+  EXPECT_EQ(j["findings"][0]["id"], "ephemeral-port-pressure");
+  EXPECT_EQ(j["findings"][0]["severity"], "error");
+  EXPECT_THAT(j["findings"][0]["fix"].get<std::string>(), HasSubstr("tcp_fin_timeout does not shorten"));
+  EXPECT_TRUE(j["sockets"].empty());  // the pressure command prints no socket table
+
+  // The same through scan --pressure, as text: the table shows the row.
+  auto text = RunBerth({"scan", "--pressure", "--netns", ns->name(), "--color", "never"});
+  EXPECT_THAT(text.out, HasSubstr("127.0.0.1:7000"));
+  EXPECT_THAT(text.out, HasSubstr("85.0 %"));
+  EXPECT_THAT(text.out, HasSubstr("ephemeral-port-pressure"));
+}
+
+}  // namespace
+}  // namespace berth::test

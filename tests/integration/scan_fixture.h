@@ -1,0 +1,98 @@
+// Shared pieces of the scan integration tests: servers in child processes (optionally in a
+// network namespace), and reading `berth scan --json`.
+#pragma once
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "support/test_support.h"
+
+namespace berth::test {
+
+struct Bind {
+  int type;          // SOCK_STREAM or SOCK_DGRAM
+  int family;        // AF_INET or AF_INET6
+  const char* addr;  // "0.0.0.0", "::1", ...
+  std::uint16_t port;
+  bool v6only = false;
+};
+
+// Opens the socket (listening for TCP); returns the fd or -1.
+inline int OpenBound(const Bind& b) {
+  int s = ::socket(b.family, b.type | SOCK_CLOEXEC, 0);
+  if (s < 0) return -1;
+  int one = 1;
+  ::setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (b.family == AF_INET6) {
+    int v6 = b.v6only ? 1 : 0;
+    ::setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &v6, sizeof v6);
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    a.sin6_port = htons(b.port);
+    inet_pton(AF_INET6, b.addr, &a.sin6_addr);
+    if (::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return -1;
+  } else {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(b.port);
+    inet_pton(AF_INET, b.addr, &a.sin_addr);
+    if (::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return -1;
+  }
+  if (b.type == SOCK_STREAM && ::listen(s, 128) != 0) return -1;
+  return s;
+}
+
+// A child named `comm` (what /proc/PID/comm shows) that enters `netns` (if any) and holds
+// the given servers until killed.
+inline Child ServeInChild(const std::string& comm, const Netns* netns, std::vector<Bind> binds) {
+  return Child::Fork([comm, netns, binds](int ready) {
+    ::prctl(PR_SET_NAME, comm.c_str());
+    if (netns && !netns->EnterThread()) ::_exit(3);
+    for (const Bind& b : binds) {
+      if (OpenBound(b) < 0) ::_exit(4);
+    }
+    (void)!::write(ready, "x", 1);
+  });
+}
+
+inline nlohmann::json ParseJson(const CommandResult& r) {
+  return nlohmann::json::parse(r.out, nullptr, /*allow_exceptions=*/false);
+}
+
+using SocketKey = std::tuple<std::string, std::string, int>;  // proto, address, port
+
+inline std::set<SocketKey> SocketSet(const nlohmann::json& scan) {
+  std::set<SocketKey> out;
+  for (const auto& s : scan["sockets"]) {
+    out.emplace(s["proto"].get<std::string>(), s["address"].get<std::string>(), s["port"].get<int>());
+  }
+  return out;
+}
+
+inline const nlohmann::json* FindSocket(const nlohmann::json& scan, const std::string& proto,
+                                        const std::string& addr, int port) {
+  for (const auto& s : scan["sockets"]) {
+    if (s["proto"] == proto && s["address"] == addr && s["port"] == port) return &s;
+  }
+  return nullptr;
+}
+
+inline std::vector<nlohmann::json> FindingsWithId(const nlohmann::json& scan, const std::string& id) {
+  std::vector<nlohmann::json> out;
+  for (const auto& f : scan["findings"]) {
+    if (f["id"] == id) out.push_back(f);
+  }
+  return out;
+}
+
+}  // namespace berth::test
