@@ -18,6 +18,11 @@ std::string GroupText(const ExportOptions& o) {
   return o.group.empty() ? std::string("every group") : "group " + CommentText(o.group);
 }
 
+// A YAML value for Kubernetes annotations and Compose labels. Control characters become
+// "\xNN" text first: YAML could carry them, but kubectl's writer refuses them
+// ("yaml: control characters are not allowed"), so they would break the consumer.
+std::string YamlText(std::string_view s) { return YamlQuote(CommentText(s)); }
+
 // Docker Compose interpolates $VAR and ${VAR} in every value; $$ is a literal '$'.
 std::string ComposeLiteral(std::string_view s) {
   std::string out;
@@ -82,8 +87,8 @@ Result<void> Kubernetes(const Selected& sel, const ExportOptions& o, const Sink&
                      "    berth.dev/name: {}\n    berth.dev/group: {}\n"
                      "    berth.dev/owner: {}\n    berth.dev/description: {}\n"
                      "    berth.dev/tags: {}\n",
-                     labels[i], YamlQuote(s.name), YamlQuote(s.group), YamlQuote(s.owner),
-                     YamlQuote(s.description), YamlQuote(TagsJson(s))));
+                     labels[i], YamlText(s.name), YamlText(s.group), YamlText(s.owner),
+                     YamlText(s.description), YamlText(TagsJson(s))));
     sink(fmt::format("spec:\n  selector:\n    app.kubernetes.io/name: {}\n  ports:\n", labels[i]));
     for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
       if (!Covers(s.proto, p)) continue;
@@ -108,9 +113,9 @@ Result<void> Compose(const Selected& sel, const ExportOptions& o, const Sink& si
     sink(fmt::format("    labels:\n      dev.berth.name: {}\n      dev.berth.group: {}\n"
                      "      dev.berth.owner: {}\n      dev.berth.description: {}\n"
                      "      dev.berth.tags: {}\n",
-                     YamlQuote(s->name), YamlQuote(ComposeLiteral(s->group)),
-                     YamlQuote(ComposeLiteral(s->owner)), YamlQuote(ComposeLiteral(s->description)),
-                     YamlQuote(ComposeLiteral(TagsJson(*s)))));
+                     YamlText(s->name), YamlText(ComposeLiteral(s->group)),
+                     YamlText(ComposeLiteral(s->owner)), YamlText(ComposeLiteral(s->description)),
+                     YamlText(ComposeLiteral(TagsJson(*s)))));
   }
   return {};
 }
