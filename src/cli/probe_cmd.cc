@@ -12,6 +12,7 @@
 #include "probe/engine.h"
 #include "probe/report_render.h"
 #include "probe/rpc_client.h"
+#include "probe/ssrp_client.h"
 #include "probe/targets.h"
 
 namespace berth::cli {
@@ -27,6 +28,7 @@ struct ProbeFlags {
   std::size_t concurrency = 512;
   std::size_t max_targets = probe::kDefaultMaxTargets;
   std::string ephemeral = "32768-65535";
+  std::vector<std::string> instances;
   bool json = false;
 };
 
@@ -69,6 +71,7 @@ int Run(ProbeFlags& f) {
     report->target = t.given.find('/') == std::string::npos ? t.given : t.address;
     report->address = t.address;
     if (f.rpc) probe::AddRpcProbe(engine, *host, *ephemeral, report);
+    if (f.mssql) probe::AddSsrpProbe(engine, *host, *ephemeral, f.instances, report);
     reports.push_back(std::move(report));
   }
   if (auto ran = engine.Run(); !ran) return PrintError(ran.error());
@@ -119,6 +122,9 @@ void AddProbeCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--ephemeral-range", f->ephemeral,
                   "ports that count as dynamic on the targets (default: Linux 32768-60999 plus "
                   "Windows/IANA 49152-65535)")->capture_default_str();
+  cmd->add_option("--instance", f->instances,
+                  "ask the SQL Server Browser for this instance only (CLNT_UCAST_INST; repeatable)")
+      ->allow_extra_args(false);
   cmd->add_flag("--json", f->json, "print JSON (schema berth.probe/1, docs/probe.md)");
   cmd->footer(
       "Exit status: 0 nothing dynamic found, 1 dynamic services found, 2 error.\n"

@@ -1,0 +1,142 @@
+// SQL Server Browser prober: see ssrp_client.h.
+#include "probe/ssrp_client.h"
+
+#include <fmt/core.h>
+
+#include "probe/ssrp_codec.h"
+
+namespace berth::probe {
+namespace {
+
+struct Lookup {
+  Engine* engine = nullptr;
+  Endpoint host;
+  PortSet ephemeral;
+  std::shared_ptr<HostReport> report;
+  std::size_t pending = 0;   // requests not ended yet
+  bool answered = false;
+  std::vector<std::string> problems;
+  std::vector<std::string> seen;  // instance names already added
+};
+
+void AddDac(const std::shared_ptr<Lookup>& l, const std::string& instance) {
+  auto request = EncodeSsrpDac(instance);
+  if (!request) return;  // a name longer than 32 bytes cannot be asked about
+  Conversation c;
+  c.peer = WithPort(l->host, kSsrpPort);
+  c.transport = Transport::kUdp;
+  c.first = std::move(*request);
+  c.max_message = kMaxSsrpReply;
+  c.on_message = [l, instance](std::span<const std::byte> msg) {
+    auto port = DecodeSsrpDacResponse(msg);
+    if (!port) return Next::Wait();  // not a DAC reply: keep waiting for one
+    ServiceRecord s;
+    s.mapper = Mapper::kSsrp;
+    s.name = instance;
+    s.instance = instance;
+    s.dac = true;
+    s.transport = Protocol::kTcp;
+    s.port = *port;
+    s.dynamic = l->ephemeral.contains(*port);
+    l->report->services.push_back(std::move(s));
+    AddConnectCheck(*l->engine, l->host, l->report, l->report->services.size() - 1);
+    return Next::Done();
+  };
+  c.on_end = [](const ConversationEnd&) {};  // silence: no DAC listening for that instance
+  l->engine->Add(std::move(c));
+}
+
+void AddInstance(const std::shared_ptr<Lookup>& l, const SqlInstance& inst) {
+  for (const std::string& n : l->seen) {
+    if (n == inst.instance_name) return;
+  }
+  l->seen.push_back(inst.instance_name);
+  ServiceRecord s;
+  s.mapper = Mapper::kSsrp;
+  s.name = inst.instance_name;
+  s.instance = inst.instance_name;
+  s.server_name = inst.server_name;
+  s.sql_version = inst.version;
+  s.transport = Protocol::kTcp;
+  if (inst.tcp_port) {
+    s.port = *inst.tcp_port;
+    s.dynamic = l->ephemeral.contains(s.port);
+  } else {
+    s.endpoint = inst.np;
+    s.answer_detail = "no TCP port: named pipe only";
+  }
+  l->report->services.push_back(std::move(s));
+  if (inst.tcp_port) AddConnectCheck(*l->engine, l->host, l->report, l->report->services.size() - 1);
+  AddDac(l, inst.instance_name);
+}
+
+void Ended(const std::shared_ptr<Lookup>& l, const ConversationEnd& end) {
+  if (end.kind == EndKind::kRefused) l->problems.push_back("refused");
+  else if (end.kind == EndKind::kError) l->problems.push_back(end.detail);
+  if (--l->pending > 0) return;
+  HostReport& r = *l->report;
+  if (l->answered) {
+    r.mappers.push_back({Mapper::kSsrp, "answered", fmt::format("SQL Server Browser: {} instances", l->seen.size())});
+  } else if (!l->problems.empty() && l->problems.front() == "refused") {
+    r.mappers.push_back({Mapper::kSsrp, "refused", "udp/1434 port unreachable: no SQL Server Browser"});
+  } else if (!l->problems.empty()) {
+    r.mappers.push_back({Mapper::kSsrp, "error", l->problems.front()});
+  } else {
+    r.mappers.push_back({Mapper::kSsrp, "silent", "no answer on udp/1434: no SQL Server Browser, or no such instance"});
+  }
+}
+
+}  // namespace
+
+void AddConnectCheck(Engine& engine, const Endpoint& host, std::shared_ptr<HostReport> report, std::size_t row) {
+  Conversation c;
+  c.peer = WithPort(host, report->services[row].port);
+  c.transport = Transport::kTcp;
+  c.on_end = [report, row](const ConversationEnd& end) {
+    ServiceRecord& s = report->services[row];
+    s.answers = end.kind == EndKind::kDone;
+    s.answer_detail = end.kind == EndKind::kDone ? "TCP connect succeeded"
+                                                 : fmt::format("TCP connect: {}", EndKindName(end.kind));
+  };
+  engine.Add(std::move(c));
+}
+
+void AddSsrpProbe(Engine& engine, const Endpoint& host, const PortSet& ephemeral,
+                  const std::vector<std::string>& instances, std::shared_ptr<HostReport> report) {
+  auto l = std::make_shared<Lookup>();
+  l->engine = &engine;
+  l->host = host;
+  l->ephemeral = ephemeral;
+  l->report = std::move(report);
+  std::vector<std::vector<std::byte>> requests;
+  if (instances.empty()) {
+    requests.push_back(EncodeSsrpUcastEx());
+  } else {
+    for (const std::string& name : instances) {
+      if (auto r = EncodeSsrpInst(name)) requests.push_back(std::move(*r));
+    }
+  }
+  l->pending = requests.size();
+  for (auto& request : requests) {
+    Conversation c;
+    c.peer = WithPort(host, kSsrpPort);
+    c.transport = Transport::kUdp;
+    c.first = std::move(request);
+    c.max_message = kMaxSsrpReply;
+    c.on_message = [l](std::span<const std::byte> msg) {
+      auto found = DecodeSsrpResponse(msg);
+      if (!found) {
+        l->problems.push_back(found.error().message);
+        return Next::Done();
+      }
+      l->answered = true;
+      for (const SqlInstance& inst : *found) AddInstance(l, inst);
+      return Next::Done();
+    };
+    c.on_end = [l](const ConversationEnd& end) { Ended(l, end); };
+    engine.Add(std::move(c));
+  }
+  if (requests.empty()) Ended(l, {EndKind::kError, "no valid instance name", 0});
+}
+
+}  // namespace berth::probe
