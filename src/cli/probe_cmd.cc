@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "probe/engine.h"
+#include "probe/epm_client.h"
 #include "probe/report_render.h"
 #include "probe/rpc_client.h"
 #include "probe/ssrp_client.h"
@@ -29,6 +30,7 @@ struct ProbeFlags {
   std::size_t max_targets = probe::kDefaultMaxTargets;
   std::string ephemeral = "32768-65535";
   std::vector<std::string> instances;
+  std::uint32_t max_ents = 500;
   bool json = false;
 };
 
@@ -72,6 +74,7 @@ int Run(ProbeFlags& f) {
     report->address = t.address;
     if (f.rpc) probe::AddRpcProbe(engine, *host, *ephemeral, report);
     if (f.mssql) probe::AddSsrpProbe(engine, *host, *ephemeral, f.instances, report);
+    if (f.msrpc) probe::AddEpmProbe(engine, *host, *ephemeral, report, {f.max_ents, 1000, 4 << 20});
     reports.push_back(std::move(report));
   }
   if (auto ran = engine.Run(); !ran) return PrintError(ran.error());
@@ -125,6 +128,7 @@ void AddProbeCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--instance", f->instances,
                   "ask the SQL Server Browser for this instance only (CLNT_UCAST_INST; repeatable)")
       ->allow_extra_args(false);
+  cmd->add_option("--max-ents", f->max_ents, "entries per ept_lookup call (1..500)")->capture_default_str();
   cmd->add_flag("--json", f->json, "print JSON (schema berth.probe/1, docs/probe.md)");
   cmd->footer(
       "Exit status: 0 nothing dynamic found, 1 dynamic services found, 2 error.\n"

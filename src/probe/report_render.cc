@@ -32,7 +32,7 @@ std::string Answers(const ServiceRecord& s) {
 }
 
 std::string Transport(const ServiceRecord& s) {
-  if (s.mapper == Mapper::kRpc) return s.netid;
+  if (s.mapper == Mapper::kRpc || s.mapper == Mapper::kEpm) return s.netid;
   if (s.port == 0) return s.endpoint.empty() ? "-" : "pipe";
   return std::string(ProtocolName(s.transport));
 }
@@ -118,6 +118,7 @@ void RenderProbeJson(const std::vector<HostReport>& hosts, const ProbeSummary& s
           break;
         case Mapper::kEpm:
           w.Field("interface", s.interface_uuid).Field("interface_version", s.interface_version)
+              .Field("protseq", s.netid)
               .Field("annotation", s.annotation).Field("endpoint", s.endpoint);
           break;
       }

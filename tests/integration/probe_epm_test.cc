@@ -1,0 +1,97 @@
+// berth probe --msrpc against Samba's endpoint mapper (samba-dcerpcd, standalone) in a
+// private network namespace: berth must list the same endpoints as impacket's ept_lookup
+// (tests/integration/peers/epm_oracle.py, with checkError=False), with max_ents 500 (one
+// answer in two fragments) and max_ents 1 (a 38-call walk); samba-dcerpcd ends the walk with
+// status 0x16c9a0d6 in the last batch and closes the handle.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <sstream>
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include "probe/probe_peer.h"
+
+namespace berth::probe {
+namespace {
+
+using berth::test::Netns;
+
+struct Listing {
+  std::vector<std::string> lines;  // sorted "uuid vX.Y protseq endpoint"
+  std::string calls;
+};
+
+Listing Oracle(const Netns& ns, const std::string& max_ents) {
+  auto r = ns.Exec({std::string(BERTH_SOURCE_DIR) + "/tests/integration/peers/epm_oracle.py", "127.0.0.1", max_ents});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  Listing l;
+  std::istringstream in(r.out);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.starts_with("# calls ")) l.calls = line.substr(8, line.find(' ', 8) - 8);
+    else if (!line.empty()) l.lines.push_back(line);
+  }
+  std::sort(l.lines.begin(), l.lines.end());
+  return l;
+}
+
+Listing Berth(const Netns& ns, const std::string& max_ents, int* exit_code, std::string* detail) {
+  auto r = ns.Exec({berth::test::BerthBinary(), "probe", "--msrpc", "--json", "--max-ents", max_ents, "127.0.0.1"});
+  *exit_code = r.exit_code;
+  Listing l;
+  auto doc = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_FALSE(doc.is_discarded()) << r.out << r.err;
+  if (doc.is_discarded() || doc["hosts"].empty()) return l;
+  const auto& host = doc["hosts"][0];
+  EXPECT_EQ(host["mappers"][0]["state"], "answered") << host["mappers"].dump();
+  *detail = host["mappers"][0]["detail"];
+  for (const auto& s : host["services"]) {
+    const std::string endpoint = s["port"] != 0 ? std::to_string(s["port"].get<int>()) : s["endpoint"].get<std::string>();
+    l.lines.push_back(fmt::format("{} v{} {} {}", s["interface"].get<std::string>(),
+                                  s["interface_version"].get<std::string>(), s["protseq"].get<std::string>(), endpoint));
+  }
+  std::sort(l.lines.begin(), l.lines.end());
+  return l;
+}
+
+TEST(ProbeEpmPeer, SambaDcerpcdMatchesImpacket) {
+  BERTH_REQUIRE_ROOT();
+  if (!std::filesystem::exists("/usr/libexec/samba/samba-dcerpcd")) GTEST_SKIP() << "samba missing: run scripts/install-deps test";
+  if (berth::test::Run({"/usr/bin/python3", "-c", "import impacket"}).exit_code != 0) {
+    GTEST_SKIP() << "python3-impacket missing: run scripts/install-deps test";
+  }
+  auto ns = Netns::Create("epm");
+  ASSERT_TRUE(ns);
+  const std::string dir = "/tmp/" + ns->name() + "-samba";
+  std::filesystem::remove_all(dir);
+  auto cmd = berth::test::Run({std::string(BERTH_SOURCE_DIR) + "/tests/integration/peers/samba_dcerpcd.sh", dir});
+  ASSERT_EQ(cmd.exit_code, 0) << cmd.err;
+  std::vector<std::string> argv{"ip", "netns", "exec", ns->name()};
+  std::istringstream words(cmd.out);
+  for (std::string w; words >> w;) argv.push_back(w);
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() { std::filesystem::remove_all(dir); }
+  } cleanup{dir};
+  berth::test::Child samba = berth::test::Child::Exec(argv);
+  ASSERT_TRUE(test::WaitFor([&] { return ns->Exec({"ss", "-Hltn", "sport = :49152"}).out.size() > 0; }, 20))
+      << "samba-dcerpcd did not open its dynamic ports";
+
+  for (const std::string max_ents : {"500", "1"}) {
+    SCOPED_TRACE("max_ents " + max_ents);
+    const Listing oracle = Oracle(*ns, max_ents);
+    ASSERT_GE(oracle.lines.size(), 30u);
+    int exit_code = -1;
+    std::string detail;
+    const Listing ours = Berth(*ns, max_ents, &exit_code, &detail);
+    EXPECT_EQ(ours.lines, oracle.lines);
+    EXPECT_EQ(exit_code, 1) << "winreg/lsarpc/srvsvc sit on dynamic ports 49152+";
+    EXPECT_NE(detail.find(fmt::format("in {} calls", oracle.calls)), std::string::npos) << detail;
+    EXPECT_NE(detail.find("last batch carried status 0x16c9a0d6"), std::string::npos) << detail;
+  }
+}
+
+}  // namespace
+}  // namespace berth::probe
