@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <optional>
 #include <sstream>
 
 #include <fmt/core.h>
@@ -91,6 +93,100 @@ TEST(ProbeEpmPeer, SambaDcerpcdMatchesImpacket) {
     EXPECT_NE(detail.find(fmt::format("in {} calls", oracle.calls)), std::string::npos) << detail;
     EXPECT_NE(detail.find("last batch carried status 0x16c9a0d6"), std::string::npos) << detail;
   }
+}
+
+}  // namespace
+}  // namespace berth::probe
+
+namespace berth::probe {
+namespace {
+
+// Runs `samba_ad_dc.sh` and starts the DC inside `ns`; nullopt when it does not come up.
+std::optional<berth::test::Child> StartAdDc(const Netns& ns, const std::string& dir,
+                                            const std::vector<std::string>& extra, const std::string& port) {
+  std::vector<std::string> setup{std::string(BERTH_SOURCE_DIR) + "/tests/integration/peers/samba_ad_dc.sh",
+                                 ns.name(), dir};
+  setup.insert(setup.end(), extra.begin(), extra.end());
+  auto cmd = berth::test::Run(setup);
+  EXPECT_EQ(cmd.exit_code, 0) << cmd.err;
+  if (cmd.exit_code != 0) return std::nullopt;
+  std::vector<std::string> argv{"ip", "netns", "exec", ns.name()};
+  std::istringstream words(cmd.out);
+  for (std::string w; words >> w;) argv.push_back(w);
+  berth::test::Child dc = berth::test::Child::Exec(argv);
+  if (!test::WaitFor([&] { return !ns.Exec({"ss", "-Hltn", "sport = :" + port}).out.empty(); }, 30)) return std::nullopt;
+  return dc;
+}
+
+TEST(ProbeEpmPeer, SambaAdDcMatchesImpacketAndPerServiceRemedyPins) {
+  BERTH_REQUIRE_ROOT();
+  if (!test::HaveProgram("samba") || !test::HaveProgram("samba-tool") ||
+      !std::filesystem::exists("/usr/share/samba/setup/provision.ldif")) {
+    GTEST_SKIP() << "samba AD DC packages missing (samba, samba-ad-provision): run scripts/install-deps test";
+  }
+  if (berth::test::Run({"/usr/bin/python3", "-c", "import impacket"}).exit_code != 0) {
+    GTEST_SKIP() << "python3-impacket missing: run scripts/install-deps test";
+  }
+  auto ns = Netns::Create("epmdc");
+  ASSERT_TRUE(ns);
+  const std::string dir = "/tmp/" + ns->name() + "-dc";
+  std::filesystem::remove_all(dir);
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() { std::filesystem::remove_all(dir); }
+  } cleanup{dir};
+
+  std::vector<std::string> remedy_lines;
+  {
+    auto dc = StartAdDc(*ns, dir, {}, "49152");
+    ASSERT_TRUE(dc) << "samba AD DC did not start";
+    const Listing oracle = Oracle(*ns, "500");
+    ASSERT_GE(oracle.lines.size(), 30u);
+    int exit_code = -1;
+    std::string detail;
+    const Listing ours = Berth(*ns, "500", &exit_code, &detail);
+    EXPECT_EQ(ours.lines, oracle.lines);
+    EXPECT_EQ(exit_code, 1);
+    // The AD DC style: all entries with status 0 and a live handle, then an empty batch.
+    EXPECT_NE(detail.find(fmt::format("in {} calls (final empty batch", oracle.calls)), std::string::npos) << detail;
+
+    // berth's per-service remedy, as Samba lines.
+    auto r = ns->Exec({berth::test::BerthBinary(), "probe", "--msrpc", "--json", "127.0.0.1"});
+    auto doc = nlohmann::json::parse(r.out, nullptr, false);
+    ASSERT_FALSE(doc.is_discarded());
+    for (const auto& rem : doc["hosts"][0]["remedies"]) {
+      const std::string text = rem["text"];
+      const auto at = text.find("'rpc server port:");
+      if (at == std::string::npos) continue;
+      std::string line = text.substr(at + 1, text.find('\'', at + 1) - at - 1);
+      const bool netlogon = line.find("netlogon") != std::string::npos;
+      line.replace(line.find("<PORT>"), 6, netlogon ? "5056" : "5058");
+      remedy_lines.push_back(line);
+    }
+    ASSERT_EQ(remedy_lines.size(), 2u) << doc["hosts"][0]["remedies"].dump();
+  }  // the DC stops here
+
+  auto dc = StartAdDc(*ns, dir, remedy_lines, "5056");
+  ASSERT_TRUE(dc) << "samba AD DC did not start with " << remedy_lines[0];
+  auto r = ns->Exec({berth::test::BerthBinary(), "probe", "--msrpc", "--json", "127.0.0.1"});
+  auto doc = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(doc.is_discarded());
+  int pinned = 0;
+  for (const auto& s : doc["hosts"][0]["services"]) {
+    if (s["protseq"] != "ncacn_ip_tcp") continue;
+    if (s["annotation"] == "netlogon") {
+      EXPECT_EQ(s["port"], 5056);
+      ++pinned;
+    }
+    if (s["annotation"] == "drsuapi") {
+      EXPECT_EQ(s["port"], 5058);
+      ++pinned;
+    }
+    if (s["annotation"] == "netlogon" || s["annotation"] == "drsuapi") {
+      EXPECT_EQ(s["dynamic"], false);
+    }
+  }
+  EXPECT_EQ(pinned, 2);
 }
 
 }  // namespace
