@@ -107,7 +107,11 @@ class Parser {
     tm.tm_hour = v.time.hour;
     tm.tm_min = v.time.minute;
     tm.tm_sec = v.time.second;
-    return static_cast<std::int64_t>(::timegm(&tm)) - std::int64_t{v.offset->minutes} * 60;
+    const std::int64_t seconds = static_cast<std::int64_t>(::timegm(&tm)) - std::int64_t{v.offset->minutes} * 60;
+    if (seconds < 0 || seconds > 253402300799) {
+      return std::unexpected(At(n->source(), fmt::format("'{}' must lie between 1970 and 9999", key)));
+    }
+    return seconds;
   }
 
   // Each [[NAME]] entry as a table. Failure when NAME is not an array of tables.
