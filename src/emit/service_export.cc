@@ -120,25 +120,30 @@ Result<void> Compose(const Selected& sel, const ExportOptions& o, const Sink& si
   return {};
 }
 
+// The fields Consul knows, in the agent's config-file spelling (lowercase) or the HTTP
+// API's (capitalised). Consul: meta keys [A-Za-z0-9_-], values at most 512 bytes.
+void ConsulService(JsonWriter& w, const Service& s, const std::string& label, bool api) {
+  w.BeginObject();
+  w.Field(api ? "ID" : "id", "berth-" + label).Field(api ? "Name" : "name", label);
+  w.Field(api ? "Port" : "port", s.port);
+  w.Key(api ? "Tags" : "tags").BeginArray();
+  for (const std::string& t : s.tags) w.String(t);
+  w.EndArray();
+  w.Key(api ? "Meta" : "meta").BeginObject();
+  w.Field("berth_name", s.name).Field("berth_group", Truncate(s.group, 512));
+  w.Field("berth_proto", ServiceProtoName(s.proto));
+  if (!s.owner.empty()) w.Field("owner", Truncate(s.owner, 512));
+  if (!s.description.empty()) w.Field("description", Truncate(s.description, 512));
+  w.EndObject();
+  w.EndObject();
+}
+
 Result<void> Consul(const Selected& sel, const ExportOptions&, const Sink& sink) {
   const std::vector<std::string> labels = BERTH_TRY(UniqueLabels(sel));
   JsonWriter w(true);
   w.BeginObject().Key("services").BeginArray();
   for (std::size_t i = 0; i < sel.size(); ++i) {
-    const Service& s = *sel[i];
-    w.BeginObject();
-    w.Field("id", "berth-" + labels[i]).Field("name", labels[i]).Field("port", s.port);
-    w.Key("tags").BeginArray();
-    for (const std::string& t : s.tags) w.String(t);
-    w.EndArray();
-    // Consul: meta keys [A-Za-z0-9_-], at most 64 pairs, values at most 512 bytes.
-    w.Key("meta").BeginObject();
-    w.Field("berth_name", s.name).Field("berth_group", Truncate(s.group, 512));
-    w.Field("berth_proto", ServiceProtoName(s.proto));
-    if (!s.owner.empty()) w.Field("owner", Truncate(s.owner, 512));
-    if (!s.description.empty()) w.Field("description", Truncate(s.description, 512));
-    w.EndObject();
-    w.EndObject();
+    ConsulService(w, *sel[i], labels[i], false);
     sink(w.Take());
   }
   w.EndArray().EndObject();
@@ -186,6 +191,27 @@ Result<void> EtcServices(const Selected& sel, const ExportOptions& o, const Sink
   return {};
 }
 
+// The group's services, validated, sorted by name.
+Result<Selected> Select(std::span<const Service> services, const ExportOptions& options) {
+  Selected sel;
+  for (const Service& s : services) {
+    if (!options.group.empty() && s.group != options.group) continue;
+    BERTH_TRY(ValidateServiceName(s.name));
+    if (s.port == 0) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  fmt::format("service '{}' has port 0: a static port is 1-65535", s.name));
+    }
+    sel.push_back(&s);
+  }
+  if (sel.empty()) {
+    return Fail(ErrorCode::kNotFound, fmt::format("no services in {}", GroupText(options)));
+  }
+  std::sort(sel.begin(), sel.end(), [](const Service* a, const Service* b) {
+    return std::tie(a->name, a->port) < std::tie(b->name, b->port);
+  });
+  return sel;
+}
+
 }  // namespace
 
 Result<std::string> DnsLabelName(std::string_view service_name) {
@@ -219,23 +245,21 @@ Result<void> RenderServiceExport(std::string_view format, std::span<const Servic
                 fmt::format("unknown export format '{}': use {}", CommentText(format),
                             kServiceExportFormats));
   }
-  Selected sel;
-  for (const Service& s : services) {
-    if (!options.group.empty() && s.group != options.group) continue;
-    BERTH_TRY(ValidateServiceName(s.name));
-    if (s.port == 0) {
-      return Fail(ErrorCode::kInvalidArgument,
-                  fmt::format("service '{}' has port 0: a static port is 1-65535", s.name));
-    }
-    sel.push_back(&s);
-  }
-  if (sel.empty()) {
-    return Fail(ErrorCode::kNotFound, fmt::format("no services in {}", GroupText(options)));
-  }
-  std::sort(sel.begin(), sel.end(), [](const Service* a, const Service* b) {
-    return std::tie(a->name, a->port) < std::tie(b->name, b->port);
-  });
+  const Selected sel = BERTH_TRY(Select(services, options));
   return render(sel, options, sink);
+}
+
+Result<std::vector<ConsulRegistration>> ConsulRegistrations(std::span<const Service> services,
+                                                            const ExportOptions& options) {
+  const Selected sel = BERTH_TRY(Select(services, options));
+  const std::vector<std::string> labels = BERTH_TRY(UniqueLabels(sel));
+  std::vector<ConsulRegistration> out;
+  for (std::size_t i = 0; i < sel.size(); ++i) {
+    JsonWriter w;
+    ConsulService(w, *sel[i], labels[i], true);
+    out.push_back({"berth-" + labels[i], w.Take()});
+  }
+  return out;
 }
 
 }  // namespace berth

@@ -7,6 +7,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/service.h"
 #include "emit/scan_render.h"
@@ -29,6 +30,16 @@ inline constexpr std::string_view kServiceExportFormats = "k8s, compose, consul,
 [[nodiscard]] Result<void> RenderServiceExport(std::string_view format,
                                                std::span<const Service> services,
                                                const ExportOptions& options, const Sink& sink);
+
+// One service's body for Consul's PUT /v1/agent/service/register (the API's field names:
+// ID, Name, Port, Tags, Meta), the same content as the consul export.
+struct ConsulRegistration {
+  std::string id;
+  std::string body;  // JSON
+};
+// Failure: as RenderServiceExport.
+[[nodiscard]] Result<std::vector<ConsulRegistration>> ConsulRegistrations(
+    std::span<const Service> services, const ExportOptions& options);
 
 // "mssql.instance1" -> "mssql-instance1": a DNS-1035 label for Kubernetes and Consul.
 // Failure: kInvalidArgument when longer than 63 characters or not starting with a letter.

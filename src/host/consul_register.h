@@ -1,0 +1,28 @@
+// Registering services with a Consul agent over HTTP: PUT /v1/agent/service/register, one
+// request a service, bodies from ConsulRegistrations (emit/service_export.h). Blocking, with
+// a timeout; not thread-safe (one call at a time on a given thread).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.h"
+#include "emit/service_export.h"
+
+namespace berth {
+
+struct ConsulOptions {
+  std::string token;      // X-Consul-Token; "" sends none (the caller may read CONSUL_HTTP_TOKEN)
+  int timeout_ms = 5000;  // connect and read, per request
+};
+
+// Registers each service at `url` ("http://host:8500" or "https://..."). Stops at the first
+// failure. Returns how many were registered. Failure: kInvalidArgument for a URL that is not
+// http(s)://HOST[:PORT]; kUnavailable when the agent cannot be reached; kPermissionDenied for
+// 401/403; kInternal with the agent's status and message for any other non-2xx reply.
+[[nodiscard]] Result<std::size_t> RegisterWithConsul(std::string_view url,
+                                                     const std::vector<ConsulRegistration>& regs,
+                                                     const ConsulOptions& options = {});
+
+}  // namespace berth
