@@ -53,12 +53,8 @@ TEST(Pressure, CountsRealConnectionsAndTimeWaitPerDestination) {
     if (!ns->EnterThread()) ::_exit(3);
     std::vector<int> conns;
     for (int i = 0; i < 85; ++i) {
-      int c = ::socket(AF_INET, SOCK_STREAM, 0);
-      sockaddr_in to{};
-      to.sin_family = AF_INET;
-      to.sin_port = htons(7000);
-      to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      if (::connect(c, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) ::_exit(4);
+      int c = ConnectLoopback(7000);
+      if (c < 0) ::_exit(4);
       conns.push_back(c);
     }
     for (int i = 0; i < 60; ++i) ::close(conns[static_cast<std::size_t>(i)]);

@@ -52,6 +52,20 @@ inline int OpenBound(const Bind& b) {
   return s;
 }
 
+// A TCP connection from this process to 127.0.0.1:port; the fd, or -1.
+inline int ConnectLoopback(std::uint16_t port) {
+  int c = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(c, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
+    ::close(c);
+    return -1;
+  }
+  return c;
+}
+
 // A child named `comm` (what /proc/PID/comm shows) that enters `netns` (if any) and holds
 // the given servers until killed.
 inline Child ServeInChild(const std::string& comm, const Netns* netns, std::vector<Bind> binds) {

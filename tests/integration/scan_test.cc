@@ -123,12 +123,7 @@ TEST(Scan, PeerCheckSocketSetEqualsSs) {
   // An established pair must not show up in either listing (ss -l, berth's default).
   auto conn = Child::Fork([&](int ready) {
     if (!ns->EnterThread()) ::_exit(3);
-    int c = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(22);
-    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(c, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) ::_exit(4);
+    if (ConnectLoopback(22) < 0) ::_exit(4);
     (void)!::write(ready, "x", 1);
   });
   ASSERT_TRUE(conn.WaitReady());
@@ -167,12 +162,7 @@ TEST(Scan, AllStatesAddsConnectionsWithPeers) {
   auto cli = Child::Fork([&](int ready) {
     ::prctl(PR_SET_NAME, "cli");
     if (!ns->EnterThread()) ::_exit(3);
-    int c = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(7000);
-    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(c, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) ::_exit(4);
+    if (ConnectLoopback(7000) < 0) ::_exit(4);
     (void)!::write(ready, "x", 1);
   });
   ASSERT_TRUE(cli.WaitReady());
