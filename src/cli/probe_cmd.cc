@@ -117,7 +117,7 @@ void AddProbeCommand(CLI::App& app, int& exit_code) {
   cmd->add_flag("--rpc", f->rpc, "probe ONC RPC rpcbind/portmap (tcp 111)");
   cmd->add_flag("--mssql", f->mssql, "probe the SQL Server Browser (udp 1434)");
   cmd->add_flag("--msrpc", f->msrpc, "probe the MS-RPC endpoint mapper (tcp 135)");
-  cmd->add_option("--timeout", f->timeout, "seconds to wait for each step of a conversation")->capture_default_str();
+  cmd->add_option("--timeout", f->timeout, "seconds to wait for each answer (UDP resends are spread inside it)")->capture_default_str();
   cmd->add_option("--retries", f->retries, "resends of an unanswered UDP request")->capture_default_str();
   cmd->add_option("--rate", f->rate, "new packets per second, across all targets")->capture_default_str();
   cmd->add_option("--concurrency", f->concurrency, "conversations in flight at once")->capture_default_str();
