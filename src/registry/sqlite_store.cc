@@ -402,6 +402,13 @@ Result<ScanRecorded> SqliteStore::RecordScan(std::string_view host, std::int64_t
   });
 }
 
+Result<std::optional<std::int64_t>> SqliteStore::LastScan(std::string_view host) {
+  Stmt s = BERTH_TRY(Stmt::Prepare(db_.get(), "SELECT count(*), max(time) FROM scans WHERE host = ?1"));
+  s.Bind(1, host);
+  if (!BERTH_TRY(s.Step()) || s.Int(0) == 0) return std::optional<std::int64_t>{};
+  return std::optional<std::int64_t>{s.Int(1)};
+}
+
 Result<std::vector<Observation>> SqliteStore::ScanObservations(std::string_view host,
                                                                std::int64_t time) {
   Stmt s = BERTH_TRY(Stmt::Prepare(db_.get(), rows::kSelectObservation +

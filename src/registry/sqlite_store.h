@@ -50,6 +50,7 @@ class SqliteStore final : public Store {
   Result<void> PutFamily(const Family& family) override;
   Result<ScanRecorded> RecordScan(std::string_view host, std::int64_t time,
                                   const std::vector<Observation>& seen) override;
+  Result<std::optional<std::int64_t>> LastScan(std::string_view host) override;
   Result<std::vector<Observation>> ScanObservations(std::string_view host,
                                                     std::int64_t time) override;
   Result<std::vector<Observation>> ServiceObservations(std::string_view service) override;
