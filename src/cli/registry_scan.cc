@@ -1,4 +1,6 @@
 // The registry side of `berth scan` (docs/registry.md, "berth scan and the registry").
+#include <sys/stat.h>
+
 #include <ctime>
 
 #include <fmt/core.h>
@@ -11,8 +13,18 @@
 namespace berth::cli {
 namespace {
 
-Result<registry::ScanMatch> MatchAndRecord(const HostSnapshot& snap, const std::string& db) {
-  auto store = BERTH_TRY(OpenRegistry(db, registry::OpenMode::kWrite));
+// nullopt: no registry to use (the default one does not exist yet and none was named).
+Result<std::optional<registry::ScanMatch>> MatchAndRecord(const HostSnapshot& snap,
+                                                          const std::string& db) {
+  // A plain scan is an audit: it never creates the registry. It uses the one named by
+  // --db or BERTH_DB, or the default one once a write command (berth assign, apply...)
+  // has created it.
+  const std::string path = BERTH_TRY(registry::ResolveDbPath(db));
+  struct stat st {};
+  if (!registry::DbPathExplicit(db) && ::stat(path.c_str(), &st) != 0) {
+    return std::optional<registry::ScanMatch>{};
+  }
+  auto store = BERTH_TRY(registry::SqliteStore::Open(path, registry::OpenMode::kWrite));
   const std::string host = snap.netns.empty() ? snap.hostname : snap.hostname + ":" + snap.netns;
   auto doc = BERTH_TRY(store->Export());
   const auto services = registry::ServicesOfHost(doc.services, doc.groups, snap.hostname);
@@ -27,7 +39,7 @@ Result<registry::ScanMatch> MatchAndRecord(const HostSnapshot& snap, const std::
     std::erase_if(m.findings, [](const Finding& f) { return f.id == "unregistered-listener"; });
   }
   BERTH_TRY(store->RecordScan(host, static_cast<std::int64_t>(std::time(nullptr)), m.observations));
-  return m;
+  return std::optional<registry::ScanMatch>{std::move(m)};
 }
 
 }  // namespace
@@ -35,7 +47,10 @@ Result<registry::ScanMatch> MatchAndRecord(const HostSnapshot& snap, const std::
 void MatchScanWithRegistry(HostSnapshot& snap, const std::string& db,
                            std::vector<Finding>& findings,
                            std::vector<std::optional<RegistryMark>>& marks) {
-  auto m = MatchAndRecord(snap, db);
+  auto found = MatchAndRecord(snap, db);
+  if (found && !*found) return;
+  auto m = found ? Result<registry::ScanMatch>(std::move(**found))
+                 : Result<registry::ScanMatch>(std::unexpected(found.error()));
   if (!m) {
     snap.warnings.push_back(fmt::format("registry not used ({}); the scan itself is complete. "
                                         "--no-registry skips the registry",
