@@ -44,7 +44,7 @@ std::size_t Pending(int fd) {  // datagrams waiting on a UDP socket
   return n;
 }
 
-TEST(Engine, SilentUdpCostsOneTimeoutAndRetriesInsideIt) {
+TEST(ProbeEngine, SilentUdpCostsOneTimeoutAndRetriesInsideIt) {
   Local silent = Bind(SOCK_DGRAM);
   EngineOptions opt;
   opt.timeout_ms = 400;
@@ -65,7 +65,7 @@ TEST(Engine, SilentUdpCostsOneTimeoutAndRetriesInsideIt) {
   EXPECT_EQ(Pending(silent.fd.get()), 3u);   // first send + 2 retries
 }
 
-TEST(Engine, ClosedUdpPortIsRefused) {
+TEST(ProbeEngine, ClosedUdpPortIsRefused) {
   Port closed = 0;
   { closed = Bind(SOCK_DGRAM).port; }  // bound, then closed: ICMP port unreachable
   Engine e(EngineOptions{});
@@ -81,7 +81,7 @@ TEST(Engine, ClosedUdpPortIsRefused) {
   EXPECT_EQ(end.kind, EndKind::kRefused);
 }
 
-TEST(Engine, InFlightCapAndRate) {
+TEST(ProbeEngine, InFlightCapAndRate) {
   // 12 silent UDP conversations of 300 ms, at most 4 in flight: at least 3 rounds, 0.9 s.
   Local silent = Bind(SOCK_DGRAM);
   EngineOptions opt;
@@ -127,7 +127,7 @@ TEST(Engine, InFlightCapAndRate) {
   EXPECT_EQ(r.stats().packets, 40u);
 }
 
-TEST(Engine, TcpReplyOverCapEndsWithError) {
+TEST(ProbeEngine, TcpReplyOverCapEndsWithError) {
   Local srv = Bind(SOCK_STREAM);
   ASSERT_EQ(::listen(srv.fd.get(), 4), 0);
   std::thread server([&] {
@@ -157,7 +157,7 @@ TEST(Engine, TcpReplyOverCapEndsWithError) {
   EXPECT_LE(largest, 1000u);
 }
 
-TEST(Engine, ConnectOnlyAndRefused) {
+TEST(ProbeEngine, ConnectOnlyAndRefused) {
   Local srv = Bind(SOCK_STREAM);
   ASSERT_EQ(::listen(srv.fd.get(), 4), 0);
   Port closed = 0;

@@ -8,7 +8,7 @@
 namespace berth::probe {
 namespace {
 
-TEST(Targets, CidrExpandsAndIsBoundedBeforeExpansion) {
+TEST(ProbeTargets, CidrExpandsAndIsBoundedBeforeExpansion) {
   auto t = ExpandTargets({"192.0.2.4/30"}, "", 100);
   ASSERT_TRUE(t);
   ASSERT_EQ(t->size(), 4u);
@@ -27,7 +27,7 @@ TEST(Targets, CidrExpandsAndIsBoundedBeforeExpansion) {
   EXPECT_FALSE(ExpandTargets({"192.0.2.0/x"}, "", 10));
 }
 
-TEST(Targets, ListFileAndNames) {
+TEST(ProbeTargets, ListFileAndNames) {
   const std::string path = ::testing::TempDir() + "/berth-probe-targets.txt";
   {
     std::ofstream f(path);
