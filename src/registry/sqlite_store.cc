@@ -40,12 +40,11 @@ CREATE TABLE services (
   port INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535), grp TEXT NOT NULL,
   family TEXT NOT NULL, owner TEXT NOT NULL, description TEXT NOT NULL, tags TEXT NOT NULL,
   sources TEXT NOT NULL, reason TEXT NOT NULL, created INTEGER NOT NULL,
-  updated INTEGER NOT NULL, revision INTEGER NOT NULL);
+  updated INTEGER NOT NULL, revision INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE claims (
   grp TEXT NOT NULL, slot TEXT NOT NULL CHECK (slot IN ('tcp', 'udp')),
   port INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535), service TEXT NOT NULL,
   PRIMARY KEY (grp, slot, port)) WITHOUT ROWID;
-CREATE INDEX claims_by_service ON claims (service);
 CREATE TABLE scans (host TEXT NOT NULL, time INTEGER NOT NULL, PRIMARY KEY (host, time))
   WITHOUT ROWID;
 CREATE TABLE observations (
@@ -312,12 +311,17 @@ Result<ClaimOutcome> SqliteStore::ClaimService(const ServiceRecord& record) {
 Result<bool> SqliteStore::ReleaseService(std::string_view name) {
   sqlite3* db = db_.get();
   return InTxn(db, [&]() -> Result<bool> {
-    auto del = BERTH_TRY(cache_.Get("DELETE FROM services WHERE name = ?1"));
+    // A service's claims are found from its own record (group, port), so claims need no
+    // index by service.
+    auto del = BERTH_TRY(cache_.Get("DELETE FROM services WHERE name = ?1 RETURNING grp, port"));
     del->Bind(1, name);
-    BERTH_TRY(del->Run());
-    if (sqlite3_changes(db) == 0) return false;
-    auto claims = BERTH_TRY(cache_.Get("DELETE FROM claims WHERE service = ?1"));
-    claims->Bind(1, name);
+    if (!BERTH_TRY(del->Step())) return false;
+    const std::string group = del->Text(0);
+    const std::int64_t port = del->Int(1);
+    BERTH_TRY(del->Step());
+    auto claims = BERTH_TRY(cache_.Get(
+        "DELETE FROM claims WHERE grp = ?1 AND port = ?2 AND service = ?3"));
+    claims->Bind(1, group).Bind(2, port).Bind(3, name);
     BERTH_TRY(claims->Run());
     BERTH_TRY(BumpRevision(cache_));
     return true;

@@ -224,3 +224,34 @@ TEST(Allocator, InvalidNamesAreRejectedWithTheRule) {
 
 }  // namespace
 }  // namespace berth::registry
+
+namespace berth::registry {
+namespace {
+
+TEST(Allocator, UnpinnedRequestReturnsTheRegistrationFromAnyGroup) {
+  test::TempDir dir;
+  auto store = test::OpenOrDie(dir.File("r.db"));
+  ASSERT_TRUE(store);
+  Group g;
+  g.name = "one";
+  g.range = {20000, 20000};
+  ASSERT_TRUE(store->PutGroup(g));
+  HostView host;
+  Allocator alloc(*store, host);
+  AssignRequest r;
+  r.name = "only";
+  r.group = "one";
+  r.allow_iana = true;
+  auto first = alloc.Assign(r);
+  ASSERT_TRUE(first) << first.error().message;
+  r.group = "";  // not pinned: the claim path reports the existing name
+  auto again = Allocator(*store, host).Assign(r);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_FALSE(again->created);
+  EXPECT_EQ(again->record.service.port, 20000);
+  EXPECT_TRUE(*store->ReleaseService("only"));
+  EXPECT_TRUE(store->ListClaims("")->empty());
+}
+
+}  // namespace
+}  // namespace berth::registry
