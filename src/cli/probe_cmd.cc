@@ -3,12 +3,14 @@
 #include <sys/resource.h>
 
 #include <chrono>
+#include <ctime>
 #include <memory>
 
 #include <fmt/core.h>
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/registry_common.h"
 #include "probe/engine.h"
 #include "probe/epm_client.h"
 #include "probe/report_render.h"
@@ -32,7 +34,43 @@ struct ProbeFlags {
   std::vector<std::string> instances;
   std::uint32_t max_ents = 500;
   bool json = false;
+  bool register_found = false;
+  std::string db;
 };
+
+// --register: each host's TCP/UDP services become observations of that host in the
+// registry (keyed by host, protocol, port and a "command" naming the mapper's entry).
+Result<std::size_t> RegisterFindings(const std::vector<probe::HostReport>& hosts, const std::string& db) {
+  auto store = BERTH_TRY(OpenRegistry(db, registry::OpenMode::kWrite));
+  const auto now = static_cast<std::int64_t>(std::time(nullptr));
+  std::size_t recorded = 0;
+  for (const probe::HostReport& h : hosts) {
+    std::vector<registry::Observation> seen;
+    for (const probe::ServiceRecord& s : h.services) {
+      if (s.port == 0) continue;
+      registry::Observation o;
+      o.host = h.target;
+      o.proto = s.transport;
+      o.port = s.port;
+      switch (s.mapper) {
+        case probe::Mapper::kRpc:
+          o.command = fmt::format("rpc {} {} v{} {}", s.program, s.name, s.version, s.netid);
+          break;
+        case probe::Mapper::kSsrp:
+          o.command = fmt::format("mssql {}{}", s.instance, s.dac ? " DAC" : "");
+          break;
+        case probe::Mapper::kEpm:
+          o.command = fmt::format("msrpc {} v{} {}", s.interface_uuid, s.interface_version, s.annotation);
+          break;
+      }
+      seen.push_back(std::move(o));
+    }
+    if (seen.empty()) continue;
+    recorded += seen.size();
+    BERTH_TRY(store->RecordScan(h.target, now, seen));
+  }
+  return recorded;
+}
 
 // Lets the engine hold one socket per conversation in flight.
 void RaiseFdLimit(std::size_t want) {
@@ -93,6 +131,11 @@ int Run(ProbeFlags& f) {
   const probe::ProbeSink sink = [](std::string_view s) { WriteStdout(s); };
   if (f.json) probe::RenderProbeJson(hosts, summary, sink);
   else probe::RenderProbeText(hosts, summary, sink);
+  if (f.register_found) {
+    auto recorded = RegisterFindings(hosts, f.db);
+    if (!recorded) return PrintError(fmt::format("--register: {}", recorded.error().message));
+    if (!f.json) WriteStdout(fmt::format("registered {} observations\n", *recorded));
+  }
   return any_dynamic ? 1 : 0;
 }
 
@@ -117,7 +160,7 @@ void AddProbeCommand(CLI::App& app, int& exit_code) {
   cmd->add_flag("--rpc", f->rpc, "probe ONC RPC rpcbind/portmap (tcp 111)");
   cmd->add_flag("--mssql", f->mssql, "probe the SQL Server Browser (udp 1434)");
   cmd->add_flag("--msrpc", f->msrpc, "probe the MS-RPC endpoint mapper (tcp 135)");
-  cmd->add_option("--timeout", f->timeout, "seconds to wait for each step of a conversation")->capture_default_str();
+  cmd->add_option("--timeout", f->timeout, "seconds to wait for each answer (UDP resends are spread inside it)")->capture_default_str();
   cmd->add_option("--retries", f->retries, "resends of an unanswered UDP request")->capture_default_str();
   cmd->add_option("--rate", f->rate, "new packets per second, across all targets")->capture_default_str();
   cmd->add_option("--concurrency", f->concurrency, "conversations in flight at once")->capture_default_str();
@@ -129,6 +172,9 @@ void AddProbeCommand(CLI::App& app, int& exit_code) {
                   "ask the SQL Server Browser for this instance only (CLNT_UCAST_INST; repeatable)")
       ->allow_extra_args(false);
   cmd->add_option("--max-ents", f->max_ents, "entries per ept_lookup call (1..500)")->capture_default_str();
+  cmd->add_flag("--register", f->register_found,
+                "record what was found as observations of each host in the registry");
+  AddDbOption(cmd, f->db);
   cmd->add_flag("--json", f->json, "print JSON (schema berth.probe/1, docs/probe.md)");
   cmd->footer(
       "Exit status: 0 nothing dynamic found, 1 dynamic services found, 2 error.\n"

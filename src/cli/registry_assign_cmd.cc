@@ -127,7 +127,8 @@ void AddAssignCommand(CLI::App& app, int& exit_code) {
   cmd->add_flag("--json", f->json, "print the record(s) as JSON (docs/registry.md)");
   cmd->add_flag("--explain", f->explain, "say on stderr why each port was chosen");
   AddDbOption(cmd, f->db);
-  cmd->footer("Exit status: 0 ok, 2 error (nothing is written then).\n"
+  cmd->footer("Exit status: 0 ok, 2 error (a failing name writes nothing; names before it stay\n"
+              "assigned, and assigning them again is harmless).\n"
               "Examples:\n"
               "  berth assign web                       prints e.g. 23517\n"
               "  berth assign dns --proto both\n"

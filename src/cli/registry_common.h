@@ -50,3 +50,19 @@ void PrintFindings(const std::vector<Finding>& findings, bool json, std::string_
 int FindingsExitCode(const std::vector<Finding>& findings, const std::string& fail_on);
 
 }  // namespace berth::cli
+
+namespace berth {
+struct RegistryMark;
+}
+
+namespace berth::cli {
+
+// For `berth scan`: matches the snapshot's servers to the registry (registered,
+// unregistered, drifted), appends the registry findings (unregistered-listener,
+// drifted-service, port-changed) and records the scan's observations. Never fails: a
+// registry that cannot be opened or written adds a warning to the snapshot instead.
+void MatchScanWithRegistry(HostSnapshot& snap, const std::string& db,
+                           std::vector<Finding>& findings,
+                           std::vector<std::optional<RegistryMark>>& marks);
+
+}  // namespace berth::cli

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/registry_common.h"
 #include "core/audit.h"
 #include "core/pressure.h"
 #include "emit/scan_render.h"
@@ -25,6 +26,8 @@ struct ScanFlags {
   bool udp_only = false;
   std::string fail_on = "warning";
   std::string color = "auto";
+  std::string db;            // registry (docs/registry.md); "" = the default one
+  bool no_registry = false;
 };
 
 void AddCommonFlags(CLI::App* cmd, ScanFlags& f) {
@@ -74,7 +77,14 @@ int Run(ScanFlags& f, bool pressure_command) {
                      [](const Finding& a, const Finding& b) { return a.severity > b.severity; });
   }
 
-  ScanView view{&*snap, &findings, pressure.get(), rows_all, !pressure_command};
+  std::vector<std::optional<RegistryMark>> marks;
+  if (!pressure_command && !f.no_registry) {
+    MatchScanWithRegistry(*snap, f.db, findings, marks);
+    std::stable_sort(findings.begin(), findings.end(),
+                     [](const Finding& a, const Finding& b) { return a.severity > b.severity; });
+  }
+  ScanView view{&*snap, &findings, pressure.get(), rows_all, !pressure_command,
+                marks.empty() ? nullptr : &marks};
   const Sink sink = [](std::string_view s) { WriteStdout(s); };
   if (f.json) {
     RenderScanJson(view, sink);
@@ -113,6 +123,10 @@ void AddScanCommand(CLI::App& app, int& exit_code) {
   cmd->add_flag("--pressure", flags->pressure,
                 "add ephemeral-port pressure per (source IP, destination IP:port)");
   AddCommonFlags(cmd, *flags);
+  cmd->add_option("--db", flags->db, "registry to match listeners against and record this scan "
+                                     "in (default: $BERTH_DB, else the per-user or system one)");
+  cmd->add_flag("--no-registry", flags->no_registry,
+                "do not consult or update the registry (no REG column, no observations)");
   cmd->footer(
       "Exit status: 0 no finding at or above --fail-on, 1 findings, 2 error.\n"
       "Examples:\n"

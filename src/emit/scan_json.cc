@@ -96,6 +96,12 @@ void RenderScanJson(const ScanView& v, const Sink& sink) {
         j.Null();
       }
       j.EndObject();
+      if (v.registry != nullptr && i < v.registry->size() && (*v.registry)[i]) {
+        const RegistryMark& m = *(*v.registry)[i];
+        j.Key("registry").BeginObject().Field("status", m.status);
+        WriteNullable(j, "service", m.service);
+        j.EndObject();
+      }
       j.Key("owners").BeginArray();
       for (std::size_t k = owner_at; k < snap.owners.size() && snap.owners[k].socket == i; ++k) {
         j.BeginObject();

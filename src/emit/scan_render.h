@@ -4,6 +4,8 @@
 #pragma once
 
 #include <functional>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -15,12 +17,20 @@ namespace berth {
 
 using Sink = std::function<void(std::string_view)>;
 
+// A socket's standing in the registry, filled by `berth scan` when a registry is in use.
+struct RegistryMark {
+  std::string status;   // "registered", "unregistered" or "drifted" (docs/registry.md)
+  std::string service;  // the registered or drifted service; "" when unregistered
+};
+
 struct ScanView {
   const HostSnapshot* snap = nullptr;
   const std::vector<Finding>* findings = nullptr;
   const PressureReport* pressure = nullptr;  // null: no pressure section
   bool all_states = false;  // false: only servers (TCP LISTEN, bound UDP) are rows
   bool sockets = true;      // false: no socket table (the pressure command)
+  // By socket index; null when no registry was consulted (then no REG column / field).
+  const std::vector<std::optional<RegistryMark>>* registry = nullptr;
 };
 
 void RenderScanText(const ScanView& view, bool color, const Sink& sink);

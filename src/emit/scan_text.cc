@@ -56,9 +56,9 @@ std::string_view SeverityStyle(Severity s) {
   return {};
 }
 
-enum Col { kProcess, kPid, kUser, kUnit, kProto, kLocal, kState, kPeer, kClass, kIana, kNumCols };
+enum Col { kProcess, kPid, kUser, kUnit, kProto, kLocal, kState, kPeer, kClass, kIana, kReg, kNumCols };
 constexpr std::array<std::string_view, kNumCols> kHeaders{
-    "PROCESS", "PID", "USER", "UNIT", "PROTO", "LOCAL", "STATE", "PEER", "CLASS", "IANA"};
+    "PROCESS", "PID", "USER", "UNIT", "PROTO", "LOCAL", "STATE", "PEER", "CLASS", "IANA", "REG"};
 
 struct Rows {
   std::vector<std::uint32_t> order;  // socket indices, grouped by owner
@@ -125,6 +125,12 @@ void Cells(const ScanView& v, const Rows& rows, std::size_t n, std::array<std::s
   c[kClass] = ClassLabel(cls);
   ephemeral = cls.ephemeral;
   c[kIana] = cls.iana ? std::string(cls.iana->service) : "-";
+  if (v.registry != nullptr && i < v.registry->size() && (*v.registry)[i]) {
+    const RegistryMark& m = *(*v.registry)[i];
+    c[kReg] = m.status == "registered" ? TerminalSafe(m.service)
+              : m.status == "drifted"  ? "drifted:" + TerminalSafe(m.service)
+                                       : std::string("-");
+  }
 }
 
 void RenderSockets(const ScanView& v, Out& out) {
@@ -132,6 +138,7 @@ void RenderSockets(const ScanView& v, Out& out) {
   std::array<bool, kNumCols> shown{};
   shown.fill(true);
   if (!v.all_states) shown[kState] = shown[kPeer] = false;
+  if (v.registry == nullptr) shown[kReg] = false;
 
   std::array<std::size_t, kNumCols> width{};
   for (int k = 0; k < kNumCols; ++k) width[k] = kHeaders[k].size();
@@ -142,6 +149,7 @@ void RenderSockets(const ScanView& v, Out& out) {
     for (int k = 0; k < kNumCols; ++k) width[k] = std::max(width[k], c[k].size());
   }
   int last = kNumCols - 1;
+  while (last > 0 && !shown[last]) --last;
   auto line = [&](auto&& cell, auto&& style) {
     for (int k = 0; k <= last; ++k) {
       if (!shown[k]) continue;
@@ -157,6 +165,7 @@ void RenderSockets(const ScanView& v, Out& out) {
     line([&](int k) -> std::string_view { return c[k]; },
          [&](int k) -> std::string_view {
            if (k == kClass && ephemeral) return kYellow;
+           if (k == kReg && c[k].starts_with("drifted")) return kYellow;
            if (k == kProcess) return kBold;
            return {};
          });

@@ -109,9 +109,13 @@ struct Engine::Impl {
   double tokens = 1;
   Clock::time_point refilled = Clock::now();
 
-  Clock::time_point Deadline() {
+  // One step's deadline. UDP resends are spread inside the timeout (a request with one
+  // retry waits timeout/2, resends, waits timeout/2), so silence costs one timeout whatever
+  // the retry count; TCP has the kernel's own SYN retransmission.
+  Clock::time_point Deadline(Transport t = Transport::kTcp) {
     std::uniform_real_distribution<double> d(0.0, opt.jitter);
-    const double ms = opt.timeout_ms * (1.0 + d(rng));
+    const double share = t == Transport::kUdp ? 1.0 / (opt.udp_retries + 1) : 1.0;
+    const double ms = opt.timeout_ms * share * (1.0 + d(rng));
     return Clock::now() + std::chrono::microseconds(static_cast<long>(ms * 1000));
   }
 
@@ -155,7 +159,7 @@ struct Engine::Impl {
     auto a = std::make_unique<Active>();
     a->conv = std::move(c);
     a->started = Clock::now();
-    a->deadline = Deadline();
+    a->deadline = Deadline(a->conv.transport);
     a->tries_left = opt.udp_retries;
     a->generation = ++generations[i];
     a->out = a->conv.first;
@@ -222,7 +226,7 @@ struct Engine::Impl {
         a.out = std::move(next.bytes);
         a.out_off = 0;
         a.tries_left = opt.udp_retries;
-        a.deadline = Deadline();
+        a.deadline = Deadline(a.conv.transport);
         ++stats->packets;
         Writable(i);
         return slots[i] != nullptr;
@@ -294,7 +298,7 @@ struct Engine::Impl {
         ++stats->packets;
         a.out = a.conv.first;
         a.out_off = 0;
-        a.deadline = Deadline();
+        a.deadline = Deadline(a.conv.transport);
         Writable(i);
         continue;
       }

@@ -78,7 +78,7 @@ struct Conversation {
 };
 
 struct EngineOptions {
-  int timeout_ms = 1000;        // per step (connect, each reply)
+  int timeout_ms = 1000;        // per step (connect, each reply); UDP resends fall inside it
   double jitter = 0.1;          // each timeout is stretched by up to this fraction, at random
   int udp_retries = 1;          // resends of an unanswered UDP request
   double rate = 1000;           // new packets per second (starts and retries), across all peers

@@ -233,7 +233,10 @@ Result<std::pair<Port, std::string>> Allocator::Place(GroupCache& cache, const S
 Result<Assignment> Allocator::Assign(const AssignRequest& req) {
   BERTH_TRY(ValidateServiceName(req.name));
   const std::string group = req.group.empty() ? std::string(kDefaultGroup) : req.group;
-  if (auto existing = BERTH_TRY(store_.GetService(req.name))) {
+  // The store's claim reports an existing name by itself; look first only when the request
+  // pins something that an existing registration could contradict.
+  const bool pinned = req.port || req.proto || !req.group.empty();
+  if (auto existing = pinned ? BERTH_TRY(store_.GetService(req.name)) : std::nullopt) {
     const Service& e = existing->service;
     std::vector<std::string> diffs;
     if (req.port && *req.port != e.port) diffs.push_back(fmt::format("port {}", e.port));
@@ -288,9 +291,16 @@ Result<Assignment> Allocator::Assign(const AssignRequest& req) {
       rec.service.port = *req.port;
       rec.reason = "requested explicitly (--port), checked against every rule";
     } else {
-      auto [port, why] = BERTH_TRY(Place(*cache, s, req.allow_iana, family));
-      rec.service.port = port;
-      rec.reason = std::move(why);
+      auto placed = Place(*cache, s, req.allow_iana, family);
+      if (!placed) {
+        // A registered name keeps its port even when no new one would fit.
+        if (auto existing = BERTH_TRY(store_.GetService(req.name))) {
+          return Assignment{std::move(*existing), false};
+        }
+        return std::unexpected(placed.error());
+      }
+      rec.service.port = placed->first;
+      rec.reason = std::move(placed->second);
     }
     auto outcome = store_.ClaimService(rec);
     if (outcome) {

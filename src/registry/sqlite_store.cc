@@ -40,12 +40,11 @@ CREATE TABLE services (
   port INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535), grp TEXT NOT NULL,
   family TEXT NOT NULL, owner TEXT NOT NULL, description TEXT NOT NULL, tags TEXT NOT NULL,
   sources TEXT NOT NULL, reason TEXT NOT NULL, created INTEGER NOT NULL,
-  updated INTEGER NOT NULL, revision INTEGER NOT NULL);
+  updated INTEGER NOT NULL, revision INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE claims (
   grp TEXT NOT NULL, slot TEXT NOT NULL CHECK (slot IN ('tcp', 'udp')),
   port INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535), service TEXT NOT NULL,
   PRIMARY KEY (grp, slot, port)) WITHOUT ROWID;
-CREATE INDEX claims_by_service ON claims (service);
 CREATE TABLE scans (host TEXT NOT NULL, time INTEGER NOT NULL, PRIMARY KEY (host, time))
   WITHOUT ROWID;
 CREATE TABLE observations (
@@ -79,11 +78,12 @@ Result<std::int64_t> QueryInt(sqlite3* db, std::string_view q) {
   return s.Int(0);
 }
 
-Result<std::int64_t> BumpRevision(sqlite3* db) {
-  Stmt s = BERTH_TRY(Stmt::Prepare(
-      db, "UPDATE meta SET value = value + 1 WHERE key = 'revision' RETURNING value"));
-  if (!BERTH_TRY(s.Step())) return Fail(ErrorCode::kInternal, "registry has no revision row");
-  return s.Int(0);
+Result<std::int64_t> BumpRevision(sql::StmtCache& cache) {
+  auto s = BERTH_TRY(cache.Get("UPDATE meta SET value = value + 1 WHERE key = 'revision' RETURNING value"));
+  if (!BERTH_TRY(s->Step())) return Fail(ErrorCode::kInternal, "registry has no revision row");
+  const std::int64_t v = s->Int(0);
+  BERTH_TRY(s->Step());  // finish the statement so the update is complete
+  return v;
 }
 
 // Runs `body` in one BEGIN IMMEDIATE transaction, retrying a few times when the store is
@@ -243,32 +243,32 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::OpenMemory() {
 SqliteStore::~SqliteStore() = default;
 
 Result<std::int64_t> SqliteStore::Revision() {
-  return QueryInt(db_.get(), "SELECT value FROM meta WHERE key = 'revision'");
+  auto s = BERTH_TRY(cache_.Get("SELECT value FROM meta WHERE key = 'revision'"));
+  return BERTH_TRY(s->Step()) ? s->Int(0) : 0;
 }
 
 Result<std::optional<ServiceRecord>> SqliteStore::GetService(std::string_view name) {
-  Stmt s = BERTH_TRY(Stmt::Prepare(db_.get(), rows::kSelectService + std::string(" WHERE name = ?1")));
-  s.Bind(1, name);
-  if (!BERTH_TRY(s.Step())) return std::optional<ServiceRecord>{};
-  return std::optional<ServiceRecord>{BERTH_TRY(rows::ReadService(s))};
+  auto s = BERTH_TRY(cache_.Get(rows::kSelectService + std::string(" WHERE name = ?1")));
+  s->Bind(1, name);
+  if (!BERTH_TRY(s->Step())) return std::optional<ServiceRecord>{};
+  return std::optional<ServiceRecord>{BERTH_TRY(rows::ReadService(*s))};
 }
 
 Result<std::vector<ServiceRecord>> SqliteStore::ListServices() {
-  Stmt s = BERTH_TRY(Stmt::Prepare(db_.get(), rows::kSelectService + std::string(" ORDER BY name")));
+  auto s = BERTH_TRY(cache_.Get(rows::kSelectService + std::string(" ORDER BY name")));
   std::vector<ServiceRecord> out;
-  while (BERTH_TRY(s.Step())) out.push_back(BERTH_TRY(rows::ReadService(s)));
+  while (BERTH_TRY(s->Step())) out.push_back(BERTH_TRY(rows::ReadService(*s)));
   return out;
 }
 
 Result<std::vector<Claim>> SqliteStore::ListClaims(std::string_view group) {
-  Stmt s = BERTH_TRY(Stmt::Prepare(
-      db_.get(), "SELECT grp, slot, port, service FROM claims WHERE ?1 = '' OR grp = ?1 "
+  auto s = BERTH_TRY(cache_.Get("SELECT grp, slot, port, service FROM claims WHERE ?1 = '' OR grp = ?1 "
                  "ORDER BY grp, slot, port"));
-  s.Bind(1, group);
+  s->Bind(1, group);
   std::vector<Claim> out;
-  while (BERTH_TRY(s.Step())) {
-    out.push_back(Claim{s.Text(0), s.Text(1) == "udp" ? Protocol::kUdp : Protocol::kTcp,
-                        static_cast<Port>(s.Int(2)), s.Text(3)});
+  while (BERTH_TRY(s->Step())) {
+    out.push_back(Claim{s->Text(0), s->Text(1) == "udp" ? Protocol::kUdp : Protocol::kTcp,
+                        static_cast<Port>(s->Int(2)), s->Text(3)});
   }
   return out;
 }
@@ -279,33 +279,31 @@ Result<ClaimOutcome> SqliteStore::ClaimService(const ServiceRecord& record) {
     if (auto existing = BERTH_TRY(GetService(record.service.name))) {
       return ClaimOutcome{ClaimStatus::kExists, std::move(*existing)};
     }
-    Stmt claim = BERTH_TRY(Stmt::Prepare(
-        db, "INSERT INTO claims (grp, slot, port, service) VALUES (?1, ?2, ?3, ?4) "
+    auto claim = BERTH_TRY(cache_.Get("INSERT INTO claims (grp, slot, port, service) VALUES (?1, ?2, ?3, ?4) "
             "ON CONFLICT DO NOTHING RETURNING 1"));
     for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
       if (!Covers(record.service.proto, p)) continue;
-      claim.Bind(1, record.service.group).Bind(2, ProtocolName(p))
+      claim->Bind(1, record.service.group).Bind(2, ProtocolName(p))
           .Bind(3, std::int64_t{record.service.port}).Bind(4, record.service.name);
-      const bool inserted = BERTH_TRY(claim.Step());
-      claim.Reset();
+      const bool inserted = BERTH_TRY(claim->Step());
+      claim->Reset();
       if (!inserted) {
-        Stmt holder = BERTH_TRY(Stmt::Prepare(
-            db, "SELECT service FROM claims WHERE grp = ?1 AND slot = ?2 AND port = ?3"));
-        holder.Bind(1, record.service.group).Bind(2, ProtocolName(p))
+        auto holder = BERTH_TRY(cache_.Get("SELECT service FROM claims WHERE grp = ?1 AND slot = ?2 AND port = ?3"));
+        holder->Bind(1, record.service.group).Bind(2, ProtocolName(p))
             .Bind(3, std::int64_t{record.service.port});
-        std::string who = BERTH_TRY(holder.Step()) ? holder.Text(0) : "another service";
+        std::string who = BERTH_TRY(holder->Step()) ? holder->Text(0) : "another service";
         return Fail(ErrorCode::kConflict,
                     fmt::format("{}/{} in group '{}' is already registered to '{}'",
                                 record.service.port, ProtocolName(p), record.service.group, who));
       }
     }
     ServiceRecord stored = record;
-    stored.revision = BERTH_TRY(BumpRevision(db));
+    stored.revision = BERTH_TRY(BumpRevision(cache_));
     if (stored.service.created == 0) stored.service.created = Now();
     if (stored.service.updated == 0) stored.service.updated = stored.service.created;
-    Stmt ins = BERTH_TRY(Stmt::Prepare(db, rows::kInsertService));
-    BERTH_TRY(rows::BindService(ins, stored));
-    BERTH_TRY(ins.Run());
+    auto ins = BERTH_TRY(cache_.Get(rows::kInsertService));
+    BERTH_TRY(rows::BindService(*ins, stored));
+    BERTH_TRY(ins->Run());
     return ClaimOutcome{ClaimStatus::kClaimed, std::move(stored)};
   });
 }
@@ -313,64 +311,69 @@ Result<ClaimOutcome> SqliteStore::ClaimService(const ServiceRecord& record) {
 Result<bool> SqliteStore::ReleaseService(std::string_view name) {
   sqlite3* db = db_.get();
   return InTxn(db, [&]() -> Result<bool> {
-    Stmt del = BERTH_TRY(Stmt::Prepare(db, "DELETE FROM services WHERE name = ?1"));
-    del.Bind(1, name);
-    BERTH_TRY(del.Run());
-    if (sqlite3_changes(db) == 0) return false;
-    Stmt claims = BERTH_TRY(Stmt::Prepare(db, "DELETE FROM claims WHERE service = ?1"));
-    claims.Bind(1, name);
-    BERTH_TRY(claims.Run());
-    BERTH_TRY(BumpRevision(db));
+    // A service's claims are found from its own record (group, port), so claims need no
+    // index by service.
+    auto del = BERTH_TRY(cache_.Get("DELETE FROM services WHERE name = ?1 RETURNING grp, port"));
+    del->Bind(1, name);
+    if (!BERTH_TRY(del->Step())) return false;
+    const std::string group = del->Text(0);
+    const std::int64_t port = del->Int(1);
+    BERTH_TRY(del->Step());
+    auto claims = BERTH_TRY(cache_.Get(
+        "DELETE FROM claims WHERE grp = ?1 AND port = ?2 AND service = ?3"));
+    claims->Bind(1, group).Bind(2, port).Bind(3, name);
+    BERTH_TRY(claims->Run());
+    BERTH_TRY(BumpRevision(cache_));
     return true;
   });
 }
 
 Result<std::optional<Group>> SqliteStore::GetGroup(std::string_view name) {
-  Stmt s = BERTH_TRY(Stmt::Prepare(db_.get(), rows::kSelectGroup + std::string(" WHERE name = ?1")));
-  s.Bind(1, name);
-  if (!BERTH_TRY(s.Step())) return std::optional<Group>{};
-  return std::optional<Group>{BERTH_TRY(rows::ReadGroup(s))};
+  auto s = BERTH_TRY(cache_.Get(rows::kSelectGroup + std::string(" WHERE name = ?1")));
+  s->Bind(1, name);
+  if (!BERTH_TRY(s->Step())) return std::optional<Group>{};
+  return std::optional<Group>{BERTH_TRY(rows::ReadGroup(*s))};
 }
 
 Result<std::vector<Group>> SqliteStore::ListGroups() {
-  Stmt s = BERTH_TRY(Stmt::Prepare(db_.get(), rows::kSelectGroup + std::string(" ORDER BY name")));
+  auto s = BERTH_TRY(cache_.Get(rows::kSelectGroup + std::string(" ORDER BY name")));
   std::vector<Group> out;
-  while (BERTH_TRY(s.Step())) out.push_back(BERTH_TRY(rows::ReadGroup(s)));
+  while (BERTH_TRY(s->Step())) out.push_back(BERTH_TRY(rows::ReadGroup(*s)));
   return out;
 }
 
 Result<void> SqliteStore::PutGroup(const Group& group) {
   sqlite3* db = db_.get();
   return InTxn(db, [&]() -> Result<void> {
-    Stmt s = BERTH_TRY(Stmt::Prepare(db, rows::kUpsertGroup));
-    rows::BindGroup(s, group);
-    BERTH_TRY(s.Run());
-    BERTH_TRY(BumpRevision(db));
+    auto s = BERTH_TRY(cache_.Get(rows::kUpsertGroup));
+    rows::BindGroup(*s, group);
+    BERTH_TRY(s->Run());
+    BERTH_TRY(BumpRevision(cache_));
     return {};
   });
 }
 
 Result<std::optional<Family>> SqliteStore::GetFamily(std::string_view name) {
-  Stmt s = BERTH_TRY(Stmt::Prepare(db_.get(), rows::kSelectFamily + std::string(" WHERE name = ?1")));
-  s.Bind(1, name);
-  if (!BERTH_TRY(s.Step())) return std::optional<Family>{};
-  return std::optional<Family>{BERTH_TRY(rows::ReadFamily(s))};
+  auto s = BERTH_TRY(cache_.Get(rows::kSelectFamily + std::string(" WHERE name = ?1")));
+  s->Bind(1, name);
+  if (!BERTH_TRY(s->Step())) return std::optional<Family>{};
+  return std::optional<Family>{BERTH_TRY(rows::ReadFamily(*s))};
 }
 
 Result<std::vector<Family>> SqliteStore::ListFamilies() {
-  Stmt s = BERTH_TRY(Stmt::Prepare(db_.get(), rows::kSelectFamily + std::string(" ORDER BY name")));
+  auto s = BERTH_TRY(cache_.Get(rows::kSelectFamily + std::string(" ORDER BY name")));
   std::vector<Family> out;
-  while (BERTH_TRY(s.Step())) out.push_back(BERTH_TRY(rows::ReadFamily(s)));
+  while (BERTH_TRY(s->Step())) out.push_back(BERTH_TRY(rows::ReadFamily(*s)));
   return out;
 }
 
 Result<void> SqliteStore::PutFamily(const Family& family) {
   sqlite3* db = db_.get();
   return InTxn(db, [&]() -> Result<void> {
-    Stmt s = BERTH_TRY(Stmt::Prepare(db, rows::kUpsertFamily));
-    rows::BindFamily(s, family);
-    BERTH_TRY(s.Run());
-    BERTH_TRY(BumpRevision(db));
+    auto s = BERTH_TRY(cache_.Get(rows::kUpsertFamily));
+    rows::BindFamily(*s, family);
+    BERTH_TRY(s->Run());
+    BERTH_TRY(BumpRevision(cache_));
     return {};
   });
 }
@@ -380,46 +383,51 @@ Result<ScanRecorded> SqliteStore::RecordScan(std::string_view host, std::int64_t
   sqlite3* db = db_.get();
   return InTxn(db, [&]() -> Result<ScanRecorded> {
     ScanRecorded out;
-    Stmt count = BERTH_TRY(Stmt::Prepare(db, "SELECT count(*), max(time) FROM scans WHERE host = ?1"));
-    count.Bind(1, host);
-    if (BERTH_TRY(count.Step()) && count.Int(0) > 0) out.previous = count.Int(1);
+    auto count = BERTH_TRY(cache_.Get("SELECT count(*), max(time) FROM scans WHERE host = ?1"));
+    count->Bind(1, host);
+    if (BERTH_TRY(count->Step()) && count->Int(0) > 0) out.previous = count->Int(1);
     out.time = out.previous && *out.previous >= time ? *out.previous + 1 : time;
-    Stmt scan = BERTH_TRY(Stmt::Prepare(db, "INSERT INTO scans (host, time) VALUES (?1, ?2)"));
-    scan.Bind(1, host).Bind(2, out.time);
-    BERTH_TRY(scan.Run());
-    Stmt up = BERTH_TRY(Stmt::Prepare(
-        db, "INSERT INTO observations (host, service, proto, port, pid, command, first_seen, "
+    auto scan = BERTH_TRY(cache_.Get("INSERT INTO scans (host, time) VALUES (?1, ?2)"));
+    scan->Bind(1, host).Bind(2, out.time);
+    BERTH_TRY(scan->Run());
+    auto up = BERTH_TRY(cache_.Get("INSERT INTO observations (host, service, proto, port, pid, command, first_seen, "
             "last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) "
             "ON CONFLICT (host, proto, port, command) DO UPDATE SET service = excluded.service, "
             "pid = excluded.pid, last_seen = excluded.last_seen"));
     for (const Observation& o : seen) {
-      up.Bind(1, host).Bind(2, o.service).Bind(3, ProtocolName(o.proto))
+      up->Bind(1, host).Bind(2, o.service).Bind(3, ProtocolName(o.proto))
           .Bind(4, std::int64_t{o.port}).Bind(5, std::int64_t{o.pid}).Bind(6, o.command)
           .Bind(7, out.time);
-      BERTH_TRY(up.Run());
+      BERTH_TRY(up->Run());
     }
     return out;
   });
 }
 
+Result<std::optional<std::int64_t>> SqliteStore::LastScan(std::string_view host) {
+  auto s = BERTH_TRY(cache_.Get("SELECT count(*), max(time) FROM scans WHERE host = ?1"));
+  s->Bind(1, host);
+  if (!BERTH_TRY(s->Step()) || s->Int(0) == 0) return std::optional<std::int64_t>{};
+  return std::optional<std::int64_t>{s->Int(1)};
+}
+
 Result<std::vector<Observation>> SqliteStore::ScanObservations(std::string_view host,
                                                                std::int64_t time) {
-  Stmt s = BERTH_TRY(Stmt::Prepare(db_.get(), rows::kSelectObservation +
+  auto s = BERTH_TRY(cache_.Get(rows::kSelectObservation +
                                                   std::string(" WHERE host = ?1 AND last_seen = ?2 "
                                                               "ORDER BY proto, port, command")));
-  s.Bind(1, host).Bind(2, time);
+  s->Bind(1, host).Bind(2, time);
   std::vector<Observation> out;
-  while (BERTH_TRY(s.Step())) out.push_back(rows::ReadObservation(s));
+  while (BERTH_TRY(s->Step())) out.push_back(rows::ReadObservation(*s));
   return out;
 }
 
 Result<std::vector<Observation>> SqliteStore::ServiceObservations(std::string_view service) {
-  Stmt s = BERTH_TRY(Stmt::Prepare(
-      db_.get(), rows::kSelectObservation +
+  auto s = BERTH_TRY(cache_.Get(rows::kSelectObservation +
                      std::string(" WHERE service = ?1 ORDER BY last_seen DESC, host, port")));
-  s.Bind(1, service);
+  s->Bind(1, service);
   std::vector<Observation> out;
-  while (BERTH_TRY(s.Step())) out.push_back(rows::ReadObservation(s));
+  while (BERTH_TRY(s->Step())) out.push_back(rows::ReadObservation(*s));
   return out;
 }
 
@@ -449,20 +457,19 @@ Result<void> SqliteStore::Replace(const RegistryDoc& doc, std::string_view reaso
     }
     BERTH_TRY(Exec(db, "DELETE FROM claims; DELETE FROM services; DELETE FROM groups; "
                        "DELETE FROM families"));
-    const std::int64_t revision = BERTH_TRY(BumpRevision(db));
-    Stmt group = BERTH_TRY(Stmt::Prepare(db, rows::kUpsertGroup));
+    const std::int64_t revision = BERTH_TRY(BumpRevision(cache_));
+    auto group = BERTH_TRY(cache_.Get(rows::kUpsertGroup));
     for (const Group& g : doc.groups) {
-      rows::BindGroup(group, g);
-      BERTH_TRY(group.Run());
+      rows::BindGroup(*group, g);
+      BERTH_TRY(group->Run());
     }
-    Stmt family = BERTH_TRY(Stmt::Prepare(db, rows::kUpsertFamily));
+    auto family = BERTH_TRY(cache_.Get(rows::kUpsertFamily));
     for (const Family& f : doc.families) {
-      rows::BindFamily(family, f);
-      BERTH_TRY(family.Run());
+      rows::BindFamily(*family, f);
+      BERTH_TRY(family->Run());
     }
-    Stmt ins = BERTH_TRY(Stmt::Prepare(db, rows::kInsertService));
-    Stmt claim = BERTH_TRY(Stmt::Prepare(
-        db, "INSERT INTO claims (grp, slot, port, service) VALUES (?1, ?2, ?3, ?4)"));
+    auto ins = BERTH_TRY(cache_.Get(rows::kInsertService));
+    auto claim = BERTH_TRY(cache_.Get("INSERT INTO claims (grp, slot, port, service) VALUES (?1, ?2, ?3, ?4)"));
     const std::int64_t now = Now();
     for (const Service& s : doc.services) {
       ServiceRecord rec{s, std::string(reason), revision};
@@ -477,14 +484,14 @@ Result<void> SqliteStore::Replace(const RegistryDoc& doc, std::string_view reaso
       }
       if (rec.service.created == 0) rec.service.created = now;
       if (rec.service.updated == 0) rec.service.updated = now;
-      BERTH_TRY(rows::BindService(ins, rec));
-      BERTH_TRY(ins.Run());
+      BERTH_TRY(rows::BindService(*ins, rec));
+      BERTH_TRY(ins->Run());
       for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
         if (!Covers(s.proto, p)) continue;
-        claim.Bind(1, s.group).Bind(2, ProtocolName(p)).Bind(3, std::int64_t{s.port}).Bind(4, s.name);
-        auto r = claim.Run();
+        claim->Bind(1, s.group).Bind(2, ProtocolName(p)).Bind(3, std::int64_t{s.port}).Bind(4, s.name);
+        auto r = claim->Run();
         if (!r) {
-          claim.Reset();
+          claim->Reset();
           if (r.error().code != ErrorCode::kConflict) return r;
           return Fail(ErrorCode::kConflict,
                       fmt::format("'{}' claims {}/{} in group '{}', which another service of the "

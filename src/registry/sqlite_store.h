@@ -9,9 +9,8 @@
 #include <memory>
 #include <string>
 
+#include "registry/sqlite_util.h"
 #include "registry/store.h"
-
-struct sqlite3;
 
 namespace berth::registry {
 
@@ -50,6 +49,7 @@ class SqliteStore final : public Store {
   Result<void> PutFamily(const Family& family) override;
   Result<ScanRecorded> RecordScan(std::string_view host, std::int64_t time,
                                   const std::vector<Observation>& seen) override;
+  Result<std::optional<std::int64_t>> LastScan(std::string_view host) override;
   Result<std::vector<Observation>> ScanObservations(std::string_view host,
                                                     std::int64_t time) override;
   Result<std::vector<Observation>> ServiceObservations(std::string_view service) override;
@@ -61,10 +61,11 @@ class SqliteStore final : public Store {
     void operator()(sqlite3* db) const;
   };
   SqliteStore(std::unique_ptr<sqlite3, Closer> db, std::string path)
-      : db_(std::move(db)), path_(std::move(path)) {}
+      : db_(std::move(db)), path_(std::move(path)), cache_(db_.get()) {}
 
   std::unique_ptr<sqlite3, Closer> db_;
   std::string path_;
+  sql::StmtCache cache_;  // after db_: finalized before the connection closes
 };
 
 }  // namespace berth::registry

@@ -92,6 +92,16 @@ std::string Stmt::Text(int col) const {
                      static_cast<std::size_t>(sqlite3_column_bytes(stmt_.get(), col)));
 }
 
+Result<StmtCache::Lease> StmtCache::Get(std::string_view sql) {
+  auto it = stmts_.find(std::string(sql));
+  if (it == stmts_.end()) {
+    auto stmt = BERTH_TRY(Stmt::Prepare(db_, sql));
+    it = stmts_.emplace(std::string(sql), std::make_unique<Stmt>(std::move(stmt))).first;
+  }
+  it->second->Reset();
+  return Lease(it->second.get());
+}
+
 Result<Txn> Txn::Begin(sqlite3* db) {
   BERTH_TRY(Exec(db, "BEGIN IMMEDIATE"));
   return Txn(db);

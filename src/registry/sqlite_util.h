@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "core/error.h"
 
@@ -43,6 +44,34 @@ class Stmt {
   sqlite3* db_;
   std::unique_ptr<sqlite3_stmt, Finalizer> stmt_;
   int last_rc_ = SQLITE_OK;
+};
+
+// Prepared statements kept for the life of a connection, keyed by their SQL (preparing is
+// most of the cost of a small query). A Lease resets its statement when it goes out of
+// scope, so no statement is left mid-step holding a read snapshot. One user of a given SQL
+// at a time.
+class StmtCache {
+ public:
+  explicit StmtCache(sqlite3* db) : db_(db) {}
+  class Lease {
+   public:
+    explicit Lease(Stmt* s) : s_(s) {}
+    Lease(Lease&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+    Lease& operator=(Lease&&) = delete;
+    ~Lease() {
+      if (s_ != nullptr) s_->Reset();
+    }
+    Stmt* operator->() const { return s_; }
+    Stmt& operator*() const { return *s_; }
+
+   private:
+    Stmt* s_;
+  };
+  [[nodiscard]] Result<Lease> Get(std::string_view sql);
+
+ private:
+  sqlite3* db_;
+  std::unordered_map<std::string, std::unique_ptr<Stmt>> stmts_;
 };
 
 // BEGIN IMMEDIATE (the write lock is taken up front, so a transaction never fails

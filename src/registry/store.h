@@ -75,6 +75,8 @@ class Store {
   // (host, proto, port, command).
   [[nodiscard]] virtual Result<ScanRecorded> RecordScan(
       std::string_view host, std::int64_t time, const std::vector<Observation>& seen) = 0;
+  // The time of the latest recorded scan of `host`, if any.
+  [[nodiscard]] virtual Result<std::optional<std::int64_t>> LastScan(std::string_view host) = 0;
   // Observations of `host` last seen at exactly `time` (what that scan saw).
   [[nodiscard]] virtual Result<std::vector<Observation>> ScanObservations(std::string_view host,
                                                                           std::int64_t time) = 0;

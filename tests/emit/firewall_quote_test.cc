@@ -1,6 +1,9 @@
 #include "emit/firewall_quote.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "support/test_support.h"
 
 namespace berth {
 namespace {
@@ -64,6 +67,76 @@ TEST(ParseCidr, RejectsInjection) {
     if (!r) {
       EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
     }
+  }
+}
+
+}  // namespace
+}  // namespace berth
+
+// Random bytes through the quoting functions, read back by the real interpreters.
+namespace berth {
+namespace {
+
+std::vector<std::string> RandomStrings(int n) {
+  std::uint32_t x = 2463534242u;  // xorshift: the same strings every run
+  auto next = [&x] {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return x;
+  };
+  const std::string_view alphabet[] = {"'", "\"", "`", "$", "(", ")", "\\", "\n", ";", "&",
+                                       "|", "a", " ", "\xe2\x80\x99", "\xe2\x80\x98", "\xc3\xa9",
+                                       "\xff", std::string_view("\0", 1), "\r", "#", "{", "}",
+                                       "\xe2\x80\xa8", "%", "!", "*", "~"};
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) {
+    std::string s;
+    const std::uint32_t len = next() % 24;
+    for (std::uint32_t k = 0; k < len; ++k) s += alphabet[next() % std::size(alphabet)];
+    out.push_back(s);
+  }
+  return out;
+}
+
+TEST(QuoteRoundTrip, ShellGivesBackTheCommentText) {
+  const auto strings = RandomStrings(300);
+  std::string script = "printf '%s\\0'";
+  for (const std::string& s : strings) script += " " + ShellQuote(s);
+  auto r = test::Run({"sh", "-c", script});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> got;
+  std::string cur;
+  for (char c : r.out) {
+    if (c == '\0') {
+      got.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  ASSERT_EQ(got.size(), strings.size());
+  for (std::size_t i = 0; i < strings.size(); ++i) EXPECT_EQ(got[i], CommentText(strings[i]));
+}
+
+TEST(QuoteRoundTrip, YamlGivesBackTheText) {
+  const auto strings = RandomStrings(300);
+  std::string doc;
+  for (const std::string& s : strings) doc += "- " + YamlQuote(s) + "\n";
+  auto r = test::Run({"python3", "-c",
+                      "import sys,json,yaml\n"
+                      "sys.stdout.write(json.dumps(yaml.safe_load(sys.stdin.read())))\n"},
+                     doc);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto got = nlohmann::json::parse(r.out);
+  ASSERT_EQ(got.size(), strings.size());
+  for (std::size_t i = 0; i < strings.size(); ++i) {
+    // Invalid UTF-8 bytes become U+FFFD; everything else comes back exactly.
+    const std::string want =
+        nlohmann::json::parse(nlohmann::json(strings[i]).dump(-1, ' ', false,
+                                                              nlohmann::json::error_handler_t::replace))
+            .get<std::string>();
+    EXPECT_EQ(got[i].get<std::string>(), want) << i;
   }
 }
 

@@ -3,13 +3,16 @@
 // namespace, cross-checked with FreeTDS (`tsql -H 127.0.0.1 -L`) on the same responder.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <map>
+#include <set>
 #include <sstream>
 #include <tuple>
 
 #include <nlohmann/json.hpp>
 
 #include "probe/probe_peer.h"
+#include "registry/sqlite_store.h"
 
 namespace berth::probe {
 namespace {
@@ -115,6 +118,24 @@ TEST_P(ProbeSsrpPeer, MatchesFreeTdsOnTheSameResponder) {
   BerthRun none = Probe(*ns, {"--instance", "NOPE"});
   EXPECT_EQ(none.exit_code, 0);
   EXPECT_TRUE(none.host.is_null()) << "silence must not be reported as a host with findings";
+
+  // --register: what was found becomes observations of the host in the registry.
+  const std::string db = ::testing::TempDir() + "/berth-probe-" + ns->name() + ".db";
+  std::filesystem::remove(db);
+  auto reg = ns->Exec({berth::test::BerthBinary(), "probe", "--mssql", "--timeout", "0.5", "--register",
+                       "--db", db, "127.0.0.1"});
+  EXPECT_EQ(reg.exit_code, 1) << reg.err;
+  auto store = registry::SqliteStore::Open(db, registry::OpenMode::kRead);
+  ASSERT_TRUE(store) << store.error().message;
+  auto last = (*store)->LastScan("127.0.0.1");
+  ASSERT_TRUE(last && *last);
+  auto seen = (*store)->ScanObservations("127.0.0.1", **last);
+  ASSERT_TRUE(seen);
+  std::set<std::pair<int, std::string>> got;
+  for (const auto& o : *seen) got.emplace(o.port, o.command);
+  EXPECT_EQ(got, (std::set<std::pair<int, std::string>>{
+                     {1433, "mssql MSSQLSERVER"}, {49731, "mssql SQLEXPRESS"}, {49732, "mssql SQLEXPRESS DAC"}}));
+  std::filesystem::remove(db);
 }
 
 INSTANTIATE_TEST_SUITE_P(KeyOrder, ProbeSsrpPeer, ::testing::Values(false, true),

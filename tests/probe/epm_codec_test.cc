@@ -9,12 +9,12 @@ namespace {
 
 using test::Fixture;
 
-TEST(EpmCodec, BindAndLookupMatchImpacketCapture) {
+TEST(ProbeEpmCodec, BindAndLookupMatchImpacketCapture) {
   EXPECT_EQ(EncodeEpmBind(1), Fixture("epm_bind.bin"));
   EXPECT_EQ(EncodeEptLookup(1, ContextHandle{}), Fixture("epm_lookup_request.bin"));
 }
 
-TEST(EpmCodec, BindAckFromSamba) {
+TEST(ProbeEpmCodec, BindAckFromSamba) {
   const auto ack = Fixture("epm_bind_ack.bin");
   ASSERT_EQ(*FramePdu(ack), ack.size());
   auto pdu = DecodePdu(ack);
@@ -35,7 +35,7 @@ std::vector<std::byte> JoinedStub() {
   return stub;
 }
 
-TEST(EpmCodec, TwoFragmentResponseFromSambaDcerpcd) {
+TEST(ProbeEpmCodec, TwoFragmentResponseFromSambaDcerpcd) {
   auto f1 = DecodePdu(Fixture("epm_lookup_response_frag1.bin"));
   auto f2 = DecodePdu(Fixture("epm_lookup_response_frag2.bin"));
   ASSERT_TRUE(f1 && f2);
@@ -64,14 +64,14 @@ TEST(EpmCodec, TwoFragmentResponseFromSambaDcerpcd) {
   EXPECT_GT(tcp, 0);
 }
 
-TEST(EpmCodec, TruncatedStubFailsCleanly) {
+TEST(ProbeEpmCodec, TruncatedStubFailsCleanly) {
   const auto stub = JoinedStub();
   for (std::size_t n = 0; n + 1 < stub.size(); n += 13) {
     EXPECT_FALSE(DecodeEptLookupStub(std::span(stub).first(n))) << n;
   }
 }
 
-TEST(EpmCodec, FaultPdu) {
+TEST(ProbeEpmCodec, FaultPdu) {
   // nca_s_fault_context_mismatch, as Samba answers a reused closed handle.
   std::vector<std::byte> fault{std::byte{5}, std::byte{0}, std::byte{3}, std::byte{3}, std::byte{0x10},
                                std::byte{0}, std::byte{0}, std::byte{0}, std::byte{28}, std::byte{0},
@@ -85,7 +85,7 @@ TEST(EpmCodec, FaultPdu) {
   EXPECT_EQ(pdu->call_id, 7u);
 }
 
-TEST(EpmCodec, FramingNeedsWholePdu) {
+TEST(ProbeEpmCodec, FramingNeedsWholePdu) {
   const auto frag = Fixture("epm_lookup_response_frag1.bin");
   EXPECT_EQ(*FramePdu(std::span(frag).first(9)), 0u);
   EXPECT_EQ(*FramePdu(std::span(frag).first(100)), 0u);
@@ -95,7 +95,7 @@ TEST(EpmCodec, FramingNeedsWholePdu) {
   EXPECT_FALSE(FramePdu(bad));
 }
 
-TEST(EpmCodec, TcpTowerEndianness) {
+TEST(ProbeEpmCodec, TcpTowerEndianness) {
   // 75-byte TCP tower: le16 counts, be16 port, be32 address.
   std::vector<std::byte> t;
   auto put = [&](std::initializer_list<int> v) { for (int b : v) t.push_back(static_cast<std::byte>(b)); };

@@ -11,7 +11,7 @@ namespace {
 
 using test::Fixture;
 
-TEST(RpcCodec, CallMatchesRpcinfoDumpCapture) {
+TEST(ProbeRpcCodec, CallMatchesRpcinfoDumpCapture) {
   const auto captured = Fixture("rpcb_v3_dump_call.bin");  // rpcinfo 127.0.0.1, TCP
   ASSERT_EQ(captured.size(), 44u);
   // The xid is the only field we choose differently; take it from the capture.
@@ -30,7 +30,7 @@ Result<std::vector<RpcbEntry>> DecodeDumpFixture(const std::string& name, int ve
   return vers == 2 ? DecodePmapDump(reply.results) : DecodeRpcbDump(reply.results);
 }
 
-TEST(RpcCodec, DecodesV3DumpCaptureIncludingLocal) {
+TEST(ProbeRpcCodec, DecodesV3DumpCaptureIncludingLocal) {
   auto entries = DecodeDumpFixture("rpcb_v3_dump_reply.bin", 3);
   ASSERT_TRUE(entries) << entries.error().message;
   ASSERT_FALSE(entries->empty());
@@ -47,7 +47,7 @@ TEST(RpcCodec, DecodesV3DumpCaptureIncludingLocal) {
   EXPECT_FALSE(IsInetNetid("local"));
 }
 
-TEST(RpcCodec, DecodesV2DumpCapture) {
+TEST(ProbeRpcCodec, DecodesV2DumpCapture) {
   auto entries = DecodeDumpFixture("rpcb_v2_dump_reply.bin", 2);
   ASSERT_TRUE(entries) << entries.error().message;
   ASSERT_FALSE(entries->empty());
@@ -57,7 +57,7 @@ TEST(RpcCodec, DecodesV2DumpCapture) {
   EXPECT_EQ((*entries)[0].port, Port{111});
 }
 
-TEST(RpcCodec, UnpinnedMountdHasDifferentPortPerVersion) {
+TEST(ProbeRpcCodec, UnpinnedMountdHasDifferentPortPerVersion) {
   // nmap's (program, netid) key collapsed these; ours keeps (program, version, netid).
   auto entries = DecodeDumpFixture("rpcb_v4_dump_reply_unpinned.bin", 4);
   ASSERT_TRUE(entries) << entries.error().message;
@@ -68,7 +68,7 @@ TEST(RpcCodec, UnpinnedMountdHasDifferentPortPerVersion) {
   EXPECT_EQ(mountd_tcp.size(), 3u);
 }
 
-TEST(RpcCodec, ReassemblesFragmentsAndWaitsForTheLast) {
+TEST(ProbeRpcCodec, ReassemblesFragmentsAndWaitsForTheLast) {
   const auto whole = Fixture("rpcb_v3_dump_reply.bin");
   const std::span<const std::byte> body = std::span(whole).subspan(4);
   // Re-frame the captured body as three fragments.
@@ -92,7 +92,7 @@ TEST(RpcCodec, ReassemblesFragmentsAndWaitsForTheLast) {
   EXPECT_TRUE(std::equal(scan->record.begin(), scan->record.end(), body.begin(), body.end()));
 }
 
-TEST(RpcCodec, RefusesOversizedRecordFromTheHeaderAlone) {
+TEST(ProbeRpcCodec, RefusesOversizedRecordFromTheHeaderAlone) {
   const std::vector<std::byte> header{std::byte{0x80}, std::byte{0x10}, std::byte{0}, std::byte{0}};
   auto scan = ScanRecord(header, 1 << 16);
   ASSERT_FALSE(scan);
@@ -102,7 +102,7 @@ TEST(RpcCodec, RefusesOversizedRecordFromTheHeaderAlone) {
   EXPECT_FALSE(ScanRecord(many));
 }
 
-TEST(RpcCodec, ProgMismatchFromRealRpcbind) {
+TEST(ProbeRpcCodec, ProgMismatchFromRealRpcbind) {
   auto scan = ScanRecord(Fixture("rpc_mismatch_reply_tcp.bin"));
   ASSERT_TRUE(scan && scan->complete);
   auto reply = DecodeRpcReply(scan->record);
@@ -112,7 +112,7 @@ TEST(RpcCodec, ProgMismatchFromRealRpcbind) {
   EXPECT_EQ(reply->high, 4u);
 }
 
-TEST(RpcCodec, DeniedReplyHasNoVerifier) {
+TEST(ProbeRpcCodec, DeniedReplyHasNoVerifier) {
   // rpcbind's answer to a garbage AUTH_SYS credential (protocols.md 1.1).
   std::vector<std::byte> denied(20, std::byte{0});
   for (std::size_t at : {3u, 7u, 11u, 15u, 19u}) denied[at] = std::byte{1};
@@ -122,14 +122,14 @@ TEST(RpcCodec, DeniedReplyHasNoVerifier) {
   EXPECT_EQ(reply->auth_stat, 1u);
 }
 
-TEST(RpcCodec, NullReplyOverUdp) {
+TEST(ProbeRpcCodec, NullReplyOverUdp) {
   auto reply = DecodeRpcReply(Fixture("rpc_null_reply_udp.bin"));
   ASSERT_TRUE(reply);
   EXPECT_EQ(reply->kind, RpcReplyKind::kSuccess);
   EXPECT_TRUE(reply->results.empty());
 }
 
-TEST(RpcCodec, UniversalAddressSplitsAtLastTwoDots) {
+TEST(ProbeRpcCodec, UniversalAddressSplitsAtLastTwoDots) {
   EXPECT_EQ(ParseUaddr("0.0.0.0.78.80")->port, 20048);
   EXPECT_EQ(ParseUaddr("0.0.0.0.78.80")->host, "0.0.0.0");
   EXPECT_EQ(ParseUaddr("::.127.253")->port, 32765);
@@ -141,7 +141,7 @@ TEST(RpcCodec, UniversalAddressSplitsAtLastTwoDots) {
   EXPECT_FALSE(ParseUaddr("a.b.c"));
 }
 
-TEST(RpcCodec, TruncatedDumpFailsCleanly) {
+TEST(ProbeRpcCodec, TruncatedDumpFailsCleanly) {
   auto scan = ScanRecord(Fixture("rpcb_v3_dump_reply.bin"));
   ASSERT_TRUE(scan && scan->complete);
   auto reply = DecodeRpcReply(scan->record);

@@ -10,7 +10,7 @@ namespace {
 using test::Bytes;
 using test::Fixture;
 
-TEST(SsrpCodec, RequestsMatchCaptures) {
+TEST(ProbeSsrpCodec, RequestsMatchCaptures) {
   EXPECT_EQ(EncodeSsrpUcastEx(), std::vector<std::byte>{std::byte{0x03}});
   EXPECT_EQ(*EncodeSsrpInst("SQLEXPRESS"), Fixture("ssrp_inst_request.bin"));
   EXPECT_EQ(*EncodeSsrpDac("SQLEXPRESS"), Fixture("ssrp_dac_request.bin"));
@@ -20,7 +20,7 @@ TEST(SsrpCodec, RequestsMatchCaptures) {
   EXPECT_FALSE(EncodeSsrpInst(std::string("A\0B", 3)));
 }
 
-TEST(SsrpCodec, ParsesBothRecordsInAnyKeyOrder) {
+TEST(ProbeSsrpCodec, ParsesBothRecordsInAnyKeyOrder) {
   // The second record lists np before tcp; FreeTDS chokes on that, we must not.
   auto found = DecodeSsrpResponse(Fixture("ssrp_ucast_ex_reply.bin"));
   ASSERT_TRUE(found) << found.error().message;
@@ -35,14 +35,14 @@ TEST(SsrpCodec, ParsesBothRecordsInAnyKeyOrder) {
   EXPECT_EQ((*found)[1].tcp_port, Port{49731});
 }
 
-TEST(SsrpCodec, InstanceReply) {
+TEST(ProbeSsrpCodec, InstanceReply) {
   auto found = DecodeSsrpResponse(Fixture("ssrp_inst_reply.bin"));
   ASSERT_TRUE(found);
   ASSERT_EQ(found->size(), 1u);
   EXPECT_EQ((*found)[0].tcp_port, Port{49731});
 }
 
-TEST(SsrpCodec, DacSizeCountsWholePacket) {
+TEST(ProbeSsrpCodec, DacSizeCountsWholePacket) {
   auto port = DecodeSsrpDacResponse(Fixture("ssrp_dac_reply.bin"));
   ASSERT_TRUE(port);
   EXPECT_EQ(*port, 49732);  // 44 c2 little-endian
@@ -53,7 +53,7 @@ TEST(SsrpCodec, DacSizeCountsWholePacket) {
   EXPECT_FALSE(DecodeSsrpDacResponse(wrong_version));
 }
 
-TEST(SsrpCodec, SizeMustMatchDatagram) {
+TEST(ProbeSsrpCodec, SizeMustMatchDatagram) {
   auto reply = Fixture("ssrp_ucast_ex_reply.bin");
   reply.pop_back();
   EXPECT_FALSE(DecodeSsrpResponse(reply));
@@ -68,7 +68,7 @@ std::vector<std::byte> Resp(std::string_view data) {
   return out;
 }
 
-TEST(SsrpCodec, EmptyFieldsAndOtherProtocols) {
+TEST(ProbeSsrpCodec, EmptyFieldsAndOtherProtocols) {
   auto found = DecodeSsrpResponse(Resp(
       "ServerName;H;InstanceName;I;IsClustered;No;Version;1;bv;;g;o;via;H,0:1433;tcp;0;;"));
   ASSERT_TRUE(found) << found.error().message;

@@ -26,7 +26,7 @@ AssignRequest Req(std::string name) {
   return r;
 }
 
-TEST(Allocator, SameNameSamePortAndPolicyHolds) {
+TEST(RegistryAllocator, SameNameSamePortAndPolicyHolds) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("r.db"));
   ASSERT_TRUE(store);
@@ -47,7 +47,7 @@ TEST(Allocator, SameNameSamePortAndPolicyHolds) {
   EXPECT_EQ(other.Assign(Req("web"))->record.service.port, p);
 }
 
-TEST(Allocator, RebuildingFromTheSameNamesGivesTheSamePorts) {
+TEST(RegistryAllocator, RebuildingFromTheSameNamesGivesTheSamePorts) {
   std::vector<std::string> names;
   for (int i = 0; i < 300; ++i) names.push_back("svc" + std::to_string(i));
   std::vector<Port> first, second;
@@ -62,7 +62,7 @@ TEST(Allocator, RebuildingFromTheSameNamesGivesTheSamePorts) {
   EXPECT_EQ(std::set<Port>(first.begin(), first.end()).size(), names.size());
 }
 
-TEST(Allocator, ExplicitPortExplainsEveryBrokenRule) {
+TEST(RegistryAllocator, ExplicitPortExplainsEveryBrokenRule) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("r.db"));
   ASSERT_TRUE(store);
@@ -91,7 +91,7 @@ TEST(Allocator, ExplicitPortExplainsEveryBrokenRule) {
   EXPECT_FALSE(*store->GetService("probe"));
 }
 
-TEST(Allocator, ChangingAnExistingNameIsAConflict) {
+TEST(RegistryAllocator, ChangingAnExistingNameIsAConflict) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("r.db"));
   ASSERT_TRUE(store);
@@ -106,7 +106,7 @@ TEST(Allocator, ChangingAnExistingNameIsAConflict) {
   EXPECT_NE(a.error().message.find("berth release web"), std::string::npos);
 }
 
-TEST(Allocator, BothClaimsBothSlots) {
+TEST(RegistryAllocator, BothClaimsBothSlots) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("r.db"));
   ASSERT_TRUE(store);
@@ -126,7 +126,7 @@ TEST(Allocator, BothClaimsBothSlots) {
   EXPECT_FALSE(alloc.Assign(u));
 }
 
-TEST(Allocator, FamilySkipsTheBrowserPort) {
+TEST(RegistryAllocator, FamilySkipsTheBrowserPort) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("r.db"));
   ASSERT_TRUE(store);
@@ -158,7 +158,7 @@ TEST(Allocator, FamilySkipsTheBrowserPort) {
   }
 }
 
-TEST(Allocator, GroupEphemeralRangesOfOtherHostsAreAvoided) {
+TEST(RegistryAllocator, GroupEphemeralRangesOfOtherHostsAreAvoided) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("r.db"));
   ASSERT_TRUE(store);
@@ -185,7 +185,7 @@ TEST(Allocator, GroupEphemeralRangesOfOtherHostsAreAvoided) {
   EXPECT_NE(a.error().message.find("berth group add nosuch"), std::string::npos);
 }
 
-TEST(Allocator, FullSpaceSaysHowToWiden) {
+TEST(RegistryAllocator, FullSpaceSaysHowToWiden) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("r.db"));
   ASSERT_TRUE(store);
@@ -209,7 +209,7 @@ TEST(Allocator, FullSpaceSaysHowToWiden) {
   EXPECT_NE(a.error().message.find("--range"), std::string::npos);
 }
 
-TEST(Allocator, InvalidNamesAreRejectedWithTheRule) {
+TEST(RegistryAllocator, InvalidNamesAreRejectedWithTheRule) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("r.db"));
   ASSERT_TRUE(store);
@@ -220,6 +220,37 @@ TEST(Allocator, InvalidNamesAreRejectedWithTheRule) {
     EXPECT_NE(a.error().message.find("lowercase DNS labels"), std::string::npos);
   }
   EXPECT_TRUE(store->ListServices()->empty());
+}
+
+}  // namespace
+}  // namespace berth::registry
+
+namespace berth::registry {
+namespace {
+
+TEST(RegistryAllocator, UnpinnedRequestReturnsTheRegistrationFromAnyGroup) {
+  test::TempDir dir;
+  auto store = test::OpenOrDie(dir.File("r.db"));
+  ASSERT_TRUE(store);
+  Group g;
+  g.name = "one";
+  g.range = {20000, 20000};
+  ASSERT_TRUE(store->PutGroup(g));
+  HostView host;
+  Allocator alloc(*store, host);
+  AssignRequest r;
+  r.name = "only";
+  r.group = "one";
+  r.allow_iana = true;
+  auto first = alloc.Assign(r);
+  ASSERT_TRUE(first) << first.error().message;
+  r.group = "";  // not pinned: the claim path reports the existing name
+  auto again = Allocator(*store, host).Assign(r);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_FALSE(again->created);
+  EXPECT_EQ(again->record.service.port, 20000);
+  EXPECT_TRUE(*store->ReleaseService("only"));
+  EXPECT_TRUE(store->ListClaims("")->empty());
 }
 
 }  // namespace

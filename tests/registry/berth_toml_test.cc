@@ -36,7 +36,7 @@ created = 2026-01-31T12:00:00Z
 updated = 2026-02-01T13:00:00+01:00
 )";
 
-TEST(BerthToml, ParsesEveryField) {
+TEST(RegistryToml, ParsesEveryField) {
   auto doc = ParseBerthToml(kFile, "t.toml");
   ASSERT_TRUE(doc) << doc.error().message;
   ASSERT_EQ(doc->groups.size(), 1u);
@@ -53,7 +53,7 @@ TEST(BerthToml, ParsesEveryField) {
   EXPECT_EQ(doc->services[1].group, "default");
 }
 
-TEST(BerthToml, FormatRoundTripsExactly) {
+TEST(RegistryToml, FormatRoundTripsExactly) {
   auto doc = ParseBerthToml(kFile, "t.toml");
   ASSERT_TRUE(doc);
   const std::string once = FormatBerthToml(*doc);
@@ -69,12 +69,12 @@ void ExpectError(std::string_view text, std::string_view needle) {
   EXPECT_NE(doc.error().message.find(needle), std::string::npos) << doc.error().message;
 }
 
-TEST(BerthToml, SyntaxErrorsNameFileLineAndColumn) {
+TEST(RegistryToml, SyntaxErrorsNameFileLineAndColumn) {
   ExpectError("schema = 1\n[[service]]\nname = \"a\nport = 1\n", "bad.toml:3:");
   ExpectError("[[service]]\nname = \"a\"\nport = = 4\n", "bad.toml:3:");
 }
 
-TEST(BerthToml, SemanticErrorsAreClear) {
+TEST(RegistryToml, SemanticErrorsAreClear) {
   ExpectError("[[service]]\nname = \"a\"\nport = 1\nprot = \"tcp\"\n",
               "bad.toml:4:1: unknown key 'prot' in [[service]]");
   ExpectError("[[service]]\nname = \"a\"\nport = 70000\n", "bad.toml:3:8: 'port' must be an integer 1-65535");
@@ -91,7 +91,7 @@ TEST(BerthToml, SemanticErrorsAreClear) {
   ExpectError("[[family]]\nname = \"f\"\n", "missing key 'base'");
 }
 
-TEST(BerthToml, ServiceWithoutPortIsLeftForTheAllocator) {
+TEST(RegistryToml, ServiceWithoutPortIsLeftForTheAllocator) {
   auto doc = ParseBerthToml("[[service]]\nname = \"a\"\n", "t.toml");
   ASSERT_TRUE(doc);
   EXPECT_EQ(doc->services[0].port, 0);

@@ -43,7 +43,7 @@ std::vector<std::string> Ids(const std::vector<Finding>& fs) {
   return out;
 }
 
-TEST(Reserve, MergeNeverDropsAnEntry) {
+TEST(RegistryReserve, MergeNeverDropsAnEntry) {
   const PortSet current{{100, 200}, {40000, 40000}};
   const PortSet merged = MergeReserved(current, {Svc("a", 5000, ServiceProto::kBoth), Svc("b", 150)});
   EXPECT_EQ(merged.Intersect(current), current);
@@ -53,7 +53,7 @@ TEST(Reserve, MergeNeverDropsAnEntry) {
             std::string::npos);
 }
 
-TEST(Check, ReportsEachRule) {
+TEST(RegistryCheck, ReportsEachRule) {
   HostSnapshot snap = Snap({{Protocol::kTcp, 5000, "app"}, {Protocol::kTcp, 40000, "eph"},
                             {Protocol::kTcp, 22, "sshd"}, {Protocol::kTcp, 7000, "stray"}});
   snap.config.reserved = PortSet{{5000, 5000}};
@@ -75,7 +75,7 @@ TEST(Check, ReportsEachRule) {
   EXPECT_EQ(Ids(clean), std::vector<std::string>{"registered-port-unreserved"});
 }
 
-TEST(Range, SaysWhatWouldBreak) {
+TEST(RegistryRange, SaysWhatWouldBreak) {
   HostSnapshot snap = Snap({{Protocol::kTcp, 20000, "legacy"}, {Protocol::kTcp, 9000, "low"}});
   snap.config.reserved = PortSet{{25000, 25000}};
   auto findings = CheckRange({15000, 60999}, snap, {Svc("a", 16000), Svc("b", 25000), Svc("c", 9000)});
@@ -94,7 +94,7 @@ TEST(Range, SaysWhatWouldBreak) {
   EXPECT_EQ(Ids(CheckRange({500, 600}, snap, {})), std::vector<std::string>{"range-invalid"});
 }
 
-TEST(MatchScan, RegisteredUnregisteredDriftedAndPortChanged) {
+TEST(RegistryMatchScan, RegisteredUnregisteredDriftedAndPortChanged) {
   const std::vector<Service> services = {Svc("web", 8000), Svc("api", 9000), Svc("redis", 6379)};
   // Previous scan: api (command "apid") on its port; "batch" on 45000.
   const std::vector<Observation> previous = {
@@ -125,7 +125,7 @@ TEST(MatchScan, RegisteredUnregisteredDriftedAndPortChanged) {
   EXPECT_EQ(Ids(same.findings), std::vector<std::string>{});
 }
 
-TEST(Plan, DiffAndPortResolution) {
+TEST(RegistryPlan, DiffAndPortResolution) {
   RegistryDoc current;
   current.services = {Svc("a", 5000), Svc("b", 5001), Svc("c", 5002)};
   RegistryDoc desired;

@@ -31,7 +31,7 @@ std::string Slurp(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-TEST(SqliteStore, ReadModeOfMissingFileIsEmptyAndCreatesNothing) {
+TEST(RegistryStore, ReadModeOfMissingFileIsEmptyAndCreatesNothing) {
   TempDir dir;
   const std::string path = dir.File("sub/registry.db");
   auto store = SqliteStore::Open(path, OpenMode::kRead);
@@ -42,7 +42,7 @@ TEST(SqliteStore, ReadModeOfMissingFileIsEmptyAndCreatesNothing) {
   EXPECT_FALSE(std::filesystem::exists(dir.File("sub")));
 }
 
-TEST(SqliteStore, WriteModeCreatesDirectoryAndFile) {
+TEST(RegistryStore, WriteModeCreatesDirectoryAndFile) {
   TempDir dir;
   const std::string path = dir.File("a/b/registry.db");
   auto store = OpenOrDie(path);
@@ -51,7 +51,7 @@ TEST(SqliteStore, WriteModeCreatesDirectoryAndFile) {
   EXPECT_EQ(*store->Revision(), 0);
 }
 
-TEST(SqliteStore, UnwritableDirectoryIsExplained) {
+TEST(RegistryStore, UnwritableDirectoryIsExplained) {
   // A path below a regular file can never be created, even by root.
   TempDir dir;
   std::ofstream(dir.File("file")) << "x";
@@ -62,7 +62,7 @@ TEST(SqliteStore, UnwritableDirectoryIsExplained) {
   EXPECT_NE(store.error().message.find("--db"), std::string::npos);
 }
 
-TEST(SqliteStore, ClaimIsUniquePerGroupSlotAndPort) {
+TEST(RegistryStore, ClaimIsUniquePerGroupSlotAndPort) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("r.db"));
   ASSERT_TRUE(store);
@@ -91,7 +91,7 @@ TEST(SqliteStore, ClaimIsUniquePerGroupSlotAndPort) {
   EXPECT_EQ(claims->size(), 2u);  // both tcp and udp
 }
 
-TEST(SqliteStore, ClaimOfExistingNameReturnsTheStoredRecord) {
+TEST(RegistryStore, ClaimOfExistingNameReturnsTheStoredRecord) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("r.db"));
   ASSERT_TRUE(store);
@@ -103,7 +103,7 @@ TEST(SqliteStore, ClaimOfExistingNameReturnsTheStoredRecord) {
   EXPECT_EQ(store->ListClaims("")->size(), 1u);
 }
 
-TEST(SqliteStore, ReleaseFreesTheClaimAndBumpsRevision) {
+TEST(RegistryStore, ReleaseFreesTheClaimAndBumpsRevision) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("r.db"));
   ASSERT_TRUE(store);
@@ -116,7 +116,7 @@ TEST(SqliteStore, ReleaseFreesTheClaimAndBumpsRevision) {
   EXPECT_TRUE(store->ClaimService(Rec("b", 5000)));
 }
 
-TEST(SqliteStore, ReplaceIsAllOrNothing) {
+TEST(RegistryStore, ReplaceIsAllOrNothing) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("r.db"));
   ASSERT_TRUE(store);
@@ -143,7 +143,7 @@ TEST(SqliteStore, ReplaceIsAllOrNothing) {
   EXPECT_EQ(doc->families, good.families);
 }
 
-TEST(SqliteStore, CorruptFileIsRefusedAndNotModified) {
+TEST(RegistryStore, CorruptFileIsRefusedAndNotModified) {
   TempDir dir;
   const std::string path = dir.File("r.db");
   std::string garbage(8192, '\0');
@@ -160,7 +160,7 @@ TEST(SqliteStore, CorruptFileIsRefusedAndNotModified) {
   EXPECT_FALSE(std::filesystem::exists(path + "-wal"));
 }
 
-TEST(SqliteStore, NewerSchemaIsRefusedAndNotModified) {
+TEST(RegistryStore, NewerSchemaIsRefusedAndNotModified) {
   TempDir dir;
   const std::string path = dir.File("r.db");
   { ASSERT_TRUE(OpenOrDie(path)); }
@@ -177,7 +177,7 @@ TEST(SqliteStore, NewerSchemaIsRefusedAndNotModified) {
   EXPECT_EQ(Slurp(path), before);
 }
 
-TEST(SqliteStore, ForeignSqliteDatabaseIsRefused) {
+TEST(RegistryStore, ForeignSqliteDatabaseIsRefused) {
   TempDir dir;
   const std::string path = dir.File("other.db");
   sqlite3* db = nullptr;
@@ -189,7 +189,7 @@ TEST(SqliteStore, ForeignSqliteDatabaseIsRefused) {
   EXPECT_NE(store.error().message.find("not a berth registry"), std::string::npos);
 }
 
-TEST(SqliteStore, RecordScanKeepsPreviousScanApart) {
+TEST(RegistryStore, RecordScanKeepsPreviousScanApart) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("r.db"));
   ASSERT_TRUE(store);

@@ -4,12 +4,13 @@
 Usage: ssrp_responder.py FIXTURE_DIR [ADDRESS] [--tcp-first] [--listen]
 Binds udp ADDRESS:1434 (default 127.0.0.1; loopback only) and answers with byte sequences
 captured from real exchanges (FIXTURE_DIR/ssrp_*.bin):
-  03 (CLNT_UCAST_EX)          -> ssrp_ucast_ex_reply.bin  (or a tcp-before-np re-ordering of
+  03 (CLNT_UCAST_EX), and 02 (CLNT_BCAST_EX) sent unicast, as nmap and tedious do
+                              -> ssrp_ucast_ex_reply.bin  (or a tcp-before-np re-ordering of
                                  it with --tcp-first, the order real servers use)
   04 SQLEXPRESS 00            -> ssrp_inst_reply.bin
   0F 01 SQLEXPRESS 00         -> ssrp_dac_reply.bin
 With --listen it also listens on each tcp port the EX reply names (an instance that
-answers a TCP connect). Anything else (other names, 02 broadcasts, malformed input) gets silence, as a real Browser.
+answers a TCP connect). Anything else (other names, malformed input) gets silence, as a real Browser.
 Responder rules from protocols.md 2.6: loopback only, allow-listed sources (127.0.0.0/8),
 replies under 1 KB, per-source rate limit. Prints "ready" once bound.
 """
@@ -51,6 +52,7 @@ def main():
         ex = tcp_first(ex)
     answers = {
         bytes([3]): ex,
+        bytes([2]): ex,
         load(fixtures, "ssrp_inst_request.bin"): load(fixtures, "ssrp_inst_reply.bin"),
         load(fixtures, "ssrp_dac_request.bin"): load(fixtures, "ssrp_dac_reply.bin"),
     }

@@ -1,3 +1,5 @@
+// Formatting berth.toml: the writing half of the berth.toml codec (parsing is in
+// berth_toml_parse.cc). Pure; both halves build into the fuzz target.
 #include <ctime>
 
 #include <fmt/core.h>

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# berth probe vs nmap (rpcinfo, ms-sql-info) over the same targets, in a private namespace.
+# Usage: bench/probe_bench.sh BUILD_DIR [TARGETS] [TIMEOUT_S]
+#   TARGETS: a power of two (default 4096) addresses in 127.1.0.0/N; TIMEOUT_S default 1.
+# Inside a fresh network + mount namespace (nothing leaves it): rpcbind with rpc.statd and
+# rpc.mountd, and the test SSRP responder, answer on 127.1.0.1 and 127.1.0.2; an nft rule drops
+# every packet to the other targets. berth's time should be about one timeout plus the
+# answering hosts' work, not a multiple of the target count. Prints times, findings and ratios
+# (figures go to docs/benchmarks.md). Needs root, rpcbind, nfs-kernel-server, nmap, python3, nft.
+set -euo pipefail
+build=$(cd "${1:?usage: probe_bench.sh BUILD_DIR [TARGETS] [TIMEOUT_S]}" && pwd)
+n=${2:-4096}
+timeout_s=${3:-1}
+here=$(cd "$(dirname "$0")/.." && pwd)
+berth=$build/berth
+bits=0
+while [ $((1 << bits)) -lt "$n" ]; do bits=$((bits + 1)); done
+[ $((1 << bits)) -eq "$n" ] || { echo "probe_bench: TARGETS must be a power of two" >&2; exit 2; }
+[ "$n" -le 65536 ] || { echo "probe_bench: at most 65536 targets (127.1.0.0/16)" >&2; exit 2; }
+cidr=127.1.0.0/$((32 - bits))
+for p in rpcbind rpc.statd rpc.mountd nmap nft python3 nsenter; do
+  command -v "$p" >/dev/null || { echo "probe_bench: $p missing: run scripts/install-deps bench" >&2; exit 2; }
+done
+
+ns=berth-bench-probe-$$
+dir=/tmp/$ns
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  [ -f "$dir/holder.pid" ] && kill "$(cat "$dir/holder.pid")" 2>/dev/null || true
+  ip netns del "$ns" 2>/dev/null || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+holder=$("$here/tests/integration/peers/private_run_ns.sh" "$ns" "$dir")
+in_ns() { nsenter -t "$holder" -m -n "$@"; }
+
+in_ns rpcbind -w -f & pids+=($!)
+for _ in $(seq 50); do in_ns rpcinfo -p 127.0.0.1 >/dev/null 2>&1 && break; sleep 0.1; done
+in_ns rpc.statd -F -L >/dev/null 2>&1 & pids+=($!)
+in_ns rpc.mountd -F >/dev/null 2>&1 & pids+=($!)
+in_ns python3 "$here/tests/integration/peers/ssrp_responder.py" "$here/tests/fixtures/probe" 127.1.0.2 --tcp-first --listen >/dev/null & pids+=($!)
+sleep 1
+# Only 127.1.0.1 and 127.1.0.2 answer; everything else in the block is dropped silently.
+in_ns nft -f - <<NFT
+table inet berth_bench {
+  chain input {
+    type filter hook input priority 0; policy accept;
+    ip daddr $cidr ip daddr != { 127.1.0.1, 127.1.0.2 } drop
+  }
+}
+NFT
+
+now() { date +%s.%N; }
+elapsed() { echo "$2 - $1" | bc; }
+
+echo "probe bench: $n targets in $cidr, 2 answering, timeout ${timeout_s}s, $(nproc) cores"
+t0=$(now)
+in_ns "$berth" probe --rpc --mssql --json --timeout "$timeout_s" --retries 1 --rate 20000 \
+  --concurrency "$((2 * n + 64))" "$cidr" >"$dir/berth.json" || true
+t1=$(now)
+berth_s=$(elapsed "$t0" "$t1")
+berth_found=$(python3 -c '
+import json,sys
+d=json.load(open(sys.argv[1]))
+rpc=sum(1 for h in d["hosts"] for m in h["mappers"] if m["protocol"]=="rpc" and m["state"]=="answered")
+sql=sum(1 for h in d["hosts"] for m in h["mappers"] if m["protocol"]=="mssql" and m["state"]=="answered")
+print(rpc, sql, d["summary"]["services"])' "$dir/berth.json")
+echo "berth probe --rpc --mssql : ${berth_s} s   (rpcbind hosts, SQL browsers, services) = ($berth_found)"
+
+nmap_common=(-n -Pn --max-rtt-timeout "${timeout_s}s" --initial-rtt-timeout "${timeout_s}s" --max-retries 1 -T4)
+t0=$(now)
+in_ns nmap "${nmap_common[@]}" -p111 --script rpcinfo -oX "$dir/nmap_rpc.xml" "$cidr" >/dev/null
+t1=$(now)
+nmap_rpc_s=$(elapsed "$t0" "$t1")
+t0=$(now)
+in_ns nmap "${nmap_common[@]}" -sU -p1434 --script ms-sql-info -oX "$dir/nmap_sql.xml" "$cidr" >/dev/null
+t1=$(now)
+nmap_sql_s=$(elapsed "$t0" "$t1")
+nmap_found=$(python3 -c '
+import sys, xml.etree.ElementTree as ET
+def hosts(path, script):
+    n=0
+    for h in ET.parse(path).getroot().iter("host"):
+        if any(s.get("id")==script for s in h.iter("script")): n+=1
+    return n
+print(hosts(sys.argv[1],"rpcinfo"), hosts(sys.argv[2],"ms-sql-info"))' "$dir/nmap_rpc.xml" "$dir/nmap_sql.xml")
+nmap_s=$(echo "$nmap_rpc_s + $nmap_sql_s" | bc)
+echo "nmap -p111 --script rpcinfo: ${nmap_rpc_s} s"
+echo "nmap -sU -p1434 --script ms-sql-info: ${nmap_sql_s} s   (rpcinfo hosts, ms-sql-info hosts) = ($nmap_found)"
+echo "ratio nmap/berth: rpc+sql $(echo "scale=1; $nmap_s / $berth_s" | bc)x"
