@@ -54,38 +54,41 @@ NFT
 now() { date +%s.%N; }
 elapsed() { echo "$2 - $1" | bc; }
 
-echo "probe bench: $n targets in $cidr, 2 answering, timeout ${timeout_s}s, $(nproc) cores"
-t0=$(now)
-in_ns "$berth" probe --rpc --mssql --json --timeout "$timeout_s" --retries 1 --rate 20000 \
-  --concurrency "$((2 * n + 64))" "$cidr" >"$dir/berth.json" || true
-t1=$(now)
-berth_s=$(elapsed "$t0" "$t1")
-berth_found=$(python3 -c '
+protos=${PROBE_BENCH_PROTOS:-rpc mssql}
+echo "probe bench: $n targets in $cidr, 2 answering, timeout ${timeout_s}s, $(nproc) cores, protocols: $protos"
+nmap_common=(-n -Pn --max-rtt-timeout "${timeout_s}s" --initial-rtt-timeout "${timeout_s}s" --max-retries 1 -T4)
+count_berth() {  # hosts whose mapper answered, services listed
+  python3 -c '
 import json,sys
 d=json.load(open(sys.argv[1]))
-rpc=sum(1 for h in d["hosts"] for m in h["mappers"] if m["protocol"]=="rpc" and m["state"]=="answered")
-sql=sum(1 for h in d["hosts"] for m in h["mappers"] if m["protocol"]=="mssql" and m["state"]=="answered")
-print(rpc, sql, d["summary"]["services"])' "$dir/berth.json")
-echo "berth probe --rpc --mssql : ${berth_s} s   (rpcbind hosts, SQL browsers, services) = ($berth_found)"
-
-nmap_common=(-n -Pn --max-rtt-timeout "${timeout_s}s" --initial-rtt-timeout "${timeout_s}s" --max-retries 1 -T4)
-t0=$(now)
-in_ns nmap "${nmap_common[@]}" -p111 --script rpcinfo -oX "$dir/nmap_rpc.xml" "$cidr" >/dev/null
-t1=$(now)
-nmap_rpc_s=$(elapsed "$t0" "$t1")
-t0=$(now)
-in_ns nmap "${nmap_common[@]}" -sU -p1434 --script ms-sql-info -oX "$dir/nmap_sql.xml" "$cidr" >/dev/null
-t1=$(now)
-nmap_sql_s=$(elapsed "$t0" "$t1")
-nmap_found=$(python3 -c '
+print(sum(1 for h in d["hosts"] for m in h["mappers"] if m["protocol"]==sys.argv[2] and m["state"]=="answered"),
+      d["summary"]["services"])' "$1" "$2"
+}
+count_nmap() {  # hosts with output from the script
+  python3 -c '
 import sys, xml.etree.ElementTree as ET
-def hosts(path, script):
-    n=0
-    for h in ET.parse(path).getroot().iter("host"):
-        if any(s.get("id")==script for s in h.iter("script")): n+=1
-    return n
-print(hosts(sys.argv[1],"rpcinfo"), hosts(sys.argv[2],"ms-sql-info"))' "$dir/nmap_rpc.xml" "$dir/nmap_sql.xml")
-nmap_s=$(echo "$nmap_rpc_s + $nmap_sql_s" | bc)
-echo "nmap -p111 --script rpcinfo: ${nmap_rpc_s} s"
-echo "nmap -sU -p1434 --script ms-sql-info: ${nmap_sql_s} s   (rpcinfo hosts, ms-sql-info hosts) = ($nmap_found)"
-echo "ratio nmap/berth: rpc+sql $(echo "scale=1; $nmap_s / $berth_s" | bc)x"
+print(sum(1 for h in ET.parse(sys.argv[1]).getroot().iter("host")
+          if any(s.get("id")==sys.argv[2] for s in h.iter("script"))))' "$1" "$2"
+}
+total_b=0 total_n=0
+for proto in $protos; do
+  case $proto in
+    rpc) flag=--rpc script=rpcinfo nmap_args=(-p111) ;;
+    mssql) flag=--mssql script=ms-sql-info nmap_args=(-sU -p1434) ;;
+    *) echo "probe_bench: unknown protocol $proto" >&2; exit 2 ;;
+  esac
+  t0=$(now)
+  in_ns "$berth" probe "$flag" --json --timeout "$timeout_s" --retries 1 --rate 20000 \
+    --concurrency "$((n + 64))" "$cidr" >"$dir/berth_$proto.json" || true
+  t1=$(now)
+  b=$(elapsed "$t0" "$t1")
+  t0=$(now)
+  in_ns nmap "${nmap_common[@]}" "${nmap_args[@]}" --script "$script" -oX "$dir/nmap_$proto.xml" "$cidr" >/dev/null
+  t1=$(now)
+  m=$(elapsed "$t0" "$t1")
+  echo "$proto: berth probe $flag ${b} s (answering hosts, services: $(count_berth "$dir/berth_$proto.json" "$proto"))"
+  echo "$proto: nmap --script $script ${m} s (hosts with script output: $(count_nmap "$dir/nmap_$proto.xml" "$script"))"
+  echo "$proto: ratio nmap/berth $(echo "scale=1; $m / $b" | bc)x"
+  total_b=$(echo "$total_b + $b" | bc) total_n=$(echo "$total_n + $m" | bc)
+done
+echo "all: berth ${total_b} s, nmap ${total_n} s, ratio $(echo "scale=1; $total_n / $total_b" | bc)x"

@@ -123,7 +123,7 @@ void AddAssignCommand(CLI::App& app, int& exit_code) {
   cmd->add_flag("--allow-iana", f->allow_iana, "allow ports IANA assigns to other services");
   cmd->add_option("--owner", f->owner, "team or person responsible");
   cmd->add_option("--description", f->description, "what the service is");
-  cmd->add_option("--tag", f->tags, "a tag (repeat for several)");
+  cmd->add_option("--tag", f->tags, "a tag (repeat --tag for several)")->allow_extra_args(false);
   cmd->add_flag("--json", f->json, "print the record(s) as JSON (docs/registry.md)");
   cmd->add_flag("--explain", f->explain, "say on stderr why each port was chosen");
   AddDbOption(cmd, f->db);

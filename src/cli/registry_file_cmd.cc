@@ -61,18 +61,16 @@ int RunFile(FileMode mode, const std::string& file, const std::string& db) {
   if (!current) return PrintError(current.error());
   registry::RegistryDoc desired =
       mode == FileMode::kImport ? registry::Merge(*current, *parsed) : std::move(*parsed);
-  bool needs_ports = false;
-  for (const auto& s : desired.services) needs_ports = needs_ports || s.port == 0;
-  registry::HostView host;
-  if (needs_ports) {
-    auto view = TakeHostView();
-    if (!view) return PrintError(view.error());
-    host = std::move(*view);
-  }
+  auto view = TakeHostView();
+  if (!view) return PrintError(view.error());
+  registry::HostView host = std::move(*view);
   auto resolved = registry::ResolvePorts(std::move(desired), *current, host);
   if (!resolved) return PrintError(fmt::format("{}: {}\nnothing was written", file, resolved.error().message));
   const auto changes = registry::Diff(*current, *resolved);
   WriteStdout(registry::FormatChanges(changes));
+  for (const std::string& w : registry::PolicyWarnings(*resolved, changes, host)) {
+    fmt::print(stderr, "berth: warning: {}\n", w);
+  }
   if (mode == FileMode::kPlan || changes.empty()) return 0;
   const std::string reason = fmt::format("declared in {}", file);
   if (auto r = (*store)->Replace(*resolved, reason); !r) {

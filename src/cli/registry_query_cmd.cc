@@ -258,8 +258,9 @@ void AddGroupCommand(CLI::App& app, int& exit_code) {
   auto f = std::make_shared<GroupFlags>();
   CLI::App* add = cmd->add_subcommand("add", "Create a group or add to it (sets are merged).");
   add->add_option("name", f->name, "group name")->required();
-  add->add_option("--host", f->hosts, "a host of the group (repeat); this host's live ranges "
-                                      "count when its hostname is listed");
+  add->add_option("--host", f->hosts, "a host of the group (repeat --host); this host's live ranges "
+                                      "count when its hostname is listed")
+      ->allow_extra_args(false);
   add->add_option("--ephemeral", f->ephemeral, "ephemeral ranges of other hosts, e.g. 49152-65535 "
                                                "for Windows, 10000-65535 for FreeBSD");
   add->add_option("--reserved", f->reserved, "reserved ports of other hosts");

@@ -5,10 +5,18 @@
 #include <algorithm>
 #include <ctime>
 #include <map>
+#include <optional>
 #include <set>
 
 #include <fmt/core.h>
 
+// toml++ 3.3.0 asserts (in builds without NDEBUG) on some malformed input that its parser
+// then reports as an ordinary parse error anyway (found by the fuzzer: "[[[service]]").
+// The packaged library is built without these assertions; header-only builds (the fuzz
+// build) match it here, so a bad file is an error message, never an abort.
+#ifndef TOML_ASSERT
+#define TOML_ASSERT(expr) static_assert(true)
+#endif
 #include <toml++/toml.h>
 
 #include "registry/berth_toml.h"
@@ -253,10 +261,63 @@ class Parser {
   std::string_view source_;
 };
 
+// TOML allows non-ASCII characters only inside strings and comments. toml++ 3.3.0 reaches
+// __builtin_unreachable() on some non-ASCII characters elsewhere (U+0156 where a key
+// should start, found by the fuzzer), so such input is refused here first, with the
+// position, before toml++ sees it. Returns the 1-based (line, column) of the first
+// offending byte, if any.
+std::optional<std::pair<std::uint32_t, std::uint32_t>> NonAsciiOutsideStrings(std::string_view t) {
+  std::uint32_t line = 1, col = 1;
+  std::size_t i = 0;
+  auto advance = [&](std::size_t n) {
+    for (std::size_t k = 0; k < n && i < t.size(); ++k, ++i) {
+      if (t[i] == '\n') {
+        ++line;
+        col = 1;
+      } else if ((static_cast<unsigned char>(t[i]) & 0xC0) != 0x80) {
+        ++col;  // count code points, not bytes
+      }
+    }
+  };
+  while (i < t.size()) {
+    const char c = t[i];
+    if (c == '#') {
+      while (i < t.size() && t[i] != '\n') advance(1);
+    } else if (c == '"' || c == '\'') {
+      const bool multi = t.substr(i, 3) == std::string_view(c == '"' ? "\"\"\"" : "'''");
+      const std::string_view close = multi ? t.substr(i, 3) : t.substr(i, 1);
+      advance(close.size());
+      while (i < t.size()) {
+        if (c == '"' && t[i] == '\\') {
+          advance(2);
+        } else if (t.substr(i, close.size()) == close) {
+          advance(close.size());
+          break;
+        } else if (!multi && t[i] == '\n') {
+          break;  // unterminated: toml++ reports it
+        } else {
+          advance(1);
+        }
+      }
+    } else if (static_cast<unsigned char>(c) >= 0x80) {
+      return std::pair{line, col};
+    } else {
+      advance(1);
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Result<RegistryDoc> ParseBerthToml(std::string_view text, std::string_view source) {
   Parser parser(source);
+  if (auto at = NonAsciiOutsideStrings(text)) {
+    return Fail(ErrorCode::kMalformed,
+                fmt::format("{}:{}:{}: a non-ASCII character outside a string or comment: keys "
+                            "and values other than strings are ASCII in TOML",
+                            source, at->first, at->second));
+  }
   toml::table root;
   try {
     root = toml::parse(text, source);

@@ -130,6 +130,36 @@ std::vector<Change> Diff(const RegistryDoc& current, const RegistryDoc& desired)
   return out;
 }
 
+std::vector<std::string> PolicyWarnings(const RegistryDoc& desired,
+                                        const std::vector<Change>& changes, const HostView& host) {
+  auto groups = ByName(desired.groups);
+  auto services = ByName(desired.services);
+  std::vector<std::string> out;
+  for (const Change& c : changes) {
+    if (c.what != "service" || c.kind == Change::Kind::kRemove) continue;
+    auto it = services.find(c.name);
+    if (it == services.end()) continue;
+    const Service& s = *it->second;
+    EffectiveGroup g;
+    auto git = groups.find(s.group);
+    if (git != groups.end()) g.group = *git->second;
+    g.group.name = s.group;
+    g.includes_this_host = s.group == kDefaultGroup ||
+                           std::find(g.group.hosts.begin(), g.group.hosts.end(), host.hostname) !=
+                               g.group.hosts.end();
+    g.ephemeral = g.group.ephemeral;
+    if (g.includes_this_host) g.ephemeral.Add(host.config.ephemeral);
+    HostView quiet = host;  // listeners and IANA are advice for assign, not for a declared file
+    quiet.listening_tcp = {};
+    quiet.listening_udp = {};
+    for (const std::string& v : RuleViolations(s.port, s.proto, g, {}, quiet, /*allow_iana=*/true,
+                                               !s.family.empty())) {
+      out.push_back(fmt::format("service {}: {}", s.name, v));
+    }
+  }
+  return out;
+}
+
 std::string FormatChanges(const std::vector<Change>& changes) {
   std::string out;
   std::size_t n[3] = {0, 0, 0};

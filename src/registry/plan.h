@@ -32,6 +32,12 @@ struct Change {
 // Changes that turn `current` into `desired`, groups then families then services, by name.
 std::vector<Change> Diff(const RegistryDoc& current, const RegistryDoc& desired);
 
+// For the services `changes` adds or changes: a line for each port outside its group's
+// range (families exempt) or inside the ephemeral range of a host of its group. A file is
+// the operator's word, so these are warnings (printed by plan and apply), not errors.
+std::vector<std::string> PolicyWarnings(const RegistryDoc& desired,
+                                        const std::vector<Change>& changes, const HostView& host);
+
 // "+ service web 8080/tcp" lines and a summary line.
 std::string FormatChanges(const std::vector<Change>& changes);
 

@@ -99,3 +99,19 @@ TEST(RegistryToml, ServiceWithoutPortIsLeftForTheAllocator) {
 
 }  // namespace
 }  // namespace berth::registry
+
+namespace berth::registry {
+namespace {
+
+TEST(RegistryToml, NonAsciiOnlyInsideStringsAndComments) {
+  auto ok = ParseBerthToml("# caf\xc3\xa9\n[[service]]\nname = \"a\"\ndescription = \"caf\xc3\xa9 \\\" \xc5\x96\"\n"
+                           "owner = '''x\n\xc3\xa9'''\n",
+                           "t.toml");
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->services[0].description, "caf\xc3\xa9 \" \xc5\x96");
+  ExpectError("[\xc5\x96" "ervice]]\nname = \"web\"\n", "bad.toml:1:2: a non-ASCII character");
+  ExpectError("[[service]]\nname = \"a\"\xc5\x96\n", "bad.toml:2:11: a non-ASCII character");
+}
+
+}  // namespace
+}  // namespace berth::registry

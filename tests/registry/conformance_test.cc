@@ -153,3 +153,22 @@ TEST(RegistryPlan, DiffAndPortResolution) {
 
 }  // namespace
 }  // namespace berth::registry
+
+namespace berth::registry {
+namespace {
+
+TEST(RegistryPlan, DeclaredPortsInsideTheEphemeralRangeAreWarned) {
+  RegistryDoc desired;
+  desired.services = {Svc("ok", 20000), Svc("eph", 40000), Svc("low", 80)};
+  HostView host;
+  host.config.ephemeral = {32768, 60999};
+  auto warnings = PolicyWarnings(desired, Diff({}, desired), host);
+  ASSERT_EQ(warnings.size(), 2u);
+  EXPECT_NE(warnings[0].find("service eph: 40000 is inside this host's ip_local_port_range"),
+            std::string::npos) << warnings[0];
+  EXPECT_NE(warnings[1].find("service low: 80 is outside"), std::string::npos) << warnings[1];
+  EXPECT_TRUE(PolicyWarnings(desired, {}, host).empty());  // unchanged services are not re-judged
+}
+
+}  // namespace
+}  // namespace berth::registry
