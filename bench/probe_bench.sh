@@ -27,6 +27,7 @@ dir=/tmp/$ns
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  sleep 0.2
   [ -f "$dir/holder.pid" ] && kill "$(cat "$dir/holder.pid")" 2>/dev/null || true
   ip netns del "$ns" 2>/dev/null || true
   rm -rf "$dir"
@@ -34,12 +35,14 @@ cleanup() {
 trap cleanup EXIT
 holder=$("$here/tests/integration/peers/private_run_ns.sh" "$ns" "$dir")
 in_ns() { nsenter -t "$holder" -m -n "$@"; }
+# Starts a daemon in the namespaces; nsenter execs it, so $! is the daemon's own pid.
+bg_ns() { nsenter -t "$holder" -m -n "$@" & pids+=($!); }
 
-in_ns rpcbind -w -f & pids+=($!)
+bg_ns rpcbind -w -f
 for _ in $(seq 50); do in_ns rpcinfo -p 127.0.0.1 >/dev/null 2>&1 && break; sleep 0.1; done
-in_ns rpc.statd -F -L >/dev/null 2>&1 & pids+=($!)
-in_ns rpc.mountd -F >/dev/null 2>&1 & pids+=($!)
-in_ns python3 "$here/tests/integration/peers/ssrp_responder.py" "$here/tests/fixtures/probe" 127.1.0.2 --tcp-first --listen >/dev/null & pids+=($!)
+bg_ns rpc.statd -F -L >/dev/null 2>&1
+bg_ns rpc.mountd -F >/dev/null 2>&1
+bg_ns python3 "$here/tests/integration/peers/ssrp_responder.py" "$here/tests/fixtures/probe" 127.1.0.2 --tcp-first --listen >/dev/null
 sleep 1
 # Only 127.1.0.1 and 127.1.0.2 answer; everything else in the block is dropped silently.
 in_ns nft -f - <<NFT

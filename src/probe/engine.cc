@@ -103,6 +103,7 @@ struct Engine::Impl {
   std::deque<Conversation> queue;
   std::vector<std::unique_ptr<Active>> slots;  // nullptr = free
   std::vector<std::uint32_t> generations;
+  std::vector<std::size_t> free_slots;
   std::size_t active = 0;
   std::vector<std::byte> udp_buf;
   std::mt19937 rng{std::random_device{}()};
@@ -134,6 +135,7 @@ struct Engine::Impl {
 
   void End(std::size_t i, EndKind kind, std::string detail) {
     std::unique_ptr<Active> a = std::move(slots[i]);
+    free_slots.push_back(i);
     --active;
     if (kind == EndKind::kTimeout) ++stats->timeouts;
     a->fd.Reset();  // closing removes it from the epoll set
@@ -150,9 +152,11 @@ struct Engine::Impl {
   }
 
   void Start(Conversation c) {
-    std::size_t i = 0;
-    while (i < slots.size() && slots[i]) ++i;
-    if (i == slots.size()) {
+    std::size_t i = slots.size();
+    if (!free_slots.empty()) {
+      i = free_slots.back();
+      free_slots.pop_back();
+    } else {
       slots.emplace_back();
       generations.push_back(0);
     }

@@ -135,7 +135,8 @@ TEST_P(ProbeSsrpPeer, MatchesFreeTdsOnTheSameResponder) {
   for (const auto& o : *seen) got.emplace(o.port, o.command);
   EXPECT_EQ(got, (std::set<std::pair<int, std::string>>{
                      {1433, "mssql MSSQLSERVER"}, {49731, "mssql SQLEXPRESS"}, {49732, "mssql SQLEXPRESS DAC"}}));
-  std::filesystem::remove(db);
+  store->reset();  // close before removing the file and its -wal/-shm
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db + suffix);
 }
 
 INSTANTIATE_TEST_SUITE_P(KeyOrder, ProbeSsrpPeer, ::testing::Values(false, true),

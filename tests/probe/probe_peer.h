@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
@@ -34,9 +35,11 @@ class PrivateNs {
     std::filesystem::remove_all(ns.dir_);
     auto r = berth::test::Run({std::string(BERTH_SOURCE_DIR) + "/tests/integration/peers/private_run_ns.sh",
                                ns.name_, ns.dir_});
-    if (r.exit_code != 0) return std::nullopt;
-    ns.holder_ = std::atoi(r.out.c_str());
-    if (ns.holder_ <= 0) return std::nullopt;
+    ns.holder_ = r.exit_code == 0 ? std::atoi(r.out.c_str()) : -1;
+    if (ns.holder_ <= 0) {
+      std::fprintf(stderr, "private_run_ns.sh %s failed: %s\n", ns.name_.c_str(), r.err.c_str());
+      return std::nullopt;  // ns's destructor deletes whatever the script created
+    }
     return ns;
   }
   PrivateNs(PrivateNs&& o) noexcept
