@@ -76,44 +76,6 @@ Result<std::string> ReadWholeFile(const std::string& path) {
   return out;
 }
 
-Result<void> WriteFileAtomic(const std::string& path, const std::string& content, unsigned mode) {
-  std::filesystem::path target(path);
-  std::filesystem::path dir = target.parent_path().empty() ? "." : target.parent_path();
-  std::string tmp = (dir / ("." + target.filename().string() + ".XXXXXX")).string();
-  int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
-  if (fd < 0) return std::unexpected(ErrnoError(errno, fmt::format("cannot write {}", path)));
-  auto fail = [&](std::string_view what) {
-    Error e = ErrnoError(errno, fmt::format("{} {}", what, path));
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return std::unexpected(std::move(e));
-  };
-  std::string_view rest = content;
-  while (!rest.empty()) {
-    ssize_t n = ::write(fd, rest.data(), rest.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail("cannot write");
-    rest.remove_prefix(static_cast<std::size_t>(n));
-  }
-  if (::fchmod(fd, mode) != 0 || ::fsync(fd) != 0) return fail("cannot write");
-  if (::close(fd) != 0) {
-    fd = -1;
-    ::unlink(tmp.c_str());
-    return std::unexpected(ErrnoError(errno, fmt::format("cannot write {}", path)));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    Error e = ErrnoError(errno, fmt::format("cannot replace {}", path));
-    ::unlink(tmp.c_str());
-    return std::unexpected(std::move(e));
-  }
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return {};
-}
-
 nlohmann::json ServiceJson(const registry::ServiceRecord& r) {
   const Service& s = r.service;
   return nlohmann::json{{"name", s.name},

@@ -12,6 +12,7 @@
 
 #include "core/finding.h"
 #include "core/socket.h"
+#include "host/atomic_file.h"
 #include "registry/allocator.h"
 #include "registry/sqlite_store.h"
 
@@ -35,10 +36,6 @@ std::string HostName();
 
 // Reads a whole file. Failure: the errno error naming the path.
 [[nodiscard]] Result<std::string> ReadWholeFile(const std::string& path);
-// Writes `content` to `path` atomically: a temporary file in the same directory, fsync,
-// rename, fsync of the directory. Failure: the errno error naming the path.
-[[nodiscard]] Result<void> WriteFileAtomic(const std::string& path, const std::string& content,
-                                           unsigned mode = 0644);
 
 nlohmann::json ServiceJson(const registry::ServiceRecord& r);
 nlohmann::json FindingJson(const Finding& f);

@@ -1,4 +1,5 @@
 // berth export, import, plan, apply: the registry as a berth.toml file.
+#include <cstdlib>
 #include <memory>
 
 #include <fmt/core.h>
@@ -6,6 +7,8 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/registry_common.h"
+#include "emit/service_export.h"
+#include "host/consul_register.h"
 #include "registry/berth_toml.h"
 #include "registry/plan.h"
 
@@ -32,13 +35,38 @@ nlohmann::json DocJson(const registry::RegistryDoc& doc) {
           {"services", services}};
 }
 
-int RunExport(const std::string& format, const std::string& output, const std::string& db) {
-  auto store = OpenRegistry(db, registry::OpenMode::kRead);
+struct ExportFlags {
+  std::string format = "toml", output, db, consul_url;
+  ExportOptions options;
+};
+
+int RunExport(const ExportFlags& f) {
+  auto store = OpenRegistry(f.db, registry::OpenMode::kRead);
   if (!store) return PrintError(store.error());
   auto doc = (*store)->Export();
   if (!doc) return PrintError(doc.error());
-  const std::string text =
-      format == "json" ? DocJson(*doc).dump(2) + "\n" : registry::FormatBerthToml(*doc);
+  if (!f.consul_url.empty()) {
+    auto regs = ConsulRegistrations(doc->services, f.options);
+    if (!regs) return PrintError(regs.error());
+    ConsulOptions consul;
+    if (const char* token = std::getenv("CONSUL_HTTP_TOKEN")) consul.token = token;
+    auto n = RegisterWithConsul(f.consul_url, *regs, consul);
+    if (!n) return PrintError(n.error());
+    WriteStdout(fmt::format("registered {} service{} with {}\n", *n, *n == 1 ? "" : "s",
+                            f.consul_url));
+    return 0;
+  }
+  std::string text;
+  if (f.format == "json") {
+    text = DocJson(*doc).dump(2) + "\n";
+  } else if (f.format == "toml") {
+    text = registry::FormatBerthToml(*doc);
+  } else {
+    auto r = RenderServiceExport(f.format, doc->services, f.options,
+                                 [&](std::string_view chunk) { text.append(chunk); });
+    if (!r) return PrintError(r.error());
+  }
+  const std::string& output = f.output;
   if (output.empty() || output == "-") {
     WriteStdout(text);
     return 0;
@@ -94,18 +122,27 @@ void AddFileCommand(CLI::App& app, int& exit_code, FileMode mode, const char* na
 }  // namespace
 
 void AddExportCommand(CLI::App& app, int& exit_code) {
-  struct Flags {
-    std::string format = "toml", output, db;
-  };
-  auto f = std::make_shared<Flags>();
+  auto f = std::make_shared<ExportFlags>();
   CLI::App* cmd = app.add_subcommand(
-      "export", "Print the registry as berth.toml (or JSON). 'berth import' of the output "
-                "rebuilds the same registry, and exporting that gives the same text.");
-  cmd->add_option("--format", f->format, "toml or json")
-      ->check(CLI::IsMember({"toml", "json"}))->capture_default_str();
+      "export",
+      "Print the registry as berth.toml (or JSON): 'berth import' of the output rebuilds the "
+      "same registry. Or as what other systems need to find services on their static ports: "
+      "Kubernetes Services (k8s), Docker Compose ports (compose), Consul definitions (consul), "
+      "Prometheus file_sd targets (prometheus), /etc/services lines (services).");
+  cmd->add_option("--format", f->format, "toml, json, k8s, compose, consul, prometheus, services")
+      ->check(CLI::IsMember({"toml", "json", "k8s", "compose", "consul", "prometheus", "services"}))
+      ->capture_default_str();
   cmd->add_option("-o,--output", f->output, "write to this file (atomically) instead of stdout");
+  cmd->add_option("--group", f->options.group, "only this group's services (not for toml/json)");
+  cmd->add_option("--host", f->options.host, "host part of Prometheus targets")
+      ->capture_default_str();
+  cmd->add_option("--namespace", f->options.k8s_namespace, "metadata.namespace of k8s Services");
+  cmd->add_option("--consul-url", f->consul_url,
+                  "register the services with this Consul agent (PUT "
+                  "/v1/agent/service/register; token from CONSUL_HTTP_TOKEN) instead of printing");
   AddDbOption(cmd, f->db);
-  cmd->callback([f, &exit_code] { exit_code = RunExport(f->format, f->output, f->db); });
+  cmd->footer("Exit status: 0 ok, 2 error. Formats and escaping: docs/enforce.md.");
+  cmd->callback([f, &exit_code] { exit_code = RunExport(*f); });
 }
 
 void AddImportCommand(CLI::App& app, int& exit_code) {
