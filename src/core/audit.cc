@@ -359,14 +359,18 @@ std::vector<Finding> AuditHost(const HostSnapshot& snap) {
         .proto = Protocol::kTcp,
         .ports = unreserved,
         .pids = {},
-        .why = empty ? fmt::format("{} listen inside the ephemeral range and "
+        .why = empty ? fmt::format("{} {} inside the ephemeral range and "
                                    "net.ipv4.ip_local_reserved_ports is empty: any outbound "
-                                   "connection may take them first",
-                                   Plural(unreserved.count(), "TCP port"))
-                     : fmt::format("{} inside the ephemeral range are not in "
+                                   "connection may take {} first",
+                                   Plural(unreserved.count(), "TCP port"),
+                                   unreserved.count() == 1 ? "listens" : "listen",
+                                   unreserved.count() == 1 ? "it" : "them")
+                     : fmt::format("{} inside the ephemeral range {} not in "
                                    "net.ipv4.ip_local_reserved_ports: any outbound connection "
-                                   "may take them first",
-                                   Plural(unreserved.count(), "TCP listener port")),
+                                   "may take {} first",
+                                   Plural(unreserved.count(), "TCP listener port"),
+                                   unreserved.count() == 1 ? "is" : "are",
+                                   unreserved.count() == 1 ? "it" : "them"),
         .fix = fmt::format("{} net.ipv4.ip_local_reserved_ports={}\n"
                            "and keep it across reboots: echo "
                            "'net.ipv4.ip_local_reserved_ports = {}' > "
