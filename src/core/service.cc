@@ -1,5 +1,8 @@
 #include "core/service.h"
 
+#include <algorithm>
+#include <tuple>
+
 #include <fmt/core.h>
 
 namespace berth {
@@ -19,6 +22,24 @@ Result<ServiceProto> ParseServiceProto(std::string_view text) {
   if (text == "both") return ServiceProto::kBoth;
   return Fail(ErrorCode::kInvalidArgument,
               fmt::format("unknown protocol '{}': use tcp, udp or both", text));
+}
+
+Result<std::vector<const Service*>> SelectServices(std::span<const Service> services,
+                                                   std::string_view group) {
+  std::vector<const Service*> out;
+  for (const Service& s : services) {
+    if (!group.empty() && s.group != group) continue;
+    BERTH_TRY(ValidateServiceName(s.name));
+    if (s.port == 0) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  fmt::format("service '{}' has port 0: a static port is 1-65535", s.name));
+    }
+    out.push_back(&s);
+  }
+  std::sort(out.begin(), out.end(), [](const Service* a, const Service* b) {
+    return std::tie(a->name, a->port) < std::tie(b->name, b->port);
+  });
+  return out;
 }
 
 Result<void> ValidateServiceName(std::string_view name) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +36,12 @@ struct Service {
   std::int64_t created = 0;  // unix seconds
   std::int64_t updated = 0;
 };
+
+// The services of `group` ("" = every group), sorted by (name, port), each checked: a valid
+// name and a static port (1-65535). The pointers point into `services`. An empty result is
+// not a failure. Failure: kInvalidArgument naming the first bad service.
+[[nodiscard]] Result<std::vector<const Service*>> SelectServices(std::span<const Service> services,
+                                                                 std::string_view group);
 
 // Lowercase DNS labels joined by dots: each label 1-63 characters of [a-z0-9-], not starting
 // or ending with '-'; 253 characters at most in all. Failure: kInvalidArgument saying what

@@ -32,14 +32,9 @@ Result<FirewallPlan> PlanFirewall(std::span<const Service> services,
                                   const FirewallOptions& options) {
   FirewallPlan plan;
   plan.group = options.group;
-  for (const Service& s : services) {
-    if (!options.group.empty() && s.group != options.group) continue;
-    BERTH_TRY(ValidateServiceName(s.name));
-    if (s.port == 0) {
-      return Fail(ErrorCode::kInvalidArgument,
-                  fmt::format("service '{}' has port 0: a static port is 1-65535", s.name));
-    }
-    plan.services.push_back(&s);
+  plan.services = BERTH_TRY(SelectServices(services, options.group));
+  for (const Service* service : plan.services) {
+    const Service& s = *service;
     for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
       if (!Covers(s.proto, p)) continue;
       const auto i = static_cast<std::size_t>(p);
@@ -62,10 +57,6 @@ Result<FirewallPlan> PlanFirewall(std::span<const Service> services,
                     : fmt::format("group '{}' has no services: nothing to open",
                                   CommentText(options.group)));
   }
-  std::sort(plan.services.begin(), plan.services.end(),
-            [](const Service* a, const Service* b) {
-              return std::tie(a->name, a->port) < std::tie(b->name, b->port);
-            });
   return plan;
 }
 

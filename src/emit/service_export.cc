@@ -193,22 +193,10 @@ Result<void> EtcServices(const Selected& sel, const ExportOptions& o, const Sink
 
 // The group's services, validated, sorted by name.
 Result<Selected> Select(std::span<const Service> services, const ExportOptions& options) {
-  Selected sel;
-  for (const Service& s : services) {
-    if (!options.group.empty() && s.group != options.group) continue;
-    BERTH_TRY(ValidateServiceName(s.name));
-    if (s.port == 0) {
-      return Fail(ErrorCode::kInvalidArgument,
-                  fmt::format("service '{}' has port 0: a static port is 1-65535", s.name));
-    }
-    sel.push_back(&s);
-  }
+  Selected sel = BERTH_TRY(SelectServices(services, options.group));
   if (sel.empty()) {
     return Fail(ErrorCode::kNotFound, fmt::format("no services in {}", GroupText(options)));
   }
-  std::sort(sel.begin(), sel.end(), [](const Service* a, const Service* b) {
-    return std::tie(a->name, a->port) < std::tie(b->name, b->port);
-  });
   return sel;
 }
 

@@ -87,5 +87,29 @@ TEST(ServiceName, AcceptsDnsLabelsAndExplainsRejections) {
   }
 }
 
+TEST(SelectServices, FiltersByGroupSortsAndChecks) {
+  std::vector<Service> all(4);
+  all[0].name = "web", all[0].port = 8080, all[0].group = "a";
+  all[1].name = "api", all[1].port = 9000, all[1].group = "a";
+  all[2].name = "db", all[2].port = 5432, all[2].group = "b";
+  all[3].name = "cache", all[3].port = 6379, all[3].group = "a";
+  auto a = SelectServices(all, "a");
+  ASSERT_TRUE(a);
+  ASSERT_EQ(a->size(), 3u);
+  EXPECT_EQ((*a)[0]->name, "api");
+  EXPECT_EQ((*a)[2]->name, "web");
+  EXPECT_EQ((*a)[0], &all[1]);  // points into the input
+  EXPECT_EQ(SelectServices(all, "")->size(), 4u);
+  EXPECT_TRUE(SelectServices(all, "none")->empty());  // empty is not a failure
+  all[2].port = 0;
+  EXPECT_TRUE(SelectServices(all, "a"));  // a bad service outside the group does not matter
+  auto zero = SelectServices(all, "");
+  ASSERT_FALSE(zero);
+  EXPECT_NE(zero.error().message.find("'db' has port 0"), std::string::npos);
+  all[2].port = 1;
+  all[0].name = "Web";
+  EXPECT_FALSE(SelectServices(all, "a"));
+}
+
 }  // namespace
 }  // namespace berth
