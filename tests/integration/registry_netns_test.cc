@@ -14,6 +14,7 @@
 
 #include "core/port.h"
 #include "registry/registry_test_util.h"
+#include "integration/scan_fixture.h"
 #include "support/test_support.h"
 
 namespace berth::test {
@@ -37,25 +38,6 @@ std::multiset<std::string> FindingIds(const std::string& json) {
   const auto doc = nlohmann::json::parse(json);
   for (const auto& f : doc["findings"]) ids.insert(f["id"].get<std::string>());
   return ids;
-}
-
-// A TCP listener on 127.0.0.1:port inside `ns`, until the Child is destroyed.
-Child ListenIn(const Netns& ns, Port port) {
-  Child c = Child::Fork([&ns, port](int ready) {
-    if (!ns.EnterThread()) ::_exit(1);
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 8) != 0) ::_exit(1);
-    char b = 1;
-    (void)::write(ready, &b, 1);
-  });
-  EXPECT_TRUE(c.WaitReady()) << "listener on " << port << " did not start";
-  return c;
 }
 
 TEST(RegistryNetns, ReserveApplyMergesAndReadsBack) {
@@ -102,8 +84,8 @@ TEST(RegistryNetns, CheckAndRangeSeeTheNamespace) {
     auto r = RunBerth({"assign", name, "--port", port, "--allow-iana", "--db", db});
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
-  Child app = ListenIn(*ns, 20002);
-  Child stray = ListenIn(*ns, 20004);
+  Child app = ListenOnLoopback(*ns, 20002);
+  Child stray = ListenOnLoopback(*ns, 20004);
 
   auto check = ns->Exec({BerthBinary(), "check", "--json", "--db", db});
   EXPECT_EQ(check.exit_code, 1) << check.err;

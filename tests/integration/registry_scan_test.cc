@@ -15,28 +15,11 @@
 
 #include "core/port.h"
 #include "registry/registry_test_util.h"
+#include "integration/scan_fixture.h"
 #include "support/test_support.h"
 
 namespace berth::test {
 namespace {
-
-Child Listen(const Netns& ns, Port port) {
-  Child c = Child::Fork([&ns, port](int ready) {
-    if (!ns.EnterThread()) ::_exit(1);
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 8) != 0) ::_exit(1);
-    char b = 1;
-    (void)::write(ready, &b, 1);
-  });
-  EXPECT_TRUE(c.WaitReady());
-  return c;
-}
 
 // port -> registry status ("registered:app", "unregistered", ...) and the finding ids.
 struct ScanSeen {
@@ -70,8 +53,8 @@ TEST(RegistryScan, MarksListenersAndCatchesAMovedPort) {
 
   ScanSeen first;
   {
-    Child app = Listen(*ns, 20002);
-    Child stray = Listen(*ns, 20005);
+    Child app = ListenOnLoopback(*ns, 20002);
+    Child stray = ListenOnLoopback(*ns, 20005);
     first = Scan(*ns, db);
   }
   EXPECT_EQ(first.status[20002], "registered:app");
@@ -80,7 +63,7 @@ TEST(RegistryScan, MarksListenersAndCatchesAMovedPort) {
   EXPECT_EQ(first.findings.count("port-changed"), 0u);
 
   // The same program restarts on another port: drifted, and its port changed.
-  Child moved = Listen(*ns, 20007);
+  Child moved = ListenOnLoopback(*ns, 20007);
   ScanSeen second = Scan(*ns, db);
   EXPECT_EQ(second.status[20007], "drifted:app");
   EXPECT_EQ(second.findings.count("drifted-service"), 1u);

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <set>
@@ -77,6 +78,13 @@ inline Child ServeInChild(const std::string& comm, const Netns* netns, std::vect
     }
     (void)!::write(ready, "x", 1);
   });
+}
+
+// A TCP listener on 127.0.0.1:port inside `ns`, held by a child until the Child is destroyed.
+inline Child ListenOnLoopback(const Netns& ns, std::uint16_t port) {
+  Child c = ServeInChild("listener", &ns, {{SOCK_STREAM, AF_INET, "127.0.0.1", port}});
+  EXPECT_TRUE(c.WaitReady()) << "listener on " << port << " did not start";
+  return c;
 }
 
 inline nlohmann::json ParseJson(const CommandResult& r) {
