@@ -87,6 +87,7 @@ Result<EffectiveGroup> ResolveGroup(Store& store, std::string_view name, const H
       eg.group.name == kDefaultGroup ||
       std::find(eg.group.hosts.begin(), eg.group.hosts.end(), host.hostname) != eg.group.hosts.end();
   eg.ephemeral = eg.group.ephemeral;
+  eg.ephemeral.Add(host.remote_ephemeral);
   eg.reserved = eg.group.reserved;
   if (eg.includes_this_host) {
     eg.ephemeral.Add(host.config.ephemeral);
@@ -112,6 +113,8 @@ std::vector<std::string> RuleViolations(Port port, ServiceProto proto, const Eff
     if (g.includes_this_host && host.config.ephemeral.contains(port)) {
       whose = fmt::format("this host's ip_local_port_range {}-{}", host.config.ephemeral.low,
                           host.config.ephemeral.high);
+    } else if (host.remote_ephemeral.contains(port)) {
+      whose = fmt::format("the probed hosts' ephemeral range {}", host.remote_ephemeral.Format());
     } else {
       whose = fmt::format("the ephemeral ranges recorded for group '{}' ({})", g.group.name,
                           g.group.ephemeral.Format());
@@ -230,6 +233,29 @@ Result<std::pair<Port, std::string>> Allocator::Place(GroupCache& cache, const S
                           allow_iana ? "" : " or pass --allow-iana"));
 }
 
+Result<std::optional<Family>> Allocator::FamilyOf(const AssignRequest& req) {
+  if (!req.family.empty()) {
+    auto family = BERTH_TRY(store_.GetFamily(req.family));
+    if (!family) {
+      return Fail(ErrorCode::kNotFound,
+                  fmt::format("unknown family '{}': create it with 'berth family add {} --base "
+                              "PORT [--size N]'",
+                              req.family, req.family));
+    }
+    return family;
+  }
+  if (auto label = FirstLabelFamily(req.name)) return store_.GetFamily(*label);
+  return std::optional<Family>{};
+}
+
+void Allocator::Hold(GroupCache& cache, const Service& s) {
+  for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
+    if (!Covers(s.proto, p)) continue;
+    cache.claimed[SlotOf(p)].Add(s.port);
+    cache.claims_list.push_back(Claim{s.group, p, s.port, s.name});
+  }
+}
+
 Result<Assignment> Allocator::Assign(const AssignRequest& req) {
   BERTH_TRY(ValidateServiceName(req.name));
   const std::string group = req.group.empty() ? std::string(kDefaultGroup) : req.group;
@@ -262,18 +288,7 @@ Result<Assignment> Allocator::Assign(const AssignRequest& req) {
   s.description = req.description;
   s.tags = req.tags;
 
-  std::optional<Family> family;
-  if (!req.family.empty()) {
-    family = BERTH_TRY(store_.GetFamily(req.family));
-    if (!family) {
-      return Fail(ErrorCode::kNotFound,
-                  fmt::format("unknown family '{}': create it with 'berth family add {} --base "
-                              "PORT [--size N]'",
-                              req.family, req.family));
-    }
-  } else if (auto label = FirstLabelFamily(req.name)) {
-    family = BERTH_TRY(store_.GetFamily(*label));
-  }
+  const std::optional<Family> family = BERTH_TRY(FamilyOf(req));
   if (family) s.family = family->name;
 
   for (int attempt = 0; attempt < 100000; ++attempt) {
@@ -304,12 +319,7 @@ Result<Assignment> Allocator::Assign(const AssignRequest& req) {
     }
     auto outcome = store_.ClaimService(rec);
     if (outcome) {
-      for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
-        if (!Covers(outcome->record.service.proto, p)) continue;
-        cache->claimed[SlotOf(p)].Add(outcome->record.service.port);
-        cache->claims_list.push_back(Claim{group, p, outcome->record.service.port,
-                                           outcome->record.service.name});
-      }
+      Hold(*cache, outcome->record.service);
       return Assignment{std::move(outcome->record), outcome->status == ClaimStatus::kClaimed};
     }
     if (outcome.error().code != ErrorCode::kConflict) return std::unexpected(outcome.error());
@@ -323,6 +333,44 @@ Result<Assignment> Allocator::Assign(const AssignRequest& req) {
   }
   return Fail(ErrorCode::kUnavailable, fmt::format("could not claim a port for '{}': the registry "
                                                    "kept changing; retry", req.name));
+}
+
+Result<Proposal> Allocator::Propose(const AssignRequest& req) {
+  BERTH_TRY(ValidateServiceName(req.name));
+  if (auto held = proposals_.find(req.name); held != proposals_.end()) return held->second;
+  if (auto existing = BERTH_TRY(store_.GetService(req.name))) {
+    return proposals_.emplace(req.name, Proposal{std::move(*existing), true}).first->second;
+  }
+  const std::string group = req.group.empty() ? std::string(kDefaultGroup) : req.group;
+  GroupCache* cache = BERTH_TRY(Cache(group));
+  const std::optional<Family> family = BERTH_TRY(FamilyOf(req));
+  ServiceRecord rec;
+  Service& s = rec.service;
+  s.name = req.name;
+  s.proto = req.proto.value_or(ServiceProto::kTcp);
+  s.group = group;
+  s.owner = req.owner;
+  s.description = req.description;
+  s.tags = req.tags;
+  if (family) s.family = family->name;
+  std::string lost;
+  if (req.port) {
+    auto broken = RuleViolations(*req.port, s.proto, cache->group, cache->claims_list, host_,
+                                 req.allow_iana, family.has_value(), s.name);
+    if (broken.empty()) {
+      s.port = *req.port;
+      rec.reason = "preferred port, checked against every rule";
+    } else {
+      lost = fmt::format("preferred port {} not used ({}); ", *req.port, broken.front());
+    }
+  }
+  if (s.port == 0) {
+    auto placed = BERTH_TRY(Place(*cache, s, req.allow_iana, family));
+    s.port = placed.first;
+    rec.reason = lost + placed.second;
+  }
+  Hold(*cache, s);
+  return proposals_.emplace(req.name, Proposal{std::move(rec), false}).first->second;
 }
 
 }  // namespace berth::registry

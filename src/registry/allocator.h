@@ -30,6 +30,10 @@ struct HostView {
   HostPortConfig config;  // live ranges of this host
   PortSet listening_tcp;  // ports with a TCP listener right now
   PortSet listening_udp;  // ports with a bound UDP socket right now
+  // Ports that are ephemeral on the hosts a service will run on when those are not (only)
+  // this host: berth probe's --ephemeral-range for the targets it probed. Folded into every
+  // group's ephemeral set.
+  PortSet remote_ephemeral;
 };
 
 // A group's port space with this host's live values folded in when it belongs to it.
@@ -55,6 +59,12 @@ struct AssignRequest {
 struct Assignment {
   ServiceRecord record;
   bool created = false;  // false: the name was already registered (idempotent)
+};
+
+// A port the allocator would give a name now, not claimed.
+struct Proposal {
+  ServiceRecord record;     // port and reason (group, family, proto filled in)
+  bool registered = false;  // the name is already registered: this is its port
 };
 
 // The group's effective port space. Failure: kNotFound for an unknown group other than
@@ -83,6 +93,15 @@ class Allocator {
   // an unknown group or family, kUnavailable when no port is free (says how to widen).
   [[nodiscard]] Result<Assignment> Assign(const AssignRequest& request);
 
+  // What Assign would give request.name now, without writing anything: a registered name
+  // gives its record (registered=true). Here request.port is a preference, not a demand: it
+  // is taken when it breaks no rule, otherwise the name is placed as usual and the reason
+  // says why the preference lost. Proposals never collide with each other: each is held in
+  // this Allocator's cache as if claimed, so use a separate Allocator for Assign. Failure:
+  // kInvalidArgument for a bad name, kNotFound for an unknown group or family,
+  // kUnavailable when no port is free.
+  [[nodiscard]] Result<Proposal> Propose(const AssignRequest& request);
+
   const HostView& host() const { return host_; }
 
  private:
@@ -98,10 +117,15 @@ class Allocator {
   Result<std::pair<Port, std::string>> Place(GroupCache& cache, const Service& s,
                                              bool allow_iana,
                                              const std::optional<Family>& family);
+  // The family named by the request, or by the name's first label when one exists.
+  Result<std::optional<Family>> FamilyOf(const AssignRequest& request);
+  // Records a claim in the cache (the store holds the truth).
+  static void Hold(GroupCache& cache, const Service& s);
 
   Store& store_;
   HostView host_;
   std::map<std::string, GroupCache, std::less<>> groups_;
+  std::map<std::string, Proposal, std::less<>> proposals_;
 };
 
 }  // namespace berth::registry

@@ -253,5 +253,79 @@ TEST(RegistryAllocator, UnpinnedRequestReturnsTheRegistrationFromAnyGroup) {
   EXPECT_TRUE(store->ListClaims("")->empty());
 }
 
+TEST(RegistryAllocator, ProposeMatchesAssignWithoutWriting) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("r.db"));
+  ASSERT_TRUE(store);
+  Allocator proposer(*store, Host());
+  auto p = proposer.Propose(Req("mssql.sqlexpress"));
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_FALSE(p->registered);
+  EXPECT_NE(p->record.reason.find("name hash"), std::string::npos) << p->record.reason;
+  EXPECT_FALSE(*store->GetService("mssql.sqlexpress")) << "a proposal is never stored";
+  EXPECT_TRUE(store->ListClaims("default")->empty());
+  // Asked again it gives the same; a different name never gets the same port.
+  EXPECT_EQ(proposer.Propose(Req("mssql.sqlexpress"))->record.service.port, p->record.service.port);
+  std::set<Port> ports{p->record.service.port};
+  for (int i = 0; i < 50; ++i) ports.insert(proposer.Propose(Req("rpc.p" + std::to_string(i)))->record.service.port);
+  EXPECT_EQ(ports.size(), 51u);
+  // Assign then gives the proposed port (same rule, same claims), and a proposal for a
+  // registered name is that registration.
+  Allocator assigner(*store, Host());
+  auto a = assigner.Assign(Req("mssql.sqlexpress"));
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->record.service.port, p->record.service.port);
+  auto held = Allocator(*store, Host()).Propose(Req("mssql.sqlexpress"));
+  ASSERT_TRUE(held);
+  EXPECT_TRUE(held->registered);
+  EXPECT_EQ(held->record.service.port, p->record.service.port);
+}
+
+TEST(RegistryAllocator, ProposePrefersAPortOnlyWhenItBreaksNoRule) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("r.db"));
+  ASSERT_TRUE(store);
+  AssignRequest taken = Req("other");
+  taken.port = 32765;
+  ASSERT_TRUE(Allocator(*store, Host()).Assign(taken));
+  Allocator alloc(*store, Host());
+  AssignRequest mountd = Req("nfs.mountd");
+  mountd.port = 20048;  // IANA "mountd": fine with allow_iana
+  mountd.allow_iana = true;
+  mountd.proto = ServiceProto::kBoth;
+  auto m = alloc.Propose(mountd);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->record.service.port, 20048);
+  EXPECT_EQ(m->record.service.proto, ServiceProto::kBoth);
+  AssignRequest statd = Req("nfs.statd");
+  statd.port = 32765;  // claimed by "other": placed elsewhere, and the reason says why
+  auto s = alloc.Propose(statd);
+  ASSERT_TRUE(s);
+  EXPECT_NE(s->record.service.port, 32765);
+  EXPECT_NE(s->record.reason.find("preferred port 32765 not used"), std::string::npos) << s->record.reason;
+  EXPECT_NE(s->record.reason.find("'other'"), std::string::npos) << s->record.reason;
+}
+
+TEST(RegistryAllocator, ProposeKeepsOutOfTheTargetsEphemeralRange) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("r.db"));
+  ASSERT_TRUE(store);
+  HostView h = Host();
+  h.remote_ephemeral = *PortSet::Parse("1024-20000");  // the probed hosts' range
+  Allocator alloc(*store, h);
+  for (int i = 0; i < 200; ++i) {
+    auto p = alloc.Propose(Req("svc" + std::to_string(i)));
+    ASSERT_TRUE(p) << p.error().message;
+    EXPECT_GT(p->record.service.port, 20000);
+    EXPECT_LT(p->record.service.port, 32768);  // this host's own range stays out too
+  }
+  AssignRequest pref = Req("pinned");
+  pref.port = 10000;
+  auto p = alloc.Propose(pref);
+  ASSERT_TRUE(p);
+  EXPECT_NE(p->record.reason.find("the probed hosts' ephemeral range 1024-20000"), std::string::npos)
+      << p->record.reason;
+}
+
 }  // namespace
 }  // namespace berth::registry
