@@ -13,6 +13,7 @@
 #include "cli/registry_common.h"
 #include "probe/engine.h"
 #include "probe/epm_client.h"
+#include "probe/remedy.h"
 #include "probe/report_render.h"
 #include "probe/rpc_client.h"
 #include "probe/ssrp_client.h"
@@ -35,8 +36,41 @@ struct ProbeFlags {
   std::uint32_t max_ents = 500;
   bool json = false;
   bool register_found = false;
+  bool no_registry = false;
   std::string db;
 };
+
+// Static ports for the dynamic services found (docs/probe.md, "Static ports"): the port the
+// registry holds for the service's name, or else the one its allocator proposes (never
+// claimed here). Reads the registry (--db, BERTH_DB or the default one; a missing one reads
+// as empty) and this host's view, with the targets' ephemeral range kept out.
+Result<void> ProposeStaticPorts(std::vector<probe::HostReport>& hosts, const std::string& db,
+                                const PortSet& target_ephemeral) {
+  bool any = false;
+  for (const auto& h : hosts) {
+    for (const auto& s : h.services) any = any || probe::WishFor(s).has_value();
+  }
+  if (!any) return {};
+  auto store = BERTH_TRY(OpenRegistry(db, registry::OpenMode::kRead));
+  registry::HostView view = BERTH_TRY(TakeHostView());
+  view.remote_ephemeral = target_ephemeral;
+  registry::Allocator allocator(*store, std::move(view));
+  for (probe::HostReport& h : hosts) {
+    for (probe::ServiceRecord& s : h.services) {
+      auto wish = probe::WishFor(s);
+      if (!wish) continue;
+      registry::AssignRequest req;
+      req.name = wish->name;
+      req.proto = wish->proto;
+      req.port = wish->preferred;
+      req.allow_iana = wish->allow_iana;
+      auto p = BERTH_TRY(allocator.Propose(req));
+      s.static_port = probe::StaticPort{wish->name, p.record.service.proto, p.record.service.port,
+                                        p.registered, p.registered ? "registered" : p.record.reason};
+    }
+  }
+  return {};
+}
 
 // --register: each host's TCP/UDP services become observations of that host in the
 // registry (keyed by host, protocol, port and a "command" naming the mapper's entry).
@@ -87,6 +121,7 @@ int Run(ProbeFlags& f) {
   if (f.timeout <= 0 || f.timeout > 60) return PrintError("--timeout must be between 0 and 60 seconds");
   if (f.retries < 0 || f.retries > 5) return PrintError("--retries must be between 0 and 5");
   if (f.rate <= 0) return PrintError("--rate must be positive (packets per second)");
+  if (f.register_found && f.no_registry) return PrintError("--register and --no-registry contradict each other");
   if (f.concurrency == 0 || f.concurrency > 65536) return PrintError("--concurrency must be 1..65536");
   auto ephemeral = PortSet::Parse(f.ephemeral);
   if (!ephemeral) return PrintError(fmt::format("--ephemeral-range: {}", ephemeral.error().message));
@@ -126,6 +161,13 @@ int Run(ProbeFlags& f) {
     if (!probe::Interesting(*r)) ++summary.silent;
     for (const auto& s : r->services) any_dynamic = any_dynamic || s.dynamic;
     hosts.push_back(std::move(*r));
+  }
+  if (!f.no_registry) {
+    if (auto proposed = ProposeStaticPorts(hosts, f.db, *ephemeral); !proposed) {
+      if (f.register_found) return PrintError(fmt::format("--register: {}", proposed.error().message));
+      fmt::print(stderr, "berth: warning: registry not used for static ports ({}); --no-registry skips it\n",
+                 proposed.error().message);
+    }
   }
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const probe::ProbeSink sink = [](std::string_view s) { WriteStdout(s); };
@@ -174,9 +216,14 @@ void AddProbeCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--max-ents", f->max_ents, "entries per ept_lookup call (1..500)")->capture_default_str();
   cmd->add_flag("--register", f->register_found,
                 "record what was found as observations of each host in the registry");
+  cmd->add_flag("--no-registry", f->no_registry,
+                "do not read the registry: remedies show <PORT> where no convention gives a port");
   AddDbOption(cmd, f->db);
   cmd->add_flag("--json", f->json, "print JSON (schema berth.probe/1, docs/probe.md)");
   cmd->footer(
+      "Static ports: each dynamic service that can be pinned on its own gets a registry name "
+      "(nfs.mountd, mssql.INSTANCE, msrpc.netlogon...) and the port the registry holds for it, or "
+      "a free port the allocator proposes (not claimed: the remedy prints the berth assign line).\n"
       "Exit status: 0 nothing dynamic found, 1 dynamic services found, 2 error.\n"
       "Examples:\n"
       "  berth probe nfs1                      all three mappers on one host\n"

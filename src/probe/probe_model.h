@@ -9,11 +9,22 @@
 #include <vector>
 
 #include "core/port.h"
+#include "core/service.h"
 
 namespace berth::probe {
 
 enum class Mapper { kRpc, kSsrp, kEpm };
 std::string_view MapperName(Mapper m);  // "rpc", "mssql", "msrpc"
+
+// The static port for a dynamic service: its name in berth's registry and the port the
+// registry holds for it, or the one it proposes (free, not claimed).
+struct StaticPort {
+  std::string name;  // "nfs.mountd", "mssql.sqlexpress", "msrpc.netlogon"
+  ServiceProto proto = ServiceProto::kTcp;
+  Port port = 0;
+  bool registered = false;  // true: already registered; false: proposed, claim it with berth assign
+  std::string reason;       // how the port was chosen
+};
 
 struct ServiceRecord {
   Mapper mapper = Mapper::kRpc;
@@ -41,6 +52,8 @@ struct ServiceRecord {
   // nullopt: not checked (e.g. an IPv6 registration seen through an IPv4 target).
   std::optional<bool> answers;
   std::string answer_detail;
+  // Set for dynamic services when a registry was consulted (docs/probe.md, "Static ports").
+  std::optional<StaticPort> static_port;
 };
 
 struct MapperStatus {

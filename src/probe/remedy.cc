@@ -10,37 +10,74 @@
 namespace berth::probe {
 namespace {
 
-void RpcRemedies(const HostReport& r, std::vector<Remedy>& out) {
-  std::map<std::uint32_t, std::set<Port>> dynamic;  // program -> dynamic ports
+constexpr Port kNfsPort = 2049;
+
+// MS-RPC services that have a port setting of their own.
+enum class EpmKind { kDrsuapi, kNetlogon, kDfsr, kOther };
+EpmKind EpmKindOf(const ServiceRecord& s) {
+  const std::string& a = s.annotation;
+  if (a.find("DRS") != std::string::npos || a.find("drsuapi") != std::string::npos ||
+      s.interface_uuid == "e3514235-4b06-11d1-ab04-00c04fc2dcd2") {
+    return EpmKind::kDrsuapi;
+  }
+  if (a.find("Netlogon") != std::string::npos || a.find("netlogon") != std::string::npos ||
+      s.interface_uuid == "12345678-1234-abcd-ef00-01234567cffb") {
+    return EpmKind::kNetlogon;
+  }
+  if (a.find("DFSR") != std::string::npos) return EpmKind::kDfsr;
+  return EpmKind::kOther;
+}
+
+// The static port of a dynamic RPC program: the registry's (held or proposed) when one was
+// consulted, else berth's default for it.
+Port RpcPin(const HostReport& r, std::uint32_t program, Port fallback) {
   for (const ServiceRecord& s : r.services) {
-    if (s.mapper == Mapper::kRpc && s.dynamic) dynamic[s.program].insert(s.port);
+    if (s.mapper == Mapper::kRpc && s.program == program && s.static_port) return s.static_port->port;
+  }
+  return fallback;
+}
+
+void RpcRemedies(const HostReport& r, std::vector<Remedy>& out) {
+  std::map<std::uint32_t, std::string> dynamic;  // program -> name
+  for (const ServiceRecord& s : r.services) {
+    if (s.mapper == Mapper::kRpc && s.dynamic) dynamic.emplace(s.program, s.name);
   }
   if (dynamic.empty()) return;
   std::string conf;
   std::set<std::string> restart;
   std::vector<std::string> other;
-  for (const auto& [prog, ports] : dynamic) {
+  std::set<Port> open{111, kNfsPort};
+  for (const auto& [prog, name] : dynamic) {
     switch (prog) {
       case 100005:
-        conf += fmt::format("[mountd]\nport={}\n", kMountdPort);
+        open.insert(RpcPin(r, prog, kMountdPort));
+        conf += fmt::format("[mountd]\nport={}\n", RpcPin(r, prog, kMountdPort));
         restart.insert("nfs-mountd");
         break;
       case 100024:
-        conf += fmt::format("[statd]\nport={}\noutgoing-port={}\n", kStatdPort, kStatdOutgoingPort);
+        open.insert(RpcPin(r, prog, kStatdPort));
+        conf += fmt::format("[statd]\nport={}\noutgoing-port={}\n", RpcPin(r, prog, kStatdPort),
+                            kStatdOutgoingPort);
         restart.insert("rpc-statd");
         break;
       case 100021:
-        conf += fmt::format("[lockd]\nport={0}\nudp-port={0}\n", kLockdPort);
+        open.insert(RpcPin(r, prog, kLockdPort));
+        conf += fmt::format("[lockd]\nport={0}\nudp-port={0}\n", RpcPin(r, prog, kLockdPort));
         restart.insert("rpc-statd");
         break;
       case 100003:
-        conf += "[nfsd]\nport=2049\n";
+        open.insert(RpcPin(r, prog, kNfsPort));
+        conf += fmt::format("[nfsd]\nport={}\n", RpcPin(r, prog, kNfsPort));
         restart.insert("nfs-server");
         break;
-      default:
-        other.push_back(fmt::format("program {}: berth knows no setting for it; give the daemon a "
-                                    "fixed port with its own option, then run berth probe again",
-                                    prog));
+      default: {
+        const Port pin = RpcPin(r, prog, 0);
+        other.push_back(fmt::format(
+            "program {}{}: berth knows no setting for it; give the daemon {} with its own option, "
+            "then run berth probe again",
+            prog, name.empty() ? "" : " (" + name + ")",
+            pin ? fmt::format("the fixed port {}", pin) : std::string("a fixed port")));
+      }
     }
   }
   if (!conf.empty()) {
@@ -49,12 +86,8 @@ void RpcRemedies(const HostReport& r, std::vector<Remedy>& out) {
     if (dynamic.contains(100021)) {
       text += fmt::format("Where lockd is in the kernel, also: sysctl -w fs.nfs.nlm_tcpport={0} "
                           "fs.nfs.nlm_udpport={0} (or the lockd module options nlm_tcpport/nlm_udpport)\n",
-                          kLockdPort);
+                          RpcPin(r, 100021, kLockdPort));
     }
-    std::set<Port> open{111, 2049};
-    if (dynamic.contains(100005)) open.insert(kMountdPort);
-    if (dynamic.contains(100024)) open.insert(kStatdPort);
-    if (dynamic.contains(100021)) open.insert(kLockdPort);
     text += fmt::format("Firewall: allow tcp+udp {} (and any port already fixed) instead of the "
                         "ephemeral range.", fmt::join(open, ", "));
     out.push_back({Mapper::kRpc, "NFS side daemons", std::move(text)});
@@ -74,7 +107,9 @@ void SqlRemedies(const HostReport& r, std::vector<Remedy>& out) {
                                  s.instance, s.port)});
       continue;
     }
-    const Port suggest = s.instance == "MSSQLSERVER" ? Port{1433} : Port{0};
+    const Port suggest = s.static_port                ? s.static_port->port
+                         : s.instance == "MSSQLSERVER" ? Port{1433}
+                                                       : Port{0};
     const std::string port_text = suggest ? fmt::format("{}", suggest) : std::string("<PORT>");
     out.push_back(
         {Mapper::kSsrp, fmt::format("SQL Server instance {}", s.instance),
@@ -98,18 +133,24 @@ void EpmRemedies(const HostReport& r, std::vector<Remedy>& out) {
   for (const ServiceRecord& s : r.services) {
     if (s.mapper != Mapper::kEpm || !s.dynamic) continue;
     any = true;
-    const std::string& a = s.annotation;
-    if (a.find("DRS") != std::string::npos || a.find("drsuapi") != std::string::npos ||
-        s.interface_uuid == "e3514235-4b06-11d1-ab04-00c04fc2dcd2") {
-      annotated.insert("AD replication (drsuapi): HKLM\\SYSTEM\\CurrentControlSet\\Services\\NTDS\\"
-                       "Parameters \"TCP/IP Port\" (REG_DWORD) = <PORT>; Samba AD DC: "
-                       "'rpc server port:drsuapi = <PORT>'");
-    } else if (a.find("Netlogon") != std::string::npos || a.find("netlogon") != std::string::npos ||
-               s.interface_uuid == "12345678-1234-abcd-ef00-01234567cffb") {
-      annotated.insert("Netlogon: HKLM\\SYSTEM\\CurrentControlSet\\Services\\Netlogon\\Parameters "
-                       "DCTcpipPort (REG_DWORD) = <PORT>; Samba AD DC: 'rpc server port:netlogon = <PORT>'");
-    } else if (a.find("DFSR") != std::string::npos) {
-      annotated.insert("DFS Replication: dfsrdiag StaticRPC /port:<PORT> /Member:<server>");
+    const std::string port = s.static_port ? fmt::format("{}", s.static_port->port) : "<PORT>";
+    switch (EpmKindOf(s)) {
+      case EpmKind::kDrsuapi:
+        annotated.insert(fmt::format(
+            "AD replication (drsuapi): HKLM\\SYSTEM\\CurrentControlSet\\Services\\NTDS\\"
+            "Parameters \"TCP/IP Port\" (REG_DWORD) = {0}; Samba AD DC: 'rpc server port:drsuapi = {0}'",
+            port));
+        break;
+      case EpmKind::kNetlogon:
+        annotated.insert(fmt::format(
+            "Netlogon: HKLM\\SYSTEM\\CurrentControlSet\\Services\\Netlogon\\Parameters "
+            "DCTcpipPort (REG_DWORD) = {0}; Samba AD DC: 'rpc server port:netlogon = {0}'",
+            port));
+        break;
+      case EpmKind::kDfsr:
+        annotated.insert(fmt::format("DFS Replication: dfsrdiag StaticRPC /port:{} /Member:<server>", port));
+        break;
+      case EpmKind::kOther: break;
     }
   }
   if (!any) return;
@@ -126,13 +167,81 @@ void EpmRemedies(const HostReport& r, std::vector<Remedy>& out) {
        "fails to start."});
 }
 
+// The proposed (not yet registered) static ports of one mapper's services, as the commands
+// that claim them.
+void RegistryRemedy(const HostReport& r, Mapper mapper, std::vector<Remedy>& out) {
+  std::string text;
+  std::set<std::string> done;
+  for (const ServiceRecord& s : r.services) {
+    if (s.mapper != mapper || !s.static_port || s.static_port->registered) continue;
+    const StaticPort& p = *s.static_port;
+    if (!done.insert(p.name).second) continue;
+    const auto wish = WishFor(s);
+    const bool iana = wish && wish->allow_iana && wish->preferred == p.port;
+    text += fmt::format("\nberth assign {} --port {} --proto {}{}", p.name, p.port,
+                        ServiceProtoName(p.proto), iana ? " --allow-iana" : "");
+  }
+  if (text.empty()) return;
+  out.push_back({mapper, "registry",
+                 "Claim the proposed ports in berth's registry, so that nothing else is given them:" + text});
+}
+
 }  // namespace
+
+std::string RegistryLabel(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    const char l = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    if ((l >= 'a' && l <= 'z') || (l >= '0' && l <= '9')) {
+      out += l;
+    } else if (!out.empty() && out.back() != '-') {
+      out += '-';
+    }
+  }
+  if (out.size() > 63) out.resize(63);
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  return out;
+}
+
+std::optional<StaticPortWish> WishFor(const ServiceRecord& s) {
+  if (!s.dynamic || s.port == 0) return std::nullopt;
+  switch (s.mapper) {
+    case Mapper::kRpc: {
+      // rpcbind daemons bind tcp and udp on one port: claim both slots.
+      switch (s.program) {
+        case 100005: return StaticPortWish{"nfs.mountd", ServiceProto::kBoth, kMountdPort, true};
+        case 100024: return StaticPortWish{"nfs.statd", ServiceProto::kBoth, kStatdPort, false};
+        case 100021: return StaticPortWish{"nfs.lockd", ServiceProto::kBoth, kLockdPort, false};
+        case 100003: return StaticPortWish{"nfs", ServiceProto::kBoth, kNfsPort, true};
+      }
+      const std::string label = RegistryLabel(s.name);
+      return StaticPortWish{"rpc." + (label.empty() ? fmt::format("{}", s.program) : label),
+                            ServiceProto::kBoth, std::nullopt, false};
+    }
+    case Mapper::kSsrp: {
+      if (s.dac) return std::nullopt;
+      const std::string label = RegistryLabel(s.instance);
+      if (label.empty()) return std::nullopt;  // nothing printable to name it by
+      if (s.instance == "MSSQLSERVER") return StaticPortWish{"mssql." + label, ServiceProto::kTcp, Port{1433}, true};
+      return StaticPortWish{"mssql." + label, ServiceProto::kTcp, std::nullopt, false};
+    }
+    case Mapper::kEpm:
+      switch (EpmKindOf(s)) {
+        case EpmKind::kDrsuapi: return StaticPortWish{"msrpc.drsuapi", ServiceProto::kTcp, std::nullopt, false};
+        case EpmKind::kNetlogon: return StaticPortWish{"msrpc.netlogon", ServiceProto::kTcp, std::nullopt, false};
+        case EpmKind::kDfsr: return StaticPortWish{"msrpc.dfsr", ServiceProto::kTcp, std::nullopt, false};
+        case EpmKind::kOther: return std::nullopt;
+      }
+  }
+  return std::nullopt;
+}
 
 std::vector<Remedy> Remedies(const HostReport& report) {
   std::vector<Remedy> out;
   RpcRemedies(report, out);
   SqlRemedies(report, out);
   EpmRemedies(report, out);
+  for (Mapper m : {Mapper::kRpc, Mapper::kSsrp, Mapper::kEpm}) RegistryRemedy(report, m, out);
   return out;
 }
 

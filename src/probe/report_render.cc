@@ -31,6 +31,12 @@ std::string Answers(const ServiceRecord& s) {
   return *s.answers ? "yes" : "no";
 }
 
+std::string Static(const ServiceRecord& s) {
+  if (!s.static_port) return "-";
+  return fmt::format("{} {} ({})", s.static_port->port, s.static_port->name,
+                     s.static_port->registered ? "registered" : "proposed");
+}
+
 std::string Transport(const ServiceRecord& s) {
   if (s.mapper == Mapper::kRpc || s.mapper == Mapper::kEpm) return s.netid;
   if (s.port == 0) return s.endpoint.empty() ? "-" : "pipe";
@@ -54,25 +60,29 @@ void RenderProbeText(const std::vector<HostReport>& hosts, const ProbeSummary& s
       out += fmt::format("  {:<6} {:<9} {}\n", MapperName(m.mapper), m.state, TerminalSafe(m.detail));
     }
     if (!h.services.empty()) {
-      std::vector<std::array<std::string, 6>> rows;
-      rows.push_back({"MAPPER", "SERVICE", "TRANSPORT", "PORT", "DYNAMIC", "ANSWERS"});
+      const bool pins = std::any_of(h.services.begin(), h.services.end(),
+                                    [](const ServiceRecord& s) { return s.static_port.has_value(); });
+      std::vector<std::array<std::string, 7>> rows;
+      rows.push_back({"MAPPER", "SERVICE", "TRANSPORT", "PORT", "DYNAMIC", "ANSWERS", pins ? "STATIC PORT" : ""});
       for (const ServiceRecord& s : h.services) {
         ++services;
         dynamic += s.dynamic ? 1 : 0;
         rows.push_back({std::string(MapperName(s.mapper)), TerminalSafe(What(s)), TerminalSafe(Transport(s)),
                         s.port ? fmt::format("{}", s.port) : TerminalSafe(s.endpoint),
-                        s.dynamic ? "dynamic" : "fixed", Answers(s)});
+                        s.dynamic ? "dynamic" : "fixed", Answers(s), pins ? TerminalSafe(Static(s)) : ""});
       }
-      std::array<std::size_t, 6> width{};
+      std::array<std::size_t, 7> width{};
       for (const auto& r : rows) {
         for (std::size_t c = 0; c < r.size(); ++c) width[c] = std::max(width[c], r[c].size());
       }
       for (const auto& r : rows) {
         std::string line = " ";
         for (std::size_t c = 0; c < r.size(); ++c) {
+          if (width[c] == 0) continue;
           line += " " + r[c];
-          if (c + 1 < r.size()) line.append(width[c] - r[c].size(), ' ');
+          line.append(width[c] - r[c].size(), ' ');
         }
+        while (line.back() == ' ') line.pop_back();
         out += line + "\n";
       }
     }
@@ -126,7 +136,15 @@ void RenderProbeJson(const std::vector<HostReport>& hosts, const ProbeSummary& s
       w.Key("answers");
       if (s.answers) w.Bool(*s.answers);
       else w.Null();
-      w.Field("answer_detail", s.answer_detail).EndObject();
+      w.Field("answer_detail", s.answer_detail).Key("static");
+      if (s.static_port) {
+        const StaticPort& p = *s.static_port;
+        w.BeginObject().Field("name", p.name).Field("proto", ServiceProtoName(p.proto)).Field("port", p.port)
+            .Field("state", p.registered ? "registered" : "proposed").Field("reason", p.reason).EndObject();
+      } else {
+        w.Null();
+      }
+      w.EndObject();
     }
     w.EndArray().Key("remedies").BeginArray();
     for (const Remedy& r : Remedies(h)) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <filesystem>
 #include <optional>
 #include <sstream>
@@ -40,7 +41,8 @@ Listing Oracle(const Netns& ns, const std::string& max_ents) {
 }
 
 Listing Berth(const Netns& ns, const std::string& max_ents, int* exit_code, std::string* detail) {
-  auto r = ns.Exec({berth::test::BerthBinary(), "probe", "--msrpc", "--json", "--max-ents", max_ents, "127.0.0.1"});
+  auto r = ns.Exec({berth::test::BerthBinary(), "probe", "--msrpc", "--json", "--no-registry",
+                     "--max-ents", max_ents, "127.0.0.1"});
   *exit_code = r.exit_code;
   Listing l;
   auto doc = nlohmann::json::parse(r.out, nullptr, false);
@@ -75,7 +77,10 @@ TEST(ProbeEpmPeer, SambaDcerpcdMatchesImpacket) {
   for (std::string w; words >> w;) argv.push_back(w);
   struct Cleanup {
     std::string dir;
-    ~Cleanup() { std::filesystem::remove_all(dir); }
+    ~Cleanup() {
+      std::filesystem::remove_all(dir);
+      for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(dir + "-registry.db" + suffix);
+    }
   } cleanup{dir};
   berth::test::Child samba = berth::test::Child::Exec(argv);
   ASSERT_TRUE(test::WaitFor([&] { return ns->Exec({"ss", "-Hltn", "sport = :49152"}).out.size() > 0; }, 20))
@@ -133,10 +138,22 @@ TEST(ProbeEpmPeer, SambaAdDcMatchesImpacketAndPerServiceRemedyPins) {
   std::filesystem::remove_all(dir);
   struct Cleanup {
     std::string dir;
-    ~Cleanup() { std::filesystem::remove_all(dir); }
+    ~Cleanup() {
+      std::filesystem::remove_all(dir);
+      for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(dir + "-registry.db" + suffix);
+    }
   } cleanup{dir};
 
+  // An empty registry of the test's own: the proposals depend on nothing outside the test.
+  const std::string db = dir + "-registry.db";
+  auto probe = [&] {
+    auto r = ns->Exec({berth::test::BerthBinary(), "probe", "--msrpc", "--json", "--db", db, "127.0.0.1"});
+    auto doc = nlohmann::json::parse(r.out, nullptr, false);
+    EXPECT_FALSE(doc.is_discarded()) << r.out << r.err;
+    return doc.is_discarded() ? nlohmann::json::object() : doc["hosts"][0];
+  };
   std::vector<std::string> remedy_lines;
+  std::map<std::string, int> proposed;  // annotation -> the port berth proposed
   {
     auto dc = StartAdDc(*ns, dir, {}, "49152");
     ASSERT_TRUE(dc) << "samba AD DC did not start";
@@ -150,40 +167,68 @@ TEST(ProbeEpmPeer, SambaAdDcMatchesImpacketAndPerServiceRemedyPins) {
     // The AD DC style: all entries with status 0 and a live handle, then an empty batch.
     EXPECT_NE(detail.find(fmt::format("in {} calls (final empty batch", oracle.calls)), std::string::npos) << detail;
 
-    // berth's per-service remedy, as Samba lines.
-    auto r = ns->Exec({berth::test::BerthBinary(), "probe", "--msrpc", "--json", "127.0.0.1"});
-    auto doc = nlohmann::json::parse(r.out, nullptr, false);
-    ASSERT_FALSE(doc.is_discarded());
-    for (const auto& rem : doc["hosts"][0]["remedies"]) {
+    // Each of the two services with a port setting of its own gets a proposed static port,
+    // outside the targets' ephemeral range; the rest are left to the restricted range.
+    const nlohmann::json host = probe();
+    for (const auto& s : host["services"]) {
+      if (s["static"].is_null()) continue;
+      EXPECT_EQ(s["static"]["state"], "proposed") << s.dump();
+      EXPECT_EQ(s["static"]["name"], "msrpc." + s["annotation"].get<std::string>()) << s.dump();
+      const int port = s["static"]["port"];
+      EXPECT_TRUE(port >= 1024 && port < 32768) << port;
+      proposed[s["annotation"]] = port;
+    }
+    ASSERT_EQ(proposed.size(), 2u) << host.dump();
+    EXPECT_NE(proposed["netlogon"], proposed["drsuapi"]);
+    // berth's per-service remedy, as Samba lines, and its registry lines, run as printed.
+    std::vector<std::string> assigns;
+    for (const auto& rem : host["remedies"]) {
       const std::string text = rem["text"];
+      if (rem["subject"] == "registry") {
+        std::istringstream lines(text);
+        for (std::string line; std::getline(lines, line);) {
+          if (line.starts_with("berth assign ")) assigns.push_back(line);
+        }
+      }
       const auto at = text.find("'rpc server port:");
       if (at == std::string::npos) continue;
-      std::string line = text.substr(at + 1, text.find('\'', at + 1) - at - 1);
-      const bool netlogon = line.find("netlogon") != std::string::npos;
-      line.replace(line.find("<PORT>"), 6, netlogon ? "5056" : "5058");
-      remedy_lines.push_back(line);
+      remedy_lines.push_back(text.substr(at + 1, text.find('\'', at + 1) - at - 1));
     }
-    ASSERT_EQ(remedy_lines.size(), 2u) << doc["hosts"][0]["remedies"].dump();
+    ASSERT_EQ(remedy_lines.size(), 2u) << host["remedies"].dump();
+    for (const std::string& line : remedy_lines) {
+      const bool netlogon = line.find("netlogon") != std::string::npos;
+      EXPECT_EQ(line, fmt::format("rpc server port:{} = {}", netlogon ? "netlogon" : "drsuapi",
+                                  proposed[netlogon ? "netlogon" : "drsuapi"]));
+    }
+    ASSERT_EQ(assigns.size(), 2u) << host["remedies"].dump();
+    for (const std::string& line : assigns) {
+      std::vector<std::string> argv{berth::test::BerthBinary()};
+      std::istringstream words(line.substr(std::string("berth ").size()));
+      for (std::string w; words >> w;) argv.push_back(w);
+      argv.insert(argv.end(), {"--db", db});
+      auto r = berth::test::Run(argv);
+      EXPECT_EQ(r.exit_code, 0) << line << ": " << r.err;
+    }
+    // Claimed: the same ports, now reported as the registry's.
+    const nlohmann::json claimed = probe();
+    for (const auto& s : claimed["services"]) {
+      if (s["static"].is_null()) continue;
+      EXPECT_EQ(s["static"]["state"], "registered") << s.dump();
+      EXPECT_EQ(s["static"]["port"], proposed[s["annotation"]]) << s.dump();
+    }
   }  // the DC stops here
 
-  auto dc = StartAdDc(*ns, dir, remedy_lines, "5056");
+  auto dc = StartAdDc(*ns, dir, remedy_lines, std::to_string(proposed["netlogon"]));
   ASSERT_TRUE(dc) << "samba AD DC did not start with " << remedy_lines[0];
-  auto r = ns->Exec({berth::test::BerthBinary(), "probe", "--msrpc", "--json", "127.0.0.1"});
-  auto doc = nlohmann::json::parse(r.out, nullptr, false);
-  ASSERT_FALSE(doc.is_discarded());
+  const nlohmann::json host = probe();
   int pinned = 0;
-  for (const auto& s : doc["hosts"][0]["services"]) {
+  for (const auto& s : host["services"]) {
     if (s["protseq"] != "ncacn_ip_tcp") continue;
-    if (s["annotation"] == "netlogon") {
-      EXPECT_EQ(s["port"], 5056);
-      ++pinned;
-    }
-    if (s["annotation"] == "drsuapi") {
-      EXPECT_EQ(s["port"], 5058);
-      ++pinned;
-    }
     if (s["annotation"] == "netlogon" || s["annotation"] == "drsuapi") {
+      EXPECT_EQ(s["port"], proposed[s["annotation"]]) << s.dump();
       EXPECT_EQ(s["dynamic"], false);
+      EXPECT_TRUE(s["static"].is_null()) << "a fixed port needs no proposal: " << s.dump();
+      ++pinned;
     }
   }
   EXPECT_EQ(pinned, 2);

@@ -5,12 +5,14 @@
 // recommended ports across two restarts.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
 #include <tuple>
 
+#include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
 #include "probe/probe_peer.h"
@@ -48,7 +50,9 @@ struct ProbeRun {
 
 ProbeRun BerthProbe(const PrivateNs& ns) {
   ProbeRun run;
-  auto r = ns.Exec({berth::test::BerthBinary(), "probe", "--rpc", "--json", "--timeout", "2", "127.0.0.1"});
+  // The namespace's own (empty) registry: the static ports proposed depend on nothing else.
+  auto r = ns.Exec({berth::test::BerthBinary(), "probe", "--rpc", "--json", "--timeout", "2", "--db",
+                    ns.dir() + "/registry.db", "127.0.0.1"});
   run.exit_code = r.exit_code;
   run.doc = nlohmann::json::parse(r.out, nullptr, false);
   EXPECT_FALSE(run.doc.is_discarded()) << r.out << r.err;
@@ -110,9 +114,35 @@ TEST(ProbeRpcPeer, MatchesRpcinfoThenNfsConfRemedyPinsAcrossRestarts) {
     }
     if (s["program"] == 100005 || s["program"] == 100024) {
       EXPECT_EQ(s["dynamic"], true) << s.dump();
+      // The static port each gets: the convention's, proposed (the registry is empty).
+      const bool mountd = s["program"] == 100005;
+      EXPECT_EQ(s["static"]["name"], mountd ? "nfs.mountd" : "nfs.statd") << s.dump();
+      EXPECT_EQ(s["static"]["port"], mountd ? kMountdPort : kStatdPort) << s.dump();
+      EXPECT_EQ(s["static"]["proto"], "both") << s.dump();
+      EXPECT_EQ(s["static"]["state"], "proposed") << s.dump();
     }
   }
   EXPECT_GE(answered, 14);
+  // The registry lines of the remedy claim exactly those ports when run as printed.
+  std::vector<std::string> assigns;
+  for (const auto& r : before.doc["hosts"][0]["remedies"]) {
+    std::istringstream text(r["text"].get<std::string>());
+    for (std::string line; std::getline(text, line);) {
+      if (line.starts_with("berth assign ")) assigns.push_back(line);
+    }
+  }
+  std::sort(assigns.begin(), assigns.end());
+  EXPECT_EQ(assigns, (std::vector<std::string>{
+                         fmt::format("berth assign nfs.mountd --port {} --proto both --allow-iana", kMountdPort),
+                         fmt::format("berth assign nfs.statd --port {} --proto both", kStatdPort)}));
+  for (const std::string& line : assigns) {
+    std::vector<std::string> argv{berth::test::BerthBinary()};
+    std::istringstream words(line.substr(std::string("berth ").size()));
+    for (std::string w; words >> w;) argv.push_back(w);
+    argv.insert(argv.end(), {"--db", ns->dir() + "/registry.db"});
+    auto r = berth::test::Run(argv);
+    EXPECT_EQ(r.exit_code, 0) << line << ": " << r.err;
+  }
 
   // 2. Apply berth's remedy: the nfs.conf lines it printed become the namespace's nfs.conf.
   std::string conf;

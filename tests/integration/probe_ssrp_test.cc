@@ -9,6 +9,7 @@
 #include <sstream>
 #include <tuple>
 
+#include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
 #include "probe/probe_peer.h"
@@ -51,13 +52,18 @@ std::map<std::string, Instance> TsqlInstances(const Netns& ns) {
   return out;
 }
 
+std::string RegistryPath(const Netns& ns) { return ::testing::TempDir() + "/berth-probe-" + ns.name() + ".db"; }
+
 struct BerthRun {
   int exit_code = -1;
   nlohmann::json host;
 };
 
 BerthRun Probe(const Netns& ns, std::vector<std::string> extra = {}) {
-  std::vector<std::string> argv{berth::test::BerthBinary(), "probe", "--mssql", "--json", "--timeout", "0.5"};
+  // The namespace's own registry file (empty unless the test fills it): proposals depend on
+  // nothing outside the test.
+  std::vector<std::string> argv{berth::test::BerthBinary(), "probe", "--mssql", "--json", "--timeout", "0.5",
+                                "--db", RegistryPath(ns)};
   argv.insert(argv.end(), extra.begin(), extra.end());
   argv.push_back("127.0.0.1");
   auto r = ns.Exec(argv);
@@ -78,6 +84,12 @@ TEST_P(ProbeSsrpPeer, MatchesFreeTdsOnTheSameResponder) {
   const bool tcp_first = GetParam();
   auto ns = Netns::Create(tcp_first ? "ssrp-tcp" : "ssrp-np");
   ASSERT_TRUE(ns);
+  struct RemoveDb {
+    std::string path;
+    ~RemoveDb() {
+      for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+    }
+  } remove_db{RegistryPath(*ns)};
   std::vector<std::string> argv{"ip", "netns", "exec", ns->name(), "python3",
                                 std::string(BERTH_SOURCE_DIR) + "/tests/integration/peers/ssrp_responder.py",
                                 std::string(BERTH_FIXTURES) + "/probe", "127.0.0.1", "--listen"};
@@ -105,11 +117,38 @@ TEST_P(ProbeSsrpPeer, MatchesFreeTdsOnTheSameResponder) {
   }
   EXPECT_TRUE(saw_dac);
   EXPECT_EQ(ours, tsql);
-  bool remedy = false;
+  // SQLEXPRESS gets a proposed static port (the registry is empty), used all through its
+  // remedy; MSSQLSERVER is on 1433 already and the DAC follows its instance: no proposal.
+  int proposed = 0;
+  for (const auto& s : run.host["services"]) {
+    if (s["instance"] == "SQLEXPRESS" && s["dac"] == false) {
+      ASSERT_TRUE(s["static"].is_object()) << s.dump();
+      EXPECT_EQ(s["static"]["name"], "mssql.sqlexpress");
+      EXPECT_EQ(s["static"]["state"], "proposed");
+      proposed = s["static"]["port"];
+    } else {
+      EXPECT_TRUE(s["static"].is_null()) << s.dump();
+    }
+  }
+  EXPECT_TRUE(proposed >= 1024 && proposed < 32768) << proposed;
+  bool remedy = false, claim = false;
   for (const auto& r : run.host["remedies"]) {
-    remedy = remedy || r["text"].get<std::string>().find("Server=127.0.0.1,<PORT> instead of 127.0.0.1\\SQLEXPRESS") != std::string::npos;
+    const std::string text = r["text"];
+    remedy = remedy || text.find(fmt::format("Server=127.0.0.1,{0} instead of 127.0.0.1\\SQLEXPRESS", proposed)) != std::string::npos;
+    claim = claim || text.find(fmt::format("berth assign mssql.sqlexpress --port {} --proto tcp", proposed)) != std::string::npos;
   }
   EXPECT_TRUE(remedy) << run.host["remedies"].dump();
+  EXPECT_TRUE(claim) << run.host["remedies"].dump();
+  // A name the registry already holds gets the registry's port, whatever the proposal was.
+  const std::string db = RegistryPath(*ns);
+  auto assigned = berth::test::Run({berth::test::BerthBinary(), "assign", "mssql.sqlexpress", "--port", "20123", "--db", db});
+  ASSERT_EQ(assigned.exit_code, 0) << assigned.err;
+  const BerthRun held = Probe(*ns);
+  for (const auto& s : held.host["services"]) {
+    if (s["instance"] != "SQLEXPRESS" || s["dac"] == true) continue;
+    EXPECT_EQ(s["static"]["port"], 20123) << s.dump();
+    EXPECT_EQ(s["static"]["state"], "registered") << s.dump();
+  }
 
   // CLNT_UCAST_INST: a known instance answers; an unknown one is silence, not an error.
   BerthRun one = Probe(*ns, {"--instance", "SQLEXPRESS"});
@@ -120,8 +159,6 @@ TEST_P(ProbeSsrpPeer, MatchesFreeTdsOnTheSameResponder) {
   EXPECT_TRUE(none.host.is_null()) << "silence must not be reported as a host with findings";
 
   // --register: what was found becomes observations of the host in the registry.
-  const std::string db = ::testing::TempDir() + "/berth-probe-" + ns->name() + ".db";
-  std::filesystem::remove(db);
   auto reg = ns->Exec({berth::test::BerthBinary(), "probe", "--mssql", "--timeout", "0.5", "--register",
                        "--db", db, "127.0.0.1"});
   EXPECT_EQ(reg.exit_code, 1) << reg.err;
@@ -135,8 +172,10 @@ TEST_P(ProbeSsrpPeer, MatchesFreeTdsOnTheSameResponder) {
   for (const auto& o : *seen) got.emplace(o.port, o.command);
   EXPECT_EQ(got, (std::set<std::pair<int, std::string>>{
                      {1433, "mssql MSSQLSERVER"}, {49731, "mssql SQLEXPRESS"}, {49732, "mssql SQLEXPRESS DAC"}}));
-  store->reset();  // close before removing the file and its -wal/-shm
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db + suffix);
+  // Proposals are never claimed: the registry holds only what the test assigned.
+  auto listed = (*store)->ListClaims("default");
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(listed->size(), 1u);
 }
 
 INSTANTIATE_TEST_SUITE_P(KeyOrder, ProbeSsrpPeer, ::testing::Values(false, true),

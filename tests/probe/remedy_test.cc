@@ -1,0 +1,119 @@
+#include "probe/remedy.h"
+
+#include <gtest/gtest.h>
+
+#include "core/service.h"
+
+namespace berth::probe {
+namespace {
+
+ServiceRecord Rpc(std::uint32_t program, std::string name, Port port, bool dynamic = true) {
+  ServiceRecord s;
+  s.mapper = Mapper::kRpc;
+  s.program = program;
+  s.name = std::move(name);
+  s.version = 1;
+  s.netid = "tcp";
+  s.port = port;
+  s.dynamic = dynamic;
+  return s;
+}
+
+ServiceRecord Sql(std::string instance, Port port, bool dac = false) {
+  ServiceRecord s;
+  s.mapper = Mapper::kSsrp;
+  s.name = s.instance = std::move(instance);
+  s.port = port;
+  s.dynamic = true;
+  s.dac = dac;
+  return s;
+}
+
+ServiceRecord Epm(std::string annotation, std::string uuid = "00000000-0000-0000-0000-000000000000") {
+  ServiceRecord s;
+  s.mapper = Mapper::kEpm;
+  s.annotation = std::move(annotation);
+  s.interface_uuid = std::move(uuid);
+  s.port = 49700;
+  s.dynamic = true;
+  return s;
+}
+
+TEST(ProbeRemedy, RegistryLabelMakesAValidLabelFromNetworkText) {
+  EXPECT_EQ(RegistryLabel("SQLEXPRESS"), "sqlexpress");
+  EXPECT_EQ(RegistryLabel("Sales_2019$"), "sales-2019");
+  EXPECT_EQ(RegistryLabel("__a..b__"), "a-b");
+  EXPECT_EQ(RegistryLabel("\x01\xff;"), "");
+  EXPECT_EQ(RegistryLabel(std::string(100, 'x')).size(), 63u);
+  EXPECT_EQ(RegistryLabel(std::string(62, 'x') + "_y"), std::string(62, 'x'));  // no '-' at the end
+  for (std::string_view in : {"SQLEXPRESS", "Sales_2019$", "__a..b__", "a-b-c", "\xc3\xa9t\xc3\xa9", "x;rm -rf /"}) {
+    const std::string label = RegistryLabel(in);
+    if (!label.empty()) {
+      EXPECT_TRUE(ValidateServiceName("mssql." + label)) << in;
+    }
+  }
+}
+
+TEST(ProbeRemedy, WishesFollowTheConventionsAndSkipWhatCannotBePinnedAlone) {
+  auto mountd = WishFor(Rpc(100005, "mountd", 40001));
+  ASSERT_TRUE(mountd);
+  EXPECT_EQ(mountd->name, "nfs.mountd");
+  EXPECT_EQ(mountd->preferred, kMountdPort);
+  EXPECT_EQ(mountd->proto, ServiceProto::kBoth);
+  EXPECT_TRUE(mountd->allow_iana);
+  EXPECT_EQ(WishFor(Rpc(100024, "status", 40002))->preferred, kStatdPort);
+  EXPECT_EQ(WishFor(Rpc(100021, "nlockmgr", 40003))->preferred, kLockdPort);
+  auto custom = WishFor(Rpc(300019, "amd_Server", 40004));
+  ASSERT_TRUE(custom);
+  EXPECT_EQ(custom->name, "rpc.amd-server");
+  EXPECT_FALSE(custom->preferred);
+  EXPECT_EQ(WishFor(Rpc(300020, "", 40005))->name, "rpc.300020");
+  EXPECT_FALSE(WishFor(Rpc(100005, "mountd", 20048, false))) << "fixed ports need no proposal";
+
+  EXPECT_EQ(WishFor(Sql("SQLEXPRESS", 49731))->name, "mssql.sqlexpress");
+  EXPECT_EQ(WishFor(Sql("MSSQLSERVER", 49731))->preferred, Port{1433});
+  EXPECT_FALSE(WishFor(Sql("SQLEXPRESS", 49732, true))) << "the DAC follows its instance";
+  EXPECT_FALSE(WishFor(Sql(";;;", 49733))) << "nothing to name it by";
+
+  EXPECT_EQ(WishFor(Epm("netlogon"))->name, "msrpc.netlogon");
+  EXPECT_EQ(WishFor(Epm("", "e3514235-4b06-11d1-ab04-00c04fc2dcd2"))->name, "msrpc.drsuapi");
+  EXPECT_EQ(WishFor(Epm("DFSR"))->name, "msrpc.dfsr");
+  EXPECT_FALSE(WishFor(Epm("lsarpc"))) << "the restricted range pins the others";
+}
+
+TEST(ProbeRemedy, RemediesUseTheStaticPortsAndListTheClaimsOfProposalsOnly) {
+  HostReport r;
+  r.target = "db1";
+  r.services = {Rpc(100005, "mountd", 40001), Sql("SQLEXPRESS", 49731), Sql("SALES", 49800), Epm("netlogon")};
+  r.services[0].static_port = StaticPort{"nfs.mountd", ServiceProto::kBoth, 20048, false, ""};
+  r.services[1].static_port = StaticPort{"mssql.sqlexpress", ServiceProto::kTcp, 21001, false, ""};
+  r.services[2].static_port = StaticPort{"mssql.sales", ServiceProto::kTcp, 21002, true, ""};
+  r.services[3].static_port = StaticPort{"msrpc.netlogon", ServiceProto::kTcp, 21003, false, ""};
+  std::string all, claims;
+  for (const Remedy& m : Remedies(r)) {
+    all += m.text + "\n";
+    if (m.subject == "registry") claims += m.text + "\n";
+  }
+  EXPECT_NE(all.find("[mountd]\nport=20048"), std::string::npos) << all;
+  EXPECT_NE(all.find("Server=db1,21001 instead of db1\\SQLEXPRESS"), std::string::npos) << all;
+  EXPECT_NE(all.find("Server=db1,21002 instead of db1\\SALES"), std::string::npos) << all;
+  EXPECT_NE(all.find("'rpc server port:netlogon = 21003'"), std::string::npos) << all;
+  EXPECT_EQ(all.find("<PORT>"), std::string::npos) << all;
+  EXPECT_NE(claims.find("berth assign nfs.mountd --port 20048 --proto both --allow-iana"), std::string::npos) << claims;
+  EXPECT_NE(claims.find("berth assign mssql.sqlexpress --port 21001 --proto tcp\n"), std::string::npos) << claims;
+  EXPECT_NE(claims.find("berth assign msrpc.netlogon --port 21003 --proto tcp"), std::string::npos) << claims;
+  EXPECT_EQ(claims.find("mssql.sales"), std::string::npos) << "already registered: nothing to claim";
+
+  // Without static ports the placeholders stay and nothing is to be claimed.
+  for (ServiceRecord& s : r.services) s.static_port.reset();
+  all.clear();
+  for (const Remedy& m : Remedies(r)) {
+    EXPECT_NE(m.subject, "registry");
+    all += m.text;
+  }
+  EXPECT_NE(all.find("Server=db1,<PORT>"), std::string::npos) << all;
+  EXPECT_NE(all.find("[mountd]\nport=20048"), std::string::npos) << all;
+}
+
+}  // namespace
+}  // namespace berth::probe
