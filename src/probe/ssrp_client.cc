@@ -98,8 +98,8 @@ struct Broadcast {
   PortSet ephemeral;
   std::shared_ptr<SsrpBroadcastResult> result;
   std::map<std::uint32_t, std::shared_ptr<Lookup>> responders;
-  std::size_t outside = 0;      // replies from outside the subnet
-  std::size_t other_port = 0;   // replies from inside it, but not from udp/1434
+  std::size_t outside = 0;     // replies from outside the subnet
+  std::size_t other_port = 0;  // replies from inside it, but not from udp/1434
 };
 
 std::string Replies(std::size_t n) { return fmt::format("{} repl{}", n, n == 1 ? "y" : "ies"); }
@@ -151,7 +151,8 @@ void BroadcastEnded(const std::shared_ptr<Broadcast>& b, const ConversationEnd& 
     r.mappers.push_back({Mapper::kSsrp, "error", end.detail});
     return;
   }
-  std::string detail = fmt::format("CLNT_BCAST_EX on {}: {} SQL Server Browser{} in {}", b->where.interface,
+  // A responder whose replies were all malformed counts too: its own report says why.
+  std::string detail = fmt::format("CLNT_BCAST_EX on {}: {} responder{} in {}", b->where.interface,
                                    b->responders.size(), b->responders.size() == 1 ? "" : "s",
                                    SubnetText(b->where));
   if (b->outside > 0) detail += fmt::format("; {} from outside it ignored", Replies(b->outside));
