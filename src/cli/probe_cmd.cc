@@ -2,9 +2,12 @@
 // which services they hand out, flag the dynamic ones and print how to pin each.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <memory>
+#include <span>
 
 #include <fmt/core.h>
 
@@ -13,6 +16,7 @@
 #include "cli/registry_common.h"
 #include "probe/engine.h"
 #include "probe/epm_client.h"
+#include "probe/local_broadcast.h"
 #include "probe/remedy.h"
 #include "probe/report_render.h"
 #include "probe/rpc_client.h"
@@ -33,6 +37,7 @@ struct ProbeFlags {
   std::size_t max_targets = probe::kDefaultMaxTargets;
   std::string ephemeral = "32768-65535";
   std::vector<std::string> instances;
+  std::vector<std::string> broadcasts;
   std::uint32_t max_ents = 500;
   bool json = false;
   bool register_found = false;
@@ -106,6 +111,32 @@ Result<std::size_t> RegisterFindings(const std::vector<probe::HostReport>& hosts
   return recorded;
 }
 
+// The targets to probe one by one. A local broadcast address is never one of them: named
+// on its own it is refused (it needs --broadcast), and inside a CIDR block it is skipped, so
+// that probing a local subnet still works. With only --broadcast there are none.
+Result<std::vector<probe::ProbeTarget>> UnicastTargets(const ProbeFlags& f,
+                                                       std::span<const probe::LocalBroadcast> local) {
+  if (f.targets.empty() && f.list_file.empty() && !f.broadcasts.empty()) return std::vector<probe::ProbeTarget>{};
+  auto all = BERTH_TRY(probe::ExpandTargets(f.targets, f.list_file, f.max_targets));
+  std::vector<probe::ProbeTarget> out;
+  out.reserve(all.size());
+  for (probe::ProbeTarget& t : all) {
+    const auto owner = probe::BroadcastOwner(local, t.address);
+    if (!owner) {
+      out.push_back(std::move(t));
+    } else if (t.given.find('/') == std::string::npos) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  fmt::format("{} is the broadcast address of {}: use --broadcast {}",
+                              t.given == t.address ? t.address : fmt::format("{} ({})", t.given, t.address),
+                              owner->interface, t.address));
+    } else {
+      fmt::print(stderr, "berth: note: {} (in {}) is the broadcast address of {}: skipped (use --broadcast {})\n",
+                 t.address, t.given, owner->interface, t.address);
+    }
+  }
+  return out;
+}
+
 // Lets the engine hold one socket per conversation in flight.
 void RaiseFdLimit(std::size_t want) {
   rlimit lim{};
@@ -125,7 +156,17 @@ int Run(ProbeFlags& f) {
   if (f.concurrency == 0 || f.concurrency > 65536) return PrintError("--concurrency must be 1..65536");
   auto ephemeral = PortSet::Parse(f.ephemeral);
   if (!ephemeral) return PrintError(fmt::format("--ephemeral-range: {}", ephemeral.error().message));
-  auto targets = probe::ExpandTargets(f.targets, f.list_file, f.max_targets);
+  auto local = probe::ReadLocalBroadcasts();
+  if (!local) return PrintError(local.error());
+  std::vector<probe::LocalBroadcast> broadcasts;
+  for (const std::string& b : f.broadcasts) {
+    auto chosen = probe::ChooseBroadcast(*local, b);
+    if (!chosen) return PrintError(chosen.error());
+    const bool repeated = std::any_of(broadcasts.begin(), broadcasts.end(),
+                                      [&](const probe::LocalBroadcast& x) { return x.broadcast == chosen->broadcast; });
+    if (!repeated) broadcasts.push_back(*chosen);
+  }
+  auto targets = UnicastTargets(f, *local);
   if (!targets) return PrintError(targets.error());
 
   probe::EngineOptions opt;
@@ -150,12 +191,19 @@ int Run(ProbeFlags& f) {
     if (f.msrpc) probe::AddEpmProbe(engine, *host, *ephemeral, report, {f.max_ents, 1000, 4 << 20});
     reports.push_back(std::move(report));
   }
+  // A broadcast is always SQL Server Browser discovery, whatever --rpc/--msrpc select.
+  std::vector<std::shared_ptr<probe::SsrpBroadcastResult>> found;
+  for (const probe::LocalBroadcast& b : broadcasts) found.push_back(probe::AddSsrpBroadcast(engine, b, *ephemeral));
   if (auto ran = engine.Run(); !ran) return PrintError(ran.error());
+  for (const auto& b : found) {  // each broadcast, then the hosts that answered it
+    reports.push_back(b->broadcast);
+    reports.insert(reports.end(), b->responders.begin(), b->responders.end());
+  }
 
   std::vector<probe::HostReport> hosts;
   hosts.reserve(reports.size());
   probe::ProbeSummary summary;
-  summary.targets = reports.size();
+  summary.targets = targets->size() + broadcasts.size();  // responders were not asked for
   bool any_dynamic = false;
   for (auto& r : reports) {
     if (!probe::Interesting(*r)) ++summary.silent;
@@ -196,7 +244,8 @@ void AddProbeCommand(CLI::App& app, int& exit_code) {
       "probe",
       "Ask remote port mappers (ONC RPC rpcbind on 111, SQL Server Browser on udp 1434, MS-RPC "
       "endpoint mapper on tcp 135) what they hand out, flag services on dynamic ports, and print "
-      "the change that pins each one. Sends only to the targets given.");
+      "the change that pins each one. Sends only to the targets given, and to a local broadcast "
+      "address only when it is named with --broadcast.");
   cmd->add_option("targets", f->targets, "host names, addresses or CIDR blocks (e.g. 192.0.2.0/24)");
   cmd->add_option("--input-list", f->list_file, "(-iL) read more targets from FILE (whitespace-separated, # comments)");
   cmd->add_flag("--rpc", f->rpc, "probe ONC RPC rpcbind/portmap (tcp 111)");
@@ -213,6 +262,17 @@ void AddProbeCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--instance", f->instances,
                   "ask the SQL Server Browser for this instance only (CLNT_UCAST_INST; repeatable)")
       ->allow_extra_args(false);
+  cmd->add_option("--broadcast", f->broadcasts,
+                  "send one SQL Server Browser CLNT_BCAST_EX (0x02) to udp 1434 at ADDR, which must be "
+                  "the IPv4 broadcast address of an interface that is up here (\"brd\" in ip -4 addr); "
+                  "each Browser that answers from inside that interface's subnet is then probed like a "
+                  "target (DAC request, TCP connects), replies from outside it are ignored, and no "
+                  "address inside a reply is contacted. Always SQL Server only, whatever --rpc/--msrpc "
+                  "say; --instance does not apply to it. Repeatable; needs no other target. Without it, "
+                  "berth never sends to a local broadcast address (refused as a target, skipped "
+                  "inside a CIDR block)")
+      ->type_name("ADDR")
+      ->allow_extra_args(false);
   cmd->add_option("--max-ents", f->max_ents, "entries per ept_lookup call (1..500)")->capture_default_str();
   cmd->add_flag("--register", f->register_found,
                 "record what was found as observations of each host in the registry");
@@ -228,6 +288,7 @@ void AddProbeCommand(CLI::App& app, int& exit_code) {
       "Examples:\n"
       "  berth probe nfs1                      all three mappers on one host\n"
       "  berth probe --rpc 192.0.2.0/24        rpcbind on a subnet\n"
+      "  berth probe --broadcast 192.0.2.255   SQL Server Browsers on the local subnet\n"
       "  berth probe --json -iL hosts.txt | jq '.hosts[].remedies'");
   cmd->callback([f, &exit_code] { exit_code = Run(*f); });
 }

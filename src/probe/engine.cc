@@ -1,6 +1,6 @@
-// Engine: see engine.h. One epoll instance; each active conversation owns one socket.
-// Timers are the deadlines of the active slots, scanned each turn (the slot count is the
-// concurrency cap, so the scan is bounded).
+// Engine: see engine.h. One epoll instance; each active conversation owns one socket
+// (connected, except for a broadcast). Timers are the deadlines of the active slots, scanned
+// each turn (the slot count is the concurrency cap, so the scan is bounded).
 #include "probe/engine.h"
 
 #include <arpa/inet.h>
@@ -95,6 +95,7 @@ struct Engine::Impl {
     int tries_left = 0;
     bool retry_pending = false;  // UDP: timed out, waiting for a rate token to resend
     std::uint32_t generation = 0;
+    std::size_t replies = 0, oversized = 0;  // broadcast: datagrams passed on, and dropped
   };
 
   EngineOptions opt;
@@ -175,6 +176,17 @@ struct Engine::Impl {
     const int type = s.conv.transport == Transport::kTcp ? SOCK_STREAM : SOCK_DGRAM;
     s.fd = UniqueFd(::socket(s.conv.peer.addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!s.fd.valid()) return End(i, EndKind::kError, ErrnoError(errno, "socket").message);
+    if (s.conv.broadcast) {
+      const int one = 1;
+      if (s.conv.transport != Transport::kUdp || s.conv.peer.addr.ss_family != AF_INET) {
+        return End(i, EndKind::kError, s.conv.peer.text + ": a broadcast is UDP over IPv4 only");
+      }
+      if (::setsockopt(s.fd.get(), SOL_SOCKET, SO_BROADCAST, &one, sizeof one) != 0) {
+        return End(i, EndKind::kError, ErrnoError(errno, "SO_BROADCAST").message);
+      }
+      if (!Watch(i, EPOLLIN, EPOLL_CTL_ADD)) return End(i, EndKind::kError, ErrnoError(errno, "epoll_ctl").message);
+      return Writable(i);
+    }
     if (::connect(s.fd.get(), reinterpret_cast<const sockaddr*>(&s.conv.peer.addr), s.conv.peer.len) != 0) {
       if (errno != EINPROGRESS) {
         const int err = errno;
@@ -207,7 +219,11 @@ struct Engine::Impl {
       }
     }
     while (a.out_off < a.out.size()) {
-      const ssize_t n = ::send(a.fd.get(), a.out.data() + a.out_off, a.out.size() - a.out_off, MSG_NOSIGNAL);
+      const ssize_t n =
+          a.conv.broadcast
+              ? ::sendto(a.fd.get(), a.out.data(), a.out.size(), MSG_NOSIGNAL,
+                         reinterpret_cast<const sockaddr*>(&a.conv.peer.addr), a.conv.peer.len)
+              : ::send(a.fd.get(), a.out.data() + a.out_off, a.out.size() - a.out_off, MSG_NOSIGNAL);
       if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK) return (void)Watch(i, EPOLLOUT | EPOLLIN, EPOLL_CTL_MOD);
         const int err = errno;
@@ -238,8 +254,35 @@ struct Engine::Impl {
     return true;
   }
 
+  // Broadcast: every datagram, from whichever sender, until the deadline. MSG_TRUNC gives
+  // the datagram's real size, so the cap also holds for one larger than the buffer.
+  void ReadBroadcast(std::size_t i) {
+    Active& a = *slots[i];
+    for (int k = 0; k < 16; ++k) {  // drain a few datagrams per wake-up
+      Endpoint from;
+      from.len = sizeof from.addr;
+      const ssize_t n = ::recvfrom(a.fd.get(), udp_buf.data(), udp_buf.size(), MSG_TRUNC,
+                                   reinterpret_cast<sockaddr*>(&from.addr), &from.len);
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+        return End(i, EndKind::kError, ErrnoError(errno, "recvfrom after broadcast to " + a.conv.peer.text).message);
+      }
+      const auto size = static_cast<std::size_t>(n);
+      if (size > a.conv.max_message || size > udp_buf.size()) {
+        ++a.oversized;
+        continue;
+      }
+      sockaddr_in v4{};
+      std::memcpy(&v4, &from.addr, sizeof v4);
+      from.text = fmt::format("{}:{}", EndpointHost(from), ntohs(v4.sin_port));
+      ++a.replies;
+      a.conv.on_reply(from, std::span<const std::byte>(udp_buf.data(), size));
+    }
+  }
+
   void Readable(std::size_t i) {
     Active& a = *slots[i];
+    if (a.conv.broadcast) return ReadBroadcast(i);
     if (a.conv.transport == Transport::kUdp) {
       for (int k = 0; k < 16; ++k) {  // drain a few datagrams per wake-up
         const ssize_t n = ::recv(a.fd.get(), udp_buf.data(), udp_buf.size(), 0);
@@ -304,6 +347,20 @@ struct Engine::Impl {
         a.out_off = 0;
         a.deadline = Deadline(a.conv.transport);
         Writable(i);
+        continue;
+      }
+      if (a.conv.broadcast) {
+        const std::string dropped =
+            a.oversized == 0 ? std::string()
+                             : fmt::format("{} repl{} over the cap of {} bytes dropped", a.oversized,
+                                           a.oversized == 1 ? "y" : "ies", a.conv.max_message);
+        if (a.replies > 0) {
+          End(i, EndKind::kDone, dropped);
+        } else {
+          End(i, EndKind::kTimeout,
+              fmt::format("{}: no answer to the broadcast within {} ms ({} tries){}", a.conv.peer.text,
+                          opt.timeout_ms, opt.udp_retries + 1, dropped.empty() ? "" : "; " + dropped));
+        }
         continue;
       }
       End(i, EndKind::kTimeout,

@@ -1,8 +1,9 @@
 // Engine: runs many small request/reply conversations (one TCP connection or one UDP flow
 // each) at once on one thread with epoll: a bounded number in flight, a global packet rate,
 // per-step timeouts with jitter and bounded UDP retries. It only talks to the endpoint each
-// conversation names and caps every buffered reply before it grows. Not thread-safe: one
-// Engine per thread; callbacks run on the thread that calls Run() and may Add() more work.
+// conversation names (for a broadcast conversation, that broadcast address) and caps every
+// reply before it is used. Not thread-safe: one Engine per thread; callbacks run on the
+// thread that calls Run() and may Add() more work.
 #pragma once
 
 #include <sys/socket.h>
@@ -55,7 +56,7 @@ std::string_view EndKindName(EndKind k);
 
 struct ConversationEnd {
   EndKind kind = EndKind::kDone;
-  std::string detail;  // empty for kDone
+  std::string detail;  // empty for kDone, except a broadcast that dropped replies over the cap
   double seconds = 0;  // from start to end
 };
 
@@ -75,6 +76,14 @@ struct Conversation {
   // Called exactly once.
   std::function<void(const ConversationEnd&)> on_end;
   std::size_t max_message = 65536;  // larger replies end the conversation with kError
+  // UDP over IPv4 only. The socket is left unconnected and gets SO_BROADCAST: `first` goes
+  // to `peer` (a broadcast address) with the usual retries, and every datagram that arrives
+  // from any sender until the timeout goes to on_reply with its sender; replies neither end
+  // nor extend the conversation. One over max_message is dropped (one bad sender must not
+  // end the others' replies) and named in the end's detail. Ends kDone if any reply came,
+  // else kTimeout. on_message and frame are not used.
+  bool broadcast = false;
+  std::function<void(const Endpoint& from, std::span<const std::byte>)> on_reply;
 };
 
 struct EngineOptions {

@@ -66,6 +66,10 @@ struct MapperStatus {
 struct HostReport {
   std::string target;   // as given (name, address)
   std::string address;  // the numeric address probed
+  // --broadcast: the broadcast address this report came from and its interface, both on the
+  // broadcast's own report (whose address is the broadcast address) and on each responder's.
+  std::string broadcast;
+  std::string interface;
   std::vector<ServiceRecord> services;
   std::vector<MapperStatus> mappers;
 };

@@ -54,8 +54,13 @@ void RenderProbeText(const std::vector<HostReport>& hosts, const ProbeSummary& s
   std::size_t dynamic = 0, services = 0;
   for (const HostReport& h : hosts) {
     if (!Interesting(h)) continue;
-    std::string out = h.target == h.address ? fmt::format("{}\n", h.address)
-                                            : fmt::format("{} ({})\n", TerminalSafe(h.target), h.address);
+    std::string out = h.target == h.address ? h.address : fmt::format("{} ({})", TerminalSafe(h.target), h.address);
+    if (!h.broadcast.empty()) {
+      out += h.address == h.broadcast
+                 ? fmt::format(" (broadcast on {})", TerminalSafe(h.interface))
+                 : fmt::format(" (answered broadcast {} on {})", h.broadcast, TerminalSafe(h.interface));
+    }
+    out += "\n";
     for (const MapperStatus& m : h.mappers) {
       out += fmt::format("  {:<6} {:<9} {}\n", MapperName(m.mapper), m.state, TerminalSafe(m.detail));
     }
@@ -108,6 +113,7 @@ void RenderProbeJson(const std::vector<HostReport>& hosts, const ProbeSummary& s
   for (const HostReport& h : hosts) {
     if (!Interesting(h)) continue;
     w.BeginObject().Field("target", h.target).Field("address", h.address);
+    if (!h.broadcast.empty()) w.Field("broadcast", h.broadcast).Field("interface", h.interface);
     w.Key("mappers").BeginArray();
     for (const MapperStatus& m : h.mappers) {
       w.BeginObject().Field("protocol", MapperName(m.mapper)).Field("state", m.state).Field("detail", m.detail).EndObject();

@@ -1,6 +1,11 @@
 // SQL Server Browser prober: see ssrp_client.h.
 #include "probe/ssrp_client.h"
 
+#include <netinet/in.h>
+
+#include <cstring>
+#include <map>
+
 #include <fmt/core.h>
 
 #include "probe/ssrp_codec.h"
@@ -86,7 +91,100 @@ void Ended(const std::shared_ptr<Lookup>& l, const ConversationEnd& end) {
   }
 }
 
+// One CLNT_BCAST_EX: its responders by address (host order), and what it ignored.
+struct Broadcast {
+  Engine* engine = nullptr;
+  LocalBroadcast where;
+  PortSet ephemeral;
+  std::shared_ptr<SsrpBroadcastResult> result;
+  std::map<std::uint32_t, std::shared_ptr<Lookup>> responders;
+  std::size_t outside = 0;     // replies from outside the subnet
+  std::size_t other_port = 0;  // replies from inside it, but not from udp/1434
+};
+
+std::string Replies(std::size_t n) { return fmt::format("{} repl{}", n, n == 1 ? "y" : "ies"); }
+
+void BroadcastReply(const std::shared_ptr<Broadcast>& b, const Endpoint& from, std::span<const std::byte> msg) {
+  sockaddr_in v4{};
+  std::memcpy(&v4, &from.addr, sizeof v4);  // the broadcast socket is IPv4
+  const std::uint32_t address = ntohl(v4.sin_addr.s_addr);
+  if (!InSubnet(b->where, address)) {
+    ++b->outside;
+    return;
+  }
+  if (ntohs(v4.sin_port) != kSsrpPort) {
+    ++b->other_port;
+    return;
+  }
+  std::shared_ptr<Lookup>& l = b->responders[address];
+  if (!l) {
+    l = std::make_shared<Lookup>();
+    l->engine = b->engine;
+    l->host = WithPort(from, 0);
+    l->ephemeral = b->ephemeral;
+    l->report = std::make_shared<HostReport>();
+    l->report->target = l->report->address = EndpointHost(from);
+    l->report->broadcast = b->result->broadcast->broadcast;
+    l->report->interface = b->where.interface;
+    l->pending = 1;  // the broadcast itself: ends with it
+  }
+  auto found = DecodeSsrpResponse(msg);
+  if (!found) {
+    l->problems.push_back(found.error().message);
+    return;
+  }
+  l->answered = true;
+  for (const SqlInstance& inst : *found) AddInstance(l, inst);  // a repeated reply adds nothing
+}
+
+void BroadcastEnded(const std::shared_ptr<Broadcast>& b, const ConversationEnd& end) {
+  for (auto& [address, l] : b->responders) {  // in address order, however they raced
+    Ended(l, {EndKind::kDone, "", end.seconds});
+    b->result->responders.push_back(l->report);
+  }
+  HostReport& r = *b->result->broadcast;
+  if (end.kind == EndKind::kTimeout) {
+    r.mappers.push_back({Mapper::kSsrp, "silent", end.detail});
+    return;
+  }
+  if (end.kind != EndKind::kDone) {
+    r.mappers.push_back({Mapper::kSsrp, "error", end.detail});
+    return;
+  }
+  // A responder whose replies were all malformed counts too: its own report says why.
+  std::string detail = fmt::format("CLNT_BCAST_EX on {}: {} responder{} in {}", b->where.interface,
+                                   b->responders.size(), b->responders.size() == 1 ? "" : "s",
+                                   SubnetText(b->where));
+  if (b->outside > 0) detail += fmt::format("; {} from outside it ignored", Replies(b->outside));
+  if (b->other_port > 0) detail += fmt::format("; {} not from udp/{} ignored", Replies(b->other_port), kSsrpPort);
+  if (!end.detail.empty()) detail += "; " + end.detail;  // replies over the cap
+  r.mappers.push_back({Mapper::kSsrp, "answered", std::move(detail)});
+}
+
 }  // namespace
+
+std::shared_ptr<SsrpBroadcastResult> AddSsrpBroadcast(Engine& engine, const LocalBroadcast& where,
+                                                      const PortSet& ephemeral) {
+  auto b = std::make_shared<Broadcast>();
+  b->engine = &engine;
+  b->where = where;
+  b->ephemeral = ephemeral;
+  b->result = std::make_shared<SsrpBroadcastResult>();
+  auto own = std::make_shared<HostReport>();
+  own->target = own->address = own->broadcast = Ipv4Text(where.broadcast);
+  own->interface = where.interface;
+  b->result->broadcast = own;
+  Conversation c;
+  c.peer = *MakeEndpoint(own->address, kSsrpPort);  // dotted IPv4 from Ipv4Text
+  c.transport = Transport::kUdp;
+  c.broadcast = true;
+  c.first = EncodeSsrpBcastEx();
+  c.max_message = kMaxSsrpReply;
+  c.on_reply = [b](const Endpoint& from, std::span<const std::byte> msg) { BroadcastReply(b, from, msg); };
+  c.on_end = [b](const ConversationEnd& end) { BroadcastEnded(b, end); };
+  engine.Add(std::move(c));
+  return b->result;
+}
 
 void AddConnectCheck(Engine& engine, const Endpoint& host, std::shared_ptr<HostReport> report, std::size_t row) {
   Conversation c;

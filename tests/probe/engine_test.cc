@@ -1,9 +1,12 @@
 // The engine against local sockets on 127.0.0.1 (no root): UDP retries inside one timeout,
-// the in-flight cap, the global rate, the reply-size cap and connect-only checks.
+// the in-flight cap, the global rate, the reply-size cap and connect-only checks; and a
+// broadcast to 127.255.255.255 (loopback's own broadcast address) answered from 127.0.0.x.
 #include "probe/engine.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -11,7 +14,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <set>
 #include <thread>
+#include <vector>
 
 #include "host/unique_fd.h"
 
@@ -174,6 +179,111 @@ TEST(ProbeEngine, ConnectOnlyAndRefused) {
   ASSERT_TRUE(e.Run());
   EXPECT_EQ(kinds[0], EndKind::kDone);
   EXPECT_EQ(kinds[1], EndKind::kRefused);
+}
+
+// A responder to a broadcast: receives on 127.255.255.255:port (SO_REUSEADDR, so several
+// share it; each gets its own copy) and answers from its own unicast address, as a host on a
+// subnet would, after `delay` and with `reply_size` bytes. Stops when destroyed.
+class BroadcastResponder {
+ public:
+  BroadcastResponder(Port port, const char* reply_from, std::chrono::milliseconds delay, std::size_t reply_size)
+      : in_(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)), out_(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) {
+    const int one = 1;
+    ::setsockopt(in_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    timeval tv{0, 50000};  // the loop checks stop_ every 50 ms
+    ::setsockopt(in_.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(0x7fffffff);  // 127.255.255.255
+    bound_ = ::bind(in_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    a.sin_port = 0;
+    ::inet_pton(AF_INET, reply_from, &a.sin_addr);
+    bound_ = bound_ && ::bind(out_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    thread_ = std::thread([this, delay, reply_size] {
+      const std::vector<char> reply(reply_size, 'r');
+      while (!stop_) {
+        char buf[64];
+        sockaddr_in from{};
+        socklen_t len = sizeof from;
+        if (::recvfrom(in_.get(), buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len) <= 0) continue;
+        ++requests_;
+        std::this_thread::sleep_for(delay);
+        (void)::sendto(out_.get(), reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
+      }
+    });
+  }
+  ~BroadcastResponder() {
+    stop_ = true;
+    thread_.join();
+  }
+  bool bound() const { return bound_; }
+  int requests() const { return requests_; }
+
+ private:
+  UniqueFd in_, out_;
+  bool bound_ = false;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> requests_{0};
+  std::thread thread_;
+};
+
+TEST(ProbeEngine, BroadcastCollectsEverySenderUntilTheTimeout) {
+  const Port port = Bind(SOCK_DGRAM).port;  // a free port, released again
+  using std::chrono::milliseconds;
+  BroadcastResponder quick(port, "127.0.0.2", milliseconds(0), 10);
+  BroadcastResponder late(port, "127.0.0.3", milliseconds(150), 20);
+  BroadcastResponder huge(port, "127.0.0.4", milliseconds(0), 2000);  // over the cap below
+  ASSERT_TRUE(quick.bound() && late.bound() && huge.bound()) << "no broadcast route on lo?";
+  EngineOptions opt;
+  opt.timeout_ms = 600;
+  opt.udp_retries = 1;
+  Engine e(opt);
+  std::multiset<std::string> senders;
+  ConversationEnd end;
+  Conversation c;
+  c.peer = *MakeEndpoint("127.255.255.255", port);
+  c.transport = Transport::kUdp;
+  c.broadcast = true;
+  c.first = {std::byte{2}};
+  c.max_message = 1000;
+  c.on_reply = [&](const Endpoint& from, std::span<const std::byte> msg) {
+    EXPECT_LE(msg.size(), 1000u);
+    senders.insert(EndpointHost(from));
+  };
+  c.on_end = [&](const ConversationEnd& x) { end = x; };
+  e.Add(std::move(c));
+  ASSERT_TRUE(e.Run());
+  EXPECT_EQ(end.kind, EndKind::kDone) << end.detail;
+  EXPECT_GE(end.seconds, 0.59) << "a broadcast listens for the whole timeout, not to the first reply";
+  EXPECT_LT(end.seconds, 0.6 * 1.1 + 0.2);
+  // Resent once inside the timeout, as any UDP request: each responder answered twice.
+  EXPECT_EQ(e.stats().packets, 2u);
+  EXPECT_EQ(quick.requests(), 2);
+  EXPECT_EQ(late.requests(), 2);
+  EXPECT_EQ(senders, (std::multiset<std::string>{"127.0.0.2", "127.0.0.2", "127.0.0.3", "127.0.0.3"}));
+  EXPECT_NE(end.detail.find("2 replies over the cap of 1000 bytes dropped"), std::string::npos) << end.detail;
+}
+
+TEST(ProbeEngine, UnansweredBroadcastTimesOut) {
+  const Port port = Bind(SOCK_DGRAM).port;
+  EngineOptions opt;
+  opt.timeout_ms = 300;
+  Engine e(opt);
+  ConversationEnd end;
+  int replies = 0;
+  Conversation c;
+  c.peer = *MakeEndpoint("127.255.255.255", port);
+  c.transport = Transport::kUdp;
+  c.broadcast = true;
+  c.first = {std::byte{2}};
+  c.on_reply = [&](const Endpoint&, std::span<const std::byte>) { ++replies; };
+  c.on_end = [&](const ConversationEnd& x) { end = x; };
+  e.Add(std::move(c));
+  ASSERT_TRUE(e.Run());
+  EXPECT_EQ(end.kind, EndKind::kTimeout);
+  EXPECT_EQ(replies, 0);
+  EXPECT_GE(end.seconds, 0.29);
 }
 
 }  // namespace

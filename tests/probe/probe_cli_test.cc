@@ -21,7 +21,10 @@ TEST(ProbeCli, BadArgumentsExitTwo) {
                                         {"probe", "127.0.0.0/40"},
                                         {"probe", "--timeout", "0", "127.0.0.1"},
                                         {"probe", "--ephemeral-range", "9-1", "127.0.0.1"},
-                                        {"probe", "-iL", "/nonexistent/berth-targets"}}) {
+                                        {"probe", "-iL", "/nonexistent/berth-targets"},
+                                        // lo has no IFF_BROADCAST: never a --broadcast address
+                                        {"probe", "--broadcast", "127.255.255.255"},
+                                        {"probe", "--broadcast", "127.0.0.1", "127.0.0.1"}}) {
     auto r = RunBerth(args);
     EXPECT_EQ(r.exit_code, 2) << args.back() << ": " << r.err;
     EXPECT_NE(r.err.find("berth: error:"), std::string::npos) << r.err;
