@@ -39,6 +39,7 @@ struct ProbeFlags {
   std::vector<std::string> instances;
   std::vector<std::string> broadcasts;
   std::uint32_t max_ents = 500;
+  std::size_t max_calls = 1000;
   bool json = false;
   bool register_found = false;
   bool no_registry = false;
@@ -152,6 +153,7 @@ int Run(ProbeFlags& f) {
   if (f.timeout <= 0 || f.timeout > 60) return PrintError("--timeout must be between 0 and 60 seconds");
   if (f.retries < 0 || f.retries > 5) return PrintError("--retries must be between 0 and 5");
   if (f.rate <= 0) return PrintError("--rate must be positive (packets per second)");
+  if (f.max_calls == 0 || f.max_calls > 100000) return PrintError("--max-calls must be 1..100000");
   if (f.register_found && f.no_registry) return PrintError("--register and --no-registry contradict each other");
   if (f.concurrency == 0 || f.concurrency > 65536) return PrintError("--concurrency must be 1..65536");
   auto ephemeral = PortSet::Parse(f.ephemeral);
@@ -188,7 +190,7 @@ int Run(ProbeFlags& f) {
     report->address = t.address;
     if (f.rpc) probe::AddRpcProbe(engine, *host, *ephemeral, report);
     if (f.mssql) probe::AddSsrpProbe(engine, *host, *ephemeral, f.instances, report);
-    if (f.msrpc) probe::AddEpmProbe(engine, *host, *ephemeral, report, {f.max_ents, 1000, 4 << 20});
+    if (f.msrpc) probe::AddEpmProbe(engine, *host, *ephemeral, report, {f.max_ents, f.max_calls, 4 << 20});
     reports.push_back(std::move(report));
   }
   // A broadcast is always SQL Server Browser discovery, whatever --rpc/--msrpc select.
@@ -274,6 +276,10 @@ void AddProbeCommand(CLI::App& app, int& exit_code) {
       ->type_name("ADDR")
       ->allow_extra_args(false);
   cmd->add_option("--max-ents", f->max_ents, "entries per ept_lookup call (1..500)")->capture_default_str();
+  cmd->add_option("--max-calls", f->max_calls,
+                  "ept_lookup calls per endpoint mapper before the walk is abandoned (its lookup "
+                  "handle is then released with lookup_handle_free)")
+      ->capture_default_str();
   cmd->add_flag("--register", f->register_found,
                 "record what was found as observations of each host in the registry");
   cmd->add_flag("--no-registry", f->no_registry,

@@ -37,13 +37,30 @@ Next Lookup(Walk& w, const ContextHandle& handle) {
   return Next::Send(EncodeEptLookup(++w.call_id, handle, w.limits.max_ents));
 }
 
+// The answer to lookup_handle_free after an abandoned walk: says whether the server let go.
+Next HandleFreed(Walk& w, const Pdu& pdu) {
+  if (pdu.type == PduType::kResponse && pdu.call_id != w.call_id) return Next::Wait();
+  if (pdu.type == PduType::kFault) {
+    w.problem += fmt::format("; lookup_handle_free fault 0x{:08x}", pdu.status);
+  } else if (pdu.type != PduType::kResponse) {
+    w.problem += "; lookup_handle_free: unexpected PDU type";
+  } else if (auto freed = DecodeHandleFreeStub(pdu.stub); !freed) {
+    w.problem += "; lookup_handle_free: " + freed.error().message;
+  } else if (freed->released()) {
+    w.problem += "; the server released the lookup handle";
+  } else {
+    w.problem += fmt::format("; lookup_handle_free status 0x{:08x}", freed->status);
+  }
+  return Next::Done();
+}
+
 Next OnPdu(Walk& w, std::span<const std::byte> bytes) {
   auto pdu = DecodePdu(bytes);
   if (!pdu) {
     w.problem = pdu.error().message;
     return Next::Done();
   }
-  if (w.stage == Stage::kFreeing) return Next::Done();
+  if (w.stage == Stage::kFreeing) return HandleFreed(w, *pdu);
   if (w.stage == Stage::kBind) {
     if (pdu->type != PduType::kBindAck || pdu->status != 0) {
       w.problem = pdu->type == PduType::kBindNak
@@ -91,7 +108,7 @@ Next OnPdu(Walk& w, std::span<const std::byte> bytes) {
     return Next::Done();
   }
   if (w.calls >= w.limits.max_calls) {
-    w.problem = fmt::format("ept_lookup: more than {} calls; walk abandoned", w.limits.max_calls);
+    w.problem = fmt::format("ept_lookup: walk abandoned at the cap of {} calls", w.limits.max_calls);
     w.stage = Stage::kFreeing;
     return Next::Send(EncodeEptLookupHandleFree(++w.call_id, result->handle));
   }

@@ -274,4 +274,13 @@ Result<EptLookupResult> DecodeEptLookupStub(std::span<const std::byte> stub) {
   return out;
 }
 
+Result<HandleFreeResult> DecodeHandleFreeStub(std::span<const std::byte> stub) {
+  ByteReader r(stub, "lookup_handle_free response");
+  HandleFreeResult out;
+  auto handle = BERTH_TRY(r.Bytes(20, "entry_handle"));
+  std::copy(handle.begin(), handle.end(), out.handle.begin());
+  out.status = BERTH_TRY(r.U32Le("status"));
+  return out;
+}
+
 }  // namespace berth::probe

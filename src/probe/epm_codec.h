@@ -78,6 +78,17 @@ struct EptLookupResult {
 // short input, more than kEptMaxEnts entries, counts that disagree, annotations over 64 bytes.
 [[nodiscard]] Result<EptLookupResult> DecodeEptLookupStub(std::span<const std::byte> stub);
 
+// The NDR stub of a lookup_handle_free response: the handle as the server returned it and
+// the status. C706 has the server zero the handle; samba-dcerpcd 4.17 closes it but echoes
+// it back unchanged, so status 0 alone means released. Failure (kMalformed): shorter than
+// 24 bytes.
+struct HandleFreeResult {
+  ContextHandle handle{};
+  std::uint32_t status = 0;
+  bool released() const { return status == 0; }
+};
+[[nodiscard]] Result<HandleFreeResult> DecodeHandleFreeStub(std::span<const std::byte> stub);
+
 // Windows GUID layout: first three groups little-endian.
 std::string UuidToString(std::span<const std::byte, 16> b);
 

@@ -1,4 +1,5 @@
-// Fuzz target: DCE/RPC PDU framing and decoding, the ept_lookup NDR stub and its towers.
+// Fuzz target: DCE/RPC PDU framing and decoding, the ept_lookup NDR stub and its towers,
+// and the lookup_handle_free stub.
 // The first byte selects: 's' = a joined stub, anything else = a PDU stream.
 #include <cstddef>
 #include <cstdint>
@@ -13,11 +14,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (data[0] == 's') {
     (void)DecodeEptLookupStub(bytes);
     (void)DecodeTower(bytes);
+    (void)DecodeHandleFreeStub(bytes);
     return 0;
   }
   auto len = FramePdu(bytes);
   if (len && *len > 0) {
-    if (auto pdu = DecodePdu(bytes.first(*len))) (void)DecodeEptLookupStub(pdu->stub);
+    if (auto pdu = DecodePdu(bytes.first(*len))) {
+      (void)DecodeEptLookupStub(pdu->stub);
+      (void)DecodeHandleFreeStub(pdu->stub);
+    }
   }
   return 0;
 }

@@ -6,9 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <filesystem>
 #include <optional>
+#include <thread>
 #include <sstream>
 
 #include <fmt/core.h>
@@ -60,7 +62,7 @@ Listing Berth(const Netns& ns, const std::string& max_ents, int* exit_code, std:
   return l;
 }
 
-TEST(ProbeEpmPeer, SambaDcerpcdMatchesImpacket) {
+TEST(ProbeEpmPeer, SambaDcerpcdMatchesImpacketAndAnAbandonedWalkReleasesItsHandle) {
   BERTH_REQUIRE_ROOT();
   if (!std::filesystem::exists("/usr/libexec/samba/samba-dcerpcd")) GTEST_SKIP() << "samba missing: run scripts/install-deps test";
   if (berth::test::Run({"/usr/bin/python3", "-c", "import impacket"}).exit_code != 0) {
@@ -97,6 +99,42 @@ TEST(ProbeEpmPeer, SambaDcerpcdMatchesImpacket) {
     EXPECT_EQ(exit_code, 1) << "winreg/lsarpc/srvsvc sit on dynamic ports 49152+";
     EXPECT_NE(detail.find(fmt::format("in {} calls", oracle.calls)), std::string::npos) << detail;
     EXPECT_NE(detail.find("last batch carried status 0x16c9a0d6"), std::string::npos) << detail;
+  }
+
+  // A walk abandoned at --max-calls releases its lookup handle: berth says the server let go,
+  // and tshark's EPM dissector sees the lookup_handle_free (opnum 4) request and its response
+  // with return code 0 on the wire.
+  if (!test::HaveProgram("tshark")) GTEST_SKIP() << "tshark missing: run scripts/install-deps test";
+  const std::string pcap = dir + "/epm.pcap";
+  {
+    berth::test::Child capture = berth::test::Child::Exec(
+        {"ip", "netns", "exec", ns->name(), "tshark", "-q", "-i", "lo", "-f", "tcp port 135", "-w", pcap});
+    ASSERT_TRUE(test::WaitFor([&] { return std::filesystem::exists(pcap) && std::filesystem::file_size(pcap) > 0; }, 20))
+        << "tshark did not start capturing";
+    // The file header comes before the capture filter is live: give it a moment.
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    auto r = ns->Exec({berth::test::BerthBinary(), "probe", "--msrpc", "--json", "--no-registry", "--max-ents", "1",
+                       "--max-calls", "3", "127.0.0.1"});
+    auto doc = nlohmann::json::parse(r.out, nullptr, false);
+    ASSERT_FALSE(doc.is_discarded()) << r.out << r.err;
+    const auto& mapper = doc["hosts"][0]["mappers"][0];
+    EXPECT_EQ(mapper["state"], "error") << mapper.dump();
+    EXPECT_EQ(mapper["detail"], "partial walk, 3 entries: ept_lookup: walk abandoned at the cap of 3 calls; "
+                                "the server released the lookup handle");
+    EXPECT_EQ(doc["hosts"][0]["services"].size(), 3u);
+    // libpcap hands packets over in blocks, on a timer: wait until both are in the file.
+    auto opnum4 = [&] {
+      return berth::test::Run({"tshark", "-r", pcap, "-Y", "epm.opnum == 4", "-T", "fields", "-e",
+                               "dcerpc.pkt_type", "-e", "epm.rc"}).out;
+    };
+    EXPECT_TRUE(test::WaitFor([&] {
+      const std::string lines = opnum4();
+      return std::count(lines.begin(), lines.end(), '\n') >= 2;
+    }, 10));
+    const std::string wire = opnum4();
+    EXPECT_EQ(wire, "0\t\n2\t0x00000000\n") << "one request (type 0), one response (type 2) with return code 0; the capture:\n"
+                                              << berth::test::Run({"tshark", "-r", pcap}).out;
+    EXPECT_TRUE(test::StopGently(capture)) << "tshark did not stop";
   }
 }
 

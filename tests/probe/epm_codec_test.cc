@@ -116,5 +116,22 @@ TEST(ProbeEpmCodec, TcpTowerEndianness) {
   EXPECT_EQ(tower->version_major, 3);
 }
 
+TEST(ProbeEpmCodec, HandleFreeStubSaysWhetherTheServerLetGo) {
+  std::vector<std::byte> stub(24, std::byte{0});
+  auto freed = DecodeHandleFreeStub(stub);
+  ASSERT_TRUE(freed) << freed.error().message;
+  EXPECT_TRUE(freed->released());
+  stub[3] = std::byte{0x7f};  // the handle echoed back, as samba-dcerpcd does: still released
+  EXPECT_TRUE(DecodeHandleFreeStub(stub)->released());
+  EXPECT_EQ(DecodeHandleFreeStub(stub)->handle[3], std::byte{0x7f});
+  stub[20] = std::byte{0xd6};  // status 0x000000d6, little-endian
+  ASSERT_TRUE(DecodeHandleFreeStub(stub));
+  EXPECT_EQ(DecodeHandleFreeStub(stub)->status, 0xd6u);
+  EXPECT_FALSE(DecodeHandleFreeStub(stub)->released());
+  auto shortened = DecodeHandleFreeStub(std::span<const std::byte>(stub).first(23));
+  ASSERT_FALSE(shortened);
+  EXPECT_NE(shortened.error().message.find("lookup_handle_free response"), std::string::npos) << shortened.error().message;
+}
+
 }  // namespace
 }  // namespace berth::probe
