@@ -59,6 +59,19 @@ std::optional<std::string> FirstLabelFamily(std::string_view name) {
   return std::string(name.substr(0, dot));
 }
 
+// The service a request describes, before it has a port.
+Service NewService(const AssignRequest& req, const std::string& group, const std::optional<Family>& family) {
+  Service s;
+  s.name = req.name;
+  s.proto = req.proto.value_or(ServiceProto::kTcp);
+  s.group = group;
+  s.owner = req.owner;
+  s.description = req.description;
+  s.tags = req.tags;
+  if (family) s.family = family->name;
+  return s;
+}
+
 }  // namespace
 
 std::uint64_t NameHash(std::string_view name) {
@@ -280,16 +293,8 @@ Result<Assignment> Allocator::Assign(const AssignRequest& req) {
   }
 
   GroupCache* cache = BERTH_TRY(Cache(group));
-  Service s;
-  s.name = req.name;
-  s.proto = req.proto.value_or(ServiceProto::kTcp);
-  s.group = group;
-  s.owner = req.owner;
-  s.description = req.description;
-  s.tags = req.tags;
-
   const std::optional<Family> family = BERTH_TRY(FamilyOf(req));
-  if (family) s.family = family->name;
+  const Service s = NewService(req, group, family);
 
   for (int attempt = 0; attempt < 100000; ++attempt) {
     ServiceRecord rec;
@@ -345,14 +350,8 @@ Result<Proposal> Allocator::Propose(const AssignRequest& req) {
   GroupCache* cache = BERTH_TRY(Cache(group));
   const std::optional<Family> family = BERTH_TRY(FamilyOf(req));
   ServiceRecord rec;
+  rec.service = NewService(req, group, family);
   Service& s = rec.service;
-  s.name = req.name;
-  s.proto = req.proto.value_or(ServiceProto::kTcp);
-  s.group = group;
-  s.owner = req.owner;
-  s.description = req.description;
-  s.tags = req.tags;
-  if (family) s.family = family->name;
   std::string lost;
   if (req.port) {
     auto broken = RuleViolations(*req.port, s.proto, cache->group, cache->claims_list, host_,
