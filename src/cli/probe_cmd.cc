@@ -265,14 +265,11 @@ void AddProbeCommand(CLI::App& app, int& exit_code) {
                   "ask the SQL Server Browser for this instance only (CLNT_UCAST_INST; repeatable)")
       ->allow_extra_args(false);
   cmd->add_option("--broadcast", f->broadcasts,
-                  "send one SQL Server Browser CLNT_BCAST_EX (0x02) to udp 1434 at ADDR, which must be "
-                  "the IPv4 broadcast address of an interface that is up here (\"brd\" in ip -4 addr); "
-                  "each Browser that answers from inside that interface's subnet is then probed like a "
-                  "target (DAC request, TCP connects), replies from outside it are ignored, and no "
-                  "address inside a reply is contacted. Always SQL Server only, whatever --rpc/--msrpc "
-                  "say; --instance does not apply to it. Repeatable; needs no other target. Without it, "
-                  "berth never sends to a local broadcast address (refused as a target, skipped "
-                  "inside a CIDR block)")
+                  "send one SQL Server Browser CLNT_BCAST_EX (0x02) to udp 1434 at ADDR, the "
+                  "broadcast address (\"brd\" in ip -4 addr) of an interface that is up here; each "
+                  "Browser answering from inside that subnet is probed like a target. SQL Server "
+                  "only; repeatable. Without it berth never sends to a broadcast address "
+                  "(docs/probe.md)")
       ->type_name("ADDR")
       ->allow_extra_args(false);
   cmd->add_option("--max-ents", f->max_ents, "entries per ept_lookup call (1..500)")->capture_default_str();
