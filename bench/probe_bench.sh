@@ -82,7 +82,9 @@ print(sum(1 for h in ET.parse(sys.argv[1]).getroot().iter("host")
 # server exists here (the SSRP responder's listeners only accept): count instead the hosts
 # whose SSRP reply nmap parsed, from its -d2 log ("MSSQL-SSRP: SSRP Data:").
 count_nmap_ssrp() {
-  { grep -o '\[ms-sql-info [^ ]* [0-9.]*\] MSSQL-SSRP: SSRP Data:' "$1" || true; } | awk '{print $3}' | sort -u | wc -l
+  # The tag is "[ms-sql-info M:ID HOST]" for one target and "[... HOST:1434]" for several.
+  { grep -o '\[ms-sql-info [^ ]* [0-9.]*\(:[0-9]*\)\?\] MSSQL-SSRP: SSRP Data:' "$1" || true; } |
+    awk '{sub(/:[0-9]*\]$|\]$/, "", $3); print $3}' | sort -u | wc -l
 }
 total_b=0 total_n=0
 for proto in $protos; do
