@@ -79,10 +79,7 @@ TEST(ProbeEpmPeer, SambaDcerpcdMatchesImpacketAndAnAbandonedWalkReleasesItsHandl
   for (std::string w; words >> w;) argv.push_back(w);
   struct Cleanup {
     std::string dir;
-    ~Cleanup() {
-      std::filesystem::remove_all(dir);
-      for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(dir + "-registry.db" + suffix);
-    }
+    ~Cleanup() { std::filesystem::remove_all(dir); }
   } cleanup{dir};
   berth::test::Child samba = berth::test::Child::Exec(argv);
   ASSERT_TRUE(test::WaitFor([&] { return ns->Exec({"ss", "-Hltn", "sport = :49152"}).out.size() > 0; }, 20))
@@ -219,15 +216,8 @@ TEST(ProbeEpmPeer, SambaAdDcMatchesImpacketAndPerServiceRemedyPins) {
     ASSERT_EQ(proposed.size(), 2u) << host.dump();
     EXPECT_NE(proposed["netlogon"], proposed["drsuapi"]);
     // berth's per-service remedy, as Samba lines, and its registry lines, run as printed.
-    std::vector<std::string> assigns;
     for (const auto& rem : host["remedies"]) {
       const std::string text = rem["text"];
-      if (rem["subject"] == "registry") {
-        std::istringstream lines(text);
-        for (std::string line; std::getline(lines, line);) {
-          if (line.starts_with("berth assign ")) assigns.push_back(line);
-        }
-      }
       const auto at = text.find("'rpc server port:");
       if (at == std::string::npos) continue;
       remedy_lines.push_back(text.substr(at + 1, text.find('\'', at + 1) - at - 1));
@@ -238,13 +228,10 @@ TEST(ProbeEpmPeer, SambaAdDcMatchesImpacketAndPerServiceRemedyPins) {
       EXPECT_EQ(line, fmt::format("rpc server port:{} = {}", netlogon ? "netlogon" : "drsuapi",
                                   proposed[netlogon ? "netlogon" : "drsuapi"]));
     }
+    const std::vector<std::string> assigns = test::AssignLines(host);
     ASSERT_EQ(assigns.size(), 2u) << host["remedies"].dump();
     for (const std::string& line : assigns) {
-      std::vector<std::string> argv{berth::test::BerthBinary()};
-      std::istringstream words(line.substr(std::string("berth ").size()));
-      for (std::string w; words >> w;) argv.push_back(w);
-      argv.insert(argv.end(), {"--db", db});
-      auto r = berth::test::Run(argv);
+      auto r = test::RunPrinted(line, db);
       EXPECT_EQ(r.exit_code, 0) << line << ": " << r.err;
     }
     // Claimed: the same ports, now reported as the registry's.

@@ -124,23 +124,13 @@ TEST(ProbeRpcPeer, MatchesRpcinfoThenNfsConfRemedyPinsAcrossRestarts) {
   }
   EXPECT_GE(answered, 14);
   // The registry lines of the remedy claim exactly those ports when run as printed.
-  std::vector<std::string> assigns;
-  for (const auto& r : before.doc["hosts"][0]["remedies"]) {
-    std::istringstream text(r["text"].get<std::string>());
-    for (std::string line; std::getline(text, line);) {
-      if (line.starts_with("berth assign ")) assigns.push_back(line);
-    }
-  }
+  std::vector<std::string> assigns = test::AssignLines(before.doc["hosts"][0]);
   std::sort(assigns.begin(), assigns.end());
   EXPECT_EQ(assigns, (std::vector<std::string>{
                          fmt::format("berth assign nfs.mountd --port {} --proto both --allow-iana", kMountdPort),
                          fmt::format("berth assign nfs.statd --port {} --proto both", kStatdPort)}));
   for (const std::string& line : assigns) {
-    std::vector<std::string> argv{berth::test::BerthBinary()};
-    std::istringstream words(line.substr(std::string("berth ").size()));
-    for (std::string w; words >> w;) argv.push_back(w);
-    argv.insert(argv.end(), {"--db", ns->dir() + "/registry.db"});
-    auto r = berth::test::Run(argv);
+    auto r = test::RunPrinted(line, ns->dir() + "/registry.db");
     EXPECT_EQ(r.exit_code, 0) << line << ": " << r.err;
   }
 

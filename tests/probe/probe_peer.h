@@ -13,9 +13,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "support/test_support.h"
 
@@ -95,6 +98,27 @@ bool WaitFor(F ready, double seconds = 10) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return ready();
+}
+
+// The `berth assign ...` lines in a probed host's remedies (berth probe --json), in order.
+inline std::vector<std::string> AssignLines(const nlohmann::json& host) {
+  std::vector<std::string> out;
+  for (const auto& remedy : host["remedies"]) {
+    std::istringstream text(remedy["text"].get<std::string>());
+    for (std::string line; std::getline(text, line);) {
+      if (line.starts_with("berth assign ")) out.push_back(line);
+    }
+  }
+  return out;
+}
+
+// Runs a command line berth printed ("berth assign ..."), word by word, against registry `db`.
+inline berth::test::CommandResult RunPrinted(const std::string& line, const std::string& db) {
+  std::vector<std::string> argv{berth::test::BerthBinary()};
+  std::istringstream words(line.substr(line.find(' ') + 1));
+  for (std::string w; words >> w;) argv.push_back(w);
+  argv.insert(argv.end(), {"--db", db});
+  return berth::test::Run(argv);
 }
 
 }  // namespace berth::probe::test
