@@ -15,7 +15,7 @@
 #include <fmt/core.h>
 
 #include "emit/firewall.h"
-#include "host/atomic_file.h"
+#include "base/file.h"
 #include "host/firewall_apply.h"
 
 namespace {

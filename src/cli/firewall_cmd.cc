@@ -11,7 +11,7 @@
 #include "cli/registry_common.h"
 #include "emit/firewall.h"
 #include "emit/surface.h"
-#include "host/atomic_file.h"
+#include "base/file.h"
 #include "host/firewall_apply.h"
 #include "host/scanner.h"
 #include "host/sysctl.h"

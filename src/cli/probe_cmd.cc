@@ -18,7 +18,7 @@
 #include "probe/epm_client.h"
 #include "probe/local_broadcast.h"
 #include "probe/remedy.h"
-#include "probe/report_render.h"
+#include "emit/probe_render.h"
 #include "probe/rpc_client.h"
 #include "probe/ssrp_client.h"
 #include "probe/targets.h"
@@ -220,7 +220,7 @@ int Run(ProbeFlags& f) {
     }
   }
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const probe::ProbeSink sink = [](std::string_view s) { WriteStdout(s); };
+  const Sink sink = [](std::string_view s) { WriteStdout(s); };
   if (f.json) probe::RenderProbeJson(hosts, summary, sink);
   else probe::RenderProbeText(hosts, summary, sink);
   if (f.register_found) {

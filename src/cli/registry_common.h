@@ -12,7 +12,7 @@
 
 #include "core/finding.h"
 #include "core/socket.h"
-#include "host/atomic_file.h"
+#include "base/file.h"
 #include "registry/allocator.h"
 #include "registry/sqlite_store.h"
 

@@ -8,7 +8,7 @@
 #include "cli/output.h"
 #include "cli/registry_common.h"
 #include "emit/service_export.h"
-#include "host/consul_register.h"
+#include "probe/consul_client.h"
 #include "registry/berth_toml.h"
 #include "registry/plan.h"
 

@@ -8,6 +8,7 @@
 
 #include <fmt/core.h>
 
+#include "base/file.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/registry_common.h"

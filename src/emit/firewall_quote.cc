@@ -10,68 +10,7 @@
 namespace berth {
 namespace {
 
-// Decodes one UTF-8 sequence at s[i]. Returns its length (1-4) and the code point, or
-// length 0 for an invalid or overlong sequence, a surrogate, or a value past U+10FFFF.
-std::size_t DecodeUtf8(std::string_view s, std::size_t i, char32_t& cp) {
-  const auto b0 = static_cast<unsigned char>(s[i]);
-  if (b0 < 0x80) {
-    cp = b0;
-    return 1;
-  }
-  std::size_t len = 0;
-  char32_t min = 0;
-  if ((b0 & 0xE0) == 0xC0) {
-    len = 2, cp = b0 & 0x1Fu, min = 0x80;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    len = 3, cp = b0 & 0x0Fu, min = 0x800;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    len = 4, cp = b0 & 0x07u, min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (std::size_t k = 1; k < len; ++k) {
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    if ((b & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (b & 0x3Fu);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return len;
-}
-
-void AppendHexByte(std::string& out, unsigned char b) { out += fmt::format("\\x{:02x}", b); }
-
-// Calls keep(cp, bytes) for each valid, printable character and escapes the rest as \xNN.
-// Control characters (C0, DEL, C1) and line separators are never kept.
-template <class Keep>
-std::string MapText(std::string_view s, Keep keep) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  for (std::size_t i = 0; i < s.size();) {
-    char32_t cp = 0;
-    const std::size_t n = DecodeUtf8(s, i, cp);
-    if (n == 0) {
-      AppendHexByte(out, static_cast<unsigned char>(s[i]));
-      ++i;
-      continue;
-    }
-    const bool control = cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) ||
-                         cp == 0x2028 || cp == 0x2029;
-    if (control) {
-      for (std::size_t k = 0; k < n; ++k) AppendHexByte(out, static_cast<unsigned char>(s[i + k]));
-    } else {
-      keep(out, cp, s.substr(i, n));
-    }
-    i += n;
-  }
-  return out;
-}
-
 }  // namespace
-
-std::string CommentText(std::string_view s) {
-  return MapText(s, [](std::string& out, char32_t, std::string_view bytes) { out += bytes; });
-}
 
 std::string SafeToken(std::string_view s, std::size_t max_len) {
   std::string out;

@@ -8,14 +8,10 @@
 #include <string>
 #include <string_view>
 
-#include "core/error.h"
+#include "base/error.h"
+#include "base/text.h"  // CommentText
 
 namespace berth {
-
-// Text for a single-line comment: printable ASCII and valid UTF-8 are kept; control bytes,
-// DEL, invalid UTF-8, and the Unicode line/paragraph separators (U+0085, U+2028, U+2029)
-// become "\xNN" text, so the result never ends the comment. Also a safe plain-text form.
-std::string CommentText(std::string_view s);
 
 // Only [A-Za-z0-9._:/+-] survive, everything else becomes '_': for identifiers inside
 // rule languages without an escape syntax (nft and iptables strings, firewalld names).

@@ -9,13 +9,13 @@
 #include <string_view>
 #include <vector>
 
+#include "base/sink.h"
+#include "base/text.h"
 #include "core/finding.h"
 #include "core/pressure.h"
 #include "core/socket.h"
 
 namespace berth {
-
-using Sink = std::function<void(std::string_view)>;
 
 // A socket's standing in the registry, filled by `berth scan` when a registry is in use.
 struct RegistryMark {
@@ -35,9 +35,6 @@ struct ScanView {
 
 void RenderScanText(const ScanView& view, bool color, const Sink& sink);
 void RenderScanJson(const ScanView& view, const Sink& sink);
-
-// Text from the kernel or /proc made safe for a terminal: control bytes become \xNN.
-std::string TerminalSafe(std::string_view s);
 
 inline constexpr std::string_view kScanSchema = "berth.scan/1";
 

@@ -254,20 +254,6 @@ void RenderPressure(const HostSnapshot& snap, const PressureReport& p, Out& out)
 
 }  // namespace
 
-std::string TerminalSafe(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 || c == 0x7F) {
-      out += fmt::format("\\x{:02x}", c);
-    } else {
-      out += ch;
-    }
-  }
-  return out;
-}
-
 void RenderScanText(const ScanView& v, bool color, const Sink& sink) {
   const HostSnapshot& snap = *v.snap;
   Out out(sink, color);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/service.h"
+#include "probe/consul_client.h"  // ConsulRegistration
 #include "emit/scan_render.h"
 
 namespace berth {
@@ -33,10 +34,6 @@ inline constexpr std::string_view kServiceExportFormats = "k8s, compose, consul,
 
 // One service's body for Consul's PUT /v1/agent/service/register (the API's field names:
 // ID, Name, Port, Tags, Meta), the same content as the consul export.
-struct ConsulRegistration {
-  std::string id;
-  std::string body;  // JSON
-};
 // Failure: as RenderServiceExport.
 [[nodiscard]] Result<std::vector<ConsulRegistration>> ConsulRegistrations(
     std::span<const Service> services, const ExportOptions& options);

@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "core/byte_reader.h"
+#include "base/byte_reader.h"
 
 namespace berth {
 namespace {

@@ -9,7 +9,7 @@
 #include <span>
 #include <vector>
 
-#include "core/error.h"
+#include "base/error.h"
 #include "core/socket.h"
 
 namespace berth {

@@ -10,7 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "core/error.h"
+#include "base/error.h"
+#include "base/process.h"
 
 namespace berth {
 
@@ -22,18 +23,6 @@ struct ApplyOptions {
   std::string state_dir = "/var/lib/berth/firewall";  // <tool>.rules, <tool>.previous
   std::string nft_table = "berth";  // the nft rules replace only table inet <nft_table>
 };
-
-// The result of running a tool: exit status (-1 when killed or not started), its output.
-struct ToolResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-// Runs argv (PATH lookup, no shell) with stdin from `stdin_path` ("" = /dev/null).
-// Failure: kNotFound when the program is missing; otherwise the exit code is in the result.
-[[nodiscard]] Result<ToolResult> RunTool(const std::vector<std::string>& argv,
-                                         const std::string& stdin_path = "");
 
 // Checks, saves the current ruleset and loads `rules`. Failure: kUnavailable when the tool is missing on this host;
 // kMalformed when the tool rejects the rules (its message included, nothing changed);

@@ -1,3 +1,4 @@
+#include "base/file.h"
 #include "host/proc_owners.h"
 
 #include <dirent.h>
@@ -19,7 +20,7 @@
 
 #include "host/proc_parse.h"
 #include "host/sysctl.h"
-#include "host/unique_fd.h"
+#include "base/unique_fd.h"
 
 namespace berth {
 namespace {

@@ -16,7 +16,7 @@
 
 #include "host/sock_diag.h"
 #include "host/sysctl.h"
-#include "host/unique_fd.h"
+#include "base/unique_fd.h"
 
 namespace berth {
 namespace {

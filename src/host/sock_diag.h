@@ -7,7 +7,7 @@
 
 #include "core/socket.h"
 #include "host/diag_codec.h"
-#include "host/unique_fd.h"
+#include "base/unique_fd.h"
 
 namespace berth {
 

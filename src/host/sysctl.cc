@@ -1,5 +1,7 @@
 #include "host/sysctl.h"
 
+#include "base/file.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -8,7 +10,7 @@
 
 #include <fmt/core.h>
 
-#include "host/unique_fd.h"
+#include "base/unique_fd.h"
 
 namespace berth {
 namespace {
@@ -44,27 +46,6 @@ Result<PortRange> ParseLocalPortRange(std::string_view text) {
                 fmt::format("expected 'LOW HIGH' with 1 <= LOW <= HIGH <= 65535, got '{}'", text));
   }
   return PortRange{static_cast<Port>(*low), static_cast<Port>(*high)};
-}
-
-Result<std::string> ReadSmallFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::unexpected(ErrnoError(errno, fmt::format("reading {}", path)));
-  UniqueFd owned(fd);
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return std::unexpected(ErrnoError(errno, fmt::format("reading {}", path)));
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-    if (out.size() > (1 << 20)) {
-      return Fail(ErrorCode::kMalformed, fmt::format("{} is larger than 1 MiB", path));
-    }
-  }
-  return out;
 }
 
 HostPortConfig ReadHostPortConfig(std::vector<std::string>& warnings, std::string_view proc_sys) {

@@ -15,9 +15,6 @@ namespace berth {
 // "3\n" -> 3. Failure: kMalformed.
 [[nodiscard]] Result<int> ParseSysctlInt(std::string_view text);
 
-// Reads a whole small file (at most 1 MiB). Failure: the errno Error naming the path.
-[[nodiscard]] Result<std::string> ReadSmallFile(const std::string& path);
-
 // Reads the four port sysctls. A value that cannot be read keeps the kernel default and
 // adds a line to `warnings` naming the file and what to do.
 HostPortConfig ReadHostPortConfig(std::vector<std::string>& warnings,

@@ -118,13 +118,13 @@ Next OnPdu(Walk& w, std::span<const std::byte> bytes) {
 void Finish(const std::shared_ptr<Walk>& w, const ConversationEnd& end) {
   HostReport& r = *w->report;
   if (w->entries.empty() && !w->walked) {
-    if (!w->problem.empty()) r.mappers.push_back({Mapper::kEpm, "error", w->problem});
-    else if (end.kind == EndKind::kTimeout) r.mappers.push_back({Mapper::kEpm, "silent", "no answer on tcp/135"});
-    else if (end.kind == EndKind::kRefused) r.mappers.push_back({Mapper::kEpm, "refused", "tcp/135 refused: no endpoint mapper"});
-    else r.mappers.push_back({Mapper::kEpm, "error", end.detail.empty() ? "tcp/135 closed the connection" : end.detail});
+    if (!w->problem.empty()) r.mappers.push_back({Mapper::kEpm, MapperState::kError, w->problem});
+    else if (end.kind == EndKind::kTimeout) r.mappers.push_back({Mapper::kEpm, MapperState::kSilent, "no answer on tcp/135"});
+    else if (end.kind == EndKind::kRefused) r.mappers.push_back({Mapper::kEpm, MapperState::kRefused, "tcp/135 refused: no endpoint mapper"});
+    else r.mappers.push_back({Mapper::kEpm, MapperState::kError, end.detail.empty() ? "tcp/135 closed the connection" : end.detail});
     return;
   }
-  r.mappers.push_back({Mapper::kEpm, w->walked ? "answered" : "error",
+  r.mappers.push_back({Mapper::kEpm, w->walked ? MapperState::kAnswered : MapperState::kError,
                        w->walked ? fmt::format("endpoint mapper: {} entries in {} calls ({})", w->entries.size(),
                                                w->calls, w->end_style)
                                  : fmt::format("partial walk, {} entries: {}", w->entries.size(), w->problem)});

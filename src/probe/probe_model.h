@@ -56,12 +56,23 @@ struct ServiceRecord {
   std::optional<StaticPort> static_port;
 };
 
+enum class MapperState : std::uint8_t {
+  kAnswered,
+  kSilent,   // no reply: no mapper there
+  kRefused,  // the port refused: no mapper there
+  kError,
+};
+std::string_view MapperStateName(MapperState s);  // "answered", "silent", "refused", "error"
+
 struct MapperStatus {
   Mapper mapper = Mapper::kRpc;
-  // "answered", "silent" (no reply: no mapper there), "refused", "error"
-  std::string state;
+  MapperState state = MapperState::kError;
   std::string detail;
 };
+
+struct HostReport;
+// True when a host has something to show: a mapper answered or failed other than silence.
+bool Interesting(const HostReport& r);
 
 struct HostReport {
   std::string target;   // as given (name, address)

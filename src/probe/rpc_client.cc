@@ -87,11 +87,11 @@ void AddNullCall(Engine& engine, const Endpoint& host, const RpcbEntry& e, Trans
 void Finish(const std::shared_ptr<Walk>& w, const ConversationEnd& end) {
   HostReport& r = *w->report;
   if (!w->got) {
-    MapperStatus s{Mapper::kRpc, "error", w->problem};
+    MapperStatus s{Mapper::kRpc, MapperState::kError, w->problem};
     if (w->problem.empty()) {
       switch (end.kind) {
-        case EndKind::kTimeout: s = {Mapper::kRpc, "silent", "no answer on tcp/111 (no rpcbind, or filtered)"}; break;
-        case EndKind::kRefused: s = {Mapper::kRpc, "refused", "tcp/111 refused the connection: no rpcbind"}; break;
+        case EndKind::kTimeout: s = {Mapper::kRpc, MapperState::kSilent, "no answer on tcp/111 (no rpcbind, or filtered)"}; break;
+        case EndKind::kRefused: s = {Mapper::kRpc, MapperState::kRefused, "tcp/111 refused the connection: no rpcbind"}; break;
         case EndKind::kClosed: s.detail = "tcp/111 closed the connection without an answer (not ONC RPC v2?)"; break;
         default: s.detail = end.detail;
       }
@@ -99,7 +99,7 @@ void Finish(const std::shared_ptr<Walk>& w, const ConversationEnd& end) {
     r.mappers.push_back(std::move(s));
     return;
   }
-  r.mappers.push_back({Mapper::kRpc, "answered",
+  r.mappers.push_back({Mapper::kRpc, MapperState::kAnswered,
                        fmt::format("rpcbind DUMP v{}: {} registrations", kDumpVersions[w->version_index],
                                    w->entries.size())});
   // Key by (program, version, netid): different versions of one program often sit on

@@ -5,7 +5,7 @@
 
 #include <fmt/core.h>
 
-#include "core/byte_reader.h"
+#include "base/byte_reader.h"
 
 namespace berth::probe {
 namespace {

@@ -81,13 +81,13 @@ void Ended(const std::shared_ptr<Lookup>& l, const ConversationEnd& end) {
   if (--l->pending > 0) return;
   HostReport& r = *l->report;
   if (l->answered) {
-    r.mappers.push_back({Mapper::kSsrp, "answered", fmt::format("SQL Server Browser: {} instances", l->seen.size())});
+    r.mappers.push_back({Mapper::kSsrp, MapperState::kAnswered, fmt::format("SQL Server Browser: {} instances", l->seen.size())});
   } else if (!l->problems.empty() && l->problems.front() == "refused") {
-    r.mappers.push_back({Mapper::kSsrp, "refused", "udp/1434 port unreachable: no SQL Server Browser"});
+    r.mappers.push_back({Mapper::kSsrp, MapperState::kRefused, "udp/1434 port unreachable: no SQL Server Browser"});
   } else if (!l->problems.empty()) {
-    r.mappers.push_back({Mapper::kSsrp, "error", l->problems.front()});
+    r.mappers.push_back({Mapper::kSsrp, MapperState::kError, l->problems.front()});
   } else {
-    r.mappers.push_back({Mapper::kSsrp, "silent", "no answer on udp/1434: no SQL Server Browser, or no such instance"});
+    r.mappers.push_back({Mapper::kSsrp, MapperState::kSilent, "no answer on udp/1434: no SQL Server Browser, or no such instance"});
   }
 }
 
@@ -144,11 +144,11 @@ void BroadcastEnded(const std::shared_ptr<Broadcast>& b, const ConversationEnd& 
   }
   HostReport& r = *b->result->broadcast;
   if (end.kind == EndKind::kTimeout) {
-    r.mappers.push_back({Mapper::kSsrp, "silent", end.detail});
+    r.mappers.push_back({Mapper::kSsrp, MapperState::kSilent, end.detail});
     return;
   }
   if (end.kind != EndKind::kDone) {
-    r.mappers.push_back({Mapper::kSsrp, "error", end.detail});
+    r.mappers.push_back({Mapper::kSsrp, MapperState::kError, end.detail});
     return;
   }
   // A responder whose replies were all malformed counts too: its own report says why.
@@ -158,7 +158,7 @@ void BroadcastEnded(const std::shared_ptr<Broadcast>& b, const ConversationEnd& 
   if (b->outside > 0) detail += fmt::format("; {} from outside it ignored", Replies(b->outside));
   if (b->other_port > 0) detail += fmt::format("; {} not from udp/{} ignored", Replies(b->other_port), kSsrpPort);
   if (!end.detail.empty()) detail += "; " + end.detail;  // replies over the cap
-  r.mappers.push_back({Mapper::kSsrp, "answered", std::move(detail)});
+  r.mappers.push_back({Mapper::kSsrp, MapperState::kAnswered, std::move(detail)});
 }
 
 }  // namespace

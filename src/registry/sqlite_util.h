@@ -11,7 +11,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "core/error.h"
+#include "base/error.h"
 
 namespace berth::registry::sql {
 

@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/error.h"
+#include "base/error.h"
 #include "registry/model.h"
 
 namespace berth::registry {

@@ -4,7 +4,7 @@
 
 #include <thread>
 
-#include "host/atomic_file.h"
+#include "base/file.h"
 #include "support/test_support.h"
 
 namespace berth {

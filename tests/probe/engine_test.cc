@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "host/unique_fd.h"
+#include "base/unique_fd.h"
 
 namespace berth::probe {
 namespace {

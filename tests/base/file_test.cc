@@ -1,4 +1,4 @@
-#include "host/atomic_file.h"
+#include "base/file.h"
 
 #include <dirent.h>
 #include <sys/stat.h>

@@ -1,10 +1,10 @@
-#include "host/consul_register.h"
+#include "probe/consul_client.h"
 
 #include <httplib.h>
 
 #include <fmt/core.h>
 
-#include "emit/firewall_quote.h"
+#include "base/text.h"
 
 namespace berth {
 

@@ -1,4 +1,4 @@
-#include "host/atomic_file.h"
+#include "base/file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -8,7 +8,9 @@
 #include <cstdlib>
 #include <vector>
 
-#include "host/unique_fd.h"
+#include <fmt/core.h>
+
+#include "base/unique_fd.h"
 
 namespace berth {
 namespace {
@@ -33,6 +35,28 @@ Result<void> WriteAll(int fd, std::string_view data, const std::string& what) {
 }
 
 }  // namespace
+
+Result<std::string> ReadSmallFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::unexpected(ErrnoError(errno, fmt::format("reading {}", path)));
+  UniqueFd owned(fd);
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return std::unexpected(ErrnoError(errno, fmt::format("reading {}", path)));
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+    if (out.size() > (1 << 20)) {
+      return Fail(ErrorCode::kMalformed, fmt::format("{} is larger than 1 MiB", path));
+    }
+  }
+  return out;
+}
+
 
 Result<void> WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
   if (path.empty() || path.back() == '/') {

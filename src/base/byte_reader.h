@@ -12,7 +12,7 @@
 
 #include <fmt/core.h>
 
-#include "core/error.h"
+#include "base/error.h"
 
 namespace berth {
 

@@ -1,5 +1,5 @@
 // Registering services with a Consul agent over HTTP: PUT /v1/agent/service/register, one
-// request a service, bodies from ConsulRegistrations (emit/service_export.h). Blocking, with
+// request a service, bodies built by ConsulRegistrations (emit/service_export.h). Blocking, with
 // a timeout; not thread-safe (one call at a time on a given thread).
 #pragma once
 
@@ -7,10 +7,15 @@
 #include <string_view>
 #include <vector>
 
-#include "core/error.h"
-#include "emit/service_export.h"
+#include "base/error.h"
 
 namespace berth {
+
+// One service's body for Consul's PUT /v1/agent/service/register.
+struct ConsulRegistration {
+  std::string id;
+  std::string body;  // JSON
+};
 
 struct ConsulOptions {
   std::string token;      // X-Consul-Token; "" sends none (the caller may read CONSUL_HTTP_TOKEN)

@@ -1,5 +1,4 @@
-// Probe rendering: see report_render.h.
-#include "probe/report_render.h"
+#include "emit/probe_render.h"
 
 #include <algorithm>
 
@@ -45,12 +44,7 @@ std::string Transport(const ServiceRecord& s) {
 
 }  // namespace
 
-bool Interesting(const HostReport& r) {
-  return std::any_of(r.mappers.begin(), r.mappers.end(),
-                     [](const MapperStatus& m) { return m.state != "silent" && m.state != "refused"; });
-}
-
-void RenderProbeText(const std::vector<HostReport>& hosts, const ProbeSummary& summary, const ProbeSink& sink) {
+void RenderProbeText(const std::vector<HostReport>& hosts, const ProbeSummary& summary, const Sink& sink) {
   std::size_t dynamic = 0, services = 0;
   for (const HostReport& h : hosts) {
     if (!Interesting(h)) continue;
@@ -62,7 +56,7 @@ void RenderProbeText(const std::vector<HostReport>& hosts, const ProbeSummary& s
     }
     out += "\n";
     for (const MapperStatus& m : h.mappers) {
-      out += fmt::format("  {:<6} {:<9} {}\n", MapperName(m.mapper), m.state, TerminalSafe(m.detail));
+      out += fmt::format("  {:<6} {:<9} {}\n", MapperName(m.mapper), MapperStateName(m.state), TerminalSafe(m.detail));
     }
     if (!h.services.empty()) {
       const bool pins = std::any_of(h.services.begin(), h.services.end(),
@@ -106,7 +100,7 @@ void RenderProbeText(const std::vector<HostReport>& hosts, const ProbeSummary& s
                    summary.targets, summary.silent, services, dynamic, summary.seconds));
 }
 
-void RenderProbeJson(const std::vector<HostReport>& hosts, const ProbeSummary& summary, const ProbeSink& sink) {
+void RenderProbeJson(const std::vector<HostReport>& hosts, const ProbeSummary& summary, const Sink& sink) {
   JsonWriter w(true);
   w.BeginObject().Field("schema", kProbeSchema).Key("hosts").BeginArray();
   std::size_t dynamic = 0, services = 0;
@@ -116,7 +110,7 @@ void RenderProbeJson(const std::vector<HostReport>& hosts, const ProbeSummary& s
     if (!h.broadcast.empty()) w.Field("broadcast", h.broadcast).Field("interface", h.interface);
     w.Key("mappers").BeginArray();
     for (const MapperStatus& m : h.mappers) {
-      w.BeginObject().Field("protocol", MapperName(m.mapper)).Field("state", m.state).Field("detail", m.detail).EndObject();
+      w.BeginObject().Field("protocol", MapperName(m.mapper)).Field("state", MapperStateName(m.state)).Field("detail", m.detail).EndObject();
     }
     w.EndArray().Key("services").BeginArray();
     for (const ServiceRecord& s : h.services) {
@@ -163,15 +157,6 @@ void RenderProbeJson(const std::vector<HostReport>& hosts, const ProbeSummary& s
       .Field("services", services).Field("dynamic", dynamic).Field("seconds", summary.seconds).EndObject();
   w.EndObject();
   sink(w.Take() + "\n");
-}
-
-std::string_view MapperName(Mapper m) {
-  switch (m) {
-    case Mapper::kRpc: return "rpc";
-    case Mapper::kSsrp: return "mssql";
-    case Mapper::kEpm: return "msrpc";
-  }
-  return "?";
 }
 
 }  // namespace berth::probe

@@ -1,6 +1,7 @@
 // RegisterWithConsul against a real HTTP server on 127.0.0.1 (python3's http.server,
 // started and killed by the test), which records each request and answers like an agent.
-#include "host/consul_register.h"
+#include "probe/consul_client.h"
+#include "emit/service_export.h"
 
 #include <unistd.h>
 

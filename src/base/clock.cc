@@ -1,0 +1,9 @@
+#include "base/clock.h"
+
+#include <ctime>
+
+namespace berth {
+
+std::int64_t SystemClock::UnixSeconds() const { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+}  // namespace berth
