@@ -36,6 +36,21 @@ Result<void> WriteAll(int fd, std::string_view data, const std::string& what) {
 
 }  // namespace
 
+Result<std::string> ReadWholeFile(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return std::unexpected(ErrnoError(errno, fmt::format("cannot read {}", path)));
+  std::string out;
+  char buf[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return std::unexpected(ErrnoError(errno, fmt::format("cannot read {}", path)));
+    if (n == 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  return out;
+}
+
 Result<std::string> ReadSmallFile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return std::unexpected(ErrnoError(errno, fmt::format("reading {}", path)));

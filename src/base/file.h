@@ -17,6 +17,10 @@ namespace berth {
 // kMalformed for a larger file.
 [[nodiscard]] Result<std::string> ReadSmallFile(const std::string& path);
 
+// Reads a whole file of any size (a file named by the user). Failure: the errno Error naming
+// the path.
+[[nodiscard]] Result<std::string> ReadWholeFile(const std::string& path);
+
 // Writes `data` to `path` with permission `mode` (before umask). On failure the target is
 // unchanged and the temporary file removed. Failure: the errno Error naming the path
 // (kNotFound for a missing directory, kPermissionDenied, ...).

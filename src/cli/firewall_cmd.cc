@@ -6,16 +6,15 @@
 
 #include <fmt/core.h>
 
+#include "app/firewall.h"
+#include "base/file.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/registry_common.h"
 #include "emit/firewall.h"
 #include "emit/surface.h"
-#include "base/file.h"
 #include "host/firewall_apply.h"
-#include "host/scanner.h"
-#include "host/sysctl.h"
-#include "registry/berth_toml.h"
+#include "host/live_host.h"
 
 namespace berth::cli {
 namespace {
@@ -23,7 +22,7 @@ namespace {
 struct FirewallFlags {
   std::string format = "nft";
   std::string from;
-  std::string db;
+  StoreFlags store;
   std::string write;
   std::string state_dir = ApplyOptions{}.state_dir;
   std::string dynamic = "host";
@@ -36,29 +35,17 @@ struct FirewallFlags {
 };
 
 // The services to open: from --from (a berth.toml, parsed as `berth import` does) or from
-// the registry (--db). A service without a port in the file is an error here.
+// the registry (--store/--db).
 Result<std::vector<Service>> LoadServices(const FirewallFlags& f) {
   if (!f.from.empty()) {
     const std::string text = BERTH_TRY(ReadSmallFile(f.from));
-    registry::RegistryDoc doc = BERTH_TRY(registry::ParseBerthToml(text, f.from));
-    for (const Service& s : doc.services) {
-      if (s.port == 0) {
-        return Fail(ErrorCode::kInvalidArgument,
-                    fmt::format("{}: service '{}' has no port yet: assign it first ('berth "
-                                "import' then 'berth firewall')",
-                                f.from, s.name));
-      }
-    }
-    return std::move(doc.services);
+    return app::ServicesFromFile(text, f.from);
   }
-  auto store = BERTH_TRY(OpenRegistry(f.db, registry::OpenMode::kRead));
-  std::vector<registry::ServiceRecord> records = BERTH_TRY(store->ListServices());
-  std::vector<Service> out;
-  out.reserve(records.size());
-  for (registry::ServiceRecord& r : records) out.push_back(std::move(r.service));
-  return out;
+  auto store = BERTH_TRY(OpenRegistry(f.store, registry::OpenMode::kRead));
+  return app::ServicesFromStore(*store);
 }
 
+// The tool that loads `format` on this host.
 Result<RulesTool> ToolFor(FirewallFormat f) {
   switch (f) {
     case FirewallFormat::kNft: return RulesTool::kNft;
@@ -77,27 +64,16 @@ int Surface(const FirewallFlags& f, std::span<const Service> services) {
   o.group = f.options.group;
   o.design = f.dynamic == "windows" ? DynamicDesign::kWindows : DynamicDesign::kHost;
   std::vector<std::string> warnings;
-  o.ephemeral = ReadHostPortConfig(warnings).ephemeral;
-  ScanOptions scan;
-  scan.resolve_owners = false;
-  auto snap = ScanHost(scan);
-  if (!snap) return PrintError(snap.error());
-  for (const PortMapper& m : kPortMappers) {
-    for (const SocketRecord& s : snap->sockets) {
-      if (s.is_server() && s.proto == m.proto && s.local_port == m.port) {
-        o.live_mappers.push_back(m);
-        break;
-      }
-    }
-  }
-  const SurfaceReport report = CompareSurface(services, o);
+  LiveHost host;
+  auto report = app::CompareSurfaceOnHost(services, o, host, warnings);
+  if (!report) return PrintError(report.error());
   const Sink sink = [](std::string_view s) { WriteStdout(s); };
   if (f.json) {
-    RenderSurfaceJson(report, sink);
+    RenderSurfaceJson(*report, sink);
   } else {
-    RenderSurfaceText(report, sink);
+    RenderSurfaceText(*report, sink);
   }
-  for (const std::string& w : warnings) fmt::print(stderr, "berth: warning: {}\n", w);
+  PrintWarnings(warnings);
   return 0;
 }
 
@@ -120,10 +96,9 @@ int Run(FirewallFlags& f) {
   if (!services) return PrintError(services.error());
   if (f.surface) return Surface(f, *services);
 
-  std::string rules;
-  auto rendered = RenderFirewall(*format, *services, f.options,
-                                 [&rules](std::string_view s) { rules += s; });
+  auto rendered = app::FirewallRules(*format, *services, f.options);
   if (!rendered) return PrintError(rendered.error());
+  const std::string& rules = *rendered;
   if (f.apply) {
     auto tool = ToolFor(*format);
     if (!tool) return PrintError(tool.error());
@@ -156,7 +131,7 @@ void AddFirewallCommand(CLI::App& app, int& exit_code) {
                   "powershell (New-NetFirewallRule script)")
       ->check(CLI::IsMember({"nft", "iptables", "ip6tables", "firewalld", "ufw", "powershell"}))
       ->capture_default_str();
-  AddDbOption(cmd, flags->db);
+  AddStoreOptions(cmd, flags->store);
   cmd->add_option("--from", flags->from,
                   "take the services from this berth.toml (as 'berth export --format toml' "
                   "writes it) instead of the registry");

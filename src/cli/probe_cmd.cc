@@ -1,26 +1,16 @@
 // berth probe: ask remote port mappers (rpcbind, SQL Server Browser, MS-RPC endpoint mapper)
 // which services they hand out, flag the dynamic ones and print how to pin each.
-#include <sys/resource.h>
-
-#include <algorithm>
 #include <chrono>
-#include <cstdio>
-#include <ctime>
 #include <memory>
-#include <span>
 
 #include <fmt/core.h>
 
+#include "app/probe.h"
+#include "base/clock.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/registry_common.h"
-#include "probe/engine.h"
-#include "probe/epm_client.h"
-#include "probe/local_broadcast.h"
-#include "probe/remedy.h"
 #include "emit/probe_render.h"
-#include "probe/rpc_client.h"
-#include "probe/ssrp_client.h"
 #include "probe/targets.h"
 
 namespace berth::cli {
@@ -43,110 +33,8 @@ struct ProbeFlags {
   bool json = false;
   bool register_found = false;
   bool no_registry = false;
-  std::string db;
+  StoreFlags store;
 };
-
-// Static ports for the dynamic services found (docs/probe.md, "Static ports"): the port the
-// registry holds for the service's name, or else the one its allocator proposes (never
-// claimed here). Reads the registry (--db, BERTH_DB or the default one; a missing one reads
-// as empty) and this host's view, with the targets' ephemeral range kept out.
-Result<void> ProposeStaticPorts(std::vector<probe::HostReport>& hosts, const std::string& db,
-                                const PortSet& target_ephemeral) {
-  bool any = false;
-  for (const auto& h : hosts) {
-    for (const auto& s : h.services) any = any || probe::WishFor(s).has_value();
-  }
-  if (!any) return {};
-  auto store = BERTH_TRY(OpenRegistry(db, registry::OpenMode::kRead));
-  registry::HostView view = BERTH_TRY(TakeHostView());
-  view.remote_ephemeral = target_ephemeral;
-  registry::Allocator allocator(*store, std::move(view));
-  for (probe::HostReport& h : hosts) {
-    for (probe::ServiceRecord& s : h.services) {
-      auto wish = probe::WishFor(s);
-      if (!wish) continue;
-      registry::AssignRequest req;
-      req.name = wish->name;
-      req.proto = wish->proto;
-      req.port = wish->preferred;
-      req.allow_iana = wish->allow_iana;
-      auto p = BERTH_TRY(allocator.Propose(req));
-      s.static_port = probe::StaticPort{wish->name, p.record.service.proto, p.record.service.port,
-                                        p.registered, p.registered ? "registered" : p.record.reason};
-    }
-  }
-  return {};
-}
-
-// --register: each host's TCP/UDP services become observations of that host in the
-// registry (keyed by host, protocol, port and a "command" naming the mapper's entry).
-Result<std::size_t> RegisterFindings(const std::vector<probe::HostReport>& hosts, const std::string& db) {
-  auto store = BERTH_TRY(OpenRegistry(db, registry::OpenMode::kWrite));
-  const auto now = static_cast<std::int64_t>(std::time(nullptr));
-  std::size_t recorded = 0;
-  for (const probe::HostReport& h : hosts) {
-    std::vector<registry::Observation> seen;
-    for (const probe::ServiceRecord& s : h.services) {
-      if (s.port == 0) continue;
-      registry::Observation o;
-      o.host = h.target;
-      o.proto = s.transport;
-      o.port = s.port;
-      switch (s.mapper) {
-        case probe::Mapper::kRpc:
-          o.command = fmt::format("rpc {} {} v{} {}", s.program, s.name, s.version, s.netid);
-          break;
-        case probe::Mapper::kSsrp:
-          o.command = fmt::format("mssql {}{}", s.instance, s.dac ? " DAC" : "");
-          break;
-        case probe::Mapper::kEpm:
-          o.command = fmt::format("msrpc {} v{} {}", s.interface_uuid, s.interface_version, s.annotation);
-          break;
-      }
-      seen.push_back(std::move(o));
-    }
-    if (seen.empty()) continue;
-    recorded += seen.size();
-    BERTH_TRY(store->RecordScan(h.target, now, seen));
-  }
-  return recorded;
-}
-
-// The targets to probe one by one. A local broadcast address is never one of them: named
-// on its own it is refused (it needs --broadcast), and inside a CIDR block it is skipped, so
-// that probing a local subnet still works. With only --broadcast there are none.
-Result<std::vector<probe::ProbeTarget>> UnicastTargets(const ProbeFlags& f,
-                                                       std::span<const probe::LocalBroadcast> local) {
-  if (f.targets.empty() && f.list_file.empty() && !f.broadcasts.empty()) return std::vector<probe::ProbeTarget>{};
-  auto all = BERTH_TRY(probe::ExpandTargets(f.targets, f.list_file, f.max_targets));
-  std::vector<probe::ProbeTarget> out;
-  out.reserve(all.size());
-  for (probe::ProbeTarget& t : all) {
-    const auto owner = probe::BroadcastOwner(local, t.address);
-    if (!owner) {
-      out.push_back(std::move(t));
-    } else if (t.given.find('/') == std::string::npos) {
-      return Fail(ErrorCode::kInvalidArgument,
-                  fmt::format("{} is the broadcast address of {}: use --broadcast {}",
-                              t.given == t.address ? t.address : fmt::format("{} ({})", t.given, t.address),
-                              owner->interface, t.address));
-    } else {
-      fmt::print(stderr, "berth: note: {} (in {}) is the broadcast address of {}: skipped (use --broadcast {})\n",
-                 t.address, t.given, owner->interface, t.address);
-    }
-  }
-  return out;
-}
-
-// Lets the engine hold one socket per conversation in flight.
-void RaiseFdLimit(std::size_t want) {
-  rlimit lim{};
-  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
-  const rlim_t need = static_cast<rlim_t>(want + 64);
-  if (lim.rlim_cur >= need) return;
-  lim.rlim_cur = std::min(need, lim.rlim_max);
-  (void)::setrlimit(RLIMIT_NOFILE, &lim);
-}
 
 int Run(ProbeFlags& f) {
   if (!f.rpc && !f.mssql && !f.msrpc) f.rpc = f.mssql = f.msrpc = true;
@@ -158,77 +46,58 @@ int Run(ProbeFlags& f) {
   if (f.concurrency == 0 || f.concurrency > 65536) return PrintError("--concurrency must be 1..65536");
   auto ephemeral = PortSet::Parse(f.ephemeral);
   if (!ephemeral) return PrintError(fmt::format("--ephemeral-range: {}", ephemeral.error().message));
-  auto local = probe::ReadLocalBroadcasts();
-  if (!local) return PrintError(local.error());
-  std::vector<probe::LocalBroadcast> broadcasts;
-  for (const std::string& b : f.broadcasts) {
-    auto chosen = probe::ChooseBroadcast(*local, b);
-    if (!chosen) return PrintError(chosen.error());
-    const bool repeated = std::any_of(broadcasts.begin(), broadcasts.end(),
-                                      [&](const probe::LocalBroadcast& x) { return x.broadcast == chosen->broadcast; });
-    if (!repeated) broadcasts.push_back(*chosen);
-  }
-  auto targets = UnicastTargets(f, *local);
-  if (!targets) return PrintError(targets.error());
 
-  probe::EngineOptions opt;
-  opt.timeout_ms = static_cast<int>(f.timeout * 1000);
-  opt.udp_retries = f.retries;
-  opt.rate = f.rate;
-  opt.concurrency = f.concurrency;
-  RaiseFdLimit(opt.concurrency);
-  probe::Engine engine(opt);
+  app::ProbeRequest req;
+  req.targets = f.targets;
+  req.list_file = f.list_file;
+  req.rpc = f.rpc;
+  req.mssql = f.mssql;
+  req.msrpc = f.msrpc;
+  req.timeout_ms = static_cast<int>(f.timeout * 1000);
+  req.udp_retries = f.retries;
+  req.rate = f.rate;
+  req.concurrency = f.concurrency;
+  req.max_targets = f.max_targets;
+  req.ephemeral = *ephemeral;
+  req.instances = f.instances;
+  req.broadcasts = f.broadcasts;
+  req.max_ents = f.max_ents;
+  req.max_calls = f.max_calls;
 
   const auto t0 = std::chrono::steady_clock::now();
-  std::vector<std::shared_ptr<probe::HostReport>> reports;
-  reports.reserve(targets->size());
-  for (const probe::ProbeTarget& t : *targets) {
-    auto host = probe::MakeEndpoint(t.address, 0);
-    if (!host) return PrintError(host.error());
-    auto report = std::make_shared<probe::HostReport>();
-    report->target = t.given.find('/') == std::string::npos ? t.given : t.address;
-    report->address = t.address;
-    if (f.rpc) probe::AddRpcProbe(engine, *host, *ephemeral, report);
-    if (f.mssql) probe::AddSsrpProbe(engine, *host, *ephemeral, f.instances, report);
-    if (f.msrpc) probe::AddEpmProbe(engine, *host, *ephemeral, report, {f.max_ents, f.max_calls, 4 << 20});
-    reports.push_back(std::move(report));
+  auto run = app::RunProbe(req);
+  if (!run) return PrintError(run.error());
+  for (const auto& s : run->skipped_broadcasts) {
+    fmt::print(stderr, "berth: note: {} (in {}) is the broadcast address of {}: skipped (use --broadcast {})\n",
+               s.address, s.block, s.interface, s.address);
   }
-  // A broadcast is always SQL Server Browser discovery, whatever --rpc/--msrpc select.
-  std::vector<std::shared_ptr<probe::SsrpBroadcastResult>> found;
-  for (const probe::LocalBroadcast& b : broadcasts) found.push_back(probe::AddSsrpBroadcast(engine, b, *ephemeral));
-  if (auto ran = engine.Run(); !ran) return PrintError(ran.error());
-  for (const auto& b : found) {  // each broadcast, then the hosts that answered it
-    reports.push_back(b->broadcast);
-    reports.insert(reports.end(), b->responders.begin(), b->responders.end());
-  }
-
-  std::vector<probe::HostReport> hosts;
-  hosts.reserve(reports.size());
-  probe::ProbeSummary summary;
-  summary.targets = targets->size() + broadcasts.size();  // responders were not asked for
-  bool any_dynamic = false;
-  for (auto& r : reports) {
-    if (!probe::Interesting(*r)) ++summary.silent;
-    for (const auto& s : r->services) any_dynamic = any_dynamic || s.dynamic;
-    hosts.push_back(std::move(*r));
-  }
-  if (!f.no_registry) {
-    if (auto proposed = ProposeStaticPorts(hosts, f.db, *ephemeral); !proposed) {
+  // Static ports (docs/probe.md, "Static ports"): read the registry (a missing one reads as
+  // empty) and this host's view, with the targets' ephemeral range kept out.
+  if (!f.no_registry && app::WantsStaticPorts(run->hosts)) {
+    auto proposed = [&]() -> Result<void> {
+      auto store = BERTH_TRY(OpenRegistry(f.store, registry::OpenMode::kRead));
+      registry::HostView view = BERTH_TRY(TakeHostView());
+      return app::ProposeStaticPorts(run->hosts, *store, std::move(view), *ephemeral);
+    }();
+    if (!proposed) {
       if (f.register_found) return PrintError(fmt::format("--register: {}", proposed.error().message));
       fmt::print(stderr, "berth: warning: registry not used for static ports ({}); --no-registry skips it\n",
                  proposed.error().message);
     }
   }
-  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  run->summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const Sink sink = [](std::string_view s) { WriteStdout(s); };
-  if (f.json) probe::RenderProbeJson(hosts, summary, sink);
-  else probe::RenderProbeText(hosts, summary, sink);
+  if (f.json) probe::RenderProbeJson(run->hosts, run->summary, sink);
+  else probe::RenderProbeText(run->hosts, run->summary, sink);
   if (f.register_found) {
-    auto recorded = RegisterFindings(hosts, f.db);
+    auto recorded = [&]() -> Result<std::size_t> {
+      auto store = BERTH_TRY(OpenRegistry(f.store, registry::OpenMode::kWrite));
+      return app::RecordProbe(run->hosts, *store, SystemClock());
+    }();
     if (!recorded) return PrintError(fmt::format("--register: {}", recorded.error().message));
     if (!f.json) WriteStdout(fmt::format("registered {} observations\n", *recorded));
   }
-  return any_dynamic ? 1 : 0;
+  return run->any_dynamic ? 1 : 0;
 }
 
 }  // namespace
@@ -281,7 +150,7 @@ void AddProbeCommand(CLI::App& app, int& exit_code) {
                 "record what was found as observations of each host in the registry");
   cmd->add_flag("--no-registry", f->no_registry,
                 "do not read the registry: remedies show <PORT> where no convention gives a port");
-  AddDbOption(cmd, f->db);
+  AddStoreOptions(cmd, f->store);
   cmd->add_flag("--json", f->json, "print JSON (schema berth.probe/1, docs/probe.md)");
   cmd->footer(
       "Static ports: each dynamic service that can be pinned on its own gets a registry name "

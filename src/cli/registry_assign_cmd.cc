@@ -3,6 +3,7 @@
 
 #include <fmt/core.h>
 
+#include "app/registry_ops.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/registry_common.h"
@@ -22,7 +23,7 @@ struct AssignFlags {
   std::vector<std::string> tags;
   bool json = false;
   bool explain = false;
-  std::string db;
+  StoreFlags store;
 };
 
 int RunAssign(const AssignFlags& f) {
@@ -47,25 +48,23 @@ int RunAssign(const AssignFlags& f) {
   base.description = f.description;
   base.tags = f.tags;
 
-  auto store = OpenRegistry(f.db, registry::OpenMode::kWrite);
+  std::vector<registry::AssignRequest> requests;
+  for (const std::string& name : f.names) {
+    requests.push_back(base);
+    requests.back().name = name;
+  }
+  auto store = OpenRegistry(f.store, registry::OpenMode::kWrite);
   if (!store) return PrintError(store.error());
   auto host = TakeHostView();
   if (!host) return PrintError(host.error());
-  registry::Allocator alloc(**store, std::move(*host));
+  const auto steps = app::Assign(**store, std::move(*host), requests);
   nlohmann::json out = nlohmann::json::array();
   std::string text;
-  for (const std::string& name : f.names) {
-    registry::AssignRequest req = base;
-    req.name = name;
-    auto a = alloc.Assign(req);
-    if (!a) {
-      WriteStdout(text);
-      return PrintError(a.error());
-    }
-    const Service& s = a->record.service;
+  for (const registry::Assignment& a : steps.done) {
+    const Service& s = a.record.service;
     if (f.json) {
-      nlohmann::json j = ServiceJson(a->record);
-      j["created_now"] = a->created;
+      nlohmann::json j = ServiceJson(a.record);
+      j["created_now"] = a.created;
       out.push_back(std::move(j));
     } else if (f.names.size() == 1) {
       text += fmt::format("{}\n", s.port);
@@ -74,31 +73,30 @@ int RunAssign(const AssignFlags& f) {
     }
     if (f.explain) {
       fmt::print(stderr, "{} {}/{}: {} ({})\n", s.name, s.port, ServiceProtoName(s.proto),
-                 a->created ? "assigned" : "already registered", a->record.reason);
+                 a.created ? "assigned" : "already registered", a.record.reason);
     }
+  }
+  if (steps.failed) {
+    WriteStdout(text);
+    return PrintError(*steps.failed);
   }
   WriteStdout(f.json ? (f.names.size() == 1 ? out[0].dump(2) : out.dump(2)) + "\n" : text);
   return 0;
 }
 
-int RunRelease(const std::vector<std::string>& names, bool missing_ok, const std::string& db) {
-  auto store = OpenRegistry(db, registry::OpenMode::kWrite);
+int RunRelease(const std::vector<std::string>& names, bool missing_ok, const StoreFlags& where) {
+  auto store = OpenRegistry(where, registry::OpenMode::kWrite);
   if (!store) return PrintError(store.error());
-  for (const std::string& name : names) {
-    auto before = (*store)->GetService(name);
-    if (!before) return PrintError(before.error());
-    auto gone = (*store)->ReleaseService(name);
-    if (!gone) return PrintError(gone.error());
-    if (!*gone) {
-      if (missing_ok) continue;
-      return PrintError(fmt::format("'{}' is not registered in {} (see 'berth list'; "
-                                    "--missing-ok makes this not an error)",
-                                    name, (*store)->path()));
-    }
-    WriteStdout(fmt::format("released {} ({}/{})\n", name, (*before)->service.port,
-                            ServiceProtoName((*before)->service.proto)));
+  const auto steps = app::Release(**store, names, missing_ok);
+  for (const registry::ServiceRecord& r : steps.done) {
+    WriteStdout(fmt::format("released {} ({}/{})\n", r.service.name, r.service.port,
+                            ServiceProtoName(r.service.proto)));
   }
-  return 0;
+  if (!steps.failed) return 0;
+  if (steps.failed->code == ErrorCode::kNotFound) {
+    return PrintError(steps.failed->message + " (see 'berth list'; --missing-ok makes this not an error)");
+  }
+  return PrintError(*steps.failed);
 }
 
 }  // namespace
@@ -126,7 +124,7 @@ void AddAssignCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--tag", f->tags, "a tag (repeat --tag for several)")->allow_extra_args(false);
   cmd->add_flag("--json", f->json, "print the record(s) as JSON (docs/registry.md)");
   cmd->add_flag("--explain", f->explain, "say on stderr why each port was chosen");
-  AddDbOption(cmd, f->db);
+  AddStoreOptions(cmd, f->store);
   cmd->footer("Exit status: 0 ok, 2 error (a failing name writes nothing; names before it stay\n"
               "assigned, and assigning them again is harmless).\n"
               "Examples:\n"
@@ -142,15 +140,15 @@ void AddReleaseCommand(CLI::App& app, int& exit_code) {
   struct Flags {
     std::vector<std::string> names;
     bool missing_ok = false;
-    std::string db;
+    StoreFlags store;
   };
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("release", "Remove services from the registry and free their ports.");
   cmd->add_option("names", f->names, "registered service names")->required();
   cmd->add_flag("--missing-ok", f->missing_ok, "a name that is not registered is not an error");
-  AddDbOption(cmd, f->db);
+  AddStoreOptions(cmd, f->store);
   cmd->footer("Exit status: 0 ok, 2 error.");
-  cmd->callback([f, &exit_code] { exit_code = RunRelease(f->names, f->missing_ok, f->db); });
+  cmd->callback([f, &exit_code] { exit_code = RunRelease(f->names, f->missing_ok, f->store); });
 }
 
 }  // namespace berth::cli

@@ -1,79 +1,39 @@
 #include "cli/registry_common.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <filesystem>
-
 #include <fmt/core.h>
 
+#include "app/host_view.h"
 #include "cli/output.h"
-#include "host/scanner.h"
-#include "host/sysctl.h"
+#include "host/live_host.h"
 #include "registry/berth_toml.h"
-#include "registry/db_path.h"
 
 namespace berth::cli {
 
-void AddDbOption(CLI::App* cmd, std::string& db) {
-  cmd->add_option("--db", db,
+void AddStoreOptions(CLI::App* cmd, StoreFlags& flags) {
+  cmd->add_option("--store", flags.store,
+                  "the registry as a URL: sqlite:///PATH (default: $BERTH_STORE, else --db)")
+      ->type_name("URL");
+  cmd->add_option("--db", flags.db,
                   "registry file (default: $BERTH_DB, else /var/lib/berth/registry.db as root, "
                   "$XDG_STATE_HOME/berth/registry.db otherwise)");
 }
 
-Result<std::unique_ptr<registry::SqliteStore>> OpenRegistry(const std::string& db,
-                                                            registry::OpenMode mode) {
-  const std::string path = BERTH_TRY(registry::ResolveDbPath(db));
-  return registry::SqliteStore::Open(path, mode);
+Result<std::unique_ptr<registry::Store>> OpenRegistry(const StoreFlags& flags,
+                                                      registry::OpenMode mode) {
+  const registry::StoreLocation where = BERTH_TRY(registry::ResolveStore(flags.store, flags.db));
+  return registry::OpenStore(where, mode);
 }
 
-std::string HostName() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
-  return buf;
-}
-
-Result<HostSnapshot> TakeSnapshot(bool owners) {
-  ScanOptions options;
-  options.resolve_owners = owners;
-  HostSnapshot snap = BERTH_TRY(ScanHost(options));
-  if (snap.hostname.empty()) snap.hostname = HostName();
-  return snap;
+void PrintWarnings(const std::vector<std::string>& warnings) {
+  for (const std::string& w : warnings) fmt::print(stderr, "berth: warning: {}\n", w);
 }
 
 Result<registry::HostView> TakeHostView() {
-  HostSnapshot snap = BERTH_TRY(TakeSnapshot(false));
-  registry::HostView view;
-  view.hostname = snap.hostname;
-  view.config = snap.config;
-  for (const SocketRecord& s : snap.sockets) {
-    if (!s.is_server()) continue;
-    (s.proto == Protocol::kTcp ? view.listening_tcp : view.listening_udp).Add(s.local_port);
-  }
-  for (const std::string& w : snap.warnings) fmt::print(stderr, "berth: warning: {}\n", w);
+  LiveHost host;
+  std::vector<std::string> warnings;
+  auto view = app::TakeHostView(host, warnings);
+  PrintWarnings(warnings);
   return view;
-}
-
-Result<std::string> ReadWholeFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::unexpected(ErrnoError(errno, fmt::format("cannot read {}", path)));
-  std::string out;
-  char buf[1 << 16];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      Error e = ErrnoError(errno, fmt::format("cannot read {}", path));
-      ::close(fd);
-      return std::unexpected(std::move(e));
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return out;
 }
 
 nlohmann::json ServiceJson(const registry::ServiceRecord& r) {
@@ -93,6 +53,8 @@ nlohmann::json ServiceJson(const registry::ServiceRecord& r) {
                         {"revision", r.revision}};
 }
 
+namespace {
+
 nlohmann::json FindingJson(const Finding& f) {
   nlohmann::json j{{"id", f.id},
                    {"severity", SeverityName(f.severity)},
@@ -104,6 +66,8 @@ nlohmann::json FindingJson(const Finding& f) {
   j["proto"] = f.proto ? nlohmann::json(ProtocolName(*f.proto)) : nlohmann::json(nullptr);
   return j;
 }
+
+}  // namespace
 
 void PrintFindings(const std::vector<Finding>& findings, bool json, std::string_view title) {
   if (json) {

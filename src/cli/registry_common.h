@@ -1,6 +1,6 @@
-// Shared by the registry subcommands: the --db option, opening the store, this host's view
-// for the allocator, atomic file writes, and printing findings and service records as text
-// or JSON. Called on the main thread only.
+// Shared by the subcommands that use the registry: the --store/--db options, opening the
+// store they name, this host's view for the allocator, printing warnings, and the exit code
+// for findings. Called on the main thread only.
 #pragma once
 
 #include <memory>
@@ -11,55 +11,39 @@
 #include <nlohmann/json.hpp>
 
 #include "core/finding.h"
-#include "core/socket.h"
-#include "base/file.h"
 #include "registry/allocator.h"
-#include "registry/sqlite_store.h"
+#include "registry/store.h"
+#include "registry/store_url.h"
 
 namespace berth::cli {
 
-// Adds --db PATH (registry file; default $BERTH_DB, then the per-user or system default).
-void AddDbOption(CLI::App* cmd, std::string& db);
+// Where the registry is: --store URL or --db PATH (else $BERTH_STORE, $BERTH_DB, the default).
+struct StoreFlags {
+  std::string store;
+  std::string db;
+};
 
-// Opens the registry. kRead never creates a file (a missing registry reads as empty).
-[[nodiscard]] Result<std::unique_ptr<registry::SqliteStore>> OpenRegistry(const std::string& db,
-                                                                          registry::OpenMode mode);
+// Adds --store URL and --db PATH to `cmd`.
+void AddStoreOptions(CLI::App* cmd, StoreFlags& flags);
 
-// This host's name.
-std::string HostName();
+// Opens the registry the flags name. kRead never creates anything (a missing registry reads
+// as empty).
+[[nodiscard]] Result<std::unique_ptr<registry::Store>> OpenRegistry(const StoreFlags& flags,
+                                                                    registry::OpenMode mode);
 
-// This host's live ranges and current listeners (no /proc walk), for the allocator.
+// This host's live ranges and current listeners (no /proc walk), for the allocator; the
+// snapshot's warnings are printed on stderr.
 [[nodiscard]] Result<registry::HostView> TakeHostView();
 
-// A snapshot of this host's servers, with owners when `owners`.
-[[nodiscard]] Result<HostSnapshot> TakeSnapshot(bool owners);
-
-// Reads a whole file. Failure: the errno error naming the path.
-[[nodiscard]] Result<std::string> ReadWholeFile(const std::string& path);
+// "berth: warning: ..." on stderr, one line each.
+void PrintWarnings(const std::vector<std::string>& warnings);
 
 nlohmann::json ServiceJson(const registry::ServiceRecord& r);
-nlohmann::json FindingJson(const Finding& f);
 
 // Prints findings as text ("error  id  subject: why / fix") or JSON ({"findings": [...]}).
 void PrintFindings(const std::vector<Finding>& findings, bool json, std::string_view title);
 
 // 1 when any finding is at least as severe as `fail_on` ("none" never), else 0.
 int FindingsExitCode(const std::vector<Finding>& findings, const std::string& fail_on);
-
-}  // namespace berth::cli
-
-namespace berth {
-struct RegistryMark;
-}
-
-namespace berth::cli {
-
-// For `berth scan`: matches the snapshot's servers to the registry (registered,
-// unregistered, drifted), appends the registry findings (unregistered-listener,
-// drifted-service, port-changed) and records the scan's observations. Never fails: a
-// registry that cannot be opened or written adds a warning to the snapshot instead.
-void MatchScanWithRegistry(HostSnapshot& snap, const std::string& db,
-                           std::vector<Finding>& findings,
-                           std::vector<std::optional<RegistryMark>>& marks);
 
 }  // namespace berth::cli

@@ -4,18 +4,17 @@
 
 #include <fmt/core.h>
 
+#include "app/registry_file.h"
+#include "base/file.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/registry_common.h"
 #include "emit/service_export.h"
-#include "probe/consul_client.h"
 #include "registry/berth_toml.h"
 #include "registry/plan.h"
 
 namespace berth::cli {
 namespace {
-
-enum class FileMode { kImport, kPlan, kApply };
 
 nlohmann::json DocJson(const registry::RegistryDoc& doc) {
   nlohmann::json groups = nlohmann::json::array(), families = nlohmann::json::array(),
@@ -36,26 +35,25 @@ nlohmann::json DocJson(const registry::RegistryDoc& doc) {
 }
 
 struct ExportFlags {
-  std::string format = "toml", output, db, consul_url;
+  std::string format = "toml", output, consul_url;
+  StoreFlags store;
   ExportOptions options;
 };
 
 int RunExport(const ExportFlags& f) {
-  auto store = OpenRegistry(f.db, registry::OpenMode::kRead);
+  auto store = OpenRegistry(f.store, registry::OpenMode::kRead);
   if (!store) return PrintError(store.error());
-  auto doc = (*store)->Export();
-  if (!doc) return PrintError(doc.error());
   if (!f.consul_url.empty()) {
-    auto regs = ConsulRegistrations(doc->services, f.options);
-    if (!regs) return PrintError(regs.error());
-    ConsulOptions consul;
-    if (const char* token = std::getenv("CONSUL_HTTP_TOKEN")) consul.token = token;
-    auto n = RegisterWithConsul(f.consul_url, *regs, consul);
+    const char* token = std::getenv("CONSUL_HTTP_TOKEN");
+    auto n = app::RegisterServicesWithConsul(**store, f.consul_url, f.options,
+                                             token != nullptr ? token : "");
     if (!n) return PrintError(n.error());
     WriteStdout(fmt::format("registered {} service{} with {}\n", *n, *n == 1 ? "" : "s",
                             f.consul_url));
     return 0;
   }
+  auto doc = (*store)->Export();
+  if (!doc) return PrintError(doc.error());
   std::string text;
   if (f.format == "json") {
     text = DocJson(*doc).dump(2) + "\n";
@@ -75,46 +73,37 @@ int RunExport(const ExportFlags& f) {
   return 0;
 }
 
-int RunFile(FileMode mode, const std::string& file, const std::string& db) {
+int RunFile(app::FileMode mode, const std::string& file, const StoreFlags& where) {
   auto text = ReadWholeFile(file);
   if (!text) return PrintError(text.error());
   auto parsed = registry::ParseBerthToml(*text, file);
   if (!parsed) {
     return PrintError(fmt::format("{}\nnothing was written", parsed.error().message));
   }
-  auto store = OpenRegistry(db, mode == FileMode::kPlan ? registry::OpenMode::kRead
-                                                        : registry::OpenMode::kWrite);
+  auto store = OpenRegistry(where, mode == app::FileMode::kPlan ? registry::OpenMode::kRead
+                                                                : registry::OpenMode::kWrite);
   if (!store) return PrintError(store.error());
-  auto current = (*store)->Export();
-  if (!current) return PrintError(current.error());
-  registry::RegistryDoc desired =
-      mode == FileMode::kImport ? registry::Merge(*current, *parsed) : std::move(*parsed);
   auto view = TakeHostView();
   if (!view) return PrintError(view.error());
-  registry::HostView host = std::move(*view);
-  auto resolved = registry::ResolvePorts(std::move(desired), *current, host);
-  if (!resolved) return PrintError(fmt::format("{}: {}\nnothing was written", file, resolved.error().message));
-  const auto changes = registry::Diff(*current, *resolved);
-  WriteStdout(registry::FormatChanges(changes));
-  for (const std::string& w : registry::PolicyWarnings(*resolved, changes, host)) {
-    fmt::print(stderr, "berth: warning: {}\n", w);
-  }
-  if (mode == FileMode::kPlan || changes.empty()) return 0;
-  const std::string reason = fmt::format("declared in {}", file);
-  if (auto r = (*store)->Replace(*resolved, reason); !r) {
+  auto plan = app::PlanFile(**store, *view, std::move(*parsed), file, mode);
+  if (!plan) return PrintError(fmt::format("{}\nnothing was written", plan.error().message));
+  WriteStdout(registry::FormatChanges(plan->changes));
+  PrintWarnings(plan->warnings);
+  if (mode == app::FileMode::kPlan || plan->changes.empty()) return 0;
+  if (auto r = app::CommitPlan(**store, *plan, file); !r) {
     return PrintError(fmt::format("{}\nnothing was written", r.error().message));
   }
-  WriteStdout(fmt::format("{} {}\n", mode == FileMode::kImport ? "imported into" : "applied to",
-                          (*store)->path()));
+  WriteStdout(fmt::format("{} {}\n", mode == app::FileMode::kImport ? "imported into" : "applied to",
+                          (*store)->Location()));
   return 0;
 }
 
-void AddFileCommand(CLI::App& app, int& exit_code, FileMode mode, const char* name,
+void AddFileCommand(CLI::App& app, int& exit_code, app::FileMode mode, const char* name,
                     const char* help) {
-  auto f = std::make_shared<std::pair<std::string, std::string>>();
+  auto f = std::make_shared<std::pair<std::string, StoreFlags>>();
   CLI::App* cmd = app.add_subcommand(name, help);
   cmd->add_option("file", f->first, "a berth.toml file (docs/registry.md)")->required();
-  AddDbOption(cmd, f->second);
+  AddStoreOptions(cmd, f->second);
   cmd->footer("Exit status: 0 ok, 2 error (a file with any error writes nothing).");
   cmd->callback([f, mode, &exit_code] { exit_code = RunFile(mode, f->first, f->second); });
 }
@@ -140,25 +129,25 @@ void AddExportCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--consul-url", f->consul_url,
                   "register the services with this Consul agent (PUT "
                   "/v1/agent/service/register; token from CONSUL_HTTP_TOKEN) instead of printing");
-  AddDbOption(cmd, f->db);
+  AddStoreOptions(cmd, f->store);
   cmd->footer("Exit status: 0 ok, 2 error. Formats and escaping: docs/enforce.md.");
   cmd->callback([f, &exit_code] { exit_code = RunExport(*f); });
 }
 
 void AddImportCommand(CLI::App& app, int& exit_code) {
-  AddFileCommand(app, exit_code, FileMode::kImport, "import",
+  AddFileCommand(app, exit_code, app::FileMode::kImport, "import",
                  "Add the groups, families and services of a berth.toml file to the registry "
                  "(entries of the same name are replaced, others kept), in one transaction.");
 }
 
 void AddPlanCommand(CLI::App& app, int& exit_code) {
-  AddFileCommand(app, exit_code, FileMode::kPlan, "plan",
+  AddFileCommand(app, exit_code, app::FileMode::kPlan, "plan",
                  "Print what 'berth apply FILE' would change: + added, ~ changed, - removed. "
                  "Writes nothing.");
 }
 
 void AddApplyCommand(CLI::App& app, int& exit_code) {
-  AddFileCommand(app, exit_code, FileMode::kApply, "apply",
+  AddFileCommand(app, exit_code, app::FileMode::kApply, "apply",
                  "Make the registry exactly what a berth.toml file describes, in one transaction: "
                  "all of it or nothing. Services without a port keep theirs or get one by the "
                  "allocation rule.");

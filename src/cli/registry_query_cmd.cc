@@ -5,6 +5,7 @@
 
 #include <fmt/core.h>
 
+#include "app/registry_ops.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/registry_common.h"
@@ -16,34 +17,19 @@ namespace {
 constexpr std::string_view kListSchema = "berth.registry/1";
 
 struct ListFlags {
-  std::string group, family, proto, owner, tag;
+  app::ServiceFilter filter;
   bool json = false;
-  std::string db;
+  StoreFlags store;
 };
 
-bool Matches(const ListFlags& f, const Service& s) {
-  if (!f.group.empty() && s.group != f.group) return false;
-  if (!f.family.empty() && s.family != f.family) return false;
-  if (!f.owner.empty() && s.owner != f.owner) return false;
-  if (!f.proto.empty()) {
-    auto p = ParseProtocol(f.proto);
-    if (p ? !Covers(s.proto, *p) : ServiceProtoName(s.proto) != f.proto) return false;
-  }
-  if (!f.tag.empty() && std::find(s.tags.begin(), s.tags.end(), f.tag) == s.tags.end()) return false;
-  return true;
-}
-
 int RunList(const ListFlags& f) {
-  auto store = OpenRegistry(f.db, registry::OpenMode::kRead);
+  auto store = OpenRegistry(f.store, registry::OpenMode::kRead);
   if (!store) return PrintError(store.error());
-  auto services = (*store)->ListServices();
-  if (!services) return PrintError(services.error());
-  auto revision = (*store)->Revision();
-  if (!revision) return PrintError(revision.error());
+  auto list = app::ListServices(**store, f.filter);
+  if (!list) return PrintError(list.error());
+  const auto* revision = &list->revision;
   std::vector<const registry::ServiceRecord*> rows;
-  for (const auto& r : *services) {
-    if (Matches(f, r.service)) rows.push_back(&r);
-  }
+  for (const auto& r : list->services) rows.push_back(&r);
   if (f.json) {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto* r : rows) arr.push_back(ServiceJson(*r));
@@ -66,20 +52,20 @@ int RunList(const ListFlags& f) {
   return 0;
 }
 
-int RunShow(const std::string& name, bool json, const std::string& db) {
-  auto store = OpenRegistry(db, registry::OpenMode::kRead);
+int RunShow(const std::string& name, bool json, const StoreFlags& where) {
+  auto store = OpenRegistry(where, registry::OpenMode::kRead);
   if (!store) return PrintError(store.error());
-  auto rec = (*store)->GetService(name);
-  if (!rec) return PrintError(rec.error());
-  if (!*rec) {
-    return PrintError(fmt::format("'{}' is not registered in {}: see 'berth list', or "
-                                  "'berth assign {}'", name, (*store)->path(), name));
+  auto detail = app::ShowService(**store, name);
+  if (!detail) {
+    if (detail.error().code != ErrorCode::kNotFound) return PrintError(detail.error());
+    return PrintError(fmt::format("{}: see 'berth list', or 'berth assign {}'",
+                                  detail.error().message, name));
   }
-  auto seen = (*store)->ServiceObservations(name);
-  if (!seen) return PrintError(seen.error());
-  const Service& s = (*rec)->service;
+  const registry::ServiceRecord* rec = &detail->record;
+  const auto* seen = &detail->observations;
+  const Service& s = rec->service;
   if (json) {
-    nlohmann::json j = ServiceJson(**rec);
+    nlohmann::json j = ServiceJson(*rec);
     nlohmann::json obs = nlohmann::json::array();
     for (const auto& o : *seen) {
       obs.push_back({{"host", o.host}, {"proto", ProtocolName(o.proto)}, {"port", o.port},
@@ -102,7 +88,7 @@ int RunShow(const std::string& name, bool json, const std::string& db) {
     for (const auto& t : s.tags) tags += (tags.empty() ? "" : ", ") + t;
     out += fmt::format("  tags        {}\n", tags);
   }
-  out += fmt::format("  why         {}\n", (*rec)->reason);
+  out += fmt::format("  why         {}\n", rec->reason);
   out += fmt::format("  registered  {} (updated {})\n", registry::FormatUtc(s.created),
                      registry::FormatUtc(s.updated));
   if (seen->empty()) {
@@ -119,47 +105,46 @@ int RunShow(const std::string& name, bool json, const std::string& db) {
 }
 
 struct GroupFlags {
-  std::string name, description, range, ephemeral, reserved, allow, db;
+  std::string name, description, range, ephemeral, reserved, allow;
   std::vector<std::string> hosts;
+  StoreFlags store;
 };
 
 int RunGroupAdd(const GroupFlags& f) {
   if (auto v = ValidateServiceName(f.name); !v) return PrintError("group " + v.error().message);
-  auto store = OpenRegistry(f.db, registry::OpenMode::kWrite);
-  if (!store) return PrintError(store.error());
-  auto existing = (*store)->GetGroup(f.name);
-  if (!existing) return PrintError(existing.error());
-  registry::Group g = existing->value_or(registry::Group{});
-  g.name = f.name;
-  if (!f.description.empty()) g.description = f.description;
-  for (const auto& h : f.hosts) {
-    if (std::find(g.hosts.begin(), g.hosts.end(), h) == g.hosts.end()) g.hosts.push_back(h);
-  }
-  auto add_set = [](PortSet& into, const std::string& text, std::string_view flag) -> Result<void> {
+  app::GroupEdit edit;
+  edit.name = f.name;
+  edit.description = f.description;
+  edit.hosts = f.hosts;
+  auto parse_set = [](PortSet& into, const std::string& text, std::string_view flag) -> Result<void> {
     if (text.empty()) return {};
     auto set = PortSet::Parse(text);
     if (!set) return Fail(ErrorCode::kInvalidArgument, fmt::format("{}: {}", flag, set.error().message));
-    into.Add(*set);
+    into = *set;
     return {};
   };
-  for (auto r : {add_set(g.ephemeral, f.ephemeral, "--ephemeral"),
-                 add_set(g.reserved, f.reserved, "--reserved"), add_set(g.allow, f.allow, "--allow")}) {
+  for (auto r : {parse_set(edit.ephemeral, f.ephemeral, "--ephemeral"),
+                 parse_set(edit.reserved, f.reserved, "--reserved"), parse_set(edit.allow, f.allow, "--allow")}) {
     if (!r) return PrintError(r.error());
   }
   if (!f.range.empty()) {
     auto r = ParsePortRange(f.range);
     if (!r || r->low == 0) return PrintError(fmt::format("--range '{}': use LOW-HIGH within 1-65535", f.range));
-    g.range = *r;
+    edit.range = *r;
   }
-  if (auto put = (*store)->PutGroup(g); !put) return PrintError(put.error());
-  WriteStdout(fmt::format("group {}: range {}-{}, ephemeral {}, reserved {}\n", g.name, g.range.low,
-                          g.range.high, g.ephemeral.empty() ? "-" : g.ephemeral.Format(),
-                          g.reserved.empty() ? "-" : g.reserved.Format()));
+  auto store = OpenRegistry(f.store, registry::OpenMode::kWrite);
+  if (!store) return PrintError(store.error());
+  auto g = app::AddToGroup(**store, edit);
+  if (!g) return PrintError(g.error());
+  WriteStdout(fmt::format("group {}: range {}-{}, ephemeral {}, reserved {}\n", g->name, g->range.low,
+                          g->range.high, g->ephemeral.empty() ? "-" : g->ephemeral.Format(),
+                          g->reserved.empty() ? "-" : g->reserved.Format()));
   return 0;
 }
 
 struct FamilyFlags {
-  std::string name, description, skip, db;
+  std::string name, description, skip;
+  StoreFlags store;
   int base = 0;
   int size = 100;
 };
@@ -179,16 +164,16 @@ int RunFamilyAdd(const FamilyFlags& f) {
     if (!set) return PrintError(fmt::format("--skip: {}", set.error().message));
     fam.skip = *set;
   }
-  auto store = OpenRegistry(f.db, registry::OpenMode::kWrite);
+  auto store = OpenRegistry(f.store, registry::OpenMode::kWrite);
   if (!store) return PrintError(store.error());
-  if (auto put = (*store)->PutFamily(fam); !put) return PrintError(put.error());
+  if (auto put = app::AddFamily(**store, fam); !put) return PrintError(put.error());
   WriteStdout(fmt::format("family {}: block {}-{}\n", fam.name, fam.base,
                           std::min(65535, f.base + f.size - 1)));
   return 0;
 }
 
-int RunGroupOrFamilyList(bool groups, bool json, const std::string& db) {
-  auto store = OpenRegistry(db, registry::OpenMode::kRead);
+int RunGroupOrFamilyList(bool groups, bool json, const StoreFlags& where) {
+  auto store = OpenRegistry(where, registry::OpenMode::kRead);
   if (!store) return PrintError(store.error());
   auto doc = (*store)->Export();
   if (!doc) return PrintError(doc.error());
@@ -224,20 +209,21 @@ int RunGroupOrFamilyList(bool groups, bool json, const std::string& db) {
 void AddListCommand(CLI::App& app, int& exit_code) {
   auto f = std::make_shared<ListFlags>();
   CLI::App* cmd = app.add_subcommand("list", "List registered services, sorted by name.");
-  cmd->add_option("--group", f->group, "only this group");
-  cmd->add_option("--family", f->family, "only this family");
-  cmd->add_option("--proto", f->proto, "only services using tcp or udp (both counts for each)");
-  cmd->add_option("--owner", f->owner, "only this owner");
-  cmd->add_option("--tag", f->tag, "only services with this tag");
+  cmd->add_option("--group", f->filter.group, "only this group");
+  cmd->add_option("--family", f->filter.family, "only this family");
+  cmd->add_option("--proto", f->filter.proto, "only services using tcp or udp (both counts for each)");
+  cmd->add_option("--owner", f->filter.owner, "only this owner");
+  cmd->add_option("--tag", f->filter.tag, "only services with this tag");
   cmd->add_flag("--json", f->json, "print JSON (schema berth.registry/1, docs/registry.md)");
-  AddDbOption(cmd, f->db);
+  AddStoreOptions(cmd, f->store);
   cmd->footer("Exit status: 0 ok, 2 error.");
   cmd->callback([f, &exit_code] { exit_code = RunList(*f); });
 }
 
 void AddShowCommand(CLI::App& app, int& exit_code) {
   struct Flags {
-    std::string name, db;
+    std::string name;
+    StoreFlags store;
     bool json = false;
   };
   auto f = std::make_shared<Flags>();
@@ -245,9 +231,9 @@ void AddShowCommand(CLI::App& app, int& exit_code) {
       "show", "One service: its port, why that port was chosen, and where scans last saw it listening.");
   cmd->add_option("name", f->name, "service name")->required();
   cmd->add_flag("--json", f->json, "print JSON");
-  AddDbOption(cmd, f->db);
+  AddStoreOptions(cmd, f->store);
   cmd->footer("Exit status: 0 ok, 2 error (including a name that is not registered).");
-  cmd->callback([f, &exit_code] { exit_code = RunShow(f->name, f->json, f->db); });
+  cmd->callback([f, &exit_code] { exit_code = RunShow(f->name, f->json, f->store); });
 }
 
 void AddGroupCommand(CLI::App& app, int& exit_code) {
@@ -267,12 +253,12 @@ void AddGroupCommand(CLI::App& app, int& exit_code) {
   add->add_option("--range", f->range, "where automatic placement looks (default 1024-49151)");
   add->add_option("--allow", f->allow, "listener ports 'berth check' accepts unregistered, e.g. 22");
   add->add_option("--description", f->description, "what the group is");
-  AddDbOption(add, f->db);
+  AddStoreOptions(add, f->store);
   add->callback([f, &exit_code] { exit_code = RunGroupAdd(*f); });
-  auto lf = std::make_shared<std::pair<bool, std::string>>();
+  auto lf = std::make_shared<std::pair<bool, StoreFlags>>();
   CLI::App* list = cmd->add_subcommand("list", "List recorded groups.");
   list->add_flag("--json", lf->first, "print JSON");
-  AddDbOption(list, lf->second);
+  AddStoreOptions(list, lf->second);
   list->callback([lf, &exit_code] { exit_code = RunGroupOrFamilyList(true, lf->first, lf->second); });
 }
 
@@ -288,12 +274,12 @@ void AddFamilyCommand(CLI::App& app, int& exit_code) {
   add->add_option("--size", f->size, "ports in the block")->capture_default_str();
   add->add_option("--skip", f->skip, "ports of the block never handed out, e.g. 1434");
   add->add_option("--description", f->description, "what the family is");
-  AddDbOption(add, f->db);
+  AddStoreOptions(add, f->store);
   add->callback([f, &exit_code] { exit_code = RunFamilyAdd(*f); });
-  auto lf = std::make_shared<std::pair<bool, std::string>>();
+  auto lf = std::make_shared<std::pair<bool, StoreFlags>>();
   CLI::App* list = cmd->add_subcommand("list", "List families.");
   list->add_flag("--json", lf->first, "print JSON");
-  AddDbOption(list, lf->second);
+  AddStoreOptions(list, lf->second);
   list->callback([lf, &exit_code] { exit_code = RunGroupOrFamilyList(false, lf->first, lf->second); });
 }
 

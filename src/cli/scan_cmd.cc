@@ -4,19 +4,20 @@
 
 #include <fmt/core.h>
 
+#include "app/scan.h"
+#include "base/clock.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/registry_common.h"
-#include "core/audit.h"
-#include "core/pressure.h"
 #include "emit/scan_render.h"
-#include "host/scanner.h"
+#include "host/live_host.h"
 
 namespace berth::cli {
 namespace {
 
 struct ScanFlags {
-  ScanOptions scan;
+  HostQuery query;
+  LiveHost::Options live;
   bool json = false;
   bool pressure = false;
   bool timing = false;
@@ -26,12 +27,12 @@ struct ScanFlags {
   bool udp_only = false;
   std::string fail_on = "warning";
   std::string color = "auto";
-  std::string db;            // registry (docs/registry.md); "" = the default one
+  StoreFlags store;          // registry (docs/registry.md); empty = the default one
   bool no_registry = false;
 };
 
 void AddCommonFlags(CLI::App* cmd, ScanFlags& f) {
-  cmd->add_option("--netns", f.scan.netns,
+  cmd->add_option("--netns", f.live.netns,
                   "audit another network namespace: a name from 'ip netns list' or a path such "
                   "as /proc/PID/ns/net (needs root)");
   cmd->add_flag("--json", f.json, "print JSON (schema berth.scan/1, docs/scan-json.md)");
@@ -46,45 +47,55 @@ void AddCommonFlags(CLI::App* cmd, ScanFlags& f) {
   cmd->add_flag("--all-owners", f.all_owners,
                 "find every process holding each socket (walks all of /proc; by default the "
                 "walk stops once each socket has an owner)");
-  cmd->add_option("--threads", f.scan.walk.threads, "threads for the /proc walk (default: one per core, at most 8)");
+  cmd->add_option("--threads", f.live.walk.threads, "threads for the /proc walk (default: one per core, at most 8)");
   cmd->add_flag("--timing", f.timing, "print where the time went to stderr");
 }
 
+// The registry's standing of each socket, as the renderers show it.
+std::vector<std::optional<RegistryMark>> Marks(const app::ScanResult& r) {
+  std::vector<std::optional<RegistryMark>> marks(r.registry.size());
+  for (std::size_t i = 0; i < r.registry.size(); ++i) {
+    if (r.registry[i]) {
+      marks[i] = RegistryMark{std::string(registry::RegStatusName(r.registry[i]->status)),
+                              r.registry[i]->service};
+    }
+  }
+  return marks;
+}
+
 int Run(ScanFlags& f, bool pressure_command) {
-  f.scan.resolve_owners = !f.no_procs;
-  f.scan.walk.stop_when_all_found = !f.all_owners;
+  f.query.resolve_owners = !f.no_procs;
+  f.live.walk.stop_when_all_found = !f.all_owners;
   if (f.tcp_only && f.udp_only) return PrintError("--tcp and --udp together: give at most one");
-  if (f.tcp_only) f.scan.udp = false;
-  if (f.udp_only) f.scan.tcp = false;
-  const bool want_pressure = pressure_command || f.pressure;
-  const bool rows_all = f.scan.all_states;
-  if (want_pressure) {
-    f.scan.all_states = true;  // pressure needs the connected sockets too
-    if (pressure_command) f.scan.udp = false;
+  if (f.tcp_only) f.query.udp = false;
+  if (f.udp_only) f.query.tcp = false;
+  if (pressure_command) f.query.udp = false;
+  const bool rows_all = f.query.all_states;
+
+  app::ScanRequest request;
+  request.query = f.query;
+  request.audit = !pressure_command;
+  request.pressure = pressure_command || f.pressure;
+  app::OpenedScanRegistry reg;
+  if (pressure_command || f.no_registry) {
+    reg.use.enabled = false;
+  } else {
+    reg = app::OpenScanRegistry(registry::ResolveStore(f.store.store, f.store.db));
   }
 
   const auto t0 = std::chrono::steady_clock::now();
-  ScanStats stats;
-  auto snap = ScanHost(f.scan, &stats);
-  if (!snap) return PrintError(snap.error());
-
-  std::vector<Finding> findings = pressure_command ? std::vector<Finding>{} : AuditHost(*snap);
-  std::unique_ptr<PressureReport> pressure;
-  if (want_pressure) {
-    pressure = std::make_unique<PressureReport>(AnalyzePressure(*snap));
-    findings.insert(findings.begin(), pressure->findings.begin(), pressure->findings.end());
-    std::stable_sort(findings.begin(), findings.end(),
-                     [](const Finding& a, const Finding& b) { return a.severity > b.severity; });
+  LiveHost host(f.live);
+  SystemClock clock;
+  auto r = app::Scan(request, host, reg.use, clock);
+  if (!r) return PrintError(r.error());
+  if (r->registry_error) {
+    r->snap.warnings.push_back(fmt::format("registry not used ({}); the scan itself is complete. "
+                                           "--no-registry skips the registry",
+                                           r->registry_error->message));
   }
-
-  std::vector<std::optional<RegistryMark>> marks;
-  if (!pressure_command && !f.no_registry) {
-    MatchScanWithRegistry(*snap, f.db, findings, marks);
-    std::stable_sort(findings.begin(), findings.end(),
-                     [](const Finding& a, const Finding& b) { return a.severity > b.severity; });
-  }
-  ScanView view{&*snap, &findings, pressure.get(), rows_all, !pressure_command,
-                marks.empty() ? nullptr : &marks};
+  const auto marks = Marks(*r);
+  ScanView view{&r->snap, &r->findings, r->pressure ? &*r->pressure : nullptr, rows_all,
+                !pressure_command, marks.empty() ? nullptr : &marks};
   const Sink sink = [](std::string_view s) { WriteStdout(s); };
   if (f.json) {
     RenderScanJson(view, sink);
@@ -92,6 +103,7 @@ int Run(ScanFlags& f, bool pressure_command) {
     RenderScanText(view, UseColor(ParseColorMode(f.color)), sink);
   }
   if (f.timing) {
+    const ScanStats& stats = host.last_stats();
     fmt::print(stderr,
                "timing: netlink+sysctl {:.4f} s, /proc walk {:.4f} s ({} processes, {} fds, {}), "
                "total {:.4f} s\n",
@@ -99,13 +111,7 @@ int Run(ScanFlags& f, bool pressure_command) {
                stats.walk.stopped_early ? "stopped early" : "walked all",
                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
-
-  if (f.fail_on == "none") return 0;
-  const Severity threshold = *ParseSeverity(f.fail_on);
-  for (const Finding& fd : findings) {
-    if (fd.severity >= threshold) return 1;
-  }
-  return 0;
+  return FindingsExitCode(r->findings, f.fail_on);
 }
 
 }  // namespace
@@ -116,15 +122,19 @@ void AddScanCommand(CLI::App& app, int& exit_code) {
       "scan",
       "Audit every socket on this host: who owns it, which port class it is in, what is wrong "
       "and how to fix it. By default lists TCP listeners and bound UDP sockets.");
-  cmd->add_flag("-a,--all", flags->scan.all_states,
+  cmd->add_flag("-a,--all", flags->query.all_states,
                 "list sockets in every state (established, TIME-WAIT, ...), not only servers");
   cmd->add_flag("-t,--tcp", flags->tcp_only, "TCP only");
   cmd->add_flag("-u,--udp", flags->udp_only, "UDP only");
   cmd->add_flag("--pressure", flags->pressure,
                 "add ephemeral-port pressure per (source IP, destination IP:port)");
   AddCommonFlags(cmd, *flags);
-  cmd->add_option("--db", flags->db, "registry to match listeners against and record this scan "
-                                     "in (default: $BERTH_DB, else the per-user or system one)");
+  cmd->add_option("--store", flags->store.store,
+                  "registry URL to match listeners against and record this scan in "
+                  "(sqlite:///PATH; default: $BERTH_STORE, else --db)")
+      ->type_name("URL");
+  cmd->add_option("--db", flags->store.db, "registry to match listeners against and record this scan "
+                                           "in (default: $BERTH_DB, else the per-user or system one)");
   cmd->add_flag("--no-registry", flags->no_registry,
                 "do not consult or update the registry (no REG column, no observations)");
   cmd->footer(

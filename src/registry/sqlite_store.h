@@ -11,15 +11,11 @@
 
 #include "registry/sqlite_util.h"
 #include "registry/store.h"
+#include "registry/store_url.h"  // OpenMode
 
 namespace berth::registry {
 
 inline constexpr int kSchemaVersion = 1;
-
-enum class OpenMode : std::uint8_t {
-  kRead,   // a missing file reads as an empty registry and is not created
-  kWrite,  // a missing file (and its directory) is created
-};
 
 class SqliteStore final : public Store {
  public:
@@ -34,6 +30,7 @@ class SqliteStore final : public Store {
   SqliteStore& operator=(const SqliteStore&) = delete;
 
   const std::string& path() const { return path_; }
+  std::string Location() const override { return path_; }
 
   Result<std::int64_t> Revision() override;
   Result<std::optional<ServiceRecord>> GetService(std::string_view name) override;

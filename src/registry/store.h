@@ -46,6 +46,9 @@ class Store {
  public:
   virtual ~Store() = default;
 
+  // Where the store is, for messages: a SQLite file's path, an etcd endpoint list and prefix.
+  virtual std::string Location() const = 0;
+
   // The registry revision: 0 for an empty registry, +1 for every committed write.
   [[nodiscard]] virtual Result<std::int64_t> Revision() = 0;
 

@@ -1,0 +1,119 @@
+#include "app/registry_ops.h"
+
+#include <algorithm>
+
+#include <fmt/core.h>
+
+namespace berth::app {
+
+Steps<registry::Assignment> Assign(registry::Store& store, registry::HostView host,
+                                   std::span<const registry::AssignRequest> requests) {
+  registry::Allocator alloc(store, std::move(host));
+  Steps<registry::Assignment> out;
+  for (const registry::AssignRequest& req : requests) {
+    auto a = alloc.Assign(req);
+    if (!a) {
+      out.failed = std::move(a.error());
+      break;
+    }
+    out.done.push_back(std::move(*a));
+  }
+  return out;
+}
+
+Steps<registry::ServiceRecord> Release(registry::Store& store, std::span<const std::string> names,
+                                       bool missing_ok) {
+  Steps<registry::ServiceRecord> out;
+  for (const std::string& name : names) {
+    auto before = store.GetService(name);
+    if (!before) {
+      out.failed = std::move(before.error());
+      break;
+    }
+    auto gone = store.ReleaseService(name);
+    if (!gone) {
+      out.failed = std::move(gone.error());
+      break;
+    }
+    if (!*gone) {
+      if (missing_ok) continue;
+      out.failed = Error{ErrorCode::kNotFound,
+                         fmt::format("'{}' is not registered in {}", name, store.Location())};
+      break;
+    }
+    out.done.push_back(std::move(**before));
+  }
+  return out;
+}
+
+bool Matches(const ServiceFilter& f, const Service& s) {
+  if (!f.group.empty() && s.group != f.group) return false;
+  if (!f.family.empty() && s.family != f.family) return false;
+  if (!f.owner.empty() && s.owner != f.owner) return false;
+  if (!f.proto.empty()) {
+    auto p = ParseProtocol(f.proto);
+    if (p ? !Covers(s.proto, *p) : ServiceProtoName(s.proto) != f.proto) return false;
+  }
+  if (!f.tag.empty() && std::find(s.tags.begin(), s.tags.end(), f.tag) == s.tags.end()) return false;
+  return true;
+}
+
+Result<ServiceList> ListServices(registry::Store& store, const ServiceFilter& filter) {
+  ServiceList out;
+  auto services = BERTH_TRY(store.ListServices());
+  out.revision = BERTH_TRY(store.Revision());
+  for (registry::ServiceRecord& r : services) {
+    if (Matches(filter, r.service)) out.services.push_back(std::move(r));
+  }
+  return out;
+}
+
+Result<ServiceDetail> ShowService(registry::Store& store, std::string_view name) {
+  auto rec = BERTH_TRY(store.GetService(name));
+  if (!rec) {
+    return Fail(ErrorCode::kNotFound,
+                fmt::format("'{}' is not registered in {}", name, store.Location()));
+  }
+  ServiceDetail out{std::move(*rec), {}};
+  out.observations = BERTH_TRY(store.ServiceObservations(name));
+  return out;
+}
+
+Result<registry::Group> AddToGroup(registry::Store& store, const GroupEdit& edit) {
+  if (auto v = ValidateServiceName(edit.name); !v) {
+    return Fail(v.error().code, "group " + v.error().message);
+  }
+  if (edit.range && edit.range->low == 0) {
+    return Fail(ErrorCode::kInvalidArgument, "a group's range starts at port 1 or above");
+  }
+  registry::Group g = BERTH_TRY(store.GetGroup(edit.name)).value_or(registry::Group{});
+  g.name = edit.name;
+  if (!edit.description.empty()) g.description = edit.description;
+  for (const auto& h : edit.hosts) {
+    if (std::find(g.hosts.begin(), g.hosts.end(), h) == g.hosts.end()) g.hosts.push_back(h);
+  }
+  g.ephemeral.Add(edit.ephemeral);
+  g.reserved.Add(edit.reserved);
+  g.allow.Add(edit.allow);
+  if (edit.range) g.range = *edit.range;
+  BERTH_TRY(store.PutGroup(g));
+  return g;
+}
+
+Result<void> AddFamily(registry::Store& store, const registry::Family& family) {
+  if (auto v = ValidateServiceName(family.name); !v) {
+    return Fail(v.error().code, "family " + v.error().message);
+  }
+  if (family.name.find('.') != std::string::npos) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("family '{}': a family name is one label (no dots), since "
+                            "'{}.instance1' names its instances",
+                            family.name, family.name));
+  }
+  if (family.base == 0 || family.size == 0 || family.size > 65535) {
+    return Fail(ErrorCode::kInvalidArgument, "a family needs a base port 1-65535 and a size 1-65535");
+  }
+  return store.PutFamily(family);
+}
+
+}  // namespace berth::app

@@ -1,0 +1,83 @@
+#include "app/scan.h"
+
+#include <algorithm>
+
+#include "core/audit.h"
+
+namespace berth::app {
+namespace {
+
+void SortBySeverity(std::vector<Finding>& findings) {
+  std::stable_sort(findings.begin(), findings.end(),
+                   [](const Finding& a, const Finding& b) { return a.severity > b.severity; });
+}
+
+}  // namespace
+
+OpenedScanRegistry OpenScanRegistry(const Result<registry::StoreLocation>& where) {
+  OpenedScanRegistry out;
+  if (!where) {
+    out.use.unusable = where.error();
+    return out;
+  }
+  auto store = registry::OpenStoreIfPresent(*where);
+  if (!store) {
+    out.use.unusable = store.error();
+    return out;
+  }
+  out.owned = std::move(*store);
+  out.use.store = out.owned.get();
+  return out;
+}
+
+std::string ObservedHostName(const HostSnapshot& snap) {
+  return snap.netns.empty() ? snap.hostname : snap.hostname + ":" + snap.netns;
+}
+
+Result<registry::ScanMatch> MatchAndRecord(const HostSnapshot& snap, registry::Store& store,
+                                           const Clock& clock) {
+  const std::string host = ObservedHostName(snap);
+  auto doc = BERTH_TRY(store.Export());
+  const auto services = registry::ServicesOfHost(doc.services, doc.groups, snap.hostname);
+  std::vector<registry::Observation> previous;
+  if (auto last = BERTH_TRY(store.LastScan(host))) {
+    previous = BERTH_TRY(store.ScanObservations(host, *last));
+  }
+  registry::ScanMatch m = registry::MatchScan(snap, services, previous);
+  if (services.empty()) {
+    std::erase_if(m.findings, [](const Finding& f) { return f.id == "unregistered-listener"; });
+  }
+  BERTH_TRY(store.RecordScan(host, clock.UnixSeconds(), m.observations));
+  return m;
+}
+
+Result<ScanResult> Scan(const ScanRequest& request, HostSource& host, const ScanRegistry& reg,
+                        const Clock& clock) {
+  HostQuery query = request.query;
+  if (request.pressure) query.all_states = true;  // pressure needs the connected sockets too
+  ScanResult r;
+  r.snap = BERTH_TRY(host.Take(query));
+  if (request.audit) r.findings = AuditHost(r.snap);
+  if (request.pressure) {
+    r.pressure = AnalyzePressure(r.snap);
+    r.findings.insert(r.findings.begin(), r.pressure->findings.begin(), r.pressure->findings.end());
+    SortBySeverity(r.findings);
+  }
+  if (!request.audit || !reg.enabled) return r;
+  auto matched = reg.unusable ? Result<registry::ScanMatch>(std::unexpected(*reg.unusable))
+                 : reg.store  ? MatchAndRecord(r.snap, *reg.store, clock)
+                              : Result<registry::ScanMatch>(registry::ScanMatch{});
+  if (!matched) {
+    r.registry_error = matched.error();
+  } else if (reg.store != nullptr) {
+    r.registry.assign(r.snap.sockets.size(), std::nullopt);
+    for (std::size_t i = 0; i < matched->sockets.size() && i < r.registry.size(); ++i) {
+      r.registry[i] = std::move(matched->sockets[i]);
+    }
+    r.findings.insert(r.findings.end(), matched->findings.begin(), matched->findings.end());
+  }
+  SortBySeverity(r.findings);
+  return r;
+}
+
+}  // namespace berth::app

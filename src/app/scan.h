@@ -1,0 +1,71 @@
+// Use cases of `berth scan` and `berth pressure`: take a snapshot from a host source, audit
+// it, add ephemeral-port pressure, match the listeners to the registry and record what was
+// seen. Never prints; the caller renders the result. One thread.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "core/finding.h"
+#include "core/host_source.h"
+#include "core/pressure.h"
+#include "registry/conformance.h"
+#include "registry/store.h"
+#include "registry/store_url.h"
+
+namespace berth::app {
+
+// The registry a scan may use: a store, or why there is none to use (the scan goes on
+// without it and says so in a warning), or neither (no registry exists yet: silently none).
+struct ScanRegistry {
+  bool enabled = true;  // false: do not consult the registry at all (--no-registry)
+  registry::Store* store = nullptr;
+  std::optional<Error> unusable;
+};
+
+// Opens the registry for a scan: the one named explicitly, else the default one if it exists
+// (a plain scan never creates it). An error becomes `unusable`, not a failure.
+struct OpenedScanRegistry {
+  std::unique_ptr<registry::Store> owned;
+  ScanRegistry use;
+};
+OpenedScanRegistry OpenScanRegistry(const Result<registry::StoreLocation>& where);
+
+struct ScanRequest {
+  HostQuery query;
+  bool audit = true;      // false: `berth pressure` (no host audit, no registry)
+  bool pressure = false;  // add the pressure analysis (needs every state: see Scan)
+};
+
+struct ScanResult {
+  HostSnapshot snap;
+  std::vector<Finding> findings;  // most severe first, stable within a severity
+  std::optional<PressureReport> pressure;
+  // By socket index; empty when no registry was used.
+  std::vector<std::optional<registry::ListenerMatch>> registry;
+  // Why the registry could not be used (the scan itself is complete).
+  std::optional<Error> registry_error;
+};
+
+// Takes the snapshot (with every socket state when pressure is wanted), audits it, and when
+// `reg.store` is set matches and records the scan at clock's time. A registry that cannot be
+// read or written is reported in `registry_error` instead of failing. Failure: the host
+// source's.
+[[nodiscard]] Result<ScanResult> Scan(const ScanRequest& request, HostSource& host,
+                                      const ScanRegistry& reg, const Clock& clock);
+
+// The registry half of a scan: matches the snapshot's listeners to this host's registered
+// services, compares with the host's previous recorded scan (port-changed), and records this
+// one at clock's time under the host's name ("HOST" or "HOST:NETNS"). When nothing is
+// registered for the host, unregistered-listener findings are left out (they would say
+// nothing). Failure: the store's.
+[[nodiscard]] Result<registry::ScanMatch> MatchAndRecord(const HostSnapshot& snap,
+                                                         registry::Store& store,
+                                                         const Clock& clock);
+
+// The name a host's observations are recorded under.
+std::string ObservedHostName(const HostSnapshot& snap);
+
+}  // namespace berth::app

@@ -1,0 +1,48 @@
+// Opening the registry by URL: `sqlite:///path/registry.db` (the embedded store, the default)
+// and, later, `etcd://HOST:PORT[,HOST:PORT...]/PREFIX`. The location comes from --store URL,
+// else --db PATH (a SQLite file), else $BERTH_STORE, else $BERTH_DB, else the default SQLite
+// file (registry/db_path.h). Thread-safe (no shared state); each Store is used by one thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "base/error.h"
+#include "registry/store.h"
+
+namespace berth::registry {
+
+enum class OpenMode : std::uint8_t {
+  kRead,   // never creates anything: a missing SQLite file reads as an empty registry
+  kWrite,  // a missing SQLite file (and its directory) is created
+};
+
+enum class StoreKind : std::uint8_t { kSqlite, kEtcd };
+
+struct StoreLocation {
+  StoreKind kind = StoreKind::kSqlite;
+  std::string url;       // canonical: "sqlite:///abs/or/relative/path"
+  std::string path;      // kSqlite: the file
+  bool chosen = false;   // named by a flag or the environment, not the default
+};
+
+// Resolves the registry's location. `store_flag` is --store ("" when not given), `db_flag`
+// --db. Failure: kInvalidArgument for both flags at once, an unknown scheme or an empty path
+// (the message lists the accepted forms); kNotFound when no default location can be placed.
+[[nodiscard]] Result<StoreLocation> ResolveStore(std::string_view store_flag,
+                                                 std::string_view db_flag);
+
+// Parses one URL. Failure: kInvalidArgument as above.
+[[nodiscard]] Result<StoreLocation> ParseStoreUrl(std::string_view url);
+
+// Opens the store. Failure: the store's own (see SqliteStore::Open); kUnavailable for etcd,
+// which this build does not have yet.
+[[nodiscard]] Result<std::unique_ptr<Store>> OpenStore(const StoreLocation& where, OpenMode mode);
+
+// For commands that use the registry only when there is one (`berth scan`): opens it for
+// writing when it was chosen explicitly or already exists; nullptr when the default one does
+// not exist yet (it is then not created).
+[[nodiscard]] Result<std::unique_ptr<Store>> OpenStoreIfPresent(const StoreLocation& where);
+
+}  // namespace berth::registry
