@@ -143,5 +143,21 @@ TEST_F(RegistryCli, CorruptRegistryIsRefused) {
   EXPECT_EQ(content, std::string(4096, 'z'));
 }
 
+TEST_F(RegistryCli, StoreUrlNamesTheSameRegistryAsDb) {
+  auto a = Berth({"assign", "web"});
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  auto by_url = RunBerth({"list", "--store", "sqlite://" + db_});
+  ASSERT_EQ(by_url.exit_code, 0) << by_url.err;
+  auto by_db = Berth({"list"});
+  EXPECT_EQ(by_url.out, by_db.out);
+  EXPECT_NE(by_url.out.find("web"), std::string::npos);
+  auto both = RunBerth({"list", "--store", "sqlite://" + db_, "--db", db_});
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_NE(both.err.find("give one"), std::string::npos) << both.err;
+  auto bad = RunBerth({"list", "--store", "redis://x"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("sqlite:///PATH"), std::string::npos) << bad.err;
+}
+
 }  // namespace
 }  // namespace berth::test

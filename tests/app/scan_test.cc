@@ -1,0 +1,148 @@
+// The scan use case end to end without root: a host source that is not the live machine, a
+// real SQLite registry in a temp dir, a fake clock, and the real renderer.
+#include "app/scan.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "emit/scan_render.h"
+#include "registry/sqlite_store.h"
+#include "registry/registry_test_util.h"
+
+namespace berth {
+namespace {
+
+using ::testing::HasSubstr;
+
+// A host that answers with whatever snapshot it was last given: a recorded host in memory.
+class FixedHost final : public HostSource {
+ public:
+  Result<HostSnapshot> Take(const HostQuery& query) override {
+    ++takes;
+    last_query = query;
+    return snap;
+  }
+  HostSnapshot snap;
+  HostQuery last_query;
+  int takes = 0;
+};
+
+// One process `command` (pid) listening on TCP `port`, on host "db1" with Linux's defaults.
+HostSnapshot OneListener(const std::string& command, int pid, Port port) {
+  HostSnapshot snap;
+  snap.hostname = "db1";
+  snap.owners_resolved = true;
+  SocketRecord s;
+  s.proto = Protocol::kTcp;
+  s.state = SocketState::kListen;
+  s.local_port = port;
+  s.inode = 1000 + port;
+  snap.sockets.push_back(s);
+  snap.processes.push_back(ProcessInfo{pid, 0, "root", command, "", ""});
+  snap.owners.push_back(SocketOwner{0, 0, 3});
+  return snap;
+}
+
+bool Has(const std::vector<Finding>& findings, std::string_view id) {
+  return std::any_of(findings.begin(), findings.end(), [&](const Finding& f) { return f.id == id; });
+}
+
+class ScanUseCase : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = registry::SqliteStore::Open(dir_.path() + "/registry.db", registry::OpenMode::kWrite);
+    ASSERT_TRUE(store) << store.error().message;
+    store_ = std::move(*store);
+  }
+  Result<app::ScanResult> ScanAt(std::int64_t t) {
+    clock_.Set(t);
+    return app::Scan(app::ScanRequest{}, host_, app::ScanRegistry{true, store_.get(), {}}, clock_);
+  }
+  test::TempDir dir_;
+  std::unique_ptr<registry::SqliteStore> store_;
+  FixedHost host_;
+  FakeClock clock_{1'700'000'000};
+};
+
+TEST_F(ScanUseCase, APortThatMovesOvernightIsPortChangedAndBothScansAreRecordedAtTheClocksTimes) {
+  constexpr std::int64_t kT = 1'700'000'000;
+  host_.snap = OneListener("myd", 4242, 40001);
+  auto first = ScanAt(kT);
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_FALSE(Has(first->findings, "port-changed"));
+  EXPECT_TRUE(Has(first->findings, "ephemeral-listener"));  // 40001 is inside 32768-60999
+
+  host_.snap = OneListener("myd", 4243, 40002);  // restarted a day later on another port
+  auto second = ScanAt(kT + 86'400);
+  ASSERT_TRUE(second) << second.error().message;
+  ASSERT_TRUE(Has(second->findings, "port-changed"));
+  const auto it = std::find_if(second->findings.begin(), second->findings.end(),
+                               [](const Finding& f) { return f.id == "port-changed"; });
+  EXPECT_EQ(it->subject, "myd");
+  EXPECT_THAT(it->why, HasSubstr("40001/tcp at the previous scan and now on 40002"));
+
+  auto last = store_->LastScan("db1");
+  ASSERT_TRUE(last) << last.error().message;
+  ASSERT_TRUE(last->has_value());
+  EXPECT_EQ(**last, kT + 86'400);
+  auto seen = store_->ScanObservations("db1", kT + 86'400);
+  ASSERT_TRUE(seen) << seen.error().message;
+  ASSERT_EQ(seen->size(), 1u);
+  EXPECT_EQ((*seen)[0].port, 40002);
+  EXPECT_EQ((*seen)[0].command, "myd");
+}
+
+TEST_F(ScanUseCase, TheSamePortAtTheNextScanIsNotAChange) {
+  host_.snap = OneListener("myd", 4242, 40001);
+  ASSERT_TRUE(ScanAt(1'700'000'000));
+  auto again = ScanAt(1'700'000'000 + 86'400);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_FALSE(Has(again->findings, "port-changed"));
+}
+
+TEST_F(ScanUseCase, PipelineFromAHostSourceToTheRenderedTableNeedsNoRoot) {
+  host_.snap = OneListener("myd", 4242, 40001);
+  auto r = ScanAt(1'700'000'000);
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->registry.size(), 1u);
+  ASSERT_TRUE(r->registry[0].has_value());
+  EXPECT_EQ(r->registry[0]->status, registry::RegStatus::kUnregistered);
+  std::string text;
+  ScanView view{&r->snap, &r->findings, nullptr, false, true, nullptr};
+  RenderScanText(view, false, [&](std::string_view s) { text += s; });
+  EXPECT_THAT(text, HasSubstr("berth scan  db1"));
+  EXPECT_THAT(text, HasSubstr("myd"));
+  EXPECT_THAT(text, HasSubstr("ephemeral-listener"));
+  // Nothing is registered for db1, so no unregistered-listener noise.
+  EXPECT_FALSE(Has(r->findings, "unregistered-listener"));
+}
+
+TEST_F(ScanUseCase, PressureAsksTheSourceForEveryStateAndSkipsTheRegistry) {
+  host_.snap = OneListener("myd", 4242, 40001);
+  app::ScanRequest req;
+  req.audit = false;
+  req.pressure = true;
+  auto r = app::Scan(req, host_, app::ScanRegistry{false, store_.get(), {}}, clock_);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(host_.last_query.all_states);
+  EXPECT_TRUE(r->pressure.has_value());
+  EXPECT_TRUE(r->registry.empty());
+  auto last = store_->LastScan("db1");
+  ASSERT_TRUE(last) << last.error().message;
+  EXPECT_FALSE(last->has_value()) << "a pressure run records nothing";
+}
+
+TEST_F(ScanUseCase, AnUnusableRegistryIsReportedAndTheScanStillCompletes) {
+  host_.snap = OneListener("myd", 4242, 40001);
+  auto r = app::Scan(app::ScanRequest{}, host_,
+                     app::ScanRegistry{true, nullptr, Error{ErrorCode::kMalformed, "corrupt"}}, clock_);
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_TRUE(r->registry_error.has_value());
+  EXPECT_EQ(r->registry_error->message, "corrupt");
+  EXPECT_TRUE(Has(r->findings, "ephemeral-listener"));
+}
+
+}  // namespace
+}  // namespace berth
