@@ -171,7 +171,7 @@ TEST_F(ExportHostile, KubernetesAnnotationsComeBackExactly) {
     EXPECT_EQ(docs[i]["spec"].size(), 2u);
   }
   // kubectl's own YAML reader (kustomize runs offline) must accept and keep it too.
-  if (std::system("command -v kubectl >/dev/null 2>&1") != 0) GTEST_SKIP() << "no kubectl";
+  if (std::system("command -v kubectl >/dev/null 2>&1") != 0) BERTH_MISSING_PEER("no kubectl");
   char tmpl[] = "/tmp/berth-k8s-XXXXXX";
   const std::string dir = ::mkdtemp(tmpl);
   std::ofstream(dir + "/services.yaml") << yaml;

@@ -143,8 +143,8 @@ bool Answers(int port, bool tcp, int timeout_ms = 300) {
 class FirewallPackets : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!test::IsRoot()) GTEST_SKIP() << "needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN): run as root";
-    if (test::Run({"sh", "-c", "command -v nft"}).exit_code != 0) GTEST_SKIP() << "nft missing";
+    if (!test::IsRoot()) BERTH_MISSING_PEER("needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN): run as root");
+    if (test::Run({"sh", "-c", "command -v nft"}).exit_code != 0) BERTH_MISSING_PEER("nft missing");
     auto server = test::Netns::Create("fwsrv");
     auto client = test::Netns::Create("fwcli");
     ASSERT_TRUE(server && client);
@@ -250,7 +250,7 @@ TEST_F(FirewallPackets, NftRollbackToNothing) {
 
 TEST_F(FirewallPackets, IptablesRulesAdmitOnlyRegisteredPortsThenRollBack) {
   if (test::Run({"sh", "-c", "command -v iptables-restore"}).exit_code != 0) {
-    GTEST_SKIP() << "iptables-restore missing";
+    BERTH_MISSING_PEER("iptables-restore missing");
   }
   auto r = Berth({"--format", "iptables", "--apply"});
   ASSERT_EQ(r.exit_code, 0) << r.err;

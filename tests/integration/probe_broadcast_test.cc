@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include "probe/probe_peer.h"
+#include "support/test_support.h"
 
 namespace berth::probe {
 namespace {
@@ -60,7 +61,7 @@ class ProbeBroadcast : public ::testing::Test {
  protected:
   void SetUp() override {
     BERTH_REQUIRE_ROOT();
-    if (!test::HaveProgram("python3")) GTEST_SKIP() << "python3 missing: run scripts/install-deps test";
+    if (!test::HaveProgram("python3")) BERTH_MISSING_PEER("python3 missing: run scripts/install-deps test");
     char tmpl[] = "/tmp/berth-bcast-XXXXXX";
     dir_ = ::mkdtemp(tmpl);
     auto client = berth::test::Netns::Create("bccli");

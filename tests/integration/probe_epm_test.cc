@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "probe/probe_peer.h"
+#include "support/test_support.h"
 
 namespace berth::probe {
 namespace {
@@ -64,9 +65,9 @@ Listing Berth(const Netns& ns, const std::string& max_ents, int* exit_code, std:
 
 TEST(ProbeEpmPeer, SambaDcerpcdMatchesImpacketAndAnAbandonedWalkReleasesItsHandle) {
   BERTH_REQUIRE_ROOT();
-  if (!std::filesystem::exists("/usr/libexec/samba/samba-dcerpcd")) GTEST_SKIP() << "samba missing: run scripts/install-deps test";
+  if (!std::filesystem::exists("/usr/libexec/samba/samba-dcerpcd")) BERTH_MISSING_PEER("samba missing: run scripts/install-deps test");
   if (berth::test::Run({"/usr/bin/python3", "-c", "import impacket"}).exit_code != 0) {
-    GTEST_SKIP() << "python3-impacket missing: run scripts/install-deps test";
+    BERTH_MISSING_PEER("python3-impacket missing: run scripts/install-deps test");
   }
   auto ns = Netns::Create("epm");
   ASSERT_TRUE(ns);
@@ -101,7 +102,7 @@ TEST(ProbeEpmPeer, SambaDcerpcdMatchesImpacketAndAnAbandonedWalkReleasesItsHandl
   // A walk abandoned at --max-calls releases its lookup handle: berth says the server let go,
   // and tshark's EPM dissector sees the lookup_handle_free (opnum 4) request and its response
   // with return code 0 on the wire.
-  if (!test::HaveProgram("tshark")) GTEST_SKIP() << "tshark missing: run scripts/install-deps test";
+  if (!test::HaveProgram("tshark")) BERTH_MISSING_PEER("tshark missing: run scripts/install-deps test");
   const std::string pcap = dir + "/epm.pcap";
   {
     berth::test::Child capture = berth::test::Child::Exec(
@@ -162,10 +163,10 @@ TEST(ProbeEpmPeer, SambaAdDcMatchesImpacketAndPerServiceRemedyPins) {
   BERTH_REQUIRE_ROOT();
   if (!test::HaveProgram("samba") || !test::HaveProgram("samba-tool") ||
       !std::filesystem::exists("/usr/share/samba/setup/provision.ldif")) {
-    GTEST_SKIP() << "samba AD DC packages missing (samba, samba-ad-provision): run scripts/install-deps test";
+    BERTH_MISSING_PEER("samba AD DC packages missing (samba, samba-ad-provision): run scripts/install-deps test");
   }
   if (berth::test::Run({"/usr/bin/python3", "-c", "import impacket"}).exit_code != 0) {
-    GTEST_SKIP() << "python3-impacket missing: run scripts/install-deps test";
+    BERTH_MISSING_PEER("python3-impacket missing: run scripts/install-deps test");
   }
   auto ns = Netns::Create("epmdc");
   ASSERT_TRUE(ns);

@@ -17,6 +17,7 @@
 
 #include "probe/probe_peer.h"
 #include "probe/remedy.h"
+#include "support/test_support.h"
 
 namespace berth::probe {
 namespace {
@@ -88,7 +89,7 @@ struct Daemons {
 TEST(ProbeRpcPeer, MatchesRpcinfoThenNfsConfRemedyPinsAcrossRestarts) {
   BERTH_REQUIRE_ROOT();
   for (const char* p : {"rpcbind", "rpcinfo", "rpc.statd", "rpc.mountd", "nsenter", "unshare"}) {
-    if (!test::HaveProgram(p)) GTEST_SKIP() << p << " missing: run scripts/install-deps test";
+    if (!test::HaveProgram(p)) BERTH_MISSING_PEER(p << " missing: run scripts/install-deps test");
   }
   auto ns = PrivateNs::Create("rpc");
   ASSERT_TRUE(ns) << "could not create the namespace";

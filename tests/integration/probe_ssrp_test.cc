@@ -14,6 +14,7 @@
 
 #include "probe/probe_peer.h"
 #include "registry/sqlite_store.h"
+#include "support/test_support.h"
 
 namespace berth::probe {
 namespace {
@@ -79,7 +80,7 @@ class ProbeSsrpPeer : public ::testing::TestWithParam<bool> {};
 TEST_P(ProbeSsrpPeer, MatchesFreeTdsOnTheSameResponder) {
   BERTH_REQUIRE_ROOT();
   for (const char* p : {"tsql", "python3"}) {
-    if (!test::HaveProgram(p)) GTEST_SKIP() << p << " missing: run scripts/install-deps test";
+    if (!test::HaveProgram(p)) BERTH_MISSING_PEER(p << " missing: run scripts/install-deps test");
   }
   const bool tcp_first = GetParam();
   auto ns = Netns::Create(tcp_first ? "ssrp-tcp" : "ssrp-np");

@@ -24,6 +24,11 @@ std::vector<char*> Argv(const std::vector<std::string>& argv) {
 
 }  // namespace
 
+bool InCi() {
+  const char* ci = std::getenv("CI");
+  return ci != nullptr && std::string_view(ci) == "true";
+}
+
 bool IsRoot() { return ::geteuid() == 0; }
 
 CommandResult Run(const std::vector<std::string>& argv, const std::string& input) {

@@ -14,11 +14,26 @@ namespace berth::test {
 
 bool IsRoot();
 
-// Skips the current test with a reason when not running as root.
-#define BERTH_REQUIRE_ROOT()                                                    \
-  do {                                                                          \
-    if (!::berth::test::IsRoot()) GTEST_SKIP() << "needs root (CAP_NET_ADMIN, " \
-                                                  "CAP_SYS_ADMIN): run as root"; \
+// True under CI (CI=true in the environment, as .ci/run is started).
+bool InCi();
+
+// A peer, a tool or a privilege the test needs is missing: the test is skipped on a
+// developer's machine, and fails under CI, so that a missing install step never passes.
+#define BERTH_MISSING_PEER(message)                                        \
+  do {                                                                     \
+    if (::berth::test::InCi()) {                                           \
+      GTEST_FAIL() << "CI=true, and " << message;                          \
+    } else {                                                               \
+      GTEST_SKIP() << message;                                             \
+    }                                                                      \
+  } while (0)
+
+// Skips (fails under CI) the current test when not running as root.
+#define BERTH_REQUIRE_ROOT()                                                            \
+  do {                                                                                  \
+    if (!::berth::test::IsRoot()) {                                                     \
+      BERTH_MISSING_PEER("needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN): run as root");     \
+    }                                                                                   \
   } while (0)
 
 struct CommandResult {
