@@ -10,16 +10,20 @@ std::string LocalHostName() {
   return buf;
 }
 
-Result<HostSnapshot> LiveHost::Take(const HostQuery& query) {
+ScanOptions ToScanOptions(const LiveHost::Options& live, const HostQuery& query) {
   ScanOptions scan;
   scan.all_states = query.all_states;
   scan.tcp = query.tcp;
   scan.udp = query.udp;
   scan.resolve_owners = query.resolve_owners;
-  scan.walk = options_.walk;
-  scan.netns = options_.netns;
+  scan.walk = live.walk;
+  scan.netns = live.netns;
+  return scan;
+}
+
+Result<HostSnapshot> LiveHost::Take(const HostQuery& query) {
   stats_ = {};
-  HostSnapshot snap = BERTH_TRY(ScanHost(scan, &stats_));
+  HostSnapshot snap = BERTH_TRY(ScanHost(ToScanOptions(options_, query), &stats_));
   if (snap.hostname.empty()) snap.hostname = LocalHostName();
   return snap;
 }

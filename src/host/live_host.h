@@ -28,6 +28,9 @@ class LiveHost final : public HostSource {
   ScanStats stats_;
 };
 
+// The ScanHost options a LiveHost with `live` uses for `query` (shared with RecordHost).
+ScanOptions ToScanOptions(const LiveHost::Options& live, const HostQuery& query);
+
 // This host's name ("localhost" when gethostname fails).
 std::string LocalHostName();
 

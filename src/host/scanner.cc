@@ -14,6 +14,7 @@
 
 #include <fmt/core.h>
 
+#include "base/file.h"
 #include "host/sock_diag.h"
 #include "host/sysctl.h"
 #include "base/unique_fd.h"
@@ -58,6 +59,13 @@ Result<void> EnterNetns(const std::string& spec) {
 // Everything that must run inside the namespace: sysctls, the dumps, interface names.
 Result<void> ReadNamespace(const ScanOptions& opt, HostSnapshot& snap) {
   snap.config = ReadHostPortConfig(snap.warnings);
+  if (opt.capture != nullptr) {
+    for (std::string_view name : kPortSysctlNames) {
+      if (auto text = ReadSmallFile(fmt::format("/proc/sys/net/ipv4/{}", name))) {
+        opt.capture->sysctls.emplace_back(name, std::move(*text));
+      }
+    }
+  }
   auto diag = SockDiag::Open();
   if (!diag) {
     return Fail(ErrorCode::kUnavailable,
@@ -82,7 +90,11 @@ Result<void> ReadNamespace(const ScanOptions& opt, HostSnapshot& snap) {
   };
   for (const Table& t : tables) {
     if (!t.on) continue;
-    auto r = diag->Dump(t.family, t.proto, t.states, snap.sockets);
+    std::vector<std::byte>* raw = nullptr;
+    if (opt.capture != nullptr) {
+      raw = t.proto == Protocol::kTcp ? &opt.capture->tcp_diag : &opt.capture->udp_diag;
+    }
+    auto r = diag->Dump(t.family, t.proto, t.states, snap.sockets, raw);
     if (!r) {
       snap.partial = true;
       snap.warnings.push_back(
@@ -109,6 +121,13 @@ Result<void> ReadNamespace(const ScanOptions& opt, HostSnapshot& snap) {
 }
 
 }  // namespace
+
+void SortSockets(std::vector<SocketRecord>& sockets) {
+  std::sort(sockets.begin(), sockets.end(), [](const SocketRecord& a, const SocketRecord& b) {
+    return std::tie(a.proto, a.local_port, a.local, a.remote, a.remote_port, a.inode) <
+           std::tie(b.proto, b.local_port, b.local, b.remote, b.remote_port, b.inode);
+  });
+}
 
 std::string NetnsPath(const std::string& spec) {
   if (spec.find('/') != std::string::npos) return spec;
@@ -140,10 +159,7 @@ Result<HostSnapshot> ScanHost(const ScanOptions& opt, ScanStats* stats) {
   if (!read_result) return std::unexpected(std::move(read_result.error()));
   if (stats) stats->netlink_seconds = SecondsSince(t0);
 
-  std::sort(snap.sockets.begin(), snap.sockets.end(), [](const SocketRecord& a, const SocketRecord& b) {
-    return std::tie(a.proto, a.local_port, a.local, a.remote, a.remote_port, a.inode) <
-           std::tie(b.proto, b.local_port, b.local, b.remote, b.remote_port, b.inode);
-  });
+  SortSockets(snap.sockets);
 
   if (opt.resolve_owners) {
     t0 = std::chrono::steady_clock::now();

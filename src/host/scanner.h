@@ -3,12 +3,23 @@
 // Another namespace is entered on a short-lived thread, so the caller's stays unchanged.
 #pragma once
 
+#include <cstddef>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/socket.h"
 #include "host/proc_owners.h"
 
 namespace berth {
+
+// The raw inputs a scan read, kept for a recording (src/host/host_recorder.h): what the
+// kernel sent, before decoding, so a replay runs the same decoders.
+struct ScanCapture {
+  std::vector<std::byte> tcp_diag;  // sock_diag reply buffers: the IPv4 dump, then IPv6
+  std::vector<std::byte> udp_diag;
+  std::vector<std::pair<std::string, std::string>> sysctls;  // "tcp_tw_reuse" -> "2\n"
+};
 
 struct ScanOptions {
   bool all_states = false;      // false: TCP LISTEN and unconnected UDP (what servers hold)
@@ -17,6 +28,7 @@ struct ScanOptions {
   bool resolve_owners = true;   // false: --no-procs
   OwnerWalkOptions walk;
   std::string netns;            // "" for ours; a name under /run/netns or a path
+  ScanCapture* capture = nullptr;  // set: also keep the raw inputs here (read in the netns)
 };
 
 struct ScanStats {
@@ -30,6 +42,10 @@ struct ScanStats {
 // no sock_diag. A table that fails to dump (e.g. no udp_diag module) leaves the snapshot
 // partial with a warning instead.
 [[nodiscard]] Result<HostSnapshot> ScanHost(const ScanOptions& options, ScanStats* stats = nullptr);
+
+// Sorts sockets the way ScanHost returns them: by (proto, local port, local address, peer,
+// inode), so snapshots of the same sockets compare equal whatever their source.
+void SortSockets(std::vector<SocketRecord>& sockets);
 
 // "/run/netns/NAME" for a bare name, the path itself otherwise.
 std::string NetnsPath(const std::string& spec);

@@ -20,7 +20,7 @@ Result<SockDiag> SockDiag::Open() {
 }
 
 Result<DiagBatch> SockDiag::Dump(int family, Protocol proto, std::uint32_t states,
-                                 std::vector<SocketRecord>& out) {
+                                 std::vector<SocketRecord>& out, std::vector<std::byte>* raw) {
   const std::uint32_t seq = ++seq_;
   const std::vector<std::byte> req = BuildDiagRequest(family, proto, states, seq);
   sockaddr_nl kernel{};
@@ -48,6 +48,7 @@ Result<DiagBatch> SockDiag::Dump(int family, Protocol proto, std::uint32_t state
       return Fail(ErrorCode::kMalformed, "sock_diag reply larger than 64 KiB: truncated");
     }
     if (n == 0) return Fail(ErrorCode::kMalformed, "sock_diag: the kernel closed the dump");
+    if (raw != nullptr) raw->insert(raw->end(), buf, buf + n);
     auto batch = DecodeDiagBatch(std::span(buf, static_cast<std::size_t>(n)), proto, seq, out);
     if (!batch) return std::unexpected(std::move(batch.error()));
     total.messages += batch->messages;

@@ -2,6 +2,7 @@
 // thread's namespace at the time of the call). The parsers are pure and fuzzed.
 #pragma once
 
+#include <array>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -9,6 +10,11 @@
 #include "core/classify.h"
 
 namespace berth {
+
+// The port sysctls under net/ipv4 that ReadHostPortConfig reads.
+inline constexpr std::array<std::string_view, 4> kPortSysctlNames = {
+    "ip_local_port_range", "ip_local_reserved_ports", "ip_unprivileged_port_start",
+    "tcp_tw_reuse"};
 
 // "32768\t60999\n" -> {32768, 60999}. Failure: kMalformed saying what was expected.
 [[nodiscard]] Result<PortRange> ParseLocalPortRange(std::string_view text);
