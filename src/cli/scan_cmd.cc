@@ -10,7 +10,9 @@
 #include "cli/output.h"
 #include "cli/registry_common.h"
 #include "emit/scan_render.h"
+#include "host/host_recorder.h"
 #include "host/live_host.h"
+#include "host/recorded_host.h"
 
 namespace berth::cli {
 namespace {
@@ -27,6 +29,8 @@ struct ScanFlags {
   bool udp_only = false;
   std::string fail_on = "warning";
   std::string color = "auto";
+  std::string from;          // a recorded host instead of this one
+  std::string record;        // record this host into a directory first
   StoreFlags store;          // registry (docs/registry.md); empty = the default one
   bool no_registry = false;
 };
@@ -49,6 +53,14 @@ void AddCommonFlags(CLI::App* cmd, ScanFlags& f) {
                 "walk stops once each socket has an owner)");
   cmd->add_option("--threads", f.live.walk.threads, "threads for the /proc walk (default: one per core, at most 8)");
   cmd->add_flag("--timing", f.timing, "print where the time went to stderr");
+  cmd->add_option("--from", f.from,
+                  "audit a recorded host instead of this one: a 'berth scan --json' file or a "
+                  "directory written by --record (docs/recorded-hosts.md); no root needed")
+      ->type_name("PATH");
+  cmd->add_option("--record", f.record,
+                  "record this host (raw netlink replies, sysctls, the owners' /proc entries) "
+                  "into a new directory, then audit the recording; --from DIR replays it")
+      ->type_name("DIR");
 }
 
 // The registry's standing of each socket, as the renderers show it.
@@ -83,8 +95,22 @@ int Run(ScanFlags& f, bool pressure_command) {
     reg = app::OpenScanRegistry(registry::ResolveStore(f.store.store, f.store.db));
   }
 
+  if (!f.from.empty() && (!f.live.netns.empty() || !f.record.empty())) {
+    return PrintError("--from audits a recording: it goes with neither --netns nor --record");
+  }
   const auto t0 = std::chrono::steady_clock::now();
-  LiveHost host(f.live);
+  if (!f.record.empty()) {
+    HostQuery everything = request.query;
+    if (request.pressure) everything.all_states = true;
+    auto recorded = RecordHost(f.record, f.live, everything);
+    if (!recorded) return PrintError(recorded.error());
+    fmt::print(stderr, "berth: recorded {} sockets and {} owning processes in {}\n",
+               recorded->sockets, recorded->processes, f.record);
+    f.from = f.record;
+  }
+  LiveHost live(f.live);
+  RecordedHost recording(f.from);
+  HostSource& host = f.from.empty() ? static_cast<HostSource&>(live) : recording;
   SystemClock clock;
   auto r = app::Scan(request, host, reg.use, clock);
   if (!r) return PrintError(r.error());
@@ -102,8 +128,11 @@ int Run(ScanFlags& f, bool pressure_command) {
   } else {
     RenderScanText(view, UseColor(ParseColorMode(f.color)), sink);
   }
-  if (f.timing) {
-    const ScanStats& stats = host.last_stats();
+  if (f.timing && !f.from.empty()) {
+    fmt::print(stderr, "timing: replayed {} in {:.4f} s\n", f.from,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  } else if (f.timing) {
+    const ScanStats& stats = live.last_stats();
     fmt::print(stderr,
                "timing: netlink+sysctl {:.4f} s, /proc walk {:.4f} s ({} processes, {} fds, {}), "
                "total {:.4f} s\n",
@@ -143,7 +172,8 @@ void AddScanCommand(CLI::App& app, int& exit_code) {
       "  berth scan                      servers on this host, with findings\n"
       "  berth scan --all --pressure     every socket, plus outbound port pressure\n"
       "  sudo berth scan --netns web1    another network namespace\n"
-      "  berth scan --json | jq '.findings[]'");
+      "  berth scan --json | jq '.findings[]'\n"
+      "  berth scan --json > web1.json; berth scan --from web1.json   audit a recorded host");
   cmd->callback([flags, &exit_code] { exit_code = Run(*flags, false); });
 }
 
