@@ -101,7 +101,7 @@ void RenderProbeText(const std::vector<HostReport>& hosts, const ProbeSummary& s
 }
 
 void RenderProbeJson(const std::vector<HostReport>& hosts, const ProbeSummary& summary, const Sink& sink) {
-  JsonWriter w(true);
+  JsonWriter w(JsonLayout::kPretty);
   w.BeginObject().Field("schema", kProbeSchema).Key("hosts").BeginArray();
   std::size_t dynamic = 0, services = 0;
   for (const HostReport& h : hosts) {
