@@ -4,6 +4,8 @@
 
 #include <fmt/core.h>
 
+#include "base/text.h"
+
 namespace berth {
 
 void JsonWriter::Newline() {
@@ -56,7 +58,7 @@ JsonWriter& JsonWriter::EndArray() {
 
 JsonWriter& JsonWriter::Key(std::string_view k) {
   BeforeValue();
-  Escape(k, out_);
+  Escape(k, out_, escaping_);
   out_ += pretty_ ? ": " : ":";
   after_key_ = true;
   return *this;
@@ -64,7 +66,7 @@ JsonWriter& JsonWriter::Key(std::string_view k) {
 
 JsonWriter& JsonWriter::String(std::string_view s) {
   BeforeValue();
-  Escape(s, out_);
+  Escape(s, out_, escaping_);
   return *this;
 }
 
@@ -96,47 +98,49 @@ JsonWriter& JsonWriter::Null() {
   return *this;
 }
 
-void JsonWriter::Escape(std::string_view s, std::string& out) {
+JsonWriter& JsonWriter::StringArray(std::string_view k, const std::vector<std::string>& items) {
+  Key(k).BeginArray();
+  for (const std::string& item : items) String(item);
+  return EndArray();
+}
+
+void JsonWriter::Escape(std::string_view s, std::string& out, JsonEscaping escaping) {
+  const bool nlohmann = escaping == JsonEscaping::kNlohmann;
   out += '"';
   for (std::size_t i = 0; i < s.size();) {
     const auto c = static_cast<unsigned char>(s[i]);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-      ++i;
-    } else if (c < 0x20 || c == 0x7F) {
-      switch (c) {
-        case '\n': out += "\\n"; break;
-        case '\t': out += "\\t"; break;
-        case '\r': out += "\\r"; break;
-        default: fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
-      }
-      ++i;
-    } else if (c < 0x80) {
-      out += static_cast<char>(c);
-      ++i;
-    } else {
-      // Copy a well-formed UTF-8 sequence; replace anything else with U+FFFD.
-      std::size_t n = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
-      bool ok = n > 0 && i + n <= s.size();
-      for (std::size_t k = 1; ok && k < n; ++k) {
-        ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
-      }
-      if (ok && n == 3) {
-        const auto c1 = static_cast<unsigned char>(s[i + 1]);
-        ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0);  // overlong, surrogates
-      }
-      if (ok && n == 4) {
-        const auto c1 = static_cast<unsigned char>(s[i + 1]);
-        ok = !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 >= 0x90);
-      }
-      if (ok) {
+    if (c >= 0x80) {
+      // Copy a well-formed UTF-8 sequence; replace each byte of anything else with U+FFFD.
+      char32_t cp = 0;
+      const std::size_t n = DecodeUtf8(s, i, cp);
+      if (n > 0) {
         out.append(s.substr(i, n));
         i += n;
       } else {
         out += "\xEF\xBF\xBD";
         ++i;
       }
+      continue;
+    }
+    ++i;
+    switch (c) {
+      case '"': out += "\\\""; continue;
+      case '\\': out += "\\\\"; continue;
+      case '\n': out += "\\n"; continue;
+      case '\t': out += "\\t"; continue;
+      case '\r': out += "\\r"; continue;
+      case '\b':
+        if (nlohmann) { out += "\\b"; continue; }
+        break;
+      case '\f':
+        if (nlohmann) { out += "\\f"; continue; }
+        break;
+      default: break;
+    }
+    if (c < 0x20 || (c == 0x7F && !nlohmann)) {
+      fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
+    } else {
+      out += static_cast<char>(c);
     }
   }
   out += '"';

@@ -1,7 +1,8 @@
-// A streaming JSON writer: keeps no document in memory, so a 220k-socket scan is emitted
-// in constant space. Escapes every string per RFC 8259 (control characters as \u00XX;
-// invalid UTF-8 bytes become U+FFFD) so names from the kernel or /proc stay inert data.
-// Not thread-safe. Output goes to a buffer the caller flushes with Take().
+// JsonWriter: the one way berth writes JSON. Streaming: it keeps no document in memory, so a
+// 220k-socket scan is emitted in constant space. Every string is escaped (control characters
+// never appear raw; invalid UTF-8 bytes become U+FFFD) so names from the kernel, /proc, the
+// network or the registry stay inert data. Keys are written in the order the caller writes
+// them. Not thread-safe. Output goes to a buffer the caller flushes with Take().
 #pragma once
 
 #include <cstdint>
@@ -13,10 +14,29 @@
 
 namespace berth {
 
+enum class JsonLayout : std::uint8_t {
+  kCompact,  // no whitespace: {"a":1,"b":[]}
+  kPretty,   // nlohmann's dump(2): two-space indent, "key": value, empty [] and {}
+};
+
+enum class JsonEscaping : std::uint8_t {
+  // \" \\ \n \r \t; every other C0 character and DEL as \u00xx. The scan, probe, surface and
+  // service-export documents use it.
+  kStrict,
+  // nlohmann::json's dump(): \" \\ \b \f \n \r \t; other C0 characters as \u00xx; DEL kept
+  // raw. With kPretty the output is byte-identical to nlohmann's dump(2) for valid UTF-8 (the
+  // registry documents, which nlohmann wrote before; where nlohmann throws on invalid UTF-8,
+  // each bad byte becomes U+FFFD here).
+  kNlohmann,
+};
+
 class JsonWriter {
  public:
-  explicit JsonWriter(bool pretty = false) : pretty_(pretty) {}
+  explicit JsonWriter(JsonLayout layout = JsonLayout::kCompact,
+                      JsonEscaping escaping = JsonEscaping::kStrict)
+      : pretty_(layout == JsonLayout::kPretty), escaping_(escaping) {}
 
+  // Precondition for End*: the matching Begin* is open; for a value inside an object: Key().
   JsonWriter& BeginObject();
   JsonWriter& EndObject();
   JsonWriter& BeginArray();
@@ -24,7 +44,7 @@ class JsonWriter {
   JsonWriter& Key(std::string_view k);
   JsonWriter& String(std::string_view s);
   JsonWriter& Int(std::int64_t v);
-  JsonWriter& Double(double v);
+  JsonWriter& Double(double v);  // non-finite values are written as null
   JsonWriter& Bool(bool v);
   JsonWriter& Null();
 
@@ -37,12 +57,16 @@ class JsonWriter {
     else if constexpr (std::is_floating_point_v<T>) return Double(v);
     else return String(v);
   }
+  // "key": ["a", "b"].
+  JsonWriter& StringArray(std::string_view k, const std::vector<std::string>& items);
 
   std::string& buffer() { return out_; }
   // Returns what was written so far and clears it (for chunked output).
   std::string Take() { return std::exchange(out_, {}); }
 
-  static void Escape(std::string_view s, std::string& out);
+  // Appends `s` as a quoted JSON string.
+  static void Escape(std::string_view s, std::string& out,
+                     JsonEscaping escaping = JsonEscaping::kStrict);
 
  private:
   void BeforeValue();
@@ -51,6 +75,7 @@ class JsonWriter {
   std::vector<bool> first_;  // per open container: no element written yet
   bool after_key_ = false;
   bool pretty_;
+  JsonEscaping escaping_;
 };
 
 }  // namespace berth

@@ -6,6 +6,7 @@
 
 #include "emit/json_writer.h"
 #include "emit/scan_render.h"
+#include "emit/table.h"
 #include "probe/remedy.h"
 
 namespace berth::probe {
@@ -61,29 +62,20 @@ void RenderProbeText(const std::vector<HostReport>& hosts, const ProbeSummary& s
     if (!h.services.empty()) {
       const bool pins = std::any_of(h.services.begin(), h.services.end(),
                                     [](const ServiceRecord& s) { return s.static_port.has_value(); });
-      std::vector<std::array<std::string, 7>> rows;
-      rows.push_back({"MAPPER", "SERVICE", "TRANSPORT", "PORT", "DYNAMIC", "ANSWERS", pins ? "STATIC PORT" : ""});
+      // Columns one space apart under a two-space indent; STATIC PORT only when a service
+      // has one; no trailing blanks.
+      Table table({{"MAPPER"}, {"SERVICE"}, {"TRANSPORT"}, {"PORT"}, {"DYNAMIC"}, {"ANSWERS"},
+                   {pins ? "STATIC PORT" : ""}},
+                  {.indent = "  ", .separator = " ", .pad_last = true,
+                   .skip_empty_columns = true, .trim_trailing = true});
       for (const ServiceRecord& s : h.services) {
         ++services;
         dynamic += s.dynamic ? 1 : 0;
-        rows.push_back({std::string(MapperName(s.mapper)), TerminalSafe(What(s)), TerminalSafe(Transport(s)),
-                        s.port ? fmt::format("{}", s.port) : TerminalSafe(s.endpoint),
-                        s.dynamic ? "dynamic" : "fixed", Answers(s), pins ? TerminalSafe(Static(s)) : ""});
+        table.AddRow({std::string(MapperName(s.mapper)), TerminalSafe(What(s)), TerminalSafe(Transport(s)),
+                      s.port ? fmt::format("{}", s.port) : TerminalSafe(s.endpoint),
+                      s.dynamic ? "dynamic" : "fixed", Answers(s), pins ? TerminalSafe(Static(s)) : ""});
       }
-      std::array<std::size_t, 7> width{};
-      for (const auto& r : rows) {
-        for (std::size_t c = 0; c < r.size(); ++c) width[c] = std::max(width[c], r[c].size());
-      }
-      for (const auto& r : rows) {
-        std::string line = " ";
-        for (std::size_t c = 0; c < r.size(); ++c) {
-          if (width[c] == 0) continue;
-          line += " " + r[c];
-          line.append(width[c] - r[c].size(), ' ');
-        }
-        while (line.back() == ' ') line.pop_back();
-        out += line + "\n";
-      }
+      out += table.Format();
     }
     for (const Remedy& r : Remedies(h)) {
       out += fmt::format("  remedy: {}\n", TerminalSafe(r.subject));
@@ -101,7 +93,7 @@ void RenderProbeText(const std::vector<HostReport>& hosts, const ProbeSummary& s
 }
 
 void RenderProbeJson(const std::vector<HostReport>& hosts, const ProbeSummary& summary, const Sink& sink) {
-  JsonWriter w(true);
+  JsonWriter w(JsonLayout::kPretty);
   w.BeginObject().Field("schema", kProbeSchema).Key("hosts").BeginArray();
   std::size_t dynamic = 0, services = 0;
   for (const HostReport& h : hosts) {

@@ -2,27 +2,12 @@
 
 #include "core/classify.h"
 #include "core/iana.h"
+#include "emit/findings_render.h"
 #include "emit/json_writer.h"
 #include "emit/scan_render.h"
 
 namespace berth {
 namespace {
-
-void WriteFinding(JsonWriter& j, const Finding& f) {
-  j.BeginObject();
-  j.Field("id", f.id);
-  j.Field("severity", SeverityName(f.severity));
-  j.Field("subject", f.subject);
-  j.Key("proto");
-  if (f.proto) j.String(ProtocolName(*f.proto)); else j.Null();
-  j.Field("ports", f.ports.Format());
-  j.Key("pids").BeginArray();
-  for (int pid : f.pids) j.Int(pid);
-  j.EndArray();
-  j.Field("why", f.why);
-  j.Field("fix", f.fix);
-  j.EndObject();
-}
 
 void WriteNullable(JsonWriter& j, std::string_view key, std::string_view value) {
   j.Key(key);
@@ -132,7 +117,7 @@ void RenderScanJson(const ScanView& v, const Sink& sink) {
   if (v.findings) {
     for (const Finding& f : *v.findings) {
       ++count[static_cast<int>(f.severity)];
-      WriteFinding(j, f);
+      WriteFindingJson(j, f);
     }
   }
   j.EndArray();

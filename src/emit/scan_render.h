@@ -1,6 +1,8 @@
 // Rendering a scan: the aligned, process-grouped text table (colour optional) and the
 // JSON document described in docs/scan-json.md. Both stream through a sink in chunks,
-// so memory stays flat however many sockets there are. No I/O of their own.
+// so memory stays flat however many sockets there are (the socket table is measured in one
+// pass and printed in a second through emit/table.h; findings come from findings_render.h).
+// No I/O of their own.
 #pragma once
 
 #include <functional>

@@ -6,55 +6,13 @@
 
 #include "core/classify.h"
 #include "core/iana.h"
+#include "emit/findings_render.h"
 #include "emit/scan_render.h"
+#include "emit/styled_text.h"
+#include "emit/table.h"
 
 namespace berth {
 namespace {
-
-constexpr std::string_view kReset = "\033[0m";
-constexpr std::string_view kBold = "\033[1m";
-constexpr std::string_view kDim = "\033[2m";
-constexpr std::string_view kRed = "\033[31m";
-constexpr std::string_view kYellow = "\033[33m";
-constexpr std::string_view kCyan = "\033[36m";
-
-class Out {
- public:
-  Out(const Sink& sink, bool color) : sink_(sink), color_(color) {}
-  ~Out() { Flush(); }
-  void Put(std::string_view s) {
-    buf_.append(s);
-    if (buf_.size() >= 1 << 16) Flush();
-  }
-  void Styled(std::string_view style, std::string_view s) {
-    if (color_ && !style.empty()) {
-      Put(style);
-      Put(s);
-      Put(kReset);
-    } else {
-      Put(s);
-    }
-  }
-  void Pad(std::size_t n) { buf_.append(n, ' '); }
-  void Flush() {
-    if (!buf_.empty()) sink_(buf_);
-    buf_.clear();
-  }
-
- private:
-  const Sink& sink_;
-  bool color_;
-  std::string buf_;
-};
-
-std::string_view SeverityStyle(Severity s) {
-  switch (s) {
-    case Severity::kError: return kRed;
-    case Severity::kWarning: return kYellow;
-    case Severity::kInfo: return kCyan;
-  }
-  return {};
-}
 
 enum Col { kProcess, kPid, kUser, kUnit, kProto, kLocal, kState, kPeer, kClass, kIana, kReg, kNumCols };
 constexpr std::array<std::string_view, kNumCols> kHeaders{
@@ -133,86 +91,55 @@ void Cells(const ScanView& v, const Rows& rows, std::size_t n, std::array<std::s
   }
 }
 
-void RenderSockets(const ScanView& v, Out& out) {
+// Two passes over the rows (measure, then print) so that a 220k-socket table is never held.
+void RenderSockets(const ScanView& v, StyledText& out) {
   Rows rows = BuildRows(v);
   std::array<bool, kNumCols> shown{};
   shown.fill(true);
   if (!v.all_states) shown[kState] = shown[kPeer] = false;
   if (v.registry == nullptr) shown[kReg] = false;
-
-  std::array<std::size_t, kNumCols> width{};
-  for (int k = 0; k < kNumCols; ++k) width[k] = kHeaders[k].size();
-  std::array<std::string, kNumCols> c;
-  bool group_start = false, ephemeral = false;
-  for (std::size_t n = 0; n < rows.order.size(); ++n) {
-    Cells(v, rows, n, c, group_start, ephemeral);
-    for (int k = 0; k < kNumCols; ++k) width[k] = std::max(width[k], c[k].size());
+  std::vector<Column> columns;
+  std::vector<int> source;  // table column -> Col
+  for (int k = 0; k < kNumCols; ++k) {
+    if (!shown[k]) continue;
+    columns.push_back({std::string(kHeaders[k])});
+    source.push_back(k);
   }
-  int last = kNumCols - 1;
-  while (last > 0 && !shown[last]) --last;
-  auto line = [&](auto&& cell, auto&& style) {
-    for (int k = 0; k <= last; ++k) {
-      if (!shown[k]) continue;
-      std::string_view text = cell(k);
-      out.Styled(style(k), text);
-      if (k != last) out.Pad(width[k] - text.size() + 2);
-    }
-    out.Put("\n");
+  Table table(std::move(columns));
+  std::array<std::string, kNumCols> c;
+  std::vector<std::string> cells(source.size());
+  bool group_start = false, ephemeral = false;
+  auto select = [&] {
+    for (std::size_t t = 0; t < source.size(); ++t) cells[t] = std::move(c[source[t]]);
   };
-  line([&](int k) { return kHeaders[k]; }, [&](int) { return kBold; });
   for (std::size_t n = 0; n < rows.order.size(); ++n) {
     Cells(v, rows, n, c, group_start, ephemeral);
-    line([&](int k) -> std::string_view { return c[k]; },
-         [&](int k) -> std::string_view {
-           if (k == kClass && ephemeral) return kYellow;
-           if (k == kReg && c[k].starts_with("drifted")) return kYellow;
-           if (k == kProcess) return kBold;
-           return {};
-         });
+    select();
+    table.Measure(cells);
+  }
+  out.Put(table.FormatHeader([&](std::string& line, std::size_t, std::string_view text) {
+    out.AppendStyled(line, kBold, text);
+  }));
+  out.Put("\n");
+  for (std::size_t n = 0; n < rows.order.size(); ++n) {
+    Cells(v, rows, n, c, group_start, ephemeral);
+    select();
+    out.Put(table.FormatRow(cells, [&](std::string& line, std::size_t t, std::string_view text) {
+      const int k = source[t];
+      std::string_view style;
+      if (k == kClass && ephemeral) style = kYellow;
+      else if (k == kReg && text.starts_with("drifted")) style = kYellow;
+      else if (k == kProcess) style = kBold;
+      out.AppendStyled(line, style, text);
+    }));
+    out.Put("\n");
   }
   if (rows.order.empty()) {
     out.Styled(kDim, v.all_states ? "(no sockets)\n" : "(no listening sockets)\n");
   }
 }
 
-void RenderFindings(const std::vector<Finding>& findings, Out& out, std::string_view title) {
-  std::array<int, 3> count{};
-  for (const Finding& f : findings) ++count[static_cast<int>(f.severity)];
-  out.Put("\n");
-  out.Styled(kBold, fmt::format("{}: {} error{}, {} warning{}, {} info\n", title, count[2],
-                                count[2] == 1 ? "" : "s", count[1], count[1] == 1 ? "" : "s",
-                                count[0]));
-  for (const Finding& f : findings) {
-    out.Put("\n");
-    std::string sev = std::string(SeverityName(f.severity));
-    for (char& ch : sev) ch = static_cast<char>(ch - 'a' + 'A');
-    out.Styled(SeverityStyle(f.severity), fmt::format("{:<8}", sev));
-    out.Styled(kBold, f.id);
-    out.Put(fmt::format("  {}", TerminalSafe(f.subject)));
-    if (!f.ports.empty()) {
-      std::string ports = f.ports.Format();
-      if (ports.size() > 60) ports = ports.substr(0, ports.rfind(',', 57)) + ",...";
-      out.Put(fmt::format("  {}{} {}", f.proto ? ProtocolName(*f.proto) : "",
-                          f.proto ? "" : "port", ports));
-    }
-    out.Put("\n");
-    out.Styled(kDim, "  why  ");
-    out.Put(f.why);
-    out.Put("\n");
-    std::string_view fix = f.fix;
-    bool first = true;
-    while (!fix.empty()) {
-      auto nl = fix.find('\n');
-      out.Styled(kDim, first ? "  fix  " : "       ");
-      out.Put(fix.substr(0, nl));
-      out.Put("\n");
-      first = false;
-      fix = nl == std::string_view::npos ? std::string_view{} : fix.substr(nl + 1);
-    }
-  }
-}
-
-void RenderPressure(const HostSnapshot& snap, const PressureReport& p, Out& out) {
+void RenderPressure(const HostSnapshot& snap, const PressureReport& p, StyledText& out) {
   out.Put("\n");
   out.Styled(kBold, fmt::format("Ephemeral-port pressure: {} usable ports per destination "
                                 "(range {}-{}, minus reserved and listening ports); "
@@ -224,27 +151,24 @@ void RenderPressure(const HostSnapshot& snap, const PressureReport& p, Out& out)
     return;
   }
   constexpr std::size_t kShown = 20;
-  std::vector<std::array<std::string, 5>> cells;
-  cells.push_back({"SOURCE", "DESTINATION", "SOCKETS", "TIME-WAIT", "SHARE"});
+  Table table({{"SOURCE"},
+               {"DESTINATION"},
+               {"SOCKETS", Align::kRight},
+               {"TIME-WAIT", Align::kRight},
+               {"SHARE", Align::kRight}});
+  std::vector<std::vector<std::string>> cells;
   for (std::size_t i = 0; i < std::min(kShown, p.rows.size()); ++i) {
     const PressureRow& r = p.rows[i];
     cells.push_back({r.source.Format(), FormatEndpoint(r.destination, r.destination_port),
                      fmt::format("{}", r.sockets), fmt::format("{}", r.time_wait),
                      fmt::format("{:.1f} %", r.share * 100)});
+    table.Measure(cells.back());
   }
-  std::array<std::size_t, 5> w{};
-  for (auto& row : cells) {
-    for (int k = 0; k < 5; ++k) w[k] = std::max(w[k], row[k].size());
-  }
+  out.Styled(kBold, table.FormatHeader());
+  out.Put("\n");
   for (std::size_t i = 0; i < cells.size(); ++i) {
-    std::string line;
-    for (int k = 0; k < 5; ++k) {
-      const bool right = k >= 2;
-      line += right ? fmt::format("{:>{}}", cells[i][k], w[k]) : fmt::format("{:<{}}", cells[i][k], w[k]);
-      if (k < 4) line += "  ";
-    }
-    const double share = i == 0 ? 0 : p.rows[i - 1].share;
-    out.Styled(i == 0 ? kBold : share >= 0.8 ? kRed : share >= 0.5 ? kYellow : "", line);
+    const double share = p.rows[i].share;
+    out.Styled(share >= 0.8 ? kRed : share >= 0.5 ? kYellow : "", table.FormatRow(cells[i]));
     out.Put("\n");
   }
   if (p.rows.size() > kShown) {
@@ -256,7 +180,7 @@ void RenderPressure(const HostSnapshot& snap, const PressureReport& p, Out& out)
 
 void RenderScanText(const ScanView& v, bool color, const Sink& sink) {
   const HostSnapshot& snap = *v.snap;
-  Out out(sink, color);
+  StyledText out(sink, color);
   const HostPortConfig& cfg = snap.config;
   out.Styled(kBold, fmt::format("berth scan  {}", TerminalSafe(snap.hostname)));
   out.Put(fmt::format("  netns {}  ephemeral {}-{} ({} ports)  reserved {}\n",
@@ -271,7 +195,10 @@ void RenderScanText(const ScanView& v, bool color, const Sink& sink) {
   out.Put("\n");
   if (v.sockets) RenderSockets(v, out);
   if (v.pressure) RenderPressure(snap, *v.pressure, out);
-  if (v.findings) RenderFindings(*v.findings, out, "Findings");
+  if (v.findings) {
+    out.Flush();  // the findings section writes to the sink after what is buffered
+    RenderFindingsReport(*v.findings, "Findings", color, sink);
+  }
   if (snap.partial) {
     out.Styled(kYellow, "\nPARTIAL: some sockets or owners could not be read (see notes above)\n");
   }

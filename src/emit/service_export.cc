@@ -140,7 +140,7 @@ void ConsulService(JsonWriter& w, const Service& s, const std::string& label, bo
 
 Result<void> Consul(const Selected& sel, const ExportOptions&, const Sink& sink) {
   const std::vector<std::string> labels = BERTH_TRY(UniqueLabels(sel));
-  JsonWriter w(true);
+  JsonWriter w(JsonLayout::kPretty);
   w.BeginObject().Key("services").BeginArray();
   for (std::size_t i = 0; i < sel.size(); ++i) {
     ConsulService(w, *sel[i], labels[i], false);
@@ -159,7 +159,7 @@ Result<void> Prometheus(const Selected& sel, const ExportOptions& o, const Sink&
                 fmt::format("invalid target host '{}': use a host name or an IP address",
                             CommentText(o.host)));
   }
-  JsonWriter w(true);
+  JsonWriter w(JsonLayout::kPretty);
   w.BeginArray();
   for (const Service* s : sel) {
     if (!Covers(s->proto, Protocol::kTcp)) continue;  // Prometheus scrapes over TCP

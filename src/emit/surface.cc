@@ -71,7 +71,7 @@ void RenderSurfaceText(const SurfaceReport& r, const Sink& sink) {
 }
 
 void RenderSurfaceJson(const SurfaceReport& r, const Sink& sink) {
-  JsonWriter w(true);
+  JsonWriter w(JsonLayout::kPretty);
   w.BeginObject().Field("schema", "berth.surface/1").Field("group", r.group);
   w.Field("services", r.services).Field("design", r.design);
   auto side = [&](std::string_view key, const SurfaceSide& s) {

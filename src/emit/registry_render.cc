@@ -1,0 +1,271 @@
+#include "emit/registry_render.h"
+
+#include <algorithm>
+
+#include <fmt/core.h>
+
+#include "base/text.h"
+#include "emit/json_writer.h"
+#include "emit/table.h"
+#include "registry/berth_toml.h"
+
+namespace berth {
+namespace {
+
+JsonWriter Pretty() { return JsonWriter(JsonLayout::kPretty, JsonEscaping::kNlohmann); }
+
+void Finish(JsonWriter& j, const Sink& sink) {
+  j.buffer() += '\n';
+  sink(j.Take());
+}
+
+std::string OrDash(const std::string& s) { return s.empty() ? "-" : TerminalSafe(s); }
+std::string SetOrDash(const PortSet& s) { return s.empty() ? "-" : s.Format(); }
+
+void WriteObservation(JsonWriter& j, const registry::Observation& o) {
+  j.BeginObject();
+  j.Field("command", o.command);
+  j.Field("first_seen", registry::FormatUtc(o.first_seen));
+  j.Field("host", o.host);
+  j.Field("last_seen", registry::FormatUtc(o.last_seen));
+  j.Field("pid", o.pid);
+  j.Field("port", o.port);
+  j.Field("proto", ProtocolName(o.proto));
+  j.EndObject();
+}
+
+// What a service object may carry beyond the record: assign's created_now, show's
+// observations. Written at their places in the alphabetical order.
+struct ServiceExtras {
+  const bool* created_now = nullptr;
+  std::span<const registry::Observation> seen;
+  bool with_seen = false;
+};
+
+// The service object, keys alphabetical (cli ServiceJson, as nlohmann sorted it).
+void WriteServiceJson(JsonWriter& j, const registry::ServiceRecord& r,
+                      const ServiceExtras& extras = {}) {
+  const Service& s = r.service;
+  j.BeginObject();
+  j.Field("created", registry::FormatUtc(s.created));
+  if (extras.created_now != nullptr) j.Field("created_now", *extras.created_now);
+  j.Field("description", s.description);
+  j.Field("family", s.family);
+  j.Field("group", s.group);
+  if (extras.with_seen) {
+    j.Key("last_seen");
+    if (extras.seen.empty()) j.Null(); else WriteObservation(j, extras.seen.front());
+  }
+  j.Field("name", s.name);
+  if (extras.with_seen) {
+    j.Key("observations").BeginArray();
+    for (const registry::Observation& o : extras.seen) WriteObservation(j, o);
+    j.EndArray();
+  }
+  j.Field("owner", s.owner);
+  j.Field("port", s.port);
+  j.Field("proto", ServiceProtoName(s.proto));
+  j.Field("reason", r.reason);
+  j.Field("revision", r.revision);
+  j.StringArray("sources", s.sources);
+  j.StringArray("tags", s.tags);
+  j.Field("updated", registry::FormatUtc(s.updated));
+  j.EndObject();
+}
+
+void WriteGroupJson(JsonWriter& j, const registry::Group& g) {
+  j.BeginObject();
+  j.Field("allow", g.allow.Format());
+  j.Field("description", g.description);
+  j.Field("ephemeral", g.ephemeral.Format());
+  j.StringArray("hosts", g.hosts);
+  j.Field("name", g.name);
+  j.Field("range", fmt::format("{}-{}", g.range.low, g.range.high));
+  j.Field("reserved", g.reserved.Format());
+  j.EndObject();
+}
+
+void WriteFamilyJson(JsonWriter& j, const registry::Family& f) {
+  j.BeginObject();
+  j.Field("base", f.base);
+  j.Field("description", f.description);
+  j.Field("name", f.name);
+  j.Field("size", f.size);
+  j.Field("skip", f.skip.Format());
+  j.EndObject();
+}
+
+}  // namespace
+
+void RenderServiceList(std::span<const registry::ServiceRecord> rows, std::int64_t revision,
+                       RenderForm form, const Sink& sink) {
+  if (form == RenderForm::kJson) {
+    JsonWriter j = Pretty();
+    j.BeginObject().Field("revision", revision).Field("schema", kRegistrySchema);
+    j.Key("services").BeginArray();
+    for (const auto& r : rows) WriteServiceJson(j, r);
+    j.EndArray().EndObject();
+    Finish(j, sink);
+    return;
+  }
+  if (rows.empty()) {
+    sink("no services registered (or none matches the filters)\n");
+    return;
+  }
+  // PROTO, GROUP and FAMILY keep the fixed widths this table always had.
+  Table table({{"NAME"},
+               {"PORT", Align::kRight, 5, true},
+               {"PROTO", Align::kLeft, 5, true},
+               {"GROUP", Align::kLeft, 12, true},
+               {"FAMILY", Align::kLeft, 12, true},
+               {"OWNER"}});
+  for (const auto& r : rows) {
+    const Service& s = r.service;
+    table.AddRow({TerminalSafe(s.name), fmt::format("{}", s.port),
+                  std::string(ServiceProtoName(s.proto)), TerminalSafe(s.group), OrDash(s.family),
+                  OrDash(s.owner)});
+  }
+  sink(table.Format());
+}
+
+void RenderServiceShow(const registry::ServiceRecord& rec,
+                       std::span<const registry::Observation> seen, RenderForm form,
+                       const Sink& sink) {
+  if (form == RenderForm::kJson) {
+    JsonWriter j = Pretty();
+    ServiceExtras extras;
+    extras.seen = seen;
+    extras.with_seen = true;
+    WriteServiceJson(j, rec, extras);
+    Finish(j, sink);
+    return;
+  }
+  const Service& s = rec.service;
+  std::string out = fmt::format("{}\n  port        {}/{}\n  group       {}\n", TerminalSafe(s.name),
+                                s.port, ServiceProtoName(s.proto), TerminalSafe(s.group));
+  if (!s.family.empty()) out += fmt::format("  family      {}\n", TerminalSafe(s.family));
+  if (!s.owner.empty()) out += fmt::format("  owner       {}\n", TerminalSafe(s.owner));
+  if (!s.description.empty()) {
+    out += fmt::format("  description {}\n", TerminalSafe(s.description));
+  }
+  if (!s.tags.empty()) {
+    std::string tags;
+    for (const auto& t : s.tags) tags += (tags.empty() ? "" : ", ") + TerminalSafe(t);
+    out += fmt::format("  tags        {}\n", tags);
+  }
+  out += fmt::format("  why         {}\n", TerminalSafe(rec.reason));
+  out += fmt::format("  registered  {} (updated {})\n", registry::FormatUtc(s.created),
+                     registry::FormatUtc(s.updated));
+  if (seen.empty()) {
+    out += "  last seen   never seen listening (run 'berth scan' on its host)\n";
+  } else {
+    const registry::Observation& o = seen.front();
+    out += fmt::format("  last seen   {} on {}:{}/{} by {} (pid {}){}\n",
+                       registry::FormatUtc(o.last_seen), TerminalSafe(o.host), o.port,
+                       ProtocolName(o.proto), o.command.empty() ? "?" : TerminalSafe(o.command),
+                       o.pid, o.port != s.port ? "  DRIFTED: not its registered port" : "");
+  }
+  sink(out);
+}
+
+void RenderGroupList(std::span<const registry::Group> groups, RenderForm form, const Sink& sink) {
+  if (form == RenderForm::kJson) {
+    JsonWriter j = Pretty();
+    j.BeginObject().Key("groups").BeginArray();
+    for (const auto& g : groups) WriteGroupJson(j, g);
+    j.EndArray().EndObject();
+    Finish(j, sink);
+    return;
+  }
+  std::string out;
+  for (const auto& g : groups) {
+    out += fmt::format("{}  range {}-{}  hosts {}  ephemeral {}  reserved {}\n",
+                       TerminalSafe(g.name), g.range.low, g.range.high, g.hosts.size(),
+                       SetOrDash(g.ephemeral), SetOrDash(g.reserved));
+  }
+  if (out.empty()) out = "no groups recorded: the default group is this host with its live ranges\n";
+  sink(out);
+}
+
+void RenderFamilyList(std::span<const registry::Family> families, RenderForm form,
+                      const Sink& sink) {
+  if (form == RenderForm::kJson) {
+    JsonWriter j = Pretty();
+    j.BeginObject().Key("families").BeginArray();
+    for (const auto& f : families) WriteFamilyJson(j, f);
+    j.EndArray().EndObject();
+    Finish(j, sink);
+    return;
+  }
+  std::string out;
+  for (const auto& f : families) {
+    out += fmt::format("{}  base {}  size {}  skip {}\n", TerminalSafe(f.name), f.base, f.size,
+                       SetOrDash(f.skip));
+  }
+  if (out.empty()) out = "no families\n";
+  sink(out);
+}
+
+void RenderGroupAdded(const registry::Group& g, const Sink& sink) {
+  sink(fmt::format("group {}: range {}-{}, ephemeral {}, reserved {}\n", TerminalSafe(g.name),
+                   g.range.low, g.range.high, SetOrDash(g.ephemeral), SetOrDash(g.reserved)));
+}
+
+void RenderFamilyAdded(const registry::Family& f, const Sink& sink) {
+  const std::int64_t last = std::min<std::int64_t>(65535, std::int64_t{f.base} + f.size - 1);
+  sink(fmt::format("family {}: block {}-{}\n", TerminalSafe(f.name), f.base, last));
+}
+
+void RenderRegistryJson(const registry::RegistryDoc& doc, const Sink& sink) {
+  JsonWriter j = Pretty();
+  j.BeginObject();
+  j.Key("families").BeginArray();
+  for (const auto& f : doc.families) WriteFamilyJson(j, f);
+  j.EndArray();
+  j.Key("groups").BeginArray();
+  for (const auto& g : doc.groups) WriteGroupJson(j, g);
+  j.EndArray();
+  j.Field("schema", kRegistrySchema);
+  j.Key("services").BeginArray();
+  for (const Service& s : doc.services) WriteServiceJson(j, registry::ServiceRecord{s, "", 0});
+  j.EndArray();
+  j.EndObject();
+  Finish(j, sink);
+}
+
+void RenderAssignments(std::span<const registry::Assignment> assigned, std::size_t requested,
+                       RenderForm form, const Sink& sink) {
+  if (form == RenderForm::kJson) {
+    JsonWriter j = Pretty();
+    const bool one = requested == 1 && assigned.size() == 1;
+    if (!one) j.BeginArray();
+    for (const auto& a : assigned) {
+      ServiceExtras extras;
+      extras.created_now = &a.created;
+      WriteServiceJson(j, a.record, extras);
+    }
+    if (!one) j.EndArray();
+    Finish(j, sink);
+    return;
+  }
+  std::string out;
+  for (const auto& a : assigned) {
+    const Service& s = a.record.service;
+    out += requested == 1 ? fmt::format("{}\n", s.port)
+                          : fmt::format("{} {}\n", TerminalSafe(s.name), s.port);
+  }
+  sink(out);
+}
+
+void RenderAssignExplanation(const registry::Assignment& a, const Sink& sink) {
+  const Service& s = a.record.service;
+  sink(fmt::format("{} {}/{}: {} ({})\n", TerminalSafe(s.name), s.port, ServiceProtoName(s.proto),
+                   a.created ? "assigned" : "already registered", TerminalSafe(a.record.reason)));
+}
+
+void RenderReleased(const Service& s, const Sink& sink) {
+  sink(fmt::format("released {} ({}/{})\n", TerminalSafe(s.name), s.port,
+                   ServiceProtoName(s.proto)));
+}
+
+}  // namespace berth

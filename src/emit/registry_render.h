@@ -1,0 +1,70 @@
+// Rendering the registry for the command line: `berth list`, `show`, `group list`,
+// `family list`, the one-line results of `group add`, `family add`, `release`, `assign`
+// (and its --explain lines), and `export --format json`. Text reproduces what the commands
+// printed before rendering moved here; every free-text field in text goes through TerminalSafe.
+// JSON is pretty with keys in alphabetical order: byte-identical to the nlohmann dump(2) the
+// commands printed (schema berth.registry/1, docs/registry.md). Pure: output goes to the Sink
+// in one call per render. Thread-compatible.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "base/sink.h"
+#include "registry/allocator.h"
+#include "registry/model.h"
+
+namespace berth {
+
+inline constexpr std::string_view kRegistrySchema = "berth.registry/1";
+
+enum class RenderForm : std::uint8_t { kText, kJson };
+
+// `berth list` (cli RunList). `rows`: the services to show, in order (already filtered);
+// `revision`: the registry's revision. Text: a table NAME PORT PROTO GROUP FAMILY OWNER, or
+// "no services registered (or none matches the filters)" when `rows` is empty. JSON:
+// {"revision": N, "schema": "berth.registry/1", "services": [service...]}.
+void RenderServiceList(std::span<const registry::ServiceRecord> rows, std::int64_t revision,
+                       RenderForm form, const Sink& sink);
+
+// `berth show NAME` (cli RunShow). `seen`: the service's observations, most recent first
+// (the first one is "last seen"). JSON: the service object plus "last_seen" (the first
+// observation or null) and "observations".
+void RenderServiceShow(const registry::ServiceRecord& rec,
+                       std::span<const registry::Observation> seen, RenderForm form,
+                       const Sink& sink);
+
+// `berth group list` and `berth family list` (cli RunGroupOrFamilyList): one line per entry
+// or a "no groups recorded..." / "no families" line; JSON {"groups": [...]} / {"families": [...]}.
+void RenderGroupList(std::span<const registry::Group> groups, RenderForm form, const Sink& sink);
+void RenderFamilyList(std::span<const registry::Family> families, RenderForm form,
+                      const Sink& sink);
+
+// The line `berth group add` prints for the group as stored (cli RunGroupAdd):
+// "group NAME: range LOW-HIGH, ephemeral SET|-, reserved SET|-".
+void RenderGroupAdded(const registry::Group& group, const Sink& sink);
+// The line `berth family add` prints (cli RunFamilyAdd): "family NAME: block BASE-LAST",
+// LAST = base + size - 1 clipped at 65535.
+void RenderFamilyAdded(const registry::Family& family, const Sink& sink);
+
+// `berth export --format json` (cli DocJson): {"families", "groups", "schema", "services"}; a
+// service here has reason "" and revision 0, as before.
+void RenderRegistryJson(const registry::RegistryDoc& doc, const Sink& sink);
+
+// What `berth assign` prints on stdout (cli RunAssign) for the names assigned so far.
+// `requested`: how many names the command was given. With one: the port alone (text) or one
+// JSON object; with several: "NAME PORT" lines or a JSON array. A JSON service carries
+// "created_now" (false: it was already registered). Text for zero assignments is empty
+// (JSON: "[]"); callers print nothing in JSON when a name failed.
+void RenderAssignments(std::span<const registry::Assignment> assigned, std::size_t requested,
+                       RenderForm form, const Sink& sink);
+// `berth assign --explain`, one line per assignment (cli printed it on stderr):
+// "NAME PORT/PROTO: assigned|already registered (REASON)".
+void RenderAssignExplanation(const registry::Assignment& a, const Sink& sink);
+
+// `berth release` (cli RunRelease): "released NAME (PORT/PROTO)".
+void RenderReleased(const Service& service, const Sink& sink);
+
+}  // namespace berth
