@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/registry_common.h"
+#include "emit/registry_render.h"
 
 namespace berth::cli {
 namespace {
@@ -58,29 +59,19 @@ int RunAssign(const AssignFlags& f) {
   auto host = TakeHostView();
   if (!host) return PrintError(host.error());
   const auto steps = app::Assign(**store, std::move(*host), requests);
-  nlohmann::json out = nlohmann::json::array();
-  std::string text;
-  for (const registry::Assignment& a : steps.done) {
-    const Service& s = a.record.service;
-    if (f.json) {
-      nlohmann::json j = ServiceJson(a.record);
-      j["created_now"] = a.created;
-      out.push_back(std::move(j));
-    } else if (f.names.size() == 1) {
-      text += fmt::format("{}\n", s.port);
-    } else {
-      text += fmt::format("{} {}\n", s.name, s.port);
-    }
-    if (f.explain) {
-      fmt::print(stderr, "{} {}/{}: {} ({})\n", s.name, s.port, ServiceProtoName(s.proto),
-                 a.created ? "assigned" : "already registered", a.record.reason);
+  if (f.explain) {
+    for (const registry::Assignment& a : steps.done) {
+      RenderAssignExplanation(a, [](std::string_view s) { fmt::print(stderr, "{}", s); });
     }
   }
+  std::string out;
+  RenderAssignments(steps.done, f.names.size(), f.json ? RenderForm::kJson : RenderForm::kText,
+                    [&out](std::string_view s) { out += s; });
   if (steps.failed) {
-    WriteStdout(text);
+    if (!f.json) WriteStdout(out);
     return PrintError(*steps.failed);
   }
-  WriteStdout(f.json ? (f.names.size() == 1 ? out[0].dump(2) : out.dump(2)) + "\n" : text);
+  WriteStdout(out);
   return 0;
 }
 
@@ -89,8 +80,7 @@ int RunRelease(const std::vector<std::string>& names, bool missing_ok, const Sto
   if (!store) return PrintError(store.error());
   const auto steps = app::Release(**store, names, missing_ok);
   for (const registry::ServiceRecord& r : steps.done) {
-    WriteStdout(fmt::format("released {} ({}/{})\n", r.service.name, r.service.port,
-                            ServiceProtoName(r.service.proto)));
+    RenderReleased(r.service, [](std::string_view s) { WriteStdout(s); });
   }
   if (!steps.failed) return 0;
   if (steps.failed->code == ErrorCode::kNotFound) {

@@ -5,7 +5,7 @@
 #include "app/host_view.h"
 #include "cli/output.h"
 #include "host/live_host.h"
-#include "registry/berth_toml.h"
+#include "emit/findings_render.h"
 
 namespace berth::cli {
 
@@ -36,57 +36,13 @@ Result<registry::HostView> TakeHostView() {
   return view;
 }
 
-nlohmann::json ServiceJson(const registry::ServiceRecord& r) {
-  const Service& s = r.service;
-  return nlohmann::json{{"name", s.name},
-                        {"port", s.port},
-                        {"proto", ServiceProtoName(s.proto)},
-                        {"group", s.group},
-                        {"family", s.family},
-                        {"owner", s.owner},
-                        {"description", s.description},
-                        {"tags", s.tags},
-                        {"sources", s.sources},
-                        {"reason", r.reason},
-                        {"created", registry::FormatUtc(s.created)},
-                        {"updated", registry::FormatUtc(s.updated)},
-                        {"revision", r.revision}};
-}
-
-namespace {
-
-nlohmann::json FindingJson(const Finding& f) {
-  nlohmann::json j{{"id", f.id},
-                   {"severity", SeverityName(f.severity)},
-                   {"subject", f.subject},
-                   {"ports", f.ports.Format()},
-                   {"pids", f.pids},
-                   {"why", f.why},
-                   {"fix", f.fix}};
-  j["proto"] = f.proto ? nlohmann::json(ProtocolName(*f.proto)) : nlohmann::json(nullptr);
-  return j;
-}
-
-}  // namespace
-
 void PrintFindings(const std::vector<Finding>& findings, bool json, std::string_view title) {
+  const Sink sink = [](std::string_view s) { WriteStdout(s); };
   if (json) {
-    nlohmann::json arr = nlohmann::json::array();
-    for (const Finding& f : findings) arr.push_back(FindingJson(f));
-    WriteStdout(nlohmann::json{{"findings", arr}}.dump(2) + "\n");
-    return;
-  }
-  std::string out;
-  if (findings.empty()) {
-    out = fmt::format("{}: no findings\n", title);
+    RenderFindingsJson(findings, sink);
   } else {
-    out = fmt::format("{}: {} finding(s)\n", title, findings.size());
-    for (const Finding& f : findings) {
-      out += fmt::format("{:<8} {:<28} {}: {}\n", SeverityName(f.severity), f.id, f.subject, f.why);
-      out += fmt::format("         fix: {}\n", f.fix);
-    }
+    RenderFindingsText(findings, title, sink);
   }
-  WriteStdout(out);
 }
 
 int FindingsExitCode(const std::vector<Finding>& findings, const std::string& fail_on) {

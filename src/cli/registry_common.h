@@ -8,7 +8,6 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 
 #include "core/finding.h"
 #include "registry/allocator.h"
@@ -37,8 +36,6 @@ void AddStoreOptions(CLI::App* cmd, StoreFlags& flags);
 
 // "berth: warning: ..." on stderr, one line each.
 void PrintWarnings(const std::vector<std::string>& warnings);
-
-nlohmann::json ServiceJson(const registry::ServiceRecord& r);
 
 // Prints findings as text ("error  id  subject: why / fix") or JSON ({"findings": [...]}).
 void PrintFindings(const std::vector<Finding>& findings, bool json, std::string_view title);

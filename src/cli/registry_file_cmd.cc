@@ -9,30 +9,13 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/registry_common.h"
+#include "emit/registry_render.h"
 #include "emit/service_export.h"
 #include "registry/berth_toml.h"
 #include "registry/plan.h"
 
 namespace berth::cli {
 namespace {
-
-nlohmann::json DocJson(const registry::RegistryDoc& doc) {
-  nlohmann::json groups = nlohmann::json::array(), families = nlohmann::json::array(),
-                 services = nlohmann::json::array();
-  for (const auto& g : doc.groups) {
-    groups.push_back({{"name", g.name}, {"description", g.description}, {"hosts", g.hosts},
-                      {"ephemeral", g.ephemeral.Format()}, {"reserved", g.reserved.Format()},
-                      {"range", fmt::format("{}-{}", g.range.low, g.range.high)},
-                      {"allow", g.allow.Format()}});
-  }
-  for (const auto& f : doc.families) {
-    families.push_back({{"name", f.name}, {"description", f.description}, {"base", f.base},
-                        {"size", f.size}, {"skip", f.skip.Format()}});
-  }
-  for (const auto& s : doc.services) services.push_back(ServiceJson(registry::ServiceRecord{s, "", 0}));
-  return {{"schema", "berth.registry/1"}, {"groups", groups}, {"families", families},
-          {"services", services}};
-}
 
 struct ExportFlags {
   std::string format = "toml", output, consul_url;
@@ -56,7 +39,7 @@ int RunExport(const ExportFlags& f) {
   if (!doc) return PrintError(doc.error());
   std::string text;
   if (f.format == "json") {
-    text = DocJson(*doc).dump(2) + "\n";
+    RenderRegistryJson(*doc, [&](std::string_view chunk) { text.append(chunk); });
   } else if (f.format == "toml") {
     text = registry::FormatBerthToml(*doc);
   } else {

@@ -9,12 +9,10 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/registry_common.h"
-#include "registry/berth_toml.h"
+#include "emit/registry_render.h"
 
 namespace berth::cli {
 namespace {
-
-constexpr std::string_view kListSchema = "berth.registry/1";
 
 struct ListFlags {
   app::ServiceFilter filter;
@@ -22,33 +20,16 @@ struct ListFlags {
   StoreFlags store;
 };
 
+const Sink kStdout = [](std::string_view s) { WriteStdout(s); };
+
+RenderForm Form(bool json) { return json ? RenderForm::kJson : RenderForm::kText; }
+
 int RunList(const ListFlags& f) {
   auto store = OpenRegistry(f.store, registry::OpenMode::kRead);
   if (!store) return PrintError(store.error());
   auto list = app::ListServices(**store, f.filter);
   if (!list) return PrintError(list.error());
-  const auto* revision = &list->revision;
-  std::vector<const registry::ServiceRecord*> rows;
-  for (const auto& r : list->services) rows.push_back(&r);
-  if (f.json) {
-    nlohmann::json arr = nlohmann::json::array();
-    for (const auto* r : rows) arr.push_back(ServiceJson(*r));
-    WriteStdout(nlohmann::json{{"schema", kListSchema}, {"revision", *revision}, {"services", arr}}
-                    .dump(2) + "\n");
-    return 0;
-  }
-  std::size_t w = 4;
-  for (const auto* r : rows) w = std::max(w, r->service.name.size());
-  std::string out = fmt::format("{:<{}}  {:>5}  {:<5}  {:<12}  {:<12}  {}\n", "NAME", w, "PORT",
-                                "PROTO", "GROUP", "FAMILY", "OWNER");
-  for (const auto* r : rows) {
-    const Service& s = r->service;
-    out += fmt::format("{:<{}}  {:>5}  {:<5}  {:<12}  {:<12}  {}\n", s.name, w, s.port,
-                       ServiceProtoName(s.proto), s.group, s.family.empty() ? "-" : s.family,
-                       s.owner.empty() ? "-" : s.owner);
-  }
-  if (rows.empty()) out = "no services registered (or none matches the filters)\n";
-  WriteStdout(out);
+  RenderServiceList(list->services, list->revision, Form(f.json), kStdout);
   return 0;
 }
 
@@ -61,46 +42,7 @@ int RunShow(const std::string& name, bool json, const StoreFlags& where) {
     return PrintError(fmt::format("{}: see 'berth list', or 'berth assign {}'",
                                   detail.error().message, name));
   }
-  const registry::ServiceRecord* rec = &detail->record;
-  const auto* seen = &detail->observations;
-  const Service& s = rec->service;
-  if (json) {
-    nlohmann::json j = ServiceJson(*rec);
-    nlohmann::json obs = nlohmann::json::array();
-    for (const auto& o : *seen) {
-      obs.push_back({{"host", o.host}, {"proto", ProtocolName(o.proto)}, {"port", o.port},
-                     {"pid", o.pid}, {"command", o.command},
-                     {"first_seen", registry::FormatUtc(o.first_seen)},
-                     {"last_seen", registry::FormatUtc(o.last_seen)}});
-    }
-    j["last_seen"] = obs.empty() ? nlohmann::json(nullptr) : obs[0];
-    j["observations"] = obs;
-    WriteStdout(j.dump(2) + "\n");
-    return 0;
-  }
-  std::string out = fmt::format("{}\n  port        {}/{}\n  group       {}\n", s.name, s.port,
-                                ServiceProtoName(s.proto), s.group);
-  if (!s.family.empty()) out += fmt::format("  family      {}\n", s.family);
-  if (!s.owner.empty()) out += fmt::format("  owner       {}\n", s.owner);
-  if (!s.description.empty()) out += fmt::format("  description {}\n", s.description);
-  if (!s.tags.empty()) {
-    std::string tags;
-    for (const auto& t : s.tags) tags += (tags.empty() ? "" : ", ") + t;
-    out += fmt::format("  tags        {}\n", tags);
-  }
-  out += fmt::format("  why         {}\n", rec->reason);
-  out += fmt::format("  registered  {} (updated {})\n", registry::FormatUtc(s.created),
-                     registry::FormatUtc(s.updated));
-  if (seen->empty()) {
-    out += "  last seen   never seen listening (run 'berth scan' on its host)\n";
-  } else {
-    const auto& o = seen->front();
-    out += fmt::format("  last seen   {} on {}:{}/{} by {} (pid {}){}\n",
-                       registry::FormatUtc(o.last_seen), o.host, o.port, ProtocolName(o.proto),
-                       o.command.empty() ? "?" : o.command, o.pid,
-                       o.port != s.port ? "  DRIFTED: not its registered port" : "");
-  }
-  WriteStdout(out);
+  RenderServiceShow(detail->record, detail->observations, Form(json), kStdout);
   return 0;
 }
 
@@ -136,9 +78,7 @@ int RunGroupAdd(const GroupFlags& f) {
   if (!store) return PrintError(store.error());
   auto g = app::AddToGroup(**store, edit);
   if (!g) return PrintError(g.error());
-  WriteStdout(fmt::format("group {}: range {}-{}, ephemeral {}, reserved {}\n", g->name, g->range.low,
-                          g->range.high, g->ephemeral.empty() ? "-" : g->ephemeral.Format(),
-                          g->reserved.empty() ? "-" : g->reserved.Format()));
+  RenderGroupAdded(*g, kStdout);
   return 0;
 }
 
@@ -167,8 +107,7 @@ int RunFamilyAdd(const FamilyFlags& f) {
   auto store = OpenRegistry(f.store, registry::OpenMode::kWrite);
   if (!store) return PrintError(store.error());
   if (auto put = app::AddFamily(**store, fam); !put) return PrintError(put.error());
-  WriteStdout(fmt::format("family {}: block {}-{}\n", fam.name, fam.base,
-                          std::min(65535, f.base + f.size - 1)));
+  RenderFamilyAdded(fam, kStdout);
   return 0;
 }
 
@@ -177,30 +116,11 @@ int RunGroupOrFamilyList(bool groups, bool json, const StoreFlags& where) {
   if (!store) return PrintError(store.error());
   auto doc = (*store)->Export();
   if (!doc) return PrintError(doc.error());
-  nlohmann::json arr = nlohmann::json::array();
-  std::string out;
   if (groups) {
-    for (const auto& g : doc->groups) {
-      arr.push_back({{"name", g.name}, {"description", g.description}, {"hosts", g.hosts},
-                     {"ephemeral", g.ephemeral.Format()}, {"reserved", g.reserved.Format()},
-                     {"range", fmt::format("{}-{}", g.range.low, g.range.high)},
-                     {"allow", g.allow.Format()}});
-      out += fmt::format("{}  range {}-{}  hosts {}  ephemeral {}  reserved {}\n", g.name,
-                         g.range.low, g.range.high, g.hosts.size(),
-                         g.ephemeral.empty() ? "-" : g.ephemeral.Format(),
-                         g.reserved.empty() ? "-" : g.reserved.Format());
-    }
-    if (out.empty()) out = "no groups recorded: the default group is this host with its live ranges\n";
+    RenderGroupList(doc->groups, Form(json), kStdout);
   } else {
-    for (const auto& f : doc->families) {
-      arr.push_back({{"name", f.name}, {"description", f.description}, {"base", f.base},
-                     {"size", f.size}, {"skip", f.skip.Format()}});
-      out += fmt::format("{}  base {}  size {}  skip {}\n", f.name, f.base, f.size,
-                         f.skip.empty() ? "-" : f.skip.Format());
-    }
-    if (out.empty()) out = "no families\n";
+    RenderFamilyList(doc->families, Form(json), kStdout);
   }
-  WriteStdout(json ? nlohmann::json{{groups ? "groups" : "families", arr}}.dump(2) + "\n" : out);
   return 0;
 }
 

@@ -63,18 +63,6 @@ void AddCommonFlags(CLI::App* cmd, ScanFlags& f) {
       ->type_name("DIR");
 }
 
-// The registry's standing of each socket, as the renderers show it.
-std::vector<std::optional<RegistryMark>> Marks(const app::ScanResult& r) {
-  std::vector<std::optional<RegistryMark>> marks(r.registry.size());
-  for (std::size_t i = 0; i < r.registry.size(); ++i) {
-    if (r.registry[i]) {
-      marks[i] = RegistryMark{std::string(registry::RegStatusName(r.registry[i]->status)),
-                              r.registry[i]->service};
-    }
-  }
-  return marks;
-}
-
 int Run(ScanFlags& f, bool pressure_command) {
   f.query.resolve_owners = !f.no_procs;
   f.live.walk.stop_when_all_found = !f.all_owners;
@@ -119,9 +107,8 @@ int Run(ScanFlags& f, bool pressure_command) {
                                            "--no-registry skips the registry",
                                            r->registry_error->message));
   }
-  const auto marks = Marks(*r);
   ScanView view{&r->snap, &r->findings, r->pressure ? &*r->pressure : nullptr, rows_all,
-                !pressure_command, marks.empty() ? nullptr : &marks};
+                !pressure_command, r->registry.empty() ? nullptr : &r->registry};
   const Sink sink = [](std::string_view s) { WriteStdout(s); };
   if (f.json) {
     RenderScanJson(view, sink);

@@ -83,7 +83,7 @@ void RenderScanJson(const ScanView& v, const Sink& sink) {
       j.EndObject();
       if (v.registry != nullptr && i < v.registry->size() && (*v.registry)[i]) {
         const RegistryMark& m = *(*v.registry)[i];
-        j.Key("registry").BeginObject().Field("status", m.status);
+        j.Key("registry").BeginObject().Field("status", registry::RegStatusName(m.status));
         WriteNullable(j, "service", m.service);
         j.EndObject();
       }

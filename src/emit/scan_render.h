@@ -16,14 +16,13 @@
 #include "core/finding.h"
 #include "core/pressure.h"
 #include "core/socket.h"
+#include "registry/conformance.h"
 
 namespace berth {
 
-// A socket's standing in the registry, filled by `berth scan` when a registry is in use.
-struct RegistryMark {
-  std::string status;   // "registered", "unregistered" or "drifted" (docs/registry.md)
-  std::string service;  // the registered or drifted service; "" when unregistered
-};
+// A socket's standing in the registry (registered, unregistered, drifted: docs/registry.md),
+// filled by `berth scan` when a registry is in use.
+using RegistryMark = registry::ListenerMatch;
 
 struct ScanView {
   const HostSnapshot* snap = nullptr;

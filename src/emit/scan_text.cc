@@ -85,9 +85,9 @@ void Cells(const ScanView& v, const Rows& rows, std::size_t n, std::array<std::s
   c[kIana] = cls.iana ? std::string(cls.iana->service) : "-";
   if (v.registry != nullptr && i < v.registry->size() && (*v.registry)[i]) {
     const RegistryMark& m = *(*v.registry)[i];
-    c[kReg] = m.status == "registered" ? TerminalSafe(m.service)
-              : m.status == "drifted"  ? "drifted:" + TerminalSafe(m.service)
-                                       : std::string("-");
+    c[kReg] = m.status == registry::RegStatus::kRegistered ? TerminalSafe(m.service)
+              : m.status == registry::RegStatus::kDrifted  ? "drifted:" + TerminalSafe(m.service)
+                                                           : std::string("-");
   }
 }
 

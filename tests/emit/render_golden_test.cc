@@ -129,9 +129,9 @@ TEST(RenderGolden, ScanTextAllStatesColourRegistryPressure) {
   const std::vector<Finding> findings = Findings();
   const PressureReport pressure = Pressure();
   std::vector<std::optional<RegistryMark>> marks(snap.sockets.size());
-  marks[0] = RegistryMark{"registered", "ssh"};
-  marks[1] = RegistryMark{"drifted", "pg"};
-  marks[2] = RegistryMark{"unregistered", ""};
+  marks[0] = RegistryMark{registry::RegStatus::kRegistered, "ssh"};
+  marks[1] = RegistryMark{registry::RegStatus::kDrifted, "pg"};
+  marks[2] = RegistryMark{registry::RegStatus::kUnregistered, ""};
   ScanView v;
   v.snap = &snap;
   v.findings = &findings;
