@@ -94,7 +94,7 @@ nlohmann::json ServiceJson(const registry::ServiceRecord& r) {
 }
 
 nlohmann::json FindingJson(const Finding& f) {
-  nlohmann::json j{{"id", f.id},
+  nlohmann::json j{{"id", std::string(FindingIdName(f.id))},
                    {"severity", SeverityName(f.severity)},
                    {"subject", f.subject},
                    {"ports", f.ports.Format()},
@@ -118,7 +118,7 @@ void PrintFindings(const std::vector<Finding>& findings, bool json, std::string_
   } else {
     out = fmt::format("{}: {} finding(s)\n", title, findings.size());
     for (const Finding& f : findings) {
-      out += fmt::format("{:<8} {:<28} {}: {}\n", SeverityName(f.severity), f.id, f.subject, f.why);
+      out += fmt::format("{:<8} {:<28} {}: {}\n", SeverityName(f.severity), FindingIdName(f.id), f.subject, f.why);
       out += fmt::format("         fix: {}\n", f.fix);
     }
   }

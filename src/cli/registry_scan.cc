@@ -36,7 +36,7 @@ Result<std::optional<registry::ScanMatch>> MatchAndRecord(const HostSnapshot& sn
   if (services.empty()) {
     // Nothing is registered for this host yet: every listener would be "unregistered",
     // which says nothing. Keep the statuses and the history, drop that noise.
-    std::erase_if(m.findings, [](const Finding& f) { return f.id == "unregistered-listener"; });
+    std::erase_if(m.findings, [](const Finding& f) { return f.id == FindingId::kUnregisteredListener; });
   }
   BERTH_TRY(store->RecordScan(host, static_cast<std::int64_t>(std::time(nullptr)), m.observations));
   return std::optional<registry::ScanMatch>{std::move(m)};

@@ -189,11 +189,11 @@ std::vector<Finding> AuditHost(const HostSnapshot& snap) {
     for (const MapperPort& m : kMappers) {
       if (m.port != s.local_port || m.proto != s.proto) continue;
       auto hit = std::find_if(out.begin(), out.end(), [&](const Finding& f) {
-        return f.id == "port-mapper" && f.subject == Subject(snap, primary[i]) &&
+        return f.id == FindingId::kPortMapper && f.subject == Subject(snap, primary[i]) &&
                f.proto == s.proto;
       });
       if (hit == out.end()) {
-        Finding f{.id = "port-mapper",
+        Finding f{.id = FindingId::kPortMapper,
                   .severity = Severity::kWarning,
                   .subject = Subject(snap, primary[i]),
                   .proto = s.proto,
@@ -221,7 +221,7 @@ std::vector<Finding> AuditHost(const HostSnapshot& snap) {
     if (!in_range.empty()) {
       const bool tcp = g.proto == Protocol::kTcp;
       out.push_back(Finding{
-          .id = "ephemeral-listener",
+          .id = FindingId::kEphemeralListener,
           .severity = tcp ? Severity::kWarning : Severity::kInfo,
           .subject = subject,
           .proto = g.proto,
@@ -238,15 +238,15 @@ std::vector<Finding> AuditHost(const HostSnapshot& snap) {
                              "prints one) and restart it; until then reserve the port (see "
                              "{})",
                              eph.low,
-                             cfg.reserved.empty() ? "reserved-ports-empty"
-                                                  : "unreserved-ephemeral-ports")});
+                             FindingIdName(cfg.reserved.empty() ? FindingId::kReservedPortsEmpty
+                                                                : FindingId::kUnreservedEphemeralPorts))});
     }
 
     PortSet dynamic_outside = g.ports.Intersect(PortRange{49152, 65535});
     dynamic_outside.Subtract(eph);
     if (!dynamic_outside.empty()) {
       out.push_back(Finding{
-          .id = "dynamic-range-listener",
+          .id = FindingId::kDynamicRangeListener,
           .severity = Severity::kInfo,
           .subject = subject,
           .proto = g.proto,
@@ -263,7 +263,7 @@ std::vector<Finding> AuditHost(const HostSnapshot& snap) {
         moving.Add(in_range);
         if (!moving.empty()) {
           out.push_back(Finding{
-              .id = "mapped-service",
+              .id = FindingId::kMappedService,
               .severity = Severity::kWarning,
               .subject = subject,
               .proto = g.proto,
@@ -288,7 +288,7 @@ std::vector<Finding> AuditHost(const HostSnapshot& snap) {
       }
       if (!foreign.empty()) {
         out.push_back(Finding{
-            .id = "iana-mismatch",
+            .id = FindingId::kIanaMismatch,
             .severity = Severity::kInfo,
             .subject = subject,
             .proto = g.proto,
@@ -307,7 +307,7 @@ std::vector<Finding> AuditHost(const HostSnapshot& snap) {
   const std::string sysctl = SysctlPrefix(snap);
   if (eph.size() < 10000) {
     out.push_back(Finding{
-        .id = "ephemeral-range-small",
+        .id = FindingId::kEphemeralRangeSmall,
         .severity = Severity::kWarning,
         .subject = "host",
         .proto = std::nullopt,
@@ -336,7 +336,7 @@ std::vector<Finding> AuditHost(const HostSnapshot& snap) {
             : std::string("move the servers to static ports below the range (berth assign NAME); "
                           "no part of the range free of servers is 10,000 ports or larger");
     out.push_back(Finding{
-        .id = "range-overlaps-listeners",
+        .id = FindingId::kRangeOverlapsListeners,
         .severity = Severity::kInfo,
         .subject = "host",
         .proto = std::nullopt,
@@ -353,7 +353,7 @@ std::vector<Finding> AuditHost(const HostSnapshot& snap) {
     merged.Add(unreserved);
     const bool empty = cfg.reserved.empty();
     out.push_back(Finding{
-        .id = empty ? "reserved-ports-empty" : "unreserved-ephemeral-ports",
+        .id = empty ? FindingId::kReservedPortsEmpty : FindingId::kUnreservedEphemeralPorts,
         .severity = Severity::kWarning,
         .subject = "host",
         .proto = Protocol::kTcp,
@@ -381,7 +381,7 @@ std::vector<Finding> AuditHost(const HostSnapshot& snap) {
 
   std::stable_sort(out.begin(), out.end(), [](const Finding& a, const Finding& b) {
     if (a.severity != b.severity) return a.severity > b.severity;
-    if (a.id != b.id) return a.id < b.id;
+    if (a.id != b.id) return FindingIdName(a.id) < FindingIdName(b.id);  // by name, as printed
     return a.subject < b.subject;
   });
   return out;

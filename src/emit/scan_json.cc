@@ -10,7 +10,7 @@ namespace {
 
 void WriteFinding(JsonWriter& j, const Finding& f) {
   j.BeginObject();
-  j.Field("id", f.id);
+  j.Field("id", FindingIdName(f.id));
   j.Field("severity", SeverityName(f.severity));
   j.Field("subject", f.subject);
   j.Key("proto");

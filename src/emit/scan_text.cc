@@ -187,7 +187,7 @@ void RenderFindings(const std::vector<Finding>& findings, Out& out, std::string_
     std::string sev = std::string(SeverityName(f.severity));
     for (char& ch : sev) ch = static_cast<char>(ch - 'a' + 'A');
     out.Styled(SeverityStyle(f.severity), fmt::format("{:<8}", sev));
-    out.Styled(kBold, f.id);
+    out.Styled(kBold, FindingIdName(f.id));
     out.Put(fmt::format("  {}", TerminalSafe(f.subject)));
     if (!f.ports.empty()) {
       std::string ports = f.ports.Format();

@@ -62,7 +62,7 @@ std::string Print(std::string_view title, const std::vector<Finding>& findings) 
     std::string pids;
     for (int p : f.pids) pids += fmt::format("{}{}", pids.empty() ? "" : ",", p);
     out += fmt::format("--- {} [{}] {}\nproto: {}\nports: {}\npids: {}\nwhy: {}\nfix: {}\n",
-                       f.id, SeverityName(f.severity), f.subject,
+                       FindingIdName(f.id), SeverityName(f.severity), f.subject,
                        f.proto ? ProtocolName(*f.proto) : "-", f.ports.Format(), pids, f.why,
                        f.fix);
   }
