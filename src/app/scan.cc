@@ -45,7 +45,7 @@ Result<registry::ScanMatch> MatchAndRecord(const HostSnapshot& snap, registry::S
   }
   registry::ScanMatch m = registry::MatchScan(snap, services, previous);
   if (services.empty()) {
-    std::erase_if(m.findings, [](const Finding& f) { return f.id == "unregistered-listener"; });
+    std::erase_if(m.findings, [](const Finding& f) { return f.id == FindingId::kUnregisteredListener; });
   }
   BERTH_TRY(store.RecordScan(host, clock.UnixSeconds(), m.observations));
   return m;

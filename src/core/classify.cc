@@ -3,8 +3,8 @@
 namespace berth {
 
 Rfc6335Class ClassifyRfc6335(Port p) {
-  if (p <= 1023) return Rfc6335Class::kSystem;
-  if (p <= 49151) return Rfc6335Class::kUser;
+  if (p <= kIanaSystemRange.high) return Rfc6335Class::kSystem;
+  if (p <= kIanaUserRange.high) return Rfc6335Class::kUser;
   return Rfc6335Class::kDynamic;
 }
 

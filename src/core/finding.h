@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/finding_id.h"
 #include "core/port.h"
 
 namespace berth {
@@ -18,7 +19,7 @@ std::string_view SeverityName(Severity s);  // "info" / "warning" / "error"
 Result<Severity> ParseSeverity(std::string_view text);
 
 struct Finding {
-  std::string id;       // stable kebab-case identifier, documented in docs/findings.md
+  FindingId id{};       // FindingIdName(id) is its stable name, documented in docs/findings.md
   Severity severity = Severity::kWarning;
   std::string subject;  // "sshd (pid 812)", "host"
   std::optional<Protocol> proto;

@@ -69,7 +69,7 @@ PressureReport AnalyzePressure(const HostSnapshot& snap) {
       fix += "; net.ipv4.tcp_fin_timeout does not shorten TIME_WAIT";
     }
     report.findings.push_back(Finding{
-        .id = "ephemeral-port-pressure",
+        .id = FindingId::kEphemeralPortPressure,
         .severity = row.share >= 0.8 ? Severity::kError : Severity::kWarning,
         .subject = fmt::format("{} -> {}", row.source.Format(),
                                FormatEndpoint(row.destination, row.destination_port)),

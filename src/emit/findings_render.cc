@@ -17,7 +17,7 @@ struct FindingField {
 
 // In the documented order; kSortedOrder lists the same fields alphabetically.
 constexpr std::array<FindingField, 8> kFindingFields{{
-    {"id", [](JsonWriter& j, const Finding& f) { j.String(f.id); }},
+    {"id", [](JsonWriter& j, const Finding& f) { j.String(FindingIdName(f.id)); }},
     {"severity", [](JsonWriter& j, const Finding& f) { j.String(SeverityName(f.severity)); }},
     {"subject", [](JsonWriter& j, const Finding& f) { j.String(f.subject); }},
     {"proto",
@@ -87,7 +87,7 @@ void RenderFindingsText(const std::vector<Finding>& findings, std::string_view t
   }
   std::string out = fmt::format("{}: {} finding(s)\n", safe_title, findings.size());
   for (const Finding& f : findings) {
-    out += fmt::format("{:<8} {:<28} {}: {}\n", SeverityName(f.severity), TerminalSafe(f.id),
+    out += fmt::format("{:<8} {:<28} {}: {}\n", SeverityName(f.severity), FindingIdName(f.id),
                        TerminalSafe(f.subject), TerminalSafe(f.why));
     out += fmt::format("         fix: {}\n", SafeLines(f.fix));
   }
@@ -108,7 +108,7 @@ void RenderFindingsReport(const std::vector<Finding>& findings, std::string_view
     std::string sev = std::string(SeverityName(f.severity));
     for (char& ch : sev) ch = static_cast<char>(ch - 'a' + 'A');
     out.Styled(SeverityStyle(f.severity), fmt::format("{:<8}", sev));
-    out.Styled(kBold, TerminalSafe(f.id));
+    out.Styled(kBold, FindingIdName(f.id));
     out.Put(fmt::format("  {}", TerminalSafe(f.subject)));
     if (!f.ports.empty()) {
       std::string ports = f.ports.Format();

@@ -28,11 +28,13 @@ SurfaceReport CompareSurface(std::span<const Service> services, const SurfaceOpt
   }
   SurfaceSide& dyn = r.dynamic_design;
   if (options.design == DynamicDesign::kWindows) {
-    dyn.tcp.Add(PortRange{49152, 65535});
-    AddMapper(dyn, kPortMappers[2]);  // msrpc-epmap 135/tcp
-    AddMapper(dyn, kPortMappers[3]);  // ms-sql-browser 1434/udp
-    r.design = "Windows dynamic ports: TCP 49152-65535 plus the RPC endpoint mapper (TCP 135) "
-               "and the SQL Server Browser (UDP 1434)";
+    dyn.tcp.Add(kIanaDynamicRange);
+    AddMapper(dyn, kMsRpcEndpointMapper);
+    AddMapper(dyn, kSqlServerBrowser);
+    r.design = fmt::format("Windows dynamic ports: TCP {}-{} plus the RPC endpoint mapper (TCP {}) "
+                           "and the SQL Server Browser (UDP {})",
+                           kIanaDynamicRange.low, kIanaDynamicRange.high,
+                           kMsRpcEndpointMapper.port, kSqlServerBrowser.port);
   } else {
     dyn.tcp.Add(options.ephemeral);
     dyn.udp.Add(options.ephemeral);

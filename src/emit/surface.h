@@ -9,22 +9,12 @@
 #include <string_view>
 #include <vector>
 
+#include "core/classify.h"
+#include "core/port_mappers.h"
 #include "core/service.h"
 #include "emit/scan_render.h"
 
 namespace berth {
-
-// A port mapper: a well-known port that tells clients which dynamic port to use.
-struct PortMapper {
-  std::string_view name;
-  Protocol proto;
-  Port port;
-};
-inline constexpr PortMapper kPortMappers[] = {
-    {"rpcbind", Protocol::kTcp, 111},       {"rpcbind", Protocol::kUdp, 111},
-    {"msrpc-epmap", Protocol::kTcp, 135},   {"ms-sql-browser", Protocol::kUdp, 1434},
-    {"msrpc-http-epmap", Protocol::kTcp, 593},
-};
 
 enum class DynamicDesign : std::uint8_t {
   kWindows,  // SQL Server / MS-RPC style: TCP 49152-65535, TCP 135, UDP 1434
@@ -34,7 +24,7 @@ enum class DynamicDesign : std::uint8_t {
 struct SurfaceOptions {
   std::string group;                        // "" = every group
   DynamicDesign design = DynamicDesign::kHost;
-  PortRange ephemeral{32768, 60999};        // the host's net.ipv4.ip_local_port_range
+  PortRange ephemeral = kLinuxEphemeralRange;  // the host's net.ipv4.ip_local_port_range
   std::vector<PortMapper> live_mappers;     // mappers found listening (a scan); kHost adds them
 };
 

@@ -7,10 +7,11 @@
 
 #include <fmt/format.h>
 
+#include "core/nfs_ports.h"
+#include "core/port_mappers.h"
+
 namespace berth::probe {
 namespace {
-
-constexpr Port kNfsPort = 2049;
 
 // MS-RPC services that have a port setting of their own.
 enum class EpmKind { kDrsuapi, kNetlogon, kDfsr, kOther };
@@ -46,47 +47,29 @@ void RpcRemedies(const HostReport& r, std::vector<Remedy>& out) {
   std::string conf;
   std::set<std::string> restart;
   std::vector<std::string> other;
-  std::set<Port> open{111, kNfsPort};
+  std::set<Port> open{kRpcbindTcp.port, kNfsd.port};
   for (const auto& [prog, name] : dynamic) {
-    switch (prog) {
-      case 100005:
-        open.insert(RpcPin(r, prog, kMountdPort));
-        conf += fmt::format("[mountd]\nport={}\n", RpcPin(r, prog, kMountdPort));
-        restart.insert("nfs-mountd");
-        break;
-      case 100024:
-        open.insert(RpcPin(r, prog, kStatdPort));
-        conf += fmt::format("[statd]\nport={}\noutgoing-port={}\n", RpcPin(r, prog, kStatdPort),
-                            kStatdOutgoingPort);
-        restart.insert("rpc-statd");
-        break;
-      case 100021:
-        open.insert(RpcPin(r, prog, kLockdPort));
-        conf += fmt::format("[lockd]\nport={0}\nudp-port={0}\n", RpcPin(r, prog, kLockdPort));
-        restart.insert("rpc-statd");
-        break;
-      case 100003:
-        open.insert(RpcPin(r, prog, kNfsPort));
-        conf += fmt::format("[nfsd]\nport={}\n", RpcPin(r, prog, kNfsPort));
-        restart.insert("nfs-server");
-        break;
-      default: {
-        const Port pin = RpcPin(r, prog, 0);
-        other.push_back(fmt::format(
-            "program {}{}: berth knows no setting for it; give the daemon {} with its own option, "
-            "then run berth probe again",
-            prog, name.empty() ? "" : " (" + name + ")",
-            pin ? fmt::format("the fixed port {}", pin) : std::string("a fixed port")));
-      }
+    if (const NfsDaemon* d = FindNfsDaemon(prog)) {
+      const Port pin = RpcPin(r, prog, d->port);
+      open.insert(pin);
+      conf += NfsConfLines(*d, pin);
+      restart.insert(std::string(d->unit));
+      continue;
     }
+    const Port pin = RpcPin(r, prog, 0);
+    other.push_back(fmt::format(
+        "program {}{}: berth knows no setting for it; give the daemon {} with its own option, "
+        "then run berth probe again",
+        prog, name.empty() ? "" : " (" + name + ")",
+        pin ? fmt::format("the fixed port {}", pin) : std::string("a fixed port")));
   }
   if (!conf.empty()) {
     std::string text = "In /etc/nfs.conf (nfs.conf(5)); merge with existing sections:\n" + conf;
     text += fmt::format("Then restart: systemctl restart {}\n", fmt::join(restart, " "));
-    if (dynamic.contains(100021)) {
+    if (dynamic.contains(kNfsLockd.rpc_program)) {
       text += fmt::format("Where lockd is in the kernel, also: sysctl -w fs.nfs.nlm_tcpport={0} "
                           "fs.nfs.nlm_udpport={0} (or the lockd module options nlm_tcpport/nlm_udpport)\n",
-                          RpcPin(r, 100021, kLockdPort));
+                          RpcPin(r, kNfsLockd.rpc_program, kNfsLockd.port));
     }
     text += fmt::format("Firewall: allow tcp+udp {} (and any port already fixed) instead of the "
                         "ephemeral range.", fmt::join(open, ", "));
@@ -208,11 +191,8 @@ std::optional<StaticPortWish> WishFor(const ServiceRecord& s) {
   switch (s.mapper) {
     case Mapper::kRpc: {
       // rpcbind daemons bind tcp and udp on one port: claim both slots.
-      switch (s.program) {
-        case 100005: return StaticPortWish{"nfs.mountd", ServiceProto::kBoth, kMountdPort, true};
-        case 100024: return StaticPortWish{"nfs.statd", ServiceProto::kBoth, kStatdPort, false};
-        case 100021: return StaticPortWish{"nfs.lockd", ServiceProto::kBoth, kLockdPort, false};
-        case 100003: return StaticPortWish{"nfs", ServiceProto::kBoth, kNfsPort, true};
+      if (const NfsDaemon* d = FindNfsDaemon(s.program)) {
+        return StaticPortWish{std::string(d->service), ServiceProto::kBoth, d->port, d->iana_port};
       }
       const std::string label = RegistryLabel(s.name);
       return StaticPortWish{"rpc." + (label.empty() ? fmt::format("{}", s.program) : label),

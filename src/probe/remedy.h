@@ -18,14 +18,6 @@ struct Remedy {
   std::string text;     // the change, several lines, ready to paste
 };
 
-// The static ports berth recommends for the NFS side daemons. 20048 is IANA's "mountd";
-// statd and lockd have no IANA port, so they take 32765-32767, the block just below
-// Linux's default ephemeral range (32768-60999), where no kernel will hand them out.
-inline constexpr Port kMountdPort = 20048;
-inline constexpr Port kStatdPort = 32765;
-inline constexpr Port kStatdOutgoingPort = 32766;
-inline constexpr Port kLockdPort = 32767;
-
 // What berth would register a dynamic service as, for a static-port proposal.
 struct StaticPortWish {
   std::string name;                // a valid registry name (docs/probe.md, "Static ports")
@@ -43,7 +35,8 @@ std::optional<StaticPortWish> WishFor(const ServiceRecord& s);
 // one '-', no '-' at either end, at most 63 characters; "" when nothing is left.
 std::string RegistryLabel(std::string_view text);
 
-// Remedies use each service's static_port when it is set, placeholders otherwise.
+// Remedies use each service's static_port when it is set, placeholders otherwise; NFS
+// daemons without one get berth's pins from core/nfs_ports.h.
 std::vector<Remedy> Remedies(const HostReport& report);
 
 }  // namespace berth::probe

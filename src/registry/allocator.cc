@@ -117,9 +117,10 @@ std::vector<std::string> RuleViolations(Port port, ServiceProto proto, const Eff
   if (port == 0) out.push_back("port 0 means 'any port' to the kernel: give a port 1-65535");
   if (!in_family && !g.group.range.contains(port)) {
     out.push_back(fmt::format(
-        "{} is outside group '{}''s range {}-{} (the registered user range 1024-49151 unless the "
+        "{} is outside group '{}''s range {}-{} (the registered user range {}-{} unless the "
         "group says otherwise; widen it with 'berth group add {} --range LOW-HIGH')",
-        port, g.group.name, g.group.range.low, g.group.range.high, g.group.name));
+        port, g.group.name, g.group.range.low, g.group.range.high, kUserRange.low,
+        kUserRange.high, g.group.name));
   }
   if (g.ephemeral.contains(port)) {
     std::string whose;

@@ -39,10 +39,10 @@ std::pair<std::string, int> OwnerOf(const HostSnapshot& snap, std::uint32_t inde
 
 std::string_view FirstLabel(std::string_view name) { return name.substr(0, name.find('.')); }
 
-Finding Make(std::string id, Severity sev, std::string subject, std::optional<Protocol> proto,
+Finding Make(FindingId id, Severity sev, std::string subject, std::optional<Protocol> proto,
              PortSet ports, std::string why, std::string fix) {
   Finding f;
-  f.id = std::move(id);
+  f.id = id;
   f.severity = sev;
   f.subject = std::move(subject);
   f.proto = proto;
@@ -102,7 +102,7 @@ std::vector<Finding> CheckHost(const HostSnapshot& snap, const std::vector<Servi
       if (!Covers(s.proto, p)) continue;
       const std::string subject = fmt::format("{} ({}/{})", s.name, s.port, ProtocolName(p));
       if (eph.contains(s.port)) {
-        out.push_back(Make("registered-port-ephemeral", Severity::kError, subject, p, PortSet{{s.port, s.port}},
+        out.push_back(Make(FindingId::kRegisteredPortEphemeral, Severity::kError, subject, p, PortSet{{s.port, s.port}},
                            fmt::format("{} is inside ip_local_port_range {}-{}: an outbound "
                                        "connection can take it before the service starts",
                                        s.port, eph.low, eph.high),
@@ -112,13 +112,13 @@ std::vector<Finding> CheckHost(const HostSnapshot& snap, const std::vector<Servi
         // The fix for both is the same move; keep reporting listening state below.
       }
       if (!snap.config.reserved.contains(s.port)) {
-        out.push_back(Make("registered-port-unreserved", Severity::kWarning, subject, p,
+        out.push_back(Make(FindingId::kRegisteredPortUnreserved, Severity::kWarning, subject, p,
                            PortSet{{s.port, s.port}},
                            fmt::format("{} is not in net.ipv4.ip_local_reserved_ports", s.port),
                            "berth reserve --apply   (merges with the current value)"));
       }
       if (!live.contains(p, s.port)) {
-        out.push_back(Make("registered-not-listening", Severity::kWarning, subject, p,
+        out.push_back(Make(FindingId::kRegisteredNotListening, Severity::kWarning, subject, p,
                            PortSet{{s.port, s.port}},
                            fmt::format("nothing {} {}/{} on this host", 
                                        p == Protocol::kTcp ? "listens on" : "is bound to", s.port,
@@ -136,7 +136,7 @@ std::vector<Finding> CheckHost(const HostSnapshot& snap, const std::vector<Servi
     if (mine.contains(sock.local_port) || allow.contains(sock.local_port)) continue;
     if (!seen.insert({static_cast<int>(sock.proto), sock.local_port}).second) continue;
     auto [command, pid] = OwnerOf(snap, i);
-    Finding f = Make("unregistered-listener", Severity::kWarning,
+    Finding f = Make(FindingId::kUnregisteredListener, Severity::kWarning,
                      command.empty() ? FormatEndpoint(sock.local, sock.local_port)
                                      : fmt::format("{} (pid {})", command, pid),
                      sock.proto, PortSet{{sock.local_port, sock.local_port}},
@@ -156,7 +156,7 @@ std::vector<Finding> CheckRange(PortRange proposed, const HostSnapshot& snap,
   std::vector<Finding> out;
   const std::string subject = fmt::format("ip_local_port_range {}-{}", proposed.low, proposed.high);
   if (proposed.low < snap.config.unprivileged_port_start || proposed.low == 0) {
-    out.push_back(Make("range-invalid", Severity::kError, subject, std::nullopt, {},
+    out.push_back(Make(FindingId::kRangeInvalid, Severity::kError, subject, std::nullopt, {},
                        fmt::format("the range must start at or above "
                                    "net.ipv4.ip_unprivileged_port_start ({})",
                                    snap.config.unprivileged_port_start),
@@ -166,7 +166,7 @@ std::vector<Finding> CheckRange(PortRange proposed, const HostSnapshot& snap,
     if (!proposed.contains(s.port)) continue;
     const bool reserved = snap.config.reserved.contains(s.port);
     out.push_back(Make(
-        "range-covers-registered", reserved ? Severity::kWarning : Severity::kError,
+        FindingId::kRangeCoversRegistered, reserved ? Severity::kWarning : Severity::kError,
         fmt::format("{} ({}/{})", s.name, s.port, ServiceProtoName(s.proto)), std::nullopt,
         PortSet{{s.port, s.port}},
         reserved ? fmt::format("{} would be inside the new range; it is reserved, so outbound "
@@ -187,7 +187,7 @@ std::vector<Finding> CheckRange(PortRange proposed, const HostSnapshot& snap,
     if (snap.config.ephemeral.contains(sock.local_port)) continue;  // already inside today
     if (!seen.insert({static_cast<int>(sock.proto), sock.local_port}).second) continue;
     auto [command, pid] = OwnerOf(snap, i);
-    out.push_back(Make("range-covers-listener", Severity::kWarning,
+    out.push_back(Make(FindingId::kRangeCoversListener, Severity::kWarning,
                        command.empty() ? FormatEndpoint(sock.local, sock.local_port)
                                        : fmt::format("{} (pid {})", command, pid),
                        sock.proto, PortSet{{sock.local_port, sock.local_port}},
@@ -267,14 +267,14 @@ ScanMatch MatchScan(const HostSnapshot& snap, const std::vector<Service>& servic
       for (const Service& x : services) {
         if (x.name == lm.service) s = &x;
       }
-      f = Make("drifted-service", Severity::kError, subject, sock.proto,
+      f = Make(FindingId::kDriftedService, Severity::kError, subject, sock.proto,
                PortSet{{sock.local_port, sock.local_port}},
                fmt::format("'{}' is registered on {}/{} but listens on {}", lm.service,
                            s != nullptr ? s->port : 0, ProtocolName(sock.proto), sock.local_port),
                fmt::format("configure {} to listen on {} (berth show {})", lm.service,
                            s != nullptr ? s->port : 0, lm.service));
     } else {
-      f = Make("unregistered-listener", Severity::kInfo, subject, sock.proto,
+      f = Make(FindingId::kUnregisteredListener, Severity::kInfo, subject, sock.proto,
                PortSet{{sock.local_port, sock.local_port}},
                fmt::format("{}/{} is not in the registry", sock.local_port, ProtocolName(sock.proto)),
                fmt::format("berth assign NAME --port {} --proto {}", sock.local_port,
@@ -297,7 +297,7 @@ ScanMatch MatchScan(const HostSnapshot& snap, const std::vector<Service>& servic
     if (it == before.end() || !ports.Intersect(it->second).empty()) continue;
     const auto proto = static_cast<Protocol>(key.second);
     m.findings.push_back(Make(
-        "port-changed", Severity::kWarning, key.first, proto, ports,
+        FindingId::kPortChanged, Severity::kWarning, key.first, proto, ports,
         fmt::format("{} listened on {}/{} at the previous scan and now on {}: its port changes "
                     "when it restarts",
                     key.first, it->second.Format(), ProtocolName(proto), ports.Format()),

@@ -8,13 +8,14 @@
 #include <string>
 #include <vector>
 
+#include "core/classify.h"
 #include "core/port.h"
 #include "core/service.h"
 
 namespace berth::registry {
 
 inline constexpr std::string_view kDefaultGroup = "default";
-inline constexpr PortRange kUserRange{1024, 49151};
+inline constexpr PortRange kUserRange = kIanaUserRange;
 
 // A set of hosts that share one port space: a port claimed in the group is claimed on every
 // host of it, so it must be outside the ephemeral range of each. `ephemeral` and `reserved`

@@ -46,7 +46,7 @@ HostSnapshot OneListener(const std::string& command, int pid, Port port) {
 }
 
 bool Has(const std::vector<Finding>& findings, std::string_view id) {
-  return std::any_of(findings.begin(), findings.end(), [&](const Finding& f) { return f.id == id; });
+  return std::any_of(findings.begin(), findings.end(), [&](const Finding& f) { return FindingIdName(f.id) == id; });
 }
 
 class ScanUseCase : public ::testing::Test {
@@ -79,7 +79,7 @@ TEST_F(ScanUseCase, APortThatMovesOvernightIsPortChangedAndBothScansAreRecordedA
   ASSERT_TRUE(second) << second.error().message;
   ASSERT_TRUE(Has(second->findings, "port-changed"));
   const auto it = std::find_if(second->findings.begin(), second->findings.end(),
-                               [](const Finding& f) { return f.id == "port-changed"; });
+                               [](const Finding& f) { return f.id == FindingId::kPortChanged; });
   EXPECT_EQ(it->subject, "myd");
   EXPECT_THAT(it->why, HasSubstr("40001/tcp at the previous scan and now on 40002"));
 

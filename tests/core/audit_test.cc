@@ -41,7 +41,7 @@ class Host {
 
 const Finding* Find(const std::vector<Finding>& f, std::string_view id, std::string_view subject = {}) {
   for (const Finding& x : f) {
-    if (x.id == id && (subject.empty() || x.subject.find(subject) != std::string::npos)) return &x;
+    if (FindingIdName(x.id) == id && (subject.empty() || x.subject.find(subject) != std::string::npos)) return &x;
   }
   return nullptr;
 }
@@ -137,7 +137,7 @@ TEST(Audit, SqlBrowserAndEndpointMapper) {
   h.Listen(Protocol::kTcp, 135, h.Process("samba-dcerpcd", 11));
   auto f = h.Audit();
   int mappers = static_cast<int>(std::count_if(f.begin(), f.end(),
-                                               [](const Finding& x) { return x.id == "port-mapper"; }));
+                                               [](const Finding& x) { return x.id == FindingId::kPortMapper; }));
   EXPECT_EQ(mappers, 2);
   const Finding* sql = Find(f, "port-mapper", "sqlbrowser");
   ASSERT_NE(sql, nullptr);
@@ -152,7 +152,7 @@ TEST(Audit, IanaMismatchIsInfoAndKnowsCommonDaemons) {
   h.Listen(Protocol::kTcp, 3306, h.Process("python3", 22));
   auto f = h.Audit();
   ASSERT_EQ(f.size(), 1u);
-  EXPECT_EQ(f[0].id, "iana-mismatch");
+  EXPECT_EQ(FindingIdName(f[0].id), "iana-mismatch");
   EXPECT_EQ(f[0].severity, Severity::kInfo);
   EXPECT_EQ(f[0].subject, "python3 (pid 22)");
   EXPECT_THAT(f[0].why, HasSubstr("3306 is mysql"));

@@ -14,7 +14,7 @@ std::string Collect(const std::function<void(const Sink&)>& render) {
 
 // What cli's FindingJson built with nlohmann before this renderer.
 nlohmann::json NlohmannFinding(const Finding& f) {
-  nlohmann::json j{{"id", f.id},
+  nlohmann::json j{{"id", FindingIdName(f.id)},
                    {"severity", SeverityName(f.severity)},
                    {"subject", f.subject},
                    {"ports", f.ports.Format()},
@@ -27,21 +27,21 @@ nlohmann::json NlohmannFinding(const Finding& f) {
 
 std::vector<Finding> Sample() {
   Finding a;
-  a.id = "registered-port-unreserved";
+  a.id = FindingId::kRegisteredPortUnreserved;
   a.subject = "cache (16947/tcp)";
   a.proto = Protocol::kTcp;
   a.ports = *PortSet::Parse("16947");
   a.why = "16947 is not in net.ipv4.ip_local_reserved_ports";
   a.fix = "berth reserve --apply   (merges with the current value)";
   Finding b;
-  b.id = "odd";
+  b.id = FindingId::kPortChanged;
   b.severity = Severity::kError;
   b.subject = "say \"hi\" \\ caf\xc3\xa9 \x1b[31mred\x7f";
   b.pids = {1, 22};
   b.why = "tab\there\bback\fform";
   b.fix = "line one\nline two\x01";
   Finding c;
-  c.id = "x";
+  c.id = FindingId::kPortMapper;
   c.severity = Severity::kInfo;
   return {a, b, c};
 }
@@ -75,9 +75,9 @@ TEST(FindingsRender, TextAsCliPrintedIt) {
             "berth check: 3 finding(s)\n"
             "warning  registered-port-unreserved   cache (16947/tcp): 16947 is not in net.ipv4.ip_local_reserved_ports\n"
             "         fix: berth reserve --apply   (merges with the current value)\n"
-            "error    odd                          say \"hi\" \\ caf\xc3\xa9 \\x1b[31mred\\x7f: tab\\x09here\\x08back\\x0cform\n"
+            "error    port-changed                 say \"hi\" \\ caf\xc3\xa9 \\x1b[31mred\\x7f: tab\\x09here\\x08back\\x0cform\n"
             "         fix: line one\nline two\\x01\n"
-            "info     x                            : \n"
+            "info     port-mapper                  : \n"
             "         fix: \n");
 }
 
@@ -87,7 +87,7 @@ TEST(FindingsRender, ReportEscapesWhyAndFix) {
       Collect([&](const Sink& s) { RenderFindingsReport({findings[1]}, "Findings", false, s); });
   EXPECT_EQ(got,
             "\nFindings: 1 error, 0 warnings, 0 info\n\n"
-            "ERROR   odd  say \"hi\" \\ caf\xc3\xa9 \\x1b[31mred\\x7f\n"
+            "ERROR   port-changed  say \"hi\" \\ caf\xc3\xa9 \\x1b[31mred\\x7f\n"
             "  why  tab\\x09here\\x08back\\x0cform\n"
             "  fix  line one\n"
             "       line two\\x01\n");

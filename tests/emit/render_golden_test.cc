@@ -68,7 +68,7 @@ HostSnapshot Snapshot() {
 
 std::vector<Finding> Findings() {
   Finding a;
-  a.id = "listener-in-ephemeral-range";
+  a.id = FindingId::kEphemeralListener;
   a.severity = Severity::kWarning;
   a.subject = "postgres (pid 900)";
   a.proto = Protocol::kTcp;
@@ -77,14 +77,14 @@ std::vector<Finding> Findings() {
   a.why = "40000 is inside the ephemeral range 32768-60999";
   a.fix = "berth reserve 40000\nsysctl -w net.ipv4.ip_local_reserved_ports=40000";
   Finding b;
-  b.id = "many-ports";
+  b.id = FindingId::kUnreservedEphemeralPorts;
   b.severity = Severity::kError;
   b.subject = "host";
   b.ports = *PortSet::Parse("1,3,5,7,9,11,13,15,17,19,21,23,25,27,29,31,33,35,37,39,41,43,45");
   b.why = "too many";
   b.fix = "close some";
   Finding c;
-  c.id = "info-thing";
+  c.id = FindingId::kIanaMismatch;
   c.severity = Severity::kInfo;
   c.subject = "sshd (pid 812)";
   c.why = "just so you know";

@@ -34,7 +34,7 @@ TEST(Surface, WindowsDesignAgainstStatic) {
 TEST(Surface, HostDesignWithLiveMappers) {
   SurfaceOptions o;
   o.ephemeral = {32768, 60999};
-  o.live_mappers = {kPortMappers[0], kPortMappers[1]};  // rpcbind tcp+udp
+  o.live_mappers = {kRpcbindTcp, kRpcbindUdp};
   const SurfaceReport r = CompareSurface(Services(), o);
   EXPECT_EQ(r.services, 3u);
   EXPECT_EQ(r.dynamic_design.tcp.Format(), "111,32768-60999");

@@ -15,6 +15,7 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include "core/nfs_ports.h"
 #include "probe/probe_peer.h"
 #include "probe/remedy.h"
 #include "support/test_support.h"
@@ -118,7 +119,7 @@ TEST(ProbeRpcPeer, MatchesRpcinfoThenNfsConfRemedyPinsAcrossRestarts) {
       // The static port each gets: the convention's, proposed (the registry is empty).
       const bool mountd = s["program"] == 100005;
       EXPECT_EQ(s["static"]["name"], mountd ? "nfs.mountd" : "nfs.statd") << s.dump();
-      EXPECT_EQ(s["static"]["port"], mountd ? kMountdPort : kStatdPort) << s.dump();
+      EXPECT_EQ(s["static"]["port"], mountd ? kNfsMountd.port : kNfsStatd.port) << s.dump();
       EXPECT_EQ(s["static"]["proto"], "both") << s.dump();
       EXPECT_EQ(s["static"]["state"], "proposed") << s.dump();
     }
@@ -128,8 +129,8 @@ TEST(ProbeRpcPeer, MatchesRpcinfoThenNfsConfRemedyPinsAcrossRestarts) {
   std::vector<std::string> assigns = test::AssignLines(before.doc["hosts"][0]);
   std::sort(assigns.begin(), assigns.end());
   EXPECT_EQ(assigns, (std::vector<std::string>{
-                         fmt::format("berth assign nfs.mountd --port {} --proto both --allow-iana", kMountdPort),
-                         fmt::format("berth assign nfs.statd --port {} --proto both", kStatdPort)}));
+                         fmt::format("berth assign nfs.mountd --port {} --proto both --allow-iana", kNfsMountd.port),
+                         fmt::format("berth assign nfs.statd --port {} --proto both", kNfsStatd.port)}));
   for (const std::string& line : assigns) {
     auto r = test::RunPrinted(line, ns->dir() + "/registry.db");
     EXPECT_EQ(r.exit_code, 0) << line << ": " << r.err;
@@ -165,10 +166,10 @@ TEST(ProbeRpcPeer, MatchesRpcinfoThenNfsConfRemedyPinsAcrossRestarts) {
     EXPECT_EQ(after.exit_code, 0) << "pinned: nothing dynamic";
     for (const auto& [prog, vers, netid, port] : after.regs) {
       if (prog == 100005) {
-        EXPECT_EQ(port, kMountdPort) << vers << " " << netid;
+        EXPECT_EQ(port, kNfsMountd.port) << vers << " " << netid;
       }
       if (prog == 100024) {
-        EXPECT_EQ(port, kStatdPort) << netid;
+        EXPECT_EQ(port, kNfsStatd.port) << netid;
       }
     }
     if (restart == 0) pinned = after.regs;

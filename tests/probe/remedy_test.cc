@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/nfs_ports.h"
 #include "core/service.h"
 
 namespace berth::probe {
@@ -58,11 +59,11 @@ TEST(ProbeRemedy, WishesFollowTheConventionsAndSkipWhatCannotBePinnedAlone) {
   auto mountd = WishFor(Rpc(100005, "mountd", 40001));
   ASSERT_TRUE(mountd);
   EXPECT_EQ(mountd->name, "nfs.mountd");
-  EXPECT_EQ(mountd->preferred, kMountdPort);
+  EXPECT_EQ(mountd->preferred, kNfsMountd.port);
   EXPECT_EQ(mountd->proto, ServiceProto::kBoth);
   EXPECT_TRUE(mountd->allow_iana);
-  EXPECT_EQ(WishFor(Rpc(100024, "status", 40002))->preferred, kStatdPort);
-  EXPECT_EQ(WishFor(Rpc(100021, "nlockmgr", 40003))->preferred, kLockdPort);
+  EXPECT_EQ(WishFor(Rpc(100024, "status", 40002))->preferred, kNfsStatd.port);
+  EXPECT_EQ(WishFor(Rpc(100021, "nlockmgr", 40003))->preferred, kNfsLockd.port);
   auto custom = WishFor(Rpc(300019, "amd_Server", 40004));
   ASSERT_TRUE(custom);
   EXPECT_EQ(custom->name, "rpc.amd-server");

@@ -39,7 +39,7 @@ HostSnapshot Snap(std::vector<std::tuple<Protocol, Port, std::string>> servers) 
 
 std::vector<std::string> Ids(const std::vector<Finding>& fs) {
   std::vector<std::string> out;
-  for (const auto& f : fs) out.push_back(f.id);
+  for (const auto& f : fs) out.emplace_back(FindingIdName(f.id));
   return out;
 }
 
@@ -66,7 +66,7 @@ TEST(RegistryCheck, ReportsEachRule) {
   EXPECT_EQ(count("registered-not-listening"), 1);    // gone
   EXPECT_EQ(count("unregistered-listener"), 1);       // stray (sshd is allowed)
   for (const auto& f : findings) {
-    if (f.id == "unregistered-listener") {
+    if (f.id == FindingId::kUnregisteredListener) {
       EXPECT_EQ(f.subject, "stray (pid 103)");
     }
   }

@@ -1,0 +1,146 @@
+// Findings about where servers listen (see core/audit_parts.h).
+#include <array>
+
+#include <fmt/core.h>
+
+#include "core/audit.h"
+#include "core/audit_parts.h"
+#include "core/classify.h"
+#include "core/iana.h"
+
+namespace berth {
+namespace {
+
+std::string Normalize(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) out += c;
+  }
+  return out;
+}
+
+// Daemons whose /proc comm shares no letters with the IANA name of what they serve. The
+// second element is a token of the service name: "http" covers www-http, https, http-alt.
+constexpr std::array<std::pair<std::string_view, std::string_view>, 36> kAliases{{
+    {"nginx", "http"}, {"apache2", "http"}, {"httpd", "http"}, {"caddy", "http"},
+    {"haproxy", "http"}, {"envoy", "http"}, {"traefik", "http"}, {"lighttpd", "http"},
+    {"postgres", "postgresql"}, {"mysqld", "mysql"}, {"mariadbd", "mysql"},
+    {"named", "domain"}, {"unbound", "domain"}, {"dnsmasq", "domain"},
+    {"systemd-resolve", "domain"}, {"coredns", "domain"}, {"dnsmasq", "bootps"},
+    {"chronyd", "ntp"}, {"ntpd", "ntp"}, {"rpcbind", "sunrpc"}, {"portmap", "sunrpc"},
+    {"smbd", "microsoft-ds"}, {"smbd", "netbios"}, {"nmbd", "netbios"}, {"cupsd", "ipp"},
+    {"master", "smtp"}, {"master", "submission"}, {"exim4", "smtp"}, {"sendmail", "smtp"},
+    {"dhclient", "bootpc"}, {"avahi-daemon", "mdns"}, {"sqlservr", "ms-sql"},
+    {"rpc.mountd", "mountd"}, {"rpc.statd", "status"}, {"memcached", "memcache"},
+    {"samba-dcerpcd", "epmap"},
+}};
+
+std::string SampleIana(const PortSet& ports, Protocol proto) {
+  std::string out;
+  int shown = 0;
+  for (PortRange r : ports.ranges()) {
+    for (std::uint32_t p = r.low; p <= r.high && shown < 3; ++p, ++shown) {
+      auto e = IanaLookup(static_cast<Port>(p), proto);
+      if (!out.empty()) out += ", ";
+      out += fmt::format("{} is {}", p, e ? e->service : "?");
+    }
+  }
+  if (ports.count() > 3) out += ", ...";
+  return out;
+}
+
+}  // namespace
+
+bool CommandMatchesService(std::string_view command, std::string_view service) {
+  for (auto [c, token] : kAliases) {
+    if (c == command && service.find(token) != std::string_view::npos) return true;
+  }
+  std::string cmd = Normalize(command);
+  std::string svc = Normalize(service);
+  if (cmd.empty() || svc.empty()) return false;
+  if (cmd.size() > 3 && cmd.back() == 'd') cmd.pop_back();  // sshd -> ssh
+  if (cmd == svc) return true;
+  if (cmd.size() >= 3 && svc.size() >= 3 && (cmd.starts_with(svc) || svc.starts_with(cmd))) {
+    return true;
+  }
+  return false;
+}
+
+namespace audit {
+
+std::optional<Finding> EphemeralListenerFinding(const AuditInput& in, const ServerGroup& g) {
+  const PortSet in_range = g.ports.Intersect(in.ephemeral);
+  if (in_range.empty()) return std::nullopt;
+  const PortRange eph = in.ephemeral;
+  const bool tcp = g.proto == Protocol::kTcp;
+  return Finding{
+      .id = FindingId::kEphemeralListener,
+      .severity = tcp ? Severity::kWarning : Severity::kInfo,
+      .subject = g.subject,
+      .proto = g.proto,
+      .ports = in_range,
+      .pids = g.pids,
+      .why = tcp ? fmt::format("listens on {} inside the ephemeral range {}-{}: an outbound "
+                               "connection can take it before the server starts, and every "
+                               "firewall sees a dynamic port",
+                               Plural(in_range.count(), "port"), eph.low, eph.high)
+                 : fmt::format("UDP socket bound on {} inside the ephemeral range {}-{}: a "
+                               "server here moves on restart (a client socket here is normal)",
+                               Plural(in_range.count(), "port"), eph.low, eph.high),
+      .fix = fmt::format("give the service a static port below {} (berth assign NAME prints "
+                         "one) and restart it; until then reserve the port (see {})",
+                         eph.low,
+                         FindingIdName(in.snap.config.reserved.empty()
+                                           ? FindingId::kReservedPortsEmpty
+                                           : FindingId::kUnreservedEphemeralPorts))};
+}
+
+std::optional<Finding> DynamicRangeListenerFinding(const AuditInput& in, const ServerGroup& g) {
+  PortSet outside = g.ports.Intersect(kIanaDynamicRange);
+  outside.Subtract(in.ephemeral);
+  if (outside.empty()) return std::nullopt;
+  return Finding{
+      .id = FindingId::kDynamicRangeListener,
+      .severity = Severity::kInfo,
+      .subject = g.subject,
+      .proto = g.proto,
+      .ports = outside,
+      .pids = g.pids,
+      .why = fmt::format("port in the IANA dynamic range {}-{}: never assigned, the ephemeral "
+                         "range of Windows, macOS and FreeBSD, and treated as dynamic by "
+                         "firewalls",
+                         kIanaDynamicRange.low, kIanaDynamicRange.high),
+      .fix = fmt::format("move the service to a static port in {}-{} (berth assign NAME)",
+                         kIanaUserRange.low, kLinuxEphemeralRange.low - 1)};
+}
+
+std::optional<Finding> IanaMismatchFinding(const AuditInput& in, const ServerGroup& g) {
+  if (g.process == nullptr) return std::nullopt;
+  PortSet foreign;
+  for (PortRange r : g.ports.ranges()) {
+    for (std::uint32_t p = r.low; p <= r.high; ++p) {
+      if (in.ephemeral.contains(static_cast<Port>(p))) continue;
+      auto e = IanaLookup(static_cast<Port>(p), g.proto);
+      if (e && !CommandMatchesService(g.process->command, e->service)) {
+        foreign.Add(static_cast<Port>(p));
+      }
+    }
+  }
+  if (foreign.empty()) return std::nullopt;
+  return Finding{
+      .id = FindingId::kIanaMismatch,
+      .severity = Severity::kInfo,
+      .subject = g.subject,
+      .proto = g.proto,
+      .ports = foreign,
+      .pids = g.pids,
+      .why = fmt::format("IANA assigns {} to other services ({})",
+                         foreign.count() == 1 ? "this port" : "these ports",
+                         SampleIana(foreign, g.proto)),
+      .fix = "fine if clients are configured with the port; to keep it, record it: berth "
+             "assign NAME --port PORT --allow-iana"};
+}
+
+}  // namespace audit
+}  // namespace berth
