@@ -51,6 +51,9 @@ std::optional<Finding> RangeOverlapsListenersFinding(const AuditInput& in) {
   for (PortRange r : free_part.ranges()) {
     if (r.size() > best.size() || best == PortRange{}) best = r;
   }
+  // The kernel's documentation (ip-sysctl: ip_local_port_range) asks for ends of different
+  // parity, one even and one odd: give up the last port when both are alike.
+  if (best.high > best.low && best.low % 2 == best.high % 2) --best.high;
   std::string fix =
       best.size() >= kEnoughEphemeralPorts && !free_part.empty()
           ? fmt::format("move the servers out of the range (preferred), or shrink the range "

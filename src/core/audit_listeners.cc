@@ -108,9 +108,10 @@ std::optional<Finding> DynamicRangeListenerFinding(const AuditInput& in, const S
       .ports = outside,
       .pids = g.pids,
       .why = fmt::format("port in the IANA dynamic range {}-{}: never assigned, the ephemeral "
-                         "range of Windows, macOS and FreeBSD, and treated as dynamic by "
-                         "firewalls",
-                         kIanaDynamicRange.low, kIanaDynamicRange.high),
+                         "range of Windows and macOS, inside FreeBSD's {}-{}, and treated as "
+                         "dynamic by firewalls",
+                         kIanaDynamicRange.low, kIanaDynamicRange.high,
+                         kFreeBsdEphemeralRange.low, kFreeBsdEphemeralRange.high),
       .fix = fmt::format("move the service to a static port in {}-{} (berth assign NAME)",
                          kIanaUserRange.low, kLinuxEphemeralRange.low - 1)};
 }

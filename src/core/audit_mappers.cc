@@ -18,6 +18,8 @@ struct MappedDaemon {
   std::string_view what;
   std::string_view fix;      // "" when `nfs` says how to pin it
   const NfsDaemon* nfs;      // the NFS daemon it is, if any: its fix is the nfs.conf lines
+  // How its port moves; "" for the usual: a new port each time it starts.
+  std::string_view moves = "";
 };
 
 constexpr std::string_view kSambaDcerpcd = "samba-dcerpcd";
@@ -46,7 +48,9 @@ constexpr std::array kMappedDaemons{
     MappedDaemon{"sqlservr", "SQL Server instance (found through the SQL Server Browser)",
                  "SQL Server Configuration Manager > TCP/IP > IPAll: clear 'TCP Dynamic Ports', "
                  "set 'TCP Port'; clients use Server=HOST,PORT",
-                 nullptr},
+                 nullptr,
+                 "SQL Server keeps its last dynamic port across restarts until another program "
+                 "holds it at startup, then takes a new one"},
 };
 
 const MappedDaemon* FindMappedDaemon(std::string_view command) {
@@ -113,8 +117,9 @@ std::optional<Finding> MappedServiceFinding(const AuditInput& in, const ServerGr
                  .ports = moving,
                  .pids = g.pids,
                  .why = fmt::format("{} on a dynamic port, found by clients only through a port "
-                                    "mapper: the port changes on every restart",
-                                    d->what),
+                                    "mapper: {}",
+                                    d->what,
+                                    d->moves.empty() ? "the port changes on every restart" : d->moves),
                  .fix = MappedDaemonFix(*d)};
 }
 

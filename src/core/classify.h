@@ -34,6 +34,7 @@ struct HostPortConfig {
   PortSet reserved;                   // net.ipv4.ip_local_reserved_ports
   int unprivileged_port_start = 1024; // net.ipv4.ip_unprivileged_port_start
   int tcp_tw_reuse = 2;               // net.ipv4.tcp_tw_reuse: 0 off, 1 on, 2 loopback only
+  int tcp_timestamps = 1;             // net.ipv4.tcp_timestamps: tw_reuse works only with them
 
   // Ports automatic assignment can hand out: the range minus the reserved list.
   std::uint32_t usable_ephemeral() const;

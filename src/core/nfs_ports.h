@@ -4,9 +4,10 @@
 // table. Pure data and formatting; thread-safe.
 //
 // The ports follow Debian's nfs-utils documentation: mountd on its IANA port 20048, statd on
-// 32765 (outgoing 32766), nfsd on its IANA port 2049. lockd takes 32767 rather than the
-// often-quoted 32768, the first port of Linux's default ephemeral range (32768-60999): the
-// block 32765-32767 sits just below it, where no kernel hands ports out.
+// 32765 (outgoing 32766), nfsd on its IANA port 2049. lockd takes 32764: not the often-quoted
+// 32768 (the first port of Linux's default ephemeral range 32768-60999) nor 32767 (IANA's
+// filenet-powsrm, which the allocator would refuse): the block 32764-32766 sits just below the
+// ephemeral range, where no kernel hands ports out, and IANA assigns none of it.
 #pragma once
 
 #include <cstdint>
@@ -39,7 +40,7 @@ inline constexpr NfsDaemon kNfsMountd{"mountd", 100005, "nfs.mountd", "nfs-mount
                                       true, true, {}};
 inline constexpr NfsDaemon kNfsStatd{"statd", 100024, "nfs.statd", "rpc-statd", 32765,
                                      false, true, {"outgoing-port", 32766}};
-inline constexpr NfsDaemon kNfsLockd{"lockd", 100021, "nfs.lockd", "rpc-statd", 32767,
+inline constexpr NfsDaemon kNfsLockd{"lockd", 100021, "nfs.lockd", "rpc-statd", 32764,
                                      false, true, {"udp-port", 0}};
 inline constexpr NfsDaemon kNfsd{"nfsd", 100003, "nfs", "nfs-server", 2049, true, false, {}};
 

@@ -59,7 +59,16 @@ PressureReport AnalyzePressure(const HostSnapshot& snap) {
         "IP_BIND_ADDRESS_NO_PORT; widen net.ipv4.ip_local_port_range only after checking that "
         "no server listens in the new part";
     if (tw_heavy) {
-      if (cfg.tcp_tw_reuse != 1 && !(cfg.tcp_tw_reuse == 2 && row.destination.is_loopback())) {
+      const bool reuse_on =
+          cfg.tcp_tw_reuse == 1 || (cfg.tcp_tw_reuse == 2 && row.destination.is_loopback());
+      if (cfg.tcp_timestamps == 0) {
+        // tw_reuse only reuses a TIME_WAIT port when both sides send TCP timestamps.
+        fix += fmt::format("; most are in TIME_WAIT (60 s, fixed in the kernel), and "
+                           "net.ipv4.tcp_timestamps is 0 here, so tcp_tw_reuse cannot help: "
+                           "sysctl -w net.ipv4.tcp_timestamps=1{} lets this connecting side "
+                           "reuse them safely (the peer must send timestamps too)",
+                           reuse_on ? "" : " net.ipv4.tcp_tw_reuse=1");
+      } else if (!reuse_on) {
         fix += "; most are in TIME_WAIT (60 s, fixed in the kernel): sysctl -w "
                "net.ipv4.tcp_tw_reuse=1 lets this connecting side reuse them safely";
       } else {

@@ -35,6 +35,7 @@ void RenderScanJson(const ScanView& v, const Sink& sink) {
   j.Field("usable_ephemeral", cfg.usable_ephemeral());
   j.Field("unprivileged_port_start", cfg.unprivileged_port_start);
   j.Field("tcp_tw_reuse", cfg.tcp_tw_reuse);
+  j.Field("tcp_timestamps", cfg.tcp_timestamps);
   j.Field("iana_registry", IanaVersion());
   j.EndObject();
   j.Field("all_states", v.all_states);

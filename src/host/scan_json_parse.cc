@@ -164,6 +164,10 @@ Result<void> ReadHost(const Reader& r, const json& root, HostSnapshot& snap) {
   snap.config.unprivileged_port_start =
       static_cast<int>(BERTH_TRY(r.UIntField(*host, "host", "unprivileged_port_start", 65535)));
   snap.config.tcp_tw_reuse = static_cast<int>(BERTH_TRY(r.UIntField(*host, "host", "tcp_tw_reuse", 2)));
+  // Added within berth.scan/1: older documents lack it and mean the kernel's default, 1.
+  if (const json* ts = BERTH_TRY(r.Member(*host, "host", "tcp_timestamps", false))) {
+    snap.config.tcp_timestamps = static_cast<int>(BERTH_TRY(r.UInt(*ts, "host.tcp_timestamps", 2)));
+  }
   return {};
 }
 

@@ -70,6 +70,7 @@ HostPortConfig ReadHostPortConfig(std::vector<std::string>& warnings, std::strin
        cfg.reserved);
   read("ip_unprivileged_port_start", ParseSysctlInt, cfg.unprivileged_port_start);
   read("tcp_tw_reuse", ParseSysctlInt, cfg.tcp_tw_reuse);
+  read("tcp_timestamps", ParseSysctlInt, cfg.tcp_timestamps);
   return cfg;
 }
 

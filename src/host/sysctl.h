@@ -12,9 +12,9 @@
 namespace berth {
 
 // The port sysctls under net/ipv4 that ReadHostPortConfig reads.
-inline constexpr std::array<std::string_view, 4> kPortSysctlNames = {
+inline constexpr std::array<std::string_view, 5> kPortSysctlNames = {
     "ip_local_port_range", "ip_local_reserved_ports", "ip_unprivileged_port_start",
-    "tcp_tw_reuse"};
+    "tcp_tw_reuse", "tcp_timestamps"};
 
 // "32768\t60999\n" -> {32768, 60999}. Failure: kMalformed saying what was expected.
 [[nodiscard]] Result<PortRange> ParseLocalPortRange(std::string_view text);

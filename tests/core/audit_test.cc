@@ -1,5 +1,7 @@
 #include "core/audit.h"
 
+#include "core/nfs_ports.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -9,6 +11,7 @@ namespace berth {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // A snapshot builder: servers with owners, on a host with the given sysctls.
 class Host {
@@ -187,7 +190,8 @@ TEST(Audit, SmallRangeAndRangeSuggestion) {
   auto wf = wide.Audit();
   const Finding* o = Find(wf, "range-overlaps-listeners");
   ASSERT_NE(o, nullptr);
-  EXPECT_THAT(o->fix, HasSubstr("ip_local_port_range=\"33001 60999\""));
+  // Different parity at the two ends, as the kernel's documentation asks.
+  EXPECT_THAT(o->fix, HasSubstr("ip_local_port_range=\"33001 60998\""));
 }
 
 TEST(Audit, DynamicRangeOutsideTheHostRangeIsInfo) {
@@ -197,6 +201,9 @@ TEST(Audit, DynamicRangeOutsideTheHostRangeIsInfo) {
   const Finding* d = Find(f, "dynamic-range-listener");
   ASSERT_NE(d, nullptr);
   EXPECT_EQ(d->severity, Severity::kInfo);
+  // FreeBSD's range is 10000-65535, not IANA's 49152-65535.
+  EXPECT_THAT(d->why, HasSubstr("inside FreeBSD's 10000-65535"));
+  EXPECT_THAT(d->why, Not(HasSubstr("macOS and FreeBSD")));
   EXPECT_EQ(Find(f, "ephemeral-listener"), nullptr);
 }
 
@@ -217,6 +224,25 @@ TEST(CommandMatchesService, Heuristics) {
   EXPECT_FALSE(CommandMatchesService("python3", "mysql"));
   EXPECT_FALSE(CommandMatchesService("java", "http"));
   EXPECT_FALSE(CommandMatchesService("", "ssh"));
+}
+
+TEST(Audit, SqlServerIsNotSaidToMoveOnEveryRestart) {
+  Host h;
+  h.Listen(Protocol::kTcp, 50123, h.Process("sqlservr", 7));
+  auto f = h.Audit();
+  const Finding* m = Find(f, "mapped-service");
+  ASSERT_NE(m, nullptr);
+  EXPECT_THAT(m->why, HasSubstr("keeps its last dynamic port across restarts"));
+  EXPECT_THAT(m->why, Not(HasSubstr("every restart")));
+}
+
+TEST(Audit, EveryNfsPortBerthRecommendsIsOneTheAllocatorTakesWithoutAllowIana) {
+  for (const NfsDaemon& d : NfsDaemons()) {
+    if (d.iana_port) continue;
+    EXPECT_FALSE(IanaAssigned(d.port, Protocol::kTcp)) << d.section << " " << d.port;
+    EXPECT_FALSE(IanaAssigned(d.port, Protocol::kUdp)) << d.section << " " << d.port;
+    EXPECT_LT(d.port, kLinuxEphemeralRange.low) << d.section;
+  }
 }
 
 }  // namespace

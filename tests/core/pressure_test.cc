@@ -78,6 +78,27 @@ TEST(Pressure, AdviceIsCorrectAboutTimeWait) {
   EXPECT_THAT(r2.findings[0].fix, Not(HasSubstr("tcp_tw_reuse=1")));
 }
 
+TEST(Pressure, TwReuseIsNotAdvisedWithoutTimestamps) {
+  HostSnapshot snap;
+  snap.config.ephemeral = PortRange{40000, 40009};
+  snap.config.tcp_tw_reuse = 1;
+  snap.config.tcp_timestamps = 0;
+  const IpAddress me = V4(10, 0, 0, 1), peer = V4(10, 0, 0, 2);
+  for (Port p = 0; p < 9; ++p) {
+    snap.sockets.push_back(Conn(me, static_cast<Port>(40000 + p), peer, 80, SocketState::kTimeWait));
+  }
+  auto r = AnalyzePressure(snap);
+  ASSERT_EQ(r.findings.size(), 1u);
+  const std::string& fix = r.findings[0].fix;
+  EXPECT_THAT(fix, HasSubstr("net.ipv4.tcp_timestamps is 0 here, so tcp_tw_reuse cannot help"));
+  EXPECT_THAT(fix, HasSubstr("sysctl -w net.ipv4.tcp_timestamps=1 lets"));
+  EXPECT_THAT(fix, Not(HasSubstr("tcp_tw_reuse already applies")));
+  snap.config.tcp_tw_reuse = 0;
+  auto r2 = AnalyzePressure(snap);
+  ASSERT_EQ(r2.findings.size(), 1u);
+  EXPECT_THAT(r2.findings[0].fix, HasSubstr("sysctl -w net.ipv4.tcp_timestamps=1 net.ipv4.tcp_tw_reuse=1"));
+}
+
 TEST(Pressure, ServerSideAndReservedPortsDoNotCount) {
   HostSnapshot snap;
   snap.config.ephemeral = PortRange{40000, 40099};

@@ -40,17 +40,19 @@ class FakeProcSys : public ::testing::Test {
   std::string root_;
 };
 
-TEST_F(FakeProcSys, ReadsAllFour) {
+TEST_F(FakeProcSys, ReadsAllFive) {
   Write("ip_local_port_range", "40000\t50000\n");
   Write("ip_local_reserved_ports", "40000-40010,45000\n");
   Write("ip_unprivileged_port_start", "1024\n");
   Write("tcp_tw_reuse", "1\n");
+  Write("tcp_timestamps", "0\n");
   std::vector<std::string> warnings;
   HostPortConfig cfg = ReadHostPortConfig(warnings, root_);
   EXPECT_TRUE(warnings.empty());
   EXPECT_EQ(cfg.ephemeral, (PortRange{40000, 50000}));
   EXPECT_EQ(cfg.reserved.Format(), "40000-40010,45000");
   EXPECT_EQ(cfg.tcp_tw_reuse, 1);
+  EXPECT_EQ(cfg.tcp_timestamps, 0);
   EXPECT_EQ(cfg.usable_ephemeral(), 10001u - 12u);
 }
 
@@ -59,7 +61,7 @@ TEST_F(FakeProcSys, MissingOrGarbledValuesKeepDefaultsWithAWarningNamingTheFile)
   std::vector<std::string> warnings;
   HostPortConfig cfg = ReadHostPortConfig(warnings, root_);
   EXPECT_EQ(cfg.ephemeral, (PortRange{32768, 60999}));
-  ASSERT_EQ(warnings.size(), 4u);
+  ASSERT_EQ(warnings.size(), 5u);
   EXPECT_THAT(warnings[0], HasSubstr(root_ + "/net/ipv4/ip_local_port_range"));
   EXPECT_THAT(warnings[0], HasSubstr("kernel default"));
   EXPECT_THAT(warnings[1], HasSubstr("No such file"));
