@@ -2,6 +2,8 @@
 // firewalld, ufw, PowerShell), written atomically or applied with rollback, and the
 // attack-surface comparison (--surface). Services come from the registry (--db) or from a
 // berth.toml file (--from).
+#include <charconv>
+#include <chrono>
 #include <memory>
 
 #include <fmt/core.h>
@@ -29,20 +31,53 @@ struct FirewallFlags {
   FirewallOptions options;
   std::string policy = "drop";
   bool apply = false;
+  bool force = false;
+  std::string confirm_within;  // "" = no deadline
+  bool confirm = false;
+  bool revert_watchdog = false;  // internal: the process --confirm-within starts
   bool rollback = false;
   bool surface = false;
   bool json = false;
 };
 
-// The services to open: from --from (a berth.toml, parsed as `berth import` does) or from
-// the registry (--store/--db).
-Result<std::vector<Service>> LoadServices(const FirewallFlags& f) {
+// The services and groups: from --from (a berth.toml, parsed as `berth import` does) or
+// from the registry (--store/--db).
+Result<app::FirewallInput> LoadInput(const FirewallFlags& f) {
   if (!f.from.empty()) {
     const std::string text = BERTH_TRY(ReadSmallFile(f.from));
-    return app::ServicesFromFile(text, f.from);
+    return app::FirewallInputFromFile(text, f.from);
   }
   auto store = BERTH_TRY(OpenRegistry(f.store, registry::OpenMode::kRead));
-  return app::ServicesFromStore(*store);
+  return app::FirewallInputFromStore(*store);
+}
+
+// "90", "90s", "2m": 1 second to 1 day.
+Result<std::chrono::seconds> ParseDeadline(std::string_view text) {
+  std::string_view digits = text;
+  long scale = 1;
+  if (!digits.empty() && (digits.back() == 's' || digits.back() == 'm')) {
+    scale = digits.back() == 'm' ? 60 : 1;
+    digits.remove_suffix(1);
+  }
+  long n = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || n <= 0 ||
+      n > 86400 / scale) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("--confirm-within '{}': use seconds or minutes such as 60s or 5m "
+                            "(at most one day)",
+                            text));
+  }
+  return std::chrono::seconds(n * scale);
+}
+
+std::string SessionList(const std::vector<app::InboundSession>& sessions) {
+  std::string out;
+  for (const app::InboundSession& s : sessions) {
+    out += fmt::format("\n  local port {} ({}) <- peer {}", s.local_port,
+                       FormatEndpoint(s.local, s.local_port), FormatEndpoint(s.peer, s.peer_port));
+  }
+  return out;
 }
 
 // The tool that loads `format` on this host.
@@ -84,6 +119,17 @@ int Run(FirewallFlags& f) {
   ApplyOptions apply_options;
   apply_options.state_dir = f.state_dir;
   apply_options.nft_table = std::string(kNftTable);
+  if (f.confirm || f.revert_watchdog) {
+    auto tool = ToolFor(*format);
+    if (!tool) return PrintError(tool.error());
+    if (f.revert_watchdog) {
+      // Detached, output on /dev/null: the outcome is in the state directory.
+      return RunRevertWatchdog(*tool, apply_options) ? 0 : 2;
+    }
+    if (auto r = ConfirmApply(*tool, apply_options); !r) return PrintError(r.error());
+    fmt::print(stderr, "berth: confirmed: the {} rules stay loaded\n", RulesToolName(*tool));
+    return 0;
+  }
   if (f.rollback) {
     auto tool = ToolFor(*format);
     if (!tool) return PrintError(tool.error());
@@ -92,19 +138,52 @@ int Run(FirewallFlags& f) {
                RulesToolName(*tool));
     return 0;
   }
-  auto services = LoadServices(f);
-  if (!services) return PrintError(services.error());
-  if (f.surface) return Surface(f, *services);
+  auto input = LoadInput(f);
+  if (!input) return PrintError(input.error());
+  const std::vector<Service>& services = input->services;
+  if (f.surface) return Surface(f, services);
+  f.options.allow = app::GroupAllow(input->groups, f.options.group);
 
-  auto rendered = app::FirewallRules(*format, *services, f.options);
+  auto rendered = app::FirewallRules(*format, services, f.options);
   if (!rendered) return PrintError(rendered.error());
   const std::string& rules = *rendered;
   if (f.apply) {
     auto tool = ToolFor(*format);
     if (!tool) return PrintError(tool.error());
-    if (auto r = ApplyFirewall(*tool, rules, apply_options); !r) return PrintError(r.error());
-    fmt::print(stderr, "berth: loaded the {} rules; the previous ones are kept for --rollback\n",
-               RulesToolName(*tool));
+    app::ApplyRequest request;
+    request.force = f.force;
+    if (!f.confirm_within.empty()) {
+      auto within = ParseDeadline(f.confirm_within);
+      if (!within) return PrintError(within.error());
+      request.confirm_within = *within;
+      request.watchdog_args = {"firewall", "--revert-watchdog", "--format", f.format,
+                               "--state-dir", f.state_dir};
+    }
+    LiveHost host;
+    auto outcome = app::ApplyRules(*tool, *format, rules, services, f.options, apply_options,
+                                   request, host);
+    if (!outcome) return PrintError(outcome.error());
+    if (!outcome->applied) {
+      return PrintError(Error{
+          ErrorCode::kConflict,
+          fmt::format("refusing to load the {} rules: they would drop new connections to the "
+                      "port of these established inbound sessions (yours, if you are logged "
+                      "in through one):{}\nadd the port to the group's allow list ('berth "
+                      "group add GROUP --allow PORT'), or pass --force to load anyway; nothing "
+                      "was changed",
+                      RulesToolName(*tool), SessionList(outcome->locked_out))});
+    }
+    if (outcome->watchdog_pid > 0) {
+      fmt::print(stderr,
+                 "berth: loaded the {} rules; they are restored to the previous ones in {}s "
+                 "unless 'berth firewall --confirm --format {} --state-dir {}' runs first "
+                 "(watchdog pid {})\n",
+                 RulesToolName(*tool), request.confirm_within->count(), f.format, f.state_dir,
+                 outcome->watchdog_pid);
+    } else {
+      fmt::print(stderr, "berth: loaded the {} rules; the previous ones are kept for --rollback\n",
+                 RulesToolName(*tool));
+    }
   }
   if (!f.write.empty()) {
     const mode_t mode = *format == FirewallFormat::kFirewalld || *format == FirewallFormat::kUfw
@@ -144,6 +223,15 @@ void AddFirewallCommand(CLI::App& app, int& exit_code) {
   cmd->add_flag("--apply", flags->apply,
                 "load the rules on this host (nft -f, iptables-restore) after checking them; "
                 "the current rules are saved for --rollback (needs root)");
+  cmd->add_flag("--force", flags->force,
+                "with --apply: load even when established inbound TCP sessions (an SSH login) "
+                "are on ports the rules would close");
+  cmd->add_option("--confirm-within", flags->confirm_within,
+                  "with --apply: restore the previous rules after this time (60s, 5m) unless "
+                  "'berth firewall --confirm' runs first");
+  cmd->add_flag("--confirm", flags->confirm,
+                "keep the rules of the last --apply --confirm-within of this --format");
+  cmd->add_flag("--revert-watchdog", flags->revert_watchdog)->group("");
   cmd->add_flag("--rollback", flags->rollback,
                 "load the rules saved by the last --apply of this --format");
   cmd->add_option("--state-dir", flags->state_dir, "where --apply keeps rules and the previous ones")
@@ -160,7 +248,8 @@ void AddFirewallCommand(CLI::App& app, int& exit_code) {
       "Exit status: 0 ok, 2 error.\n"
       "Examples:\n"
       "  berth firewall --group db --format nft > berth.nft\n"
-      "  sudo berth firewall --format nft --apply\n"
+      "  sudo berth firewall --format nft --apply --confirm-within 60s\n"
+      "  sudo berth firewall --format nft --confirm\n"
       "  sudo berth firewall --format nft --rollback\n"
       "  berth firewall --from berth.toml --format powershell --write berth.ps1\n"
       "  berth firewall --surface --dynamic windows");

@@ -57,6 +57,7 @@ void RenderIptables(const FirewallPlan& plan, const FirewallOptions& options, in
                                       : "group " + CommentText(plan.group),
                    tool));
   for (const Service* s : plan.services) sink("# " + ServiceSummary(*s) + "\n");
+  if (!plan.allow.empty()) sink("# " + AllowSummary(plan) + "\n");
   sink(fmt::format("*filter\n:INPUT {} [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
                    ":berth-in - [0:0]\n"
                    "-A INPUT -i lo -j ACCEPT\n"
