@@ -120,8 +120,11 @@ Result<std::vector<InboundSession>> SessionsLockedOut(FirewallFormat format,
 
 Result<ApplyOutcome> ApplyRules(RulesTool tool, FirewallFormat format, std::string_view rules,
                                 std::span<const Service> services, const FirewallOptions& options,
-                                const ApplyOptions& apply_options, const ApplyRequest& request,
-                                HostSource& host) {
+                                const ApplyOptions& stateless_options,
+                                const ApplyRequest& request, HostSource& host,
+                                const Clock& clock) {
+  ApplyOptions apply_options = stateless_options;
+  apply_options.now_unix = clock.UnixSeconds();
   if (RevertPending(tool, apply_options)) {
     return Fail(ErrorCode::kConflict,
                 fmt::format("the last apply of {} rules still waits for confirmation (state in "

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
 #include "core/host_source.h"
 #include "emit/firewall.h"
 #include "emit/surface.h"
@@ -77,14 +78,16 @@ struct ApplyOutcome {
 // (applied = false, nothing changed) when established inbound TCP sessions of `host` would
 // be locked out and !request.force; then ApplyFirewall, then, with a deadline, the revert
 // watchdog. Failure: kConflict when an earlier apply still waits for confirmation (nothing
-// changed); ApplyFirewall's and SessionsLockedOut's errors; when the watchdog cannot start,
+// changed); ApplyFirewall's and SessionsLockedOut's errors (the history entry is stamped
+// with `clock`); when the watchdog cannot start,
 // the rules just loaded are rolled back and its error returned.
 [[nodiscard]] Result<ApplyOutcome> ApplyRules(RulesTool tool, FirewallFormat format,
                                               std::string_view rules,
                                               std::span<const Service> services,
                                               const FirewallOptions& options,
                                               const ApplyOptions& apply_options,
-                                              const ApplyRequest& request, HostSource& host);
+                                              const ApplyRequest& request, HostSource& host,
+                                              const Clock& clock);
 
 // The surface comparison; the host's ephemeral range and the port mappers listening on it
 // come from `host`. Warnings of the snapshot go to `warnings`.

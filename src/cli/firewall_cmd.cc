@@ -9,6 +9,7 @@
 #include <fmt/core.h>
 
 #include "app/firewall.h"
+#include "base/clock.h"
 #include "base/file.h"
 #include "cli/commands.h"
 #include "cli/output.h"
@@ -36,6 +37,7 @@ struct FirewallFlags {
   bool confirm = false;
   bool revert_watchdog = false;  // internal: the process --confirm-within starts
   bool rollback = false;
+  std::string rollback_to = "previous";
   bool surface = false;
   bool json = false;
 };
@@ -119,6 +121,7 @@ int Run(FirewallFlags& f) {
   ApplyOptions apply_options;
   apply_options.state_dir = f.state_dir;
   apply_options.nft_table = std::string(kNftTable);
+  apply_options.iptables_chain = std::string(kIptablesChain);
   if (f.confirm || f.revert_watchdog) {
     auto tool = ToolFor(*format);
     if (!tool) return PrintError(tool.error());
@@ -133,9 +136,12 @@ int Run(FirewallFlags& f) {
   if (f.rollback) {
     auto tool = ToolFor(*format);
     if (!tool) return PrintError(tool.error());
-    if (auto r = RollbackFirewall(*tool, apply_options); !r) return PrintError(r.error());
-    fmt::print(stderr, "berth: restored the {} rules saved before the last --apply\n",
-               RulesToolName(*tool));
+    const RollbackTo to =
+        f.rollback_to == "pre-berth" ? RollbackTo::kPreBerth : RollbackTo::kPrevious;
+    if (auto r = RollbackFirewall(*tool, apply_options, to); !r) return PrintError(r.error());
+    fmt::print(stderr, "berth: restored the {} rules {}\n", RulesToolName(*tool),
+               to == RollbackTo::kPreBerth ? "of before berth's first --apply"
+                                           : "saved before the last --apply");
     return 0;
   }
   auto input = LoadInput(f);
@@ -161,7 +167,7 @@ int Run(FirewallFlags& f) {
     }
     LiveHost host;
     auto outcome = app::ApplyRules(*tool, *format, rules, services, f.options, apply_options,
-                                   request, host);
+                                   request, host, SystemClock());
     if (!outcome) return PrintError(outcome.error());
     if (!outcome->applied) {
       return PrintError(Error{
@@ -234,7 +240,14 @@ void AddFirewallCommand(CLI::App& app, int& exit_code) {
   cmd->add_flag("--revert-watchdog", flags->revert_watchdog)->group("");
   cmd->add_flag("--rollback", flags->rollback,
                 "load the rules saved by the last --apply of this --format");
-  cmd->add_option("--state-dir", flags->state_dir, "where --apply keeps rules and the previous ones")
+  cmd->add_option("--to", flags->rollback_to,
+                  "with --rollback: previous (one step back; repeat to go further, up to 10 "
+                  "applies) or pre-berth (the rules before berth's first --apply)")
+      ->check(CLI::IsMember({"previous", "pre-berth"}))
+      ->capture_default_str();
+  cmd->add_option("--state-dir", flags->state_dir,
+                  "where --apply keeps the rules, the history of the last 10 applies and the "
+                  "pre-berth rules")
       ->capture_default_str();
   cmd->add_flag("--surface", flags->surface,
                 "compare the ports a dynamic-port design exposes with the registered ones");
@@ -251,6 +264,7 @@ void AddFirewallCommand(CLI::App& app, int& exit_code) {
       "  sudo berth firewall --format nft --apply --confirm-within 60s\n"
       "  sudo berth firewall --format nft --confirm\n"
       "  sudo berth firewall --format nft --rollback\n"
+      "  sudo berth firewall --format iptables --rollback --to pre-berth\n"
       "  berth firewall --from berth.toml --format powershell --write berth.ps1\n"
       "  berth firewall --surface --dynamic windows");
   cmd->callback([flags, &exit_code] { exit_code = Run(*flags); });

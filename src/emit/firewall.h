@@ -70,6 +70,10 @@ std::vector<std::string> MultiportBatches(const PortSet& ports);
 // The nftables table berth owns ("inet berth"); `--apply` replaces only this table.
 inline constexpr std::string_view kNftTable = "berth";
 
+// The iptables / ip6tables chain berth owns, jumped to from INPUT; `--apply` loads it with
+// `iptables-restore --noflush` and touches nothing else of the filter table.
+inline constexpr std::string_view kIptablesChain = "BERTH-INPUT";
+
 // Shared by the renderers: "# name proto/port group=… owner=… description=… tags=…" text
 // (CommentText applied), without the comment marker.
 std::string ServiceSummary(const Service& s);

@@ -127,13 +127,20 @@ TEST(RenderIptables, BatchesAndFamilies) {
                          Svc("c", ServiceProto::kTcp, 5432, "default", {"10.0.0.0/8", "2001:db8::/32"})};
   const std::string v4 = Render(FirewallFormat::kIptables, s);
   const std::string v6 = Render(FirewallFormat::kIp6tables, s);
-  EXPECT_NE(v4.find("-A berth-in -p tcp -m multiport --dports 22 "), std::string::npos);
-  EXPECT_NE(v4.find("-A berth-in -s 10.0.0.0/8 -p tcp -m multiport --dports 5432 "), std::string::npos);
+  EXPECT_NE(v4.find("-A BERTH-INPUT -p tcp -m multiport --dports 22 "), std::string::npos);
+  EXPECT_NE(v4.find("-A BERTH-INPUT -s 10.0.0.0/8 -p tcp -m multiport --dports 5432 "), std::string::npos);
   EXPECT_EQ(v4.find("-s 2001:db8"), std::string::npos);
   EXPECT_NE(v6.find("-s 2001:db8::/32 -p tcp"), std::string::npos);
   EXPECT_NE(v6.find("-p ipv6-icmp"), std::string::npos);
   EXPECT_TRUE(v4.ends_with("COMMIT\n"));
-  EXPECT_NE(v4.find(":INPUT DROP"), std::string::npos);
+  // Only berth's chain and its jump: INPUT's policy and every other chain are left alone.
+  EXPECT_EQ(v4.find(":INPUT"), std::string::npos);
+  EXPECT_EQ(v4.find(":FORWARD"), std::string::npos);
+  EXPECT_NE(v4.find("*filter\n:BERTH-INPUT - [0:0]\n"), std::string::npos);
+  EXPECT_TRUE(v4.ends_with("-A BERTH-INPUT -j DROP\n-I INPUT 1 -j BERTH-INPUT\nCOMMIT\n")) << v4;
+  FirewallOptions accept;
+  accept.policy = FirewallPolicy::kAccept;
+  EXPECT_EQ(Render(FirewallFormat::kIptables, s, accept).find("-j DROP\n-I"), std::string::npos);
 }
 
 TEST(RenderUfwAndPowershell, Shapes) {
