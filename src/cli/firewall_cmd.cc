@@ -114,6 +114,44 @@ int Surface(const FirewallFlags& f, std::span<const Service> services) {
   return 0;
 }
 
+// Options given that the chosen mode does not use: an error, never silently ignored.
+// Returns the message, or "" when the combination is fine.
+std::string UnusedOptions(const CLI::App& cmd, const FirewallFlags& f) {
+  auto given = [&cmd](const char* name) { return cmd.count(name) > 0; };
+  const char* modes[] = {"--apply", "--rollback", "--confirm", "--surface"};
+  std::string chosen;
+  for (const char* m : modes) {
+    if (!given(m)) continue;
+    if (!chosen.empty()) {
+      return fmt::format("{} and {} cannot be combined: run them one at a time", chosen, m);
+    }
+    chosen = m;
+  }
+  struct Needs {
+    const char* option;
+    const char* mode;  // the option is used only with this mode
+  };
+  for (const Needs& n : {Needs{"--force", "--apply"}, Needs{"--confirm-within", "--apply"},
+                         Needs{"--to", "--rollback"}, Needs{"--dynamic", "--surface"},
+                         Needs{"--json", "--surface"}}) {
+    if (given(n.option) && chosen != n.mode) {
+      return fmt::format("{} is used only with {}: add {} or remove {}", n.option, n.mode,
+                         n.mode, n.option);
+    }
+  }
+  if (f.surface) {
+    // --surface compares port sets: it renders, writes and loads no rules.
+    for (const char* o : {"--format", "--policy", "--zone", "--write", "--state-dir"}) {
+      if (given(o)) {
+        return fmt::format("{} does not apply to --surface (it compares ports and writes no "
+                           "rules): remove {}, or drop --surface to get rules",
+                           o, o);
+      }
+    }
+  }
+  return "";
+}
+
 int Run(FirewallFlags& f) {
   auto format = ParseFirewallFormat(f.format);
   if (!format) return PrintError(format.error());
@@ -267,7 +305,13 @@ void AddFirewallCommand(CLI::App& app, int& exit_code) {
       "  sudo berth firewall --format iptables --rollback --to pre-berth\n"
       "  berth firewall --from berth.toml --format powershell --write berth.ps1\n"
       "  berth firewall --surface --dynamic windows");
-  cmd->callback([flags, &exit_code] { exit_code = Run(*flags); });
+  cmd->callback([flags, cmd, &exit_code] {
+    if (const std::string unused = UnusedOptions(*cmd, *flags); !unused.empty()) {
+      exit_code = PrintError(unused);
+      return;
+    }
+    exit_code = Run(*flags);
+  });
 }
 
 }  // namespace berth::cli
