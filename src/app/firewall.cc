@@ -152,6 +152,14 @@ Result<ApplyOutcome> ApplyRules(RulesTool tool, FirewallFormat format, std::stri
   return out;
 }
 
+Result<void> RollbackRules(RulesTool tool, const ApplyOptions& options, RollbackTo to) {
+  if (RevertPending(tool, options)) {
+    // Gone already means the watchdog claimed it and rolls back itself.
+    (void)ConfirmApply(tool, options);
+  }
+  return RollbackFirewall(tool, options, to);
+}
+
 Result<SurfaceReport> CompareSurfaceOnHost(std::span<const Service> services, SurfaceOptions o,
                                            HostSource& host, std::vector<std::string>& warnings) {
   HostQuery query;

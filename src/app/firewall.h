@@ -89,6 +89,11 @@ struct ApplyOutcome {
                                               const ApplyRequest& request, HostSource& host,
                                               const Clock& clock);
 
+// RollbackFirewall, after cancelling a pending confirm-or-revert of `tool` (so its
+// watchdog does not roll back a second step). Failure: RollbackFirewall's.
+[[nodiscard]] Result<void> RollbackRules(RulesTool tool, const ApplyOptions& options,
+                                         RollbackTo to);
+
 // The surface comparison; the host's ephemeral range and the port mappers listening on it
 // come from `host`. Warnings of the snapshot go to `warnings`.
 [[nodiscard]] Result<SurfaceReport> CompareSurfaceOnHost(std::span<const Service> services,

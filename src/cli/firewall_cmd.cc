@@ -176,7 +176,7 @@ int Run(FirewallFlags& f) {
     if (!tool) return PrintError(tool.error());
     const RollbackTo to =
         f.rollback_to == "pre-berth" ? RollbackTo::kPreBerth : RollbackTo::kPrevious;
-    if (auto r = RollbackFirewall(*tool, apply_options, to); !r) return PrintError(r.error());
+    if (auto r = app::RollbackRules(*tool, apply_options, to); !r) return PrintError(r.error());
     fmt::print(stderr, "berth: restored the {} rules {}\n", RulesToolName(*tool),
                to == RollbackTo::kPreBerth ? "of before berth's first --apply"
                                            : "saved before the last --apply");

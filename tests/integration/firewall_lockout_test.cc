@@ -128,7 +128,7 @@ class FirewallLockout : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (watchdog_ > 0) ::kill(watchdog_, SIGKILL);
+    if (watchdog_ > 0 && !Exited(watchdog_)) ::kill(watchdog_, SIGKILL);
     if (session_ >= 0) ::close(session_);
     listener_.reset();
     if (!dir_.empty()) (void)test::Run({"rm", "-rf", dir_});
@@ -245,7 +245,8 @@ TEST_F(FirewallLockout, UnconfirmedApplyIsRestored) {
   watchdog_ = WatchdogPid(r.err);
   ASSERT_GT(watchdog_, 0) << r.err;
   EXPECT_TRUE(Eventually([&] { return Ruleset() == before; })) << Ruleset();
-  EXPECT_TRUE(Eventually([&] { return Exited(watchdog_); }));
+  ASSERT_TRUE(Eventually([&] { return Exited(watchdog_); }));
+  watchdog_ = 0;  // gone: TearDown must not signal a pid that may be reused
   r = Berth(kAllowed, {"--format", "nft", "--confirm"});
   EXPECT_EQ(r.exit_code, 2) << "too late to confirm: " << r.err;
   EXPECT_TRUE(Echoes(session_));
@@ -264,9 +265,30 @@ TEST_F(FirewallLockout, ConfirmedApplyIsKept) {
   r = Berth(kAllowed, {"--format", "nft", "--confirm"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // The watchdog notices the confirmation and exits without touching the rules.
-  EXPECT_TRUE(Eventually([&] { return Exited(watchdog_); }));
+  ASSERT_TRUE(Eventually([&] { return Exited(watchdog_); }));
+  watchdog_ = 0;
   EXPECT_EQ(Ruleset(), applied);
   EXPECT_TRUE(Echoes(session_));
+}
+
+// A --rollback while an apply waits for confirmation is the answer to it: the watchdog
+// must not roll back a second step afterwards.
+TEST_F(FirewallLockout, RollbackCancelsThePendingRevert) {
+  auto r = Berth(kAllowed, {"--format", "nft", "--apply"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string a = Ruleset();
+  std::string b_registry = kAllowed;
+  b_registry += "\n[[service]]\nname = \"app2\"\ngroup = \"ops\"\nport = 20002\nproto = \"tcp\"\n";
+  r = Berth(b_registry.c_str(), {"--format", "nft", "--apply", "--confirm-within", "2s"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  watchdog_ = WatchdogPid(r.err);
+  ASSERT_GT(watchdog_, 0) << r.err;
+  r = Berth(kAllowed, {"--format", "nft", "--rollback"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Ruleset(), a);
+  ASSERT_TRUE(Eventually([&] { return Exited(watchdog_); }));
+  watchdog_ = 0;
+  EXPECT_EQ(Ruleset(), a) << "the watchdog rolled back a second step";
 }
 
 }  // namespace
