@@ -32,6 +32,9 @@ Result<FirewallPlan> PlanFirewall(std::span<const Service> services,
                                   const FirewallOptions& options) {
   FirewallPlan plan;
   plan.group = options.group;
+  plan.allow = options.allow;
+  plan.any[static_cast<std::size_t>(Protocol::kTcp)].Add(options.allow);
+  plan.any[static_cast<std::size_t>(Protocol::kUdp)].Add(options.allow);
   plan.services = BERTH_TRY(SelectServices(services, options.group));
   for (const Service* service : plan.services) {
     const Service& s = *service;
@@ -50,7 +53,7 @@ Result<FirewallPlan> PlanFirewall(std::span<const Service> services,
       }
     }
   }
-  if (plan.services.empty()) {
+  if (plan.services.empty() && plan.allow.empty()) {
     return Fail(ErrorCode::kNotFound,
                 options.group.empty()
                     ? std::string("no services are registered: nothing to open")
@@ -87,6 +90,11 @@ std::string ServiceSummary(const Service& s) {
   if (!s.description.empty()) out += " description=" + CommentText(s.description);
   for (const std::string& t : s.tags) out += " tag=" + CommentText(t);
   return out;
+}
+
+std::string AllowSummary(const FirewallPlan& plan) {
+  if (plan.allow.empty()) return "";
+  return fmt::format("allow={} (group allow list, tcp and udp)", plan.allow.Format());
 }
 
 }  // namespace berth

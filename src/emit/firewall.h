@@ -1,6 +1,7 @@
 // Firewall rules from the registry: nftables, iptables-restore (IPv4 and IPv6), firewalld,
 // ufw and Windows PowerShell, each allowing exactly the registered ports of a group per
-// protocol, optionally only from the service's source CIDRs. Pure: text goes to a Sink.
+// protocol, optionally only from the service's source CIDRs, plus the group's allow list
+// (ports such as SSH that are open without a registered service). Pure: text goes to a Sink.
 // Thread-safe (no shared state). docs/enforce.md describes each format.
 #pragma once
 
@@ -27,6 +28,10 @@ struct FirewallOptions {
   std::string group;  // "" = every group
   FirewallPolicy policy = FirewallPolicy::kDrop;  // what happens to everything else inbound
   std::string zone = "public";                    // firewalld zone
+  // The allow lists (registry::Group::allow) of the selected groups: ports held by no
+  // registered service that must stay reachable (SSH, RDP). Opened for TCP and UDP from any
+  // source, since an allow list names ports, not protocols.
+  PortSet allow;
 };
 
 // What the rules open, independent of the format: ports open to any source, and ports
@@ -34,6 +39,7 @@ struct FirewallOptions {
 struct FirewallPlan {
   std::string group;                           // as selected ("" = all)
   std::vector<const Service*> services;        // selected, sorted by name
+  PortSet allow;                               // the groups' allow lists (also in `any`)
   PortSet any[2];
   std::map<std::string, PortSet> v4_sources[2];
   std::map<std::string, PortSet> v6_sources[2];
@@ -41,7 +47,7 @@ struct FirewallPlan {
 
 // Selects the group's services and merges their ports. Failure: kInvalidArgument for a
 // service whose name fails ValidateServiceName, whose port is 0, or whose source is not a
-// CIDR; kNotFound when the group has no services. `services` must outlive the plan.
+// CIDR; kNotFound when the group has no services and no allow list. `services` must outlive the plan.
 [[nodiscard]] Result<FirewallPlan> PlanFirewall(std::span<const Service> services,
                                                 const FirewallOptions& options);
 
@@ -64,8 +70,19 @@ std::vector<std::string> MultiportBatches(const PortSet& ports);
 // The nftables table berth owns ("inet berth"); `--apply` replaces only this table.
 inline constexpr std::string_view kNftTable = "berth";
 
+// The iptables / ip6tables chain berth owns, jumped to from INPUT; `--apply` loads it with
+// `iptables-restore --noflush` and touches nothing else of the filter table.
+inline constexpr std::string_view kIptablesChain = "BERTH-INPUT";
+
 // Shared by the renderers: "# name proto/port group=… owner=… description=… tags=…" text
 // (CommentText applied), without the comment marker.
 std::string ServiceSummary(const Service& s);
+
+// "allow=22,3389 (group allow list, tcp and udp)" for a plan with an allow list, else "".
+std::string AllowSummary(const FirewallPlan& plan);
+
+// The name berth gives the allow list's rules (firewalld service, PowerShell rule prefix):
+// "berth-_allow", which no service can take ('_' never appears in a service name).
+inline constexpr std::string_view kAllowRuleName = "berth-_allow";
 
 }  // namespace berth

@@ -81,6 +81,25 @@ void RenderFirewalld(const FirewallPlan& plan, const FirewallOptions& options, c
                        zone, cidr->family, cidr->text, name));
     }
   }
+  if (!plan.allow.empty()) {
+    // One service for the allow list, so the cleanup above removes it like the others.
+    const std::string name(kAllowRuleName);
+    sink("\n# " + AllowSummary(plan) + "\n");
+    sink(fmt::format("cat > \"$dir/services/{0}.xml.tmp\" <<'BERTH_XML_END'\n", name));
+    sink("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<service>\n"
+         "  <short>berth group allow list</short>\n");
+    for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
+      for (PortRange r : plan.allow.ranges()) {
+        sink(fmt::format("  <port protocol=\"{}\" port=\"{}\"/>\n", ProtocolName(p),
+                         r.low == r.high ? fmt::format("{}", r.low)
+                                         : fmt::format("{}-{}", r.low, r.high)));
+      }
+    }
+    sink("</service>\n");
+    sink(fmt::format("BERTH_XML_END\nmv -f \"$dir/services/{0}.xml.tmp\" \"$dir/services/{0}.xml\"\n",
+                     name));
+    sink(fmt::format("fw --zone={} --add-service={}\n", zone, name));
+  }
   sink(fmt::format("\nfw --zone={} --set-target={}\nreload\n", zone,
                    options.policy == FirewallPolicy::kDrop ? "DROP" : "ACCEPT"));
 }

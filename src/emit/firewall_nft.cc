@@ -60,6 +60,7 @@ void RenderNft(const FirewallPlan& plan, const FirewallOptions& options, const S
                                       : "group " + CommentText(plan.group)));
   sink("# Load with: nft -f FILE (replaces only table inet berth).\n#\n");
   for (const Service* s : plan.services) sink("# " + ServiceSummary(*s) + "\n");
+  if (!plan.allow.empty()) sink("# " + AllowSummary(plan) + "\n");
   sink(fmt::format("\ntable inet {0}\ndelete table inet {0}\n\ntable inet {0} {{\n", kNftTable));
   for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
     const auto i = static_cast<std::size_t>(p);

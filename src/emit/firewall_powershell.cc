@@ -44,6 +44,19 @@ void RenderPowershell(const FirewallPlan& plan, const FirewallOptions& options, 
           proto, s->port, remote, desc.empty() ? std::string() : " -Description " + PowerShellQuote(desc)));
     }
   }
+  if (plan.allow.empty()) return;
+  std::string ports;
+  for (PortRange r : plan.allow.ranges()) {
+    ports += (ports.empty() ? "" : ",") +
+             (r.low == r.high ? fmt::format("{}", r.low) : fmt::format("{}-{}", r.low, r.high));
+  }
+  sink("# " + AllowSummary(plan) + "\n");
+  for (std::string_view proto : {"TCP", "UDP"}) {
+    sink(fmt::format("New-NetFirewallRule -Name '{0}-{1}' -DisplayName 'berth group allow list "
+                     "{1}' -Group $group -Direction Inbound -Action Allow -Protocol {1} "
+                     "-LocalPort {2} | Out-Null\n",
+                     kAllowRuleName, proto, ports));
+  }
 }
 
 }  // namespace berth

@@ -18,6 +18,7 @@ void RenderUfw(const FirewallPlan& plan, const FirewallOptions& options, const S
                                       : "group " + CommentText(plan.group),
                    CommentText(comment)));
   for (const Service* s : plan.services) sink("# " + ServiceSummary(*s) + "\n");
+  if (!plan.allow.empty()) sink("# " + AllowSummary(plan) + "\n");
   sink(fmt::format("ufw default {} incoming\n",
                    options.policy == FirewallPolicy::kDrop ? "deny" : "allow"));
   for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <sstream>
 
 namespace berth {
@@ -126,13 +127,20 @@ TEST(RenderIptables, BatchesAndFamilies) {
                          Svc("c", ServiceProto::kTcp, 5432, "default", {"10.0.0.0/8", "2001:db8::/32"})};
   const std::string v4 = Render(FirewallFormat::kIptables, s);
   const std::string v6 = Render(FirewallFormat::kIp6tables, s);
-  EXPECT_NE(v4.find("-A berth-in -p tcp -m multiport --dports 22 "), std::string::npos);
-  EXPECT_NE(v4.find("-A berth-in -s 10.0.0.0/8 -p tcp -m multiport --dports 5432 "), std::string::npos);
+  EXPECT_NE(v4.find("-A BERTH-INPUT -p tcp -m multiport --dports 22 "), std::string::npos);
+  EXPECT_NE(v4.find("-A BERTH-INPUT -s 10.0.0.0/8 -p tcp -m multiport --dports 5432 "), std::string::npos);
   EXPECT_EQ(v4.find("-s 2001:db8"), std::string::npos);
   EXPECT_NE(v6.find("-s 2001:db8::/32 -p tcp"), std::string::npos);
   EXPECT_NE(v6.find("-p ipv6-icmp"), std::string::npos);
   EXPECT_TRUE(v4.ends_with("COMMIT\n"));
-  EXPECT_NE(v4.find(":INPUT DROP"), std::string::npos);
+  // Only berth's chain and its jump: INPUT's policy and every other chain are left alone.
+  EXPECT_EQ(v4.find(":INPUT"), std::string::npos);
+  EXPECT_EQ(v4.find(":FORWARD"), std::string::npos);
+  EXPECT_NE(v4.find("*filter\n:BERTH-INPUT - [0:0]\n"), std::string::npos);
+  EXPECT_TRUE(v4.ends_with("-A BERTH-INPUT -j DROP\n-I INPUT 1 -j BERTH-INPUT\nCOMMIT\n")) << v4;
+  FirewallOptions accept;
+  accept.policy = FirewallPolicy::kAccept;
+  EXPECT_EQ(Render(FirewallFormat::kIptables, s, accept).find("-j DROP\n-I"), std::string::npos);
 }
 
 TEST(RenderUfwAndPowershell, Shapes) {
@@ -157,6 +165,44 @@ TEST(RenderFirewalld, ServiceFilesAndZone) {
   EXPECT_NE(out.find("<port protocol=\"tcp\" port=\"1433\"/>"), std::string::npos);
   EXPECT_NE(out.find("fw --zone=internal --add-service=berth-mssql_instance1"), std::string::npos);
   EXPECT_NE(out.find("--set-target=DROP"), std::string::npos);
+}
+
+// A group's allow list (SSH, RDP) is opened in every format, for TCP and UDP: without it a
+// default-drop ruleset locks the operator out.
+TEST(Firewall, GroupAllowListIsOpenInEveryFormat) {
+  const std::vector<Service> services{Svc("app", ServiceProto::kTcp, 20001)};
+  FirewallOptions o;
+  o.allow = PortSet{{22, 22}, {3389, 3389}};
+  const std::map<FirewallFormat, std::vector<std::string>> expected{
+      {FirewallFormat::kNft, {"elements = { 22, 3389, 20001 }", "elements = { 22, 3389 }"}},
+      {FirewallFormat::kIptables, {"-p tcp -m multiport --dports 22,3389,20001 ",
+                                   "-p udp -m multiport --dports 22,3389 "}},
+      {FirewallFormat::kIp6tables, {"-p tcp -m multiport --dports 22,3389,20001 ",
+                                    "-p udp -m multiport --dports 22,3389 "}},
+      {FirewallFormat::kFirewalld, {"<port protocol=\"tcp\" port=\"22\"/>",
+                                    "<port protocol=\"udp\" port=\"3389\"/>",
+                                    "--add-service=berth-_allow"}},
+      {FirewallFormat::kUfw, {"ufw allow proto tcp from any to any port 22,3389,20001 ",
+                              "ufw allow proto udp from any to any port 22,3389 "}},
+      {FirewallFormat::kPowershell, {"-Protocol TCP -LocalPort 22,3389 ",
+                                     "-Protocol UDP -LocalPort 22,3389 "}},
+  };
+  for (const auto& [format, needles] : expected) {
+    const std::string text = Render(format, services, o);
+    for (const std::string& n : needles) {
+      EXPECT_NE(text.find(n), std::string::npos) << FirewallFormatName(format) << ": " << n
+                                                 << "\n" << text;
+    }
+    EXPECT_NE(text.find("allow=22,3389"), std::string::npos) << FirewallFormatName(format);
+  }
+}
+
+TEST(Firewall, GroupWithOnlyAnAllowListRenders) {
+  FirewallOptions o;
+  o.group = "ops";
+  o.allow = PortSet{{22, 22}};
+  const std::string text = Render(FirewallFormat::kNft, {}, o);
+  EXPECT_NE(text.find("elements = { 22 }"), std::string::npos) << text;
 }
 
 }  // namespace

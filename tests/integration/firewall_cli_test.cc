@@ -70,5 +70,26 @@ TEST_F(FirewallCli, SurfaceJson) {
   EXPECT_NE(r.out.find("static (berth)"), std::string::npos);
 }
 
+// Options the chosen mode does not use are refused, never ignored.
+TEST_F(FirewallCli, UnusedOptionsAreRefused) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
+      {{"--surface", "--format", "ufw"}, "--format does not apply to --surface"},
+      {{"--surface", "--policy", "accept"}, "--policy does not apply to --surface"},
+      {{"--surface", "--write", dir_ + "/x"}, "--write does not apply to --surface"},
+      {{"--surface", "--apply"}, "--apply and --surface cannot be combined"},
+      {{"--json"}, "--json is used only with --surface"},
+      {{"--to", "pre-berth"}, "--to is used only with --rollback"},
+      {{"--force"}, "--force is used only with --apply"},
+      {{"--confirm-within", "60s"}, "--confirm-within is used only with --apply"},
+  };
+  for (const auto& [args, message] : cases) {
+    auto r = Fw(args);
+    EXPECT_EQ(r.exit_code, 2) << message;
+    EXPECT_EQ(r.out, "") << message;
+    EXPECT_NE(r.err.find("berth: error: " + message), std::string::npos) << r.err;
+  }
+  EXPECT_FALSE(std::ifstream(dir_ + "/x").good()) << "nothing is written on an error";
+}
+
 }  // namespace
 }  // namespace berth
