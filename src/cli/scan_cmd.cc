@@ -12,6 +12,7 @@
 #include "emit/scan_render.h"
 #include "host/host_recorder.h"
 #include "host/live_host.h"
+#include "host/proc_owners.h"
 #include "host/recorded_host.h"
 
 namespace berth::cli {
@@ -33,10 +34,11 @@ struct ScanFlags {
   std::string record;        // record this host into a directory first
   StoreFlags store;          // registry (docs/registry.md); empty = the default one
   bool no_registry = false;
+  CLI::Option* netns_option = nullptr;  // set when the flags are added: was --netns given?
 };
 
 void AddCommonFlags(CLI::App* cmd, ScanFlags& f) {
-  cmd->add_option("--netns", f.live.netns,
+  f.netns_option = cmd->add_option("--netns", f.live.netns,
                   "audit another network namespace: a name from 'ip netns list' or a path such "
                   "as /proc/PID/ns/net (needs root)");
   cmd->add_flag("--json", f.json, "print JSON (schema berth.scan/1, docs/scan-json.md)");
@@ -51,7 +53,9 @@ void AddCommonFlags(CLI::App* cmd, ScanFlags& f) {
   cmd->add_flag("--all-owners", f.all_owners,
                 "find every process holding each socket (walks all of /proc; by default the "
                 "walk stops once each socket has an owner)");
-  cmd->add_option("--threads", f.live.walk.threads, "threads for the /proc walk (default: one per core, at most 8)");
+  cmd->add_option("--threads", f.live.walk.threads,
+                  fmt::format("threads for the /proc walk (default: one per core, at most 8; at most {})",
+                              kMaxWalkThreads));
   cmd->add_flag("--timing", f.timing, "print where the time went to stderr");
   cmd->add_option("--from", f.from,
                   "audit a recorded host instead of this one: a 'berth scan --json' file or a "
@@ -64,6 +68,17 @@ void AddCommonFlags(CLI::App* cmd, ScanFlags& f) {
 }
 
 int Run(ScanFlags& f, bool pressure_command) {
+  if (f.netns_option != nullptr && f.netns_option->count() > 0 &&
+      f.live.netns.find_first_not_of(" \t") == std::string::npos) {
+    return PrintError(
+        "--netns was given an empty name: give a name from 'ip netns list' or a path such as /proc/PID/ns/net "
+        "(without --netns, berth audits its own namespace)");
+  }
+  if (f.live.walk.threads > kMaxWalkThreads) {
+    return PrintError(fmt::format("--threads {}: at most {} (the /proc walk gains nothing from more; 0 picks one "
+                                  "per core)",
+                                  f.live.walk.threads, kMaxWalkThreads));
+  }
   f.query.resolve_owners = !f.no_procs;
   f.live.walk.stop_when_all_found = !f.all_owners;
   if (f.tcp_only && f.udp_only) return PrintError("--tcp and --udp together: give at most one");

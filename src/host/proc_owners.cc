@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 
@@ -191,12 +192,23 @@ Result<OwnerWalkStats> ResolveOwners(HostSnapshot& snap, const OwnerWalkOptions&
   sh.found = std::make_unique<std::atomic<bool>[]>(snap.sockets.size());
   sh.remaining = table.wanted();
 
-  unsigned threads = options.threads;
+  unsigned threads = std::min(options.threads, kMaxWalkThreads);
   if (threads == 0) threads = std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
   std::vector<std::vector<Hit>> hits(threads);
+  stats.threads = 1;
   if (table.wanted() > 0) {
     std::vector<std::thread> workers;
-    for (unsigned t = 1; t < threads; ++t) workers.emplace_back(Worker, std::ref(sh), std::ref(hits[t]));
+    workers.reserve(threads);
+    for (unsigned t = 1; t < threads; ++t) {
+      // Workers share one pid counter, so any number of them (the calling thread alone
+      // included) covers every pid: a thread the system refuses is simply not there.
+      try {
+        workers.emplace_back(Worker, std::ref(sh), std::ref(hits[t]));
+      } catch (const std::system_error&) {
+        break;
+      }
+    }
+    stats.threads = static_cast<unsigned>(workers.size()) + 1;
     Worker(sh, hits[0]);
     for (auto& w : workers) w.join();
   }

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <system_error>
 #include <thread>
 
 #include <fmt/core.h>
@@ -150,11 +151,19 @@ Result<HostSnapshot> ScanHost(const ScanOptions& opt, ScanStats* stats) {
                   fmt::format("'{}' is not a network namespace name", opt.netns));
     }
     // setns() moves only the calling thread: do the namespace's work on a thread of its own.
-    std::thread worker([&] {
-      read_result = EnterNetns(opt.netns);
-      if (read_result) read_result = ReadNamespace(opt, snap);
-    });
-    worker.join();
+    try {
+      std::thread worker([&] {
+        read_result = EnterNetns(opt.netns);
+        if (read_result) read_result = ReadNamespace(opt, snap);
+      });
+      worker.join();
+    } catch (const std::system_error& e) {
+      return Fail(ErrorCode::kUnavailable,
+                  fmt::format("cannot start the thread that enters network namespace '{}' ({}): the "
+                              "process limit (ulimit -u) or memory is exhausted; raise it, or stop "
+                              "other processes, and try again",
+                              opt.netns, e.what()));
+    }
   }
   if (!read_result) return std::unexpected(std::move(read_result.error()));
   if (stats) stats->netlink_seconds = SecondsSince(t0);

@@ -92,6 +92,8 @@ struct Engine::Impl {
     std::vector<std::byte> in;
     Clock::time_point started;
     Clock::time_point deadline;
+    Clock::time_point hard_deadline;  // the conversation's total deadline: never moves
+    std::size_t unmatched = 0;        // replies that answered none of our requests
     int tries_left = 0;
     bool retry_pending = false;  // UDP: timed out, waiting for a rate token to resend
     std::uint32_t generation = 0;
@@ -164,6 +166,7 @@ struct Engine::Impl {
     auto a = std::make_unique<Active>();
     a->conv = std::move(c);
     a->started = Clock::now();
+    a->hard_deadline = a->started + std::chrono::milliseconds(opt.total_ms);
     a->deadline = Deadline(a->conv.transport);
     a->tries_left = opt.udp_retries;
     a->generation = ++generations[i];
@@ -241,6 +244,12 @@ struct Engine::Impl {
     switch (next.kind) {
       case Next::Kind::kDone: End(i, EndKind::kDone, ""); return false;
       case Next::Kind::kWait: return true;
+      case Next::Kind::kUnmatched:
+        if (++a.unmatched <= kMaxUnmatched) return true;
+        End(i, EndKind::kError,
+            fmt::format("{}: gave up after {} replies that answer none of our requests (wrong xid or call_id)",
+                        a.conv.peer.text, a.unmatched));
+        return false;
       case Next::Kind::kSend:
         a.conv.first = next.bytes;  // a UDP retry resends the latest request
         a.out = std::move(next.bytes);
@@ -334,6 +343,13 @@ struct Engine::Impl {
     for (std::size_t i = 0; i < slots.size(); ++i) {
       if (!slots[i]) continue;
       Active& a = *slots[i];
+      if (now >= a.hard_deadline && !a.conv.broadcast) {
+        End(i, EndKind::kError,
+            fmt::format("{}: still unfinished at the total deadline of {} ms ({} x the timeout x (retries + 1)): "
+                        "the peer kept the conversation going without completing it",
+                        a.conv.peer.text, opt.total_ms, kTotalDeadlineSteps));
+        continue;
+      }
       if (now < a.deadline && !a.retry_pending) continue;
       if (a.conv.transport == Transport::kUdp && (a.tries_left > 0 || a.retry_pending)) {
         if (!TakeToken()) {
@@ -377,7 +393,7 @@ struct Engine::Impl {
       if (!s) continue;
       any = true;
       if (s->retry_pending) soonest = Clock::now();
-      soonest = std::min(soonest, s->deadline);
+      soonest = std::min({soonest, s->deadline, s->hard_deadline});
     }
     if (!queue.empty() && active < opt.concurrency) {
       Refill();
@@ -396,6 +412,10 @@ Engine::Engine(EngineOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->opt.concurrency = std::max<std::size_t>(1, options.concurrency);
   impl_->opt.rate = std::max(1.0, options.rate);
   impl_->opt.udp_retries = std::clamp(options.udp_retries, 0, 10);
+  impl_->opt.timeout_ms = std::max(1, options.timeout_ms);
+  impl_->opt.total_ms = options.total_ms > 0
+                            ? options.total_ms
+                            : kTotalDeadlineSteps * impl_->opt.timeout_ms * (impl_->opt.udp_retries + 1);
   impl_->stats = &stats_;
 }
 

@@ -38,10 +38,14 @@ std::string EndpointHost(const Endpoint& e);
 
 // What a conversation wants after a complete message.
 struct Next {
-  enum class Kind { kDone, kSend, kWait } kind = Kind::kDone;
+  // kWait: part of the answer came (a fragment), wait for the rest. kUnmatched: the message
+  // answers none of our requests (a wrong xid or call_id, another reply type); it is dropped
+  // and counted, and more than kMaxUnmatched of them end the conversation with kError.
+  enum class Kind { kDone, kSend, kWait, kUnmatched } kind = Kind::kDone;
   std::vector<std::byte> bytes;  // kSend: the next request
   static Next Done() { return {}; }
   static Next Wait() { return {Kind::kWait, {}}; }
+  static Next Unmatched() { return {Kind::kUnmatched, {}}; }
   static Next Send(std::vector<std::byte> b) { return {Kind::kSend, std::move(b)}; }
 };
 
@@ -50,7 +54,8 @@ enum class EndKind {
   kTimeout,  // no (complete) answer in time, after the retries
   kRefused,  // TCP RST or ICMP port unreachable
   kClosed,   // the peer closed the TCP connection before the conversation was done
-  kError,    // a local error, or a reply the framing rejected
+  kError,    // a local error, a reply the framing rejected, more than kMaxUnmatched unmatched
+             // replies, or the conversation's total deadline passed
 };
 std::string_view EndKindName(EndKind k);
 
@@ -86,8 +91,16 @@ struct Conversation {
   std::function<void(const Endpoint& from, std::span<const std::byte>)> on_reply;
 };
 
+// Unmatched replies one conversation tolerates; the next one ends it with kError.
+inline constexpr std::size_t kMaxUnmatched = 16;
+// The hard total deadline of one conversation, from its start, is this many step timeouts
+// times (udp_retries + 1): a peer that keeps a conversation going (a byte at a time, or
+// with replies that never finish it) ends there with kError, whatever it sends.
+inline constexpr int kTotalDeadlineSteps = 10;
+
 struct EngineOptions {
   int timeout_ms = 1000;        // per step (connect, each reply); UDP resends fall inside it
+  int total_ms = 0;             // per conversation; 0: kTotalDeadlineSteps * timeout_ms * (udp_retries + 1)
   double jitter = 0.1;          // each timeout is stretched by up to this fraction, at random
   int udp_retries = 1;          // resends of an unanswered UDP request
   double rate = 1000;           // new packets per second (starts and retries), across all peers

@@ -39,7 +39,7 @@ Next Lookup(Walk& w, const ContextHandle& handle) {
 
 // The answer to lookup_handle_free after an abandoned walk: says whether the server let go.
 Next HandleFreed(Walk& w, const Pdu& pdu) {
-  if (pdu.type == PduType::kResponse && pdu.call_id != w.call_id) return Next::Wait();
+  if (pdu.type == PduType::kResponse && pdu.call_id != w.call_id) return Next::Unmatched();
   if (pdu.type == PduType::kFault) {
     w.problem += fmt::format("; lookup_handle_free fault 0x{:08x}", pdu.status);
   } else if (pdu.type != PduType::kResponse) {
@@ -78,7 +78,7 @@ Next OnPdu(Walk& w, std::span<const std::byte> bytes) {
     w.problem = "ept_lookup: unexpected PDU type";
     return Next::Done();
   }
-  if (pdu->call_id != w.call_id) return Next::Wait();
+  if (pdu->call_id != w.call_id) return Next::Unmatched();
   w.bytes += pdu->stub.size();
   if (w.bytes > w.limits.max_bytes) {
     w.problem = fmt::format("ept_lookup: answers exceed {} bytes; walk abandoned", w.limits.max_bytes);

@@ -73,7 +73,7 @@ void AddNullCall(Engine& engine, const Endpoint& host, const RpcbEntry& e, Trans
       set(false, reply.error().message);
       return Next::Done();
     }
-    if (reply->xid != xid) return Next::Wait();  // a late answer to someone else
+    if (reply->xid != xid) return Next::Unmatched();  // a late answer to someone else
     if (reply->kind == RpcReplyKind::kSuccess) set(true, "NULL call answered");
     else set(false, fmt::format("NULL call: {}", RpcReplyKindName(reply->kind)));
     return Next::Done();
@@ -150,7 +150,7 @@ Conversation DumpConversation(const std::shared_ptr<Walk>& w) {
       w->problem = reply.error().message;
       return Next::Done();
     }
-    if (reply->xid != w->xid) return Next::Wait();
+    if (reply->xid != w->xid) return Next::Unmatched();
     const std::uint32_t vers = kDumpVersions[w->version_index];
     if (reply->kind == RpcReplyKind::kSuccess) {
       auto entries = vers == 2 ? DecodePmapDump(reply->results) : DecodeRpcbDump(reply->results);

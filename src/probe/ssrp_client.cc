@@ -34,7 +34,7 @@ void AddDac(const std::shared_ptr<Lookup>& l, const std::string& instance) {
   c.max_message = kMaxSsrpReply;
   c.on_message = [l, instance](std::span<const std::byte> msg) {
     auto port = DecodeSsrpDacResponse(msg);
-    if (!port) return Next::Wait();  // not a DAC reply: keep waiting for one
+    if (!port) return Next::Unmatched();  // not a DAC reply: keep waiting for one
     ServiceRecord s;
     s.mapper = Mapper::kSsrp;
     s.name = instance;

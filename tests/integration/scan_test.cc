@@ -236,6 +236,45 @@ TEST(Scan, BadInvocationsFailWithExit2AndSayWhatToDo) {
   EXPECT_THAT(help.out, HasSubstr("Exit status"));
 }
 
+// --netns '' used to audit berth's own namespace as if no --netns was given.
+TEST(Scan, EmptyNetnsNameIsRefused) {
+  for (const std::string name : {"", " "}) {
+    auto r = RunBerth({"scan", "--json", "--netns", name});
+    EXPECT_EQ(r.exit_code, 2) << "'" << name << "': " << r.out.substr(0, 200);
+    EXPECT_THAT(r.err, HasSubstr("berth: error: --netns was given an empty name"));
+    EXPECT_THAT(r.err, HasSubstr("ip netns list"));
+    EXPECT_TRUE(r.out.empty());
+  }
+}
+
+// Threads the system refuses: --threads far too high is refused up front, and a walk whose
+// workers cannot start (RLIMIT_NPROC) still completes on the threads it has. Before, both
+// ended in std::terminate (exit 134).
+TEST(Scan, ThreadLimitsNeverAbortTheScan) {
+  auto many = RunBerth({"scan", "--json", "--tcp", "--fail-on", "none", "--threads", "100000"});
+  EXPECT_EQ(many.exit_code, 2) << many.err;
+  EXPECT_THAT(many.err, HasSubstr("--threads 100000: at most 64"));
+  EXPECT_TRUE(many.out.empty());
+  EXPECT_EQ(RunBerth({"scan", "--json", "--tcp", "--fail-on", "none", "--threads", "64"}).exit_code, 0);
+
+  BERTH_REQUIRE_ROOT();  // root ignores RLIMIT_NPROC: the scan runs as a uid of its own
+  int s = OpenBound({SOCK_STREAM, AF_INET, "127.0.0.1", 0});
+  ASSERT_GE(s, 0);
+  sockaddr_in a{};
+  socklen_t len = sizeof a;
+  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  // A uid nothing else on the machine runs as, so that berth is its only process and a
+  // limit of one process leaves no room for a single extra thread.
+  const std::string uid = std::to_string(200000 + ::getpid() % 100000);
+  auto r = test::Run({"prlimit", "--nproc=1", "setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups",
+                      BerthBinary(), "scan", "--json", "--tcp", "--fail-on", "none", "--threads", "8"});
+  ::close(s);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto scan = ParseJson(r);
+  ASSERT_FALSE(scan.is_discarded()) << r.out;
+  EXPECT_NE(FindSocket(scan, "tcp", "127.0.0.1", ntohs(a.sin_port)), nullptr);
+}
+
 TEST(Scan, UnprivilegedScanIsMarkedPartialAndKeepsUnownedSockets) {
   BERTH_REQUIRE_ROOT();  // to drop to 'nobody' for the scan
   int s = OpenBound({SOCK_STREAM, AF_INET, "127.0.0.1", 0});

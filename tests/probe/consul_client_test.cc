@@ -19,7 +19,7 @@ namespace berth {
 namespace {
 
 constexpr const char* kAgent = R"py(
-import http.server, json, sys
+import http.server, json, sys, time
 log, port_file = sys.argv[1], sys.argv[2]
 class Agent(http.server.BaseHTTPRequestHandler):
     def do_PUT(self):
@@ -27,12 +27,28 @@ class Agent(http.server.BaseHTTPRequestHandler):
         with open(log, 'a') as f:
             f.write(json.dumps({'path': self.path, 'token': self.headers.get('X-Consul-Token'),
                                 'type': self.headers.get('Content-Type'), 'body': body}) + '\n')
+        if 'endless' in body:  # a long body: 8 MiB, sent as fast as the client reads it
+            self.send_response(200)
+            self.send_header('Content-Length', str(8 << 20))
+            self.end_headers()
+            for _ in range(8 << 10):
+                self.wfile.write(b'x' * 1024)
+            return
+        if 'drip' in body:  # one body byte every 0.2 s, for 60 s at most
+            self.send_response(200)
+            self.send_header('Content-Length', '300')
+            self.end_headers()
+            for _ in range(300):
+                self.wfile.write(b'x')
+                self.wfile.flush()
+                time.sleep(0.2)
+            return
         code = 403 if 'deny' in body else 200
         self.send_response(code)
         self.send_header('Content-Length', '0')
         self.end_headers()
     def log_message(self, *a): pass
-srv = http.server.HTTPServer(('127.0.0.1', 0), Agent)
+srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Agent)
 open(port_file + '.tmp', 'w').write(str(srv.server_address[1]))
 import os; os.rename(port_file + '.tmp', port_file)
 srv.serve_forever()
@@ -119,6 +135,54 @@ TEST_F(ConsulRegister, Failures) {
   r = RegisterWithConsul(Url(), *regs, o);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+}
+
+std::vector<ConsulRegistration> Saying(const std::string& what) {
+  std::vector<Service> s(1);
+  s[0].name = "web", s[0].port = 8080, s[0].description = what;
+  auto regs = ConsulRegistrations(s, {});
+  EXPECT_TRUE(regs);
+  return regs ? *regs : std::vector<ConsulRegistration>{};
+}
+
+// An agent answering with a body far over the cap: the request ends at max_body, with an
+// error, instead of reading it all.
+TEST_F(ConsulRegister, ReplyBodyIsCapped) {
+  auto regs = Saying("endless");
+  ASSERT_EQ(regs.size(), 1u);
+  auto r = RegisterWithConsul(Url(), regs);
+  ASSERT_FALSE(r) << "an 8 MiB reply was read whole";
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(r.error().message.find("over 1048576 bytes"), std::string::npos) << r.error().message;
+}
+
+// An agent that sends a byte every 0.2 s never trips the per-read timeout (5 s); the total
+// deadline ends the request. (Without it the request runs the agent's 60 s and succeeds.)
+TEST_F(ConsulRegister, DrippingAgentMeetsTheTotalDeadline) {
+  auto regs = Saying("drip");
+  ASSERT_EQ(regs.size(), 1u);
+  ConsulOptions o;
+  o.total_ms = 1000;
+  auto r = RegisterWithConsul(Url(), regs, o);
+  ASSERT_FALSE(r) << "the dripping agent's request was allowed to run to its end";
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(r.error().message.find("within 1000 ms"), std::string::npos) << r.error().message;
+}
+
+// A token with CR/LF would add a header on the wire: refused before anything is sent.
+TEST_F(ConsulRegister, TokenWithControlCharactersIsRefusedBeforeSending) {
+  auto regs = Saying("ok");
+  ASSERT_EQ(regs.size(), 1u);
+  for (const std::string& token :
+       std::vector<std::string>{"abc\r\nX-Injected: 1", "abc\nX-Injected: 1", "a\tb", "a\x7f"}) {
+    ConsulOptions o;
+    o.token = token;
+    auto r = RegisterWithConsul(Url(), regs, o);
+    ASSERT_FALSE(r) << "token accepted";
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(r.error().message.find("control character"), std::string::npos) << r.error().message;
+  }
+  EXPECT_TRUE(Requests().empty()) << "a request reached the agent";
 }
 
 }  // namespace
