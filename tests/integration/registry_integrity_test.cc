@@ -48,7 +48,9 @@ TEST(RegistryIntegrity, SixteenProcessesAssignDistinctPorts) {
   const int per_process = 1000;
   std::vector<std::future<CommandResult>> runs;
   for (int p = 0; p < kProcesses; ++p) {
-    std::vector<std::string> args{"assign", "--db", db};
+    // Each batch of 1,000 is one transaction, so the last of 16 queues behind the other 15
+    // (several seconds on two cores): a wait beyond the 5 s default.
+    std::vector<std::string> args{"assign", "--wait", "300", "--db", db};
     for (int i = 0; i < per_process; ++i) args.push_back(fmt::format("p{}-svc{}", p, i));
     runs.push_back(std::async(std::launch::async, [args] { return RunBerth(args); }));
   }
