@@ -21,8 +21,21 @@ Result<FilePlan> PlanFile(registry::Store& store, const registry::HostView& host
   return plan;
 }
 
-Result<void> CommitPlan(registry::Store& store, const FilePlan& plan, std::string_view source) {
+std::vector<registry::Change> Removals(const FilePlan& plan) {
+  std::vector<registry::Change> out;
+  for (const registry::Change& c : plan.changes) {
+    if (c.kind == registry::Change::Kind::kRemove) out.push_back(c);
+  }
+  return out;
+}
+
+Result<void> CommitPlan(registry::Store& store, const FilePlan& plan, std::string_view source,
+                        bool prune) {
   if (plan.changes.empty()) return {};
+  if (!prune && !Removals(plan).empty()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("{} would remove registry entries it does not name", source));
+  }
   return store.Replace(plan.resolved, fmt::format("declared in {}", source));
 }
 

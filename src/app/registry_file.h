@@ -37,10 +37,14 @@ struct FilePlan {
                                         registry::RegistryDoc desired, std::string_view source,
                                         FileMode mode);
 
-// Writes a plan in one transaction (nothing when it has no changes). Failure: the store's;
-// nothing was written.
+// The changes of `plan` that remove an entry of the registry the file does not name.
+std::vector<registry::Change> Removals(const FilePlan& plan);
+
+// Writes a plan in one transaction (nothing when it has no changes). Removals are written only
+// when `prune`. Failure: kInvalidArgument when the plan removes entries and not `prune`; the
+// store's; nothing was written.
 [[nodiscard]] Result<void> CommitPlan(registry::Store& store, const FilePlan& plan,
-                                      std::string_view source);
+                                      std::string_view source, bool prune);
 
 // Registers the registry's services with a Consul agent. Returns how many. Failure: the
 // exporter's, the client's.

@@ -10,13 +10,16 @@ Steps<registry::Assignment> Assign(registry::Store& store, registry::HostView ho
                                    std::span<const registry::AssignRequest> requests) {
   registry::Allocator alloc(store, std::move(host));
   Steps<registry::Assignment> out;
-  for (const registry::AssignRequest& req : requests) {
-    auto a = alloc.Assign(req);
-    if (!a) {
-      out.failed = std::move(a.error());
-      break;
+  // One transaction: a failing name undoes the names before it.
+  auto all = store.Atomically([&]() -> Result<void> {
+    for (const registry::AssignRequest& req : requests) {
+      out.done.push_back(BERTH_TRY(alloc.Assign(req)));
     }
-    out.done.push_back(std::move(*a));
+    return {};
+  });
+  if (!all) {
+    out.done.clear();
+    out.failed = std::move(all.error());
   }
   return out;
 }
@@ -24,24 +27,36 @@ Steps<registry::Assignment> Assign(registry::Store& store, registry::HostView ho
 Steps<registry::ServiceRecord> Release(registry::Store& store, std::span<const std::string> names,
                                        bool missing_ok) {
   Steps<registry::ServiceRecord> out;
+  std::vector<std::string> present;
   for (const std::string& name : names) {
     auto before = store.GetService(name);
     if (!before) {
+      out.done.clear();
       out.failed = std::move(before.error());
-      break;
+      return out;
     }
-    auto gone = store.ReleaseService(name);
-    if (!gone) {
-      out.failed = std::move(gone.error());
-      break;
-    }
-    if (!*gone) {
+    if (!*before) {
       if (missing_ok) continue;
+      out.done.clear();
       out.failed = Error{ErrorCode::kNotFound,
-                         fmt::format("'{}' is not registered in {}", name, store.Location())};
-      break;
+                         fmt::format("'{}' is not registered in {}; nothing was released", name,
+                                     store.Location())};
+      return out;
     }
+    if (std::find(present.begin(), present.end(), name) != present.end()) continue;
+    present.push_back(name);
     out.done.push_back(std::move(**before));
+  }
+  if (present.empty()) return out;
+  auto gone = store.ReleaseServices(present);
+  if (!gone || !*gone) {
+    out.done.clear();
+    out.failed = gone ? Error{ErrorCode::kConflict,
+                              fmt::format("the registry {} changed while releasing (another "
+                                          "process released one of the names); nothing was "
+                                          "released: retry",
+                                          store.Location())}
+                      : std::move(gone.error());
   }
   return out;
 }

@@ -21,13 +21,14 @@ struct Steps {
   std::optional<Error> failed;
 };
 
-// Assigns each request in order with one allocator over `host`. Stops at the first failure;
-// the names before it stay assigned (assigning them again is harmless).
+// Assigns each request in order with one allocator over `host`, in one atomic step: a failure
+// leaves the registry as it was (`done` is then empty).
 Steps<registry::Assignment> Assign(registry::Store& store, registry::HostView host,
                                    std::span<const registry::AssignRequest> requests);
 
-// Releases each name in order. A name that is not registered is skipped when `missing_ok`,
-// else it stops the command (kNotFound, naming the registry). Returns the released records.
+// Releases the names in one atomic step: all of them or none. A name that is not registered
+// is skipped when `missing_ok`, else nothing is released (kNotFound, naming the registry).
+// Returns the released records (none on failure).
 Steps<registry::ServiceRecord> Release(registry::Store& store, std::span<const std::string> names,
                                        bool missing_ok);
 

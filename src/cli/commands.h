@@ -21,6 +21,7 @@ void AddExportCommand(CLI::App& app, int& exit_code);
 void AddImportCommand(CLI::App& app, int& exit_code);
 void AddPlanCommand(CLI::App& app, int& exit_code);
 void AddApplyCommand(CLI::App& app, int& exit_code);
+void AddStoreCommand(CLI::App& app, int& exit_code);  // berth store check
 void AddCheckCommand(CLI::App& app, int& exit_code);
 void AddReserveCommand(CLI::App& app, int& exit_code);
 void AddRangeCommand(CLI::App& app, int& exit_code);

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   berth::cli::AddImportCommand(app, exit_code);
   berth::cli::AddPlanCommand(app, exit_code);
   berth::cli::AddApplyCommand(app, exit_code);
+  berth::cli::AddStoreCommand(app, exit_code);
   berth::cli::AddCheckCommand(app, exit_code);
   berth::cli::AddReserveCommand(app, exit_code);
   berth::cli::AddRangeCommand(app, exit_code);

@@ -15,7 +15,7 @@ namespace {
 struct AssignFlags {
   std::vector<std::string> names;
   std::string proto;
-  int port = 0;
+  std::string port;  // decimal text: CLI11 would read 0x50 as 80
   std::string family;
   std::string group;
   bool allow_iana = false;
@@ -34,10 +34,17 @@ int RunAssign(const AssignFlags& f) {
     if (!proto) return PrintError(proto.error());
     base.proto = *proto;
   }
-  if (f.port != 0) {
-    if (f.port < 1 || f.port > 65535) return PrintError(fmt::format("--port {}: use 1-65535", f.port));
+  if (!f.port.empty()) {
+    const bool decimal = f.port.size() <= 5 &&
+                         f.port.find_first_not_of("0123456789") == std::string::npos;
+    const long port = decimal ? std::stol(f.port) : 0;
+    if (port < 1 || port > 65535) {
+      return PrintError(fmt::format("--port '{}': give a decimal port number 1-65535 (without "
+                                    "--port, berth chooses one)",
+                                    f.port));
+    }
     if (f.names.size() > 1) return PrintError("--port with several names: give one name per explicit port");
-    base.port = static_cast<Port>(f.port);
+    base.port = static_cast<Port>(port);
   }
   for (const std::string& n : f.names) {
     if (auto v = ValidateServiceName(n); !v) return PrintError(v.error());
@@ -103,8 +110,9 @@ void AddAssignCommand(CLI::App& app, int& exit_code) {
                                      "(mssql.instance1)")->required();
   cmd->add_option("--proto", f->proto, "tcp (default), udp, or both (claims the port for both)")
       ->check(CLI::IsMember({"tcp", "udp", "both"}));
-  cmd->add_option("--port", f->port, "this exact port: every rule is checked and each one it "
-                                     "breaks is explained");
+  cmd->add_option("--port", f->port, "this exact port (decimal, 1-65535): every rule is checked "
+                                     "and each one it breaks is explained")
+      ->type_name("PORT");
   cmd->add_option("--family", f->family, "take the next free port of this family's block "
                                          "(default: the family named by the name's first label, if any)");
   cmd->add_option("--group", f->group, "the group of hosts sharing the port space (default: default)");
@@ -115,8 +123,8 @@ void AddAssignCommand(CLI::App& app, int& exit_code) {
   cmd->add_flag("--json", f->json, "print the record(s) as JSON (docs/registry.md)");
   cmd->add_flag("--explain", f->explain, "say on stderr why each port was chosen");
   AddStoreOptions(cmd, f->store);
-  cmd->footer("Exit status: 0 ok, 2 error (a failing name writes nothing; names before it stay\n"
-              "assigned, and assigning them again is harmless).\n"
+  cmd->footer("Exit status: 0 ok, 2 error (all names or none: a failing name leaves the\n"
+              "registry as it was).\n"
               "Examples:\n"
               "  berth assign web                       prints e.g. 23517\n"
               "  berth assign dns --proto both\n"
@@ -137,7 +145,7 @@ void AddReleaseCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("names", f->names, "registered service names")->required();
   cmd->add_flag("--missing-ok", f->missing_ok, "a name that is not registered is not an error");
   AddStoreOptions(cmd, f->store);
-  cmd->footer("Exit status: 0 ok, 2 error.");
+  cmd->footer("Exit status: 0 ok, 2 error (all names or none).");
   cmd->callback([f, &exit_code] { exit_code = RunRelease(f->names, f->missing_ok, f->store); });
 }
 

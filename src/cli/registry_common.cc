@@ -16,12 +16,19 @@ void AddStoreOptions(CLI::App* cmd, StoreFlags& flags) {
   cmd->add_option("--db", flags.db,
                   "registry file (default: $BERTH_DB, else /var/lib/berth/registry.db as root, "
                   "$XDG_STATE_HOME/berth/registry.db otherwise)");
+  cmd->add_option("--wait", flags.wait,
+                  "seconds to wait while another process holds the registry's lock, then fail "
+                  "naming it")
+      ->check(CLI::Range(0.0, 86400.0))
+      ->capture_default_str()
+      ->type_name("SECONDS");
 }
 
 Result<std::unique_ptr<registry::Store>> OpenRegistry(const StoreFlags& flags,
                                                       registry::OpenMode mode) {
   const registry::StoreLocation where = BERTH_TRY(registry::ResolveStore(flags.store, flags.db));
-  return registry::OpenStore(where, mode);
+  return registry::OpenStore(
+      where, mode, std::chrono::milliseconds(static_cast<std::int64_t>(flags.wait * 1000)));
 }
 
 void PrintWarnings(const std::vector<std::string>& warnings) {

@@ -20,9 +20,10 @@ namespace berth::cli {
 struct StoreFlags {
   std::string store;
   std::string db;
+  double wait = 5;  // --wait SECONDS for another process's lock
 };
 
-// Adds --store URL and --db PATH to `cmd`.
+// Adds --store URL, --db PATH and --wait SECONDS to `cmd`.
 void AddStoreOptions(CLI::App* cmd, StoreFlags& flags);
 
 // Opens the registry the flags name. kRead never creates anything (a missing registry reads

@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/registry_common.h"
+#include "emit/plan_render.h"
 #include "emit/registry_render.h"
 #include "emit/service_export.h"
 #include "registry/berth_toml.h"
@@ -19,11 +20,28 @@ namespace {
 
 struct ExportFlags {
   std::string format = "toml", output, consul_url;
+  bool format_given = false;
   StoreFlags store;
   ExportOptions options;
 };
 
 int RunExport(const ExportFlags& f) {
+  if (!f.consul_url.empty() && f.format_given && f.format != "consul") {
+    return PrintError(fmt::format("--consul-url registers the services with Consul and prints "
+                                  "no {} document: give one of --consul-url or --format {}",
+                                  f.format, f.format));
+  }
+  if (!f.consul_url.empty() && !f.output.empty()) {
+    return PrintError("--consul-url registers with Consul and writes no file: drop -o/--output");
+  }
+  if (!f.options.group.empty() && (f.format == "toml" || f.format == "json") &&
+      f.consul_url.empty()) {
+    return PrintError(fmt::format("--group selects services for k8s, compose, consul, prometheus "
+                                  "and services; --format {} exports the whole registry (so that "
+                                  "'berth import' rebuilds it): drop --group, or use 'berth list "
+                                  "--group {} --json' to see one group",
+                                  f.format, f.options.group));
+  }
   auto store = OpenRegistry(f.store, registry::OpenMode::kRead);
   if (!store) return PrintError(store.error());
   if (!f.consul_url.empty()) {
@@ -56,39 +74,88 @@ int RunExport(const ExportFlags& f) {
   return 0;
 }
 
-int RunFile(app::FileMode mode, const std::string& file, const StoreFlags& where) {
+struct FileFlags {
+  std::string file;
+  StoreFlags store;
+  bool json = false;
+  bool prune = false;
+};
+
+// plan: 0 no changes, 1 changes, 2 error. apply/import: 0 done, 2 error.
+int RunFile(app::FileMode mode, const FileFlags& f) {
+  const std::string& file = f.file;
   auto text = ReadWholeFile(file);
   if (!text) return PrintError(text.error());
   auto parsed = registry::ParseBerthToml(*text, file);
   if (!parsed) {
     return PrintError(fmt::format("{}\nnothing was written", parsed.error().message));
   }
-  auto store = OpenRegistry(where, mode == app::FileMode::kPlan ? registry::OpenMode::kRead
-                                                                : registry::OpenMode::kWrite);
+  auto store = OpenRegistry(f.store, mode == app::FileMode::kPlan ? registry::OpenMode::kRead
+                                                                  : registry::OpenMode::kWrite);
   if (!store) return PrintError(store.error());
   auto view = TakeHostView();
   if (!view) return PrintError(view.error());
   auto plan = app::PlanFile(**store, *view, std::move(*parsed), file, mode);
   if (!plan) return PrintError(fmt::format("{}\nnothing was written", plan.error().message));
-  WriteStdout(registry::FormatChanges(plan->changes));
-  PrintWarnings(plan->warnings);
-  if (mode == app::FileMode::kPlan || plan->changes.empty()) return 0;
-  if (auto r = app::CommitPlan(**store, *plan, file); !r) {
+  const auto removals = app::Removals(*plan);
+  const bool refuse = mode == app::FileMode::kApply && !f.prune && !removals.empty();
+  const Sink out = [](std::string_view s) { WriteStdout(s); };
+  auto report = [&](PlanOutcome outcome) {
+    if (f.json) {
+      RenderPlanJson(plan->changes, plan->warnings, outcome, out);
+    } else {
+      WriteStdout(registry::FormatChanges(plan->changes));
+      PrintWarnings(plan->warnings);
+    }
+  };
+  if (mode == app::FileMode::kPlan) {
+    report(PlanOutcome::kPlanned);
+    return plan->changes.empty() ? 0 : 1;
+  }
+  if (refuse) {
+    report(PlanOutcome::kRefused);
+    std::string names;
+    for (const registry::Change& c : removals) {
+      names += fmt::format("{}{} {}", names.empty() ? "" : ", ", c.what, c.name);
+    }
+    return PrintError(fmt::format(
+        "{} does not name {} entr{} of the registry {} ({}); apply removes entries only with "
+        "--prune: add them to the file to keep them, or run 'berth apply --prune {}' to remove "
+        "them. Nothing was written",
+        file, removals.size(), removals.size() == 1 ? "y" : "ies", (*store)->Location(), names,
+        file));
+  }
+  if (plan->changes.empty()) {
+    report(PlanOutcome::kApplied);
+    return 0;
+  }
+  if (auto r = app::CommitPlan(**store, *plan, file, f.prune); !r) {
     return PrintError(fmt::format("{}\nnothing was written", r.error().message));
   }
-  WriteStdout(fmt::format("{} {}\n", mode == app::FileMode::kImport ? "imported into" : "applied to",
-                          (*store)->Location()));
+  report(PlanOutcome::kApplied);
+  if (!f.json) {
+    WriteStdout(fmt::format("{} {}\n", mode == app::FileMode::kImport ? "imported into" : "applied to",
+                            (*store)->Location()));
+  }
   return 0;
 }
 
 void AddFileCommand(CLI::App& app, int& exit_code, app::FileMode mode, const char* name,
                     const char* help) {
-  auto f = std::make_shared<std::pair<std::string, StoreFlags>>();
+  auto f = std::make_shared<FileFlags>();
   CLI::App* cmd = app.add_subcommand(name, help);
-  cmd->add_option("file", f->first, "a berth.toml file (docs/registry.md)")->required();
-  AddStoreOptions(cmd, f->second);
-  cmd->footer("Exit status: 0 ok, 2 error (a file with any error writes nothing).");
-  cmd->callback([f, mode, &exit_code] { exit_code = RunFile(mode, f->first, f->second); });
+  cmd->add_option("file", f->file, "a berth.toml file (docs/registry.md)")->required();
+  cmd->add_flag("--json", f->json, "print the changes as JSON (schema berth.plan/1, docs/registry.md)");
+  if (mode == app::FileMode::kApply) {
+    cmd->add_flag("--prune", f->prune,
+                  "also remove the services, groups and families the file does not name "
+                  "(without it, apply refuses a file that would remove any)");
+  }
+  AddStoreOptions(cmd, f->store);
+  cmd->footer(mode == app::FileMode::kPlan
+                  ? "Exit status: 0 no changes, 1 changes to make, 2 error."
+                  : "Exit status: 0 ok, 2 error (a file with any error writes nothing).");
+  cmd->callback([f, mode, &exit_code] { exit_code = RunFile(mode, *f); });
 }
 
 }  // namespace
@@ -101,9 +168,10 @@ void AddExportCommand(CLI::App& app, int& exit_code) {
       "same registry. Or as what other systems need to find services on their static ports: "
       "Kubernetes Services (k8s), Docker Compose ports (compose), Consul definitions (consul), "
       "Prometheus file_sd targets (prometheus), /etc/services lines (services).");
-  cmd->add_option("--format", f->format, "toml, json, k8s, compose, consul, prometheus, services")
-      ->check(CLI::IsMember({"toml", "json", "k8s", "compose", "consul", "prometheus", "services"}))
-      ->capture_default_str();
+  CLI::Option* format =
+      cmd->add_option("--format", f->format, "toml, json, k8s, compose, consul, prometheus, services")
+          ->check(CLI::IsMember({"toml", "json", "k8s", "compose", "consul", "prometheus", "services"}))
+          ->capture_default_str();
   cmd->add_option("-o,--output", f->output, "write to this file (atomically) instead of stdout");
   cmd->add_option("--group", f->options.group, "only this group's services (not for toml/json)");
   cmd->add_option("--host", f->options.host, "host part of Prometheus targets")
@@ -111,10 +179,14 @@ void AddExportCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--namespace", f->options.k8s_namespace, "metadata.namespace of k8s Services");
   cmd->add_option("--consul-url", f->consul_url,
                   "register the services with this Consul agent (PUT "
-                  "/v1/agent/service/register; token from CONSUL_HTTP_TOKEN) instead of printing");
+                  "/v1/agent/service/register; token from CONSUL_HTTP_TOKEN) instead of printing "
+                  "(not with another --format, nor -o)");
   AddStoreOptions(cmd, f->store);
   cmd->footer("Exit status: 0 ok, 2 error. Formats and escaping: docs/enforce.md.");
-  cmd->callback([f, &exit_code] { exit_code = RunExport(*f); });
+  cmd->callback([f, format, &exit_code] {
+    f->format_given = format->count() > 0;
+    exit_code = RunExport(*f);
+  });
 }
 
 void AddImportCommand(CLI::App& app, int& exit_code) {
@@ -125,15 +197,16 @@ void AddImportCommand(CLI::App& app, int& exit_code) {
 
 void AddPlanCommand(CLI::App& app, int& exit_code) {
   AddFileCommand(app, exit_code, app::FileMode::kPlan, "plan",
-                 "Print what 'berth apply FILE' would change: + added, ~ changed, - removed. "
-                 "Writes nothing.");
+                 "Print what 'berth apply --prune FILE' would change: + added, ~ changed, - removed. "
+                 "Writes nothing; exits 1 when there is something to change.");
 }
 
 void AddApplyCommand(CLI::App& app, int& exit_code) {
   AddFileCommand(app, exit_code, app::FileMode::kApply, "apply",
                  "Make the registry exactly what a berth.toml file describes, in one transaction: "
                  "all of it or nothing. Services without a port keep theirs or get one by the "
-                 "allocation rule.");
+                 "allocation rule. Entries the file does not name are removed only with --prune; "
+                 "without it, such a file is refused.");
 }
 
 }  // namespace berth::cli

@@ -131,7 +131,9 @@ void AddListCommand(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand("list", "List registered services, sorted by name.");
   cmd->add_option("--group", f->filter.group, "only this group");
   cmd->add_option("--family", f->filter.family, "only this family");
-  cmd->add_option("--proto", f->filter.proto, "only services using tcp or udp (both counts for each)");
+  cmd->add_option("--proto", f->filter.proto,
+                  "only services using tcp or udp (both counts for each), or declared both")
+      ->check(CLI::IsMember({"tcp", "udp", "both"}));
   cmd->add_option("--owner", f->filter.owner, "only this owner");
   cmd->add_option("--tag", f->filter.tag, "only services with this tag");
   cmd->add_flag("--json", f->json, "print JSON (schema berth.registry/1, docs/registry.md)");

@@ -2,12 +2,18 @@
 
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <ctime>
 #include <filesystem>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <map>
+#include <set>
+#include <sstream>
 
 #include <fmt/core.h>
 
@@ -61,15 +67,63 @@ std::int64_t Now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
 // SQLite's default busy handler sleeps 1, 2, 5, 10... up to 100 ms between tries, which
 // leaves the lock idle most of the time when many processes write small transactions.
-// This one retries after 50-550 microseconds (jittered so waiters spread out) for up to
-// 30 seconds.
-int BusyHandler(void* /*unused*/, int count) {
-  constexpr int kMaxTries = 30 * 1000000 / 300;  // ~30 s at the mean sleep
-  if (count >= kMaxTries) return 0;
+// This one retries after 50-550 microseconds (jittered so waiters spread out) until the
+// store's deadline: set once per write transaction (retries share it), else from the first try.
+int BusyHandler(void* arg, int count) {
+  auto* busy = static_cast<SqliteStore::Busy*>(arg);
+  const auto now = std::chrono::steady_clock::now();
+  if (!busy->in_txn && count == 0) busy->deadline = now + busy->wait;
+  if (now >= busy->deadline) return 0;
   thread_local unsigned seed = static_cast<unsigned>(::getpid()) * 2654435761u;
   seed = seed * 1103515245u + 12345u;
   ::usleep(50 + (seed >> 16) % 500);
   return 1;
+}
+
+// The processes holding POSIX locks on the registry file or its -shm (where SQLite's WAL
+// write lock lives), from /proc/locks; empty when none can be found.
+std::vector<std::string> LockHolders(const std::string& path) {
+  std::vector<std::pair<unsigned long, unsigned long>> ids;  // (dev, inode)
+  for (const std::string& f : {path, path + "-shm"}) {
+    struct stat st {};
+    if (::stat(f.c_str(), &st) == 0) ids.emplace_back(st.st_dev, st.st_ino);
+  }
+  std::vector<std::string> out;
+  std::ifstream locks("/proc/locks");
+  std::string line;
+  while (std::getline(locks, line)) {
+    // "1: POSIX  ADVISORY  WRITE 1234 08:01:5678 120 120"
+    std::istringstream in(line);
+    std::string n, kind, adv, rw, dev_ino;
+    long pid = 0;
+    if (!(in >> n >> kind)) continue;
+    if (kind == "->") in >> kind;  // a blocked waiter
+    if (!(in >> adv >> rw >> pid >> dev_ino) || pid <= 0 || pid == ::getpid()) continue;
+    unsigned maj = 0, min = 0;
+    unsigned long ino = 0;
+    if (std::sscanf(dev_ino.c_str(), "%x:%x:%lu", &maj, &min, &ino) != 3) continue;
+    for (const auto& [dev, inode] : ids) {
+      if (inode != ino || major(dev) != maj || minor(dev) != min) continue;
+      std::string comm;
+      std::ifstream(fmt::format("/proc/{}/comm", pid)) >> comm;
+      std::string who = comm.empty() ? fmt::format("pid {}", pid) : fmt::format("pid {} ({})", pid, comm);
+      if (std::find(out.begin(), out.end(), who) == out.end()) out.push_back(std::move(who));
+    }
+  }
+  return out;
+}
+
+Error LockTimeout(const std::string& path, std::chrono::milliseconds wait) {
+  const auto holders = LockHolders(path);
+  std::string who = "by another process (which one cannot be found: /proc/locks names none)";
+  if (!holders.empty()) {
+    who = "by ";
+    for (std::size_t i = 0; i < holders.size(); ++i) who += (i ? ", " : "") + holders[i];
+  }
+  return Error{ErrorCode::kUnavailable,
+               fmt::format("the registry {} is locked {}; gave up after {} s: retry when it "
+                           "is done, wait longer with --wait SECONDS, or stop that process",
+                           path, who, std::chrono::duration<double>(wait).count())};
 }
 
 Result<std::int64_t> QueryInt(sqlite3* db, std::string_view q) {
@@ -86,27 +140,6 @@ Result<std::int64_t> BumpRevision(sql::StmtCache& cache) {
   return v;
 }
 
-// Runs `body` in one BEGIN IMMEDIATE transaction, retrying a few times when the store is
-// busy beyond the busy timeout (16 writers on two cores can get there).
-template <class F>
-auto InTxn(sqlite3* db, F&& body) -> decltype(body()) {
-  for (int attempt = 0;; ++attempt) {
-    auto txn = Txn::Begin(db);
-    if (!txn) {
-      if (txn.error().code == ErrorCode::kUnavailable && attempt < 20) continue;
-      return std::unexpected(txn.error());
-    }
-    auto r = body();
-    if (!r) return r;
-    auto c = txn->Commit();
-    if (!c) {
-      if (c.error().code == ErrorCode::kUnavailable && attempt < 20) continue;
-      return std::unexpected(c.error());
-    }
-    return r;
-  }
-}
-
 Error Refuse(const std::string& path, std::string_view why) {
   return Error{ErrorCode::kMalformed,
                fmt::format("{}: {}; berth will not modify it. Move it aside or choose another "
@@ -114,11 +147,22 @@ Error Refuse(const std::string& path, std::string_view why) {
                            path, why)};
 }
 
-Result<void> PrepareDirectory(const std::string& path) {
+Result<void> PrepareDirectory(const std::string& path, bool create_directories) {
   std::filesystem::path dir = std::filesystem::path(path).parent_path();
   if (dir.empty()) dir = ".";
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
+  if (!create_directories) {
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0 && errno == ENOENT) {
+      return Fail(ErrorCode::kNotFound,
+                  fmt::format("cannot create the registry {}: directory {} does not exist; "
+                              "check the path given with --db or BERTH_DB, or create the "
+                              "directory first",
+                              path, dir.string()));
+    }
+  } else {
+    std::filesystem::create_directories(dir, ec);
+  }
   if (ec || ::access(dir.c_str(), W_OK | X_OK) != 0) {
     return Fail(ErrorCode::kPermissionDenied,
                 fmt::format("cannot create the registry {}: directory {} is not writable ({}); "
@@ -129,14 +173,30 @@ Result<void> PrepareDirectory(const std::string& path) {
   return {};
 }
 
+Result<std::int64_t> CheckVersion(const std::string& path, std::int64_t version) {
+  if (version > kSchemaVersion) {
+    return std::unexpected(Refuse(path, fmt::format("schema version {} is newer than this berth "
+                                                    "understands ({}): upgrade berth",
+                                                    version, kSchemaVersion)));
+  }
+  if (version < 0) {
+    return std::unexpected(Refuse(path, fmt::format("schema version {} is not one berth ever "
+                                                    "wrote (it knows 1 to {}): the file is "
+                                                    "damaged",
+                                                    version, kSchemaVersion)));
+  }
+  return version;
+}
+
 Result<void> Migrate(sqlite3* db, const std::string& path) {
-  return InTxn(db, [&]() -> Result<void> {
-    const auto version = BERTH_TRY(QueryInt(db, "PRAGMA user_version"));
-    if (version > kSchemaVersion) {
-      return std::unexpected(Refuse(path, fmt::format("schema version {} is newer than this "
-                                                      "berth understands ({}): upgrade berth",
-                                                      version, kSchemaVersion)));
+  for (int attempt = 0;; ++attempt) {
+    auto txn = Txn::Begin(db);
+    if (!txn) {
+      if (txn.error().code == ErrorCode::kUnavailable && attempt < 20) continue;
+      return std::unexpected(txn.error());
     }
+    const auto stored = BERTH_TRY(QueryInt(db, "PRAGMA user_version"));
+    const auto version = BERTH_TRY(CheckVersion(path, stored));
     for (std::int64_t v = version; v < kSchemaVersion; ++v) {
       BERTH_TRY(Exec(db, kMigrations[v]));
     }
@@ -145,8 +205,10 @@ Result<void> Migrate(sqlite3* db, const std::string& path) {
                                      kAppId, kSchemaVersion)
                              .c_str()));
     }
-    return {};
-  });
+    auto c = txn->Commit();
+    if (!c && c.error().code == ErrorCode::kUnavailable && attempt < 20) continue;
+    return c;
+  }
 }
 
 // Checks that an existing file is a berth registry this berth can read, without writing.
@@ -164,7 +226,10 @@ Result<std::int64_t> Inspect(sqlite3* db, const std::string& path) {
 Result<std::int64_t> InspectOnce(sqlite3* db, const std::string& path) {
   auto app = QueryInt(db, "PRAGMA application_id");
   if (!app) {
-    if (app.error().code == ErrorCode::kUnavailable) return std::unexpected(app.error());
+    if (app.error().code == ErrorCode::kUnavailable || app.error().code == ErrorCode::kNotFound ||
+        app.error().code == ErrorCode::kPermissionDenied) {
+      return std::unexpected(app.error());
+    }
     return std::unexpected(Refuse(path, fmt::format("not a readable SQLite database ({})",
                                                     app.error().message)));
   }
@@ -175,60 +240,206 @@ Result<std::int64_t> InspectOnce(sqlite3* db, const std::string& path) {
     return 0;
   }
   if (*app != kAppId) return std::unexpected(Refuse(path, "an SQLite database, but not a berth registry"));
-  if (version > kSchemaVersion) {
-    return std::unexpected(Refuse(path, fmt::format("schema version {} is newer than this berth "
-                                                    "understands ({}): upgrade berth",
-                                                    version, kSchemaVersion)));
+  return CheckVersion(path, version);
+}
+
+// `path` for a file: URI (RFC 3986 escaping of what the URI syntax reserves).
+std::string UriPath(const std::string& path) {
+  std::string out;
+  for (unsigned char c : path) {
+    if (c == '%' || c == '?' || c == '#' || c <= ' ' || c >= 0x7f) {
+      out += fmt::format("%{:02X}", c);
+    } else {
+      out += static_cast<char>(c);
+    }
   }
-  return version;
+  return out;
+}
+
+// Runs quick_check or integrity_check: the problems it reports, empty when "ok".
+Result<std::vector<std::string>> Check(sqlite3* db, std::string_view pragma) {
+  Stmt s = BERTH_TRY(Stmt::Prepare(db, pragma));
+  std::vector<std::string> out;
+  while (BERTH_TRY(s.Step())) out.push_back(s.Text(0));
+  if (out.size() == 1 && out.front() == "ok") out.clear();
+  return out;
 }
 
 }  // namespace
 
 void SqliteStore::Closer::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
 
+// Runs `body` in one BEGIN IMMEDIATE transaction, retrying while the store is busy until the
+// lock deadline (16 writers on two cores can get SQLITE_BUSY past the handler). Inside
+// Atomically() it runs in a savepoint of that transaction instead, so a failing step undoes
+// only itself and the caller decides.
+template <class F>
+auto SqliteStore::InTxn(F&& body) -> decltype(body()) {
+  sqlite3* db = db_.get();
+  if (atomic_) {
+    BERTH_TRY(Exec(db, "SAVEPOINT step"));
+    auto r = body();
+    if (!r) sqlite3_exec(db, "ROLLBACK TO step", nullptr, nullptr, nullptr);
+    sqlite3_exec(db, "RELEASE step", nullptr, nullptr, nullptr);
+    return r;
+  }
+  busy_->deadline = std::chrono::steady_clock::now() + busy_->wait;
+  busy_->in_txn = true;
+  struct Done {
+    Busy* b;
+    ~Done() { b->in_txn = false; }
+  } done{busy_.get()};
+  auto busy_left = [&] { return std::chrono::steady_clock::now() < busy_->deadline; };
+  for (;;) {
+    auto txn = Txn::Begin(db);
+    if (!txn) {
+      if (txn.error().code != ErrorCode::kUnavailable) return std::unexpected(txn.error());
+      if (busy_left()) continue;
+      return std::unexpected(LockTimeout(path_, busy_->wait));
+    }
+    auto r = body();
+    if (!r) return r;
+    auto c = txn->Commit();
+    if (!c) {
+      if (c.error().code != ErrorCode::kUnavailable) return std::unexpected(c.error());
+      if (busy_left()) continue;
+      return std::unexpected(LockTimeout(path_, busy_->wait));
+    }
+    return r;
+  }
+}
+
+Result<void> SqliteStore::Atomically(const std::function<Result<void>()>& body) {
+  if (atomic_) return body();
+  return InTxn([&]() -> Result<void> {
+    atomic_ = true;
+    auto r = body();
+    atomic_ = false;
+    return r;
+  });
+}
+
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, OpenMode mode) {
+  OpenOptions options;
+  options.mode = mode;
+  return Open(path, options);
+}
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
+                                                       const OpenOptions& options) {
+  const OpenMode mode = options.mode;
   struct stat st {};
-  const bool exists = ::stat(path.c_str(), &st) == 0;
+  bool exists = true;
+  if (::stat(path.c_str(), &st) != 0) {
+    const int err = errno;
+    if (err != ENOENT && err != ENOTDIR) {  // a path below a file: reported as not writable
+      return Fail(err == EACCES ? ErrorCode::kPermissionDenied : ErrorCode::kInvalidArgument,
+                  fmt::format("cannot reach the registry {}: {} (a directory on the way "
+                              "cannot be searched or is not a directory); run as a user who may "
+                              "read it, or choose another with --db PATH or BERTH_DB",
+                              path, std::strerror(err)));
+    }
+    exists = false;
+  }
   if (exists && !S_ISREG(st.st_mode)) {
     return Fail(ErrorCode::kInvalidArgument,
                 fmt::format("{} is not a regular file: give the registry file with --db", path));
   }
-  const bool memory = !exists && mode == OpenMode::kRead;
-  if (!exists && mode == OpenMode::kWrite) BERTH_TRY(PrepareDirectory(path));
-  const bool writable = memory || !exists || ::access(path.c_str(), W_OK) == 0;
-  if (mode == OpenMode::kWrite && !writable) {
-    return Fail(ErrorCode::kPermissionDenied,
-                fmt::format("cannot write the registry {}: {}; run as root, or choose another "
-                            "with --db PATH or BERTH_DB",
-                            path, std::strerror(errno)));
+  auto busy = std::make_unique<Busy>();
+  busy->wait = options.lock_wait;
+  // Reading what is not there (or a zero-byte file) is an empty registry, in memory: a read
+  // never creates or changes a file.
+  if (mode == OpenMode::kRead && (!exists || st.st_size == 0)) {
+    auto store = BERTH_TRY(OpenMemory());
+    store->path_ = path;
+    return store;
   }
-  sqlite3* raw = nullptr;
-  const int flags = (writable ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY) |
-                    SQLITE_OPEN_NOMUTEX;
-  int rc = sqlite3_open_v2(memory ? ":memory:" : path.c_str(), &raw, flags, nullptr);
-  std::unique_ptr<sqlite3, Closer> db(raw);
-  if (rc != SQLITE_OK) return std::unexpected(sql::SqlError(raw, rc, fmt::format("opening {}", path)));
-  sqlite3_extended_result_codes(raw, 0);
-  sqlite3_busy_handler(raw, BusyHandler, nullptr);
-
-  const auto version = BERTH_TRY(Inspect(raw, path));
-  if (writable && !memory) {
+  if (mode == OpenMode::kWrite) {
+    if (!exists) {
+      BERTH_TRY(PrepareDirectory(path, options.create_directories));
+    } else if (::access(path.c_str(), W_OK) != 0) {
+      return Fail(ErrorCode::kPermissionDenied,
+                  fmt::format("cannot write the registry {}: {}; run as root, or choose another "
+                              "with --db PATH or BERTH_DB",
+                              path, std::strerror(errno)));
+    }
+  }
+  auto connect = [&](bool immutable) -> Result<std::unique_ptr<sqlite3, Closer>> {
+    sqlite3* raw = nullptr;
+    int rc = 0;
+    if (mode == OpenMode::kWrite) {
+      rc = sqlite3_open_v2(path.c_str(), &raw,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    } else {
+      // A read-only connection; `immutable` when SQLite could not set up its shared memory
+      // (a WAL registry on a read-only mount or in a directory we may not write).
+      char* uri = sqlite3_mprintf("file:%s?mode=ro%s", UriPath(path).c_str(),
+                                  immutable ? "&immutable=1" : "");
+      rc = sqlite3_open_v2(uri, &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+      sqlite3_free(uri);
+    }
+    std::unique_ptr<sqlite3, Closer> db(raw);
+    if (rc != SQLITE_OK) return std::unexpected(sql::SqlError(raw, rc, fmt::format("opening {}", path)));
+    sqlite3_extended_result_codes(raw, 0);
+    sqlite3_busy_handler(raw, BusyHandler, busy.get());
+    return db;
+  };
+  auto db = BERTH_TRY(connect(false));
+  auto version = Inspect(db.get(), path);
+  if (!version && mode == OpenMode::kRead &&
+      (version.error().code == ErrorCode::kNotFound ||
+       version.error().code == ErrorCode::kPermissionDenied)) {
+    // SQLite can read a WAL database read-only when its -shm exists or can be created, else
+    // only as immutable, which ignores the -wal: refuse when the -wal holds changes.
+    struct stat wal {};
+    if (::stat((path + "-wal").c_str(), &wal) == 0 && wal.st_size > 0) {
+      return Fail(ErrorCode::kPermissionDenied,
+                  fmt::format("cannot read the registry {}: its write-ahead log {}-wal holds "
+                              "changes, and SQLite cannot create {}-shm here to read them ({}); "
+                              "run as a user who may write {}'s directory",
+                              path, path, path, version.error().message,
+                              std::filesystem::path(path).parent_path().string()));
+    }
+    db = BERTH_TRY(connect(true));
+    version = Inspect(db.get(), path);
+  }
+  if (!version) return std::unexpected(version.error());
+  sqlite3* raw = db.get();
+  if (mode == OpenMode::kRead && *version == 0) {
+    // An SQLite file with no tables yet: reads as empty, and stays untouched.
+    auto store = BERTH_TRY(OpenMemory());
+    store->path_ = path;
+    return store;
+  }
+  if (mode == OpenMode::kWrite && *version > 0) {
+    // The whole file, before any write: a write that only touches healthy pages would
+    // otherwise go through on a corrupt registry (docs/registry.md, "Corruption").
+    auto problems = Check(raw, "PRAGMA quick_check");
+    if (!problems) {
+      if (problems.error().code != ErrorCode::kMalformed) return std::unexpected(problems.error());
+      problems = std::vector<std::string>{problems.error().message};
+    }
+    if (!problems->empty()) {
+      return std::unexpected(Refuse(path, fmt::format("the file is corrupt ({}{}); see 'berth "
+                                                      "store check'",
+                                                      problems->front(),
+                                                      problems->size() > 1 ? ", ..." : "")));
+    }
+  }
+  if (mode == OpenMode::kWrite) {
     BERTH_TRY(Exec(raw, "PRAGMA journal_mode = WAL"));
     // NORMAL in WAL: a killed process never loses a committed transaction; a power cut
     // may lose the last ones but never corrupts. See docs/registry.md.
     BERTH_TRY(Exec(raw, "PRAGMA synchronous = NORMAL"));
+    if (*version < kSchemaVersion) BERTH_TRY(Migrate(raw, path));
+  } else if (*version < kSchemaVersion) {
+    return Fail(ErrorCode::kPermissionDenied,
+                fmt::format("{} needs a schema upgrade but is opened read-only: run a berth "
+                            "command that writes, as a user who may write it",
+                            path));
   }
-  if (version < kSchemaVersion) {
-    if (!writable) {
-      return Fail(ErrorCode::kPermissionDenied,
-                  fmt::format("{} needs a schema upgrade but is read-only here: run a berth "
-                              "command that writes, as a user who may write it",
-                              path));
-    }
-    BERTH_TRY(Migrate(raw, path));
-  }
-  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(db), path));
+  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(busy), std::move(db), path));
 }
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::OpenMemory() {
@@ -237,7 +448,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::OpenMemory() {
   std::unique_ptr<sqlite3, Closer> db(raw);
   if (rc != SQLITE_OK) return std::unexpected(sql::SqlError(raw, rc, "opening a registry in memory"));
   BERTH_TRY(Migrate(raw, ":memory:"));
-  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(db), ":memory:"));
+  return std::unique_ptr<SqliteStore>(
+      new SqliteStore(std::make_unique<Busy>(), std::move(db), ":memory:"));
 }
 
 SqliteStore::~SqliteStore() = default;
@@ -274,8 +486,7 @@ Result<std::vector<Claim>> SqliteStore::ListClaims(std::string_view group) {
 }
 
 Result<ClaimOutcome> SqliteStore::ClaimService(const ServiceRecord& record) {
-  sqlite3* db = db_.get();
-  return InTxn(db, [&]() -> Result<ClaimOutcome> {
+  return InTxn([&]() -> Result<ClaimOutcome> {
     if (auto existing = BERTH_TRY(GetService(record.service.name))) {
       return ClaimOutcome{ClaimStatus::kExists, std::move(*existing)};
     }
@@ -309,8 +520,7 @@ Result<ClaimOutcome> SqliteStore::ClaimService(const ServiceRecord& record) {
 }
 
 Result<bool> SqliteStore::ReleaseService(std::string_view name) {
-  sqlite3* db = db_.get();
-  return InTxn(db, [&]() -> Result<bool> {
+  return InTxn([&]() -> Result<bool> {
     // A service's claims are found from its own record (group, port), so claims need no
     // index by service.
     auto del = BERTH_TRY(cache_.Get("DELETE FROM services WHERE name = ?1 RETURNING grp, port"));
@@ -343,8 +553,7 @@ Result<std::vector<Group>> SqliteStore::ListGroups() {
 }
 
 Result<void> SqliteStore::PutGroup(const Group& group) {
-  sqlite3* db = db_.get();
-  return InTxn(db, [&]() -> Result<void> {
+  return InTxn([&]() -> Result<void> {
     auto s = BERTH_TRY(cache_.Get(rows::kUpsertGroup));
     rows::BindGroup(*s, group);
     BERTH_TRY(s->Run());
@@ -368,8 +577,7 @@ Result<std::vector<Family>> SqliteStore::ListFamilies() {
 }
 
 Result<void> SqliteStore::PutFamily(const Family& family) {
-  sqlite3* db = db_.get();
-  return InTxn(db, [&]() -> Result<void> {
+  return InTxn([&]() -> Result<void> {
     auto s = BERTH_TRY(cache_.Get(rows::kUpsertFamily));
     rows::BindFamily(*s, family);
     BERTH_TRY(s->Run());
@@ -380,8 +588,7 @@ Result<void> SqliteStore::PutFamily(const Family& family) {
 
 Result<ScanRecorded> SqliteStore::RecordScan(std::string_view host, std::int64_t time,
                                              const std::vector<Observation>& seen) {
-  sqlite3* db = db_.get();
-  return InTxn(db, [&]() -> Result<ScanRecorded> {
+  return InTxn([&]() -> Result<ScanRecorded> {
     ScanRecorded out;
     auto count = BERTH_TRY(cache_.Get("SELECT count(*), max(time) FROM scans WHERE host = ?1"));
     count->Bind(1, host);
@@ -431,6 +638,28 @@ Result<std::vector<Observation>> SqliteStore::ServiceObservations(std::string_vi
   return out;
 }
 
+Result<std::vector<std::string>> SqliteStore::CheckIntegrity() {
+  return Check(db_.get(), "PRAGMA integrity_check");
+}
+
+Result<bool> SqliteStore::ReleaseServices(std::span<const std::string> names) {
+  return InTxn([&]() -> Result<bool> {
+    for (const std::string& name : names) {
+      if (!BERTH_TRY(GetService(name))) return false;
+    }
+    atomic_ = true;
+    struct Done {
+      bool& a;
+      ~Done() { a = false; }
+    } done{atomic_};
+    std::set<std::string_view> seen;
+    for (const std::string& name : names) {
+      if (seen.insert(name).second) BERTH_TRY(ReleaseService(name));
+    }
+    return true;
+  });
+}
+
 Result<RegistryDoc> SqliteStore::Export() {
   sqlite3* db = db_.get();
   // One read transaction, so the three lists are one consistent snapshot.
@@ -449,7 +678,7 @@ Result<RegistryDoc> SqliteStore::Export() {
 
 Result<void> SqliteStore::Replace(const RegistryDoc& doc, std::string_view reason) {
   sqlite3* db = db_.get();
-  return InTxn(db, [&]() -> Result<void> {
+  return InTxn([&]() -> Result<void> {
     std::map<std::string, ServiceRecord, std::less<>> before;
     for (ServiceRecord& r : BERTH_TRY(ListServices())) {
       std::string key = r.service.name;

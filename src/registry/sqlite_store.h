@@ -6,8 +6,12 @@
 // One SqliteStore per thread; any number of processes may open the same file.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "registry/sqlite_util.h"
 #include "registry/store.h"
@@ -17,12 +21,32 @@ namespace berth::registry {
 
 inline constexpr int kSchemaVersion = 1;
 
+// How long a write waits for another process's write lock before failing (`--wait`).
+inline constexpr std::chrono::milliseconds kDefaultLockWait{5000};
+
+struct OpenOptions {
+  OpenMode mode = OpenMode::kRead;
+  // kWrite of a missing file: also create its missing parent directories. Only for the
+  // default location; a registry named with --db or BERTH_DB gets its file, never directories
+  // (a mistyped path is an error, not a new tree).
+  bool create_directories = true;
+  // How long to wait for a lock held by another process; then kUnavailable naming the holder.
+  std::chrono::milliseconds lock_wait = kDefaultLockWait;
+};
+
 class SqliteStore final : public Store {
  public:
+  // kRead never writes the file, its directory or its WAL (a missing or zero-byte file reads
+  // as an empty registry; a registry on a read-only mount or without write permission is
+  // read in place). kWrite first checks the whole file (PRAGMA quick_check): a corrupt
+  // registry is refused before anything is written.
   // Failure: kPermissionDenied / kNotFound naming the path and what to do; kMalformed for a
-  // file that is not a berth registry or is corrupt; kUnavailable for a newer schema.
+  // file that is not a berth registry, is corrupt, or has a schema version this berth does not
+  // know; kUnavailable when the lock stays held beyond lock_wait.
   [[nodiscard]] static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path,
                                                                  OpenMode mode);
+  [[nodiscard]] static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path,
+                                                                 const OpenOptions& options);
   // An empty registry in memory (for planning); gone when the object is.
   [[nodiscard]] static Result<std::unique_ptr<SqliteStore>> OpenMemory();
   ~SqliteStore() override;
@@ -52,17 +76,32 @@ class SqliteStore final : public Store {
   Result<std::vector<Observation>> ServiceObservations(std::string_view service) override;
   Result<RegistryDoc> Export() override;
   Result<void> Replace(const RegistryDoc& doc, std::string_view reason) override;
+  Result<bool> ReleaseServices(std::span<const std::string> names) override;
+  Result<void> Atomically(const std::function<Result<void>()>& body) override;
+  Result<std::vector<std::string>> CheckIntegrity() override;
+
+  // The busy handler's state: how long to wait, and since when (a write transaction sets the
+  // start once, so retries share one deadline).
+  struct Busy {
+    std::chrono::milliseconds wait = kDefaultLockWait;
+    std::chrono::steady_clock::time_point deadline{};
+    bool in_txn = false;
+  };
 
  private:
   struct Closer {
     void operator()(sqlite3* db) const;
   };
-  SqliteStore(std::unique_ptr<sqlite3, Closer> db, std::string path)
-      : db_(std::move(db)), path_(std::move(path)), cache_(db_.get()) {}
+  SqliteStore(std::unique_ptr<Busy> busy, std::unique_ptr<sqlite3, Closer> db, std::string path)
+      : busy_(std::move(busy)), db_(std::move(db)), path_(std::move(path)), cache_(db_.get()) {}
+  template <class F>
+  auto InTxn(F&& body) -> decltype(body());
 
+  std::unique_ptr<Busy> busy_;  // before db_: the connection's busy handler points at it
   std::unique_ptr<sqlite3, Closer> db_;
   std::string path_;
   sql::StmtCache cache_;  // after db_: finalized before the connection closes
+  bool atomic_ = false;   // inside Atomically(): writes join its transaction
 };
 
 }  // namespace berth::registry

@@ -9,7 +9,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <span>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -65,6 +67,16 @@ class Store {
   [[nodiscard]] virtual Result<ClaimOutcome> ClaimService(const ServiceRecord& record) = 0;
   // Removes a service and its claims. Returns false when no such service was registered.
   [[nodiscard]] virtual Result<bool> ReleaseService(std::string_view name) = 0;
+  // Removes every named service and its claims in one atomic step, or none: false (nothing
+  // changed) when any name is not registered.
+  [[nodiscard]] virtual Result<bool> ReleaseServices(std::span<const std::string> names) = 0;
+
+  // Runs `body` as one atomic step: the writes it makes through this store are all committed
+  // when it succeeds and none when it fails. Not reentrant.
+  [[nodiscard]] virtual Result<void> Atomically(const std::function<Result<void>()>& body) = 0;
+
+  // The store's own consistency check: one line per problem, empty when healthy.
+  [[nodiscard]] virtual Result<std::vector<std::string>> CheckIntegrity() = 0;
 
   [[nodiscard]] virtual Result<std::optional<Group>> GetGroup(std::string_view name) = 0;
   [[nodiscard]] virtual Result<std::vector<Group>> ListGroups() = 0;

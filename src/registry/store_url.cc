@@ -71,13 +71,18 @@ Result<StoreLocation> ResolveStore(std::string_view store_flag, std::string_view
   return loc;
 }
 
-Result<std::unique_ptr<Store>> OpenStore(const StoreLocation& where, OpenMode mode) {
+Result<std::unique_ptr<Store>> OpenStore(const StoreLocation& where, OpenMode mode,
+                                         std::chrono::milliseconds lock_wait) {
   if (where.kind == StoreKind::kEtcd) {
     return Fail(ErrorCode::kUnavailable,
                 fmt::format("{}: this berth has no etcd store yet; use a sqlite:// registry",
                             CommentText(where.url)));
   }
-  auto store = BERTH_TRY(SqliteStore::Open(where.path, mode));
+  OpenOptions options;
+  options.mode = mode;
+  options.create_directories = !where.chosen;
+  options.lock_wait = lock_wait;
+  auto store = BERTH_TRY(SqliteStore::Open(where.path, options));
   return std::unique_ptr<Store>(std::move(store));
 }
 

@@ -4,6 +4,7 @@
 // file (registry/db_path.h). Thread-safe (no shared state); each Store is used by one thread.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -15,7 +16,7 @@ namespace berth::registry {
 
 enum class OpenMode : std::uint8_t {
   kRead,   // never creates anything: a missing SQLite file reads as an empty registry
-  kWrite,  // a missing SQLite file (and its directory) is created
+  kWrite,  // a missing SQLite file is created (and its directory, for the default location)
 };
 
 enum class StoreKind : std::uint8_t { kSqlite, kEtcd };
@@ -38,7 +39,11 @@ struct StoreLocation {
 
 // Opens the store. Failure: the store's own (see SqliteStore::Open); kUnavailable for etcd,
 // which this build does not have yet.
-[[nodiscard]] Result<std::unique_ptr<Store>> OpenStore(const StoreLocation& where, OpenMode mode);
+// `lock_wait`: how long a write waits for another process's lock (then kUnavailable naming
+// the holder). A chosen SQLite location gets its file created, never missing directories.
+[[nodiscard]] Result<std::unique_ptr<Store>> OpenStore(
+    const StoreLocation& where, OpenMode mode,
+    std::chrono::milliseconds lock_wait = std::chrono::milliseconds(5000));
 
 // For commands that use the registry only when there is one (`berth scan`): opens it for
 // writing when it was chosen explicitly or already exists; nullptr when the default one does

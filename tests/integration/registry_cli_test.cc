@@ -1,4 +1,5 @@
 // berth's registry commands end to end: the real binary on a registry in a temp directory.
+#include <filesystem>
 #include <fstream>
 #include <set>
 
@@ -94,13 +95,19 @@ TEST_F(RegistryCli, PlanShowsAndApplyMakesTheChanges) {
   ASSERT_EQ(Berth({"assign", "old"}).exit_code, 0);
   Write(dir_.File("b.toml"), "[[service]]\nname = \"new\"\nport = 20001\n\n[[service]]\nname = \"auto\"\n");
   auto plan = Berth({"plan", dir_.File("b.toml")});
-  ASSERT_EQ(plan.exit_code, 0) << plan.err;
+  ASSERT_EQ(plan.exit_code, 1) << plan.err;  // 1: there are changes to make
   EXPECT_NE(plan.out.find("+ service new: 20001/tcp"), std::string::npos) << plan.out;
   EXPECT_NE(plan.out.find("- service old"), std::string::npos) << plan.out;
   EXPECT_NE(plan.out.find("2 to add, 0 to change, 1 to remove"), std::string::npos) << plan.out;
   auto before = Berth({"list", "--json"});
   EXPECT_EQ(nlohmann::json::parse(before.out)["services"].size(), 1u);  // plan wrote nothing
-  auto apply = Berth({"apply", dir_.File("b.toml")});
+  // Removing 'old' needs --prune: without it apply refuses and writes nothing.
+  auto refused = Berth({"apply", dir_.File("b.toml")});
+  EXPECT_EQ(refused.exit_code, 2) << refused.out;
+  EXPECT_NE(refused.err.find("service old"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("--prune"), std::string::npos) << refused.err;
+  EXPECT_EQ(Berth({"list", "--json"}).out, before.out);
+  auto apply = Berth({"apply", "--prune", dir_.File("b.toml")});
   ASSERT_EQ(apply.exit_code, 0) << apply.err;
   auto after = nlohmann::json::parse(Berth({"list", "--json"}).out)["services"];
   ASSERT_EQ(after.size(), 2u);
@@ -157,6 +164,84 @@ TEST_F(RegistryCli, StoreUrlNamesTheSameRegistryAsDb) {
   auto bad = RunBerth({"list", "--store", "redis://x"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("sqlite:///PATH"), std::string::npos) << bad.err;
+}
+
+// A multi-name command is all or nothing: a failing name leaves the registry as it was.
+TEST_F(RegistryCli, ReleaseOfSeveralNamesIsAllOrNothing) {
+  ASSERT_EQ(Berth({"assign", "a", "b"}).exit_code, 0);
+  const std::string before = Berth({"list", "--json"}).out;
+  auto r = Berth({"release", "a", "nosuch"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("'nosuch' is not registered"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("nothing was released"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(Berth({"list", "--json"}).out, before);  // same services, same revision
+  auto ok = Berth({"release", "a", "nosuch", "b", "a", "--missing-ok"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  auto l = nlohmann::json::parse(Berth({"list", "--json"}).out);
+  EXPECT_TRUE(l["services"].empty());
+}
+
+TEST_F(RegistryCli, AssignOfSeveralNamesIsAllOrNothing) {
+  // A one-port family: its second instance has no port left.
+  ASSERT_EQ(Berth({"family", "add", "tiny", "--base", "20000", "--size", "1"}).exit_code, 0);
+  ASSERT_EQ(Berth({"assign", "web"}).exit_code, 0);
+  const std::string before = Berth({"list", "--json"}).out;
+  auto r = Berth({"assign", "tiny.one", "other", "tiny.two"});
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.err.find("tiny"), std::string::npos) << r.err;
+  EXPECT_EQ(Berth({"list", "--json"}).out, before);  // tiny.one and other were not kept
+}
+
+TEST_F(RegistryCli, PlanAndApplyJson) {
+  ASSERT_EQ(Berth({"assign", "old"}).exit_code, 0);
+  Write(dir_.File("p.toml"), "[[service]]\nname = \"new\"\nport = 20001\n");
+  auto plan = Berth({"plan", "--json", dir_.File("p.toml")});
+  ASSERT_EQ(plan.exit_code, 1) << plan.err;
+  auto j = nlohmann::json::parse(plan.out);
+  EXPECT_EQ(j["schema"], "berth.plan/1");
+  EXPECT_EQ(j["status"], "planned");
+  ASSERT_EQ(j["changes"].size(), 2u);
+  EXPECT_EQ(j["changes"][0]["kind"], "add");
+  EXPECT_EQ(j["changes"][0]["what"], "service");
+  EXPECT_EQ(j["changes"][0]["name"], "new");
+  EXPECT_EQ(j["changes"][0]["detail"], "20001/tcp");
+  EXPECT_EQ(j["changes"][1]["kind"], "remove");
+  EXPECT_EQ(j["changes"][1]["name"], "old");
+  auto apply = Berth({"apply", "--json", "--prune", dir_.File("p.toml")});
+  ASSERT_EQ(apply.exit_code, 0) << apply.err;
+  EXPECT_EQ(nlohmann::json::parse(apply.out)["status"], "applied");
+  auto again = Berth({"plan", "--json", dir_.File("p.toml")});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_TRUE(nlohmann::json::parse(again.out)["changes"].empty());
+  EXPECT_EQ(Berth({"plan", dir_.File("missing.toml")}).exit_code, 2);
+}
+
+// Values berth used to accept silently.
+TEST_F(RegistryCli, RefusesValuesItUsedToAcceptSilently) {
+  for (const char* port : {"0", "0x50", "080x", "+80", "65536", "-1"}) {
+    auto r = Berth({"assign", "web", "--port", port});
+    EXPECT_EQ(r.exit_code, 2) << "--port " << port << ": " << r.out;
+    EXPECT_NE(r.err.find("--port"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(Berth({"assign", "web", "--port", "20080"}).out, "20080\n");
+  auto proto = Berth({"list", "--proto", "sctp"});
+  EXPECT_EQ(proto.exit_code, 2) << proto.out;
+  auto group = Berth({"export", "--format", "toml", "--group", "db"});
+  EXPECT_EQ(group.exit_code, 2) << group.out;
+  EXPECT_NE(group.err.find("--group"), std::string::npos) << group.err;
+  auto k8s = Berth({"export", "--format", "k8s", "--consul-url", "http://127.0.0.1:1"});
+  EXPECT_EQ(k8s.exit_code, 2) << k8s.out;
+  EXPECT_NE(k8s.err.find("--consul-url"), std::string::npos) << k8s.err;
+  // A mistyped registry path: no directories are created for it.
+  const std::string typo = dir_.File("no/such/dir/registry.db");
+  auto r = RunBerth({"assign", "web", "--db", typo});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("does not exist"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_.File("no")));
+  auto env = test::Run({"env", "BERTH_DB=" + typo, BerthBinary(), "assign", "web"});
+  EXPECT_EQ(env.exit_code, 2);
+  EXPECT_FALSE(std::filesystem::exists(dir_.File("no")));
 }
 
 }  // namespace

@@ -1,8 +1,13 @@
 // The registry under stress: many processes assigning at once on one file, and kill -9 in
 // the middle of a large apply. Real berth processes, a registry in a temp directory.
 #include <signal.h>
+#include <sqlite3.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <map>
@@ -43,7 +48,9 @@ TEST(RegistryIntegrity, SixteenProcessesAssignDistinctPorts) {
   const int per_process = 1000;
   std::vector<std::future<CommandResult>> runs;
   for (int p = 0; p < kProcesses; ++p) {
-    std::vector<std::string> args{"assign", "--db", db};
+    // Each batch of 1,000 is one transaction, so the last of 16 queues behind the other 15
+    // (several seconds on two cores): a wait beyond the 5 s default.
+    std::vector<std::string> args{"assign", "--wait", "300", "--db", db};
     for (int i = 0; i < per_process; ++i) args.push_back(fmt::format("p{}-svc{}", p, i));
     runs.push_back(std::async(std::launch::async, [args] { return RunBerth(args); }));
   }
@@ -109,7 +116,7 @@ TEST(RegistryIntegrity, KillDuringApplyLeavesBeforeOrAfter) {
   ASSERT_EQ(RunBerth({"apply", small, "--db", ref}).exit_code, 0);
   const std::string before = RunBerth({"export", "--db", ref}).out;
   const auto t0 = std::chrono::steady_clock::now();
-  auto full = RunBerth({"apply", big, "--db", ref});
+  auto full = RunBerth({"apply", "--prune", big, "--db", ref});
   const auto full_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                            std::chrono::steady_clock::now() - t0).count();
   ASSERT_EQ(full.exit_code, 0) << full.err;
@@ -122,7 +129,7 @@ TEST(RegistryIntegrity, KillDuringApplyLeavesBeforeOrAfter) {
     const std::string db = dir.File(fmt::format("k{}.db", pct));
     ASSERT_EQ(RunBerth({"apply", small, "--db", db}).exit_code, 0);
     {
-      Child apply = Child::Exec({BerthBinary(), "apply", big, "--db", db});
+      Child apply = Child::Exec({BerthBinary(), "apply", "--prune", big, "--db", db});
       std::this_thread::sleep_for(std::chrono::milliseconds(full_ms * pct / 100));
       apply.Kill();  // SIGKILL, reaped
     }
@@ -138,6 +145,203 @@ TEST(RegistryIntegrity, KillDuringApplyLeavesBeforeOrAfter) {
   }
   std::fprintf(stderr, "apply of 50,000 services: %lld ms; killed runs: %d before, %d after\n",
                static_cast<long long>(full_ms), saw_before, saw_after);
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Runs one SQL statement on `db` with the sqlite3 C API; false on failure.
+bool Sql(const std::string& db, const std::string& statement) {
+  sqlite3* h = nullptr;
+  bool ok = sqlite3_open(db.c_str(), &h) == SQLITE_OK &&
+            sqlite3_exec(h, statement.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
+  sqlite3_close(h);
+  return ok;
+}
+
+// The root page of `table` and the page size, read with the C API.
+std::pair<long, long> RootPage(const std::string& db, const std::string& table) {
+  sqlite3* h = nullptr;
+  long root = -1, size = -1;
+  if (sqlite3_open(db.c_str(), &h) == SQLITE_OK) {
+    sqlite3_stmt* s = nullptr;
+    const std::string q = "SELECT rootpage, (SELECT page_size FROM pragma_page_size) FROM "
+                          "sqlite_master WHERE name = '" + table + "'";
+    if (sqlite3_prepare_v2(h, q.c_str(), -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) {
+      root = sqlite3_column_int64(s, 0);
+      size = sqlite3_column_int64(s, 1);
+    }
+    sqlite3_finalize(s);
+  }
+  sqlite3_close(h);
+  return {root, size};
+}
+
+// A corrupt page in a table writes do not touch (the scan observations): every write is
+// refused before it starts, the file stays byte for byte, and `store check` says so.
+TEST(RegistryTrust, CorruptPageRefusesEveryWriteAndWritesNothing) {
+  TempDir dir;
+  const std::string db = dir.File("registry.db");
+  ASSERT_EQ(RunBerth({"assign", "a", "b", "--db", db}).exit_code, 0);
+  ASSERT_EQ(RunBerth({"group", "add", "g", "--db", db}).exit_code, 0);
+  auto healthy = RunBerth({"store", "check", "--db", db});
+  EXPECT_EQ(healthy.exit_code, 0) << healthy.out << healthy.err;
+  const auto [root, page_size] = RootPage(db, "observations");
+  ASSERT_GT(root, 1);
+  ASSERT_FALSE(std::filesystem::exists(db + "-wal"));  // all pages are in the file
+  {
+    std::fstream f(db, std::ios::in | std::ios::out | std::ios::binary);
+    ASSERT_TRUE(f);
+    f.seekp((root - 1) * page_size);
+    const std::string junk(64, '\xee');
+    f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+    ASSERT_TRUE(f);
+  }
+  const std::string before = Slurp(db);
+  for (const std::vector<std::string>& write :
+       {std::vector<std::string>{"assign", "c"}, {"group", "add", "h"}, {"release", "a"},
+        {"family", "add", "f", "--base", "30000"}}) {
+    std::vector<std::string> args = write;
+    args.insert(args.end(), {"--db", db});
+    auto r = RunBerth(args);
+    EXPECT_EQ(r.exit_code, 2) << write[0] << ": " << r.out << r.err;
+    EXPECT_NE(r.err.find("corrupt"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("berth store check"), std::string::npos) << r.err;
+    EXPECT_TRUE(Slurp(db) == before) << write[0] << " changed the file";
+  }
+  auto check = RunBerth({"store", "check", "--db", db});
+  EXPECT_EQ(check.exit_code, 1) << check.out << check.err;
+  EXPECT_NE(check.out.find("corrupt"), std::string::npos) << check.out;
+  EXPECT_NE(check.out.find("what to do"), std::string::npos) << check.out;
+  EXPECT_TRUE(Slurp(db) == before);
+  EXPECT_EQ(RunBerth({"store", "check", "--db", dir.File("nodir/x.db")}).exit_code, 0);
+}
+
+TEST(RegistryTrust, NegativeOrUnknownSchemaVersionIsRefusedClearly) {
+  TempDir dir;
+  const std::string db = dir.File("registry.db");
+  ASSERT_EQ(RunBerth({"assign", "a", "--db", db}).exit_code, 0);
+  ASSERT_TRUE(Sql(db, "PRAGMA user_version = -1"));
+  const std::string before = Slurp(db);
+  for (const char* cmd : {"list", "assign"}) {
+    std::vector<std::string> args{cmd};
+    if (std::string(cmd) == "assign") args.push_back("b");
+    args.insert(args.end(), {"--db", db});
+    auto r = RunBerth(args);
+    EXPECT_EQ(r.exit_code, 2) << cmd << ": " << r.err;
+    EXPECT_NE(r.err.find("schema version -1"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("CREATE TABLE"), std::string::npos) << r.err;
+    EXPECT_TRUE(Slurp(db) == before);
+  }
+}
+
+// Read commands never write: a zero-byte file stays zero bytes with its mtime.
+TEST(RegistryTrust, ReadCommandsLeaveAZeroByteFileAlone) {
+  TempDir dir;
+  const std::string db = dir.File("registry.db");
+  std::ofstream(db).close();
+  const std::string toml = dir.File("berth.toml");
+  std::ofstream(toml) << "[[service]]\nname = \"web\"\nport = 20080\n";
+  const timespec old_times[2] = {{1000000000, 0}, {1000000000, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, db.c_str(), old_times, 0), 0);
+  for (const std::vector<std::string>& read :
+       {std::vector<std::string>{"list"}, {"show", "web"}, {"export"}, {"export", "--format", "json"},
+        {"plan", toml}, {"group", "list"}, {"store", "check"}}) {
+    std::vector<std::string> args = read;
+    args.insert(args.end(), {"--db", db});
+    auto r = RunBerth(args);
+    EXPECT_NE(r.exit_code, -1);
+    struct stat st {};
+    ASSERT_EQ(::stat(db.c_str(), &st), 0);
+    EXPECT_EQ(st.st_size, 0) << read[0] << " wrote the file";
+    EXPECT_EQ(st.st_mtim.tv_sec, 1000000000) << read[0] << " touched the file";
+    EXPECT_FALSE(std::filesystem::exists(db + "-wal")) << read[0];
+  }
+  EXPECT_EQ(RunBerth({"list", "--db", db}).exit_code, 0);
+}
+
+// `berth ARGS` as nobody (uid/gid 65534), via setpriv.
+CommandResult RunBerthAsNobody(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                BerthBinary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return Run(argv);
+}
+
+bool CanRunAsNobody() {
+  return IsRoot() && Run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "true"})
+                             .exit_code == 0;
+}
+
+TEST(RegistryTrust, UnsearchableDirectoryIsAnErrorNotAnEmptyRegistry) {
+  if (!CanRunAsNobody()) BERTH_MISSING_PEER("needs root and setpriv to run berth as nobody");
+  TempDir dir;  // mode 0700, owned by root: nobody cannot search it
+  const std::string db = dir.File("registry.db");
+  ASSERT_EQ(RunBerth({"assign", "web", "--db", db}).exit_code, 0);
+  TempDir other;  // readable by nobody: the file to plan
+  ::chmod(other.path().c_str(), 0755);
+  const std::string toml = other.File("berth.toml");
+  std::ofstream(toml) << "schema = 1\n";
+  ::chmod(toml.c_str(), 0644);
+  auto list = RunBerthAsNobody({"list", "--db", db});
+  EXPECT_EQ(list.exit_code, 2) << list.out << list.err;
+  EXPECT_NE(list.err.find("Permission denied"), std::string::npos) << list.err;
+  auto plan = RunBerthAsNobody({"plan", toml, "--db", db});
+  EXPECT_EQ(plan.exit_code, 2) << plan.out << plan.err;
+}
+
+// A registry nobody may write (file 0644 and directory 0755, owned by root; the same as on a
+// read-only mount) is read in place, and a write says why it cannot.
+TEST(RegistryTrust, ReadOnlyRegistryIsReadable) {
+  if (!CanRunAsNobody()) BERTH_MISSING_PEER("needs root and setpriv to run berth as nobody");
+  TempDir dir;
+  const std::string sub = dir.File("ro");
+  std::filesystem::create_directory(sub);
+  const std::string db = sub + "/registry.db";
+  ASSERT_EQ(RunBerth({"assign", "web", "--db", db}).exit_code, 0);
+  ASSERT_FALSE(std::filesystem::exists(db + "-shm"));
+  ::chmod(dir.path().c_str(), 0755);
+  ::chmod(sub.c_str(), 0755);
+  ::chmod(db.c_str(), 0644);
+  const std::string before = Slurp(db);
+  auto list = RunBerthAsNobody({"list", "--json", "--db", db});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find("\"web\""), std::string::npos) << list.out;
+  auto show = RunBerthAsNobody({"show", "web", "--db", db});
+  EXPECT_EQ(show.exit_code, 0) << show.err;
+  auto exp = RunBerthAsNobody({"export", "--db", db});
+  EXPECT_EQ(exp.exit_code, 0) << exp.err;
+  auto check = RunBerthAsNobody({"store", "check", "--db", db});
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  auto assign = RunBerthAsNobody({"assign", "other", "--db", db});
+  EXPECT_EQ(assign.exit_code, 2);
+  EXPECT_NE(assign.err.find("cannot write"), std::string::npos) << assign.err;
+  EXPECT_TRUE(Slurp(db) == before);
+  ::chmod(dir.path().c_str(), 0700);
+}
+
+// Another process holds the write lock: assign waits --wait seconds, then fails naming it.
+TEST(RegistryTrust, HeldWriteLockFailsAfterWaitNamingTheHolder) {
+  TempDir dir;
+  const std::string db = dir.File("registry.db");
+  ASSERT_EQ(RunBerth({"assign", "web", "--db", db}).exit_code, 0);
+  Child holder = Child::Fork([db](int ready) {
+    sqlite3* h = nullptr;
+    if (sqlite3_open(db.c_str(), &h) != SQLITE_OK) _exit(1);
+    if (sqlite3_exec(h, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) _exit(1);
+    const char byte = 1;
+    if (::write(ready, &byte, 1) != 1) _exit(1);
+  });
+  ASSERT_TRUE(holder.WaitReady());
+  auto r = RunBerth({"assign", "other", "--wait", "1", "--db", db});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("locked"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(fmt::format("pid {}", holder.pid())), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--wait"), std::string::npos) << r.err;
+  holder.Kill();
+  EXPECT_EQ(RunBerth({"assign", "other", "--db", db}).exit_code, 0);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -209,6 +210,100 @@ TEST(RegistryStore, RecordScanKeepsPreviousScanApart) {
   auto now = store->ScanObservations("h1", 101);
   ASSERT_EQ(now->size(), 1u);
   EXPECT_EQ((*now)[0].port, 4001);
+}
+
+TEST(RegistryStore, ReleaseServicesIsAllOrNothing) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("r.db"));
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->ClaimService(Rec("a", 5000)));
+  ASSERT_TRUE(store->ClaimService(Rec("b", 5001)));
+  const auto rev = *store->Revision();
+  const std::vector<std::string> with_missing{"a", "nosuch"};
+  auto r = store->ReleaseServices(with_missing);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_FALSE(*r);
+  EXPECT_EQ(*store->Revision(), rev);
+  EXPECT_TRUE(*store->GetService("a"));
+  const std::vector<std::string> both{"a", "b", "a"};
+  auto ok = store->ReleaseServices(both);
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_TRUE(*ok);
+  EXPECT_TRUE(store->ListServices()->empty());
+  EXPECT_TRUE(store->ListClaims("")->empty());
+}
+
+// A failing step inside Atomically() undoes only itself (a savepoint); a failing body undoes
+// everything.
+TEST(RegistryStore, AtomicallyCommitsAllOrNothing) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("r.db"));
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->ClaimService(Rec("held", 5002, ServiceProto::kUdp)));
+  const auto rev = *store->Revision();
+  auto failed = store->Atomically([&]() -> Result<void> {
+    BERTH_TRY(store->ClaimService(Rec("x", 5000)));
+    // tcp 5002 is free, udp 5002 is held: the step fails and leaves no tcp claim behind.
+    auto both = store->ClaimService(Rec("y", 5002, ServiceProto::kBoth));
+    EXPECT_FALSE(both);
+    auto claims = store->ListClaims("");
+    EXPECT_TRUE(claims && claims->size() == 2u);
+    return Fail(ErrorCode::kConflict, "stop");
+  });
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(*store->Revision(), rev);
+  EXPECT_FALSE(*store->GetService("x"));
+  auto done = store->Atomically([&]() -> Result<void> {
+    BERTH_TRY(store->ClaimService(Rec("x", 5000)));
+    BERTH_TRY(store->ClaimService(Rec("z", 5001)));
+    return {};
+  });
+  ASSERT_TRUE(done) << done.error().message;
+  EXPECT_EQ(store->ListServices()->size(), 3u);
+}
+
+TEST(RegistryStore, NegativeSchemaVersionIsRefused) {
+  TempDir dir;
+  const std::string path = dir.File("r.db");
+  { ASSERT_TRUE(OpenOrDie(path)); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = -1", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  for (OpenMode mode : {OpenMode::kRead, OpenMode::kWrite}) {
+    auto store = SqliteStore::Open(path, mode);
+    ASSERT_FALSE(store);
+    EXPECT_EQ(store.error().code, ErrorCode::kMalformed);
+    EXPECT_NE(store.error().message.find("schema version -1"), std::string::npos)
+        << store.error().message;
+  }
+}
+
+TEST(RegistryStore, ReadModeOfZeroByteFileIsEmptyAndLeavesItAlone) {
+  TempDir dir;
+  const std::string path = dir.File("r.db");
+  std::ofstream(path).close();
+  {
+    auto store = SqliteStore::Open(path, OpenMode::kRead);
+    ASSERT_TRUE(store) << store.error().message;
+    EXPECT_TRUE((*store)->ListServices()->empty());
+    EXPECT_EQ((*store)->Location(), path);
+  }
+  EXPECT_EQ(std::filesystem::file_size(path), 0u);
+  EXPECT_FALSE(std::filesystem::exists(path + "-wal"));
+}
+
+TEST(RegistryStore, ExplicitPathGetsNoDirectories) {
+  TempDir dir;
+  OpenOptions options;
+  options.mode = OpenMode::kWrite;
+  options.create_directories = false;
+  auto store = SqliteStore::Open(dir.File("a/b/registry.db"), options);
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error().code, ErrorCode::kNotFound);
+  EXPECT_FALSE(std::filesystem::exists(dir.File("a")));
+  auto here = SqliteStore::Open(dir.File("registry.db"), options);
+  EXPECT_TRUE(here) << here.error().message;
 }
 
 }  // namespace
