@@ -78,7 +78,7 @@ TEST(RegistryIntegrity, SameNameFromSixteenProcessesGetsOnePort) {
   std::vector<std::future<CommandResult>> runs;
   for (int p = 0; p < kProcesses; ++p) {
     runs.push_back(std::async(std::launch::async,
-                              [db] { return RunBerth({"assign", "contended", "--db", db}); }));
+                              [db] { return RunBerth({"assign", "contended", "--wait", "300", "--db", db}); }));
   }
   std::set<std::string> outputs;
   for (auto& f : runs) {
