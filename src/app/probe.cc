@@ -35,9 +35,10 @@ Result<std::vector<probe::ProbeTarget>> UnicastTargets(const ProbeRequest& req,
       out.push_back(std::move(t));
     } else if (t.given.find('/') == std::string::npos) {
       return Fail(ErrorCode::kInvalidArgument,
-                  fmt::format("{} is the broadcast address of {}: use --broadcast {}",
+                  fmt::format("{} is the broadcast address of {}",
                               t.given == t.address ? t.address : fmt::format("{} ({})", t.given, t.address),
-                              owner->interface, t.address));
+                              owner->interface),
+                  {{Remedy::kUseBroadcast, t.address}});
     } else {
       run.skipped_broadcasts.push_back({t.address, t.given, owner->interface});
     }

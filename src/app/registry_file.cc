@@ -13,7 +13,7 @@ Result<FilePlan> PlanFile(registry::Store& store, const registry::HostView& host
   if (mode == FileMode::kImport) desired = registry::Merge(plan.current, desired);
   auto resolved = registry::ResolvePorts(std::move(desired), plan.current, host);
   if (!resolved) {
-    return Fail(resolved.error().code, fmt::format("{}: {}", source, resolved.error().message));
+    return std::unexpected(Wrap(resolved.error(), fmt::format("{}: ", source)));
   }
   plan.resolved = std::move(*resolved);
   plan.changes = registry::Diff(plan.current, plan.resolved);

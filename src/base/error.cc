@@ -21,6 +21,22 @@ std::string_view CodeName(ErrorCode code) {
   return "internal";
 }
 
+std::string_view RemedyName(Remedy remedy) {
+  switch (remedy) {
+    case Remedy::kAllowIana: return "allow_iana";
+    case Remedy::kWidenGroupRange: return "widen_group_range";
+    case Remedy::kCreateGroup: return "create_group";
+    case Remedy::kUseDefaultGroup: return "use_default_group";
+    case Remedy::kWidenFamily: return "widen_family";
+    case Remedy::kCreateFamily: return "create_family";
+    case Remedy::kReleaseFirst: return "release_first";
+    case Remedy::kWaitLonger: return "wait_longer";
+    case Remedy::kChooseRegistry: return "choose_registry";
+    case Remedy::kUseBroadcast: return "use_broadcast";
+  }
+  return "unknown";
+}
+
 Error ErrnoError(int err, std::string_view what) {
   ErrorCode code = ErrorCode::kInternal;
   switch (err) {

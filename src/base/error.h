@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace berth {
 
@@ -21,9 +22,33 @@ enum class ErrorCode {
   kInternal,
 };
 
+// What would get past a failure, as data. The layer that fails knows what would help; the
+// front end words it (the CLI as a flag or a command to run, a server as an API field), so no
+// library message names a command-line flag.
+enum class Remedy {
+  kAllowIana,        // take an IANA-assigned port anyway
+  kWidenGroupRange,  // subject: the group
+  kCreateGroup,      // subject: the group
+  kUseDefaultGroup,  // leave the group out
+  kWidenFamily,      // subject: the family, detail: its base port
+  kCreateFamily,     // subject: the family
+  kReleaseFirst,     // subject: the service, to be released before it can move
+  kWaitLonger,       // a lock is held: wait longer for it
+  kChooseRegistry,   // name another registry location
+  kUseBroadcast,     // subject: the broadcast address to probe as such
+};
+
+struct Hint {
+  Remedy remedy;
+  std::string subject = {};
+  std::string detail = {};
+  bool operator==(const Hint&) const = default;
+};
+
 struct Error {
   ErrorCode code;
-  std::string message;
+  std::string message;  // what happened and where, without the remedies
+  std::vector<Hint> hints = {};
 };
 
 template <class T>
@@ -31,9 +56,18 @@ using Result = std::expected<T, Error>;
 
 // The code's stable lower-case name ("not found", "permission denied", ...).
 std::string_view CodeName(ErrorCode code);
+// The remedy's stable snake_case name ("allow_iana", ...), for JSON.
+std::string_view RemedyName(Remedy remedy);
 
-inline std::unexpected<Error> Fail(ErrorCode code, std::string message) {
-  return std::unexpected(Error{code, std::move(message)});
+inline std::unexpected<Error> Fail(ErrorCode code, std::string message,
+                                   std::vector<Hint> hints = {}) {
+  return std::unexpected(Error{code, std::move(message), std::move(hints)});
+}
+
+// `e` with its message set in context ("<prefix><message><suffix>"); code and hints kept.
+inline Error Wrap(Error e, std::string_view prefix, std::string_view suffix = {}) {
+  e.message = std::string(prefix) + e.message + std::string(suffix);
+  return e;
 }
 
 // Maps an errno value to an Error: "<what>: <strerror>". The one place errno becomes an Error.

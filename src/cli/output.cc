@@ -7,6 +7,8 @@
 
 #include <fmt/core.h>
 
+#include "base/text.h"
+
 namespace berth::cli {
 
 ColorMode ParseColorMode(std::string_view text) {
@@ -41,6 +43,47 @@ int PrintError(std::string_view message) {
   return 2;
 }
 
-int PrintError(const Error& e) { return PrintError(e.message); }
+std::string WordRemedy(const Hint& h) {
+  switch (h.remedy) {
+    case Remedy::kAllowIana:
+      return "pass --allow-iana to take an IANA-assigned port anyway";
+    case Remedy::kWidenGroupRange:
+      return fmt::format("widen the group's range with 'berth group add {} --range LOW-HIGH'",
+                         TerminalSafe(h.subject));
+    case Remedy::kCreateGroup:
+      return fmt::format("create the group with 'berth group add {} --host NAME --ephemeral "
+                         "LOW-HIGH'",
+                         TerminalSafe(h.subject));
+    case Remedy::kUseDefaultGroup:
+      return "leave --group out for the default group";
+    case Remedy::kWidenFamily:
+      return fmt::format("widen the family with 'berth family add {} --base {} --size N'",
+                         TerminalSafe(h.subject), TerminalSafe(h.detail));
+    case Remedy::kCreateFamily:
+      return fmt::format("create the family with 'berth family add {} --base PORT [--size N]'",
+                         TerminalSafe(h.subject));
+    case Remedy::kReleaseFirst:
+      return fmt::format("run 'berth release {}' first to move it", TerminalSafe(h.subject));
+    case Remedy::kWaitLonger:
+      return "retry when it is done, wait longer with --wait SECONDS, or stop that process";
+    case Remedy::kChooseRegistry:
+      return "choose another registry with --db PATH, --store URL or BERTH_DB";
+    case Remedy::kUseBroadcast:
+      return fmt::format("use --broadcast {}", TerminalSafe(h.subject));
+  }
+  return {};
+}
+
+int PrintError(const Error& e) {
+  std::string fix;
+  for (const Hint& h : e.hints) {
+    const std::string worded = WordRemedy(h);
+    if (worded.empty() || fix.find(worded) != std::string::npos) continue;
+    fix += (fix.empty() ? "" : "; or ") + worded;
+  }
+  fmt::print(stderr, "berth: error: {}\n", e.message);
+  if (!fix.empty()) fmt::print(stderr, "berth: fix: {}\n", fix);
+  return 2;
+}
 
 }  // namespace berth::cli

@@ -20,8 +20,11 @@ bool UseColor(ColorMode mode);
 // Writes all of `s` to stdout (fd 1), retrying short writes; ignores EPIPE (a closed pager).
 void WriteStdout(std::string_view s);
 
-// "berth: error: <message>" on stderr; returns 2, the exit code for errors.
+// "berth: error: <message>" on stderr, then "berth: fix: <remedies>" when the error carries
+// any, worded as this command line's flags and commands; returns 2, the exit code for errors.
 int PrintError(const Error& e);
+// One remedy as a user of this command line applies it.
+std::string WordRemedy(const Hint& h);
 int PrintError(std::string_view message);
 
 }  // namespace berth::cli

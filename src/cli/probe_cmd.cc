@@ -80,7 +80,7 @@ int Run(ProbeFlags& f) {
       return app::ProposeStaticPorts(run->hosts, *store, std::move(view), *ephemeral);
     }();
     if (!proposed) {
-      if (f.register_found) return PrintError(fmt::format("--register: {}", proposed.error().message));
+      if (f.register_found) return PrintError(Wrap(proposed.error(), "--register: "));
       fmt::print(stderr, "berth: warning: registry not used for static ports ({}); --no-registry skips it\n",
                  proposed.error().message);
     }
@@ -94,7 +94,7 @@ int Run(ProbeFlags& f) {
       auto store = BERTH_TRY(OpenRegistry(f.store, registry::OpenMode::kWrite));
       return app::RecordProbe(run->hosts, *store, SystemClock());
     }();
-    if (!recorded) return PrintError(fmt::format("--register: {}", recorded.error().message));
+    if (!recorded) return PrintError(Wrap(recorded.error(), "--register: "));
     if (!f.json) WriteStdout(fmt::format("registered {} observations\n", *recorded));
   }
   return run->any_dynamic ? 1 : 0;

@@ -24,9 +24,18 @@ void AddStoreOptions(CLI::App* cmd, StoreFlags& flags) {
       ->type_name("SECONDS");
 }
 
+Result<registry::StoreLocation> ResolveStore(const StoreFlags& flags) {
+  if (!flags.store.empty() && !flags.db.empty()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "--store and --db both name the registry: give one (--db PATH is short for "
+                "--store sqlite://PATH)");
+  }
+  return registry::ResolveStore(flags.store, flags.db);
+}
+
 Result<std::unique_ptr<registry::Store>> OpenRegistry(const StoreFlags& flags,
                                                       registry::OpenMode mode) {
-  const registry::StoreLocation where = BERTH_TRY(registry::ResolveStore(flags.store, flags.db));
+  const registry::StoreLocation where = BERTH_TRY(ResolveStore(flags));
   return registry::OpenStore(
       where, mode, std::chrono::milliseconds(static_cast<std::int64_t>(flags.wait * 1000)));
 }

@@ -26,6 +26,9 @@ struct StoreFlags {
 // Adds --store URL, --db PATH and --wait SECONDS to `cmd`.
 void AddStoreOptions(CLI::App* cmd, StoreFlags& flags);
 
+// Where the flags (or BERTH_STORE, BERTH_DB, the default) put the registry.
+[[nodiscard]] Result<registry::StoreLocation> ResolveStore(const StoreFlags& flags);
+
 // Opens the registry the flags name. kRead never creates anything (a missing registry reads
 // as empty).
 [[nodiscard]] Result<std::unique_ptr<registry::Store>> OpenRegistry(const StoreFlags& flags,

@@ -88,7 +88,7 @@ int RunFile(app::FileMode mode, const FileFlags& f) {
   if (!text) return PrintError(text.error());
   auto parsed = registry::ParseBerthToml(*text, file);
   if (!parsed) {
-    return PrintError(fmt::format("{}\nnothing was written", parsed.error().message));
+    return PrintError(Wrap(parsed.error(), "", "\nnothing was written"));
   }
   auto store = OpenRegistry(f.store, mode == app::FileMode::kPlan ? registry::OpenMode::kRead
                                                                   : registry::OpenMode::kWrite);
@@ -96,7 +96,7 @@ int RunFile(app::FileMode mode, const FileFlags& f) {
   auto view = TakeHostView();
   if (!view) return PrintError(view.error());
   auto plan = app::PlanFile(**store, *view, std::move(*parsed), file, mode);
-  if (!plan) return PrintError(fmt::format("{}\nnothing was written", plan.error().message));
+  if (!plan) return PrintError(Wrap(plan.error(), "", "\nnothing was written"));
   const auto removals = app::Removals(*plan);
   const bool refuse = mode == app::FileMode::kApply && !f.prune && !removals.empty();
   const Sink out = [](std::string_view s) { WriteStdout(s); };
@@ -130,7 +130,7 @@ int RunFile(app::FileMode mode, const FileFlags& f) {
     return 0;
   }
   if (auto r = app::CommitPlan(**store, *plan, file, f.prune); !r) {
-    return PrintError(fmt::format("{}\nnothing was written", r.error().message));
+    return PrintError(Wrap(r.error(), "", "\nnothing was written"));
   }
   report(PlanOutcome::kApplied);
   if (!f.json) {

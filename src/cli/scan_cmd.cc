@@ -95,7 +95,7 @@ int Run(ScanFlags& f, bool pressure_command) {
   if (pressure_command || f.no_registry) {
     reg.use.enabled = false;
   } else {
-    reg = app::OpenScanRegistry(registry::ResolveStore(f.store.store, f.store.db));
+    reg = app::OpenScanRegistry(ResolveStore(f.store));
   }
 
   if (!f.from.empty() && (!f.live.netns.empty() || !f.record.empty())) {

@@ -91,10 +91,8 @@ Result<EffectiveGroup> ResolveGroup(Store& store, std::string_view name, const H
   } else if (name == kDefaultGroup) {
     eg.group.name = std::string(kDefaultGroup);
   } else {
-    return Fail(ErrorCode::kNotFound,
-                fmt::format("unknown group '{}': create it with 'berth group add {} --host NAME "
-                            "--ephemeral LOW-HIGH', or leave --group out for the default group",
-                            name, name));
+    return Fail(ErrorCode::kNotFound, fmt::format("unknown group '{}'", name),
+                {{Remedy::kCreateGroup, std::string(name)}, {Remedy::kUseDefaultGroup}});
   }
   eg.includes_this_host =
       eg.group.name == kDefaultGroup ||
@@ -109,18 +107,18 @@ Result<EffectiveGroup> ResolveGroup(Store& store, std::string_view name, const H
   return eg;
 }
 
-std::vector<std::string> RuleViolations(Port port, ServiceProto proto, const EffectiveGroup& g,
-                                        const std::vector<Claim>& claims, const HostView& host,
-                                        bool allow_iana, bool in_family,
-                                        std::string_view self_name) {
-  std::vector<std::string> out;
-  if (port == 0) out.push_back("port 0 means 'any port' to the kernel: give a port 1-65535");
+std::vector<Violation> RuleViolations(Port port, ServiceProto proto, const EffectiveGroup& g,
+                                      const std::vector<Claim>& claims, const HostView& host,
+                                      bool allow_iana, bool in_family,
+                                      std::string_view self_name) {
+  std::vector<Violation> out;
+  if (port == 0) out.push_back({"port 0 means 'any port' to the kernel: give a port 1-65535"});
   if (!in_family && !g.group.range.contains(port)) {
-    out.push_back(fmt::format(
-        "{} is outside group '{}''s range {}-{} (the registered user range {}-{} unless the "
-        "group says otherwise; widen it with 'berth group add {} --range LOW-HIGH')",
-        port, g.group.name, g.group.range.low, g.group.range.high, kUserRange.low,
-        kUserRange.high, g.group.name));
+    out.push_back({fmt::format("{} is outside group '{}''s range {}-{} (the registered user range "
+                               "{}-{} unless the group says otherwise)",
+                               port, g.group.name, g.group.range.low, g.group.range.high,
+                               kUserRange.low, kUserRange.high),
+                   Hint{Remedy::kWidenGroupRange, g.group.name}});
   }
   if (g.ephemeral.contains(port)) {
     std::string whose;
@@ -133,25 +131,24 @@ std::vector<std::string> RuleViolations(Port port, ServiceProto proto, const Eff
       whose = fmt::format("the ephemeral ranges recorded for group '{}' ({})", g.group.name,
                           g.group.ephemeral.Format());
     }
-    out.push_back(fmt::format("{} is inside {}: the kernel hands these ports to outbound "
+    out.emplace_back(fmt::format("{} is inside {}: the kernel hands these ports to outbound "
                               "connections, so the service could find its port taken at start",
                               port, whose));
   }
   for (const Claim& c : claims) {
     if (c.port == port && Covers(proto, c.slot) && c.service != self_name) {
-      out.push_back(fmt::format("{}/{} is already registered to '{}' in group '{}'", port,
+      out.emplace_back(fmt::format("{}/{} is already registered to '{}' in group '{}'", port,
                                 ProtocolName(c.slot), c.service, g.group.name));
     }
   }
   if (Covers(proto, Protocol::kTcp) && host.listening_tcp.contains(port)) {
-    out.push_back(fmt::format("{}/tcp has a listener on this host right now (see 'berth scan')", port));
+    out.emplace_back(fmt::format("{}/tcp has a listener on this host right now (see 'berth scan')", port));
   }
   if (Covers(proto, Protocol::kUdp) && host.listening_udp.contains(port)) {
-    out.push_back(fmt::format("{}/udp is bound on this host right now (see 'berth scan')", port));
+    out.emplace_back(fmt::format("{}/udp is bound on this host right now (see 'berth scan')", port));
   }
   if (!allow_iana && IanaFor(port, proto)) {
-    out.push_back(fmt::format("IANA assigns {}: pass --allow-iana to take it anyway",
-                              IanaNames(port, proto)));
+    out.push_back({fmt::format("IANA assigns {}", IanaNames(port, proto)), Hint{Remedy::kAllowIana}});
   }
   return out;
 }
@@ -217,12 +214,13 @@ Result<std::pair<Port, std::string>> Allocator::Place(GroupCache& cache, const S
       }
       return std::pair{port, why};
     }
+    std::vector<Hint> hints{{Remedy::kWidenFamily, family->name, std::to_string(family->base)}};
+    if (!allow_iana) hints.push_back({Remedy::kAllowIana});
     return Fail(ErrorCode::kUnavailable,
                 fmt::format("family '{}' has no free port left in its block {}-{} (claimed, "
-                            "listening, ephemeral{} or skipped): widen it with 'berth family add "
-                            "{} --base {} --size N'{}",
-                            family->name, block.low, block.high, allow_iana ? "" : ", IANA-assigned",
-                            family->name, family->base, allow_iana ? "" : " or pass --allow-iana"));
+                            "listening, ephemeral{} or skipped)",
+                            family->name, block.low, block.high, allow_iana ? "" : ", IANA-assigned"),
+                std::move(hints));
   }
   const std::vector<Port>& space = Space(cache, s.proto, allow_iana);
   if (!space.empty()) {
@@ -238,23 +236,24 @@ Result<std::pair<Port, std::string>> Allocator::Place(GroupCache& cache, const S
                             allow_iana ? "" : ", minus IANA-assigned", space[start], i)};
     }
   }
+  std::vector<Hint> hints{{Remedy::kWidenGroupRange, cache.group.group.name}};
+  if (!allow_iana) hints.push_back({Remedy::kAllowIana});
   return Fail(ErrorCode::kUnavailable,
-              fmt::format("no free port for '{}' in group '{}': range {}-{} minus ephemeral {}{} "
-                          "is full; widen the range ('berth group add {} --range LOW-HIGH'){}",
+              fmt::format("no free port for '{}' in group '{}': range {}-{}{}{} is full",
                           s.name, cache.group.group.name, cache.group.group.range.low,
-                          cache.group.group.range.high, cache.group.ephemeral.Format(),
-                          allow_iana ? "" : " minus IANA-assigned ports", cache.group.group.name,
-                          allow_iana ? "" : " or pass --allow-iana"));
+                          cache.group.group.range.high,
+                          cache.group.ephemeral.empty() ? ""
+                                                        : " minus ephemeral " + cache.group.ephemeral.Format(),
+                          allow_iana ? "" : " minus IANA-assigned ports"),
+              std::move(hints));
 }
 
 Result<std::optional<Family>> Allocator::FamilyOf(const AssignRequest& req) {
   if (!req.family.empty()) {
     auto family = BERTH_TRY(store_.GetFamily(req.family));
     if (!family) {
-      return Fail(ErrorCode::kNotFound,
-                  fmt::format("unknown family '{}': create it with 'berth family add {} --base "
-                              "PORT [--size N]'",
-                              req.family, req.family));
+      return Fail(ErrorCode::kNotFound, fmt::format("unknown family '{}'", req.family),
+                  {{Remedy::kCreateFamily, req.family}});
     }
     return family;
   }
@@ -286,9 +285,9 @@ Result<Assignment> Allocator::Assign(const AssignRequest& req) {
       std::string list;
       for (const auto& d : diffs) list += (list.empty() ? "" : ", ") + d;
       return Fail(ErrorCode::kConflict,
-                  fmt::format("'{}' is already registered with {}: a name keeps its port; run "
-                              "'berth release {}' first to move it",
-                              req.name, list, req.name));
+                  fmt::format("'{}' is already registered with {}: a name keeps its port",
+                              req.name, list),
+                  {{Remedy::kReleaseFirst, req.name}});
     }
     return Assignment{std::move(*existing), false};
   }
@@ -306,8 +305,12 @@ Result<Assignment> Allocator::Assign(const AssignRequest& req) {
       if (!broken.empty()) {
         std::string msg = fmt::format("cannot register '{}' on {}/{}:", req.name, *req.port,
                                       ServiceProtoName(s.proto));
-        for (const auto& b : broken) msg += "\n  - " + b;
-        return Fail(ErrorCode::kInvalidArgument, msg);
+        std::vector<Hint> hints;
+        for (const auto& b : broken) {
+          msg += "\n  - " + b.text;
+          if (b.hint) hints.push_back(*b.hint);
+        }
+        return Fail(ErrorCode::kInvalidArgument, msg, std::move(hints));
       }
       rec.service.port = *req.port;
       rec.reason = "requested explicitly (--port), checked against every rule";
@@ -361,7 +364,7 @@ Result<Proposal> Allocator::Propose(const AssignRequest& req) {
       s.port = *req.port;
       rec.reason = "preferred port, checked against every rule";
     } else {
-      lost = fmt::format("preferred port {} not used ({}); ", *req.port, broken.front());
+      lost = fmt::format("preferred port {} not used ({}); ", *req.port, broken.front().text);
     }
   }
   if (s.port == 0) {

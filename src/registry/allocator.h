@@ -72,13 +72,19 @@ struct Proposal {
 [[nodiscard]] Result<EffectiveGroup> ResolveGroup(Store& store, std::string_view name,
                                                   const HostView& host);
 
-// Every rule `port` breaks for a service of `proto` in `group`, one sentence each
-// (empty: the port is acceptable). `claims` are the group's claims; `in_family` exempts the
-// port from the range rule (a family's block is chosen explicitly).
-std::vector<std::string> RuleViolations(Port port, ServiceProto proto, const EffectiveGroup& group,
-                                        const std::vector<Claim>& claims, const HostView& host,
-                                        bool allow_iana, bool in_family,
-                                        std::string_view self_name = {});
+// One rule a port breaks: the sentence, and what would let the port through if anything would.
+struct Violation {
+  std::string text;
+  std::optional<Hint> hint = {};
+};
+
+// Every rule `port` breaks for a service of `proto` in `group`, one each (empty: the port is
+// acceptable). `claims` are the group's claims; `in_family` exempts the port from the range
+// rule (a family's block is chosen explicitly).
+std::vector<Violation> RuleViolations(Port port, ServiceProto proto, const EffectiveGroup& group,
+                                      const std::vector<Claim>& claims, const HostView& host,
+                                      bool allow_iana, bool in_family,
+                                      std::string_view self_name = {});
 
 // The deterministic start: FNV-1a 64 of the name.
 std::uint64_t NameHash(std::string_view name);

@@ -25,8 +25,8 @@ Result<std::string> ResolveDbPath(const std::string& flag) {
   }
   if (std::string home = Env("HOME"); !home.empty()) return home + "/.local/state/berth/registry.db";
   return Fail(ErrorCode::kNotFound,
-              "cannot place the registry: neither XDG_STATE_HOME nor HOME is set; pass --db PATH "
-              "or set BERTH_DB");
+              "cannot place the registry: neither XDG_STATE_HOME nor HOME is set",
+              {{Remedy::kChooseRegistry}});
 }
 
 }  // namespace berth::registry

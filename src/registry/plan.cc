@@ -152,9 +152,9 @@ std::vector<std::string> PolicyWarnings(const RegistryDoc& desired,
     HostView quiet = host;  // listeners and IANA are advice for assign, not for a declared file
     quiet.listening_tcp = {};
     quiet.listening_udp = {};
-    for (const std::string& v : RuleViolations(s.port, s.proto, g, {}, quiet, /*allow_iana=*/true,
+    for (const Violation& v : RuleViolations(s.port, s.proto, g, {}, quiet, /*allow_iana=*/true,
                                                !s.family.empty())) {
-      out.push_back(fmt::format("service {}: {}", s.name, v));
+      out.push_back(fmt::format("service {}: {}", s.name, v.text));
     }
   }
   return out;

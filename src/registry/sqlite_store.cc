@@ -121,9 +121,9 @@ Error LockTimeout(const std::string& path, std::chrono::milliseconds wait) {
     for (std::size_t i = 0; i < holders.size(); ++i) who += (i ? ", " : "") + holders[i];
   }
   return Error{ErrorCode::kUnavailable,
-               fmt::format("the registry {} is locked {}; gave up after {} s: retry when it "
-                           "is done, wait longer with --wait SECONDS, or stop that process",
-                           path, who, std::chrono::duration<double>(wait).count())};
+               fmt::format("the registry {} is locked {}; gave up after {} s", path, who,
+                           std::chrono::duration<double>(wait).count()),
+               {{Remedy::kWaitLonger}}};
 }
 
 Result<std::int64_t> QueryInt(sqlite3* db, std::string_view q) {
@@ -142,9 +142,8 @@ Result<std::int64_t> BumpRevision(sql::StmtCache& cache) {
 
 Error Refuse(const std::string& path, std::string_view why) {
   return Error{ErrorCode::kMalformed,
-               fmt::format("{}: {}; berth will not modify it. Move it aside or choose another "
-                           "registry with --db PATH or BERTH_DB",
-                           path, why)};
+               fmt::format("{}: {}; berth will not modify it: move it aside", path, why),
+               {{Remedy::kChooseRegistry}}};
 }
 
 Result<void> PrepareDirectory(const std::string& path, bool create_directories) {
@@ -156,9 +155,9 @@ Result<void> PrepareDirectory(const std::string& path, bool create_directories) 
     if (::stat(dir.c_str(), &st) != 0 && errno == ENOENT) {
       return Fail(ErrorCode::kNotFound,
                   fmt::format("cannot create the registry {}: directory {} does not exist; "
-                              "check the path given with --db or BERTH_DB, or create the "
-                              "directory first",
-                              path, dir.string()));
+                              "check the path, or create the directory first",
+                              path, dir.string()),
+                  {{Remedy::kChooseRegistry}});
     }
   } else {
     std::filesystem::create_directories(dir, ec);
@@ -166,9 +165,10 @@ Result<void> PrepareDirectory(const std::string& path, bool create_directories) 
   if (ec || ::access(dir.c_str(), W_OK | X_OK) != 0) {
     return Fail(ErrorCode::kPermissionDenied,
                 fmt::format("cannot create the registry {}: directory {} is not writable ({}); "
-                            "run as root, or choose a writable path with --db PATH or BERTH_DB",
+                            "run as root",
                             path, dir.string(),
-                            ec ? ec.message() : std::string(std::strerror(errno))));
+                            ec ? ec.message() : std::string(std::strerror(errno))),
+                {{Remedy::kChooseRegistry}});
   }
   return {};
 }
@@ -336,14 +336,15 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
       return Fail(err == EACCES ? ErrorCode::kPermissionDenied : ErrorCode::kInvalidArgument,
                   fmt::format("cannot reach the registry {}: {} (a directory on the way "
                               "cannot be searched or is not a directory); run as a user who may "
-                              "read it, or choose another with --db PATH or BERTH_DB",
-                              path, std::strerror(err)));
+                              "read it",
+                              path, std::strerror(err)),
+                  {{Remedy::kChooseRegistry}});
     }
     exists = false;
   }
   if (exists && !S_ISREG(st.st_mode)) {
     return Fail(ErrorCode::kInvalidArgument,
-                fmt::format("{} is not a regular file: give the registry file with --db", path));
+                fmt::format("{} is not a regular file", path), {{Remedy::kChooseRegistry}});
   }
   auto busy = std::make_unique<Busy>();
   busy->wait = options.lock_wait;
@@ -359,9 +360,9 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
       BERTH_TRY(PrepareDirectory(path, options.create_directories));
     } else if (::access(path.c_str(), W_OK) != 0) {
       return Fail(ErrorCode::kPermissionDenied,
-                  fmt::format("cannot write the registry {}: {}; run as root, or choose another "
-                              "with --db PATH or BERTH_DB",
-                              path, std::strerror(errno)));
+                  fmt::format("cannot write the registry {}: {}; run as root", path,
+                              std::strerror(errno)),
+                  {{Remedy::kChooseRegistry}});
     }
   }
   auto connect = [&](bool immutable) -> Result<std::unique_ptr<sqlite3, Closer>> {

@@ -51,8 +51,9 @@ Result<StoreLocation> ParseStoreUrl(std::string_view url) {
 Result<StoreLocation> ResolveStore(std::string_view store_flag, std::string_view db_flag) {
   if (!store_flag.empty() && !db_flag.empty()) {
     return Fail(ErrorCode::kInvalidArgument,
-                "--store and --db both name the registry: give one (--db PATH is short for "
-                "--store sqlite://PATH)");
+                fmt::format("both a store URL ({}) and a registry path ({}) name the registry: "
+                            "give one (a path P is short for sqlite://P)",
+                            CommentText(store_flag), CommentText(db_flag)));
   }
   if (!store_flag.empty()) return ParseStoreUrl(store_flag);
   if (db_flag.empty()) {

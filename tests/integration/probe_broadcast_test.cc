@@ -216,7 +216,7 @@ TEST_F(ProbeBroadcast, RefusesAnythingButALocalBroadcastAddressAndSendsNothing) 
                                         {"198.18.0.2", kBroadcast, "--broadcast", kBroadcast}}) {
     auto r = Berth(args);
     EXPECT_EQ(r.exit_code, 2) << args.back();
-    EXPECT_NE(r.err.find("198.18.0.255 is the broadcast address of br0: use --broadcast 198.18.0.255"),
+    EXPECT_NE(r.err.find("198.18.0.255 is the broadcast address of br0\nberth: fix: use --broadcast 198.18.0.255\n"),
               std::string::npos)
         << r.err;
   }

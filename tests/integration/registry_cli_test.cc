@@ -166,6 +166,47 @@ TEST_F(RegistryCli, StoreUrlNamesTheSameRegistryAsDb) {
   EXPECT_NE(bad.err.find("sqlite:///PATH"), std::string::npos) << bad.err;
 }
 
+// The registry gives remedies as data; the command line words them as its own flags and
+// commands on a "berth: fix:" line, and each one works exactly as printed.
+TEST_F(RegistryCli, RemediesAreWordedAsFlagsAndWorkAsPrinted) {
+  auto unknown = Berth({"assign", "a", "--group", "tiny"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_EQ(unknown.err,
+            "berth: error: unknown group 'tiny'\n"
+            "berth: fix: create the group with 'berth group add tiny --host NAME --ephemeral "
+            "LOW-HIGH'; or leave --group out for the default group\n");
+  ASSERT_EQ(Berth({"group", "add", "tiny", "--range", "20000-20000"}).exit_code, 0);
+  ASSERT_EQ(Berth({"assign", "a", "--group", "tiny", "--allow-iana"}).exit_code, 0);
+  auto full = Berth({"assign", "b", "--group", "tiny", "--allow-iana"});
+  EXPECT_EQ(full.exit_code, 2);
+  EXPECT_NE(full.err.find("range 20000-20000 is full"), std::string::npos) << full.err;
+  const std::string widen =
+      "berth: fix: widen the group's range with 'berth group add tiny --range LOW-HIGH'\n";
+  ASSERT_GE(full.err.size(), widen.size()) << full.err;
+  EXPECT_EQ(full.err.substr(full.err.size() - widen.size()), widen) << full.err;
+  // The printed fix, with LOW-HIGH filled in, is what makes the next assign work.
+  ASSERT_EQ(Berth({"group", "add", "tiny", "--range", "20000-20001"}).exit_code, 0);
+  auto widened = Berth({"assign", "b", "--group", "tiny", "--allow-iana"});
+  EXPECT_EQ(widened.exit_code, 0) << widened.err;
+  EXPECT_EQ(widened.out, "20001\n");
+
+  // 5432 is IANA's postgresql: refused, then taken with the flag the fix names.
+  auto iana = Berth({"assign", "pg", "--port", "5432"});
+  EXPECT_EQ(iana.exit_code, 2);
+  EXPECT_NE(iana.err.find("IANA assigns 5432"), std::string::npos) << iana.err;
+  EXPECT_NE(iana.err.find("\nberth: fix: pass --allow-iana to take an IANA-assigned port anyway\n"),
+            std::string::npos)
+      << iana.err;
+  EXPECT_EQ(Berth({"assign", "pg", "--port", "5432", "--allow-iana"}).exit_code, 0);
+  auto moved = Berth({"assign", "pg", "--port", "5433", "--allow-iana"});
+  EXPECT_EQ(moved.exit_code, 2);
+  EXPECT_NE(moved.err.find("\nberth: fix: run 'berth release pg' first to move it\n"),
+            std::string::npos)
+      << moved.err;
+  ASSERT_EQ(Berth({"release", "pg"}).exit_code, 0);
+  EXPECT_EQ(Berth({"assign", "pg", "--port", "5433", "--allow-iana"}).exit_code, 0);
+}
+
 // A multi-name command is all or nothing: a failing name leaves the registry as it was.
 TEST_F(RegistryCli, ReleaseOfSeveralNamesIsAllOrNothing) {
   ASSERT_EQ(Berth({"assign", "a", "b"}).exit_code, 0);

@@ -60,7 +60,7 @@ TEST(RegistryStore, UnwritableDirectoryIsExplained) {
   ASSERT_FALSE(store);
   EXPECT_EQ(store.error().code, ErrorCode::kPermissionDenied);
   EXPECT_NE(store.error().message.find("not writable"), std::string::npos) << store.error().message;
-  EXPECT_NE(store.error().message.find("--db"), std::string::npos);
+  EXPECT_EQ(store.error().hints, (std::vector<Hint>{{Remedy::kChooseRegistry}}));
 }
 
 TEST(RegistryStore, ClaimIsUniquePerGroupSlotAndPort) {
