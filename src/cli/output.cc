@@ -7,6 +7,8 @@
 
 #include <fmt/core.h>
 
+#include "base/text.h"
+
 namespace berth::cli {
 
 ColorMode ParseColorMode(std::string_view text) {
@@ -37,8 +39,13 @@ void WriteStdout(std::string_view s) {
 }
 
 int PrintError(std::string_view message) {
-  fmt::print(stderr, "berth: error: {}\n", message);
+  // Messages echo input (names, file text, registry values): terminal-safe, lines kept.
+  fmt::print(stderr, "berth: error: {}\n", TerminalSafeLines(message));
   return 2;
+}
+
+void PrintWarning(std::string_view message) {
+  fmt::print(stderr, "berth: warning: {}\n", TerminalSafeLines(message));
 }
 
 int PrintError(const Error& e) { return PrintError(e.message); }

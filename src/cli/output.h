@@ -20,8 +20,12 @@ bool UseColor(ColorMode mode);
 // Writes all of `s` to stdout (fd 1), retrying short writes; ignores EPIPE (a closed pager).
 void WriteStdout(std::string_view s);
 
-// "berth: error: <message>" on stderr; returns 2, the exit code for errors.
+// "berth: error: <message>" on stderr; returns 2, the exit code for errors. The message is
+// made terminal-safe (TerminalSafeLines): it may echo names and text from any input.
 int PrintError(const Error& e);
 int PrintError(std::string_view message);
+
+// "berth: warning: <message>" on stderr, terminal-safe like PrintError.
+void PrintWarning(std::string_view message);
 
 }  // namespace berth::cli
