@@ -98,6 +98,8 @@ Result<registry::Group> AddToGroup(registry::Store& store, const GroupEdit& edit
   if (auto v = ValidateServiceName(edit.name); !v) {
     return Fail(v.error().code, "group " + v.error().message);
   }
+  BERTH_TRY(ValidateText("group description", edit.description));
+  for (const auto& h : edit.hosts) BERTH_TRY(ValidateText("host", h));
   if (edit.range && edit.range->low == 0) {
     return Fail(ErrorCode::kInvalidArgument, "a group's range starts at port 1 or above");
   }
@@ -119,6 +121,7 @@ Result<void> AddFamily(registry::Store& store, const registry::Family& family) {
   if (auto v = ValidateServiceName(family.name); !v) {
     return Fail(v.error().code, "family " + v.error().message);
   }
+  BERTH_TRY(ValidateText("family description", family.description));
   if (family.name.find('.') != std::string::npos) {
     return Fail(ErrorCode::kInvalidArgument,
                 fmt::format("family '{}': a family name is one label (no dots), since "

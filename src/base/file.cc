@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <vector>
 
@@ -36,9 +37,41 @@ Result<void> WriteAll(int fd, std::string_view data, const std::string& what) {
 
 }  // namespace
 
-Result<std::string> ReadWholeFile(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+namespace {
+
+std::string_view FileKind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+std::string SizeText(std::size_t bytes) {
+  return bytes % (1 << 20) == 0 ? fmt::format("{} MiB", bytes >> 20) : fmt::format("{} bytes", bytes);
+}
+
+// The one bounded reader: opens without blocking (a FIFO with no writer would block open()),
+// refuses anything but a regular file, and stops past `max_bytes`.
+Result<std::string> ReadBounded(const std::string& path, std::size_t max_bytes) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   if (!fd.valid()) return std::unexpected(ErrnoError(errno, fmt::format("cannot read {}", path)));
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) {
+    return std::unexpected(ErrnoError(errno, fmt::format("cannot read {}", path)));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("cannot read {}: it is {}, not a regular file; give the path of a "
+                            "file", path, FileKind(st.st_mode)));
+  }
+  auto too_large = [&] {
+    return Fail(ErrorCode::kMalformed,
+                fmt::format("cannot read {}: it is larger than {}, the most berth reads from one "
+                            "file", path, SizeText(max_bytes)));
+  };
+  if (st.st_size > 0 && static_cast<std::uint64_t>(st.st_size) > max_bytes) return too_large();
   std::string out;
   char buf[1 << 16];
   for (;;) {
@@ -47,31 +80,16 @@ Result<std::string> ReadWholeFile(const std::string& path) {
     if (n < 0) return std::unexpected(ErrnoError(errno, fmt::format("cannot read {}", path)));
     if (n == 0) break;
     out.append(buf, static_cast<std::size_t>(n));
+    if (out.size() > max_bytes) return too_large();  // a file that grows while read
   }
   return out;
 }
 
-Result<std::string> ReadSmallFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::unexpected(ErrnoError(errno, fmt::format("reading {}", path)));
-  UniqueFd owned(fd);
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return std::unexpected(ErrnoError(errno, fmt::format("reading {}", path)));
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-    if (out.size() > (1 << 20)) {
-      return Fail(ErrorCode::kMalformed, fmt::format("{} is larger than 1 MiB", path));
-    }
-  }
-  return out;
-}
+}  // namespace
 
+Result<std::string> ReadWholeFile(const std::string& path) { return ReadBounded(path, kMaxUserFile); }
+
+Result<std::string> ReadSmallFile(const std::string& path) { return ReadBounded(path, kMaxSmallFile); }
 
 Result<void> WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
   if (path.empty() || path.back() == '/') {

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -13,12 +14,18 @@
 
 namespace berth {
 
-// Reads a whole small file (at most 1 MiB). Failure: the errno Error naming the path;
-// kMalformed for a larger file.
+inline constexpr std::size_t kMaxSmallFile = std::size_t{1} << 20;  // 1 MiB
+inline constexpr std::size_t kMaxUserFile = std::size_t{16} << 20;  // 16 MiB
+
+// Both readers open without blocking and read regular files only: a FIFO, a device
+// (/dev/zero), a socket or a directory is refused at once, never read or waited on.
+// Failure: the errno Error naming the path; kInvalidArgument for a file that is not a
+// regular file; kMalformed for a file larger than the cap.
+
+// Reads a whole small file (at most kMaxSmallFile): /proc and /sys files, saved state.
 [[nodiscard]] Result<std::string> ReadSmallFile(const std::string& path);
 
-// Reads a whole file of any size (a file named by the user). Failure: the errno Error naming
-// the path.
+// Reads a whole file named by the user (at most kMaxUserFile): berth.toml, --from.
 [[nodiscard]] Result<std::string> ReadWholeFile(const std::string& path);
 
 // Writes `data` to `path` with permission `mode` (before umask). On failure the target is

@@ -1,5 +1,7 @@
 #include "base/text.h"
 
+#include <algorithm>
+
 #include <fmt/core.h>
 
 namespace berth {
@@ -37,18 +39,41 @@ std::string CommentText(std::string_view s) {
   return MapText(s, [](std::string& out, char32_t, std::string_view bytes) { out += bytes; });
 }
 
-std::string TerminalSafe(std::string_view s) {
+std::string TerminalSafe(std::string_view s, std::size_t max_chars) {
   std::string out;
-  out.reserve(s.size());
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 || c == 0x7F) {
-      out += fmt::format("\\x{:02x}", c);
-    } else {
-      out += ch;
+  out.reserve(std::min(s.size(), max_chars) + 2);
+  std::size_t chars = 0;
+  std::size_t i = 0;
+  for (; i < s.size() && chars < max_chars; ++chars) {
+    char32_t cp = 0;
+    const std::size_t n = DecodeUtf8(s, i, cp);
+    if (n == 0) {  // invalid UTF-8, including a lone C1 byte 0x80-0x9F
+      AppendHexByte(out, static_cast<unsigned char>(s[i]));
+      ++i;
+      continue;
     }
+    const bool control = cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) ||
+                         cp == 0x2028 || cp == 0x2029;
+    if (control) {
+      for (std::size_t k = 0; k < n; ++k) AppendHexByte(out, static_cast<unsigned char>(s[i + k]));
+    } else {
+      out += s.substr(i, n);
+    }
+    i += n;
   }
+  if (i < s.size()) out += fmt::format("\u2026({} bytes more)", s.size() - i);
   return out;
+}
+
+std::string TerminalSafeLines(std::string_view s, std::size_t max_line_chars) {
+  std::string out;
+  for (;;) {
+    const std::size_t nl = s.find('\n');
+    out += TerminalSafe(s.substr(0, nl), max_line_chars);
+    if (nl == std::string_view::npos) return out;
+    out += '\n';
+    s.remove_prefix(nl + 1);
+  }
 }
 
 }  // namespace berth

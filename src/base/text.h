@@ -47,7 +47,19 @@ std::string MapText(std::string_view s, Keep keep) {
 // become "\xNN" text, so the result never ends the comment. Also a safe plain-text form.
 std::string CommentText(std::string_view s);
 
-// Text from the kernel or /proc made safe for a terminal: C0 control bytes and DEL become \xNN.
-std::string TerminalSafe(std::string_view s);
+inline constexpr std::size_t kTerminalMaxChars = 256;    // one field: a name, an owner
+inline constexpr std::size_t kTerminalMaxLine = 4096;    // one line of prose or a message
+
+// Text from outside (the kernel, /proc, the registry, a file, the command line) made safe
+// for a terminal, the one form every text output and every echoed input uses: C0 controls
+// (line breaks too), DEL, C1 controls (U+0080-U+009F as UTF-8, and the raw bytes
+// 0x80-0x9F, which are invalid UTF-8), any other invalid UTF-8 and U+2028/U+2029 become
+// "\xNN" text. Past `max_chars` characters the rest is cut and counted:
+// "…(N bytes more)".
+std::string TerminalSafe(std::string_view s, std::size_t max_chars = kTerminalMaxChars);
+
+// TerminalSafe on each line of `s` (at most `max_line_chars` characters a line), the
+// line breaks kept: for messages of several lines.
+std::string TerminalSafeLines(std::string_view s, std::size_t max_line_chars = kTerminalMaxLine);
 
 }  // namespace berth

@@ -39,7 +39,8 @@ void WriteStdout(std::string_view s) {
 }
 
 int PrintError(std::string_view message) {
-  fmt::print(stderr, "berth: error: {}\n", message);
+  // Messages echo input (names, file text, registry values): terminal-safe, lines kept.
+  fmt::print(stderr, "berth: error: {}\n", TerminalSafeLines(message));
   return 2;
 }
 
@@ -81,9 +82,13 @@ int PrintError(const Error& e) {
     if (worded.empty() || fix.find(worded) != std::string::npos) continue;
     fix += (fix.empty() ? "" : "; or ") + worded;
   }
-  fmt::print(stderr, "berth: error: {}\n", e.message);
+  PrintError(e.message);
   if (!fix.empty()) fmt::print(stderr, "berth: fix: {}\n", fix);
   return 2;
+}
+
+void PrintWarning(std::string_view message) {
+  fmt::print(stderr, "berth: warning: {}\n", TerminalSafeLines(message));
 }
 
 }  // namespace berth::cli

@@ -22,9 +22,14 @@ void WriteStdout(std::string_view s);
 
 // "berth: error: <message>" on stderr, then "berth: fix: <remedies>" when the error carries
 // any, worded as this command line's flags and commands; returns 2, the exit code for errors.
+// The message is made terminal-safe (TerminalSafeLines): it may echo names and text from any
+// input.
 int PrintError(const Error& e);
 // One remedy as a user of this command line applies it.
 std::string WordRemedy(const Hint& h);
 int PrintError(std::string_view message);
+
+// "berth: warning: <message>" on stderr, terminal-safe like PrintError.
+void PrintWarning(std::string_view message);
 
 }  // namespace berth::cli

@@ -41,7 +41,7 @@ Result<std::unique_ptr<registry::Store>> OpenRegistry(const StoreFlags& flags,
 }
 
 void PrintWarnings(const std::vector<std::string>& warnings) {
-  for (const std::string& w : warnings) fmt::print(stderr, "berth: warning: {}\n", w);
+  for (const std::string& w : warnings) PrintWarning(w);
 }
 
 Result<registry::HostView> TakeHostView() {

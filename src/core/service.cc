@@ -5,6 +5,8 @@
 
 #include <fmt/core.h>
 
+#include "base/text.h"
+
 namespace berth {
 
 std::string_view ServiceProtoName(ServiceProto p) {
@@ -44,14 +46,18 @@ Result<std::vector<const Service*>> SelectServices(std::span<const Service> serv
 
 Result<void> ValidateServiceName(std::string_view name) {
   constexpr std::string_view kRule =
-      "names are lowercase DNS labels joined by dots (a-z, 0-9 and '-', 1-63 characters a "
-      "label, no '-' at either end of a label), e.g. 'mssql.instance1'";
+      "names are lowercase DNS labels joined by dots (a-z, 0-9 and '-', no '-' at either end "
+      "of a label), starting with a letter, 63 characters at most in all, e.g. "
+      "'mssql.instance1'";
   auto bad = [&](std::string_view what) {
     return Fail(ErrorCode::kInvalidArgument,
-                fmt::format("invalid service name '{}': {}; {}", name, what, kRule));
+                fmt::format("invalid service name '{}': {}; {}", TerminalSafe(name), what, kRule));
   };
   if (name.empty()) return bad("it is empty");
-  if (name.size() > 253) return bad("it is longer than 253 characters");
+  // Every export can carry the name: Kubernetes and Consul names (dots as dashes) are at most
+  // 63 characters and start with a letter.
+  if (name.size() > 63) return bad("it is longer than 63 characters");
+  if (name.front() < 'a' || name.front() > 'z') return bad("it does not start with a letter a-z");
   std::size_t start = 0;
   while (start <= name.size()) {
     std::size_t dot = name.find('.', start);
@@ -71,6 +77,33 @@ Result<void> ValidateServiceName(std::string_view name) {
     }
     start = dot + 1;
   }
+  return {};
+}
+
+Result<void> ValidateText(std::string_view field, std::string_view value) {
+  auto bad = [&](std::string_view what) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("{} '{}': {}; free text is valid UTF-8 without control characters, "
+                            "at most {} bytes",
+                            field, TerminalSafe(value, 64), what, kMaxTextBytes));
+  };
+  if (value.size() > kMaxTextBytes) return bad(fmt::format("it is {} bytes long", value.size()));
+  for (std::size_t i = 0; i < value.size();) {
+    char32_t cp = 0;
+    const std::size_t n = DecodeUtf8(value, i, cp);
+    if (n == 0) return bad(fmt::format("byte {} is not valid UTF-8", i + 1));
+    if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029) {
+      return bad(fmt::format("it holds the control character U+{:04X}", static_cast<unsigned>(cp)));
+    }
+    i += n;
+  }
+  return {};
+}
+
+Result<void> ValidateServiceText(const Service& s) {
+  BERTH_TRY(ValidateText("owner", s.owner));
+  BERTH_TRY(ValidateText("description", s.description));
+  for (const std::string& t : s.tags) BERTH_TRY(ValidateText("tag", t));
   return {};
 }
 

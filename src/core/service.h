@@ -4,6 +4,7 @@
 // Plain values; no shared state.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -43,9 +44,21 @@ struct Service {
 [[nodiscard]] Result<std::vector<const Service*>> SelectServices(std::span<const Service> services,
                                                                  std::string_view group);
 
-// Lowercase DNS labels joined by dots: each label 1-63 characters of [a-z0-9-], not starting
-// or ending with '-'; 253 characters at most in all. Failure: kInvalidArgument saying what
+// Lowercase DNS labels joined by dots: each label of [a-z0-9-], not starting or ending with
+// '-'; the name starts with a letter and is 63 characters at most in all, so that every
+// export can carry it (a Kubernetes or Consul name is the name with dots as dashes). Failure: kInvalidArgument saying what
 // is allowed and what was wrong.
 Result<void> ValidateServiceName(std::string_view name);
+
+inline constexpr std::size_t kMaxTextBytes = 1024;
+
+// Free text (an owner, a description, a tag, a host): valid UTF-8, no control character
+// (C0 including line breaks, DEL, C1, U+2028/U+2029), at most kMaxTextBytes bytes.
+// Checked wherever text enters the registry, so every export can carry it. Failure:
+// kInvalidArgument "FIELD 'value': what is wrong; the rule" (the value terminal-safe, cut).
+Result<void> ValidateText(std::string_view field, std::string_view value);
+
+// ValidateText on a service's owner, description and tags.
+Result<void> ValidateServiceText(const Service& s);
 
 }  // namespace berth

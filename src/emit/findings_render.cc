@@ -37,17 +37,7 @@ constexpr std::array<FindingField, 8> kFindingFields{{
 constexpr std::array<std::size_t, 8> kDocumentedOrder{0, 1, 2, 3, 4, 5, 6, 7};
 constexpr std::array<std::size_t, 8> kSortedOrder{7, 0, 5, 4, 3, 1, 2, 6};  // fix id pids ports proto severity subject why
 
-// TerminalSafe on each line of `s`, the line breaks kept.
-std::string SafeLines(std::string_view s) {
-  std::string out;
-  for (;;) {
-    const std::size_t nl = s.find('\n');
-    out += TerminalSafe(s.substr(0, nl));
-    if (nl == std::string_view::npos) return out;
-    out += '\n';
-    s.remove_prefix(nl + 1);
-  }
-}
+std::string SafeLines(std::string_view s) { return TerminalSafeLines(s); }
 
 std::string_view SeverityStyle(Severity s) {
   switch (s) {
@@ -88,7 +78,7 @@ void RenderFindingsText(const std::vector<Finding>& findings, std::string_view t
   std::string out = fmt::format("{}: {} finding(s)\n", safe_title, findings.size());
   for (const Finding& f : findings) {
     out += fmt::format("{:<8} {:<28} {}: {}\n", SeverityName(f.severity), FindingIdName(f.id),
-                       TerminalSafe(f.subject), TerminalSafe(f.why));
+                       TerminalSafe(f.subject), TerminalSafe(f.why, kTerminalMaxLine));
     out += fmt::format("         fix: {}\n", SafeLines(f.fix));
   }
   sink(out);
@@ -118,14 +108,14 @@ void RenderFindingsReport(const std::vector<Finding>& findings, std::string_view
     }
     out.Put("\n");
     out.Styled(kDim, "  why  ");
-    out.Put(TerminalSafe(f.why));
+    out.Put(TerminalSafe(f.why, kTerminalMaxLine));
     out.Put("\n");
     std::string_view fix = f.fix;
     bool first = true;
     while (!fix.empty()) {
       const auto nl = fix.find('\n');
       out.Styled(kDim, first ? "  fix  " : "       ");
-      out.Put(TerminalSafe(fix.substr(0, nl)));
+      out.Put(TerminalSafe(fix.substr(0, nl), kTerminalMaxLine));
       out.Put("\n");
       first = false;
       fix = nl == std::string_view::npos ? std::string_view{} : fix.substr(nl + 1);

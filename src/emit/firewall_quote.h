@@ -10,6 +10,7 @@
 
 #include "base/error.h"
 #include "base/text.h"  // CommentText
+#include "core/cidr.h"  // ParseCidr, which lives in core so that the registry can use it
 
 namespace berth {
 
@@ -32,14 +33,5 @@ std::string XmlEscape(std::string_view s);
 // "text" as a YAML double-quoted scalar: \" \\ and \xNN / \uXXXX escapes for every
 // control byte and every non-ASCII character, so the scalar is pure printable ASCII.
 std::string YamlQuote(std::string_view s);
-
-struct Cidr {
-  int family = 4;    // 4 or 6
-  std::string text;  // canonical: network address (host bits cleared) "/" prefix length
-};
-
-// "10.0.0.0/8", "192.0.2.7" (= /32), "2001:db8::/32". Failure: kInvalidArgument naming the
-// input and what is allowed.
-[[nodiscard]] Result<Cidr> ParseCidr(std::string_view text);
 
 }  // namespace berth

@@ -153,7 +153,7 @@ void RenderServiceShow(const registry::ServiceRecord& rec,
     for (const auto& t : s.tags) tags += (tags.empty() ? "" : ", ") + TerminalSafe(t);
     out += fmt::format("  tags        {}\n", tags);
   }
-  out += fmt::format("  why         {}\n", TerminalSafe(rec.reason));
+  out += fmt::format("  why         {}\n", TerminalSafe(rec.reason, kTerminalMaxLine));
   out += fmt::format("  registered  {} (updated {})\n", registry::FormatUtc(s.created),
                      registry::FormatUtc(s.updated));
   if (seen.empty()) {

@@ -189,7 +189,7 @@ void RenderScanText(const ScanView& v, bool color, const Sink& sink) {
                       cfg.reserved.empty() ? "(none)" : cfg.reserved.Format()));
   for (const std::string& w : snap.warnings) {
     out.Styled(kYellow, "note: ");
-    out.Put(TerminalSafe(w));
+    out.Put(TerminalSafe(w, kTerminalMaxLine));
     out.Put("\n");
   }
   out.Put("\n");

@@ -261,6 +261,18 @@ Result<std::optional<Family>> Allocator::FamilyOf(const AssignRequest& req) {
   return std::optional<Family>{};
 }
 
+namespace {
+
+// The free text of a request, checked before anything is stored (ValidateText).
+Result<void> ValidateRequestText(const AssignRequest& req) {
+  BERTH_TRY(ValidateText("owner", req.owner));
+  BERTH_TRY(ValidateText("description", req.description));
+  for (const std::string& t : req.tags) BERTH_TRY(ValidateText("tag", t));
+  return {};
+}
+
+}  // namespace
+
 void Allocator::Hold(GroupCache& cache, const Service& s) {
   for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
     if (!Covers(s.proto, p)) continue;
@@ -271,6 +283,7 @@ void Allocator::Hold(GroupCache& cache, const Service& s) {
 
 Result<Assignment> Allocator::Assign(const AssignRequest& req) {
   BERTH_TRY(ValidateServiceName(req.name));
+  BERTH_TRY(ValidateRequestText(req));
   const std::string group = req.group.empty() ? std::string(kDefaultGroup) : req.group;
   // The store's claim reports an existing name by itself; look first only when the request
   // pins something that an existing registration could contradict.
@@ -346,6 +359,7 @@ Result<Assignment> Allocator::Assign(const AssignRequest& req) {
 
 Result<Proposal> Allocator::Propose(const AssignRequest& req) {
   BERTH_TRY(ValidateServiceName(req.name));
+  BERTH_TRY(ValidateRequestText(req));
   if (auto held = proposals_.find(req.name); held != proposals_.end()) return held->second;
   if (auto existing = BERTH_TRY(store_.GetService(req.name))) {
     return proposals_.emplace(req.name, Proposal{std::move(*existing), true}).first->second;

@@ -19,6 +19,7 @@
 #endif
 #include <toml++/toml.h>
 
+#include "core/cidr.h"
 #include "registry/berth_toml.h"
 
 namespace berth::registry {
@@ -57,6 +58,30 @@ class Parser {
       return std::unexpected(At(n->source(), fmt::format("'{}' must be a string", key)));
     }
     return std::string(n->as_string()->get());
+  }
+
+  // A free-text string (ValidateText), the error at the value's position.
+  Result<std::string> Text(const toml::table& t, std::string_view key,
+                           const toml::source_region& owner) const {
+    std::string v = BERTH_TRY(Str(t, key, false, owner));
+    if (auto ok = ValidateText(key, v); !ok) {
+      return std::unexpected(At(t.get(key)->source(), ok.error().message));
+    }
+    return v;
+  }
+
+  // A list of free-text strings, each checked (ValidateText) at its own position.
+  Result<std::vector<std::string>> TextList(const toml::table& t, std::string_view key,
+                                            std::string_view field) const {
+    std::vector<std::string> out = BERTH_TRY(StrList(t, key));
+    if (out.empty()) return out;
+    const toml::array& a = *t.get(key)->as_array();
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      if (auto ok = ValidateText(field, out[i]); !ok) {
+        return std::unexpected(At(a[i].source(), ok.error().message));
+      }
+    }
+    return out;
   }
 
   Result<std::vector<std::string>> StrList(const toml::table& t, std::string_view key) const {
@@ -153,8 +178,8 @@ class Parser {
       if (auto v = ValidateServiceName(g.name); !v) {
         return std::unexpected(At(t->get("name")->source(), "group " + v.error().message));
       }
-      g.description = BERTH_TRY(Str(*t, "description", false, t->source()));
-      g.hosts = BERTH_TRY(StrList(*t, "hosts"));
+      g.description = BERTH_TRY(Text(*t, "description", t->source()));
+      g.hosts = BERTH_TRY(TextList(*t, "hosts", "host"));
       g.ephemeral = BERTH_TRY(Ports(*t, "ephemeral"));
       g.reserved = BERTH_TRY(Ports(*t, "reserved"));
       g.allow = BERTH_TRY(Ports(*t, "allow"));
@@ -180,7 +205,7 @@ class Parser {
       if (auto v = ValidateServiceName(f.name); !v) {
         return std::unexpected(At(t->get("name")->source(), "family " + v.error().message));
       }
-      f.description = BERTH_TRY(Str(*t, "description", false, t->source()));
+      f.description = BERTH_TRY(Text(*t, "description", t->source()));
       auto base = BERTH_TRY(Int(*t, "base", 1, 65535));
       if (!base) return std::unexpected(At(t->source(), "missing key 'base' in [[family]]"));
       f.base = static_cast<Port>(*base);
@@ -226,10 +251,15 @@ class Parser {
                                               "does not define: add a [[family]] with that name",
                                               s.name, s.family)));
       }
-      s.owner = BERTH_TRY(Str(*t, "owner", false, t->source()));
-      s.description = BERTH_TRY(Str(*t, "description", false, t->source()));
-      s.tags = BERTH_TRY(StrList(*t, "tags"));
+      s.owner = BERTH_TRY(Text(*t, "owner", t->source()));
+      s.description = BERTH_TRY(Text(*t, "description", t->source()));
+      s.tags = BERTH_TRY(TextList(*t, "tags", "tag"));
       s.sources = BERTH_TRY(StrList(*t, "sources"));
+      for (std::size_t i = 0; i < s.sources.size(); ++i) {
+        if (auto cidr = ParseCidr(s.sources[i]); !cidr) {
+          return std::unexpected(At((*t->get("sources")->as_array())[i].source(), cidr.error().message));
+        }
+      }
       s.created = BERTH_TRY(Time(*t, "created"));
       s.updated = BERTH_TRY(Time(*t, "updated"));
       const std::uint32_t line = t->source().begin.line;
@@ -261,14 +291,23 @@ class Parser {
   std::string_view source_;
 };
 
-// TOML allows non-ASCII characters only inside strings and comments. toml++ 3.3.0 reaches
-// __builtin_unreachable() on some non-ASCII characters elsewhere (U+0156 where a key
-// should start, found by the fuzzer), so such input is refused here first, with the
-// position, before toml++ sees it. Returns the 1-based (line, column) of the first
-// offending byte, if any.
-std::optional<std::pair<std::uint32_t, std::uint32_t>> NonAsciiOutsideStrings(std::string_view t) {
+// A cheap pass over the text before toml++ sees it. toml++ 3.3.0 recurses once per
+// dotted-key part and per nesting level, so a table header or a key with 40,000 parts
+// overflows the stack; the pass bounds both (kMaxKeyParts, kMaxNesting). It also refuses
+// non-ASCII characters outside strings and comments (TOML allows none there, and toml++
+// reaches __builtin_unreachable() on some, e.g. U+0156 where a key should start: found by
+// the fuzzer). Returns the 1-based (line, column) of the first offending byte and what is
+// wrong, if anything.
+struct ScanProblem {
+  std::uint32_t line = 0, column = 0;
+  std::string what;
+};
+
+std::optional<ScanProblem> PreScan(std::string_view t) {
   std::uint32_t line = 1, col = 1;
   std::size_t i = 0;
+  int depth = 0;      // open '[' and '{' outside strings and comments
+  int key_dots = 0;   // '.' outside strings since the last '=', ',', bracket or line break
   auto advance = [&](std::size_t n) {
     for (std::size_t k = 0; k < n && i < t.size(); ++k, ++i) {
       if (t[i] == '\n') {
@@ -279,6 +318,7 @@ std::optional<std::pair<std::uint32_t, std::uint32_t>> NonAsciiOutsideStrings(st
       }
     }
   };
+  auto here = [&](std::string what) { return ScanProblem{line, col, std::move(what)}; };
   while (i < t.size()) {
     const char c = t[i];
     if (c == '#') {
@@ -300,8 +340,26 @@ std::optional<std::pair<std::uint32_t, std::uint32_t>> NonAsciiOutsideStrings(st
         }
       }
     } else if (static_cast<unsigned char>(c) >= 0x80) {
-      return std::pair{line, col};
+      return here("a non-ASCII character outside a string or comment: keys and values other "
+                  "than strings are ASCII in TOML");
     } else {
+      if (c == '[' || c == '{') {
+        if (++depth > kMaxNesting) {
+          return here(fmt::format("more than {} nested arrays, tables or table-header brackets: "
+                                  "berth.toml needs at most a few levels",
+                                  kMaxNesting));
+        }
+        key_dots = 0;
+      } else if (c == ']' || c == '}') {
+        if (depth > 0) --depth;
+        key_dots = 0;
+      } else if (c == '=' || c == ',' || c == '\n') {
+        key_dots = 0;
+      } else if (c == '.' && ++key_dots >= kMaxKeyParts) {
+        return here(fmt::format("a key or table header with more than {} dotted parts: "
+                                "berth.toml keys have at most a few",
+                                kMaxKeyParts));
+      }
       advance(1);
     }
   }
@@ -312,11 +370,15 @@ std::optional<std::pair<std::uint32_t, std::uint32_t>> NonAsciiOutsideStrings(st
 
 Result<RegistryDoc> ParseBerthToml(std::string_view text, std::string_view source) {
   Parser parser(source);
-  if (auto at = NonAsciiOutsideStrings(text)) {
+  if (text.size() > kMaxTomlBytes) {
     return Fail(ErrorCode::kMalformed,
-                fmt::format("{}:{}:{}: a non-ASCII character outside a string or comment: keys "
-                            "and values other than strings are ASCII in TOML",
-                            source, at->first, at->second));
+                fmt::format("{}: {} bytes is more than a berth.toml may hold ({} MiB)", source,
+                            text.size(), kMaxTomlBytes >> 20));
+  }
+  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);  // a UTF-8 byte order mark
+  if (auto problem = PreScan(text)) {
+    return Fail(ErrorCode::kMalformed, fmt::format("{}:{}:{}: {}", source, problem->line,
+                                                   problem->column, problem->what));
   }
   toml::table root;
   try {

@@ -5,6 +5,7 @@
 
 #include <fmt/core.h>
 
+#include "base/text.h"
 #include "registry/sqlite_store.h"
 
 namespace berth::registry {
@@ -33,9 +34,9 @@ std::string ServiceDelta(const Service& a, const Service& b) {
   std::vector<std::string> d;
   if (a.port != b.port) d.push_back(fmt::format("port {} -> {}", a.port, b.port));
   if (a.proto != b.proto) d.push_back(fmt::format("proto {} -> {}", ServiceProtoName(a.proto), ServiceProtoName(b.proto)));
-  if (a.group != b.group) d.push_back(fmt::format("group '{}' -> '{}'", a.group, b.group));
-  if (a.family != b.family) d.push_back(fmt::format("family '{}' -> '{}'", a.family, b.family));
-  if (a.owner != b.owner) d.push_back(fmt::format("owner '{}' -> '{}'", a.owner, b.owner));
+  if (a.group != b.group) d.push_back(fmt::format("group '{}' -> '{}'", TerminalSafe(a.group), TerminalSafe(b.group)));
+  if (a.family != b.family) d.push_back(fmt::format("family '{}' -> '{}'", TerminalSafe(a.family), TerminalSafe(b.family)));
+  if (a.owner != b.owner) d.push_back(fmt::format("owner '{}' -> '{}'", TerminalSafe(a.owner), TerminalSafe(b.owner)));
   if (a.description != b.description) d.push_back("description");
   if (a.tags != b.tags) d.push_back("tags");
   if (a.sources != b.sources) d.push_back("sources");
@@ -166,7 +167,8 @@ std::string FormatChanges(const std::vector<Change>& changes) {
   for (const Change& c : changes) {
     const char mark = c.kind == Change::Kind::kAdd ? '+' : c.kind == Change::Kind::kChange ? '~' : '-';
     n[static_cast<int>(c.kind)]++;
-    out += fmt::format("{} {} {}: {}\n", mark, c.what, c.name, c.detail);
+    // Names and details come from the file and the registry: terminal-safe, one line each.
+    out += fmt::format("{} {} {}: {}\n", mark, c.what, TerminalSafe(c.name), TerminalSafe(c.detail, kTerminalMaxLine));
   }
   if (changes.empty()) return "no changes: the registry already matches the file\n";
   out += fmt::format("{} to add, {} to change, {} to remove\n", n[0], n[1], n[2]);

@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -52,6 +54,52 @@ TEST_F(AtomicFile, FailureLeavesNothing) {
   ASSERT_EQ(::mkdir((dir_ + "/taken").c_str(), 0700), 0);
   EXPECT_FALSE(WriteFileAtomic(dir_ + "/taken", "x"));
   EXPECT_EQ(Entries(), 1);
+}
+
+// Files named by the user: only regular files are read, and only up to a cap. Before, a
+// FIFO blocked open() for ever and /dev/zero was read until memory ran out.
+TEST_F(AtomicFile, ReadersRefuseWhatIsNotARegularFile) {
+  for (auto read : {&ReadWholeFile, &ReadSmallFile}) {
+    auto zero = read("/dev/zero");
+    ASSERT_FALSE(zero);
+    EXPECT_EQ(zero.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(zero.error().message.find("/dev/zero: it is a character device"), std::string::npos)
+        << zero.error().message;
+    auto dir = read(dir_);
+    ASSERT_FALSE(dir);
+    EXPECT_NE(dir.error().message.find("a directory"), std::string::npos) << dir.error().message;
+  }
+  // A FIFO with no writer: refused at once (open() would block without O_NONBLOCK; the read
+  // runs in a child so that a regression fails the test instead of hanging it).
+  const std::string fifo = dir_ + "/fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::alarm(60);  // safety net only
+    auto r = ReadWholeFile(fifo);
+    ::_exit(!r && r.error().message.find("a FIFO") != std::string::npos ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << "the read of a FIFO did not return (killed by a signal)";
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+TEST_F(AtomicFile, ReadersCapTheSize) {
+  const std::string big = dir_ + "/big";
+  ASSERT_TRUE(WriteFileAtomic(big, std::string(kMaxSmallFile + 1, 'x')));
+  auto small = ReadSmallFile(big);
+  ASSERT_FALSE(small);
+  EXPECT_EQ(small.error().code, ErrorCode::kMalformed);
+  EXPECT_NE(small.error().message.find("larger than 1 MiB"), std::string::npos) << small.error().message;
+  auto whole = ReadWholeFile(big);
+  ASSERT_TRUE(whole) << whole.error().message;
+  EXPECT_EQ(whole->size(), kMaxSmallFile + 1);
+  ASSERT_EQ(::truncate(big.c_str(), static_cast<off_t>(kMaxUserFile + 1)), 0);  // sparse
+  auto huge = ReadWholeFile(big);
+  ASSERT_FALSE(huge);
+  EXPECT_NE(huge.error().message.find("larger than 16 MiB"), std::string::npos) << huge.error().message;
 }
 
 }  // namespace

@@ -105,12 +105,100 @@ namespace {
 
 TEST(RegistryToml, NonAsciiOnlyInsideStringsAndComments) {
   auto ok = ParseBerthToml("# caf\xc3\xa9\n[[service]]\nname = \"a\"\ndescription = \"caf\xc3\xa9 \\\" \xc5\x96\"\n"
-                           "owner = '''x\n\xc3\xa9'''\n",
+                           "owner = '''x\xc3\xa9'''\n",
                            "t.toml");
   ASSERT_TRUE(ok) << ok.error().message;
   EXPECT_EQ(ok->services[0].description, "caf\xc3\xa9 \" \xc5\x96");
   ExpectError("[\xc5\x96" "ervice]]\nname = \"web\"\n", "bad.toml:1:2: a non-ASCII character");
   ExpectError("[[service]]\nname = \"a\"\xc5\x96\n", "bad.toml:2:11: a non-ASCII character");
+}
+
+}  // namespace
+}  // namespace berth::registry
+
+namespace berth::registry {
+namespace {
+
+std::string Parts(int n) {
+  std::string s = "a";
+  for (int i = 1; i < n; ++i) s += ".a";
+  return s;
+}
+
+// toml++ recurses once per key part: 40,000 parts overflowed the stack (SIGSEGV) before the
+// pre-scan bounded them.
+TEST(RegistryTomlBounds, HugeTableHeaderIsAnErrorWithPosition) {
+  ExpectError("schema = 1\n[" + Parts(40000) + "]\n", "bad.toml:2:");
+  ExpectError("[[" + Parts(40000) + "]]\n", "more than 32 dotted parts");
+}
+
+TEST(RegistryTomlBounds, HugeDottedKeyIsAnErrorWithPosition) {
+  ExpectError("[[service]]\nname = \"a\"\n" + Parts(40000) + " = 1\n", "bad.toml:3:");
+  ExpectError(Parts(40000) + " = 1\n", "more than 32 dotted parts");
+}
+
+TEST(RegistryTomlBounds, DeepNestingIsAnError) {
+  ExpectError("x = " + std::string(40000, '[') + "\n", "bad.toml:1:");
+  ExpectError("x = " + std::string(40000, '{') + "\n", "nested");
+}
+
+TEST(RegistryTomlBounds, OrdinaryKeysAndValuesPass) {
+  // Dots inside strings, floats and dates are not key parts; 32 parts is still allowed.
+  ExpectError(Parts(32) + " = 1.5\n", "unknown key");
+  auto ok = ParseBerthToml("[[service]]\nname = \"a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g\"\n"
+                           "created = 2026-01-31T12:00:00.5Z\nsources = [\n  \"10.0.0.0/8\",\n]\n",
+                           "t.toml");
+  ASSERT_TRUE(ok) << ok.error().message;
+}
+
+TEST(RegistryTomlBounds, OversizedTextIsRefused) {
+  ExpectError(std::string(kMaxTomlBytes + 1, '\n'), "more than a berth.toml may hold");
+}
+
+TEST(RegistryTomlBounds, ByteOrderMarkIsSkipped) {
+  auto ok = ParseBerthToml("\xEF\xBB\xBF[[service]]\nname = \"a\"\nport = 5000\n", "t.toml");
+  ASSERT_TRUE(ok) << ok.error().message;
+  ASSERT_EQ(ok->services.size(), 1u);
+  EXPECT_EQ(ok->services[0].name, "a");
+}
+
+}  // namespace
+}  // namespace berth::registry
+
+namespace berth::registry {
+namespace {
+
+// Before: control characters and over-long text were accepted and broke the exports.
+TEST(RegistryTomlText, FreeTextIsValidatedWithPosition) {
+  ExpectError("[[service]]\nname = \"a\"\nowner = \"o\\u001b[2J\"\n",
+              "bad.toml:3:9: owner 'o\\x1b[2J': it holds the control character U+001B");
+  ExpectError("[[service]]\nname = \"a\"\ntags = [\"ok\", \"x\\u0085\"]\n", "bad.toml:3:15: tag");
+  ExpectError("[[service]]\nname = \"a\"\ndescription = \"\"\"a\nb\"\"\"\n", "bad.toml:3:15: description");
+  ExpectError("[[group]]\nname = \"g\"\nhosts = [\"h\\u2028\"]\n", "bad.toml:3:10: host");
+  ExpectError("[[service]]\nname = \"a\"\nowner = \"" + std::string(2000, 'o') + "\"\n",
+              "it is 2000 bytes long");
+}
+
+}  // namespace
+}  // namespace berth::registry
+
+namespace berth::registry {
+namespace {
+
+// Before: accepted by apply/import; then every firewall format failed for the whole registry.
+TEST(RegistryTomlFields, SourcesAreValidatedWithPosition) {
+  ExpectError("[[service]]\nname = \"a\"\nsources = [\"$(touch /tmp/pwned)\", \"10.0.0.0/33\"]\n",
+              "bad.toml:3:12: invalid source '$(touch /tmp/pwned)'");
+  ExpectError("[[service]]\nname = \"a\"\nsources = [\"10.0.0.0/8\", \"10.0.0.0/33\"]\n",
+              "bad.toml:3:26: invalid source '10.0.0.0/33'");
+  auto ok = ParseBerthToml("[[service]]\nname = \"a\"\nsources = [\"10.0.0.0/8\", \"2001:db8::/32\"]\n", "t.toml");
+  ASSERT_TRUE(ok) << ok.error().message;
+}
+
+// Before: '1abc' was accepted and only the Kubernetes export refused it.
+TEST(RegistryTomlFields, NamesEveryExportCanCarry) {
+  ExpectError("[[service]]\nname = \"1abc\"\n", "bad.toml:2:8: invalid service name '1abc': it does not start with a letter");
+  ExpectError("[[service]]\nname = \"" + std::string(64, 'a') + "\"\n", "longer than 63 characters");
 }
 
 }  // namespace
