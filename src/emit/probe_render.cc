@@ -82,7 +82,7 @@ void RenderProbeText(const std::vector<HostReport>& hosts, const ProbeSummary& s
       std::string_view text = r.text;
       while (!text.empty()) {
         const std::size_t nl = text.find('\n');
-        out += fmt::format("    {}\n", TerminalSafe(text.substr(0, nl)));
+        out += fmt::format("    {}\n", TerminalSafe(text.substr(0, nl), kTerminalMaxLine));
         text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
       }
     }

@@ -7,7 +7,11 @@
 namespace berth::registry::rows {
 namespace {
 
-std::string JoinList(const std::vector<std::string>& items) { return nlohmann::json(items).dump(); }
+// Lists are stored as JSON arrays. Text is validated where it enters (ValidateText), so this
+// only guards a direct caller: bytes that are not UTF-8 become U+FFFD instead of an exception.
+std::string JoinList(const std::vector<std::string>& items) {
+  return nlohmann::json(items).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 Result<std::vector<std::string>> SplitList(const std::string& text, std::string_view what) {
   auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);

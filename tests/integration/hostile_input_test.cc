@@ -25,7 +25,7 @@ class HostileInput : public ::testing::Test {
     argv.insert(argv.end(), args.begin(), args.end());
     argv.push_back("--db");
     argv.push_back(db_);
-    return Run(argv);
+    return test::Run(argv);
   }
   std::string Write(const std::string& name, const std::string& text) {
     const std::string path = dir_.File(name);
@@ -137,7 +137,7 @@ TEST_F(HostileInput, RegistryTextNeverReachesTheTerminalRaw) {
                         services[i].name, services[i].port, ServiceProtoName(services[i].proto));
   }
   auto plan = Berth({"plan", Write("plan.toml", file)});
-  ASSERT_EQ(plan.exit_code, 0) << plan.err;
+  ASSERT_EQ(plan.exit_code, 1) << plan.err;  // 1: changes to show
   EXPECT_NE(plan.out.find("owner '"), std::string::npos) << plan.out;
   EXPECT_TRUE(TerminalClean("plan", plan.out + plan.err));
 }
@@ -196,7 +196,8 @@ TEST_F(HostileInput, InvalidTextInBerthTomlIsRefusedWithPosition) {
   EXPECT_FALSE(std::filesystem::exists(db_));
   const std::string bom = Write("bom.toml", "\xEF\xBB\xBF[[service]]\nname = \"a\"\nport = 5000\n");
   auto b = Berth({"plan", bom});
-  EXPECT_EQ(b.exit_code, 0) << b.err;
+  EXPECT_EQ(b.exit_code, 1) << b.err;  // plan: 1 = the file would change the registry
+  EXPECT_NE(b.out.find("+ service a"), std::string::npos) << b.out << b.err;
 }
 
 TEST_F(HostileInput, BadSourcesAndExportUnsafeNamesAreRefusedAtInput) {

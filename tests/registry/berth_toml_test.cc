@@ -145,7 +145,7 @@ TEST(RegistryTomlBounds, DeepNestingIsAnError) {
 TEST(RegistryTomlBounds, OrdinaryKeysAndValuesPass) {
   // Dots inside strings, floats and dates are not key parts; 32 parts is still allowed.
   ExpectError(Parts(32) + " = 1.5\n", "unknown key");
-  auto ok = ParseBerthToml("[[service]]\nname = \"a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g\"\n"
+  auto ok = ParseBerthToml("[[service]]\nname = \"a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f\"\n"
                            "created = 2026-01-31T12:00:00.5Z\nsources = [\n  \"10.0.0.0/8\",\n]\n",
                            "t.toml");
   ASSERT_TRUE(ok) << ok.error().message;
