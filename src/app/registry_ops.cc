@@ -131,6 +131,13 @@ Result<void> AddFamily(registry::Store& store, const registry::Family& family) {
   if (family.base == 0 || family.size == 0 || family.size > 65535) {
     return Fail(ErrorCode::kInvalidArgument, "a family needs a base port 1-65535 and a size 1-65535");
   }
+  if (std::uint32_t{family.base} + family.size - 1 > 65535) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("family '{}': a block of {} ports from {} would end at {}, past port "
+                            "65535; at most {} fit from that base",
+                            family.name, family.size, family.base,
+                            std::uint32_t{family.base} + family.size - 1, 65536 - family.base));
+  }
   return store.PutFamily(family);
 }
 

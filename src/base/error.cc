@@ -33,6 +33,7 @@ std::string_view RemedyName(Remedy remedy) {
     case Remedy::kWaitLonger: return "wait_longer";
     case Remedy::kChooseRegistry: return "choose_registry";
     case Remedy::kUseBroadcast: return "use_broadcast";
+    case Remedy::kTagMetrics: return "tag_metrics";
   }
   return "unknown";
 }

@@ -36,6 +36,7 @@ enum class Remedy {
   kWaitLonger,       // a lock is held: wait longer for it
   kChooseRegistry,   // name another registry location
   kUseBroadcast,     // subject: the broadcast address to probe as such
+  kTagMetrics,       // tag the services that serve metrics
 };
 
 struct Hint {

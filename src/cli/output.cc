@@ -71,6 +71,9 @@ std::string WordRemedy(const Hint& h) {
       return "choose another registry with --db PATH, --store URL or BERTH_DB";
     case Remedy::kUseBroadcast:
       return fmt::format("use --broadcast {}", TerminalSafe(h.subject));
+    case Remedy::kTagMetrics:
+      return "register a service with --tag metrics ('berth assign NAME --tag metrics'), or add "
+             "\"metrics\" to its tags in berth.toml and 'berth apply' it";
   }
   return {};
 }

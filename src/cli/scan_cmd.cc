@@ -123,7 +123,8 @@ int Run(ScanFlags& f, bool pressure_command) {
                                            r->registry_error->message));
   }
   ScanView view{&r->snap, &r->findings, r->pressure ? &*r->pressure : nullptr, rows_all,
-                !pressure_command, r->registry.empty() ? nullptr : &r->registry};
+                !pressure_command, r->registry.empty() ? nullptr : &r->registry,
+                pressure_command ? "pressure" : "scan"};
   const Sink sink = [](std::string_view s) { WriteStdout(s); };
   if (f.json) {
     RenderScanJson(view, sink);

@@ -177,14 +177,19 @@ void RenderGroupList(std::span<const registry::Group> groups, RenderForm form, c
     Finish(j, sink);
     return;
   }
-  std::string out;
-  for (const auto& g : groups) {
-    out += fmt::format("{}  range {}-{}  hosts {}  ephemeral {}  reserved {}\n",
-                       TerminalSafe(g.name), g.range.low, g.range.high, g.hosts.size(),
-                       SetOrDash(g.ephemeral), SetOrDash(g.reserved));
+  if (groups.empty()) {
+    sink("no groups recorded: the default group is this host with its live ranges\n");
+    return;
   }
-  if (out.empty()) out = "no groups recorded: the default group is this host with its live ranges\n";
-  sink(out);
+  Table table({{"NAME"}, {"RANGE"}, {"HOSTS"}, {"EPHEMERAL"}, {"RESERVED"}, {"ALLOW"}});
+  for (const auto& g : groups) {
+    std::string hosts;
+    for (const auto& h : g.hosts) hosts += (hosts.empty() ? "" : ",") + TerminalSafe(h, 64);
+    table.AddRow({TerminalSafe(g.name), fmt::format("{}-{}", g.range.low, g.range.high),
+                  hosts.empty() ? "-" : hosts, SetOrDash(g.ephemeral), SetOrDash(g.reserved),
+                  SetOrDash(g.allow)});
+  }
+  sink(table.Format());
 }
 
 void RenderFamilyList(std::span<const registry::Family> families, RenderForm form,
@@ -197,13 +202,17 @@ void RenderFamilyList(std::span<const registry::Family> families, RenderForm for
     Finish(j, sink);
     return;
   }
-  std::string out;
-  for (const auto& f : families) {
-    out += fmt::format("{}  base {}  size {}  skip {}\n", TerminalSafe(f.name), f.base, f.size,
-                       SetOrDash(f.skip));
+  if (families.empty()) {
+    sink("no families\n");
+    return;
   }
-  if (out.empty()) out = "no families\n";
-  sink(out);
+  Table table({{"NAME"}, {"BASE"}, {"SIZE"}, {"BLOCK"}, {"SKIP"}});
+  for (const auto& f : families) {
+    const std::uint32_t high = std::min<std::uint32_t>(std::uint32_t{f.base} + f.size - 1, 65535);
+    table.AddRow({TerminalSafe(f.name), std::to_string(f.base), std::to_string(f.size),
+                  fmt::format("{}-{}", f.base, high), SetOrDash(f.skip)});
+  }
+  sink(table.Format());
 }
 
 void RenderGroupAdded(const registry::Group& g, const Sink& sink) {

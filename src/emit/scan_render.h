@@ -32,6 +32,7 @@ struct ScanView {
   bool sockets = true;      // false: no socket table (the pressure command)
   // By socket index; null when no registry was consulted (then no REG column / field).
   const std::vector<std::optional<RegistryMark>>* registry = nullptr;
+  std::string_view command = "scan";  // the header names it: "berth scan", "berth pressure"
 };
 
 void RenderScanText(const ScanView& view, bool color, const Sink& sink);

@@ -182,7 +182,7 @@ void RenderScanText(const ScanView& v, bool color, const Sink& sink) {
   const HostSnapshot& snap = *v.snap;
   StyledText out(sink, color);
   const HostPortConfig& cfg = snap.config;
-  out.Styled(kBold, fmt::format("berth scan  {}", TerminalSafe(snap.hostname)));
+  out.Styled(kBold, fmt::format("berth {}  {}", v.command, TerminalSafe(snap.hostname)));
   out.Put(fmt::format("  netns {}  ephemeral {}-{} ({} ports)  reserved {}\n",
                       snap.netns.empty() ? "(own)" : TerminalSafe(snap.netns), cfg.ephemeral.low,
                       cfg.ephemeral.high, cfg.ephemeral.size(),

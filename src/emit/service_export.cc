@@ -1,5 +1,7 @@
 #include "emit/service_export.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <set>
 #include <vector>
@@ -151,18 +153,39 @@ Result<void> Consul(const Selected& sel, const ExportOptions&, const Sink& sink)
   return {};
 }
 
+// Prometheus scrapes what serves metrics: TCP services tagged kMetricsTag.
 Result<void> Prometheus(const Selected& sel, const ExportOptions& o, const Sink& sink) {
-  const bool v6 = o.host.find(':') != std::string::npos;
+  in6_addr v6addr{};
+  const bool has_colon = o.host.find(':') != std::string::npos;
+  const bool v6 = has_colon && ::inet_pton(AF_INET6, o.host.c_str(), &v6addr) == 1;
+  if (has_colon && !v6) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("invalid target host '{}': give the host alone (a name, an IPv4 "
+                            "address or an IPv6 address without brackets); each target's port "
+                            "is its service's",
+                            CommentText(o.host)));
+  }
   if (o.host.empty() || o.host.find_first_of(" /@[]\t\r\n") != std::string::npos ||
       o.host.size() > 253) {
     return Fail(ErrorCode::kInvalidArgument,
                 fmt::format("invalid target host '{}': use a host name or an IP address",
                             CommentText(o.host)));
   }
+  auto serves_metrics = [](const Service* s) {
+    return Covers(s->proto, Protocol::kTcp) &&
+           std::find(s->tags.begin(), s->tags.end(), kMetricsTag) != s->tags.end();
+  };
+  if (std::none_of(sel.begin(), sel.end(), serves_metrics)) {
+    return Fail(ErrorCode::kNotFound,
+                fmt::format("no TCP service in {} is tagged '{}': Prometheus targets are the "
+                            "services that serve metrics; tag those",
+                            GroupText(o), kMetricsTag),
+                {{Remedy::kTagMetrics}});
+  }
   JsonWriter w(JsonLayout::kPretty);
   w.BeginArray();
   for (const Service* s : sel) {
-    if (!Covers(s->proto, Protocol::kTcp)) continue;  // Prometheus scrapes over TCP
+    if (!serves_metrics(s)) continue;
     w.BeginObject().Key("targets").BeginArray();
     w.String(v6 ? fmt::format("[{}]:{}", o.host, s->port) : fmt::format("{}:{}", o.host, s->port));
     w.EndArray().Key("labels").BeginObject();

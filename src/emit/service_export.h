@@ -15,6 +15,9 @@
 
 namespace berth {
 
+// The tag that makes a service a Prometheus scrape target (its port serves /metrics).
+inline constexpr std::string_view kMetricsTag = "metrics";
+
 struct ExportOptions {
   std::string group;               // "" = every group
   std::string host = "localhost";  // Prometheus targets: host part of host:port
@@ -27,7 +30,9 @@ inline constexpr std::string_view kServiceExportFormats = "k8s, compose, consul,
 // Renders the selected services in `format` (k8s, compose, consul, prometheus, services).
 // Failure: kInvalidArgument for an unknown format, an invalid service name, a name that
 // does not fit the target (k8s names are 63 characters at most), two services mapping to
-// the same target name, or an invalid host / namespace; kNotFound when nothing is selected.
+// the same target name, or an invalid host / namespace (a Prometheus host is a name or an
+// address, never host:port); kNotFound when nothing is selected (for prometheus: no TCP
+// service tagged kMetricsTag).
 [[nodiscard]] Result<void> RenderServiceExport(std::string_view format,
                                                std::span<const Service> services,
                                                const ExportOptions& options, const Sink& sink);

@@ -210,6 +210,13 @@ class Parser {
       if (!base) return std::unexpected(At(t->source(), "missing key 'base' in [[family]]"));
       f.base = static_cast<Port>(*base);
       f.size = static_cast<std::uint32_t>(BERTH_TRY(Int(*t, "size", 1, 65535)).value_or(100));
+      if (std::uint32_t{f.base} + f.size - 1 > 65535) {
+        return std::unexpected(At(t->source(),
+                                  fmt::format("family '{}': a block of {} ports from {} would end "
+                                              "at {}, past port 65535; at most {} fit from that base",
+                                              f.name, f.size, f.base,
+                                              std::uint32_t{f.base} + f.size - 1, 65536 - f.base)));
+      }
       f.skip = BERTH_TRY(Ports(*t, "skip"));
       if (auto [it, fresh] = family_lines.emplace(f.name, t->source().begin.line); !fresh) {
         return std::unexpected(At(t->source(), fmt::format("duplicate family '{}' (first at line {})",

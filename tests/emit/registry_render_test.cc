@@ -219,12 +219,14 @@ TEST(RegistryRender, ShowJsonIsCliDump2) {
 
 TEST(RegistryRender, GroupsAndFamiliesText) {
   EXPECT_EQ(Collect([](const Sink& s) { RenderGroupList(Groups(), RenderForm::kText, s); }),
-            "e  range 1024-49151  hosts 0  ephemeral -  reserved -\n"
-            "g  range 1024-49151  hosts 2  ephemeral 49152-65535  reserved 5000,6000-6010\n");
+            "NAME  RANGE       HOSTS  EPHEMERAL    RESERVED        ALLOW\n"
+            "e     1024-49151  -      -            -               -\n"
+            "g     1024-49151  h1,h2  49152-65535  5000,6000-6010  -\n");
   EXPECT_EQ(Collect([](const Sink& s) { RenderGroupList({}, RenderForm::kText, s); }),
             "no groups recorded: the default group is this host with its live ranges\n");
   EXPECT_EQ(Collect([](const Sink& s) { RenderFamilyList(Families(), RenderForm::kText, s); }),
-            "mssql  base 1433  size 10  skip 1434\n");
+            "NAME   BASE  SIZE  BLOCK      SKIP\n"
+            "mssql  1433  10    1433-1442  1434\n");
   EXPECT_EQ(Collect([](const Sink& s) { RenderFamilyList({}, RenderForm::kText, s); }),
             "no families\n");
   EXPECT_EQ(Collect([](const Sink& s) { RenderGroupAdded(Groups()[1], s); }),

@@ -160,6 +160,22 @@ TEST(RenderGolden, ScanTextEmpty) {
   EXPECT_EQ(got, Golden("scan_empty.golden", got));
 }
 
+// berth pressure prints its own name; it used to say "berth scan".
+TEST(RenderGolden, PressureHeaderNamesPressure) {
+  HostSnapshot snap;
+  snap.hostname = "h";
+  PressureReport pressure;
+  const std::vector<Finding> none;
+  ScanView v;
+  v.snap = &snap;
+  v.findings = &none;
+  v.pressure = &pressure;
+  v.sockets = false;
+  v.command = "pressure";
+  const std::string got = Collect([&](const Sink& s) { RenderScanText(v, false, s); });
+  EXPECT_TRUE(got.starts_with("berth pressure  h  netns")) << got;
+}
+
 std::vector<probe::HostReport> Hosts() {
   using namespace probe;
   HostReport a;

@@ -110,22 +110,35 @@ TEST(ServiceExport, ComposeStructure) {
 TEST(ServiceExport, ConsulAndPrometheusStructure) {
   std::vector<Service> s{Svc("mssql.instance1", ServiceProto::kTcp, 1433, "db"),
                          Svc("syslog", ServiceProto::kUdp, 514, "db")};
-  s[0].tags = {"prod"};
+  s[0].tags = {"prod", "metrics"};
+  s.push_back(Svc("web", ServiceProto::kTcp, 8080, "db"));  // TCP, but not tagged metrics
   json consul = json::parse(Export("consul", s));
-  ASSERT_EQ(consul["services"].size(), 2u);
+  ASSERT_EQ(consul["services"].size(), 3u);
   EXPECT_EQ(consul["services"][0]["name"], "mssql-instance1");
   EXPECT_EQ(consul["services"][0]["id"], "berth-mssql-instance1");
   EXPECT_EQ(consul["services"][0]["port"], 1433);
-  EXPECT_EQ(consul["services"][0]["tags"], (json{"prod"}));
+  EXPECT_EQ(consul["services"][0]["tags"], (json{"prod", "metrics"}));
   EXPECT_EQ(consul["services"][0]["meta"]["berth_name"], "mssql.instance1");
   ExportOptions o;
   o.host = "2001:db8::5";
   json prom = json::parse(Export("prometheus", s, o));
-  ASSERT_EQ(prom.size(), 1u);  // UDP-only services are not scrape targets
+  ASSERT_EQ(prom.size(), 1u);  // only TCP services tagged metrics are scrape targets
   EXPECT_EQ(prom[0]["targets"], (json{"[2001:db8::5]:1433"}));
   EXPECT_EQ(prom[0]["labels"]["berth_service"], "mssql.instance1");
-  o.host = "a b";
-  EXPECT_FALSE(RenderServiceExport("prometheus", s, o, [](std::string_view) {}));
+  // A host is a name or an address; host:port used to become "[db1.example:9]:1433".
+  for (const char* bad : {"a b", "db1.example:9", "10.0.0.5:9100", "[2001:db8::5]"}) {
+    o.host = bad;
+    auto r = RenderServiceExport("prometheus", s, o, [](std::string_view) {});
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument) << bad;
+  }
+  // Nothing tagged metrics: not an empty target list but an error that says what to tag.
+  o.host = "db1.example";
+  s[0].tags = {"prod"};
+  auto none = RenderServiceExport("prometheus", s, o, [](std::string_view) {});
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(none.error().hints, (std::vector<Hint>{{Remedy::kTagMetrics}}));
 }
 
 TEST(ServiceExport, EtcServicesLines) {
@@ -219,7 +232,9 @@ TEST_F(ExportHostile, ConsulAndPrometheusJsonCarryTheTextExactly) {
     EXPECT_LE(d.size(), 512u + 2u);  // 512 bytes; U+FFFD may widen an invalid byte
     EXPECT_TRUE(Utf8Clean(s.description).starts_with(d.substr(0, std::min<std::size_t>(d.size(), 400))));
   }
-  json prom = json::parse(Export("prometheus", services_));
+  std::vector<Service> scraped = services_;
+  for (Service& s : scraped) s.tags.push_back("metrics");
+  json prom = json::parse(Export("prometheus", scraped));
   for (const json& t : prom) {
     EXPECT_EQ(t.size(), 2u);
     EXPECT_TRUE(t["labels"].contains("berth_owner"));

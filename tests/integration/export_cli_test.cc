@@ -26,7 +26,9 @@ class ExportCli : public ::testing::Test {
     dir_ = tmpl;
     db_ = dir_ + "/registry.db";
     for (const char* name : {"web", "metrics.api"}) {
-      auto r = RunBerth({"assign", name, "--db", db_});
+      std::vector<std::string> args{"assign", name, "--db", db_};
+      if (std::string_view(name) == "metrics.api") args.insert(args.end(), {"--tag", "metrics"});
+      auto r = RunBerth(args);
       ASSERT_EQ(r.exit_code, 0) << r.err;
       ports_[name] = std::stoi(r.out.substr(r.out.find_first_of("0123456789")));
     }
@@ -51,7 +53,11 @@ TEST_F(ExportCli, JsonFormatsParseAndCarryThePorts) {
   ASSERT_EQ(prom.exit_code, 0) << prom.err;
   auto p = nlohmann::json::parse(prom.out);
   ASSERT_TRUE(p.is_array());
-  EXPECT_THAT(prom.out, HasSubstr("localhost:" + std::to_string(ports_["web"])));
+  ASSERT_EQ(p.size(), 1u) << prom.out;  // only the service tagged metrics
+  EXPECT_EQ(p[0]["targets"], nlohmann::json::array({"localhost:" + std::to_string(ports_["metrics.api"])}));
+  auto hostport = RunBerth({"export", "--format", "prometheus", "--host", "db1.example:9", "--db", db_});
+  EXPECT_EQ(hostport.exit_code, 2);
+  EXPECT_THAT(hostport.err, HasSubstr("give the host alone"));
 }
 
 TEST_F(ExportCli, YamlFormatsParseWithPyYaml) {

@@ -223,6 +223,37 @@ TEST_F(RegistryCli, ReleaseOfSeveralNamesIsAllOrNothing) {
   EXPECT_TRUE(l["services"].empty());
 }
 
+// A family block that does not fit below 65536 used to be stored as given.
+TEST_F(RegistryCli, FamilyBlockMustFitAndListsAreAligned) {
+  auto big = Berth({"family", "add", "big", "--base", "65530", "--size", "100"});
+  EXPECT_EQ(big.exit_code, 2);
+  EXPECT_NE(big.err.find("would end at 65629, past port 65535; at most 6 fit"), std::string::npos)
+      << big.err;
+  ASSERT_EQ(Berth({"family", "add", "big", "--base", "65530", "--size", "6"}).exit_code, 0);
+  ASSERT_EQ(Berth({"family", "add", "mssql", "--base", "1433", "--size", "10"}).exit_code, 0);
+  ASSERT_EQ(Berth({"group", "add", "db", "--range", "20000-20999", "--host", "db1"}).exit_code, 0);
+  ASSERT_EQ(Berth({"group", "add", "webfarm", "--range", "8000-8999"}).exit_code, 0);
+  // Each list is a table: a header, then every column starts at the same offset on each line.
+  for (const char* what : {"family", "group"}) {
+    auto l = Berth({what, "list"});
+    ASSERT_EQ(l.exit_code, 0) << l.err;
+    std::vector<std::string> lines;
+    std::istringstream in(l.out);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    ASSERT_EQ(lines.size(), 3u) << l.out;
+    EXPECT_TRUE(lines[0].starts_with("NAME")) << l.out;
+    auto starts = [](const std::string& s) {
+      std::vector<std::size_t> at;
+      for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] != ' ' && (i == 0 || s[i - 1] == ' ')) at.push_back(i);
+      }
+      return at;
+    };
+    EXPECT_EQ(starts(lines[1]), starts(lines[0])) << l.out;
+    EXPECT_EQ(starts(lines[2]), starts(lines[0])) << l.out;
+  }
+}
+
 TEST_F(RegistryCli, AssignOfSeveralNamesIsAllOrNothing) {
   // A one-port family: its second instance has no port left.
   ASSERT_EQ(Berth({"family", "add", "tiny", "--base", "20000", "--size", "1"}).exit_code, 0);

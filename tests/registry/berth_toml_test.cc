@@ -89,6 +89,10 @@ TEST(RegistryToml, SemanticErrorsAreClear) {
   ExpectError("service = 3\n", "must be written as [[service]] tables");
   ExpectError("schema = 2\n", "schema 2 is not supported");
   ExpectError("[[family]]\nname = \"f\"\n", "missing key 'base'");
+  ExpectError("[[family]]\nname = \"big\"\nbase = 65530\nsize = 100\n",
+              "bad.toml:1:1: family 'big': a block of 100 ports from 65530 would end at 65629, "
+              "past port 65535; at most 6 fit from that base");
+  ExpectError("[[family]]\nname = \"big\"\nbase = 65500\n", "a block of 100 ports");  // default size
 }
 
 TEST(RegistryToml, ServiceWithoutPortIsLeftForTheAllocator) {
