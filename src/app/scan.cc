@@ -51,6 +51,24 @@ Result<registry::ScanMatch> MatchAndRecord(const HostSnapshot& snap, registry::S
   return m;
 }
 
+namespace {
+
+// The filter's view of a finished scan: matching sockets, their registry marks, the findings
+// about them. The audit and the recorded observations saw the whole host.
+void Narrow(const ScanRequest& request, ScanResult& r) {
+  if (!request.filter.active()) return;
+  const std::vector<std::size_t> kept = berth::Narrow(request.filter, r.snap);
+  if (!r.registry.empty()) {
+    std::vector<std::optional<registry::ListenerMatch>> marks;
+    marks.reserve(kept.size());
+    for (std::size_t i : kept) marks.push_back(i < r.registry.size() ? std::move(r.registry[i]) : std::nullopt);
+    r.registry = std::move(marks);
+  }
+  r.findings = FilterFindings(request.filter, r.snap, std::move(r.findings));
+}
+
+}  // namespace
+
 Result<ScanResult> Scan(const ScanRequest& request, HostSource& host, const ScanRegistry& reg,
                         const Clock& clock) {
   HostQuery query = request.query;
@@ -63,7 +81,10 @@ Result<ScanResult> Scan(const ScanRequest& request, HostSource& host, const Scan
     r.findings.insert(r.findings.begin(), r.pressure->findings.begin(), r.pressure->findings.end());
     SortBySeverity(r.findings);
   }
-  if (!request.audit || !reg.enabled) return r;
+  if (!request.audit || !reg.enabled) {
+    Narrow(request, r);
+    return r;
+  }
   auto matched = reg.unusable ? Result<registry::ScanMatch>(std::unexpected(*reg.unusable))
                  : reg.store  ? MatchAndRecord(r.snap, *reg.store, clock)
                               : Result<registry::ScanMatch>(registry::ScanMatch{});
@@ -77,6 +98,7 @@ Result<ScanResult> Scan(const ScanRequest& request, HostSource& host, const Scan
     r.findings.insert(r.findings.end(), matched->findings.begin(), matched->findings.end());
   }
   SortBySeverity(r.findings);
+  Narrow(request, r);
   return r;
 }
 

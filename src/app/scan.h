@@ -11,6 +11,7 @@
 #include "core/finding.h"
 #include "core/host_source.h"
 #include "core/pressure.h"
+#include "core/socket_filter.h"
 #include "registry/conformance.h"
 #include "registry/store.h"
 #include "registry/store_url.h"
@@ -37,6 +38,8 @@ struct ScanRequest {
   HostQuery query;
   bool audit = true;      // false: `berth pressure` (no host audit, no registry)
   bool pressure = false;  // add the pressure analysis (needs every state: see Scan)
+  // What to show: applied after the whole host is audited and recorded (SocketFilter).
+  SocketFilter filter;
 };
 
 struct ScanResult {

@@ -5,10 +5,12 @@
 #include <fmt/core.h>
 
 #include "app/scan.h"
+#include "base/text.h"
 #include "base/clock.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/registry_common.h"
+#include "core/socket_filter.h"
 #include "emit/scan_render.h"
 #include "host/host_recorder.h"
 #include "host/live_host.h"
@@ -34,6 +36,13 @@ struct ScanFlags {
   std::string record;        // record this host into a directory first
   StoreFlags store;          // registry (docs/registry.md); empty = the default one
   bool no_registry = false;
+  bool no_header = false;
+  bool ss_noop = false;     // -l, -n, -p: what berth does anyway
+  bool v4_only = false;
+  bool v6_only = false;
+  std::string ports;        // --port
+  std::vector<std::string> states;
+  SocketFilter filter;
   CLI::Option* netns_option = nullptr;  // set when the flags are added: was --netns given?
 };
 
@@ -81,9 +90,30 @@ int Run(ScanFlags& f, bool pressure_command) {
   }
   f.query.resolve_owners = !f.no_procs;
   f.live.walk.stop_when_all_found = !f.all_owners;
-  if (f.tcp_only && f.udp_only) return PrintError("--tcp and --udp together: give at most one");
-  if (f.tcp_only) f.query.udp = false;
-  if (f.udp_only) f.query.tcp = false;
+  // ss's -t and -u add protocols: either alone narrows, both (ss -tu) is both.
+  if (f.tcp_only && !f.udp_only) f.query.udp = false;
+  if (f.udp_only && !f.tcp_only) f.query.tcp = false;
+  if (f.v4_only && f.v6_only) return PrintError("-4 and -6 together: give at most one");
+  f.filter.family = f.v4_only ? 4 : f.v6_only ? 6 : 0;
+  if (!f.ports.empty()) {
+    auto set = PortSet::Parse(f.ports);
+    if (!set || set->empty()) {
+      return PrintError(fmt::format("--port {}: give ports or ranges such as 22 or 8000-8099,9090",
+                                    TerminalSafe(f.ports, 64)));
+    }
+    f.filter.ports = *set;
+  }
+  for (const std::string& name : f.states) {
+    auto state = ParseStateName(name);
+    if (!state) return PrintError(Wrap(state.error(), "--state: "));
+    f.filter.states.push_back(*state);
+    // Any state but a server's needs every socket read, as -a does.
+    if (*state != SocketState::kListen && *state != SocketState::kClose) f.query.all_states = true;
+  }
+  if (f.no_procs && (!f.filter.processes.empty() || !f.filter.units.empty())) {
+    return PrintError("--process and --unit match sockets by their owners, which --no-procs skips: "
+                      "leave one of them out");
+  }
   if (pressure_command) f.query.udp = false;
   const bool rows_all = f.query.all_states;
 
@@ -91,6 +121,7 @@ int Run(ScanFlags& f, bool pressure_command) {
   request.query = f.query;
   request.audit = !pressure_command;
   request.pressure = pressure_command || f.pressure;
+  request.filter = f.filter;
   app::OpenedScanRegistry reg;
   if (pressure_command || f.no_registry) {
     reg.use.enabled = false;
@@ -124,7 +155,7 @@ int Run(ScanFlags& f, bool pressure_command) {
   }
   ScanView view{&r->snap, &r->findings, r->pressure ? &*r->pressure : nullptr, rows_all,
                 !pressure_command, r->registry.empty() ? nullptr : &r->registry,
-                pressure_command ? "pressure" : "scan"};
+                pressure_command ? "pressure" : "scan", !f.no_header};
   const Sink sink = [](std::string_view s) { WriteStdout(s); };
   if (f.json) {
     RenderScanJson(view, sink);
@@ -156,8 +187,33 @@ void AddScanCommand(CLI::App& app, int& exit_code) {
       "and how to fix it. By default lists TCP listeners and bound UDP sockets.");
   cmd->add_flag("-a,--all", flags->query.all_states,
                 "list sockets in every state (established, TIME-WAIT, ...), not only servers");
-  cmd->add_flag("-t,--tcp", flags->tcp_only, "TCP only");
-  cmd->add_flag("-u,--udp", flags->udp_only, "UDP only");
+  cmd->add_flag("-t,--tcp", flags->tcp_only, "TCP sockets (with -u too: both, as in ss -tu)");
+  cmd->add_flag("-u,--udp", flags->udp_only, "UDP sockets (with -t too: both)");
+  cmd->add_flag("-l,--listening", flags->ss_noop,
+                "servers only: TCP listeners and bound UDP sockets (the default; ss's -l)");
+  cmd->add_flag("-n,--numeric", flags->ss_noop, "numeric ports and addresses (always; ss's -n)");
+  cmd->add_flag("-p,--processes", flags->ss_noop,
+                "owning processes (always, unless --no-procs; ss's -p)");
+  cmd->add_flag("-4,--ipv4", flags->v4_only, "IPv4 sockets only");
+  cmd->add_flag("-6,--ipv6", flags->v6_only, "IPv6 sockets only");
+  cmd->add_flag("-H,--no-header", flags->no_header,
+                "the socket rows alone, for scripts: no host line, column header, notes or "
+                "findings (the exit code still follows --fail-on; ss's -H)");
+  cmd->add_option("--port", flags->ports,
+                  "only sockets on these local ports, e.g. 22 or 8000-8099,9090 (ss's sport)")
+      ->type_name("PORTS");
+  cmd->add_option("--process", flags->filter.processes,
+                  "only sockets owned by a process with this command name (/proc/PID/comm; "
+                  "repeat for several)")
+      ->type_name("COMM");
+  cmd->add_option("--unit", flags->filter.units,
+                  "only sockets owned by this systemd unit ('ssh' means ssh.service; repeat for "
+                  "several)")
+      ->type_name("UNIT");
+  cmd->add_option("--state", flags->states,
+                  "only sockets in this state (ss's names: listening, established, time-wait, "
+                  "unconn, ...; repeat for several; other than listening/unconn implies --all)")
+      ->type_name("STATE");
   cmd->add_flag("--pressure", flags->pressure,
                 "add ephemeral-port pressure per (source IP, destination IP:port)");
   AddCommonFlags(cmd, *flags);
@@ -173,6 +229,10 @@ void AddScanCommand(CLI::App& app, int& exit_code) {
       "Exit status: 0 no finding at or above --fail-on, 1 findings, 2 error.\n"
       "Examples:\n"
       "  berth scan                      servers on this host, with findings\n"
+      "  berth scan -tlnp --port 22      ss habits: the sshd listener and what is wrong with it\n"
+      "  berth scan -H -t --unit nginx   nginx's TCP listeners, rows only, for a script\n"
+      "Filters (--port, --process, --unit, --state, -4/-6) narrow what is shown; the whole host\n"
+      "is still audited and recorded.\n"
       "  berth scan --all --pressure     every socket, plus outbound port pressure\n"
       "  sudo berth scan --netns web1    another network namespace\n"
       "  berth scan --json | jq '.findings[]'\n"

@@ -33,6 +33,9 @@ struct ScanView {
   // By socket index; null when no registry was consulted (then no REG column / field).
   const std::vector<std::optional<RegistryMark>>* registry = nullptr;
   std::string_view command = "scan";  // the header names it: "berth scan", "berth pressure"
+  // false (ss's -H): the socket rows alone, for scripts: no host line, notes, column header
+  // or findings.
+  bool header = true;
 };
 
 void RenderScanText(const ScanView& view, bool color, const Sink& sink);

@@ -55,7 +55,8 @@ void Cells(const ScanView& v, const Rows& rows, std::size_t n, std::array<std::s
   const std::uint32_t i = rows.order[n];
   const SocketRecord& s = snap.sockets[i];
   const int p = rows.primary[i];
-  group_start = n == 0 || rows.primary[rows.order[n - 1]] != p;
+  // Without a header (rows for a script) every row names its owner.
+  group_start = n == 0 || rows.primary[rows.order[n - 1]] != p || !v.header;
   for (auto& cell : c) cell.clear();
   if (group_start) {
     if (p >= 0) {
@@ -117,10 +118,12 @@ void RenderSockets(const ScanView& v, StyledText& out) {
     select();
     table.Measure(cells);
   }
-  out.Put(table.FormatHeader([&](std::string& line, std::size_t, std::string_view text) {
-    out.AppendStyled(line, kBold, text);
-  }));
-  out.Put("\n");
+  if (v.header) {
+    out.Put(table.FormatHeader([&](std::string& line, std::size_t, std::string_view text) {
+      out.AppendStyled(line, kBold, text);
+    }));
+    out.Put("\n");
+  }
   for (std::size_t n = 0; n < rows.order.size(); ++n) {
     Cells(v, rows, n, c, group_start, ephemeral);
     select();
@@ -134,7 +137,7 @@ void RenderSockets(const ScanView& v, StyledText& out) {
     }));
     out.Put("\n");
   }
-  if (rows.order.empty()) {
+  if (rows.order.empty() && v.header) {
     out.Styled(kDim, v.all_states ? "(no sockets)\n" : "(no listening sockets)\n");
   }
 }
@@ -182,6 +185,10 @@ void RenderScanText(const ScanView& v, bool color, const Sink& sink) {
   const HostSnapshot& snap = *v.snap;
   StyledText out(sink, color);
   const HostPortConfig& cfg = snap.config;
+  if (!v.header) {
+    if (v.sockets) RenderSockets(v, out);
+    return;
+  }
   out.Styled(kBold, fmt::format("berth {}  {}", v.command, TerminalSafe(snap.hostname)));
   out.Put(fmt::format("  netns {}  ephemeral {}-{} ({} ports)  reserved {}\n",
                       snap.netns.empty() ? "(own)" : TerminalSafe(snap.netns), cfg.ephemeral.low,
