@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/meta.h"
 #include "cli/output.h"
 #include "core/iana.h"
 
@@ -17,7 +18,7 @@ int main(int argc, char** argv) {
       "A server on a random port from the ephemeral range moves on every restart; berth finds\n"
       "such servers and the port mappers that hide them, and says how to pin each one.",
       "berth"};
-  app.set_version_flag("--version", fmt::format("berth {} (IANA registry: {})", BERTH_VERSION,
+  app.set_version_flag("-V,--version", fmt::format("berth {} (IANA registry: {})", BERTH_VERSION,
                                                 berth::IanaVersion()));
   app.require_subcommand(1);
   app.footer("Run 'berth COMMAND --help' for a command's options.\n"
@@ -41,6 +42,7 @@ int main(int argc, char** argv) {
   berth::cli::AddRangeCommand(app, exit_code);
   berth::cli::AddProbeCommand(app, exit_code);
   berth::cli::AddFirewallCommand(app, exit_code);
+  berth::cli::AddCompletionCommand(app, exit_code);
   berth::cli::RewriteProbeArgs(argc, argv);
   try {
     app.parse(argc, argv);
@@ -51,8 +53,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    app.exit(e);
-    return 2;
+    return berth::cli::PrintParseError(app, argc, argv, e);
   } catch (const std::exception& e) {
     return berth::cli::PrintError(fmt::format("internal error: {}", e.what()));
   }
