@@ -33,6 +33,10 @@ std::string_view RemedyName(Remedy remedy) {
     case Remedy::kWaitLonger: return "wait_longer";
     case Remedy::kChooseRegistry: return "choose_registry";
     case Remedy::kUseBroadcast: return "use_broadcast";
+    case Remedy::kReservePorts: return "reserve_ports";
+    case Remedy::kAdoptListener: return "adopt_listener";
+    case Remedy::kAssignInstead: return "assign_instead";
+    case Remedy::kSeeAllProcesses: return "see_all_processes";
   }
   return "unknown";
 }
