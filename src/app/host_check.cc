@@ -23,6 +23,7 @@ Result<HostAgainstRegistry> LoadHostAgainstRegistry(registry::Store& store, Host
         std::find(g.hosts.begin(), g.hosts.end(), in.snap.hostname) != g.hosts.end()) {
       in.allow.Add(g.allow);
     }
+    if (g.name == registry::kDefaultGroup) in.registrable = g.range;
   }
   return in;
 }
@@ -32,7 +33,7 @@ Result<CheckReport> CheckHost(registry::Store& store, HostSource& host, const Po
   HostAgainstRegistry in = BERTH_TRY(LoadHostAgainstRegistry(store, host, owners));
   in.allow.Add(extra_allow);
   CheckReport r;
-  r.findings = registry::CheckHost(in.snap, in.services, in.allow);
+  r.findings = registry::CheckHost(in.snap, in.services, in.allow, in.registrable);
   r.services = in.services.size();
   r.warnings = std::move(in.snap.warnings);
   return r;
@@ -46,7 +47,7 @@ Result<RangeReport> CheckRange(registry::Store& store, HostSource& host, int low
   HostAgainstRegistry in = BERTH_TRY(LoadHostAgainstRegistry(store, host, true));
   const PortRange proposed{static_cast<Port>(low), static_cast<Port>(high)};
   RangeReport r;
-  r.findings = registry::CheckRange(proposed, in.snap, in.services);
+  r.findings = registry::CheckRange(proposed, in.snap, in.services, in.registrable);
   r.now = in.snap.config.ephemeral;
   r.warnings = std::move(in.snap.warnings);
   return r;

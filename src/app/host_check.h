@@ -19,6 +19,7 @@ struct HostAgainstRegistry {
   HostSnapshot snap;
   std::vector<Service> services;  // of the groups this host belongs to
   PortSet allow;                  // the groups' allowlists
+  PortRange registrable = registry::kUserRange;  // the default group's range
 };
 [[nodiscard]] Result<HostAgainstRegistry> LoadHostAgainstRegistry(registry::Store& store,
                                                                   HostSource& host, bool owners);

@@ -2,10 +2,7 @@
 
 namespace berth::app {
 
-Result<registry::HostView> TakeHostView(HostSource& host, std::vector<std::string>& warnings) {
-  HostQuery query;
-  query.resolve_owners = false;
-  HostSnapshot snap = BERTH_TRY(host.Take(query));
+registry::HostView HostViewOf(const HostSnapshot& snap) {
   registry::HostView view;
   view.hostname = snap.hostname;
   view.config = snap.config;
@@ -13,8 +10,15 @@ Result<registry::HostView> TakeHostView(HostSource& host, std::vector<std::strin
     if (!s.is_server()) continue;
     (s.proto == Protocol::kTcp ? view.listening_tcp : view.listening_udp).Add(s.local_port);
   }
-  warnings.insert(warnings.end(), snap.warnings.begin(), snap.warnings.end());
   return view;
+}
+
+Result<registry::HostView> TakeHostView(HostSource& host, std::vector<std::string>& warnings) {
+  HostQuery query;
+  query.resolve_owners = false;
+  HostSnapshot snap = BERTH_TRY(host.Take(query));
+  warnings.insert(warnings.end(), snap.warnings.begin(), snap.warnings.end());
+  return HostViewOf(snap);
 }
 
 }  // namespace berth::app

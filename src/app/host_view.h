@@ -16,4 +16,7 @@ namespace berth::app {
 [[nodiscard]] Result<registry::HostView> TakeHostView(HostSource& host,
                                                       std::vector<std::string>& warnings);
 
+// The allocator's view of a snapshot already taken (its ranges and server ports).
+registry::HostView HostViewOf(const HostSnapshot& snap);
+
 }  // namespace berth::app

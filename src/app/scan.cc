@@ -43,10 +43,22 @@ Result<registry::ScanMatch> MatchAndRecord(const HostSnapshot& snap, registry::S
   if (auto last = BERTH_TRY(store.LastScan(host))) {
     previous = BERTH_TRY(store.ScanObservations(host, *last));
   }
-  registry::ScanMatch m = registry::MatchScan(snap, services, previous);
-  if (services.empty()) {
-    std::erase_if(m.findings, [](const Finding& f) { return f.id == FindingId::kUnregisteredListener; });
+  // The default group's range (where `berth adopt` registers) and the allowlists of the
+  // host's groups (listeners accepted unregistered, as `berth check` accepts them).
+  PortRange registrable = registry::kUserRange;
+  PortSet allow;
+  for (const registry::Group& g : doc.groups) {
+    if (g.name == registry::kDefaultGroup) registrable = g.range;
+    if (g.name == registry::kDefaultGroup ||
+        std::find(g.hosts.begin(), g.hosts.end(), snap.hostname) != g.hosts.end()) {
+      allow.Add(g.allow);
+    }
   }
+  registry::ScanMatch m = registry::MatchScan(snap, services, previous, registrable);
+  std::erase_if(m.findings, [&](const Finding& f) {
+    return f.id == FindingId::kUnregisteredListener &&
+           (services.empty() || (!f.ports.empty() && allow.Intersect(f.ports) == f.ports));
+  });
   BERTH_TRY(store.RecordScan(host, clock.UnixSeconds(), m.observations));
   return m;
 }

@@ -63,7 +63,8 @@ struct ScanResult {
 // services, compares with the host's previous recorded scan (port-changed), and records this
 // one at clock's time under the host's name ("HOST" or "HOST:NETNS"). When nothing is
 // registered for the host, unregistered-listener findings are left out (they would say
-// nothing). Failure: the store's.
+// nothing), and so are those on ports the host's groups allow (as `berth check` does).
+// Failure: the store's.
 [[nodiscard]] Result<registry::ScanMatch> MatchAndRecord(const HostSnapshot& snap,
                                                          registry::Store& store,
                                                          const Clock& clock);

@@ -34,6 +34,10 @@ std::string_view RemedyName(Remedy remedy) {
     case Remedy::kChooseRegistry: return "choose_registry";
     case Remedy::kUseBroadcast: return "use_broadcast";
     case Remedy::kTagMetrics: return "tag_metrics";
+    case Remedy::kReservePorts: return "reserve_ports";
+    case Remedy::kAdoptListener: return "adopt_listener";
+    case Remedy::kAssignInstead: return "assign_instead";
+    case Remedy::kSeeAllProcesses: return "see_all_processes";
   }
   return "unknown";
 }

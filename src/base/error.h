@@ -37,6 +37,12 @@ enum class Remedy {
   kChooseRegistry,   // name another registry location
   kUseBroadcast,     // subject: the broadcast address to probe as such
   kTagMetrics,       // tag the services that serve metrics
+  kReservePorts,     // reserve the registry's ports in the kernel; subject: the group
+  kAdoptListener,    // the listener is the service: adopt its port; subject: the service,
+                     // detail: "PORT/PROTO" (proto tcp, udp or both)
+  kAssignInstead,    // nothing listens: register the port as new; subject: the service,
+                     // detail: "PORT/PROTO"
+  kSeeAllProcesses,  // a listener's process is hidden from this user: run as root
 };
 
 struct Hint {

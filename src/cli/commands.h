@@ -12,6 +12,7 @@ void AddPressureCommand(CLI::App& app, int& exit_code);
 
 // The registry (src/cli/registry_*.cc, docs/registry.md).
 void AddAssignCommand(CLI::App& app, int& exit_code);
+void AddAdoptCommand(CLI::App& app, int& exit_code);
 void AddReleaseCommand(CLI::App& app, int& exit_code);
 void AddListCommand(CLI::App& app, int& exit_code);
 void AddShowCommand(CLI::App& app, int& exit_code);

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   berth::cli::AddScanCommand(app, exit_code);
   berth::cli::AddPressureCommand(app, exit_code);
   berth::cli::AddAssignCommand(app, exit_code);
+  berth::cli::AddAdoptCommand(app, exit_code);
   berth::cli::AddReleaseCommand(app, exit_code);
   berth::cli::AddListCommand(app, exit_code);
   berth::cli::AddShowCommand(app, exit_code);

@@ -74,6 +74,31 @@ std::string WordRemedy(const Hint& h) {
     case Remedy::kTagMetrics:
       return "register a service with --tag metrics ('berth assign NAME --tag metrics'), or add "
              "\"metrics\" to its tags in berth.toml and 'berth apply' it";
+    case Remedy::kReservePorts:
+      return h.subject == "default"
+                 ? "reserve it: run 'berth reserve --apply' as root (with this registry) so the "
+                   "kernel never hands the port to an outbound connection"
+                 : fmt::format("reserve it: run 'berth reserve --apply' as root (with this "
+                               "registry) on each host of group '{}' that runs the service",
+                               TerminalSafe(h.subject));
+    case Remedy::kAdoptListener:
+    case Remedy::kAssignInstead: {
+      const auto slash = h.detail.find('/');
+      const std::string port = TerminalSafe(h.detail.substr(0, slash));
+      const std::string proto =
+          slash == std::string::npos ? "tcp" : TerminalSafe(h.detail.substr(slash + 1));
+      if (h.remedy == Remedy::kAssignInstead) {
+        return fmt::format("to register a port nothing holds yet, run 'berth assign {} --port {} "
+                           "--proto {}'",
+                           TerminalSafe(h.subject), port, proto);
+      }
+      return fmt::format("if that listener is {0} itself, register it where it runs: 'berth "
+                         "adopt {0} --port {1} --proto {2}'",
+                         TerminalSafe(h.subject), port, proto);
+    }
+    case Remedy::kSeeAllProcesses:
+      return "run berth as root (with the same registry: --db or BERTH_DB) to see every "
+             "process, or leave out --process, --unit and --pid to accept the listener";
   }
   return {};
 }

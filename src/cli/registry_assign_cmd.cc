@@ -35,16 +35,10 @@ int RunAssign(const AssignFlags& f) {
     base.proto = *proto;
   }
   if (!f.port.empty()) {
-    const bool decimal = f.port.size() <= 5 &&
-                         f.port.find_first_not_of("0123456789") == std::string::npos;
-    const long port = decimal ? std::stol(f.port) : 0;
-    if (port < 1 || port > 65535) {
-      return PrintError(fmt::format("--port '{}': give a decimal port number 1-65535 (without "
-                                    "--port, berth chooses one)",
-                                    f.port));
-    }
+    auto port = ParsePortFlag(f.port);
+    if (!port) return PrintError(port.error().message + " (without --port, berth chooses one)");
     if (f.names.size() > 1) return PrintError("--port with several names: give one name per explicit port");
-    base.port = static_cast<Port>(port);
+    base.port = *port;
   }
   for (const std::string& n : f.names) {
     if (auto v = ValidateServiceName(n); !v) return PrintError(v.error());
@@ -111,7 +105,8 @@ void AddAssignCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--proto", f->proto, "tcp (default), udp, or both (claims the port for both)")
       ->check(CLI::IsMember({"tcp", "udp", "both"}));
   cmd->add_option("--port", f->port, "this exact port (decimal, 1-65535): every rule is checked "
-                                     "and each one it breaks is explained")
+                                     "and each one it breaks is explained (a port the service "
+                                     "listens on now: berth adopt)")
       ->type_name("PORT");
   cmd->add_option("--family", f->family, "take the next free port of this family's block "
                                          "(default: the family named by the name's first label, if any)");

@@ -9,6 +9,17 @@
 
 namespace berth::cli {
 
+Result<Port> ParsePortFlag(std::string_view text) {
+  const bool decimal =
+      !text.empty() && text.size() <= 5 && text.find_first_not_of("0123456789") == std::string::npos;
+  const long port = decimal ? std::stol(std::string(text)) : 0;
+  if (port < 1 || port > 65535) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("--port '{}': give a decimal port number 1-65535", text));
+  }
+  return static_cast<Port>(port);
+}
+
 void AddStoreOptions(CLI::App* cmd, StoreFlags& flags) {
   cmd->add_option("--store", flags.store,
                   "the registry as a URL: sqlite:///PATH (default: $BERTH_STORE, else --db)")

@@ -23,6 +23,10 @@ struct StoreFlags {
   double wait = 5;  // --wait SECONDS for another process's lock
 };
 
+// A --port value: decimal 1-65535 (CLI11 would read 0x50 as 80). Failure: kInvalidArgument
+// saying what is allowed.
+[[nodiscard]] Result<Port> ParsePortFlag(std::string_view text);
+
 // Adds --store URL, --db PATH and --wait SECONDS to `cmd`.
 void AddStoreOptions(CLI::App* cmd, StoreFlags& flags);
 

@@ -6,6 +6,7 @@
 #include "core/audit.h"
 #include "core/audit_parts.h"
 #include "core/classify.h"
+#include "core/fix_commands.h"
 #include "core/iana.h"
 
 namespace berth {
@@ -50,6 +51,32 @@ std::string SampleIana(const PortSet& ports, Protocol proto) {
   return out;
 }
 
+// The service name a fix suggests for the group's process, or the placeholder NAME.
+std::string NameFor(const audit::ServerGroup& g) {
+  std::string name = g.process != nullptr ? SuggestServiceName(g.process->command) : "";
+  return name.empty() ? "NAME" : name;
+}
+
+// The commands that keep `ports` where they are, registered (or allowed, outside the
+// registry's default range), at most three, joined by "; ".
+std::string KeepCommands(const HostSnapshot& snap, const audit::ServerGroup& g,
+                         const PortSet& ports) {
+  const std::string_view command =
+      g.process != nullptr ? std::string_view(g.process->command) : std::string_view();
+  std::string out;
+  int shown = 0;
+  for (PortRange r : ports.ranges()) {
+    for (std::uint32_t p = r.low; p <= r.high; ++p) {
+      if (shown == 3) return out + "; ...";
+      if (shown++ > 0) out += "; ";
+      const Port port = static_cast<Port>(p);
+      out += ListenerFix(SuggestServiceName(snap, command, port, g.proto), port, g.proto,
+                         kIanaUserRange);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 bool CommandMatchesService(std::string_view command, std::string_view service) {
@@ -88,9 +115,9 @@ std::optional<Finding> EphemeralListenerFinding(const AuditInput& in, const Serv
                  : fmt::format("UDP socket bound on {} inside the ephemeral range {}-{}: a "
                                "server here moves on restart (a client socket here is normal)",
                                Plural(in_range.count(), "port"), eph.low, eph.high),
-      .fix = fmt::format("give the service a static port below {} (berth assign NAME prints "
+      .fix = fmt::format("give the service a static port below {} (berth assign {} prints "
                          "one) and restart it; until then reserve the port (see {})",
-                         eph.low,
+                         eph.low, NameFor(g),
                          FindingIdName(in.snap.config.reserved.empty()
                                            ? FindingId::kReservedPortsEmpty
                                            : FindingId::kUnreservedEphemeralPorts))};
@@ -112,8 +139,8 @@ std::optional<Finding> DynamicRangeListenerFinding(const AuditInput& in, const S
                          "dynamic by firewalls",
                          kIanaDynamicRange.low, kIanaDynamicRange.high,
                          kFreeBsdEphemeralRange.low, kFreeBsdEphemeralRange.high),
-      .fix = fmt::format("move the service to a static port in {}-{} (berth assign NAME)",
-                         kIanaUserRange.low, kLinuxEphemeralRange.low - 1)};
+      .fix = fmt::format("move the service to a static port in {}-{} (berth assign {})",
+                         kIanaUserRange.low, kLinuxEphemeralRange.low - 1, NameFor(g))};
 }
 
 std::optional<Finding> IanaMismatchFinding(const AuditInput& in, const ServerGroup& g) {
@@ -139,8 +166,8 @@ std::optional<Finding> IanaMismatchFinding(const AuditInput& in, const ServerGro
       .why = fmt::format("IANA assigns {} to other services ({})",
                          foreign.count() == 1 ? "this port" : "these ports",
                          SampleIana(foreign, g.proto)),
-      .fix = "fine if clients are configured with the port; to keep it, record it: berth "
-             "assign NAME --port PORT --allow-iana"};
+      .fix = "fine if clients are configured with the port; to keep it, record it: " +
+             KeepCommands(in.snap, g, foreign)};
 }
 
 }  // namespace audit

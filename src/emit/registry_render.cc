@@ -272,6 +272,50 @@ void RenderAssignExplanation(const registry::Assignment& a, const Sink& sink) {
                    a.created ? "assigned" : "already registered", TerminalSafe(a.record.reason)));
 }
 
+void RenderAdoption(const registry::Assignment& a, std::span<const PortHolder> holders,
+                    RenderForm form, const Sink& sink) {
+  const Service& s = a.record.service;
+  if (form == RenderForm::kJson) {
+    JsonWriter j = Pretty();
+    j.BeginObject();
+    j.Key("listeners").BeginArray();
+    for (const PortHolder& h : holders) {
+      j.BeginObject();
+      j.Field("endpoint", h.endpoint);
+      j.Key("processes").BeginArray();
+      for (const ProcessInfo& p : h.processes) {
+        j.BeginObject();
+        j.Field("command", p.command);
+        j.Field("pid", p.pid);
+        j.Field("unit", p.unit);
+        j.Field("user", p.user);
+        j.EndObject();
+      }
+      j.EndArray();
+      j.Field("proto", ProtocolName(h.proto));
+      j.Field("uid", h.uid);
+      j.EndObject();
+    }
+    j.EndArray();
+    j.Key("service");
+    ServiceExtras extras;
+    extras.created_now = &a.created;
+    WriteServiceJson(j, a.record, extras);
+    j.Key("warnings").BeginArray();
+    for (const registry::Violation& w : a.warnings) j.String(w.text);
+    j.EndArray();
+    j.EndObject();
+    Finish(j, sink);
+    return;
+  }
+  std::string out = a.created ? fmt::format("adopted {} on {}/{}\n", TerminalSafe(s.name), s.port,
+                                            ServiceProtoName(s.proto))
+                              : fmt::format("{} was already registered on {}/{}\n",
+                                            TerminalSafe(s.name), s.port, ServiceProtoName(s.proto));
+  for (const PortHolder& h : holders) out += "  listener: " + TerminalSafe(DescribeHolder(h)) + "\n";
+  sink(out);
+}
+
 void RenderReleased(const Service& s, const Sink& sink) {
   sink(fmt::format("released {} ({}/{})\n", TerminalSafe(s.name), s.port,
                    ServiceProtoName(s.proto)));

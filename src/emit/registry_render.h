@@ -1,6 +1,6 @@
 // Rendering the registry for the command line: `berth list`, `show`, `group list`,
 // `family list`, the one-line results of `group add`, `family add`, `release`, `assign`
-// (and its --explain lines), and `export --format json`. Text reproduces what the commands
+// (and its --explain lines), `adopt`, and `export --format json`. Text reproduces what the commands
 // printed before rendering moved here; every free-text field in text goes through TerminalSafe.
 // JSON is pretty with keys in alphabetical order: byte-identical to the nlohmann dump(2) the
 // commands printed (schema berth.registry/1, docs/registry.md). Pure: output goes to the Sink
@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "base/sink.h"
+#include "core/port_holder.h"
 #include "registry/allocator.h"
 #include "registry/model.h"
 
@@ -63,6 +64,13 @@ void RenderAssignments(std::span<const registry::Assignment> assigned, std::size
 // `berth assign --explain`, one line per assignment (cli printed it on stderr):
 // "NAME PORT/PROTO: assigned|already registered (REASON)".
 void RenderAssignExplanation(const registry::Assignment& a, const Sink& sink);
+
+// `berth adopt` (cli RunAdopt). Text: "adopted NAME on PORT/PROTO" (or "NAME was already
+// registered on PORT/PROTO") and one "  listener: WHO" line per socket on the port. JSON:
+// {"listeners": [{"endpoint", "processes": [{"command", "pid", "unit", "user"}], "proto",
+// "uid"}], "service": service object with "created_now", "warnings": [text]}.
+void RenderAdoption(const registry::Assignment& a, std::span<const PortHolder> holders,
+                    RenderForm form, const Sink& sink);
 
 // `berth release` (cli RunRelease): "released NAME (PORT/PROTO)".
 void RenderReleased(const Service& service, const Sink& sink);

@@ -72,6 +72,19 @@ Service NewService(const AssignRequest& req, const std::string& group, const std
   return s;
 }
 
+// Whose ephemeral range holds `port` (one of g.ephemeral), for the sentences that say so.
+std::string EphemeralRangeOf(Port port, const EffectiveGroup& g, const HostView& host) {
+  if (g.includes_this_host && host.config.ephemeral.contains(port)) {
+    return fmt::format("this host's ip_local_port_range {}-{}", host.config.ephemeral.low,
+                       host.config.ephemeral.high);
+  }
+  if (host.remote_ephemeral.contains(port)) {
+    return fmt::format("the probed hosts' ephemeral range {}", host.remote_ephemeral.Format());
+  }
+  return fmt::format("the ephemeral ranges recorded for group '{}' ({})", g.group.name,
+                     g.group.ephemeral.Format());
+}
+
 }  // namespace
 
 std::uint64_t NameHash(std::string_view name) {
@@ -112,43 +125,46 @@ std::vector<Violation> RuleViolations(Port port, ServiceProto proto, const Effec
                                       bool allow_iana, bool in_family,
                                       std::string_view self_name) {
   std::vector<Violation> out;
-  if (port == 0) out.push_back({"port 0 means 'any port' to the kernel: give a port 1-65535"});
+  if (port == 0) {
+    out.push_back({"port 0 means 'any port' to the kernel: give a port 1-65535", {}, Rule::kPortZero});
+  }
   if (!in_family && !g.group.range.contains(port)) {
     out.push_back({fmt::format("{} is outside group '{}''s range {}-{} (the registered user range "
                                "{}-{} unless the group says otherwise)",
                                port, g.group.name, g.group.range.low, g.group.range.high,
                                kUserRange.low, kUserRange.high),
-                   Hint{Remedy::kWidenGroupRange, g.group.name}});
+                   Hint{Remedy::kWidenGroupRange, g.group.name}, Rule::kRange});
   }
   if (g.ephemeral.contains(port)) {
-    std::string whose;
-    if (g.includes_this_host && host.config.ephemeral.contains(port)) {
-      whose = fmt::format("this host's ip_local_port_range {}-{}", host.config.ephemeral.low,
-                          host.config.ephemeral.high);
-    } else if (host.remote_ephemeral.contains(port)) {
-      whose = fmt::format("the probed hosts' ephemeral range {}", host.remote_ephemeral.Format());
-    } else {
-      whose = fmt::format("the ephemeral ranges recorded for group '{}' ({})", g.group.name,
-                          g.group.ephemeral.Format());
-    }
-    out.emplace_back(fmt::format("{} is inside {}: the kernel hands these ports to outbound "
-                              "connections, so the service could find its port taken at start",
-                              port, whose));
+    out.push_back({fmt::format("{} is inside {}: the kernel hands these ports to outbound "
+                               "connections, so the service could find its port taken at start",
+                               port, EphemeralRangeOf(port, g, host)),
+                   Hint{Remedy::kReservePorts, g.group.name},
+                   Rule::kEphemeral});
   }
   for (const Claim& c : claims) {
     if (c.port == port && Covers(proto, c.slot) && c.service != self_name) {
-      out.emplace_back(fmt::format("{}/{} is already registered to '{}' in group '{}'", port,
-                                ProtocolName(c.slot), c.service, g.group.name));
+      out.push_back({fmt::format("{}/{} is already registered to '{}' in group '{}'", port,
+                                 ProtocolName(c.slot), c.service, g.group.name),
+                     {}, Rule::kClaimed});
     }
   }
+  // When the listener is the service itself, adopting the port registers it where it runs.
+  const std::optional<Hint> adopt =
+      self_name.empty() ? std::nullopt
+                        : std::optional<Hint>(Hint{Remedy::kAdoptListener, std::string(self_name),
+                                                   fmt::format("{}/{}", port, ServiceProtoName(proto))});
   if (Covers(proto, Protocol::kTcp) && host.listening_tcp.contains(port)) {
-    out.emplace_back(fmt::format("{}/tcp has a listener on this host right now (see 'berth scan')", port));
+    out.push_back({fmt::format("{}/tcp has a listener on this host right now (see 'berth scan')", port),
+                   adopt, Rule::kListening});
   }
   if (Covers(proto, Protocol::kUdp) && host.listening_udp.contains(port)) {
-    out.emplace_back(fmt::format("{}/udp is bound on this host right now (see 'berth scan')", port));
+    out.push_back({fmt::format("{}/udp is bound on this host right now (see 'berth scan')", port),
+                   adopt, Rule::kListening});
   }
   if (!allow_iana && IanaFor(port, proto)) {
-    out.push_back({fmt::format("IANA assigns {}", IanaNames(port, proto)), Hint{Remedy::kAllowIana}});
+    out.push_back({fmt::format("IANA assigns {}", IanaNames(port, proto)), Hint{Remedy::kAllowIana},
+                   Rule::kIana});
   }
   return out;
 }
@@ -309,12 +325,31 @@ Result<Assignment> Allocator::Assign(const AssignRequest& req) {
   const std::optional<Family> family = BERTH_TRY(FamilyOf(req));
   const Service s = NewService(req, group, family);
 
+  std::vector<Violation> warnings;
   for (int attempt = 0; attempt < 100000; ++attempt) {
     ServiceRecord rec;
     rec.service = s;
     if (req.port) {
       auto broken = RuleViolations(*req.port, s.proto, cache->group, cache->claims_list, host_,
                                    req.allow_iana, family.has_value(), s.name);
+      const bool adopted = req.adopt.contains(*req.port);
+      if (adopted) {
+        // The service holds the port already: its listener is no conflict, and an ephemeral
+        // range is a risk to warn of (while it is down), not a reason to refuse.
+        warnings.clear();
+        std::erase_if(broken, [&](const Violation& v) {
+          if (v.rule == Rule::kEphemeral) {
+            warnings.push_back(
+                {fmt::format("{} is inside {}: while '{}' is down (a restart, a crash) the "
+                             "kernel may hand the port to an outbound connection, and '{}' "
+                             "then cannot bind it",
+                             *req.port, EphemeralRangeOf(*req.port, cache->group, host_), s.name,
+                             s.name),
+                 v.hint, v.rule});
+          }
+          return v.rule == Rule::kListening || v.rule == Rule::kEphemeral;
+        });
+      }
       if (!broken.empty()) {
         std::string msg = fmt::format("cannot register '{}' on {}/{}:", req.name, *req.port,
                                       ServiceProtoName(s.proto));
@@ -326,7 +361,9 @@ Result<Assignment> Allocator::Assign(const AssignRequest& req) {
         return Fail(ErrorCode::kInvalidArgument, msg, std::move(hints));
       }
       rec.service.port = *req.port;
-      rec.reason = "requested explicitly (--port), checked against every rule";
+      rec.reason = adopted ? "adopted: the port its listener holds now, checked against every "
+                             "other rule"
+                           : "requested explicitly (--port), checked against every rule";
     } else {
       auto placed = Place(*cache, s, req.allow_iana, family);
       if (!placed) {
@@ -342,7 +379,8 @@ Result<Assignment> Allocator::Assign(const AssignRequest& req) {
     auto outcome = store_.ClaimService(rec);
     if (outcome) {
       Hold(*cache, outcome->record.service);
-      return Assignment{std::move(outcome->record), outcome->status == ClaimStatus::kClaimed};
+      return Assignment{std::move(outcome->record), outcome->status == ClaimStatus::kClaimed,
+                        std::move(warnings)};
     }
     if (outcome.error().code != ErrorCode::kConflict) return std::unexpected(outcome.error());
     // Another process claimed the port between our read and our write: refresh the claims

@@ -51,14 +51,30 @@ struct AssignRequest {
   std::string family;                 // "" = none (or inferred from the name's first label)
   std::string group;                  // "" = default
   bool allow_iana = false;
+  // Ports whose current listener is the service being registered (berth adopt; the caller
+  // has identified it). For an explicit port in this set a listener there is not a conflict,
+  // and the port lying in an ephemeral range is a warning on the Assignment, not a refusal:
+  // the service already runs there. Every other rule still applies.
+  PortSet adopt;
   std::string owner;
   std::string description;
   std::vector<std::string> tags;
 };
 
+// One rule a port breaks: which, the sentence, and what would let the port through if anything
+// would.
+enum class Rule : std::uint8_t { kPortZero, kRange, kEphemeral, kClaimed, kListening, kIana };
+struct Violation {
+  std::string text;
+  std::optional<Hint> hint = {};
+  Rule rule = Rule::kRange;
+};
+
 struct Assignment {
   ServiceRecord record;
   bool created = false;  // false: the name was already registered (idempotent)
+  // Rules an adopted port breaks that did not refuse it (an ephemeral range), with remedies.
+  std::vector<Violation> warnings = {};
 };
 
 // A port the allocator would give a name now, not claimed.
@@ -71,12 +87,6 @@ struct Proposal {
 // "default" (the message says how to create it).
 [[nodiscard]] Result<EffectiveGroup> ResolveGroup(Store& store, std::string_view name,
                                                   const HostView& host);
-
-// One rule a port breaks: the sentence, and what would let the port through if anything would.
-struct Violation {
-  std::string text;
-  std::optional<Hint> hint = {};
-};
 
 // Every rule `port` breaks for a service of `proto` in `group`, one each (empty: the port is
 // acceptable). `claims` are the group's claims; `in_family` exempts the port from the range
@@ -97,6 +107,7 @@ class Allocator {
   // a different port, protocol or group is kConflict. Failure: kInvalidArgument for a bad
   // name or a --port that breaks a rule (the message lists each rule broken), kNotFound for
   // an unknown group or family, kUnavailable when no port is free (says how to widen).
+  // request.adopt relaxes the listener and ephemeral rules for the explicit port (see there).
   [[nodiscard]] Result<Assignment> Assign(const AssignRequest& request);
 
   // What Assign would give request.name now, without writing anything: a registered name

@@ -6,6 +6,8 @@
 
 #include <fmt/core.h>
 
+#include "core/fix_commands.h"
+
 namespace berth::registry {
 namespace {
 
@@ -93,7 +95,7 @@ std::string SysctlFile(const PortSet& value) {
 }
 
 std::vector<Finding> CheckHost(const HostSnapshot& snap, const std::vector<Service>& services,
-                               const PortSet& allow) {
+                               const PortSet& allow, PortRange registrable) {
   std::vector<Finding> out;
   const Listening live = ServerPorts(snap);
   const PortRange eph = snap.config.ephemeral;
@@ -142,9 +144,13 @@ std::vector<Finding> CheckHost(const HostSnapshot& snap, const std::vector<Servi
                      sock.proto, PortSet{{sock.local_port, sock.local_port}},
                      fmt::format("{}/{} is not in the registry", sock.local_port,
                                  ProtocolName(sock.proto)),
-                     fmt::format("berth assign NAME --port {} --proto {}   (or allow it: berth "
-                                 "check --allow {})",
-                                 sock.local_port, ProtocolName(sock.proto), sock.local_port));
+                     registrable.contains(sock.local_port)
+                         ? fmt::format("{}   (or allow it: berth check --allow {})",
+                                       AdoptCommand(SuggestServiceName(snap, command,
+                                                                       sock.local_port, sock.proto),
+                                                    sock.local_port, sock.proto),
+                                       sock.local_port)
+                         : AllowCommand(sock.local_port));
     if (pid != 0) f.pids.push_back(pid);
     out.push_back(std::move(f));
   }
@@ -152,7 +158,7 @@ std::vector<Finding> CheckHost(const HostSnapshot& snap, const std::vector<Servi
 }
 
 std::vector<Finding> CheckRange(PortRange proposed, const HostSnapshot& snap,
-                                const std::vector<Service>& services) {
+                                const std::vector<Service>& services, PortRange registrable) {
   std::vector<Finding> out;
   const std::string subject = fmt::format("ip_local_port_range {}-{}", proposed.low, proposed.high);
   if (proposed.low < snap.config.unprivileged_port_start || proposed.low == 0) {
@@ -194,9 +200,13 @@ std::vector<Finding> CheckRange(PortRange proposed, const HostSnapshot& snap,
                        fmt::format("{}/{} listens in the new range: after a restart an outbound "
                                    "connection may hold its port",
                                    sock.local_port, ProtocolName(sock.proto)),
-                       fmt::format("register and reserve it (berth assign NAME --port {}; berth "
-                                   "reserve --apply), or move it",
-                                   sock.local_port)));
+                       registrable.contains(sock.local_port)
+                           ? fmt::format("register and reserve it ({}; berth reserve --apply), "
+                                         "or move it",
+                                         AdoptCommand(SuggestServiceName(snap, command,
+                                                                         sock.local_port, sock.proto),
+                                                      sock.local_port, sock.proto))
+                           : "move it out of the new range, or keep the range off its port"));
   }
   return out;
 }
@@ -211,7 +221,7 @@ std::string_view RegStatusName(RegStatus s) {
 }
 
 ScanMatch MatchScan(const HostSnapshot& snap, const std::vector<Service>& services,
-                    const std::vector<Observation>& previous) {
+                    const std::vector<Observation>& previous, PortRange registrable) {
   ScanMatch m;
   m.sockets.resize(snap.sockets.size());
   const Listening live = ServerPorts(snap);
@@ -277,8 +287,8 @@ ScanMatch MatchScan(const HostSnapshot& snap, const std::vector<Service>& servic
       f = Make(FindingId::kUnregisteredListener, Severity::kInfo, subject, sock.proto,
                PortSet{{sock.local_port, sock.local_port}},
                fmt::format("{}/{} is not in the registry", sock.local_port, ProtocolName(sock.proto)),
-               fmt::format("berth assign NAME --port {} --proto {}", sock.local_port,
-                           ProtocolName(sock.proto)));
+               ListenerFix(SuggestServiceName(snap, command, sock.local_port, sock.proto),
+                           sock.local_port, sock.proto, registrable));
     }
     if (pid != 0) f.pids.push_back(pid);
     m.findings.push_back(std::move(f));
@@ -301,7 +311,9 @@ ScanMatch MatchScan(const HostSnapshot& snap, const std::vector<Service>& servic
         fmt::format("{} listened on {}/{} at the previous scan and now on {}: its port changes "
                     "when it restarts",
                     key.first, it->second.Format(), ProtocolName(proto), ports.Format()),
-        fmt::format("pin it: berth assign {} then configure that port", key.first)));
+        fmt::format("pin it: berth assign {} then configure that port",
+                    SuggestServiceName(key.first).empty() ? std::string("NAME")
+                                                          : SuggestServiceName(key.first))));
   }
   return m;
 }

@@ -42,15 +42,17 @@ std::string SysctlFile(const PortSet& value);
 // `berth check`: each service's port is outside the ephemeral range (error
 // registered-port-ephemeral), reserved (warning registered-port-unreserved) and listening
 // (warning registered-not-listening); every listener is registered or allowed (warning
-// unregistered-listener).
+// unregistered-listener). `registrable` is the default group's range: an unregistered
+// listener inside it is told to `berth adopt` its port, one outside it to allow the port.
 std::vector<Finding> CheckHost(const HostSnapshot& snap, const std::vector<Service>& services,
-                               const PortSet& allow);
+                               const PortSet& allow, PortRange registrable = kUserRange);
 
 // `berth range LOW HIGH`: what a new ip_local_port_range would break: registered ports
 // inside it that are not reserved (error range-covers-registered), listeners inside it
 // (warning range-covers-listener), and a range the kernel refuses (error range-invalid).
 std::vector<Finding> CheckRange(PortRange proposed, const HostSnapshot& snap,
-                                const std::vector<Service>& services);
+                                const std::vector<Service>& services,
+                                PortRange registrable = kUserRange);
 
 enum class RegStatus : std::uint8_t { kRegistered, kUnregistered, kDrifted };
 std::string_view RegStatusName(RegStatus s);  // "registered" / "unregistered" / "drifted"
@@ -71,8 +73,9 @@ struct ScanMatch {
 // that service's port in the previous scan, or it equals the first label of the service's
 // name) and that service's own port is not listening. `previous` is what the previous scan
 // of this host saw: a command now listening only on ports it did not hold then is
-// `port-changed`, the "port changes on restart" symptom.
+// `port-changed`, the "port changes on restart" symptom. `registrable` as for CheckHost.
 ScanMatch MatchScan(const HostSnapshot& snap, const std::vector<Service>& services,
-                    const std::vector<Observation>& previous);
+                    const std::vector<Observation>& previous,
+                    PortRange registrable = kUserRange);
 
 }  // namespace berth::registry

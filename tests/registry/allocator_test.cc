@@ -1,5 +1,6 @@
 #include "registry/allocator.h"
 
+#include <algorithm>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -89,6 +90,61 @@ TEST(RegistryAllocator, ExplicitPortExplainsEveryBrokenRule) {
   expect_rule(20000, true, "already registered to 'taken'");
   expect_rule(1434, false, "IANA assigns 1434/tcp 'ms-sql-m'");
   EXPECT_FALSE(*store->GetService("probe"));
+}
+
+TEST(RegistryAllocator, AdoptingWaivesTheListenerAndWarnsOfTheEphemeralRange) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("r.db"));
+  ASSERT_TRUE(store);
+  HostView host = Host();
+  host.listening_tcp.Add(20100);
+  host.listening_tcp.Add(40002);
+  Allocator alloc(*store, host);
+
+  // Not adopted: the listener is a conflict, and the hint points at adopting it.
+  AssignRequest plain = Req("web");
+  plain.port = 20100;
+  auto refused = alloc.Assign(plain);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(std::find(refused.error().hints.begin(), refused.error().hints.end(),
+                      Hint{Remedy::kAdoptListener, "web", "20100/tcp"}),
+            refused.error().hints.end());
+
+  AssignRequest adopt = plain;
+  adopt.adopt = PortSet{{20100, 20100}};
+  auto a = alloc.Assign(adopt);
+  ASSERT_TRUE(a) << a.error().message;
+  EXPECT_EQ(a->record.service.port, 20100);
+  EXPECT_TRUE(a->warnings.empty());
+
+  // Inside the ephemeral range: registered, with a warning and the reserve remedy.
+  AssignRequest eph = Req("eph");
+  eph.port = 40002;
+  eph.adopt = PortSet{{40002, 40002}};
+  auto e = alloc.Assign(eph);
+  ASSERT_TRUE(e) << e.error().message;
+  ASSERT_EQ(e->warnings.size(), 1u);
+  EXPECT_NE(e->warnings[0].text.find("ip_local_port_range 32768-60999"), std::string::npos);
+  EXPECT_NE(e->warnings[0].text.find("while 'eph' is down"), std::string::npos);
+  ASSERT_TRUE(e->warnings[0].hint);
+  EXPECT_EQ(e->warnings[0].hint->remedy, Remedy::kReservePorts);
+
+  // Every other rule still holds: another name on an adopted port, IANA, the range.
+  AssignRequest twice = Req("api");
+  twice.port = 20100;
+  twice.adopt = PortSet{{20100, 20100}};
+  auto t = alloc.Assign(twice);
+  ASSERT_FALSE(t);
+  EXPECT_NE(t.error().message.find("already registered to 'web'"), std::string::npos);
+  AssignRequest low = Req("low");
+  low.port = 80;
+  low.adopt = PortSet{{80, 80}};
+  EXPECT_FALSE(alloc.Assign(low));
+  // The adopted set covers only its ports: a listener elsewhere still refuses.
+  AssignRequest other = Req("other");
+  other.port = 40002;
+  other.adopt = PortSet{{20100, 20100}};
+  EXPECT_FALSE(alloc.Assign(other));
 }
 
 TEST(RegistryAllocator, ChangingAnExistingNameIsAConflict) {

@@ -1,0 +1,45 @@
+#include "core/port_holder.h"
+
+#include <algorithm>
+
+#include <fmt/core.h>
+
+namespace berth {
+
+std::vector<PortHolder> HoldersOf(const HostSnapshot& snap, Port port, ServiceProto proto) {
+  std::vector<PortHolder> out;
+  for (std::uint32_t i = 0; i < snap.sockets.size(); ++i) {
+    const SocketRecord& s = snap.sockets[i];
+    if (!s.is_server() || s.local_port != port || !Covers(proto, s.proto)) continue;
+    PortHolder h{s.proto, FormatEndpoint(s.local, s.local_port), s.uid, {}};
+    auto it = std::lower_bound(snap.owners.begin(), snap.owners.end(), i,
+                               [](const SocketOwner& o, std::uint32_t x) { return o.socket < x; });
+    for (; it != snap.owners.end() && it->socket == i; ++it) {
+      if (it->process >= snap.processes.size()) continue;
+      const ProcessInfo& p = snap.processes[it->process];
+      const bool seen = std::any_of(h.processes.begin(), h.processes.end(),
+                                    [&](const ProcessInfo& q) { return q.pid == p.pid; });
+      if (!seen) h.processes.push_back(p);
+    }
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
+std::string DescribeHolder(const PortHolder& h) {
+  const std::string where = fmt::format("{}/{}", h.endpoint, ProtocolName(h.proto));
+  if (h.processes.empty()) {
+    return fmt::format("a process of uid {} (hidden from this user) on {}", h.uid, where);
+  }
+  std::string who;
+  for (const ProcessInfo& p : h.processes) {
+    std::string one = fmt::format("{} (pid {}", p.command, p.pid);
+    if (!p.unit.empty()) one += fmt::format(", unit {}", p.unit);
+    if (!p.user.empty()) one += fmt::format(", user {}", p.user);
+    one += ")";
+    who += (who.empty() ? "" : ", ") + one;
+  }
+  return fmt::format("{} on {}", who, where);
+}
+
+}  // namespace berth
