@@ -80,7 +80,9 @@ TEST(Audit, ServerInsideTheEphemeralRangeGetsMoveAndReserveAdvice) {
 
 TEST(Audit, ReserveFixMergesWithTheCurrentValueAndNeverDropsEntries) {
   Host h;
-  h.snap().config.reserved = *PortSet::Parse("8000,40000,50000-50010");
+  auto reserved = PortSet::Parse("8000,40000,50000-50010");
+  ASSERT_TRUE(reserved) << reserved.error().message;
+  h.snap().config.reserved = *reserved;
   int app = h.Process("myapp", 7);
   h.Listen(Protocol::kTcp, 40000, app).Listen(Protocol::kTcp, 45000, app);
   auto f = h.Audit();
@@ -145,7 +147,9 @@ TEST(Audit, SqlBrowserAndEndpointMapper) {
   const Finding* sql = Find(f, "port-mapper", "sqlbrowser");
   ASSERT_NE(sql, nullptr);
   EXPECT_THAT(sql->fix, HasSubstr("Server=HOST,PORT"));
-  EXPECT_THAT(Find(f, "port-mapper", "samba")->fix, HasSubstr("pins the set of ports"));
+  const Finding* epm = Find(f, "port-mapper", "samba");
+  ASSERT_NE(epm, nullptr);
+  EXPECT_THAT(epm->fix, HasSubstr("pins the set of ports"));
 }
 
 TEST(Audit, IanaMismatchIsInfoAndKnowsCommonDaemons) {
@@ -170,7 +174,9 @@ TEST(Audit, UnownedSocketsAreAuditedNotDropped) {
   EXPECT_THAT(e->subject, HasSubstr("no visible process"));
   h.snap().owners_resolved = false;
   auto f2 = h.Audit();
-  EXPECT_THAT(Find(f2, "ephemeral-listener")->subject, HasSubstr("--no-procs"));
+  const Finding* e2 = Find(f2, "ephemeral-listener");
+  ASSERT_NE(e2, nullptr);
+  EXPECT_THAT(e2->subject, HasSubstr("--no-procs"));
 }
 
 TEST(Audit, SmallRangeAndRangeSuggestion) {

@@ -5,6 +5,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <chrono>
+#include <thread>
 #include <vector>
 
 #include "integration/scan_fixture.h"
@@ -58,10 +61,21 @@ TEST(Pressure, CountsRealConnectionsAndTimeWaitPerDestination) {
       conns.push_back(c);
     }
     for (int i = 0; i < 60; ++i) ::close(conns[static_cast<std::size_t>(i)]);
-    ::usleep(300 * 1000);  // let the server close its ends: ours move to TIME-WAIT
     (void)!::write(ready, "x", 1);
   });
   ASSERT_TRUE(client.WaitReady(10000));
+  // Our 60 ends reach TIME-WAIT once the server has read their FIN and closed its own: wait
+  // until the kernel shows all 60 (ss), so berth counts a settled state, not a race.
+  auto time_wait = [&] {
+    auto ss = ns->Exec({"ss", "-Htn", "state", "time-wait", "dst", "127.0.0.1:7000"});
+    return ss.exit_code == 0 ? std::count(ss.out.begin(), ss.out.end(), '\n') : -1;
+  };
+  bool settled = false;
+  for (int i = 0; i < 200 && !settled; ++i) {  // polls 50 ms apart; the bound is a hang guard
+    settled = time_wait() == 60;
+    if (!settled) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(settled) << "TIME-WAIT sockets toward 127.0.0.1:7000: " << time_wait();
 
   auto r = RunBerth({"pressure", "--json", "--netns", ns->name()});
   EXPECT_EQ(r.exit_code, 1) << r.err;  // an error-level finding

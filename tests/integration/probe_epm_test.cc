@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <map>
 #include <filesystem>
 #include <optional>
@@ -16,6 +15,7 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include "integration/scan_fixture.h"
 #include "probe/probe_peer.h"
 #include "support/test_support.h"
 
@@ -107,10 +107,19 @@ TEST(ProbeEpmPeer, SambaDcerpcdMatchesImpacketAndAnAbandonedWalkReleasesItsHandl
   {
     berth::test::Child capture = berth::test::Child::Exec(
         {"ip", "netns", "exec", ns->name(), "tshark", "-q", "-i", "lo", "-f", "tcp port 135", "-w", pcap});
-    ASSERT_TRUE(test::WaitFor([&] { return std::filesystem::exists(pcap) && std::filesystem::file_size(pcap) > 0; }, 20))
-        << "tshark did not start capturing";
-    // The file header comes before the capture filter is live: give it a moment.
-    std::this_thread::sleep_for(std::chrono::seconds(1));
+    // The file header is written before the capture filter is live, so a header is no sign
+    // of readiness: connect to port 135 (a bare handshake, no DCE/RPC, so it never matches the
+    // opnum filter below) until such a connection shows up in the capture.
+    auto canary_seen = [&] {
+      std::thread([&] {
+        if (!ns->EnterThread()) return;
+        const int c = berth::test::ConnectLoopback(135);
+        if (c >= 0) ::close(c);
+      }).join();
+      return !berth::test::Run({"tshark", "-r", pcap, "-Y", "tcp.dstport == 135 && tcp.flags.syn == 1 && tcp.flags.ack == 0"})
+                  .out.empty();
+    };
+    ASSERT_TRUE(test::WaitFor(canary_seen, 20)) << "tshark did not start capturing";
     auto r = ns->Exec({berth::test::BerthBinary(), "probe", "--msrpc", "--json", "--no-registry", "--max-ents", "1",
                        "--max-calls", "3", "127.0.0.1"});
     auto doc = nlohmann::json::parse(r.out, nullptr, false);

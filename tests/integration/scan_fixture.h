@@ -93,26 +93,28 @@ inline nlohmann::json ParseJson(const CommandResult& r) {
 
 using SocketKey = std::tuple<std::string, std::string, int>;  // proto, address, port
 
+// The readers below take a document that may be wrong: they use at(), which throws (gtest
+// fails the one test) where a const operator[] on a missing key would abort the binary.
 inline std::set<SocketKey> SocketSet(const nlohmann::json& scan) {
   std::set<SocketKey> out;
-  for (const auto& s : scan["sockets"]) {
-    out.emplace(s["proto"].get<std::string>(), s["address"].get<std::string>(), s["port"].get<int>());
+  for (const auto& s : scan.at("sockets")) {
+    out.emplace(s.at("proto").get<std::string>(), s.at("address").get<std::string>(), s.at("port").get<int>());
   }
   return out;
 }
 
 inline const nlohmann::json* FindSocket(const nlohmann::json& scan, const std::string& proto,
                                         const std::string& addr, int port) {
-  for (const auto& s : scan["sockets"]) {
-    if (s["proto"] == proto && s["address"] == addr && s["port"] == port) return &s;
+  for (const auto& s : scan.at("sockets")) {
+    if (s.at("proto") == proto && s.at("address") == addr && s.at("port") == port) return &s;
   }
   return nullptr;
 }
 
 inline std::vector<nlohmann::json> FindingsWithId(const nlohmann::json& scan, const std::string& id) {
   std::vector<nlohmann::json> out;
-  for (const auto& f : scan["findings"]) {
-    if (f["id"] == id) out.push_back(f);
+  for (const auto& f : scan.at("findings")) {
+    if (f.at("id") == id) out.push_back(f);
   }
   return out;
 }

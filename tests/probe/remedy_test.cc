@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "core/nfs_ports.h"
 #include "core/service.h"
 
 namespace berth::probe {
@@ -55,30 +54,60 @@ TEST(ProbeRemedy, RegistryLabelMakesAValidLabelFromNetworkText) {
   }
 }
 
+// The wanted ports are written out here, not taken from core/nfs_ports.h, so that a wrong
+// entry in berth's table fails this test instead of agreeing with it. Where they come from:
+//   mountd 20048       IANA service-names-port-numbers: "mountd", tcp and udp;
+//   statd  32765       Debian wiki SecuringNFS (statd --port 32765 --outgoing-port 32766);
+//   lockd  32764       berth's own choice, docs/probe.md "Remedies": below Linux's ephemeral
+//                      range 32768-60999, and IANA assigns none of 32764-32766;
+//   MSSQLSERVER 1433   IANA "ms-sql-s", SQL Server's default instance.
+constexpr Port kWantMountd = 20048;
+constexpr Port kWantStatd = 32765;
+constexpr Port kWantLockd = 32764;
+constexpr Port kWantDefaultSqlInstance = 1433;
+
 TEST(ProbeRemedy, WishesFollowTheConventionsAndSkipWhatCannotBePinnedAlone) {
-  auto mountd = WishFor(Rpc(100005, "mountd", 40001));
+  const auto mountd = WishFor(Rpc(100005, "mountd", 40001));
   ASSERT_TRUE(mountd);
   EXPECT_EQ(mountd->name, "nfs.mountd");
-  EXPECT_EQ(mountd->preferred, kNfsMountd.port);
+  EXPECT_EQ(mountd->preferred, kWantMountd);
   EXPECT_EQ(mountd->proto, ServiceProto::kBoth);
   EXPECT_TRUE(mountd->allow_iana);
-  EXPECT_EQ(WishFor(Rpc(100024, "status", 40002))->preferred, kNfsStatd.port);
-  EXPECT_EQ(WishFor(Rpc(100021, "nlockmgr", 40003))->preferred, kNfsLockd.port);
-  auto custom = WishFor(Rpc(300019, "amd_Server", 40004));
+  const auto statd = WishFor(Rpc(100024, "status", 40002));
+  ASSERT_TRUE(statd);
+  EXPECT_EQ(statd->name, "nfs.statd");
+  EXPECT_EQ(statd->preferred, kWantStatd);
+  const auto lockd = WishFor(Rpc(100021, "nlockmgr", 40003));
+  ASSERT_TRUE(lockd);
+  EXPECT_EQ(lockd->name, "nfs.lockd");
+  EXPECT_EQ(lockd->preferred, kWantLockd);
+  const auto custom = WishFor(Rpc(300019, "amd_Server", 40004));
   ASSERT_TRUE(custom);
   EXPECT_EQ(custom->name, "rpc.amd-server");
   EXPECT_FALSE(custom->preferred);
-  EXPECT_EQ(WishFor(Rpc(300020, "", 40005))->name, "rpc.300020");
+  const auto unnamed = WishFor(Rpc(300020, "", 40005));
+  ASSERT_TRUE(unnamed);
+  EXPECT_EQ(unnamed->name, "rpc.300020");
   EXPECT_FALSE(WishFor(Rpc(100005, "mountd", 20048, false))) << "fixed ports need no proposal";
 
-  EXPECT_EQ(WishFor(Sql("SQLEXPRESS", 49731))->name, "mssql.sqlexpress");
-  EXPECT_EQ(WishFor(Sql("MSSQLSERVER", 49731))->preferred, Port{1433});
+  const auto express = WishFor(Sql("SQLEXPRESS", 49731));
+  ASSERT_TRUE(express);
+  EXPECT_EQ(express->name, "mssql.sqlexpress");
+  const auto default_instance = WishFor(Sql("MSSQLSERVER", 49731));
+  ASSERT_TRUE(default_instance);
+  EXPECT_EQ(default_instance->preferred, kWantDefaultSqlInstance);
   EXPECT_FALSE(WishFor(Sql("SQLEXPRESS", 49732, true))) << "the DAC follows its instance";
   EXPECT_FALSE(WishFor(Sql(";;;", 49733))) << "nothing to name it by";
 
-  EXPECT_EQ(WishFor(Epm("netlogon"))->name, "msrpc.netlogon");
-  EXPECT_EQ(WishFor(Epm("", "e3514235-4b06-11d1-ab04-00c04fc2dcd2"))->name, "msrpc.drsuapi");
-  EXPECT_EQ(WishFor(Epm("DFSR"))->name, "msrpc.dfsr");
+  const auto netlogon = WishFor(Epm("netlogon"));
+  ASSERT_TRUE(netlogon);
+  EXPECT_EQ(netlogon->name, "msrpc.netlogon");
+  const auto drsuapi = WishFor(Epm("", "e3514235-4b06-11d1-ab04-00c04fc2dcd2"));
+  ASSERT_TRUE(drsuapi) << "drsuapi is known by its interface UUID";
+  EXPECT_EQ(drsuapi->name, "msrpc.drsuapi");
+  const auto dfsr = WishFor(Epm("DFSR"));
+  ASSERT_TRUE(dfsr);
+  EXPECT_EQ(dfsr->name, "msrpc.dfsr");
   EXPECT_FALSE(WishFor(Epm("lsarpc"))) << "the restricted range pins the others";
 }
 

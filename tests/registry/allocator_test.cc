@@ -40,12 +40,14 @@ TEST(RegistryAllocator, SameNameSamePortAndPolicyHolds) {
   EXPECT_FALSE(PortRange(32768, 60999).contains(p));
   EXPECT_FALSE(IanaAssigned(p, Protocol::kTcp));
   auto again = alloc.Assign(Req("web"));
-  ASSERT_TRUE(again);
+  ASSERT_TRUE(again) << again.error().message;
   EXPECT_FALSE(again->created);
   EXPECT_EQ(again->record.service.port, p);
   // A fresh allocator over the same store (another process) agrees.
   Allocator other(*store, Host());
-  EXPECT_EQ(other.Assign(Req("web"))->record.service.port, p);
+  auto from_other = other.Assign(Req("web"));
+  ASSERT_TRUE(from_other) << from_other.error().message;
+  EXPECT_EQ(from_other->record.service.port, p);
 }
 
 TEST(RegistryAllocator, RebuildingFromTheSameNamesGivesTheSamePorts) {
@@ -57,7 +59,11 @@ TEST(RegistryAllocator, RebuildingFromTheSameNamesGivesTheSamePorts) {
     auto store = OpenOrDie(dir.File("r.db"));
     ASSERT_TRUE(store);
     Allocator alloc(*store, Host());
-    for (const auto& n : names) out->push_back(alloc.Assign(Req(n))->record.service.port);
+    for (const auto& n : names) {
+      auto a = alloc.Assign(Req(n));
+      ASSERT_TRUE(a) << n << ": " << a.error().message;
+      out->push_back(a->record.service.port);
+    }
   }
   EXPECT_EQ(first, second);
   EXPECT_EQ(std::set<Port>(first.begin(), first.end()).size(), names.size());
@@ -73,7 +79,8 @@ TEST(RegistryAllocator, ExplicitPortExplainsEveryBrokenRule) {
   AssignRequest r = Req("taken");
   r.port = 20000;
   r.allow_iana = true;
-  ASSERT_TRUE(alloc.Assign(r));
+  auto taken = alloc.Assign(r);
+  ASSERT_TRUE(taken) << taken.error().message;
 
   auto expect_rule = [&](Port port, bool allow_iana, std::string_view needle) {
     AssignRequest q = Req("probe");
@@ -89,7 +96,9 @@ TEST(RegistryAllocator, ExplicitPortExplainsEveryBrokenRule) {
   expect_rule(40001, true, "has a listener on this host");
   expect_rule(20000, true, "already registered to 'taken'");
   expect_rule(1434, false, "IANA assigns 1434/tcp 'ms-sql-m'");
-  EXPECT_FALSE(*store->GetService("probe"));
+  auto stored = store->GetService("probe");
+  ASSERT_TRUE(stored) << stored.error().message;
+  EXPECT_FALSE(*stored) << "a refused request is never stored";
 }
 
 TEST(RegistryAllocator, AdoptingWaivesTheListenerAndWarnsOfTheEphemeralRange) {
@@ -152,7 +161,9 @@ TEST(RegistryAllocator, ChangingAnExistingNameIsAConflict) {
   auto store = OpenOrDie(dir.File("r.db"));
   ASSERT_TRUE(store);
   Allocator alloc(*store, Host());
-  const Port p = alloc.Assign(Req("web"))->record.service.port;
+  auto web = alloc.Assign(Req("web"));
+  ASSERT_TRUE(web) << web.error().message;
+  const Port p = web->record.service.port;
   AssignRequest r = Req("web");
   r.port = static_cast<Port>(p == 20001 ? 20003 : 20001);
   r.allow_iana = true;
@@ -170,12 +181,12 @@ TEST(RegistryAllocator, BothClaimsBothSlots) {
   AssignRequest r = Req("dns");
   r.proto = ServiceProto::kBoth;
   auto a = alloc.Assign(r);
-  ASSERT_TRUE(a);
+  ASSERT_TRUE(a) << a.error().message;
   const Port p = a->record.service.port;
   EXPECT_FALSE(IanaAssigned(p, Protocol::kTcp));
   EXPECT_FALSE(IanaAssigned(p, Protocol::kUdp));
   auto claims = store->ListClaims("default");
-  ASSERT_TRUE(claims);
+  ASSERT_TRUE(claims) << claims.error().message;
   ASSERT_EQ(claims->size(), 2u);
   AssignRequest u = Req("other");
   u.proto = ServiceProto::kUdp;
@@ -267,7 +278,8 @@ TEST(RegistryAllocator, FullSpaceSaysHowToWiden) {
     AssignRequest r = Req("t" + std::to_string(i));
     r.group = "tiny";
     r.allow_iana = true;
-    ASSERT_TRUE(alloc.Assign(r));
+    auto a = alloc.Assign(r);
+    ASSERT_TRUE(a) << a.error().message;
   }
   AssignRequest r = Req("t2");
   r.group = "tiny";
@@ -291,7 +303,9 @@ TEST(RegistryAllocator, InvalidNamesAreRejectedWithTheRule) {
     ASSERT_FALSE(a) << bad;
     EXPECT_NE(a.error().message.find("lowercase DNS labels"), std::string::npos);
   }
-  EXPECT_TRUE(store->ListServices()->empty());
+  auto services = store->ListServices();
+  ASSERT_TRUE(services) << services.error().message;
+  EXPECT_TRUE(services->empty());
 }
 
 }  // namespace
@@ -321,8 +335,12 @@ TEST(RegistryAllocator, UnpinnedRequestReturnsTheRegistrationFromAnyGroup) {
   ASSERT_TRUE(again) << again.error().message;
   EXPECT_FALSE(again->created);
   EXPECT_EQ(again->record.service.port, 20000);
-  EXPECT_TRUE(*store->ReleaseService("only"));
-  EXPECT_TRUE(store->ListClaims("")->empty());
+  auto released = store->ReleaseService("only");
+  ASSERT_TRUE(released) << released.error().message;
+  EXPECT_TRUE(*released);
+  auto claims = store->ListClaims("");
+  ASSERT_TRUE(claims) << claims.error().message;
+  EXPECT_TRUE(claims->empty());
 }
 
 TEST(RegistryAllocator, ProposeMatchesAssignWithoutWriting) {
@@ -334,21 +352,31 @@ TEST(RegistryAllocator, ProposeMatchesAssignWithoutWriting) {
   ASSERT_TRUE(p) << p.error().message;
   EXPECT_FALSE(p->registered);
   EXPECT_NE(p->record.reason.find("name hash"), std::string::npos) << p->record.reason;
-  EXPECT_FALSE(*store->GetService("mssql.sqlexpress")) << "a proposal is never stored";
-  EXPECT_TRUE(store->ListClaims("default")->empty());
+  auto stored = store->GetService("mssql.sqlexpress");
+  ASSERT_TRUE(stored) << stored.error().message;
+  EXPECT_FALSE(*stored) << "a proposal is never stored";
+  auto claims = store->ListClaims("default");
+  ASSERT_TRUE(claims) << claims.error().message;
+  EXPECT_TRUE(claims->empty());
   // Asked again it gives the same; a different name never gets the same port.
-  EXPECT_EQ(proposer.Propose(Req("mssql.sqlexpress"))->record.service.port, p->record.service.port);
+  auto again = proposer.Propose(Req("mssql.sqlexpress"));
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->record.service.port, p->record.service.port);
   std::set<Port> ports{p->record.service.port};
-  for (int i = 0; i < 50; ++i) ports.insert(proposer.Propose(Req("rpc.p" + std::to_string(i)))->record.service.port);
+  for (int i = 0; i < 50; ++i) {
+    auto other = proposer.Propose(Req("rpc.p" + std::to_string(i)));
+    ASSERT_TRUE(other) << i << ": " << other.error().message;
+    ports.insert(other->record.service.port);
+  }
   EXPECT_EQ(ports.size(), 51u);
   // Assign then gives the proposed port (same rule, same claims), and a proposal for a
   // registered name is that registration.
   Allocator assigner(*store, Host());
   auto a = assigner.Assign(Req("mssql.sqlexpress"));
-  ASSERT_TRUE(a);
+  ASSERT_TRUE(a) << a.error().message;
   EXPECT_EQ(a->record.service.port, p->record.service.port);
   auto held = Allocator(*store, Host()).Propose(Req("mssql.sqlexpress"));
-  ASSERT_TRUE(held);
+  ASSERT_TRUE(held) << held.error().message;
   EXPECT_TRUE(held->registered);
   EXPECT_EQ(held->record.service.port, p->record.service.port);
 }
@@ -359,20 +387,21 @@ TEST(RegistryAllocator, ProposePrefersAPortOnlyWhenItBreaksNoRule) {
   ASSERT_TRUE(store);
   AssignRequest taken = Req("other");
   taken.port = 32765;
-  ASSERT_TRUE(Allocator(*store, Host()).Assign(taken));
+  auto other = Allocator(*store, Host()).Assign(taken);
+  ASSERT_TRUE(other) << other.error().message;
   Allocator alloc(*store, Host());
   AssignRequest mountd = Req("nfs.mountd");
   mountd.port = 20048;  // IANA "mountd": fine with allow_iana
   mountd.allow_iana = true;
   mountd.proto = ServiceProto::kBoth;
   auto m = alloc.Propose(mountd);
-  ASSERT_TRUE(m);
+  ASSERT_TRUE(m) << m.error().message;
   EXPECT_EQ(m->record.service.port, 20048);
   EXPECT_EQ(m->record.service.proto, ServiceProto::kBoth);
   AssignRequest statd = Req("nfs.statd");
   statd.port = 32765;  // claimed by "other": placed elsewhere, and the reason says why
   auto s = alloc.Propose(statd);
-  ASSERT_TRUE(s);
+  ASSERT_TRUE(s) << s.error().message;
   EXPECT_NE(s->record.service.port, 32765);
   EXPECT_NE(s->record.reason.find("preferred port 32765 not used"), std::string::npos) << s->record.reason;
   EXPECT_NE(s->record.reason.find("'other'"), std::string::npos) << s->record.reason;
@@ -383,7 +412,9 @@ TEST(RegistryAllocator, ProposeKeepsOutOfTheTargetsEphemeralRange) {
   auto store = OpenOrDie(dir.File("r.db"));
   ASSERT_TRUE(store);
   HostView h = Host();
-  h.remote_ephemeral = *PortSet::Parse("1024-20000");  // the probed hosts' range
+  auto remote = PortSet::Parse("1024-20000");  // the probed hosts' range
+  ASSERT_TRUE(remote) << remote.error().message;
+  h.remote_ephemeral = *remote;
   Allocator alloc(*store, h);
   for (int i = 0; i < 200; ++i) {
     auto p = alloc.Propose(Req("svc" + std::to_string(i)));
@@ -394,7 +425,7 @@ TEST(RegistryAllocator, ProposeKeepsOutOfTheTargetsEphemeralRange) {
   AssignRequest pref = Req("pinned");
   pref.port = 10000;
   auto p = alloc.Propose(pref);
-  ASSERT_TRUE(p);
+  ASSERT_TRUE(p) << p.error().message;
   EXPECT_NE(p->record.reason.find("the probed hosts' ephemeral range 1024-20000"), std::string::npos)
       << p->record.reason;
 }
