@@ -6,6 +6,7 @@
 
 #include "app/host_view.h"
 #include "app/registry_ops.h"
+#include "core/socket_filter.h"  // UnitMatches
 
 namespace berth::app {
 namespace {
@@ -17,7 +18,7 @@ bool ProcessMatches(const AdoptExpect& e, const ProcessInfo& p) {
       !(e.process.size() > kCommLen && e.process.substr(0, kCommLen) == p.command)) {
     return false;
   }
-  if (!e.unit.empty() && p.unit != e.unit && p.unit != e.unit + ".service") return false;
+  if (!e.unit.empty() && !UnitMatches(e.unit, p.unit)) return false;
   return e.pid == 0 || p.pid == e.pid;
 }
 

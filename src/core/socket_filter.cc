@@ -21,14 +21,13 @@ constexpr std::array<std::pair<std::string_view, SocketState>, 14> kStateNames{{
     {"closing", SocketState::kClosing},          {"new-syn-recv", SocketState::kNewSynRecv},
 }};
 
+}  // namespace
+
 bool UnitMatches(std::string_view want, std::string_view unit) {
   if (unit == want) return true;
-  // "ssh" names ssh.service, as systemctl does
   return want.find('.') == std::string_view::npos && unit.size() == want.size() + 8 &&
          unit.starts_with(want) && unit.ends_with(".service");
 }
-
-}  // namespace
 
 Result<SocketState> ParseStateName(std::string_view name) {
   std::string lower(name);

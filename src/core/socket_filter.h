@@ -34,6 +34,10 @@ struct SocketFilter {
 // last-ack, listening (also listen), closing. Failure: kInvalidArgument listing them.
 [[nodiscard]] Result<SocketState> ParseStateName(std::string_view name);
 
+// Is `unit` the systemd unit a user means by `want`? "ssh" names ssh.service, as systemctl
+// takes it; a full name ("ssh.socket") must match exactly.
+bool UnitMatches(std::string_view want, std::string_view unit);
+
 // Does socket `index` of `snap` pass `filter`? (Owner filters need the owners resolved.)
 bool Matches(const SocketFilter& filter, const HostSnapshot& snap, std::size_t index);
 
