@@ -35,7 +35,7 @@ std::string ObservedHostName(const HostSnapshot& snap) {
 }
 
 Result<registry::ScanMatch> MatchAndRecord(const HostSnapshot& snap, registry::Store& store,
-                                           const Clock& clock) {
+                                           const Clock& clock, std::vector<Finding>& audit) {
   const std::string host = ObservedHostName(snap);
   auto doc = BERTH_TRY(store.Export());
   const auto services = registry::ServicesOfHost(doc.services, doc.groups, snap.hostname);
@@ -55,11 +55,30 @@ Result<registry::ScanMatch> MatchAndRecord(const HostSnapshot& snap, registry::S
     }
   }
   registry::ScanMatch m = registry::MatchScan(snap, services, previous, registrable);
+  for (Finding& f : m.findings) {
+    if (f.id == FindingId::kUnregisteredListener) f.ports.Subtract(allow);
+  }
   std::erase_if(m.findings, [&](const Finding& f) {
-    return f.id == FindingId::kUnregisteredListener &&
-           (services.empty() || (!f.ports.empty() && allow.Intersect(f.ports) == f.ports));
+    return f.id == FindingId::kUnregisteredListener && (services.empty() || f.ports.empty());
   });
   BERTH_TRY(store.RecordScan(host, clock.UnixSeconds(), m.observations));
+  if (!services.empty()) {
+    // Once the registry speaks for this host, a port it registers or allows is documented,
+    // and one it does not is an unregistered-listener whose fix already handles IANA: the
+    // audit's iana-mismatch would only say the same thing again.
+    const registry::PortsByProto reg = registry::RegisteredPorts(services);
+    for (Finding& f : audit) {
+      if (f.id != FindingId::kIanaMismatch || !f.proto) continue;
+      f.ports.Subtract(*f.proto == Protocol::kTcp ? reg.tcp : reg.udp);
+      f.ports.Subtract(allow);
+      for (const Finding& u : m.findings) {
+        if (u.id == FindingId::kUnregisteredListener && u.proto == f.proto) f.ports.Subtract(u.ports);
+      }
+    }
+    std::erase_if(audit, [](const Finding& f) {
+      return f.id == FindingId::kIanaMismatch && f.ports.empty();
+    });
+  }
   return m;
 }
 
@@ -98,7 +117,7 @@ Result<ScanResult> Scan(const ScanRequest& request, HostSource& host, const Scan
     return r;
   }
   auto matched = reg.unusable ? Result<registry::ScanMatch>(std::unexpected(*reg.unusable))
-                 : reg.store  ? MatchAndRecord(r.snap, *reg.store, clock)
+                 : reg.store  ? MatchAndRecord(r.snap, *reg.store, clock, r.findings)
                               : Result<registry::ScanMatch>(registry::ScanMatch{});
   if (!matched) {
     r.registry_error = matched.error();

@@ -64,10 +64,13 @@ struct ScanResult {
 // one at clock's time under the host's name ("HOST" or "HOST:NETNS"). When nothing is
 // registered for the host, unregistered-listener findings are left out (they would say
 // nothing), and so are those on ports the host's groups allow (as `berth check` does).
-// Failure: the store's.
+// `audit`: the host audit's findings; when services are registered for the host, its
+// iana-mismatch ports that the registry registers, allows or reports as unregistered are
+// dropped (the registry's findings say it once). Failure: the store's.
 [[nodiscard]] Result<registry::ScanMatch> MatchAndRecord(const HostSnapshot& snap,
                                                          registry::Store& store,
-                                                         const Clock& clock);
+                                                         const Clock& clock,
+                                                         std::vector<Finding>& audit);
 
 // The name a host's observations are recorded under.
 std::string ObservedHostName(const HostSnapshot& snap);

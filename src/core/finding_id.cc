@@ -8,7 +8,7 @@ namespace {
 
 // The one table of names. Order does not matter; the tests check that every enumerator is
 // here exactly once and that names are unique.
-constexpr std::array<std::pair<FindingId, std::string_view>, 19> kNames{{
+constexpr std::array<std::pair<FindingId, std::string_view>, 18> kNames{{
     {FindingId::kEphemeralListener, "ephemeral-listener"},
     {FindingId::kReservedPortsEmpty, "reserved-ports-empty"},
     {FindingId::kUnreservedEphemeralPorts, "unreserved-ephemeral-ports"},
@@ -23,7 +23,6 @@ constexpr std::array<std::pair<FindingId, std::string_view>, 19> kNames{{
     {FindingId::kDriftedService, "drifted-service"},
     {FindingId::kPortChanged, "port-changed"},
     {FindingId::kRegisteredPortEphemeral, "registered-port-ephemeral"},
-    {FindingId::kRegisteredPortUnreserved, "registered-port-unreserved"},
     {FindingId::kRegisteredNotListening, "registered-not-listening"},
     {FindingId::kRangeCoversRegistered, "range-covers-registered"},
     {FindingId::kRangeCoversListener, "range-covers-listener"},

@@ -28,7 +28,6 @@ enum class FindingId : std::uint8_t {
   kDriftedService,
   kPortChanged,
   kRegisteredPortEphemeral,
-  kRegisteredPortUnreserved,
   kRegisteredNotListening,
   kRangeCoversRegistered,
   kRangeCoversListener,

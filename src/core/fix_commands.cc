@@ -52,11 +52,13 @@ std::string AdoptCommand(std::string_view name, Port port, Protocol proto) {
                      ProtocolName(proto), IanaAssigned(port, proto) ? " --allow-iana" : "");
 }
 
-std::string AllowCommand(Port port) { return fmt::format("berth group add default --allow {}", port); }
+std::string AllowCommand(const PortSet& ports) {
+  return fmt::format("berth group add default --allow {}", ports.Format());
+}
 
 std::string ListenerFix(std::string_view name, Port port, Protocol proto,
                         PortRange registrable) {
-  return registrable.contains(port) ? AdoptCommand(name, port, proto) : AllowCommand(port);
+  return registrable.contains(port) ? AdoptCommand(name, port, proto) : AllowCommand(PortSet{{port, port}});
 }
 
 }  // namespace berth

@@ -30,10 +30,10 @@ std::string SuggestServiceName(const HostSnapshot& snap, std::string_view comman
 // group; it works as printed when `port` is inside that group's range.
 std::string AdoptCommand(std::string_view name, Port port, Protocol proto);
 
-// "berth group add default --allow P": for a listener that stays where it is but cannot be
-// registered there (a port outside the registry's range, such as 22): `berth check` and
-// `berth scan` then accept it unregistered.
-std::string AllowCommand(Port port);
+// "berth group add default --allow P[,P...]": for listeners that stay where they are but
+// cannot be registered there (ports outside the registry's range, such as 22): `berth check`
+// and `berth scan` then accept them unregistered.
+std::string AllowCommand(const PortSet& ports);
 
 // What to run for an unregistered listener: AdoptCommand when `registrable` (the default
 // group's range) holds the port, else AllowCommand.

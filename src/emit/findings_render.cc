@@ -37,7 +37,6 @@ constexpr std::array<FindingField, 8> kFindingFields{{
 constexpr std::array<std::size_t, 8> kDocumentedOrder{0, 1, 2, 3, 4, 5, 6, 7};
 constexpr std::array<std::size_t, 8> kSortedOrder{7, 0, 5, 4, 3, 1, 2, 6};  // fix id pids ports proto severity subject why
 
-std::string SafeLines(std::string_view s) { return TerminalSafeLines(s); }
 
 std::string_view SeverityStyle(Severity s) {
   switch (s) {
@@ -79,7 +78,14 @@ void RenderFindingsText(const std::vector<Finding>& findings, std::string_view t
   for (const Finding& f : findings) {
     out += fmt::format("{:<8} {:<28} {}: {}\n", SeverityName(f.severity), FindingIdName(f.id),
                        TerminalSafe(f.subject), TerminalSafe(f.why, kTerminalMaxLine));
-    out += fmt::format("         fix: {}\n", SafeLines(f.fix));
+    // A fix of several lines (one command each) keeps them under one another.
+    std::string_view fix = f.fix;
+    for (bool first = true; first || !fix.empty(); first = false) {
+      const auto nl = fix.find('\n');
+      out += fmt::format("{}{}\n", first ? "         fix: " : "              ",
+                         TerminalSafe(fix.substr(0, nl), kTerminalMaxLine));
+      fix = nl == std::string_view::npos ? std::string_view{} : fix.substr(nl + 1);
+    }
   }
   sink(out);
 }

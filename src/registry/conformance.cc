@@ -54,6 +54,93 @@ Finding Make(FindingId id, Severity sev, std::string subject, std::optional<Prot
   return f;
 }
 
+
+std::optional<Protocol> SingleProtocol(ServiceProto sp) {
+  if (sp == ServiceProto::kTcp) return Protocol::kTcp;
+  if (sp == ServiceProto::kUdp) return Protocol::kUdp;
+  return std::nullopt;
+}
+
+// At most this many registering commands in one finding's fix; the rest are counted.
+constexpr std::size_t kFixCommands = 5;
+
+// One unregistered-listener finding per owner and protocol for the server sockets `stray`
+// (indices into snap.sockets): the ports a process holds are one thing to say, not one per
+// port. The fix has one command per line: `berth adopt` for each port inside `registrable`,
+// one `berth group add default --allow` for the ports outside it, and with
+// `offer_check_allow` the `berth check --allow` that accepts them all for one run.
+std::vector<Finding> UnregisteredListeners(const HostSnapshot& snap,
+                                           const std::vector<std::uint32_t>& stray,
+                                           Severity severity, PortRange registrable,
+                                           bool offer_check_allow) {
+  struct Owner {
+    std::string command;
+    int pid = 0;
+    std::string subject;
+    Protocol proto = Protocol::kTcp;
+    PortSet ports;
+  };
+  std::vector<Owner> owners;
+  std::map<std::tuple<int, std::string, int>, std::size_t> index;
+  for (std::uint32_t i : stray) {
+    const SocketRecord& sock = snap.sockets[i];
+    auto [command, pid] = OwnerOf(snap, i);
+    // Sockets without a visible owner are grouped by what is known: nothing but the protocol.
+    const auto key = std::tuple{pid, command, static_cast<int>(sock.proto)};
+    auto [it, fresh] = index.try_emplace(key, owners.size());
+    if (fresh) {
+      owners.push_back(Owner{command, pid,
+                             command.empty() ? (snap.owners_resolved
+                                                    ? std::string("no visible process")
+                                                    : std::string("owner not looked up"))
+                                             : fmt::format("{} (pid {})", command, pid),
+                             sock.proto, {}});
+    }
+    owners[it->second].ports.Add(sock.local_port);
+  }
+  std::vector<Finding> out;
+  for (Owner& o : owners) {
+    PortSet outside = o.ports;
+    PortSet inside = o.ports.Intersect(PortSet{{registrable.low, registrable.high}});
+    outside.Subtract(inside);
+    std::vector<std::string> lines;
+    PortSet more;
+    for (PortRange r : inside.ranges()) {
+      for (std::uint32_t p = r.low; p <= r.high; ++p) {
+        const Port port = static_cast<Port>(p);
+        if (lines.size() == kFixCommands) {
+          more.Add(port);
+          continue;
+        }
+        lines.push_back(AdoptCommand(SuggestServiceName(snap, o.command, port, o.proto), port,
+                                     o.proto));
+      }
+    }
+    if (!outside.empty()) lines.push_back(AllowCommand(outside));
+    if (!more.empty()) {
+      lines.push_back(fmt::format("(and {}, each adopted the same way: {})",
+                                  more.count() == 1 ? "1 more port" : fmt::format("{} more ports", more.count()),
+                                  more.Format()));
+    }
+    if (offer_check_allow) {
+      lines.push_back(fmt::format("or accept for this check only: berth check --allow {}",
+                                  o.ports.Format()));
+    }
+    std::string fix;
+    for (const std::string& l : lines) fix += (fix.empty() ? "" : "\n") + l;
+    const std::uint32_t n = o.ports.count();
+    Finding f = Make(FindingId::kUnregisteredListener, severity, o.subject, o.proto, o.ports,
+                     n == 1 ? fmt::format("{}/{} is not in the registry", o.ports.Format(),
+                                          ProtocolName(o.proto))
+                            : fmt::format("{} {} ports are not in the registry ({})", n,
+                                          ProtocolName(o.proto), o.ports.Format()),
+                     std::move(fix));
+    if (o.pid != 0) f.pids.push_back(o.pid);
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
 }  // namespace
 
 PortsByProto RegisteredPorts(const std::vector<Service>& services) {
@@ -99,59 +186,62 @@ std::vector<Finding> CheckHost(const HostSnapshot& snap, const std::vector<Servi
   std::vector<Finding> out;
   const Listening live = ServerPorts(snap);
   const PortRange eph = snap.config.ephemeral;
+  // One finding per service and kind: a "both" service is one subject, not two.
   for (const Service& s : services) {
+    const std::string subject =
+        fmt::format("{} ({}/{})", s.name, s.port, ServiceProtoName(s.proto));
+    const std::optional<Protocol> proto = SingleProtocol(s.proto);
+    if (eph.contains(s.port)) {
+      // Reserving only matters inside the ephemeral range: the kernel hands out no other
+      // port. Reserved, the port is safe on this host but still a dynamic port to firewalls
+      // and to the group's other hosts.
+      const bool reserved = snap.config.reserved.contains(s.port);
+      out.push_back(Make(
+          FindingId::kRegisteredPortEphemeral, reserved ? Severity::kWarning : Severity::kError,
+          subject, proto, PortSet{{s.port, s.port}},
+          reserved ? fmt::format("{} is inside ip_local_port_range {}-{}; it is reserved here, "
+                                 "but firewalls see a dynamic port and hosts that do not "
+                                 "reserve it can hand it out",
+                                 s.port, eph.low, eph.high)
+                   : fmt::format("{} is inside ip_local_port_range {}-{} and not in "
+                                 "net.ipv4.ip_local_reserved_ports: an outbound connection can "
+                                 "take it before the service starts",
+                                 s.port, eph.low, eph.high),
+          reserved ? fmt::format("move the service below {0} when you can ('berth release {1}' "
+                                 "then 'berth assign {1}')",
+                                 eph.low, s.name)
+                   : fmt::format("berth reserve --apply   (merges with the current value), then "
+                                 "move the service below {0} ('berth release {1}' then "
+                                 "'berth assign {1}')",
+                                 eph.low, s.name)));
+    }
+    std::vector<Protocol> silent;
     for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
-      if (!Covers(s.proto, p)) continue;
-      const std::string subject = fmt::format("{} ({}/{})", s.name, s.port, ProtocolName(p));
-      if (eph.contains(s.port)) {
-        out.push_back(Make(FindingId::kRegisteredPortEphemeral, Severity::kError, subject, p, PortSet{{s.port, s.port}},
-                           fmt::format("{} is inside ip_local_port_range {}-{}: an outbound "
-                                       "connection can take it before the service starts",
-                                       s.port, eph.low, eph.high),
-                           fmt::format("move the service below {0} ('berth release {1}' then "
-                                       "'berth assign {1}'), or reserve it: berth reserve --apply",
-                                       eph.low, s.name)));
-        // The fix for both is the same move; keep reporting listening state below.
-      }
-      if (!snap.config.reserved.contains(s.port)) {
-        out.push_back(Make(FindingId::kRegisteredPortUnreserved, Severity::kWarning, subject, p,
-                           PortSet{{s.port, s.port}},
-                           fmt::format("{} is not in net.ipv4.ip_local_reserved_ports", s.port),
-                           "berth reserve --apply   (merges with the current value)"));
-      }
-      if (!live.contains(p, s.port)) {
-        out.push_back(Make(FindingId::kRegisteredNotListening, Severity::kWarning, subject, p,
-                           PortSet{{s.port, s.port}},
-                           fmt::format("nothing {} {}/{} on this host", 
-                                       p == Protocol::kTcp ? "listens on" : "is bound to", s.port,
-                                       ProtocolName(p)),
-                           fmt::format("start {} (or 'berth release {}' if it is gone)", s.name, s.name)));
-      }
+      if (Covers(s.proto, p) && !live.contains(p, s.port)) silent.push_back(p);
+    }
+    if (!silent.empty()) {
+      const std::string what =
+          silent.size() == 2 ? fmt::format("nothing listens on {0}/tcp or is bound to {0}/udp",
+                                           s.port)
+          : silent[0] == Protocol::kTcp ? fmt::format("nothing listens on {}/tcp", s.port)
+                                        : fmt::format("nothing is bound to {}/udp", s.port);
+      out.push_back(Make(FindingId::kRegisteredNotListening, Severity::kWarning, subject,
+                         silent.size() == 1 ? std::optional(silent[0]) : proto,
+                         PortSet{{s.port, s.port}}, what + " on this host",
+                         fmt::format("start {} (or 'berth release {}' if it is gone)", s.name,
+                                     s.name)));
     }
   }
   const PortsByProto reg = RegisteredPorts(services);
-  std::set<std::pair<int, Port>> seen;
+  std::vector<std::uint32_t> stray;
   for (std::uint32_t i = 0; i < snap.sockets.size(); ++i) {
     const SocketRecord& sock = snap.sockets[i];
     if (!sock.is_server()) continue;
     const PortSet& mine = sock.proto == Protocol::kTcp ? reg.tcp : reg.udp;
-    if (mine.contains(sock.local_port) || allow.contains(sock.local_port)) continue;
-    if (!seen.insert({static_cast<int>(sock.proto), sock.local_port}).second) continue;
-    auto [command, pid] = OwnerOf(snap, i);
-    Finding f = Make(FindingId::kUnregisteredListener, Severity::kWarning,
-                     command.empty() ? FormatEndpoint(sock.local, sock.local_port)
-                                     : fmt::format("{} (pid {})", command, pid),
-                     sock.proto, PortSet{{sock.local_port, sock.local_port}},
-                     fmt::format("{}/{} is not in the registry", sock.local_port,
-                                 ProtocolName(sock.proto)),
-                     registrable.contains(sock.local_port)
-                         ? fmt::format("{}   (or allow it: berth check --allow {})",
-                                       AdoptCommand(SuggestServiceName(snap, command,
-                                                                       sock.local_port, sock.proto),
-                                                    sock.local_port, sock.proto),
-                                       sock.local_port)
-                         : AllowCommand(sock.local_port));
-    if (pid != 0) f.pids.push_back(pid);
+    if (!mine.contains(sock.local_port) && !allow.contains(sock.local_port)) stray.push_back(i);
+  }
+  for (Finding& f : UnregisteredListeners(snap, stray, Severity::kWarning, registrable,
+                                          /*offer_check_allow=*/true)) {
     out.push_back(std::move(f));
   }
   return out;
@@ -243,6 +333,16 @@ ScanMatch MatchScan(const HostSnapshot& snap, const std::vector<Service>& servic
 
   std::map<std::tuple<int, Port, std::string>, std::size_t> obs_index;
   std::set<std::pair<int, Port>> reported;
+  std::vector<std::uint32_t> stray;
+  // The server ports each command holds now: a command that holds a service's port (over
+  // either protocol) runs that service where it belongs, whatever else it listens on.
+  std::map<std::string, PortSet, std::less<>> held;
+  for (std::uint32_t i = 0; i < snap.sockets.size(); ++i) {
+    if (!snap.sockets[i].is_server()) continue;
+    if (auto [command, pid] = OwnerOf(snap, i); !command.empty()) {
+      held[command].Add(snap.sockets[i].local_port);
+    }
+  }
   for (std::uint32_t i = 0; i < snap.sockets.size(); ++i) {
     const SocketRecord& sock = snap.sockets[i];
     if (!sock.is_server()) continue;
@@ -254,7 +354,8 @@ ScanMatch MatchScan(const HostSnapshot& snap, const std::vector<Service>& servic
       auto [lo, hi] = by_command.equal_range(command);
       for (auto it2 = lo; !command.empty() && it2 != hi; ++it2) {
         const Service* s = it2->second;
-        if (Covers(s->proto, sock.proto) && !live.contains(sock.proto, s->port)) {
+        if (Covers(s->proto, sock.proto) && !live.contains(sock.proto, s->port) &&
+            !held[command].contains(s->port)) {
           lm = {RegStatus::kDrifted, s->name};
           break;
         }
@@ -269,10 +370,14 @@ ScanMatch MatchScan(const HostSnapshot& snap, const std::vector<Service>& servic
     }
     if (lm.status == RegStatus::kRegistered) continue;
     if (!reported.insert({static_cast<int>(sock.proto), sock.local_port}).second) continue;
+    if (lm.status == RegStatus::kUnregistered) {
+      stray.push_back(i);
+      continue;
+    }
     const std::string subject = command.empty() ? FormatEndpoint(sock.local, sock.local_port)
                                                 : fmt::format("{} (pid {})", command, pid);
     Finding f;
-    if (lm.status == RegStatus::kDrifted) {
+    {
       const Service* s = nullptr;
       for (const Service& x : services) {
         if (x.name == lm.service) s = &x;
@@ -283,14 +388,12 @@ ScanMatch MatchScan(const HostSnapshot& snap, const std::vector<Service>& servic
                            s != nullptr ? s->port : 0, ProtocolName(sock.proto), sock.local_port),
                fmt::format("configure {} to listen on {} (berth show {})", lm.service,
                            s != nullptr ? s->port : 0, lm.service));
-    } else {
-      f = Make(FindingId::kUnregisteredListener, Severity::kInfo, subject, sock.proto,
-               PortSet{{sock.local_port, sock.local_port}},
-               fmt::format("{}/{} is not in the registry", sock.local_port, ProtocolName(sock.proto)),
-               ListenerFix(SuggestServiceName(snap, command, sock.local_port, sock.proto),
-                           sock.local_port, sock.proto, registrable));
     }
     if (pid != 0) f.pids.push_back(pid);
+    m.findings.push_back(std::move(f));
+  }
+  for (Finding& f : UnregisteredListeners(snap, stray, Severity::kInfo, registrable,
+                                          /*offer_check_allow=*/false)) {
     m.findings.push_back(std::move(f));
   }
 

@@ -39,11 +39,13 @@ PortSet MergeReserved(const PortSet& current, const std::vector<Service>& servic
 // The /etc/sysctl.d file that sets `value`, with a header saying who wrote it and why.
 std::string SysctlFile(const PortSet& value);
 
-// `berth check`: each service's port is outside the ephemeral range (error
-// registered-port-ephemeral), reserved (warning registered-port-unreserved) and listening
-// (warning registered-not-listening); every listener is registered or allowed (warning
-// unregistered-listener). `registrable` is the default group's range: an unregistered
-// listener inside it is told to `berth adopt` its port, one outside it to allow the port.
+// `berth check`, one finding per service and kind: a port inside the ephemeral range
+// (registered-port-ephemeral: error when it is not reserved, warning when it is; reserving
+// means nothing outside the range, so nothing is said there), a service with nothing
+// listening on its port (warning registered-not-listening, naming the silent protocols);
+// and every listener registered or allowed (warning unregistered-listener, one per owner
+// and protocol). `registrable` is the default group's range: an unregistered listener inside
+// it is told to `berth adopt` its port, one outside it to allow the port.
 std::vector<Finding> CheckHost(const HostSnapshot& snap, const std::vector<Service>& services,
                                const PortSet& allow, PortRange registrable = kUserRange);
 

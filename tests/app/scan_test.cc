@@ -120,6 +120,43 @@ TEST_F(ScanUseCase, PipelineFromAHostSourceToTheRenderedTableNeedsNoRoot) {
   EXPECT_FALSE(Has(r->findings, "unregistered-listener"));
 }
 
+// Issue 10 item 20: once the registry speaks for the host, each thing is said once. "myd"
+// listens on 3306 (IANA: mysql) and 5432 (IANA: postgresql); 3306 is registered as "myd".
+TEST_F(ScanUseCase, ARegisteredPortDrawsNoIanaMismatchAndAnUnregisteredOneIsSaidOnce) {
+  host_.snap = OneListener("myd", 4242, 3306);
+  SocketRecord second = host_.snap.sockets[0];
+  second.local_port = 5432;
+  second.inode = 7000;
+  host_.snap.sockets.push_back(second);
+  host_.snap.owners.push_back(SocketOwner{1, 0, 4});
+  // Without a registered service, the audit says IANA assigns both ports elsewhere.
+  auto before = ScanAt(1'700'000'000);
+  ASSERT_TRUE(before) << before.error().message;
+  const auto iana = std::find_if(before->findings.begin(), before->findings.end(),
+                                 [](const Finding& f) { return f.id == FindingId::kIanaMismatch; });
+  ASSERT_NE(iana, before->findings.end());
+  EXPECT_EQ(iana->ports.Format(), "3306,5432");
+
+  registry::ServiceRecord rec;
+  rec.service.name = "myd";
+  rec.service.port = 3306;
+  rec.service.proto = ServiceProto::kTcp;
+  rec.service.group = "default";
+  auto claimed = store_->ClaimService(rec);
+  ASSERT_TRUE(claimed) << claimed.error().message;
+  auto after = ScanAt(1'700'000'100);
+  ASSERT_TRUE(after) << after.error().message;
+  std::vector<std::string> ids;
+  for (const Finding& f : after->findings) ids.emplace_back(FindingIdName(f.id));
+  EXPECT_FALSE(Has(after->findings, "iana-mismatch")) << ::testing::PrintToString(ids);
+  const auto unreg = std::find_if(after->findings.begin(), after->findings.end(), [](const Finding& f) {
+    return f.id == FindingId::kUnregisteredListener;
+  });
+  ASSERT_NE(unreg, after->findings.end()) << ::testing::PrintToString(ids);
+  EXPECT_EQ(unreg->ports.Format(), "5432");
+  EXPECT_THAT(unreg->fix, HasSubstr("--allow-iana"));  // what iana-mismatch would have said
+}
+
 TEST_F(ScanUseCase, PressureAsksTheSourceForEveryStateAndSkipsTheRegistry) {
   host_.snap = OneListener("myd", 4242, 40001);
   app::ScanRequest req;

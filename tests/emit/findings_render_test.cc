@@ -27,7 +27,7 @@ nlohmann::json NlohmannFinding(const Finding& f) {
 
 std::vector<Finding> Sample() {
   Finding a;
-  a.id = FindingId::kRegisteredPortUnreserved;
+  a.id = FindingId::kRegisteredPortEphemeral;
   a.subject = "cache (16947/tcp)";
   a.proto = Protocol::kTcp;
   a.ports = *PortSet::Parse("16947");
@@ -59,7 +59,7 @@ TEST(FindingsRender, ScanOrderIsTheDocumentedOne) {
   JsonWriter j;
   WriteFindingJson(j, Sample()[0]);
   EXPECT_EQ(j.Take(),
-            R"j({"id":"registered-port-unreserved","severity":"warning","subject":"cache (16947/tcp)",)j"
+            R"j({"id":"registered-port-ephemeral","severity":"warning","subject":"cache (16947/tcp)",)j"
             R"j("proto":"tcp","ports":"16947","pids":[],)j"
             R"j("why":"16947 is not in net.ipv4.ip_local_reserved_ports",)j"
             R"j("fix":"berth reserve --apply   (merges with the current value)"})j");
@@ -73,10 +73,11 @@ TEST(FindingsRender, TextAsCliPrintedIt) {
   // others with the control bytes escaped: that part is the one change.
   EXPECT_EQ(Collect([&](const Sink& s) { RenderFindingsText(findings, "berth check", s); }),
             "berth check: 3 finding(s)\n"
-            "warning  registered-port-unreserved   cache (16947/tcp): 16947 is not in net.ipv4.ip_local_reserved_ports\n"
+            "warning  registered-port-ephemeral    cache (16947/tcp): 16947 is not in net.ipv4.ip_local_reserved_ports\n"
             "         fix: berth reserve --apply   (merges with the current value)\n"
             "error    port-changed                 say \"hi\" \\ caf\xc3\xa9 \\x1b[31mred\\x7f: tab\\x09here\\x08back\\x0cform\n"
-            "         fix: line one\nline two\\x01\n"
+            "         fix: line one\n"
+            "              line two\\x01\n"  // a fix's lines stay under one another
             "info     port-mapper                  : \n"
             "         fix: \n");
 }

@@ -31,7 +31,7 @@ std::vector<std::string> CommandsIn(const std::string& fix) {
   std::vector<std::string> out;
   for (std::size_t at = fix.find("berth "); at != std::string::npos; at = fix.find("berth ", at + 1)) {
     std::size_t end = fix.size();
-    for (const char* stop : {";", ")", "(", "  ", " prints", " then", ","}) {
+    for (const char* stop : {"\n", ";", ")", "(", "  ", " prints", " then"}) {
       end = std::min(end, fix.find(stop, at));
     }
     std::string cmd = fix.substr(at, end - at);

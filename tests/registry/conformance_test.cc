@@ -59,20 +59,99 @@ TEST(RegistryCheck, ReportsEachRule) {
   snap.config.reserved = PortSet{{5000, 5000}};
   const std::vector<Service> services = {Svc("app", 5000), Svc("eph", 40000), Svc("gone", 6000)};
   auto findings = CheckHost(snap, services, PortSet{{22, 22}});
-  auto ids = Ids(findings);
-  auto count = [&](std::string_view id) { return std::count(ids.begin(), ids.end(), id); };
-  EXPECT_EQ(count("registered-port-ephemeral"), 1);
-  EXPECT_EQ(count("registered-port-unreserved"), 2);  // eph and gone
-  EXPECT_EQ(count("registered-not-listening"), 1);    // gone
-  EXPECT_EQ(count("unregistered-listener"), 1);       // stray (sshd is allowed)
+  EXPECT_EQ(Ids(findings), (std::vector<std::string>{"registered-port-ephemeral",
+                                                     "registered-not-listening",
+                                                     "unregistered-listener"}));
   for (const auto& f : findings) {
     if (f.id == FindingId::kUnregisteredListener) {
-      EXPECT_EQ(f.subject, "stray (pid 103)");
+      EXPECT_EQ(f.subject, "stray (pid 103)");  // sshd is allowed
+    }
+    if (f.id == FindingId::kRegisteredPortEphemeral) {
+      EXPECT_EQ(f.subject, "eph (40000/tcp)");
+      EXPECT_EQ(f.severity, Severity::kError) << "not reserved: a connection can take it";
+      EXPECT_NE(f.fix.find("berth reserve --apply"), std::string::npos) << f.fix;
     }
   }
-  snap.config.reserved = PortSet{{5000, 5000}, {40000, 40000}, {6000, 6000}};
-  auto clean = CheckHost(Snap({{Protocol::kTcp, 5000, "app"}}), {Svc("app", 5000)}, {});
-  EXPECT_EQ(Ids(clean), std::vector<std::string>{"registered-port-unreserved"});
+  // Reserving a port below the ephemeral range means nothing: nothing is said about it.
+  EXPECT_TRUE(CheckHost(Snap({{Protocol::kTcp, 5000, "app"}}), {Svc("app", 5000)}, {}).empty());
+}
+
+TEST(RegistryCheck, AReservedPortInTheRangeIsAWarningThatSaysMove) {
+  HostSnapshot snap = Snap({{Protocol::kTcp, 40000, "eph"}});
+  snap.config.reserved = PortSet{{40000, 40000}};
+  auto findings = CheckHost(snap, {Svc("eph", 40000)}, {});
+  ASSERT_EQ(findings.size(), 1u) << ::testing::PrintToString(Ids(findings));
+  EXPECT_EQ(findings[0].id, FindingId::kRegisteredPortEphemeral);
+  EXPECT_EQ(findings[0].severity, Severity::kWarning);
+  EXPECT_EQ(findings[0].fix.find("berth reserve"), std::string::npos) << findings[0].fix;
+}
+
+TEST(RegistryCheck, OneFindingPerServiceAndKindForABothService) {
+  // db is registered over both protocols; only TCP listens, and its port is in the range.
+  HostSnapshot snap = Snap({{Protocol::kTcp, 40010, "db"}});
+  auto findings = CheckHost(snap, {Svc("db", 40010, ServiceProto::kBoth)}, {});
+  EXPECT_EQ(Ids(findings), (std::vector<std::string>{"registered-port-ephemeral",
+                                                     "registered-not-listening"}));
+  for (const auto& f : findings) {
+    EXPECT_EQ(f.subject, "db (40010/both)");
+    if (f.id == FindingId::kRegisteredNotListening) {
+      ASSERT_TRUE(f.proto.has_value());
+      EXPECT_EQ(*f.proto, Protocol::kUdp);  // the silent side, named
+      EXPECT_NE(f.why.find("40010/udp"), std::string::npos) << f.why;
+    }
+  }
+}
+
+// One process on several unregistered ports: one finding with all of them, one command per
+// line in the fix, the ports outside the registrable range allowed in one command.
+TEST(RegistryCheck, UnregisteredListenersAreOneFindingPerProcessAndProtocol) {
+  HostSnapshot snap;
+  snap.hostname = "h";
+  snap.config.ephemeral = {32768, 60999};
+  snap.owners_resolved = true;
+  ProcessInfo app;
+  app.pid = 42;
+  app.command = "app";
+  snap.processes.push_back(app);
+  const std::vector<std::pair<Protocol, Port>> sockets = {
+      {Protocol::kTcp, 80},   {Protocol::kTcp, 20101}, {Protocol::kTcp, 20102},
+      {Protocol::kTcp, 20103}, {Protocol::kTcp, 20104}, {Protocol::kTcp, 20105},
+      {Protocol::kTcp, 20106}, {Protocol::kTcp, 20107}, {Protocol::kUdp, 20101}};
+  for (auto [proto, port] : sockets) {
+    SocketRecord s;
+    s.proto = proto;
+    s.state = proto == Protocol::kTcp ? SocketState::kListen : SocketState::kClose;
+    s.local_port = port;
+    snap.owners.push_back(SocketOwner{static_cast<std::uint32_t>(snap.sockets.size()), 0, 3});
+    snap.sockets.push_back(s);
+  }
+  auto findings = CheckHost(snap, {Svc("other", 7000)}, {}, PortRange{1024, 49151});
+  std::vector<const Finding*> unreg;
+  for (const auto& f : findings) {
+    if (f.id == FindingId::kUnregisteredListener) unreg.push_back(&f);
+  }
+  ASSERT_EQ(unreg.size(), 2u) << ::testing::PrintToString(Ids(findings));
+  const Finding& tcp = *unreg[0];
+  ASSERT_TRUE(tcp.proto.has_value());
+  EXPECT_EQ(*tcp.proto, Protocol::kTcp);
+  EXPECT_EQ(tcp.subject, "app (pid 42)");
+  EXPECT_EQ(tcp.ports.Format(), "80,20101-20107");
+  EXPECT_NE(tcp.why.find("8 tcp ports"), std::string::npos) << tcp.why;
+  std::vector<std::string> lines;
+  for (std::size_t at = 0; at <= tcp.fix.size();) {
+    const std::size_t nl = std::min(tcp.fix.find('\n', at), tcp.fix.size());
+    lines.push_back(tcp.fix.substr(at, nl - at));
+    at = nl + 1;
+  }
+  ASSERT_EQ(lines.size(), 8u) << tcp.fix;
+  EXPECT_EQ(lines[0], "berth adopt app-20101 --port 20101 --proto tcp");
+  EXPECT_EQ(lines[4], "berth adopt app-20105 --port 20105 --proto tcp");
+  EXPECT_EQ(lines[5], "berth group add default --allow 80");
+  EXPECT_EQ(lines[6], "(and 2 more ports, each adopted the same way: 20106-20107)");
+  EXPECT_EQ(lines[7], "or accept for this check only: berth check --allow 80,20101-20107");
+  EXPECT_EQ(unreg[1]->ports.Format(), "20101");
+  ASSERT_TRUE(unreg[1]->proto.has_value());
+  EXPECT_EQ(*unreg[1]->proto, Protocol::kUdp);
 }
 
 TEST(RegistryRange, SaysWhatWouldBreak) {
@@ -120,6 +199,32 @@ TEST(RegistryMatchScan, RegisteredUnregisteredDriftedAndPortChanged) {
   EXPECT_EQ(std::count(ids.begin(), ids.end(), "port-changed"), 2);  // apid and batch
   EXPECT_EQ(m.observations.size(), 5u);
   EXPECT_EQ(m.observations[1].service, "api");
+  // A process that holds a service's port over one protocol runs that service: its other
+  // sockets are not the service drifted (db is on 5432/tcp; 5353/udp is something else).
+  const std::vector<Service> db = {Svc("db", 5432, ServiceProto::kBoth)};
+  const std::vector<Observation> seen = {{"h", "db", Protocol::kTcp, 5432, 1, "python3", 0, 0}};
+  HostSnapshot both;
+  both.hostname = "h";
+  both.config.ephemeral = {32768, 60999};
+  both.owners_resolved = true;
+  ProcessInfo python;
+  python.pid = 7;
+  python.command = "python3";
+  both.processes.push_back(python);
+  for (auto [proto, port] : {std::pair{Protocol::kTcp, Port{5432}}, std::pair{Protocol::kUdp, Port{5353}}}) {
+    SocketRecord s;
+    s.proto = proto;
+    s.state = proto == Protocol::kTcp ? SocketState::kListen : SocketState::kClose;
+    s.local_port = port;
+    both.owners.push_back(SocketOwner{static_cast<std::uint32_t>(both.sockets.size()), 0, 3});
+    both.sockets.push_back(s);
+  }
+  ScanMatch held = MatchScan(both, db, seen);
+  ASSERT_EQ(held.sockets.size(), 2u);
+  ASSERT_TRUE(held.sockets[1].has_value());
+  EXPECT_EQ(held.sockets[1]->status, RegStatus::kUnregistered);
+  EXPECT_EQ(Ids(held.findings), std::vector<std::string>{"unregistered-listener"});
+
   // Nothing moved: no port-changed.
   ScanMatch same = MatchScan(Snap({{Protocol::kTcp, 9000, "apid"}}), services, previous);
   EXPECT_EQ(Ids(same.findings), std::vector<std::string>{});
