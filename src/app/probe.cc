@@ -86,6 +86,7 @@ Result<ProbeRun> RunProbe(const ProbeRequest& req) {
   opt.udp_retries = req.udp_retries;
   opt.rate = req.rate;
   opt.concurrency = req.concurrency;
+  opt.on_progress = req.on_progress;
   RaiseFdLimit(opt.concurrency);
   probe::Engine engine(opt);
 

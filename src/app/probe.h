@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,6 +33,9 @@ struct ProbeRequest {
   std::vector<std::string> broadcasts;  // local broadcast addresses to send SSRP to
   std::uint32_t max_ents = 500;
   std::size_t max_calls = 1000;
+  // Progress of a run that lasts over a second: (exchanges ended, exchanges queued), a few
+  // times a second (probe::EngineOptions::on_progress). Empty: none.
+  std::function<void(std::size_t ended, std::size_t total)> on_progress;
 };
 
 struct ProbeRun {

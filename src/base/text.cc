@@ -76,4 +76,52 @@ std::string TerminalSafeLines(std::string_view s, std::size_t max_line_chars) {
   }
 }
 
+namespace {
+
+std::size_t Columns(std::string_view s) {
+  std::size_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
+  return n;
+}
+
+}  // namespace
+
+std::string WrapLine(std::string_view line, std::size_t width, std::size_t indent) {
+  if (width == 0 || width < indent + 20 || Columns(line) <= width) return std::string(line);
+  std::string out;
+  std::size_t used = 0;  // columns on the current output line
+  std::size_t lead = 0;  // keep the line's own leading spaces on its first line
+  while (lead < line.size() && line[lead] == ' ') ++lead;
+  out.append(line.substr(0, lead));
+  used = lead;
+  bool first_word = true;
+  std::size_t at = lead;
+  while (at < line.size()) {
+    std::size_t end = line.find(' ', at);
+    if (end == std::string_view::npos) end = line.size();
+    const std::string_view word = line.substr(at, end - at);
+    std::size_t spaces = 0;  // the run of spaces after the word, kept inside a line
+    while (end + spaces < line.size() && line[end + spaces] == ' ') ++spaces;
+    const std::size_t cols = Columns(word);
+    if (!first_word && used + 1 + cols > width) {
+      out += '\n';
+      out.append(indent, ' ');
+      used = indent;
+    } else if (!first_word) {
+      out += ' ';
+      ++used;
+    }
+    out.append(word);
+    used += cols;
+    first_word = false;
+    // Runs of several spaces (column gaps) are kept as they were, when they fit.
+    if (spaces > 1 && used + spaces < width) {
+      out.append(spaces - 1, ' ');
+      used += spaces - 1;
+    }
+    at = end + spaces;
+  }
+  return out;
+}
+
 }  // namespace berth

@@ -62,4 +62,11 @@ std::string TerminalSafe(std::string_view s, std::size_t max_chars = kTerminalMa
 // line breaks kept: for messages of several lines.
 std::string TerminalSafeLines(std::string_view s, std::size_t max_line_chars = kTerminalMaxLine);
 
+// `line` (one line, already safe to show) broken at spaces so that no line is wider than
+// `width` characters (UTF-8 code points) where a space allows it; continuation lines start
+// with `indent` spaces. A word longer than the room is kept whole on a line of its own. Width
+// 0 (or one too small to hold the indent and a few characters): `line` unchanged. No
+// trailing newline is added.
+std::string WrapLine(std::string_view line, std::size_t width, std::size_t indent);
+
 }  // namespace berth

@@ -132,8 +132,7 @@ std::string UnusedOptions(const CLI::App& cmd, const FirewallFlags& f) {
     const char* mode;  // the option is used only with this mode
   };
   for (const Needs& n : {Needs{"--force", "--apply"}, Needs{"--confirm-within", "--apply"},
-                         Needs{"--to", "--rollback"}, Needs{"--dynamic", "--surface"},
-                         Needs{"--json", "--surface"}}) {
+                         Needs{"--to", "--rollback"}, Needs{"--dynamic", "--surface"}}) {
     if (given(n.option) && chosen != n.mode) {
       return fmt::format("{} is used only with {}: add {} or remove {}", n.option, n.mode,
                          n.mode, n.option);
@@ -169,6 +168,7 @@ int Run(FirewallFlags& f) {
     }
     if (auto r = ConfirmApply(*tool, apply_options); !r) return PrintError(r.error());
     fmt::print(stderr, "berth: confirmed: the {} rules stay loaded\n", RulesToolName(*tool));
+    if (f.json) RenderFirewallResultJson({.action = "confirm", .format = f.format}, kStdoutSink);
     return 0;
   }
   if (f.rollback) {
@@ -180,6 +180,11 @@ int Run(FirewallFlags& f) {
     fmt::print(stderr, "berth: restored the {} rules {}\n", RulesToolName(*tool),
                to == RollbackTo::kPreBerth ? "of before berth's first --apply"
                                            : "saved before the last --apply");
+    if (f.json) {
+      RenderFirewallResultJson({.action = "rollback", .format = f.format,
+                                .restored = to == RollbackTo::kPreBerth ? "pre-berth" : "previous"},
+                               kStdoutSink);
+    }
     return 0;
   }
   auto input = LoadInput(f);
@@ -191,6 +196,8 @@ int Run(FirewallFlags& f) {
   auto rendered = app::FirewallRules(*format, services, f.options);
   if (!rendered) return PrintError(rendered.error());
   const std::string& rules = *rendered;
+  FirewallResultView result{.action = f.apply ? "apply" : !f.write.empty() ? "write" : "print",
+                            .format = f.format, .rules = &rules, .written = f.write};
   if (f.apply) {
     auto tool = ToolFor(*format);
     if (!tool) return PrintError(tool.error());
@@ -217,6 +224,9 @@ int Run(FirewallFlags& f) {
                       "was changed",
                       RulesToolName(*tool), SessionList(outcome->locked_out))});
     }
+    result.applied = true;
+    result.watchdog_pid = outcome->watchdog_pid;
+    if (request.confirm_within) result.confirm_within_seconds = request.confirm_within->count();
     if (outcome->watchdog_pid > 0) {
       fmt::print(stderr,
                  "berth: loaded the {} rules; they are restored to the previous ones in {}s "
@@ -233,9 +243,10 @@ int Run(FirewallFlags& f) {
     const mode_t mode = *format == FirewallFormat::kFirewalld || *format == FirewallFormat::kUfw
                             ? 0755 : 0644;
     if (auto w = WriteFileAtomic(f.write, rules, mode); !w) return PrintError(w.error());
-  } else if (!f.apply) {
+  } else if (!f.apply && !f.json) {
     WriteStdout(rules);
   }
+  if (f.json) RenderFirewallResultJson(result, kStdoutSink);
   return 0;
 }
 
@@ -294,7 +305,9 @@ void AddFirewallCommand(CLI::App& app, int& exit_code) {
                   "UDP, plus live port mappers) or windows (TCP 49152-65535, TCP 135, UDP 1434)")
       ->check(CLI::IsMember({"host", "windows"}))
       ->capture_default_str();
-  cmd->add_flag("--json", flags->json, "--surface as JSON (schema berth.surface/1)");
+  cmd->add_flag("--json", flags->json, "print the result as JSON: the rules and what was done "
+                                       "(schema berth.firewall/1), or with --surface the "
+                                       "comparison (schema berth.surface/2)");
   cmd->footer(
       "Exit status: 0 ok, 2 error.\n"
       "Examples:\n"

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
       "A server on a random port from the ephemeral range moves on every restart; berth finds\n"
       "such servers and the port mappers that hide them, and says how to pin each one.",
       "berth"};
+  app.formatter(berth::cli::WrappingFormatter(berth::cli::TerminalWidth()));
   app.set_version_flag("-V,--version", fmt::format("berth {} (IANA registry: {})", BERTH_VERSION,
                                                 berth::IanaVersion()));
   app.require_subcommand(1);

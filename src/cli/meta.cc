@@ -282,4 +282,48 @@ void AddCompletionCommand(CLI::App& app, int& exit_code) {
   });
 }
 
+namespace {
+
+class Wrapping final : public CLI::Formatter {
+ public:
+  explicit Wrapping(std::size_t width) : width_(width) {}
+  std::string make_help(const CLI::App* app, std::string name, CLI::AppFormatMode mode) const override {
+    const std::string text = CLI::Formatter::make_help(app, std::move(name), mode);
+    if (width_ == 0) return text;
+    std::string out;
+    std::size_t at = 0;
+    while (at < text.size()) {
+      std::size_t nl = text.find('\n', at);
+      if (nl == std::string::npos) nl = text.size();
+      const std::string_view line(text.data() + at, nl - at);
+      out += WrapLine(line, width_, ContinuationIndent(line));
+      if (nl < text.size()) out += '\n';
+      at = nl + 1;
+    }
+    return out;
+  }
+
+ private:
+  // A row "  -x,--name TYPE    description" continues under its description (after the first
+  // run of two or more spaces past the indent); prose under its own indent.
+  static std::size_t ContinuationIndent(std::string_view line) {
+    std::size_t lead = 0;
+    while (lead < line.size() && line[lead] == ' ') ++lead;
+    const std::size_t gap = line.find("  ", lead);
+    if (lead > 0 && gap != std::string_view::npos) {
+      std::size_t col = gap;
+      while (col < line.size() && line[col] == ' ') ++col;
+      if (col < line.size() && col < 60) return col;
+    }
+    return lead;
+  }
+  std::size_t width_;
+};
+
+}  // namespace
+
+std::shared_ptr<CLI::Formatter> WrappingFormatter(std::size_t width) {
+  return std::make_shared<Wrapping>(width);
+}
+
 }  // namespace berth::cli

@@ -3,6 +3,8 @@
 // Called from main, one thread.
 #pragma once
 
+#include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -20,5 +22,10 @@ void AddCompletionCommand(CLI::App& app, int& exit_code);
 // The script for `shell` ("bash", "zsh", "fish") completing every command and option of
 // `app`; "" for another shell.
 std::string CompletionScript(const CLI::App& app, std::string_view shell);
+
+// --help text wrapped to `width` columns (0: CLI11's text unchanged): an option or command row
+// continues under its description column, prose under its own indent. Set on the top app
+// before subcommands are added (they copy it).
+std::shared_ptr<CLI::Formatter> WrappingFormatter(std::size_t width);
 
 }  // namespace berth::cli

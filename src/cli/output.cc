@@ -1,5 +1,6 @@
 #include "cli/output.h"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -25,6 +26,18 @@ bool UseColor(ColorMode mode) {
   const char* term = std::getenv("TERM");
   if (term != nullptr && std::string_view(term) == "dumb") return false;
   return ::isatty(STDOUT_FILENO) == 1;
+}
+
+std::size_t TerminalWidth() {
+  if (const char* columns = std::getenv("COLUMNS"); columns != nullptr && *columns != '\0') {
+    char* end = nullptr;
+    const unsigned long n = std::strtoul(columns, &end, 10);
+    if (end != nullptr && *end == '\0' && n >= 20 && n <= 1000) return n;
+  }
+  if (::isatty(STDOUT_FILENO) != 1) return 0;
+  winsize ws{};
+  if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) != 0 || ws.ws_col < 20) return 0;
+  return ws.ws_col;
 }
 
 void WriteStdout(std::string_view s) {

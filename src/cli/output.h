@@ -2,10 +2,12 @@
 // and printing errors in berth's one format.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
 #include "base/error.h"
+#include "base/sink.h"
 
 namespace berth::cli {
 
@@ -19,6 +21,13 @@ bool UseColor(ColorMode mode);
 
 // Writes all of `s` to stdout (fd 1), retrying short writes; ignores EPIPE (a closed pager).
 void WriteStdout(std::string_view s);
+// The width text on stdout is wrapped to: the terminal's columns when stdout is a terminal
+// (or $COLUMNS when set, as a user's override), else 0: no wrapping, so that pipes, files
+// and generated documents (the man page) get whole lines.
+std::size_t TerminalWidth();
+
+// WriteStdout as a renderer's Sink.
+inline const Sink kStdoutSink{[](std::string_view s) { WriteStdout(s); }};
 
 // "berth: error: <message>" on stderr, then "berth: fix: <remedies>" when the error carries
 // any, worded as this command line's flags and commands; returns 2, the exit code for errors.

@@ -1,6 +1,9 @@
 // berth probe: ask remote port mappers (rpcbind, SQL Server Browser, MS-RPC endpoint mapper)
 // which services they hand out, flag the dynamic ones and print how to pin each.
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdio>
 #include <memory>
 
 #include <fmt/core.h>
@@ -63,6 +66,18 @@ int Run(ProbeFlags& f) {
   req.broadcasts = f.broadcasts;
   req.max_ents = f.max_ents;
   req.max_calls = f.max_calls;
+  if (::isatty(STDERR_FILENO) == 1) {
+    // On a terminal, a run that takes seconds says how far it is, on one line it rewrites
+    // and clears at the end; redirected, stderr gets nothing.
+    req.on_progress = [](std::size_t ended, std::size_t total) {
+      if (ended >= total) {
+        fmt::print(stderr, "\r\x1b[K");
+      } else {
+        fmt::print(stderr, "\rberth: probing: {} of {} exchanges done\x1b[K", ended, total);
+      }
+      std::fflush(stderr);
+    };
+  }
 
   const auto t0 = std::chrono::steady_clock::now();
   auto run = app::RunProbe(req);

@@ -76,12 +76,14 @@ int RunAssign(const AssignFlags& f) {
   return 0;
 }
 
-int RunRelease(const std::vector<std::string>& names, bool missing_ok, const StoreFlags& where) {
+int RunRelease(const std::vector<std::string>& names, bool missing_ok, bool json,
+               const StoreFlags& where) {
   auto store = OpenRegistry(where, registry::OpenMode::kWrite);
   if (!store) return PrintError(store.error());
   const auto steps = app::Release(**store, names, missing_ok);
-  for (const registry::ServiceRecord& r : steps.done) {
-    RenderReleased(r.service, [](std::string_view s) { WriteStdout(s); });
+  if (!steps.failed || !json) {
+    RenderReleased(steps.done, json ? RenderForm::kJson : RenderForm::kText,
+                   [](std::string_view s) { WriteStdout(s); });
   }
   if (!steps.failed) return 0;
   if (steps.failed->code == ErrorCode::kNotFound) {
@@ -115,7 +117,7 @@ void AddAssignCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--owner", f->owner, "team or person responsible");
   cmd->add_option("--description", f->description, "what the service is");
   cmd->add_option("--tag", f->tags, "a tag (repeat --tag for several)")->allow_extra_args(false);
-  cmd->add_flag("--json", f->json, "print the record(s) as JSON (docs/registry.md)");
+  cmd->add_flag("--json", f->json, "print the record (one name) or {\"services\": [...]} as JSON (schema berth.registry/2, docs/registry.md)");
   cmd->add_flag("--explain", f->explain, "say on stderr why each port was chosen");
   AddStoreOptions(cmd, f->store);
   cmd->footer("Exit status: 0 ok, 2 error (all names or none: a failing name leaves the\n"
@@ -133,15 +135,17 @@ void AddReleaseCommand(CLI::App& app, int& exit_code) {
   struct Flags {
     std::vector<std::string> names;
     bool missing_ok = false;
+    bool json = false;
     StoreFlags store;
   };
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("release", "Remove services from the registry and free their ports.");
   cmd->add_option("names", f->names, "registered service names")->required();
   cmd->add_flag("--missing-ok", f->missing_ok, "a name that is not registered is not an error");
+  cmd->add_flag("--json", f->json, "print the released services as JSON (schema berth.registry/2, docs/registry.md)");
   AddStoreOptions(cmd, f->store);
   cmd->footer("Exit status: 0 ok, 2 error (all names or none).");
-  cmd->callback([f, &exit_code] { exit_code = RunRelease(f->names, f->missing_ok, f->store); });
+  cmd->callback([f, &exit_code] { exit_code = RunRelease(f->names, f->missing_ok, f->json, f->store); });
 }
 
 }  // namespace berth::cli

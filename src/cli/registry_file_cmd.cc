@@ -21,11 +21,24 @@ namespace {
 struct ExportFlags {
   std::string format = "toml", output, consul_url;
   bool format_given = false;
+  bool json = false;
   StoreFlags store;
   ExportOptions options;
 };
 
-int RunExport(const ExportFlags& f) {
+int RunExport(ExportFlags& f) {
+  if (f.json) {
+    if (f.format_given && f.format != "json") {
+      return PrintError(fmt::format("--json is --format json: give one of --json or --format {}",
+                                    f.format));
+    }
+    if (!f.consul_url.empty()) {
+      return PrintError("--json prints the registry; --consul-url registers it with Consul and "
+                        "prints no document: give one of them");
+    }
+    f.format = "json";
+    f.format_given = true;
+  }
   if (!f.consul_url.empty() && f.format_given && f.format != "consul") {
     return PrintError(fmt::format("--consul-url registers the services with Consul and prints "
                                   "no {} document: give one of --consul-url or --format {}",
@@ -172,6 +185,7 @@ void AddExportCommand(CLI::App& app, int& exit_code) {
       cmd->add_option("--format", f->format, "toml, json, k8s, compose, consul, prometheus, services")
           ->check(CLI::IsMember({"toml", "json", "k8s", "compose", "consul", "prometheus", "services"}))
           ->capture_default_str();
+  cmd->add_flag("--json", f->json, "the same as --format json (schema berth.registry/2)");
   cmd->add_option("-o,--output", f->output, "write to this file (atomically) instead of stdout");
   cmd->add_option("--group", f->options.group, "only this group's services (not for toml/json)");
   cmd->add_option("--host", f->options.host, "host part of Prometheus targets")

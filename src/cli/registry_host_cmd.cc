@@ -7,6 +7,8 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/registry_common.h"
+#include "base/text.h"
+#include "emit/registry_render.h"
 #include "host/live_host.h"
 
 namespace berth::cli {
@@ -41,6 +43,7 @@ struct ReserveFlags {
   std::string write;
   StoreFlags store;
   bool apply = false;
+  bool json = false;
 };
 
 int RunReserve(const ReserveFlags& f) {
@@ -49,24 +52,27 @@ int RunReserve(const ReserveFlags& f) {
   auto plan = app::PlanReserve(**store, LocalHostName());
   if (!plan) return PrintError(plan.error());
   const bool write = f.apply || !f.write.empty();
-  const std::string path = f.write.empty() ? "/etc/sysctl.d/60-berth.conf" : f.write;
+  ReserveView view{plan->current, plan->merged, plan->file, "/etc/sysctl.d/60-berth.conf", "",
+                   false, std::nullopt};
+  const RenderForm form = f.json ? RenderForm::kJson : RenderForm::kText;
+  const Sink out = [](std::string_view s) { WriteStdout(s); };
   if (!write) {
-    WriteStdout(fmt::format("current:  {}\nproposed: {}\n\n{}\n(dry run: --write PATH writes "
-                            "the file, --apply writes {} and sets the value now)\n",
-                            plan->current.empty() ? "(empty)" : plan->current.Format(),
-                            plan->merged.empty() ? "(empty)" : plan->merged.Format(), plan->file, path));
+    RenderReservePlan(view, form, out);
     return 0;
   }
+  const std::string path = f.write.empty() ? view.default_path : f.write;
   if (auto w = app::WriteReserveFile(*plan, path); !w) return PrintError(w.error());
-  WriteStdout(fmt::format("wrote {}\n", path));
-  if (!f.apply) return 0;
-  auto set = app::SetReservedNow(*plan);
-  if (!set) return PrintError(set.error());
-  if (!set->set) {
-    WriteStdout("net.ipv4.ip_local_reserved_ports already covers the registry\n");
-    return 0;
+  view.written = path;
+  if (f.apply) {
+    auto set = app::SetReservedNow(*plan);
+    if (!set) {
+      if (!f.json) WriteStdout(fmt::format("wrote {}\n", TerminalSafe(path)));
+      return PrintError(set.error());
+    }
+    view.applied = true;
+    if (set->set) view.set_now = set->value;
   }
-  WriteStdout(fmt::format("net.ipv4.ip_local_reserved_ports = {}\n", set->value.Format()));
+  RenderReservePlan(view, form, out);
   return 0;
 }
 
@@ -92,8 +98,9 @@ void AddCheckCommand(CLI::App& app, int& exit_code) {
   auto f = std::make_shared<CheckFlags>();
   CLI::App* cmd = app.add_subcommand(
       "check", "Hold this host to the registry: every registered port of its groups is outside "
-               "the ephemeral range, reserved in ip_local_reserved_ports, and listening; no "
-               "listener is unregistered unless allowed.");
+               "the ephemeral range (inside it, at least reserved in ip_local_reserved_ports) and "
+               "listening; no listener is unregistered unless allowed. One finding per service "
+               "and kind, one per process for its unregistered ports.");
   cmd->add_option("--allow", f->allow, "listener ports accepted unregistered, e.g. 22,53 "
                                        "(added to the groups' allowlists)");
   cmd->add_option("--fail-on", f->fail_on, "exit 1 when a finding is at least this severe: info, "
@@ -113,6 +120,7 @@ void AddReserveCommand(CLI::App& app, int& exit_code) {
                  "current value (never dropping an entry). Without options, prints it.");
   cmd->add_option("--write", f->write, "write the sysctl.d file here (default with --apply: "
                                        "/etc/sysctl.d/60-berth.conf)");
+  cmd->add_flag("--json", f->json, "print what was computed and done as JSON (schema berth.reserve/1)");
   cmd->add_flag("--apply", f->apply, "also write the file and set the value in this network "
                                      "namespace now (needs root)");
   AddStoreOptions(cmd, f->store);

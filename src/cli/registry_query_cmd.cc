@@ -50,6 +50,7 @@ struct GroupFlags {
   std::string name, description, range, ephemeral, reserved, allow;
   std::vector<std::string> hosts;
   StoreFlags store;
+  bool json = false;
 };
 
 int RunGroupAdd(const GroupFlags& f) {
@@ -78,13 +79,14 @@ int RunGroupAdd(const GroupFlags& f) {
   if (!store) return PrintError(store.error());
   auto g = app::AddToGroup(**store, edit);
   if (!g) return PrintError(g.error());
-  RenderGroupAdded(*g, kStdout);
+  RenderGroupAdded(*g, Form(f.json), kStdout);
   return 0;
 }
 
 struct FamilyFlags {
   std::string name, description, skip;
   StoreFlags store;
+  bool json = false;
   int base = 0;
   int size = 100;
 };
@@ -107,7 +109,7 @@ int RunFamilyAdd(const FamilyFlags& f) {
   auto store = OpenRegistry(f.store, registry::OpenMode::kWrite);
   if (!store) return PrintError(store.error());
   if (auto put = app::AddFamily(**store, fam); !put) return PrintError(put.error());
-  RenderFamilyAdded(fam, kStdout);
+  RenderFamilyAdded(fam, Form(f.json), kStdout);
   return 0;
 }
 
@@ -136,7 +138,7 @@ void AddListCommand(CLI::App& app, int& exit_code) {
       ->check(CLI::IsMember({"tcp", "udp", "both"}));
   cmd->add_option("--owner", f->filter.owner, "only this owner");
   cmd->add_option("--tag", f->filter.tag, "only services with this tag");
-  cmd->add_flag("--json", f->json, "print JSON (schema berth.registry/1, docs/registry.md)");
+  cmd->add_flag("--json", f->json, "print JSON (schema berth.registry/2, docs/registry.md)");
   AddStoreOptions(cmd, f->store);
   cmd->footer("Exit status: 0 ok, 2 error.");
   cmd->callback([f, &exit_code] { exit_code = RunList(*f); });
@@ -152,7 +154,7 @@ void AddShowCommand(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "show", "One service: its port, why that port was chosen, and where scans last saw it listening.");
   cmd->add_option("name", f->name, "service name")->required();
-  cmd->add_flag("--json", f->json, "print JSON");
+  cmd->add_flag("--json", f->json, "print JSON (schema berth.registry/2)");
   AddStoreOptions(cmd, f->store);
   cmd->footer("Exit status: 0 ok, 2 error (including a name that is not registered).");
   cmd->callback([f, &exit_code] { exit_code = RunShow(f->name, f->json, f->store); });
@@ -175,11 +177,12 @@ void AddGroupCommand(CLI::App& app, int& exit_code) {
   add->add_option("--range", f->range, "where automatic placement looks (default 1024-49151)");
   add->add_option("--allow", f->allow, "listener ports 'berth check' accepts unregistered, e.g. 22");
   add->add_option("--description", f->description, "what the group is");
+  add->add_flag("--json", f->json, "print the group as stored (schema berth.registry/2)");
   AddStoreOptions(add, f->store);
   add->callback([f, &exit_code] { exit_code = RunGroupAdd(*f); });
   auto lf = std::make_shared<std::pair<bool, StoreFlags>>();
   CLI::App* list = cmd->add_subcommand("list", "List recorded groups.");
-  list->add_flag("--json", lf->first, "print JSON");
+  list->add_flag("--json", lf->first, "print JSON (schema berth.registry/2)");
   AddStoreOptions(list, lf->second);
   list->callback([lf, &exit_code] { exit_code = RunGroupOrFamilyList(true, lf->first, lf->second); });
 }
@@ -196,11 +199,12 @@ void AddFamilyCommand(CLI::App& app, int& exit_code) {
   add->add_option("--size", f->size, "ports in the block")->capture_default_str();
   add->add_option("--skip", f->skip, "ports of the block never handed out, e.g. 1434");
   add->add_option("--description", f->description, "what the family is");
+  add->add_flag("--json", f->json, "print the family as stored (schema berth.registry/2)");
   AddStoreOptions(add, f->store);
   add->callback([f, &exit_code] { exit_code = RunFamilyAdd(*f); });
   auto lf = std::make_shared<std::pair<bool, StoreFlags>>();
   CLI::App* list = cmd->add_subcommand("list", "List families.");
-  list->add_flag("--json", lf->first, "print JSON");
+  list->add_flag("--json", lf->first, "print JSON (schema berth.registry/2)");
   AddStoreOptions(list, lf->second);
   list->callback([lf, &exit_code] { exit_code = RunGroupOrFamilyList(false, lf->first, lf->second); });
 }

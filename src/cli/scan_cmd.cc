@@ -50,7 +50,7 @@ void AddCommonFlags(CLI::App* cmd, ScanFlags& f) {
   f.netns_option = cmd->add_option("--netns", f.live.netns,
                   "audit another network namespace: a name from 'ip netns list' or a path such "
                   "as /proc/PID/ns/net (needs root)");
-  cmd->add_flag("--json", f.json, "print JSON (schema berth.scan/1, docs/scan-json.md)");
+  cmd->add_flag("--json", f.json, "print JSON (schema berth.scan/2, docs/scan-json.md)");
   cmd->add_option("--fail-on", f.fail_on,
                   "exit 1 when a finding is at least this severe: info, warning, error, or none")
       ->check(CLI::IsMember({"info", "warning", "error", "none"}))
@@ -155,7 +155,7 @@ int Run(ScanFlags& f, bool pressure_command) {
   }
   ScanView view{&r->snap, &r->findings, r->pressure ? &*r->pressure : nullptr, rows_all,
                 !pressure_command, r->registry.empty() ? nullptr : &r->registry,
-                pressure_command ? "pressure" : "scan", !f.no_header};
+                pressure_command ? "pressure" : "scan", !f.no_header, TerminalWidth()};
   const Sink sink = [](std::string_view s) { WriteStdout(s); };
   if (f.json) {
     RenderScanJson(view, sink);

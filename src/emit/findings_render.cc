@@ -24,7 +24,7 @@ constexpr std::array<FindingField, 8> kFindingFields{{
      [](JsonWriter& j, const Finding& f) {
        if (f.proto) j.String(ProtocolName(*f.proto)); else j.Null();
      }},
-    {"ports", [](JsonWriter& j, const Finding& f) { j.String(f.ports.Format()); }},
+    {"ports", [](JsonWriter& j, const Finding& f) { j.PortList(f.ports); }},
     {"pids",
      [](JsonWriter& j, const Finding& f) {
        j.BeginArray();
@@ -62,7 +62,7 @@ void RenderFindingsJson(const std::vector<Finding>& findings, const Sink& sink) 
   JsonWriter j(JsonLayout::kPretty, JsonEscaping::kNlohmann);
   j.BeginObject().Key("findings").BeginArray();
   for (const Finding& f : findings) WriteFindingJson(j, f, JsonKeyOrder::kSorted);
-  j.EndArray().EndObject();
+  j.EndArray().Field("schema", kFindingsSchema).EndObject();
   j.buffer() += '\n';
   sink(j.Take());
 }
@@ -91,7 +91,7 @@ void RenderFindingsText(const std::vector<Finding>& findings, std::string_view t
 }
 
 void RenderFindingsReport(const std::vector<Finding>& findings, std::string_view title, bool color,
-                          const Sink& sink) {
+                          const Sink& sink, std::size_t width) {
   StyledText out(sink, color);
   std::array<int, 3> count{};
   for (const Finding& f : findings) ++count[static_cast<int>(f.severity)];
@@ -114,7 +114,11 @@ void RenderFindingsReport(const std::vector<Finding>& findings, std::string_view
     }
     out.Put("\n");
     out.Styled(kDim, "  why  ");
-    out.Put(TerminalSafe(f.why, kTerminalMaxLine));
+    std::string why = WrapLine(TerminalSafe(f.why, kTerminalMaxLine), width > 7 ? width - 7 : 0, 0);
+    for (std::size_t nl = why.find('\n'); nl != std::string::npos; nl = why.find('\n', nl + 1)) {
+      why.insert(nl + 1, "       ");  // under the text, past "  why  "
+    }
+    out.Put(why);
     out.Put("\n");
     std::string_view fix = f.fix;
     bool first = true;

@@ -23,12 +23,15 @@ enum class JsonKeyOrder : std::uint8_t {
 };
 
 // Writes `f` as one JSON object at the writer's position (where a value may go):
-// id, severity, subject, proto (null when none), ports (PortSet text), pids, why, fix.
+// id, severity, subject, proto (null when none), ports ([22, 80]), pids, why, fix.
 void WriteFindingJson(JsonWriter& j, const Finding& f,
                       JsonKeyOrder order = JsonKeyOrder::kDocumented);
 
-// {"findings": [...]} then a newline: pretty, alphabetical keys, byte-identical to what
-// cli's PrintFindings(json=true) printed with nlohmann's dump(2).
+// `berth check` and `berth range`: {"findings": [...], "schema": "berth.findings/1"}.
+inline constexpr std::string_view kFindingsSchema = "berth.findings/1";
+
+// {"findings": [...], "schema"} then a newline: pretty, alphabetical keys, in the layout of
+// nlohmann's dump(2); ports as an array of numbers.
 void RenderFindingsJson(const std::vector<Finding>& findings, const Sink& sink);
 
 // cli's PrintFindings(json=false): "TITLE: no findings", or "TITLE: N finding(s)" then per
@@ -39,7 +42,9 @@ void RenderFindingsText(const std::vector<Finding>& findings, std::string_view t
 // The findings section of `berth scan`: a blank line, "TITLE: N errors, N warnings, N info",
 // then per finding "SEVERITY ID  SUBJECT  PROTO PORTS" (ports cut at 60 characters), "  why  "
 // and "  fix  " lines. ANSI colour when `color`.
+// `width` > 0: the why lines are wrapped to it under their label; fix lines are never
+// wrapped (a command must copy whole).
 void RenderFindingsReport(const std::vector<Finding>& findings, std::string_view title, bool color,
-                          const Sink& sink);
+                          const Sink& sink, std::size_t width = 0);
 
 }  // namespace berth

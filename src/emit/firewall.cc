@@ -4,6 +4,8 @@
 
 #include <fmt/core.h>
 
+#include "emit/json_writer.h"
+
 #include "emit/firewall_quote.h"
 
 namespace berth {
@@ -95,6 +97,28 @@ std::string ServiceSummary(const Service& s) {
 std::string AllowSummary(const FirewallPlan& plan) {
   if (plan.allow.empty()) return "";
   return fmt::format("allow={} (group allow list, tcp and udp)", plan.allow.Format());
+}
+
+void RenderFirewallResultJson(const FirewallResultView& v, const Sink& sink) {
+  JsonWriter j(JsonLayout::kPretty);
+  j.BeginObject();
+  j.Field("action", v.action);
+  j.Field("applied", v.applied);
+  j.Key("confirm_within_seconds");
+  if (v.confirm_within_seconds > 0) j.Int(v.confirm_within_seconds); else j.Null();
+  j.Field("format", v.format);
+  j.Key("restored");
+  if (v.restored.empty()) j.Null(); else j.String(v.restored);
+  j.Key("rules");
+  if (v.rules != nullptr) j.String(*v.rules); else j.Null();
+  j.Field("schema", kFirewallSchema);
+  j.Key("watchdog_pid");
+  if (v.watchdog_pid > 0) j.Int(v.watchdog_pid); else j.Null();
+  j.Key("written");
+  if (v.written.empty()) j.Null(); else j.String(v.written);
+  j.EndObject();
+  j.buffer() += '\n';
+  sink(j.Take());
 }
 
 }  // namespace berth

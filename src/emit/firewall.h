@@ -85,4 +85,22 @@ std::string AllowSummary(const FirewallPlan& plan);
 // "berth-_allow", which no service can take ('_' never appears in a service name).
 inline constexpr std::string_view kAllowRuleName = "berth-_allow";
 
+// What `berth firewall --json` reports (every mode but --surface, which has its own document):
+// {"action": "print"|"write"|"apply"|"rollback"|"confirm", "applied": bool,
+//  "confirm_within_seconds": N|null, "format", "restored": "previous"|"pre-berth"|null,
+//  "rules": text|null, "schema": "berth.firewall/1", "watchdog_pid": N|null,
+//  "written": path|null}. Pretty, keys alphabetical.
+inline constexpr std::string_view kFirewallSchema = "berth.firewall/1";
+struct FirewallResultView {
+  std::string_view action{};
+  std::string_view format{};
+  const std::string* rules = nullptr;  // the ruleset rendered (print, write, apply)
+  std::string written{};               // --write PATH, "" when none
+  bool applied = false;
+  long long confirm_within_seconds = 0;  // 0: no confirm-or-revert
+  int watchdog_pid = 0;
+  std::string_view restored{};           // rollback: "previous" or "pre-berth"
+};
+void RenderFirewallResultJson(const FirewallResultView& v, const Sink& sink);
+
 }  // namespace berth

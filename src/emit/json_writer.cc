@@ -104,6 +104,20 @@ JsonWriter& JsonWriter::StringArray(std::string_view k, const std::vector<std::s
   return EndArray();
 }
 
+JsonWriter& JsonWriter::PortList(const PortSet& ports) {
+  BeginArray();
+  for (PortRange r : ports.ranges()) {
+    for (std::uint32_t p = r.low; p <= r.high; ++p) Int(p);
+  }
+  return EndArray();
+}
+
+JsonWriter& JsonWriter::PortRanges(const PortSet& ports) {
+  BeginArray();
+  for (PortRange r : ports.ranges()) BeginArray().Int(r.low).Int(r.high).EndArray();
+  return EndArray();
+}
+
 void JsonWriter::Escape(std::string_view s, std::string& out, JsonEscaping escaping) {
   const bool nlohmann = escaping == JsonEscaping::kNlohmann;
   out += '"';

@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/port.h"
+
 namespace berth {
 
 enum class JsonLayout : std::uint8_t {
@@ -59,6 +61,11 @@ class JsonWriter {
   }
   // "key": ["a", "b"].
   JsonWriter& StringArray(std::string_view k, const std::vector<std::string>& items);
+  // Port sets as values, never as comma strings (docs/scan-json.md, "Port lists"):
+  // [22, 80, 443], every port of `ports` (for sets of live ports, which are small)...
+  JsonWriter& PortList(const PortSet& ports);
+  // ...and [[22, 22], [32768, 60999]], each range [low, high] (for configured ranges).
+  JsonWriter& PortRanges(const PortSet& ports);
 
   std::string& buffer() { return out_; }
   // Returns what was written so far and clears it (for chunked output).

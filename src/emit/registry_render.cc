@@ -40,6 +40,7 @@ struct ServiceExtras {
   const bool* created_now = nullptr;
   std::span<const registry::Observation> seen;
   bool with_seen = false;
+  bool with_schema = false;  // the object is the whole document
 };
 
 // The service object, keys alphabetical (cli ServiceJson, as nlohmann sorted it).
@@ -67,6 +68,7 @@ void WriteServiceJson(JsonWriter& j, const registry::ServiceRecord& r,
   j.Field("proto", ServiceProtoName(s.proto));
   j.Field("reason", r.reason);
   j.Field("revision", r.revision);
+  if (extras.with_schema) j.Field("schema", kRegistrySchema);
   j.StringArray("sources", s.sources);
   j.StringArray("tags", s.tags);
   j.Field("updated", registry::FormatUtc(s.updated));
@@ -75,13 +77,13 @@ void WriteServiceJson(JsonWriter& j, const registry::ServiceRecord& r,
 
 void WriteGroupJson(JsonWriter& j, const registry::Group& g) {
   j.BeginObject();
-  j.Field("allow", g.allow.Format());
+  j.Key("allow").PortRanges(g.allow);
   j.Field("description", g.description);
-  j.Field("ephemeral", g.ephemeral.Format());
+  j.Key("ephemeral").PortRanges(g.ephemeral);
   j.StringArray("hosts", g.hosts);
   j.Field("name", g.name);
-  j.Field("range", fmt::format("{}-{}", g.range.low, g.range.high));
-  j.Field("reserved", g.reserved.Format());
+  j.Key("range").PortRanges(PortSet{{g.range.low, g.range.high}});
+  j.Key("reserved").PortRanges(g.reserved);
   j.EndObject();
 }
 
@@ -91,7 +93,7 @@ void WriteFamilyJson(JsonWriter& j, const registry::Family& f) {
   j.Field("description", f.description);
   j.Field("name", f.name);
   j.Field("size", f.size);
-  j.Field("skip", f.skip.Format());
+  j.Key("skip").PortRanges(f.skip);
   j.EndObject();
 }
 
@@ -136,6 +138,7 @@ void RenderServiceShow(const registry::ServiceRecord& rec,
     ServiceExtras extras;
     extras.seen = seen;
     extras.with_seen = true;
+    extras.with_schema = true;
     WriteServiceJson(j, rec, extras);
     Finish(j, sink);
     return;
@@ -173,7 +176,7 @@ void RenderGroupList(std::span<const registry::Group> groups, RenderForm form, c
     JsonWriter j = Pretty();
     j.BeginObject().Key("groups").BeginArray();
     for (const auto& g : groups) WriteGroupJson(j, g);
-    j.EndArray().EndObject();
+    j.EndArray().Field("schema", kRegistrySchema).EndObject();
     Finish(j, sink);
     return;
   }
@@ -198,7 +201,7 @@ void RenderFamilyList(std::span<const registry::Family> families, RenderForm for
     JsonWriter j = Pretty();
     j.BeginObject().Key("families").BeginArray();
     for (const auto& f : families) WriteFamilyJson(j, f);
-    j.EndArray().EndObject();
+    j.EndArray().Field("schema", kRegistrySchema).EndObject();
     Finish(j, sink);
     return;
   }
@@ -215,12 +218,28 @@ void RenderFamilyList(std::span<const registry::Family> families, RenderForm for
   sink(table.Format());
 }
 
-void RenderGroupAdded(const registry::Group& g, const Sink& sink) {
+void RenderGroupAdded(const registry::Group& g, RenderForm form, const Sink& sink) {
+  if (form == RenderForm::kJson) {
+    JsonWriter j = Pretty();
+    j.BeginObject().Key("group");
+    WriteGroupJson(j, g);
+    j.Field("schema", kRegistrySchema).EndObject();
+    Finish(j, sink);
+    return;
+  }
   sink(fmt::format("group {}: range {}-{}, ephemeral {}, reserved {}\n", TerminalSafe(g.name),
                    g.range.low, g.range.high, SetOrDash(g.ephemeral), SetOrDash(g.reserved)));
 }
 
-void RenderFamilyAdded(const registry::Family& f, const Sink& sink) {
+void RenderFamilyAdded(const registry::Family& f, RenderForm form, const Sink& sink) {
+  if (form == RenderForm::kJson) {
+    JsonWriter j = Pretty();
+    j.BeginObject().Key("family");
+    WriteFamilyJson(j, f);
+    j.Field("schema", kRegistrySchema).EndObject();
+    Finish(j, sink);
+    return;
+  }
   const std::int64_t last = std::min<std::int64_t>(65535, std::int64_t{f.base} + f.size - 1);
   sink(fmt::format("family {}: block {}-{}\n", TerminalSafe(f.name), f.base, last));
 }
@@ -247,13 +266,14 @@ void RenderAssignments(std::span<const registry::Assignment> assigned, std::size
   if (form == RenderForm::kJson) {
     JsonWriter j = Pretty();
     const bool one = requested == 1 && assigned.size() == 1;
-    if (!one) j.BeginArray();
+    if (!one) j.BeginObject().Field("schema", kRegistrySchema).Key("services").BeginArray();
     for (const auto& a : assigned) {
       ServiceExtras extras;
       extras.created_now = &a.created;
+      extras.with_schema = one;
       WriteServiceJson(j, a.record, extras);
     }
-    if (!one) j.EndArray();
+    if (!one) j.EndArray().EndObject();
     Finish(j, sink);
     return;
   }
@@ -297,6 +317,7 @@ void RenderAdoption(const registry::Assignment& a, std::span<const PortHolder> h
       j.EndObject();
     }
     j.EndArray();
+    j.Field("schema", kRegistrySchema);
     j.Key("service");
     ServiceExtras extras;
     extras.created_now = &a.created;
@@ -316,9 +337,84 @@ void RenderAdoption(const registry::Assignment& a, std::span<const PortHolder> h
   sink(out);
 }
 
-void RenderReleased(const Service& s, const Sink& sink) {
-  sink(fmt::format("released {} ({}/{})\n", TerminalSafe(s.name), s.port,
-                   ServiceProtoName(s.proto)));
+void RenderReleased(std::span<const registry::ServiceRecord> released, RenderForm form,
+                    const Sink& sink) {
+  if (form == RenderForm::kJson) {
+    JsonWriter j = Pretty();
+    j.BeginObject().Key("released").BeginArray();
+    for (const auto& r : released) WriteServiceJson(j, r);
+    j.EndArray().Field("schema", kRegistrySchema).EndObject();
+    Finish(j, sink);
+    return;
+  }
+  std::string out;
+  for (const auto& r : released) {
+    const Service& s = r.service;
+    out += fmt::format("released {} ({}/{})\n", TerminalSafe(s.name), s.port,
+                       ServiceProtoName(s.proto));
+  }
+  sink(out);
+}
+
+void RenderReservePlan(const ReserveView& v, RenderForm form, const Sink& sink) {
+  if (form == RenderForm::kJson) {
+    JsonWriter j = Pretty();
+    j.BeginObject();
+    j.Key("current").PortRanges(v.current);
+    j.Field("file", v.file);
+    j.Key("proposed").PortRanges(v.proposed);
+    j.Field("schema", kReserveSchema);
+    j.Key("set_now");
+    if (v.set_now) j.PortRanges(*v.set_now); else j.Null();
+    j.Key("written");
+    if (v.written.empty()) j.Null(); else j.String(v.written);
+    j.EndObject();
+    Finish(j, sink);
+    return;
+  }
+  if (v.written.empty()) {
+    sink(fmt::format("current:  {}\nproposed: {}\n\n{}\n(dry run: --write PATH writes the file, "
+                     "--apply writes {} and sets the value now)\n",
+                     v.current.empty() ? "(empty)" : v.current.Format(),
+                     v.proposed.empty() ? "(empty)" : v.proposed.Format(), v.file,
+                     TerminalSafe(v.default_path)));
+    return;
+  }
+  std::string out = fmt::format("wrote {}\n", TerminalSafe(v.written));
+  if (v.applied) {
+    out += v.set_now ? fmt::format("net.ipv4.ip_local_reserved_ports = {}\n", v.set_now->Format())
+                     : "net.ipv4.ip_local_reserved_ports already covers the registry\n";
+  }
+  sink(out);
+}
+
+void RenderStoreHealth(std::string_view location, std::span<const std::string> problems,
+                       std::string_view remedy, RenderForm form, const Sink& sink) {
+  if (form == RenderForm::kJson) {
+    JsonWriter j = Pretty();
+    j.BeginObject();
+    j.Field("location", location);
+    j.Field("ok", problems.empty());
+    j.Key("problems").BeginArray();
+    for (const std::string& p : problems) j.String(p);
+    j.EndArray();
+    j.Key("remedy");
+    if (problems.empty()) j.Null(); else j.String(remedy);
+    j.Field("schema", kStoreSchema);
+    j.EndObject();
+    Finish(j, sink);
+    return;
+  }
+  if (problems.empty()) {
+    sink(fmt::format("{}: ok (SQLite integrity_check found no problem)\n", TerminalSafe(location)));
+    return;
+  }
+  std::string out = fmt::format("{}: corrupt: SQLite integrity_check reports {} problem{}:\n",
+                                TerminalSafe(location), problems.size(),
+                                problems.size() == 1 ? "" : "s");
+  for (const std::string& p : problems) out += fmt::format("  {}\n", TerminalSafe(p, kTerminalMaxLine));
+  out += fmt::format("berth refuses to write to it; {}\n", remedy);
+  sink(out);
 }
 
 }  // namespace berth

@@ -3,12 +3,14 @@
 // (and its --explain lines), `adopt`, and `export --format json`. Text reproduces what the commands
 // printed before rendering moved here; every free-text field in text goes through TerminalSafe.
 // JSON is pretty with keys in alphabetical order: byte-identical to the nlohmann dump(2) the
-// commands printed (schema berth.registry/1, docs/registry.md). Pure: output goes to the Sink
+// commands printed (schema berth.registry/2, docs/registry.md). Pure: output goes to the Sink
 // in one call per render. Thread-compatible.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <span>
 #include <string_view>
 
@@ -19,14 +21,16 @@
 
 namespace berth {
 
-inline constexpr std::string_view kRegistrySchema = "berth.registry/1";
+// /2: a group's allow, ephemeral, reserved and range, and a family's skip, are arrays of
+// [low, high] ranges (were comma strings).
+inline constexpr std::string_view kRegistrySchema = "berth.registry/2";
 
 enum class RenderForm : std::uint8_t { kText, kJson };
 
 // `berth list` (cli RunList). `rows`: the services to show, in order (already filtered);
 // `revision`: the registry's revision. Text: a table NAME PORT PROTO GROUP FAMILY OWNER, or
 // "no services registered (or none matches the filters)" when `rows` is empty. JSON:
-// {"revision": N, "schema": "berth.registry/1", "services": [service...]}.
+// {"revision": N, "schema": "berth.registry/2", "services": [service...]}.
 void RenderServiceList(std::span<const registry::ServiceRecord> rows, std::int64_t revision,
                        RenderForm form, const Sink& sink);
 
@@ -45,10 +49,10 @@ void RenderFamilyList(std::span<const registry::Family> families, RenderForm for
 
 // The line `berth group add` prints for the group as stored (cli RunGroupAdd):
 // "group NAME: range LOW-HIGH, ephemeral SET|-, reserved SET|-".
-void RenderGroupAdded(const registry::Group& group, const Sink& sink);
+void RenderGroupAdded(const registry::Group& group, RenderForm form, const Sink& sink);
 // The line `berth family add` prints (cli RunFamilyAdd): "family NAME: block BASE-LAST",
 // LAST = base + size - 1 clipped at 65535.
-void RenderFamilyAdded(const registry::Family& family, const Sink& sink);
+void RenderFamilyAdded(const registry::Family& family, RenderForm form, const Sink& sink);
 
 // `berth export --format json` (cli DocJson): {"families", "groups", "schema", "services"}; a
 // service here has reason "" and revision 0, as before.
@@ -72,7 +76,32 @@ void RenderAssignExplanation(const registry::Assignment& a, const Sink& sink);
 void RenderAdoption(const registry::Assignment& a, std::span<const PortHolder> holders,
                     RenderForm form, const Sink& sink);
 
-// `berth release` (cli RunRelease): "released NAME (PORT/PROTO)".
-void RenderReleased(const Service& service, const Sink& sink);
+// `berth release` (cli RunRelease): "released NAME (PORT/PROTO)" per service; JSON
+// {"released": [service...], "schema"}.
+void RenderReleased(std::span<const registry::ServiceRecord> released, RenderForm form,
+                    const Sink& sink);
+
+inline constexpr std::string_view kReserveSchema = "berth.reserve/1";
+inline constexpr std::string_view kStoreSchema = "berth.store/1";
+
+// What `berth reserve` computed and did.
+struct ReserveView {
+  PortSet current;                // ip_local_reserved_ports now
+  PortSet proposed;               // merged with the registry
+  std::string file;               // the sysctl.d file's text
+  std::string default_path;       // where --apply writes it
+  std::string written;            // the file written, "" in a dry run
+  bool applied = false;           // --apply ran
+  std::optional<PortSet> set_now; // the value set now; nullopt when nothing had to change
+};
+// Text: the dry run (current, proposed, the file), or "wrote PATH" and what --apply set.
+// JSON: {"current": [[l,h]...], "file", "proposed", "schema": "berth.reserve/1",
+// "set_now": ranges|null, "written": path|null}.
+void RenderReservePlan(const ReserveView& v, RenderForm form, const Sink& sink);
+
+// `berth store check`: "LOCATION: ok", or the problems and `remedy`. JSON {"location", "ok",
+// "problems": [text], "remedy": text|null, "schema": "berth.store/1"}.
+void RenderStoreHealth(std::string_view location, std::span<const std::string> problems,
+                       std::string_view remedy, RenderForm form, const Sink& sink);
 
 }  // namespace berth

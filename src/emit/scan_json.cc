@@ -31,7 +31,7 @@ void RenderScanJson(const ScanView& v, const Sink& sink) {
   j.Key("ephemeral_range").BeginObject();
   j.Field("low", cfg.ephemeral.low).Field("high", cfg.ephemeral.high).Field("size", cfg.ephemeral.size());
   j.EndObject();
-  j.Field("reserved_ports", cfg.reserved.Format());
+  j.Key("reserved_ports").PortRanges(cfg.reserved);
   j.Field("usable_ephemeral", cfg.usable_ephemeral());
   j.Field("unprivileged_port_start", cfg.unprivileged_port_start);
   j.Field("tcp_tw_reuse", cfg.tcp_tw_reuse);

@@ -36,11 +36,15 @@ struct ScanView {
   // false (ss's -H): the socket rows alone, for scripts: no host line, notes, column header
   // or findings.
   bool header = true;
+  // The terminal's width: the findings' why lines are wrapped to it (fix lines never are,
+  // so that a command copies whole). 0: no wrapping (not a terminal).
+  std::size_t width = 0;
 };
 
 void RenderScanText(const ScanView& view, bool color, const Sink& sink);
 void RenderScanJson(const ScanView& view, const Sink& sink);
 
-inline constexpr std::string_view kScanSchema = "berth.scan/1";
+// /2: port sets are arrays (findings' "ports" [22, 80]; "reserved_ports" [[low, high], ...]).
+inline constexpr std::string_view kScanSchema = "berth.scan/2";
 
 }  // namespace berth

@@ -204,7 +204,7 @@ void RenderScanText(const ScanView& v, bool color, const Sink& sink) {
   if (v.pressure) RenderPressure(snap, *v.pressure, out);
   if (v.findings) {
     out.Flush();  // the findings section writes to the sink after what is buffered
-    RenderFindingsReport(*v.findings, "Findings", color, sink);
+    RenderFindingsReport(*v.findings, "Findings", color, sink, v.width);
   }
   if (snap.partial) {
     out.Styled(kYellow, "\nPARTIAL: some sockets or owners could not be read (see notes above)\n");

@@ -74,11 +74,11 @@ void RenderSurfaceText(const SurfaceReport& r, const Sink& sink) {
 
 void RenderSurfaceJson(const SurfaceReport& r, const Sink& sink) {
   JsonWriter w(JsonLayout::kPretty);
-  w.BeginObject().Field("schema", "berth.surface/1").Field("group", r.group);
+  w.BeginObject().Field("schema", "berth.surface/2").Field("group", r.group);
   w.Field("services", r.services).Field("design", r.design);
   auto side = [&](std::string_view key, const SurfaceSide& s) {
     w.Key(key).BeginObject();
-    w.Field("tcp", s.tcp.Format()).Field("udp", s.udp.Format());
+    w.Key("tcp").PortRanges(s.tcp).Key("udp").PortRanges(s.udp);
     w.Field("tcp_count", s.tcp.count()).Field("udp_count", s.udp.count()).Field("count", s.count());
     w.EndObject();
   };

@@ -46,7 +46,7 @@ struct SurfaceReport {
 SurfaceReport CompareSurface(std::span<const Service> services, const SurfaceOptions& options);
 
 void RenderSurfaceText(const SurfaceReport& report, const Sink& sink);
-// {"schema":"berth.surface/1","group":…,"dynamic":{"tcp":"…","udp":"…","count":N},"static":{…}}
+// {"schema":"berth.surface/2","group":…,"dynamic":{"tcp":"…","udp":"…","count":N},"static":{…}}
 void RenderSurfaceJson(const SurfaceReport& report, const Sink& sink);
 
 }  // namespace berth

@@ -15,7 +15,9 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::string_view kSchema = "berth.scan/1";
+// What `berth scan --json` writes now; /1 (port sets as comma strings) is still read.
+constexpr std::string_view kSchema = "berth.scan/2";
+constexpr std::string_view kSchemaV1 = "berth.scan/1";
 constexpr std::size_t kMaxName = 4096;       // commands, users, units, hostnames
 constexpr std::size_t kMaxWarning = 65536;
 constexpr std::size_t kMaxWarnings = 100'000;
@@ -146,7 +148,7 @@ Result<IpAddress> ParseAddress(const Reader& r, const std::string& text, std::ui
   return a;
 }
 
-Result<void> ReadHost(const Reader& r, const json& root, HostSnapshot& snap) {
+Result<void> ReadHost(const Reader& r, const json& root, HostSnapshot& snap, bool v1) {
   const json* host = BERTH_TRY(r.Member(root, "document", "host"));
   BERTH_TRY(r.Object(*host, "host"));
   snap.hostname = BERTH_TRY(r.StrField(*host, "host", "hostname", 255));
@@ -157,10 +159,26 @@ Result<void> ReadHost(const Reader& r, const json& root, HostSnapshot& snap) {
   const auto high = BERTH_TRY(r.UIntField(*eph, "host.ephemeral_range", "high", 65535));
   if (low > high) return r.Bad("host.ephemeral_range", fmt::format("low {} > high {}", low, high));
   snap.config.ephemeral = PortRange{static_cast<Port>(low), static_cast<Port>(high)};
-  const std::string reserved = BERTH_TRY(r.StrField(*host, "host", "reserved_ports", 1 << 20));
-  auto set = PortSet::Parse(reserved);
-  if (!set) return r.Bad("host.reserved_ports", set.error().message);
-  snap.config.reserved = std::move(*set);
+  if (v1) {
+    const std::string reserved = BERTH_TRY(r.StrField(*host, "host", "reserved_ports", 1 << 20));
+    auto set = PortSet::Parse(reserved);
+    if (!set) return r.Bad("host.reserved_ports", set.error().message);
+    snap.config.reserved = std::move(*set);
+  } else {
+    // [[low, high], ...]: at most 65536 ranges, each two ports in order.
+    const json* ranges = BERTH_TRY(r.Array(*host, "host", "reserved_ports", 65536));
+    for (std::size_t i = 0; i < ranges->size(); ++i) {
+      const std::string at = fmt::format("host.reserved_ports[{}]", i);
+      const json& pair = (*ranges)[i];
+      if (!pair.is_array() || pair.size() != 2) {
+        return r.Bad(at, fmt::format("expected [low, high], got {}", TypeName(pair)));
+      }
+      const auto lo = BERTH_TRY(r.UInt(pair[0], at, 65535));
+      const auto hi = BERTH_TRY(r.UInt(pair[1], at, 65535));
+      if (lo > hi) return r.Bad(at, fmt::format("low {} > high {}", lo, hi));
+      snap.config.reserved.Add(PortRange{static_cast<Port>(lo), static_cast<Port>(hi)});
+    }
+  }
   snap.config.unprivileged_port_start =
       static_cast<int>(BERTH_TRY(r.UIntField(*host, "host", "unprivileged_port_start", 65535)));
   snap.config.tcp_tw_reuse = static_cast<int>(BERTH_TRY(r.UIntField(*host, "host", "tcp_tw_reuse", 2)));
@@ -284,7 +302,9 @@ Result<HostSnapshot> ReadDocument(const Reader& r, const json& root, ScanJsonInf
     return r.Bad("document", fmt::format("expected a {} object, got {}", kSchema, TypeName(root)));
   }
   auto schema = root.find("schema");
-  if (schema == root.end() || !schema->is_string() || schema->get_ref<const std::string&>() != kSchema) {
+  if (schema == root.end() || !schema->is_string() ||
+      (schema->get_ref<const std::string&>() != kSchema &&
+       schema->get_ref<const std::string&>() != kSchemaV1)) {
     const std::string got = schema == root.end() ? "no \"schema\" field"
                             : schema->is_string()
                                 ? fmt::format("schema '{}'", schema->get_ref<const std::string&>().substr(0, 64))
@@ -293,7 +313,7 @@ Result<HostSnapshot> ReadDocument(const Reader& r, const json& root, ScanJsonInf
                                        "`berth scan --json`", kSchema, got));
   }
   HostSnapshot snap;
-  BERTH_TRY(ReadHost(r, root, snap));
+  BERTH_TRY(ReadHost(r, root, snap, schema->get_ref<const std::string&>() == kSchemaV1));
   const bool all_states = BERTH_TRY(r.BoolField(root, "document", "all_states"));
   if (info != nullptr) info->all_states = all_states;
   snap.owners_resolved = BERTH_TRY(r.BoolField(root, "document", "owners_resolved"));

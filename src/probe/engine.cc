@@ -108,6 +108,7 @@ struct Engine::Impl {
   std::vector<std::uint32_t> generations;
   std::vector<std::size_t> free_slots;
   std::size_t active = 0;
+  std::size_t added = 0, ended = 0;  // conversations, for on_progress
   std::vector<std::byte> udp_buf;
   std::mt19937 rng{std::random_device{}()};
   double tokens = 1;
@@ -140,6 +141,7 @@ struct Engine::Impl {
     std::unique_ptr<Active> a = std::move(slots[i]);
     free_slots.push_back(i);
     --active;
+    ++ended;
     if (kind == EndKind::kTimeout) ++stats->timeouts;
     a->fd.Reset();  // closing removes it from the epoll set
     ConversationEnd end{kind, std::move(detail),
@@ -387,7 +389,8 @@ struct Engine::Impl {
   }
 
   int WaitMs() {
-    auto soonest = Clock::now() + std::chrono::seconds(1);
+    auto soonest = Clock::now() + (opt.on_progress ? opt.progress_every
+                                                   : std::chrono::milliseconds(1000));
     bool any = false;
     for (const auto& s : slots) {
       if (!s) continue;
@@ -421,7 +424,10 @@ Engine::Engine(EngineOptions options) : impl_(std::make_unique<Impl>()) {
 
 Engine::~Engine() = default;
 
-void Engine::Add(Conversation c) { impl_->queue.push_back(std::move(c)); }
+void Engine::Add(Conversation c) {
+  ++impl_->added;
+  impl_->queue.push_back(std::move(c));
+}
 
 Result<void> Engine::Run() {
   Impl& m = *impl_;
@@ -429,7 +435,15 @@ Result<void> Engine::Run() {
   if (!m.ep.valid()) return std::unexpected(ErrnoError(errno, "epoll_create1"));
   m.udp_buf.resize(kUdpBuffer);
   std::vector<epoll_event> events(256);
+  const auto began = Clock::now();
+  auto next_progress = began + m.opt.progress_after;
+  bool progressed = false;
   while (!m.queue.empty() || m.active > 0) {
+    if (m.opt.on_progress && Clock::now() >= next_progress) {
+      m.opt.on_progress(m.ended, m.added);
+      progressed = true;
+      next_progress = Clock::now() + m.opt.progress_every;
+    }
     while (!m.queue.empty() && m.active < m.opt.concurrency && m.TakeToken()) {
       Conversation c = std::move(m.queue.front());
       m.queue.pop_front();
@@ -453,6 +467,7 @@ Result<void> Engine::Run() {
     }
     m.Expire();
   }
+  if (progressed) m.opt.on_progress(m.ended, m.added);
   return {};
 }
 

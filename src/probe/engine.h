@@ -8,6 +8,7 @@
 
 #include <sys/socket.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -105,6 +106,12 @@ struct EngineOptions {
   int udp_retries = 1;          // resends of an unanswered UDP request
   double rate = 1000;           // new packets per second (starts and retries), across all peers
   std::size_t concurrency = 512;
+  // Progress for a front end: (conversations ended, conversations queued so far), at most
+  // every progress_every once the run has lasted progress_after, and a last time when the
+  // run ends if it was called before. A run shorter than progress_after never calls it.
+  std::function<void(std::size_t ended, std::size_t total)> on_progress;
+  std::chrono::milliseconds progress_after{1000};
+  std::chrono::milliseconds progress_every{250};
 };
 
 class Engine {

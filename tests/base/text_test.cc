@@ -50,5 +50,28 @@ TEST(TerminalSafe, LinesKeepLineBreaksOnly) {
   EXPECT_TRUE(TerminalClean(TerminalSafeLines("a\n\x1b\xc2\x9b\n"), true));
 }
 
+TEST(WrapLine, BreaksAtSpacesUnderTheIndentAndKeepsLongWordsWhole) {
+  EXPECT_EQ(WrapLine("short line", 40, 4), "short line");
+  EXPECT_EQ(WrapLine("a long line that does not fit", 0, 4), "a long line that does not fit");
+  const std::string row = "  --port PORTS   only sockets on these ports, a comma list of ports and ranges";
+  const std::string wrapped = WrapLine(row, 40, 17);
+  EXPECT_EQ(wrapped,
+            "  --port PORTS   only sockets on these\n"
+            "                 ports, a comma list of\n"
+            "                 ports and ranges");
+  for (std::size_t at = 0, nl; at < wrapped.size(); at = nl + 1) {
+    nl = std::min(wrapped.find('\n', at), wrapped.size());
+    EXPECT_LE(nl - at, 40u) << wrapped;
+  }
+  // A word wider than the room (a URL, a command) stays whole on a line of its own.
+  EXPECT_EQ(WrapLine("see https://example.invalid/a/very/long/path/that/never/fits/anywhere now", 30, 2),
+            "see\n  https://example.invalid/a/very/long/path/that/never/fits/anywhere\n  now");
+  // UTF-8 counts by characters, not bytes: 24 two-byte letters fit a width of 30.
+  const std::string accents = "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9 \xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9 "
+                              "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9 \xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9 "
+                              "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9 \xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9";
+  EXPECT_EQ(WrapLine(accents, 30, 0), accents);
+}
+
 }  // namespace
 }  // namespace berth

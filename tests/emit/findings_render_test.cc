@@ -12,12 +12,21 @@ std::string Collect(const std::function<void(const Sink&)>& render) {
   return out;
 }
 
-// What cli's FindingJson built with nlohmann before this renderer.
+// A port set as berth.findings/1 and berth.scan/2 write it: every port, as numbers.
+nlohmann::json PortNumbers(const PortSet& set) {
+  nlohmann::json out = nlohmann::json::array();
+  for (PortRange r : set.ranges()) {
+    for (std::uint32_t p = r.low; p <= r.high; ++p) out.push_back(p);
+  }
+  return out;
+}
+
+// What cli's FindingJson built with nlohmann before this renderer (ports now an array).
 nlohmann::json NlohmannFinding(const Finding& f) {
   nlohmann::json j{{"id", FindingIdName(f.id)},
                    {"severity", SeverityName(f.severity)},
                    {"subject", f.subject},
-                   {"ports", f.ports.Format()},
+                   {"ports", PortNumbers(f.ports)},
                    {"pids", f.pids},
                    {"why", f.why},
                    {"fix", f.fix}};
@@ -50,7 +59,8 @@ TEST(FindingsRender, JsonIsNlohmannDump2) {
   for (const auto& findings : {Sample(), std::vector<Finding>{}}) {
     nlohmann::json arr = nlohmann::json::array();
     for (const Finding& f : findings) arr.push_back(NlohmannFinding(f));
-    const std::string want = nlohmann::json{{"findings", arr}}.dump(2) + "\n";
+    const std::string want =
+        nlohmann::json{{"findings", arr}, {"schema", "berth.findings/1"}}.dump(2) + "\n";
     EXPECT_EQ(Collect([&](const Sink& s) { RenderFindingsJson(findings, s); }), want);
   }
 }
@@ -60,7 +70,7 @@ TEST(FindingsRender, ScanOrderIsTheDocumentedOne) {
   WriteFindingJson(j, Sample()[0]);
   EXPECT_EQ(j.Take(),
             R"j({"id":"registered-port-ephemeral","severity":"warning","subject":"cache (16947/tcp)",)j"
-            R"j("proto":"tcp","ports":"16947","pids":[],)j"
+            R"j("proto":"tcp","ports":[16947],"pids":[],)j"
             R"j("why":"16947 is not in net.ipv4.ip_local_reserved_ports",)j"
             R"j("fix":"berth reserve --apply   (merges with the current value)"})j");
 }
@@ -92,6 +102,21 @@ TEST(FindingsRender, ReportEscapesWhyAndFix) {
             "  why  tab\\x09here\\x08back\\x0cform\n"
             "  fix  line one\n"
             "       line two\\x01\n");
+}
+
+TEST(FindingsRender, ReportWrapsWhyToTheWidthButNeverAFix) {
+  Finding f;
+  f.id = FindingId::kEphemeralListener;
+  f.subject = "app (pid 1)";
+  f.why = "listens on 3 ports inside the ephemeral range 32768-60999: an outbound connection can take it";
+  f.fix = "berth adopt app-40000 --port 40000 --proto tcp --allow-iana";
+  const std::string got = Collect([&](const Sink& s) { RenderFindingsReport({f}, "Findings", false, s, 40); });
+  EXPECT_NE(got.find("  why  listens on 3 ports inside the\n"
+                     "       ephemeral range 32768-60999: an\n"
+                     "       outbound connection can take it\n"),
+            std::string::npos) << got;
+  EXPECT_NE(got.find("  fix  berth adopt app-40000 --port 40000 --proto tcp --allow-iana\n"), std::string::npos)
+      << got;
 }
 
 }  // namespace

@@ -102,16 +102,23 @@ json CliServiceJson(const ServiceRecord& r) {
               {"revision", r.revision}};
 }
 
+// berth.registry/2: a port set is an array of [low, high] ranges.
+json Ranges(const PortSet& set) {
+  json out = json::array();
+  for (PortRange r : set.ranges()) out.push_back(json::array({r.low, r.high}));
+  return out;
+}
+
 json CliGroupJson(const Group& g) {
   return {{"name", g.name}, {"description", g.description}, {"hosts", g.hosts},
-          {"ephemeral", g.ephemeral.Format()}, {"reserved", g.reserved.Format()},
-          {"range", fmt::format("{}-{}", g.range.low, g.range.high)},
-          {"allow", g.allow.Format()}};
+          {"ephemeral", Ranges(g.ephemeral)}, {"reserved", Ranges(g.reserved)},
+          {"range", Ranges(PortSet{{g.range.low, g.range.high}})},
+          {"allow", Ranges(g.allow)}};
 }
 
 json CliFamilyJson(const Family& f) {
   return {{"name", f.name}, {"description", f.description}, {"base", f.base},
-          {"size", f.size}, {"skip", f.skip.Format()}};
+          {"size", f.size}, {"skip", Ranges(f.skip)}};
 }
 
 json CliObservationJson(const Observation& o) {
@@ -149,11 +156,11 @@ TEST(RegistryRender, ListJsonIsCliDump2) {
     json arr = json::array();
     for (const auto& r : rows) arr.push_back(CliServiceJson(r));
     const std::string want =
-        json{{"schema", "berth.registry/1"}, {"revision", 9}, {"services", arr}}.dump(2) + "\n";
+        json{{"schema", "berth.registry/2"}, {"revision", 9}, {"services", arr}}.dump(2) + "\n";
     EXPECT_EQ(Collect([&](const Sink& s) { RenderServiceList(rows, 9, RenderForm::kJson, s); }), want);
   }
   EXPECT_EQ(Collect([](const Sink& s) { RenderServiceList({}, 0, RenderForm::kJson, s); }),
-            "{\n  \"revision\": 0,\n  \"schema\": \"berth.registry/1\",\n  \"services\": []\n}\n");
+            "{\n  \"revision\": 0,\n  \"schema\": \"berth.registry/2\",\n  \"services\": []\n}\n");
 }
 
 std::vector<Observation> Seen() {
@@ -210,6 +217,7 @@ TEST(RegistryRender, ShowJsonIsCliDump2) {
         for (const auto& o : obs_in) obs.push_back(CliObservationJson(o));
         j["last_seen"] = obs.empty() ? json(nullptr) : obs[0];
         j["observations"] = obs;
+        j["schema"] = "berth.registry/2";
         EXPECT_EQ(Collect([&](const Sink& s) { RenderServiceShow(r, obs_in, RenderForm::kJson, s); }),
                   j.dump(2) + "\n");
       }
@@ -229,13 +237,13 @@ TEST(RegistryRender, GroupsAndFamiliesText) {
             "mssql  1433  10    1433-1442  1434\n");
   EXPECT_EQ(Collect([](const Sink& s) { RenderFamilyList({}, RenderForm::kText, s); }),
             "no families\n");
-  EXPECT_EQ(Collect([](const Sink& s) { RenderGroupAdded(Groups()[1], s); }),
+  EXPECT_EQ(Collect([](const Sink& s) { RenderGroupAdded(Groups()[1], RenderForm::kText, s); }),
             "group g: range 1024-49151, ephemeral 49152-65535, reserved 5000,6000-6010\n");
-  EXPECT_EQ(Collect([](const Sink& s) { RenderGroupAdded(Groups()[0], s); }),
+  EXPECT_EQ(Collect([](const Sink& s) { RenderGroupAdded(Groups()[0], RenderForm::kText, s); }),
             "group e: range 1024-49151, ephemeral -, reserved -\n");
-  EXPECT_EQ(Collect([](const Sink& s) { RenderFamilyAdded(Families()[0], s); }),
+  EXPECT_EQ(Collect([](const Sink& s) { RenderFamilyAdded(Families()[0], RenderForm::kText, s); }),
             "family mssql: block 1433-1442\n");
-  EXPECT_EQ(Collect([](const Sink& s) { RenderFamilyAdded({"big", "", 65000, 65535, {}}, s); }),
+  EXPECT_EQ(Collect([](const Sink& s) { RenderFamilyAdded({"big", "", 65000, 65535, {}}, RenderForm::kText, s); }),
             "family big: block 65000-65535\n");
 }
 
@@ -258,13 +266,13 @@ TEST(RegistryRender, GroupsFamiliesAndExportJsonAreCliDump2) {
     json arr = json::array();
     for (const auto& g : groups) arr.push_back(CliGroupJson(g));
     EXPECT_EQ(Collect([&](const Sink& s) { RenderGroupList(groups, RenderForm::kJson, s); }),
-              (json{{"groups", arr}}.dump(2) + "\n"));
+              (json{{"groups", arr}, {"schema", "berth.registry/2"}}.dump(2) + "\n"));
   }
   for (const auto& families : {Families(), TrickyFamilies(), std::vector<Family>{}}) {
     json arr = json::array();
     for (const auto& f : families) arr.push_back(CliFamilyJson(f));
     EXPECT_EQ(Collect([&](const Sink& s) { RenderFamilyList(families, RenderForm::kJson, s); }),
-              (json{{"families", arr}}.dump(2) + "\n"));
+              (json{{"families", arr}, {"schema", "berth.registry/2"}}.dump(2) + "\n"));
   }
   for (const auto& rows : Cases()) {
     registry::RegistryDoc doc;
@@ -276,7 +284,7 @@ TEST(RegistryRender, GroupsFamiliesAndExportJsonAreCliDump2) {
     for (const auto& g : doc.groups) groups.push_back(CliGroupJson(g));
     for (const auto& f : doc.families) families.push_back(CliFamilyJson(f));
     for (const auto& s : doc.services) services.push_back(CliServiceJson(ServiceRecord{s, "", 0}));
-    const json want{{"schema", "berth.registry/1"}, {"groups", groups}, {"families", families},
+    const json want{{"schema", "berth.registry/2"}, {"groups", groups}, {"families", families},
                     {"services", services}};
     EXPECT_EQ(Collect([&](const Sink& s) { RenderRegistryJson(doc, s); }), want.dump(2) + "\n");
   }
@@ -296,10 +304,13 @@ TEST(RegistryRender, AssignText) {
             "cache 16947/tcp: already registered (" + Reason("cache", 16947) + ")\n");
   EXPECT_EQ(Collect([&](const Sink& s) { RenderAssignExplanation(one[0], s); }),
             "web 8917/tcp: assigned (" + Reason("web", 8917) + ")\n");
-  EXPECT_EQ(Collect([&](const Sink& s) { RenderReleased(services[0].service, s); }),
-            "released a1 (27586/tcp)\n");
-  EXPECT_EQ(Collect([&](const Sink& s) { RenderReleased(services[4].service, s); }),
-            "released mssql.instance1 (1433/both)\n");
+  const std::vector<ServiceRecord> released = {services[0], services[4]};
+  EXPECT_EQ(Collect([&](const Sink& s) { RenderReleased(released, RenderForm::kText, s); }),
+            "released a1 (27586/tcp)\nreleased mssql.instance1 (1433/both)\n");
+  json want = json::array();
+  for (const auto& r : released) want.push_back(CliServiceJson(r));
+  EXPECT_EQ(Collect([&](const Sink& s) { RenderReleased(released, RenderForm::kJson, s); }),
+            json({{"released", want}, {"schema", "berth.registry/2"}}).dump(2) + "\n");
 }
 
 TEST(RegistryRender, AssignJsonIsCliDump2) {
@@ -312,11 +323,14 @@ TEST(RegistryRender, AssignJsonIsCliDump2) {
       j["created_now"] = i % 2 == 0;
       out.push_back(j);
     }
+    // Several names: {"schema", "services": [...]}; one: the service object with its schema.
     EXPECT_EQ(Collect([&](const Sink& s) { RenderAssignments(assigned, assigned.size() + 1, RenderForm::kJson, s); }),
-              out.dump(2) + "\n");
+              json({{"schema", "berth.registry/2"}, {"services", out}}).dump(2) + "\n");
     if (!assigned.empty()) {
+      json single = out[0];
+      single["schema"] = "berth.registry/2";
       EXPECT_EQ(Collect([&](const Sink& s) { RenderAssignments({assigned.data(), 1}, 1, RenderForm::kJson, s); }),
-                out[0].dump(2) + "\n");
+                single.dump(2) + "\n");
     }
   }
   // Captured from `berth assign web --json` (already registered).
@@ -334,6 +348,7 @@ TEST(RegistryRender, AssignJsonIsCliDump2) {
             "  \"proto\": \"tcp\",\n"
             "  \"reason\": \"" + Reason("web", 8917) + "\",\n"
             "  \"revision\": 1,\n"
+            "  \"schema\": \"berth.registry/2\",\n"
             "  \"sources\": [],\n"
             "  \"tags\": [],\n"
             "  \"updated\": \"2026-12-02T12:37:35Z\"\n"

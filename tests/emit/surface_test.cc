@@ -44,9 +44,9 @@ TEST(Surface, HostDesignWithLiveMappers) {
   std::string out;
   RenderSurfaceJson(r, [&out](std::string_view s) { out += s; });
   auto j = nlohmann::json::parse(out);
-  EXPECT_EQ(j["schema"], "berth.surface/1");
+  EXPECT_EQ(j["schema"], "berth.surface/2");
   EXPECT_EQ(j["dynamic"]["count"], 2 * (28232 + 1));
-  EXPECT_EQ(j["static"]["tcp"], "53,1433-1434");
+  EXPECT_EQ(j["static"]["tcp"], nlohmann::json::parse("[[53,53],[1433,1434]]"));
   EXPECT_EQ(j["live_mappers"][0]["name"], "rpcbind");
 }
 

@@ -193,14 +193,35 @@ TEST(ScanJsonParse, OwnersMustNameListedProcesses) {
   ExpectBad(doc.dump(), {"pid 812 is listed twice"});
 }
 
+// berth.scan/2 writes reserved_ports as [[low, high], ...]; a berth.scan/1 recording (a comma
+// string) still reads, with the same result.
+TEST(ScanJsonParse, ReservedPortsAsRangesAndTheFirstSchemaStillReads) {
+  json doc = SampleJson();
+  ASSERT_TRUE(doc["host"]["reserved_ports"].is_array()) << doc["host"].dump();
+  auto v2 = ParseScanJson(doc.dump(), "v2.json");
+  ASSERT_TRUE(v2) << v2.error().message;
+  json v1 = doc;
+  v1["schema"] = "berth.scan/1";
+  v1["host"]["reserved_ports"] = v2->config.reserved.Format();
+  auto old = ParseScanJson(v1.dump(), "v1.json");
+  ASSERT_TRUE(old) << old.error().message;
+  EXPECT_EQ(old->config.reserved, v2->config.reserved);
+  doc["host"]["reserved_ports"] = json::parse("[[5000, 4000]]");
+  ExpectBad(doc.dump(), {"host.reserved_ports[0]", "low 5000 > high 4000"});
+  doc["host"]["reserved_ports"] = json::parse("[[1, 2, 3]]");
+  ExpectBad(doc.dump(), {"host.reserved_ports[0]", "expected [low, high]"});
+  doc["host"]["reserved_ports"] = "5000";  // a /1 string in a /2 document
+  ExpectBad(doc.dump(), {"host.reserved_ports", "expected an array"});
+}
+
 TEST(ScanJsonParse, WrongSchemaNamesTheExpectedOne) {
   json doc = SampleJson();
-  doc["schema"] = "berth.scan/2";
-  ExpectBad(doc.dump(), {"not a berth.scan/1 document", "berth.scan/2"});
+  doc["schema"] = "berth.scan/3";
+  ExpectBad(doc.dump(), {"not a berth.scan/2 document", "berth.scan/3"});
   doc.erase("schema");
-  ExpectBad(doc.dump(), {"berth.scan/1", "no \"schema\""});
-  ExpectBad("[1,2,3]", {"expected a berth.scan/1 object, got array"});
-  ExpectBad("{\"schema\": 1}", {"berth.scan/1"});
+  ExpectBad(doc.dump(), {"berth.scan/2", "no \"schema\""});
+  ExpectBad("[1,2,3]", {"expected a berth.scan/2 object, got array"});
+  ExpectBad("{\"schema\": 1}", {"berth.scan/2"});
 }
 
 TEST(ScanJsonParse, HostileTextIsRefusedWithoutACrash) {

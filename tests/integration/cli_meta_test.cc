@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <sstream>
 
 #include "registry/registry_test_util.h"
 #include "support/test_support.h"
@@ -43,6 +44,28 @@ TEST(CliMeta, ShortVersionFlag) {
   EXPECT_EQ(v.exit_code, 0);
   EXPECT_THAT(v.out, ::testing::StartsWith("berth "));
   EXPECT_EQ(v.out, RunBerth({"--version"}).out);
+}
+
+// Help wraps to the terminal's width ($COLUMNS stands in for a terminal here); piped without
+// COLUMNS it keeps whole lines (help2man and scripts read them).
+TEST(CliMeta, HelpWrapsToTheTerminalWidth) {
+  for (const std::vector<std::string>& cmd :
+       {std::vector<std::string>{"--help"}, {"scan", "--help"}, {"assign", "--help"}, {"firewall", "--help"}}) {
+    std::vector<std::string> argv = {"env", "COLUMNS=60", BerthBinary()};
+    argv.insert(argv.end(), cmd.begin(), cmd.end());
+    auto r = test::Run(argv);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::istringstream lines(r.out);
+    for (std::string line; std::getline(lines, line);) {
+      std::size_t chars = 0;
+      for (char c : line) chars += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
+      const bool one_word = line.find(' ', line.find_first_not_of(' ')) == std::string::npos;
+      EXPECT_TRUE(chars <= 60 || one_word) << cmd[0] << ": " << chars << " columns: " << line;
+    }
+  }
+  auto piped = test::Run({"env", "-u", "COLUMNS", BerthBinary(), "scan", "--help"});
+  ASSERT_EQ(piped.exit_code, 0);
+  EXPECT_THAT(piped.out, HasSubstr("Audit every socket on this host: who owns it, which port class it is in, what is wrong"));
 }
 
 class Completion : public ::testing::Test {

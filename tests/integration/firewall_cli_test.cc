@@ -61,13 +61,37 @@ TEST_F(FirewallCli, SurfaceJson) {
   auto r = Fw({"--surface", "--dynamic", "windows", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
-  EXPECT_EQ(j["dynamic"]["tcp"], "135,49152-65535");
-  EXPECT_EQ(j["dynamic"]["udp"], "1434");
-  EXPECT_EQ(j["static"]["tcp"], "53,1433");
-  EXPECT_EQ(j["static"]["udp"], "53");
+  EXPECT_EQ(j["schema"], "berth.surface/2");
+  EXPECT_EQ(j["dynamic"]["tcp"], nlohmann::json::parse("[[135,135],[49152,65535]]"));
+  EXPECT_EQ(j["dynamic"]["udp"], nlohmann::json::parse("[[1434,1434]]"));
+  EXPECT_EQ(j["static"]["tcp"], nlohmann::json::parse("[[53,53],[1433,1433]]"));
+  EXPECT_EQ(j["static"]["udp"], nlohmann::json::parse("[[53,53]]"));
   r = Fw({"--surface"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("static (berth)"), std::string::npos);
+}
+
+// Without --surface, --json prints the rules and what was done as one document.
+TEST_F(FirewallCli, JsonCarriesTheRulesAndWhatWasDone) {
+  auto text = Fw({"--format", "nft"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  auto r = Fw({"--format", "nft", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["schema"], "berth.firewall/1");
+  EXPECT_EQ(j["action"], "print");
+  EXPECT_EQ(j["rules"], text.out);  // the same rules as the text form, as one string
+  EXPECT_EQ(j["applied"], false);
+  EXPECT_TRUE(j["written"].is_null());
+  r = Fw({"--format", "nft", "--json", "--write", dir_ + "/rules.nft"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["action"], "write");
+  EXPECT_EQ(j["written"], dir_ + "/rules.nft");
+  std::ifstream written(dir_ + "/rules.nft");
+  std::stringstream body;
+  body << written.rdbuf();
+  EXPECT_EQ(body.str(), text.out);
 }
 
 // Options the chosen mode does not use are refused, never ignored.
@@ -77,7 +101,6 @@ TEST_F(FirewallCli, UnusedOptionsAreRefused) {
       {{"--surface", "--policy", "accept"}, "--policy does not apply to --surface"},
       {{"--surface", "--write", dir_ + "/x"}, "--write does not apply to --surface"},
       {{"--surface", "--apply"}, "--apply and --surface cannot be combined"},
-      {{"--json"}, "--json is used only with --surface"},
       {{"--to", "pre-berth"}, "--to is used only with --rollback"},
       {{"--force"}, "--force is used only with --apply"},
       {{"--confirm-within", "60s"}, "--confirm-within is used only with --apply"},

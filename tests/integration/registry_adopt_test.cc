@@ -52,15 +52,9 @@ std::vector<std::string> Words(const std::string& command) {
 std::set<std::string> RegisteringFixes(const nlohmann::json& doc, int port) {
   std::set<std::string> out;
   for (const auto& f : doc["findings"]) {
-    // "ports" is a port set as text: "22", "20100-20101,40002".
+    // "ports" is an array of port numbers: [22, 20100, 20101].
     bool about = false;
-    std::istringstream ranges(f["ports"].is_string() ? f["ports"].get<std::string>() : "");
-    for (std::string r; std::getline(ranges, r, ',');) {
-      const auto dash = r.find('-');
-      const int low = std::stoi(r.substr(0, dash));
-      const int high = dash == std::string::npos ? low : std::stoi(r.substr(dash + 1));
-      about = about || (low <= port && port <= high);
-    }
+    for (const auto& p : f["ports"]) about = about || (p.is_number() && p.get<int>() == port);
     if (!about) continue;
     for (const std::string& c : CommandsIn(f["fix"].get<std::string>())) {
       if (c.starts_with("berth adopt ") || c.starts_with("berth assign ") ||

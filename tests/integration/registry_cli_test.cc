@@ -40,7 +40,7 @@ TEST_F(RegistryCli, AssignIsIdempotentAndShowExplains) {
   auto list = Berth({"list", "--json"});
   ASSERT_EQ(list.exit_code, 0);
   auto l = nlohmann::json::parse(list.out);
-  EXPECT_EQ(l["schema"], "berth.registry/1");
+  EXPECT_EQ(l["schema"], "berth.registry/2");
   ASSERT_EQ(l["services"].size(), 1u);
   EXPECT_EQ(l["services"][0]["name"], "web");
   auto rel = Berth({"release", "web"});

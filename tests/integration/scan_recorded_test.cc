@@ -53,7 +53,7 @@ TEST(ScanRecorded, AFixtureHostGoesThroughAuditRegistryAndRenderingWithoutRoot) 
   ASSERT_EQ(scan.exit_code, 1) << scan.err;  // findings at warning or above: the drifted service
   const auto doc = nlohmann::json::parse(scan.out);
   EXPECT_EQ(doc["host"]["hostname"], "fixture-host");
-  EXPECT_EQ(doc["host"]["reserved_ports"], "40000,45000-45010");
+  EXPECT_EQ(doc["host"]["reserved_ports"], nlohmann::json::parse("[[40000,40000],[45000,45010]]"));
   EXPECT_EQ(StatusOf(doc, 5432, "tcp"), "registered");
   EXPECT_EQ(StatusOf(doc, 53, "udp"), "drifted");  // dnsmasq is registered on 5353
   EXPECT_EQ(StatusOf(doc, 22, "tcp"), "unregistered");
@@ -98,7 +98,7 @@ TEST(ScanRecorded, BadRecordingsAreClearErrors) {
   std::ofstream(dir.File("bad.json")) << "{\"schema\": \"berth.scan/9\"}";
   auto bad = RunBerth({"scan", "--from", dir.File("bad.json"), "--no-registry"});
   EXPECT_EQ(bad.exit_code, 2);
-  EXPECT_THAT(bad.err, HasSubstr("berth.scan/1"));
+  EXPECT_THAT(bad.err, HasSubstr("berth.scan/2"));
   auto both = RunBerth({"scan", "--from", kDump, "--netns", "x"});
   EXPECT_EQ(both.exit_code, 2);
 }

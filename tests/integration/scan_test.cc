@@ -41,7 +41,7 @@ TEST(Scan, NamespaceServersAreReportedExactlyWithOwnersClassesAndFindings) {
   ASSERT_EQ(r.exit_code, 1) << r.err;  // findings at warning level
   json scan = ParseJson(r);
   ASSERT_FALSE(scan.is_discarded()) << r.out;
-  EXPECT_EQ(scan["schema"], "berth.scan/1");
+  EXPECT_EQ(scan["schema"], "berth.scan/2");
   EXPECT_EQ(scan["host"]["netns"], ns->name());
   EXPECT_EQ(scan["partial"], false);
 
@@ -79,7 +79,7 @@ TEST(Scan, NamespaceServersAreReportedExactlyWithOwnersClassesAndFindings) {
 
   auto eph = FindingsWithId(scan, "ephemeral-listener");
   ASSERT_EQ(eph.size(), 1u);
-  EXPECT_EQ(eph[0]["ports"], "40000");
+  EXPECT_EQ(eph[0]["ports"], nlohmann::json::parse("[40000]"));
   EXPECT_EQ(eph[0]["pids"], json::array({alpha.pid()}));
   auto mappers = FindingsWithId(scan, "port-mapper");
   ASSERT_EQ(mappers.size(), 2u);  // rpcbind on tcp and on udp
@@ -103,7 +103,7 @@ TEST(Scan, NamespaceServersAreReportedExactlyWithOwnersClassesAndFindings) {
   ASSERT_FALSE(after.is_discarded()) << rescan.out << rescan.err;
   EXPECT_TRUE(FindingsWithId(after, "reserved-ports-empty").empty());
   EXPECT_TRUE(FindingsWithId(after, "unreserved-ephemeral-ports").empty());
-  EXPECT_EQ(after["host"]["reserved_ports"], "40000");
+  EXPECT_EQ(after["host"]["reserved_ports"], nlohmann::json::parse("[[40000,40000]]"));
   const json* reserved = FindSocket(after, "tcp", "::", 40000);
   ASSERT_NE(reserved, nullptr) << rescan.out;
   EXPECT_EQ(reserved->at("class").at("reserved"), true);
