@@ -93,8 +93,8 @@ TEST(RegistryIntegrity, SameNameFromSixteenProcessesGetsOnePort) {
   EXPECT_EQ(std::to_string(stored.at("contended")) + "\n", *outputs.begin());
 }
 
-// kill -9 at several points of an apply of a 20,000-service file: the registry is exactly
-// the one before or exactly the one after, never anything in between.
+// kill -9 at several points of an apply of a 5,000-service file (seconds under ASan): the
+// registry is exactly the one before or exactly the one after, never anything in between.
 TEST(RegistryIntegrity, KillDuringApplyLeavesBeforeOrAfter) {
   TempDir dir;
   const std::string big = dir.File("big.toml");
@@ -102,7 +102,7 @@ TEST(RegistryIntegrity, KillDuringApplyLeavesBeforeOrAfter) {
     // Every field given (times too), so two registries built from it export the same text.
     std::ofstream out(big);
     out << "schema = 1\n[[group]]\nname = \"bulk\"\nrange = \"1-65535\"\n";
-    for (int i = 0; i < 20000; ++i) {
+    for (int i = 0; i < 5000; ++i) {
       out << fmt::format("\n[[service]]\nname = \"s{}\"\nport = {}\ngroup = \"bulk\"\n"
                          "created = 2026-01-01T00:00:00Z\nupdated = 2026-01-01T00:00:00Z\n",
                          i, 1 + i);
@@ -123,7 +123,7 @@ TEST(RegistryIntegrity, KillDuringApplyLeavesBeforeOrAfter) {
   ASSERT_EQ(full.exit_code, 0) << full.err;
   const std::string after = RunBerth({"export", "--db", ref}).out;
   ASSERT_GT(after.size(), before.size());
-  ASSERT_NE(after.find("name = \"s19999\""), std::string::npos);
+  ASSERT_NE(after.find("name = \"s4999\""), std::string::npos);
 
   int saw_before = 0, saw_after = 0;
   for (int pct : {50, 80, 95}) {
@@ -147,7 +147,7 @@ TEST(RegistryIntegrity, KillDuringApplyLeavesBeforeOrAfter) {
       ++saw_after;
     }
   }
-  std::fprintf(stderr, "apply of 20,000 services: %lld ms; killed runs: %d before, %d after\n",
+  std::fprintf(stderr, "apply of 5,000 services: %lld ms; killed runs: %d before, %d after\n",
                static_cast<long long>(full_ms), saw_before, saw_after);
 }
 
