@@ -6,7 +6,7 @@ REL   := build
 TEST  := build-test
 BENCH := build-bench
 
-.PHONY: run test bench build fuzz man clean deps
+.PHONY: run test bench build fuzz man install deb clean deps
 
 # Install, build Release, and audit this host. Exit 1 from berth means "findings": not a failure here.
 run: build
@@ -41,5 +41,30 @@ fuzz:
 man: build
 	@echo "man page: $(REL)/berth.1 (man -l $(REL)/berth.1)"
 
+# Install from source (docs/install.md): make install [PREFIX=/usr/local] [DESTDIR=stage].
+# Installed as root with no DESTDIR, the system user and /var/lib/berth are made too
+# (systemd-sysusers, systemd-tmpfiles); nothing is enabled or started.
+PREFIX ?= /usr/local
+install: build
+	cmake -S . -B $(REL) -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	DESTDIR="$(DESTDIR)" cmake --install $(REL)
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ] && command -v systemd-sysusers >/dev/null; then \
+	  systemd-sysusers $(PREFIX)/lib/sysusers.d/berth.conf && \
+	  systemd-tmpfiles --create $(PREFIX)/lib/tmpfiles.d/berth.conf; fi
+
+# The Debian package, from a Release build with Debian's hardening flags (docs/install.md):
+# $(DEB)/deb/berth_VERSION_ARCH.deb. DEB_VERSION=... overrides the project's version.
+DEB ?= build-deb
+deb:
+	scripts/install-deps deb
+	DEB_BUILD_MAINT_OPTIONS=hardening=+all; export DEB_BUILD_MAINT_OPTIONS; \
+	cmake -S . -B $(DEB) $(GEN) -DCMAKE_BUILD_TYPE=Release -DBERTH_TESTS=OFF -DCMAKE_INSTALL_PREFIX=/usr \
+	  -DCMAKE_CXX_FLAGS="$$(dpkg-buildflags --get CPPFLAGS) $$(dpkg-buildflags --get CXXFLAGS)" \
+	  -DCMAKE_EXE_LINKER_FLAGS="$$(dpkg-buildflags --get LDFLAGS)" \
+	  $(if $(DEB_VERSION),-DBERTH_DEB_VERSION=$(DEB_VERSION),-UBERTH_DEB_VERSION) >/dev/null
+	cmake --build $(DEB) -j $(JOBS)
+	cd $(DEB) && cpack --config CPackConfig.cmake
+	@ls $(DEB)/deb/*.deb
+
 clean:
-	rm -rf $(REL) $(TEST) $(BENCH) build-fuzz
+	rm -rf $(REL) $(TEST) $(BENCH) build-fuzz $(DEB)
