@@ -59,8 +59,9 @@ std::optional<Finding> RangeOverlapsListenersFinding(const AuditInput& in) {
           ? fmt::format("move the servers out of the range (preferred), or shrink the range "
                         "around them: {} net.ipv4.ip_local_port_range=\"{} {}\"",
                         SysctlPrefix(in.snap), best.low, best.high)
-          : std::string("move the servers to static ports below the range (berth assign NAME); "
-                        "no part of the range free of servers is 10,000 ports or larger");
+          : std::string("move the servers to static ports below the range (each one's "
+                        "ephemeral-listener finding names its berth assign); no part of the "
+                        "range free of servers is 10,000 ports or larger");
   return Finding{.id = FindingId::kRangeOverlapsListeners,
                  .severity = Severity::kInfo,
                  .subject = "host",

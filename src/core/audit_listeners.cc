@@ -51,10 +51,12 @@ std::string SampleIana(const PortSet& ports, Protocol proto) {
   return out;
 }
 
-// The service name a fix suggests for the group's process, or the placeholder NAME.
+// The service name a fix suggests for the group's process, or one made of its first port
+// when the process is unknown ("tcp-40000"): a fix must run as printed.
 std::string NameFor(const audit::ServerGroup& g) {
   std::string name = g.process != nullptr ? SuggestServiceName(g.process->command) : "";
-  return name.empty() ? "NAME" : name;
+  if (!name.empty() || g.ports.empty()) return name.empty() ? std::string("service") : name;
+  return PortServiceName(static_cast<Port>(g.ports.ranges().front().low), g.proto);
 }
 
 // The commands that keep `ports` where they are, registered (or allowed, outside the

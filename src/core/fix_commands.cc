@@ -47,8 +47,13 @@ std::string SuggestServiceName(const HostSnapshot& snap, std::string_view comman
   return base + suffix;
 }
 
+std::string PortServiceName(Port port, Protocol proto) {
+  return fmt::format("{}-{}", ProtocolName(proto), port);
+}
+
 std::string AdoptCommand(std::string_view name, Port port, Protocol proto) {
-  return fmt::format("berth adopt {} --port {} --proto {}{}", name.empty() ? "NAME" : name, port,
+  return fmt::format("berth adopt {} --port {} --proto {}{}",
+                     name.empty() ? PortServiceName(port, proto) : std::string(name), port,
                      ProtocolName(proto), IanaAssigned(port, proto) ? " --allow-iana" : "");
 }
 

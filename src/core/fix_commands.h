@@ -24,8 +24,12 @@ std::string SuggestServiceName(std::string_view command);
 std::string SuggestServiceName(const HostSnapshot& snap, std::string_view command, Port port,
                                Protocol proto);
 
+// The name a fix gives a listener whose process berth cannot see (another user's, without
+// root): "tcp-40000". A valid service name, so that the fix runs as printed.
+std::string PortServiceName(Port port, Protocol proto);
+
 // "berth adopt NAME --port P --proto X" for a listener on `port`/`proto` to be registered
-// as `name` ("" when berth does not know the process: NAME is then a placeholder), with
+// as `name` ("" when berth does not know the process: PortServiceName then), with
 // --allow-iana when IANA assigns the port. The command registers the listener in the default
 // group; it works as printed when `port` is inside that group's range.
 std::string AdoptCommand(std::string_view name, Port port, Protocol proto);

@@ -415,8 +415,9 @@ ScanMatch MatchScan(const HostSnapshot& snap, const std::vector<Service>& servic
                     "when it restarts",
                     key.first, it->second.Format(), ProtocolName(proto), ports.Format()),
         fmt::format("pin it: berth assign {} then configure that port",
-                    SuggestServiceName(key.first).empty() ? std::string("NAME")
-                                                          : SuggestServiceName(key.first))));
+                    SuggestServiceName(key.first).empty()
+                        ? PortServiceName(static_cast<Port>(ports.ranges().front().low), proto)
+                        : SuggestServiceName(key.first))));
   }
   return m;
 }

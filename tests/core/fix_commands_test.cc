@@ -30,7 +30,9 @@ TEST(FixCommands, AdoptCommandCarriesEveryFlagThePortNeeds) {
   EXPECT_EQ(AdoptCommand("python3", 32106, Protocol::kTcp), "berth adopt python3 --port 32106 --proto tcp");
   EXPECT_EQ(AdoptCommand("weird", 8080, Protocol::kTcp),
             "berth adopt weird --port 8080 --proto tcp --allow-iana");
-  EXPECT_EQ(AdoptCommand("", 20101, Protocol::kUdp), "berth adopt NAME --port 20101 --proto udp");
+  // An owner berth cannot see gets a name from its port, never a placeholder.
+  EXPECT_EQ(AdoptCommand("", 20101, Protocol::kUdp), "berth adopt udp-20101 --port 20101 --proto udp");
+  EXPECT_TRUE(ValidateServiceName(PortServiceName(20101, Protocol::kUdp)));
   EXPECT_EQ(ListenerFix("sshd", 22, Protocol::kTcp, {1024, 49151}), "berth group add default --allow 22");
   EXPECT_EQ(ListenerFix("app", 20100, Protocol::kTcp, {1024, 49151}),
             "berth adopt app --port 20100 --proto tcp");
