@@ -107,6 +107,9 @@ void WalkPid(Shared& sh, int pid, std::vector<Hit>& hits) {
   alignas(8) char buf[16 * 1024];
   char link[64];
   std::size_t fds = 0;
+  // /proc/PID/fd can be listable (CAP_DAC_READ_SEARCH) while its links are not (reading them
+  // needs ptrace access: CAP_SYS_PTRACE or the same user): that process is unreadable too.
+  bool denied = false;
   for (;;) {
     long n = ::syscall(SYS_getdents64, dfd, buf, sizeof buf);
     if (n <= 0) break;  // 0: end; <0: the process exited mid-walk, keep what we have
@@ -116,6 +119,7 @@ void WalkPid(Shared& sh, int pid, std::vector<Hit>& hits) {
       if (d->d_name[0] < '0' || d->d_name[0] > '9') continue;
       ssize_t len = ::readlinkat(dfd, d->d_name, link, sizeof link);
       ++fds;
+      if (len < 0 && (errno == EACCES || errno == EPERM)) denied = true;
       if (len < 10 || link[0] != 's') continue;
       auto ino = ParseSocketLink(std::string_view(link, static_cast<std::size_t>(len)));
       if (!ino) continue;
@@ -130,6 +134,7 @@ void WalkPid(Shared& sh, int pid, std::vector<Hit>& hits) {
     }
   }
   sh.fds.fetch_add(fds, std::memory_order_relaxed);
+  if (denied) sh.unreadable.fetch_add(1, std::memory_order_relaxed);
 }
 
 void Worker(Shared& sh, std::vector<Hit>& hits) {

@@ -308,6 +308,30 @@ TEST(Scan, UnprivilegedScanIsMarkedPartialAndKeepsUnownedSockets) {
   ::close(s);
 }
 
+// With CAP_DAC_READ_SEARCH alone /proc/PID/fd lists but its links do not read (that needs
+// ptrace access): the owners are missing all the same, so the scan must say it is partial.
+TEST(Scan, ListableButUnreadableFdsStillMarkThePartialScan) {
+  BERTH_REQUIRE_ROOT();
+  int s = OpenBound({SOCK_STREAM, AF_INET, "127.0.0.1", 0});
+  ASSERT_GE(s, 0);
+  sockaddr_in a{};
+  socklen_t len = sizeof a;
+  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  auto r = test::Run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                      "--inh-caps=-all,+dac_read_search", "--ambient-caps=+dac_read_search",
+                      BerthBinary(), "scan", "--json", "--tcp", "--fail-on", "none"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto scan = ParseJson(r);
+  ASSERT_FALSE(scan.is_discarded()) << r.out;
+  EXPECT_EQ(scan["partial"], true) << "every owner of root's sockets is missing";
+  ASSERT_FALSE(scan["warnings"].empty());
+  EXPECT_THAT(scan["warnings"][0].get<std::string>(), HasSubstr("permission denied"));
+  const json* root_socket = FindSocket(scan, "tcp", "127.0.0.1", ntohs(a.sin_port));
+  ASSERT_NE(root_socket, nullptr);
+  EXPECT_TRUE(root_socket->at("owners").empty());
+  ::close(s);
+}
+
 TEST(Scan, ProcessesExitingMidScanNeverBreakIt) {
   // A churner forks short-lived children that each hold a listener; scans run meanwhile. Its
   // sleeps set the churn rate (the behaviour under test); nothing waits on them, and the
