@@ -37,6 +37,28 @@ HostSnapshot Snap(std::vector<std::tuple<Protocol, Port, std::string>> servers) 
   return snap;
 }
 
+// One process (`command`, `pid`) holding a server socket on each (protocol, port).
+HostSnapshot OneProcess(const std::string& command, int pid,
+                        const std::vector<std::pair<Protocol, Port>>& servers) {
+  HostSnapshot snap;
+  snap.hostname = "h";
+  snap.config.ephemeral = {32768, 60999};
+  snap.owners_resolved = true;
+  ProcessInfo proc;
+  proc.pid = pid;
+  proc.command = command;
+  snap.processes.push_back(proc);
+  for (auto [proto, port] : servers) {
+    SocketRecord s;
+    s.proto = proto;
+    s.state = proto == Protocol::kTcp ? SocketState::kListen : SocketState::kClose;
+    s.local_port = port;
+    snap.owners.push_back(SocketOwner{static_cast<std::uint32_t>(snap.sockets.size()), 0, 3});
+    snap.sockets.push_back(s);
+  }
+  return snap;
+}
+
 std::vector<std::string> Ids(const std::vector<Finding>& fs) {
   std::vector<std::string> out;
   for (const auto& f : fs) out.emplace_back(FindingIdName(f.id));
@@ -105,26 +127,11 @@ TEST(RegistryCheck, OneFindingPerServiceAndKindForABothService) {
 // One process on several unregistered ports: one finding with all of them, one command per
 // line in the fix, the ports outside the registrable range allowed in one command.
 TEST(RegistryCheck, UnregisteredListenersAreOneFindingPerProcessAndProtocol) {
-  HostSnapshot snap;
-  snap.hostname = "h";
-  snap.config.ephemeral = {32768, 60999};
-  snap.owners_resolved = true;
-  ProcessInfo app;
-  app.pid = 42;
-  app.command = "app";
-  snap.processes.push_back(app);
-  const std::vector<std::pair<Protocol, Port>> sockets = {
-      {Protocol::kTcp, 80},   {Protocol::kTcp, 20101}, {Protocol::kTcp, 20102},
-      {Protocol::kTcp, 20103}, {Protocol::kTcp, 20104}, {Protocol::kTcp, 20105},
-      {Protocol::kTcp, 20106}, {Protocol::kTcp, 20107}, {Protocol::kUdp, 20101}};
-  for (auto [proto, port] : sockets) {
-    SocketRecord s;
-    s.proto = proto;
-    s.state = proto == Protocol::kTcp ? SocketState::kListen : SocketState::kClose;
-    s.local_port = port;
-    snap.owners.push_back(SocketOwner{static_cast<std::uint32_t>(snap.sockets.size()), 0, 3});
-    snap.sockets.push_back(s);
-  }
+  const HostSnapshot snap = OneProcess(
+      "app", 42,
+      {{Protocol::kTcp, 80}, {Protocol::kTcp, 20101}, {Protocol::kTcp, 20102},
+       {Protocol::kTcp, 20103}, {Protocol::kTcp, 20104}, {Protocol::kTcp, 20105},
+       {Protocol::kTcp, 20106}, {Protocol::kTcp, 20107}, {Protocol::kUdp, 20101}});
   auto findings = CheckHost(snap, {Svc("other", 7000)}, {}, PortRange{1024, 49151});
   std::vector<const Finding*> unreg;
   for (const auto& f : findings) {
@@ -203,22 +210,8 @@ TEST(RegistryMatchScan, RegisteredUnregisteredDriftedAndPortChanged) {
   // sockets are not the service drifted (db is on 5432/tcp; 5353/udp is something else).
   const std::vector<Service> db = {Svc("db", 5432, ServiceProto::kBoth)};
   const std::vector<Observation> seen = {{"h", "db", Protocol::kTcp, 5432, 1, "python3", 0, 0}};
-  HostSnapshot both;
-  both.hostname = "h";
-  both.config.ephemeral = {32768, 60999};
-  both.owners_resolved = true;
-  ProcessInfo python;
-  python.pid = 7;
-  python.command = "python3";
-  both.processes.push_back(python);
-  for (auto [proto, port] : {std::pair{Protocol::kTcp, Port{5432}}, std::pair{Protocol::kUdp, Port{5353}}}) {
-    SocketRecord s;
-    s.proto = proto;
-    s.state = proto == Protocol::kTcp ? SocketState::kListen : SocketState::kClose;
-    s.local_port = port;
-    both.owners.push_back(SocketOwner{static_cast<std::uint32_t>(both.sockets.size()), 0, 3});
-    both.sockets.push_back(s);
-  }
+  const HostSnapshot both =
+      OneProcess("python3", 7, {{Protocol::kTcp, 5432}, {Protocol::kUdp, 5353}});
   ScanMatch held = MatchScan(both, db, seen);
   ASSERT_EQ(held.sockets.size(), 2u);
   ASSERT_TRUE(held.sockets[1].has_value());
