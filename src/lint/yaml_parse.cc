@@ -226,6 +226,7 @@ class YamlReader {
       d.proto = sp->proto;
       d.address = sp->address;
       d.sexagesimal = Plain(n) && Sexagesimal(text);
+      if (sp->host->high == 0) d.dynamic = Dynamic::kZero;
     } else {
       PortDecl& d = Add(n, quote, path, sp->container, ConfigFormat::kCompose);
       d.kind = DeclKind::kPublish;
@@ -260,6 +261,7 @@ class YamlReader {
         d.kind = DeclKind::kPublish;
         d.proto = proto;
         d.address = address;
+        if (host->high == 0) d.dynamic = Dynamic::kZero;
       }
     } else {
       PortDecl& d = Add(target, 0, path + ".target", *container, ConfigFormat::kCompose);
