@@ -118,6 +118,8 @@ void AddLintCommand(CLI::App& app, int& exit_code) {
       "Exit status: 0 no finding at or above --fail-on, 1 findings, 2 error (a path that does "
       "not exist, or a file that could not be read or parsed: the other files are still linted "
       "and reported).\n"
+      "Rules: dynamic-port, ephemeral-port, port-collision, port-mapper-client, "
+      "registry-mismatch, compose-sexagesimal, sqlclient-host-port (docs/lint.md).\n"
       "Examples:\n"
       "  berth lint .                            every configuration file below here\n"
       "  berth lint compose.yaml k8s/            a Compose file and a directory of manifests\n"
