@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <system_error>
 
@@ -11,6 +12,7 @@
 
 #include "base/file.h"
 #include "core/service.h"
+#include "lint/edit.h"
 #include "lint/format.h"
 #include "lint/line_reader.h"
 #include "lint/rules.h"
@@ -224,6 +226,34 @@ Result<LintReport> Lint(const LintRequest& request, registry::Store* store) {
   if (store != nullptr) ctx = RegistryContext(report.decls, *store, report);
   report.findings = lint::ApplyRules(report.decls, ctx);
   return report;
+}
+
+FixOutcome ApplyLintFixes(const std::vector<lint::LintFinding>& findings) {
+  std::map<std::string, std::vector<lint::Edit>> by_file;
+  for (const lint::LintFinding& f : findings) {
+    if (f.edit) by_file[f.where.file].push_back(*f.edit);
+  }
+  FixOutcome out;
+  for (auto& [file, edits] : by_file) {
+    auto text = ReadSmallFile(file);
+    if (!text) {
+      out.errors.push_back({file, text.error()});
+      continue;
+    }
+    lint::EditResult r = lint::ApplyEdits(*text, std::move(edits));
+    out.skipped += r.skipped;
+    if (r.applied == 0) continue;
+    std::error_code ec;
+    const auto perms = fs::status(file, ec).permissions();
+    const auto mode = ec ? mode_t{0644} : static_cast<mode_t>(perms & fs::perms::mask);
+    if (auto written = WriteFileAtomic(file, r.text, mode); !written) {
+      out.errors.push_back({file, written.error()});
+      continue;
+    }
+    ++out.files;
+    out.applied += r.applied;
+  }
+  return out;
 }
 
 }  // namespace berth::app

@@ -42,4 +42,16 @@ struct LintReport {
 // kMaxLintFiles files.
 [[nodiscard]] Result<LintReport> Lint(const LintRequest& request, registry::Store* store);
 
+struct FixOutcome {
+  std::size_t files = 0;    // files rewritten
+  std::size_t applied = 0;  // edits written
+  std::size_t skipped = 0;  // edits whose span no longer held what the lint read, or overlapped
+  std::vector<lint::FileError> errors;  // files that could not be read or written
+};
+
+// Writes each finding's edit into its file: one atomic replacement per file
+// (WriteFileAtomic), its permission bits kept, every byte outside the edits unchanged. Files
+// without edits are not touched.
+[[nodiscard]] FixOutcome ApplyLintFixes(const std::vector<lint::LintFinding>& findings);
+
 }  // namespace berth::app

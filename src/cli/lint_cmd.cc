@@ -25,6 +25,7 @@ struct LintFlags {
   bool sarif = false;
   StoreFlags store;
   bool no_registry = false;
+  bool fix = false;
   std::string fail_on = "warning";
   std::string color = "auto";
 };
@@ -50,6 +51,22 @@ int Run(LintFlags& f) {
   }
   auto report = app::Lint(f.request, store.get());
   if (!report) return PrintError(report.error());
+  bool fix_failed = false;
+  if (f.fix) {
+    const app::FixOutcome fixed = app::ApplyLintFixes(report->findings);
+    for (const lint::FileError& e : fixed.errors) {
+      (void)PrintError(fmt::format("--fix: {}: {}", e.file, e.error.message));
+    }
+    fix_failed = !fixed.errors.empty();
+    fmt::print(stderr, "berth lint: --fix wrote {} edit{} in {} file{}{}\n", fixed.applied,
+               fixed.applied == 1 ? "" : "s", fixed.files, fixed.files == 1 ? "" : "s",
+               fixed.skipped == 0 ? std::string()
+                                  : fmt::format(" ({} skipped: the file changed, or two edits "
+                                                "overlap; run again)", fixed.skipped));
+    // What is printed and the exit status are about the files as they are now.
+    report = app::Lint(f.request, store.get());
+    if (!report) return PrintError(report.error());
+  }
   if (report->registry_error) {
     PrintWarning(fmt::format("registry not used ({}); the lint itself is complete",
                              report->registry_error->message));
@@ -68,7 +85,7 @@ int Run(LintFlags& f) {
   } else {
     RenderLintText(view, UseColor(ParseColorMode(f.color)), sink);
   }
-  if (!report->errors.empty()) return 2;
+  if (!report->errors.empty() || fix_failed) return 2;
   if (f.fail_on == "none") return 0;
   auto threshold = ParseSeverity(f.fail_on);
   for (const lint::LintFinding& finding : report->findings) {
@@ -114,6 +131,10 @@ void AddLintCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--db", flags->store.db,
                   "registry file (default: $BERTH_DB, else the per-user or system one); read only");
   cmd->add_flag("--no-registry", flags->no_registry, "do not read the registry");
+  cmd->add_flag("--fix", flags->fix,
+                "rewrite what is certain, in place and atomically, every other byte kept: quote "
+                "Compose's base-60 entries, Server=HOST:PORT to HOST,PORT, and, with the "
+                "registry, its port for the service or the named instance; then lint again");
   cmd->footer(
       "Exit status: 0 no finding at or above --fail-on, 1 findings, 2 error (a path that does "
       "not exist, or a file that could not be read or parsed: the other files are still linted "
@@ -126,6 +147,7 @@ void AddLintCommand(CLI::App& app, int& exit_code) {
       "  berth lint --exclude 'vendor/*' .       skip a directory\n"
       "  berth lint --include '*.cs' src/        connection strings in C# sources\n"
       "  berth lint --sarif . > berth.sarif      for code scanning\n"
+      "  berth lint --fix --db reg.db .          write the registry's ports into the files\n"
       "  berth lint --json . | jq '.findings[]'");
   cmd->callback([flags, &exit_code] { exit_code = Run(*flags); });
 }

@@ -91,6 +91,10 @@ void RenderLintText(const LintView& view, bool color, const Sink& sink) {
     for (const lint::Location& r : f.related) {
       out += fmt::format("  see  {}:{}:{}\n", TerminalSafe(r.file, kTerminalMaxLine), r.line, r.column);
     }
+    if (f.edit) {
+      out += fmt::format("  edit '{}' -> '{}' (berth lint --fix)\n", TerminalSafe(f.edit->expected),
+                         TerminalSafe(f.edit->replacement));
+    }
     sink(out);
   }
   const auto n = Counts(*view.findings);
@@ -146,7 +150,18 @@ void RenderLintJson(const LintView& view, const Sink& sink) {
     for (const lint::Location& r : f.related) {
       j.BeginObject().Field("file", r.file).Field("line", r.line).Field("column", r.column).EndObject();
     }
-    j.EndArray().EndObject();
+    j.EndArray();
+    j.Key("edit");
+    if (f.edit) {
+      j.BeginObject()
+          .Field("offset", f.edit->offset)
+          .Field("expected", f.edit->expected)
+          .Field("replacement", f.edit->replacement)
+          .EndObject();
+    } else {
+      j.Null();
+    }
+    j.EndObject();
   }
   j.EndArray();
   j.Key("errors").BeginArray();
@@ -221,6 +236,21 @@ void RenderLintSarif(const LintView& view, std::string_view version, const Sink&
       j.Key("relatedLocations").BeginArray();
       for (const lint::Location& r : f.related) SarifLocation(j, r);
       j.EndArray();
+    }
+    if (f.edit) {
+      j.Key("fixes").BeginArray().BeginObject();
+      j.Key("description").BeginObject().Field("text", f.fix).EndObject();
+      j.Key("artifactChanges").BeginArray().BeginObject();
+      j.Key("artifactLocation").BeginObject().Field("uri", ArtifactUri(f.where.file)).EndObject();
+      j.Key("replacements").BeginArray().BeginObject();
+      j.Key("deletedRegion").BeginObject()
+          .Field("byteOffset", f.edit->offset)
+          .Field("byteLength", f.edit->expected.size())
+          .EndObject();
+      j.Key("insertedContent").BeginObject().Field("text", f.edit->replacement).EndObject();
+      j.EndObject().EndArray();                // replacement, replacements
+      j.EndObject().EndArray();                // artifactChange, artifactChanges
+      j.EndObject().EndArray();                // fix, fixes
     }
     j.EndObject();
     if (j.buffer().size() > 64 * 1024) sink(j.Take());

@@ -10,11 +10,14 @@ namespace {
 struct Reader {
   ConfigFormat format;
   std::string_view file;
+  std::string_view base;  // the whole file: every Line views into it
   std::vector<PortDecl>* out;
 
   PortDecl& Add(const Line& line, int column, std::string key_path, PortRange ports) {
     PortDecl d;
     d.where = Location{std::string(file), line.number, column};
+    d.offset = static_cast<std::size_t>(line.text.data() - base.data()) +
+               static_cast<std::size_t>(column - 1);
     d.key_path = std::move(key_path);
     d.format = format;
     d.ports = ports;
@@ -353,7 +356,7 @@ Result<std::vector<PortDecl>> ParseConfPorts(ConfigFormat format, std::string_vi
                                             std::string_view text) {
   std::vector<PortDecl> out;
   const std::vector<Line> lines = BERTH_TRY(SplitLines(text));
-  Reader r{format, file, &out};
+  Reader r{format, file, text, &out};
   switch (format) {
     case ConfigFormat::kSystemdSocket: ReadSystemdSocket(lines, r); break;
     case ConfigFormat::kNginx: ReadNginx(lines, r); break;

@@ -39,12 +39,17 @@ std::string MapperService(std::string_view instance) {
 struct Scanner {
   ConfigFormat format;
   std::string_view file;
+  std::string_view base;  // the whole file: every Line views into it
   std::vector<PortDecl>* out;
 
+  // `text`: the server value a fix rewrites, starting at column0.
   void Add(const Line& line, std::size_t column0, std::string key, std::string_view host,
-           std::string_view instance) {
+           std::string_view instance, std::string_view text) {
     PortDecl d;
     d.where = Location{std::string(file), line.number, static_cast<int>(column0) + 1};
+    d.offset = static_cast<std::size_t>(line.text.data() - base.data()) + column0;
+    d.text = std::string(text);
+    d.text_offset = d.offset;
     d.key_path = std::move(key);
     d.format = format;
     d.kind = DeclKind::kTarget;
@@ -79,7 +84,7 @@ struct Scanner {
       std::string_view rest = v.substr(i);
       if (rest.find(',') != std::string_view::npos) return;  // HOST\INSTANCE,PORT: no mapper
       if (rest.empty() || host.empty()) return;
-      Add(line, off, std::string(key), host, rest);
+      Add(line, off, std::string(key), host, rest, v);
       return;
     }
     const std::size_t colon = v.find(':');
@@ -88,7 +93,8 @@ struct Scanner {
     bool sqlclient = false;
     for (std::string_view k : kSqlClientKeys) sqlclient = sqlclient || lower.find(k) != std::string::npos;
     if (!sqlclient) return;
-    PortDecl& d = (Add(line, off, std::string(key), v.substr(0, colon), {}), out->back());
+    Add(line, off, std::string(key), v.substr(0, colon), {}, v);
+    PortDecl& d = out->back();
     d.host_port = true;
     if (auto p = ParsePortNumber(Trim(v.substr(colon + 1)))) d.ports = PortRange{*p, *p};
   }
@@ -130,7 +136,7 @@ struct Scanner {
       instance = v.substr(0, v.find(';'));
     }
     if (instance.empty() || has_port || host.empty()) return;
-    Add(line, start, jtds ? "jdbc:jtds" : "jdbc:sqlserver", host, instance);
+    Add(line, start, jtds ? "jdbc:jtds" : "jdbc:sqlserver", host, instance, hostpart);
   }
 };
 
@@ -140,7 +146,7 @@ Result<std::vector<PortDecl>> ParseConnectionStrings(ConfigFormat format, std::s
                                                     std::string_view text) {
   std::vector<PortDecl> out;
   const std::vector<Line> lines = BERTH_TRY(SplitLines(text));
-  Scanner s{format, file, &out};
+  Scanner s{format, file, text, &out};
   for (const Line& line : lines) {
     const std::string lower = AsciiLower(line.text);
     // Cheap filter: every form has '=' or "jdbc:".

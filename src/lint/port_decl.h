@@ -84,6 +84,19 @@ struct PortDecl {
                           // containerPort, a Service port): it shares no port with the host
   bool sexagesimal = false;  // an unquoted Compose "a:b" that YAML 1.1 reads as base 60
   bool host_port = false;    // a SqlClient "Server=HOST:PORT" (the port belongs after a comma)
+  std::size_t offset = 0;    // byte offset of `where` in the file
+  std::string text;          // the whole value a fix may rewrite: a Compose short-syntax entry,
+                             // a connection string's server value ("" for other declarations)
+  std::size_t text_offset = 0;  // byte offset of `text` in the file
+};
+
+// A rewrite of one span of a file: `expected` at byte `offset` becomes `replacement`. Made only
+// where the change is unambiguous; applied only if the file still holds `expected` there.
+struct Edit {
+  std::size_t offset = 0;
+  std::string expected;
+  std::string replacement;
+  friend bool operator==(const Edit&, const Edit&) = default;
 };
 
 // The rules, each with a stable id (docs/lint.md).
@@ -111,6 +124,7 @@ struct LintFinding {
   std::string why;   // one line
   std::string fix;   // a concrete change; may span lines
   std::vector<Location> related;  // the other declarations of a collision
+  std::optional<Edit> edit;       // the rewrite --fix applies, when one is certain
 };
 
 // A file that could not be read or parsed: the others are still linted.

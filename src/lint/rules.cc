@@ -63,6 +63,24 @@ std::string Derivation(const PortDecl& d) {
   return d.kind == DeclKind::kDerived ? fmt::format(" ({})", d.derived_from) : std::string();
 }
 
+// Rewrites the declared port to `port`: only a single port on the host's side, read where
+// the declaration points (an implicit port, such as nginx's 80 for an address alone, fails
+// the expected-text check when applied).
+std::optional<Edit> PortEdit(const PortDecl& d, Port port) {
+  if (d.isolated || d.ports.low != d.ports.high || d.mapper != Mapper::kNone || d.host_port ||
+      (d.kind != DeclKind::kListen && d.kind != DeclKind::kPublish) ||
+      (d.dynamic != Dynamic::kNo && d.dynamic != Dynamic::kZero)) {
+    return std::nullopt;
+  }
+  return Edit{d.offset, fmt::format("{}", d.ports.low), fmt::format("{}", port)};
+}
+
+std::optional<Edit> RegistryEdit(const PortDecl& d, const RuleContext& ctx) {
+  const Service* s = Registered(d, ctx);
+  if (s == nullptr || !Covers(s->proto, d.proto)) return std::nullopt;
+  return PortEdit(d, s->port);
+}
+
 void DynamicRule(const PortDecl& d, const RuleContext& ctx, std::vector<LintFinding>& out) {
   if (d.dynamic == Dynamic::kNo || !Serves(d)) return;
   LintFinding f = Make(LintRule::kDynamicPort, d);
@@ -71,6 +89,7 @@ void DynamicRule(const PortDecl& d, const RuleContext& ctx, std::vector<LintFind
       f.why = "port 0: the kernel gives the server a random port from the ephemeral range, a "
               "new one at every start, so no client, firewall or monitor can know it";
       f.fix = fmt::format("set {} to {}", d.key_path, PortAdvice(d, ctx));
+      f.edit = RegistryEdit(d, ctx);
       break;
     case Dynamic::kRandom:
       f.why = "a random port at every start: no client, firewall or monitor can know it";
@@ -112,6 +131,7 @@ void EphemeralRule(const PortDecl& d, const RuleContext& ctx, std::vector<LintFi
   } else {
     f.fix = fmt::format("set {} to {}; until then reserve it on every host: {}", d.key_path,
                         PortAdvice(d, ctx), reserve);
+    f.edit = RegistryEdit(d, ctx);
   }
   out.push_back(std::move(f));
 }
@@ -134,6 +154,10 @@ void MapperRule(const PortDecl& d, const RuleContext& ctx, std::vector<LintFindi
                                         "Configuration Manager, IPAll, TCP Port) and recording "
                                         "it: berth assign {} --port PORT",
                                         d.service));
+    if (s != nullptr && d.key_path != "jdbc:jtds" && !d.text.empty()) {
+      const char sep = d.key_path == "jdbc:sqlserver" ? ':' : ',';
+      f.edit = Edit{d.text_offset, d.text, fmt::format("{}{}{}", d.text, sep, s->port)};
+    }
     out.push_back(std::move(f));
   }
   if (d.host_port) {
@@ -142,13 +166,17 @@ void MapperRule(const PortDecl& d, const RuleContext& ctx, std::vector<LintFindi
     f.why = "SqlClient reads Server=HOST:PORT as a host name with a colon: the connection "
             "fails; the port goes after a comma";
     f.fix = fmt::format("Server=tcp:{},{}", d.address, RangeText(d.ports));
+    if (!d.text.empty()) {
+      f.edit = Edit{d.text_offset, d.text, fmt::format("{},{}", d.address, RangeText(d.ports))};
+    }
     out.push_back(std::move(f));
   }
 }
 
 void RegistryRule(const PortDecl& d, const RuleContext& ctx, std::vector<LintFinding>& out) {
   const Service* s = Registered(d, ctx);
-  if (s == nullptr || d.dynamic != Dynamic::kNo || d.kind == DeclKind::kDerived ||
+  // A port inside a container's or pod's own namespace is not the one the registry holds.
+  if (s == nullptr || d.isolated || d.dynamic != Dynamic::kNo || d.kind == DeclKind::kDerived ||
       d.kind == DeclKind::kTarget || d.kind == DeclKind::kInternal || !Serves(d) ||
       !Covers(s->proto, d.proto) || d.ports.contains(s->port)) {
     return;
@@ -157,6 +185,7 @@ void RegistryRule(const PortDecl& d, const RuleContext& ctx, std::vector<LintFin
   f.why = fmt::format("the registry gives {} port {}/{}, this file declares {}", s->name,
                       s->port, ServiceProtoName(s->proto), RangeText(d.ports));
   f.fix = fmt::format("set {} to {} (or move the service in the registry)", d.key_path, s->port);
+  f.edit = RegistryEdit(d, ctx);
   out.push_back(std::move(f));
 }
 
@@ -166,6 +195,7 @@ void SexagesimalRule(const PortDecl& d, std::vector<LintFinding>& out) {
   f.why = "an unquoted HOST:CONTAINER with a container port below 60: YAML 1.1 parsers "
           "(docker-compose v1, PyYAML) read it as a base-60 number, not two ports";
   f.fix = "quote the entry: \"HOST:CONTAINER\"";
+  if (!d.text.empty()) f.edit = Edit{d.text_offset, d.text, "\"" + d.text + "\""};
   out.push_back(std::move(f));
 }
 

@@ -97,8 +97,9 @@ class YamlReader {
   YamlReader(std::string_view file, bool compose_name) : file_(file), compose_name_(compose_name) {}
 
   // Reads one document whose first line is line `line_offset` + 1 of the file.
-  Result<void> Read(const YAML::Node& doc, int line_offset) {
+  Result<void> Read(const YAML::Node& doc, int line_offset, std::size_t byte_offset) {
     line_offset_ = line_offset;
+    byte_offset_ = byte_offset;
     const std::size_t first = out_.size();
     windows_ = false;
     service_.clear();
@@ -160,6 +161,7 @@ class YamlReader {
     const YAML::Mark m = at.Mark();
     PortDecl d;
     d.where = Location{std::string(file_), line_offset_ + m.line + 1, m.column + 1 + extra_column};
+    d.offset = byte_offset_ + static_cast<std::size_t>(m.pos + extra_column);
     d.key_path = std::move(key_path);
     d.format = format;
     d.ports = ports;
@@ -226,6 +228,8 @@ class YamlReader {
       d.proto = sp->proto;
       d.address = sp->address;
       d.sexagesimal = Plain(n) && Sexagesimal(text);
+      d.text = text;
+      d.text_offset = byte_offset_ + static_cast<std::size_t>(n.Mark().pos + quote);
       if (sp->host->high == 0) d.dynamic = Dynamic::kZero;
     } else {
       PortDecl& d = Add(n, quote, path, sp->container, ConfigFormat::kCompose);
@@ -376,6 +380,7 @@ class YamlReader {
   std::string service_;
   std::string kind_;
   int line_offset_ = 0;
+  std::size_t byte_offset_ = 0;
 };
 
 struct Document {
@@ -436,7 +441,7 @@ Result<std::vector<PortDecl>> ParseYamlPorts(std::string_view file, std::string_
     // yaml-cpp reports errors by exception; they end here, at the library's boundary.
     try {
       const YAML::Node doc = YAML::Load(std::string(d.text));
-      BERTH_TRY(reader.Read(doc, d.first_line));
+      BERTH_TRY(reader.Read(doc, d.first_line, static_cast<std::size_t>(d.text.data() - text.data())));
     } catch (const YAML::Exception& e) {
       return Fail(ErrorCode::kMalformed,
                   fmt::format("invalid YAML at line {} column {}: {}",

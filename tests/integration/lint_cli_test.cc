@@ -9,6 +9,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <map>
 #include <set>
 #include <string>
 #include <tuple>
@@ -159,6 +161,7 @@ for rule in driver["rules"]:
     assert rule["shortDescription"]["text"]
     assert rule["defaultConfiguration"]["level"] in ("error", "warning", "note")
 assert run["invocations"][0]["executionSuccessful"] is True
+fixes = 0
 for res in run["results"]:
     assert res["ruleId"] == ids[res["ruleIndex"]], res
     assert res["level"] in ("error", "warning", "note")
@@ -168,11 +171,18 @@ for res in run["results"]:
     assert loc["region"]["startLine"] >= 1 and loc["region"]["startColumn"] >= 1
     for rel in res.get("relatedLocations", []):
         assert rel["physicalLocation"]["region"]["startLine"] >= 1
-print(len(run["results"]))
+    for fix in res.get("fixes", []):
+        change = fix["artifactChanges"][0]
+        assert change["artifactLocation"]["uri"] == loc["artifactLocation"]["uri"]
+        rep = change["replacements"][0]
+        assert rep["deletedRegion"]["byteOffset"] >= 0 and rep["deletedRegion"]["byteLength"] > 0
+        assert rep["insertedContent"]["text"]
+        fixes += 1
+print(len(run["results"]), fixes)
 )"},
                 r.out);
   ASSERT_EQ(py.exit_code, 0) << py.err;
-  EXPECT_EQ(py.out, "19\n");
+  EXPECT_EQ(py.out, "19 2\n");  // the base-60 entry and Server=HOST:PORT carry their rewrite
 }
 
 // PyYAML reads the Compose file and the manifests on its own; the host ports and Kubernetes
@@ -284,6 +294,69 @@ TEST(LintCli, RegistryPortsInTheFixes) {
   EXPECT_THAT(r.out, HasSubstr("to " + port + " (the registry's port for api)"));
   EXPECT_THAT(r.out, HasSubstr("warning [registry-mismatch] the registry gives api port " + port));
   EXPECT_THAT(r.out, HasSubstr("(registry "));
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+std::string AssignedPort(const std::string& name, const std::string& db) {
+  auto r = RunBerth({"assign", name, "--db", db});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  while (!r.out.empty() && (r.out.back() == '\n')) r.out.pop_back();
+  return r.out;
+}
+
+// --fix on a copy of the tree: the only bytes that change are the rewrites, and linting the
+// result no longer finds what was fixed.
+TEST(LintCli, FixRewritesOnlyWhatIsCertain) {
+  TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  const std::string copy = dir.path() + "/tree";
+  std::filesystem::copy(kTree, copy, std::filesystem::copy_options::recursive);
+  std::filesystem::permissions(copy + "/compose.yaml", std::filesystem::perms(0640));
+  const std::string db = dir.path() + "/registry.db";
+  const std::string api = AssignedPort("api", db);
+  const std::string reporting = AssignedPort("mssql.reporting", db);
+  const std::string orders = AssignedPort("orders", db);
+  ASSERT_FALSE(api.empty());
+
+  auto r = RunBerth({"lint", "--fix", "--db", db, "--color", "never", copy});
+  EXPECT_EQ(r.exit_code, 1) << r.err;  // what --fix cannot decide is still reported
+  EXPECT_THAT(r.err, HasSubstr("--fix wrote 5 edits in 3 files"));
+
+  auto expect_file = [&](const std::string& rel, std::map<std::string, std::string> changes) {
+    std::string want = ReadFile(kTree + "/" + rel);
+    for (const auto& [from, to] : changes) {
+      const std::size_t at = want.find(from);
+      ASSERT_NE(at, std::string::npos) << from;
+      want.replace(at, from.size(), to);
+    }
+    EXPECT_EQ(ReadFile(copy + "/" + rel), want) << rel;
+  };
+  expect_file("compose.yaml", {{"\"50051:50051\"", "\"" + api + ":50051\""},
+                               {"- 2222:22", "- \"2222:22\""}});
+  expect_file("app/application.properties", {{"server.port=0", "server.port=" + orders}});
+  expect_file("dotnet/appsettings.json", {{"sql1\\\\REPORTING;", "sql1\\\\REPORTING," + reporting + ";"},
+                                          {"sql2:1433", "sql2,1433"}});
+  for (const char* unchanged : {"etc/ssh/sshd_config", "etc/nginx/sites-enabled/default", "k8s/app.yaml",
+                                "etc/redis/redis.conf", "app/.env"}) {
+    EXPECT_EQ(ReadFile(copy + "/" + unchanged), ReadFile(kTree + "/" + unchanged)) << unchanged;
+  }
+  EXPECT_EQ(std::filesystem::status(copy + "/compose.yaml").permissions(), std::filesystem::perms(0640));
+
+  auto again = RunBerth({"lint", "--json", "--db", db, copy});
+  auto j = nlohmann::json::parse(again.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << again.out;
+  for (const auto& f : j["findings"]) {
+    EXPECT_TRUE(f["edit"].is_null()) << f.dump();
+    EXPECT_NE(f["rule"], "compose-sexagesimal");
+    EXPECT_NE(f["rule"], "sqlclient-host-port");
+    EXPECT_NE(f["rule"], "registry-mismatch");
+  }
+  auto nothing = RunBerth({"lint", "--fix", "--db", db, copy});
+  EXPECT_THAT(nothing.err, HasSubstr("--fix wrote 0 edits in 0 files"));
 }
 
 TEST(LintCli, HostileFilesAreErrorsAndTheRestIsLinted) {

@@ -134,12 +134,53 @@ TEST(LintRules, PortMapperClientsAndRegistry) {
   EXPECT_EQ(f[0].ports.Format(), "1434");
   EXPECT_EQ(f[1].fix, "Server=tcp:sql2,1433");
   EXPECT_NE(f[2].fix.find("8080"), std::string::npos) << f[2].fix;
+  EXPECT_FALSE(f[0].edit.has_value());  // the reader kept no text to rewrite
+  ASSERT_TRUE(f[2].edit.has_value());
+  EXPECT_EQ(*f[2].edit, (Edit{0, "8081", "8080"}));
 
   // Without the registry the fix still says what to do, with a placeholder.
   auto plain = ApplyRules(std::vector<PortDecl>{named}, {});
   ASSERT_EQ(plain.size(), 1u);
   EXPECT_NE(plain[0].fix.find("Server=tcp:sql1,PORT"), std::string::npos);
   EXPECT_NE(plain[0].fix.find("berth assign mssql.reporting"), std::string::npos);
+}
+
+TEST(LintRules, EditsOnlyWhereCertain) {
+  PortDecl named = Decl("appsettings.json", 3, 0, DeclKind::kTarget, "mssql.reporting");
+  named.mapper = Mapper::kSqlBrowser;
+  named.instance = "REPORTING";
+  named.address = "sql1";
+  named.text = "sql1\\REPORTING";
+  named.text_offset = 40;
+  PortDecl jdbc = named;
+  jdbc.key_path = "jdbc:sqlserver";
+  jdbc.where.line = 4;
+  PortDecl jtds = named;
+  jtds.key_path = "jdbc:jtds";
+  jtds.where.line = 5;
+  PortDecl pod = Decl("k8s.yaml", 1, 50051, DeclKind::kListen, "api");
+  pod.isolated = true;  // a containerPort: the program inside decides, not the manifest
+  PortDecl range = Decl("compose.yaml", 1, 50000, DeclKind::kPublish, "api");
+  range.ports = PortRange{50000, 50001};
+  RuleContext ctx;
+  Service reporting;
+  reporting.name = "mssql.reporting";
+  reporting.port = 1533;
+  ctx.registry.emplace(reporting.name, reporting);
+  Service api;
+  api.name = "api";
+  api.port = 18000;
+  ctx.registry.emplace(api.name, api);
+  auto f = ApplyRules(std::vector<PortDecl>{named, jdbc, jtds, pod, range}, ctx);
+  std::vector<std::optional<Edit>> edits;
+  for (const auto& x : f) edits.push_back(x.edit);
+  ASSERT_EQ(f.size(), 6u);  // three mapper clients, two ephemeral ports, the range's mismatch
+  EXPECT_EQ(edits[0], (Edit{40, "sql1\\REPORTING", "sql1\\REPORTING,1533"}));
+  EXPECT_EQ(edits[1], (Edit{40, "sql1\\REPORTING", "sql1\\REPORTING:1533"}));
+  EXPECT_EQ(edits[2], std::nullopt);  // jTDS: no certain rewrite
+  EXPECT_EQ(edits[3], std::nullopt);  // a range (ephemeral-port)
+  EXPECT_EQ(edits[4], std::nullopt);  // a range (registry-mismatch)
+  EXPECT_EQ(edits[5], std::nullopt);  // isolated (ephemeral-port; no mismatch inside a pod)
 }
 
 TEST(LintRules, EveryRuleHasANameSummaryAndSeverity) {
