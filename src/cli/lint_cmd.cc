@@ -102,7 +102,7 @@ void AddLintCommand(CLI::App& app, int& exit_code) {
       "lint",
       "Find dynamic, ephemeral and colliding ports, and clients that need a port mapper, in "
       "configuration files before they ship: Docker Compose, Kubernetes manifests, systemd "
-      ".socket units, nginx, sshd, postgresql.conf, redis.conf, my.cnf, .env, .properties and "
+      ".socket and .service units, nginx, sshd, postgresql.conf, redis.conf, my.cnf, .env, .properties and "
       "SQL Server connection strings (docs/lint.md).");
   cmd->add_option("PATH", flags->request.paths,
                   "files and directories to lint (directories are walked; .gitignore is respected)")
@@ -139,7 +139,7 @@ void AddLintCommand(CLI::App& app, int& exit_code) {
       "Exit status: 0 no finding at or above --fail-on, 1 findings, 2 error (a path that does "
       "not exist, or a file that could not be read or parsed: the other files are still linted "
       "and reported).\n"
-      "Rules: dynamic-port, ephemeral-port, port-collision, port-mapper-client, "
+      "Rules: dynamic-port, ephemeral-port, port-collision, port-mapper, port-mapper-client, "
       "registry-mismatch, compose-sexagesimal, sqlclient-host-port (docs/lint.md).\n"
       "Examples:\n"
       "  berth lint .                            every configuration file below here\n"

@@ -1,5 +1,6 @@
 #include "lint/conf_parse.h"
 
+#include <algorithm>
 #include <string>
 
 #include "lint/line_reader.h"
@@ -94,6 +95,46 @@ void ReadSystemdSocket(const std::vector<Line>& lines, Reader& r) {
     d.address = std::string(hp->address);
     d.service = std::string(base);
     if (*port == 0) d.dynamic = Dynamic::kZero;
+  }
+}
+
+// systemd .service: Requires=, Wants=, BindsTo=, Requisite= in [Unit] naming rpcbind (its
+// socket, service or target, or its portmap alias): the unit's RPC services register with
+// the port mapper. rpcbind's own units are the mapper, not its clients.
+void ReadSystemdService(const std::vector<Line>& lines, Reader& r) {
+  std::string_view base = BaseName(r.file);
+  if (base.ends_with(".service")) base.remove_suffix(8);
+  if (base == "rpcbind" || base == "portmap") return;
+  std::string section;
+  for (const Line& line : lines) {
+    std::string_view t = Trim(line.text);
+    if (t.empty() || t.front() == '#' || t.front() == ';') continue;
+    if (t.front() == '[') {
+      section = std::string(t);
+      continue;
+    }
+    if (section != "[Unit]") continue;
+    auto kv = SplitKeyValue(line.text, "=");
+    if (!kv || (kv->key != "Requires" && kv->key != "Wants" && kv->key != "BindsTo" &&
+                kv->key != "Requisite")) {
+      continue;
+    }
+    for (std::size_t i = 0; i < kv->value.size();) {
+      const std::size_t end = std::min(kv->value.find_first_of(" \t", i), kv->value.size());
+      const std::string_view unit = kv->value.substr(i, end - i);
+      if (unit == "rpcbind.socket" || unit == "rpcbind.service" || unit == "rpcbind.target" ||
+          unit == "portmap.service") {
+        PortDecl& d = r.Add(line, kv->value_column + static_cast<int>(i), std::string(kv->key),
+                            PortRange{111, 111});
+        d.kind = DeclKind::kTarget;
+        d.mapper = Mapper::kRpcbind;
+        d.instance = std::string(unit);
+        d.service = std::string(base);
+        break;
+      }
+      i = kv->value.find_first_not_of(" \t", end);
+      if (i == std::string_view::npos) break;
+    }
   }
 }
 
@@ -359,6 +400,7 @@ Result<std::vector<PortDecl>> ParseConfPorts(ConfigFormat format, std::string_vi
   Reader r{format, file, text, &out};
   switch (format) {
     case ConfigFormat::kSystemdSocket: ReadSystemdSocket(lines, r); break;
+    case ConfigFormat::kSystemdService: ReadSystemdService(lines, r); break;
     case ConfigFormat::kNginx: ReadNginx(lines, r); break;
     case ConfigFormat::kSshd: ReadSshd(lines, r); break;
     case ConfigFormat::kPostgresql: ReadPostgresql(lines, r); break;

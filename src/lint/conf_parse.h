@@ -1,7 +1,8 @@
-// Readers of the line-oriented formats: systemd .socket units, nginx, sshd_config,
+// Readers of the line-oriented formats: systemd .socket and .service units, nginx, sshd_config,
 // postgresql.conf, redis.conf, my.cnf, .env and .properties. Each turns a file's bytes into
-// the port declarations it makes, with 1-based line and column; all go through the one line
-// reader (lint/line_reader.h). Input is untrusted. Pure; thread-safe.
+// the port declarations it makes (for a .service unit: its dependence on rpcbind), with
+// 1-based line and column; all go through the one line reader (lint/line_reader.h). Input is
+// untrusted. Pure; thread-safe.
 #pragma once
 
 #include <string_view>
@@ -13,7 +14,7 @@
 namespace berth::lint {
 
 // The declarations of `text`, read as `format` (one of the line formats: kSystemdSocket,
-// kNginx, kSshd, kPostgresql, kRedis, kMysql, kEnv, kProperties; any other format yields
+// kSystemdService, kNginx, kSshd, kPostgresql, kRedis, kMysql, kEnv, kProperties; any other format yields
 // none). `file` names the file in each Location, and its base name is the service of a
 // systemd socket unit. Failure: kMalformed from SplitLines (an overlong line, a NUL byte).
 [[nodiscard]] Result<std::vector<PortDecl>> ParseConfPorts(ConfigFormat format,

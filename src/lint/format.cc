@@ -34,6 +34,7 @@ std::optional<ConfigFormat> DetectFormat(std::string_view path, std::string_view
   auto ends = [&base](std::string_view s) { return base.ends_with(s); };
   const bool yaml = ends(".yml") || ends(".yaml");
   if (ends(".socket")) return ConfigFormat::kSystemdSocket;
+  if (ends(".service")) return ConfigFormat::kSystemdService;
   if (base == "sshd_config" || (HasDir(path, "sshd_config.d") && ends(".conf"))) {
     return ConfigFormat::kSshd;
   }
@@ -71,7 +72,7 @@ Result<std::vector<PortDecl>> ReadPortDecls(ConfigFormat format, std::string_vie
     default: decls = BERTH_TRY(ParseConfPorts(format, path, text)); break;
   }
   if (format == ConfigFormat::kNginx || format == ConfigFormat::kSshd ||
-      format == ConfigFormat::kSystemdSocket) {
+      format == ConfigFormat::kSystemdSocket || format == ConfigFormat::kSystemdService) {
     return decls;
   }
   auto clients = BERTH_TRY(ParseConnectionStrings(format, path, text));

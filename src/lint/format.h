@@ -13,7 +13,7 @@
 namespace berth::lint {
 
 // The format of the file at `path` with content `text` (a prefix is enough), or nullopt
-// for a file berth lint does not read. Names: *.socket; sshd_config and sshd_config.d/*;
+// for a file berth lint does not read. Names: *.socket; *.service; sshd_config and sshd_config.d/*;
 // postgresql*.conf; redis*.conf; my.cnf and *.cnf; nginx.conf, *.nginx and files under an
 // nginx/ directory; .env, *.env, .env.*; *.properties; compose*.y(a)ml and
 // docker-compose*.y(a)ml (kCompose), other *.yml/*.yaml (kYaml: the reader tells Kubernetes

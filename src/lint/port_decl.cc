@@ -21,6 +21,7 @@ std::string_view ConfigFormatName(ConfigFormat f) {
     case ConfigFormat::kKubernetes: return "kubernetes";
     case ConfigFormat::kYaml: return "yaml";
     case ConfigFormat::kSystemdSocket: return "systemd-socket";
+    case ConfigFormat::kSystemdService: return "systemd-service";
     case ConfigFormat::kNginx: return "nginx";
     case ConfigFormat::kSshd: return "sshd";
     case ConfigFormat::kPostgresql: return "postgresql";
@@ -35,7 +36,8 @@ std::string_view ConfigFormatName(ConfigFormat f) {
 
 namespace {
 constexpr std::array kRules{LintRule::kDynamicPort,      LintRule::kEphemeralPort,
-                            LintRule::kPortCollision,    LintRule::kPortMapperClient,
+                            LintRule::kPortCollision,    LintRule::kPortMapper,
+                            LintRule::kPortMapperClient,
                             LintRule::kRegistryMismatch, LintRule::kSexagesimal,
                             LintRule::kSqlClientHostPort};
 }  // namespace
@@ -47,6 +49,7 @@ std::string_view LintRuleName(LintRule r) {
     case LintRule::kDynamicPort: return "dynamic-port";
     case LintRule::kEphemeralPort: return "ephemeral-port";
     case LintRule::kPortCollision: return "port-collision";
+    case LintRule::kPortMapper: return "port-mapper";
     case LintRule::kPortMapperClient: return "port-mapper-client";
     case LintRule::kRegistryMismatch: return "registry-mismatch";
     case LintRule::kSexagesimal: return "compose-sexagesimal";
@@ -65,9 +68,13 @@ std::string_view LintRuleSummary(LintRule r) {
              "for files that target Windows), derived ports included.";
     case LintRule::kPortCollision:
       return "Two services declare the same host port and protocol on overlapping addresses.";
+    case LintRule::kPortMapper:
+      return "A server declared on a port mapper's port (rpcbind 111, the MS-RPC endpoint mapper "
+             "135, the SQL Server Browser 1434/udp): it hands out dynamic ports.";
     case LintRule::kPortMapperClient:
       return "A client that needs a port mapper: a SQL Server named instance without a port "
-             "makes every connection ask the SQL Server Browser on UDP 1434.";
+             "asks the SQL Server Browser on UDP 1434 at every connection; a systemd unit that "
+             "requires or wants rpcbind.";
     case LintRule::kRegistryMismatch:
       return "The port differs from the one the berth registry holds for the service.";
     case LintRule::kSexagesimal:

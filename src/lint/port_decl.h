@@ -39,6 +39,7 @@ enum class Dynamic : std::uint8_t {
 enum class Mapper : std::uint8_t {
   kNone,
   kSqlBrowser,  // SQL Server Browser, UDP 1434: a named instance without a port
+  kRpcbind,     // ONC RPC's rpcbind, 111: a systemd unit that requires or wants it
 };
 
 // The formats berth lint reads.
@@ -47,6 +48,7 @@ enum class ConfigFormat : std::uint8_t {
   kKubernetes,   // a YAML document with apiVersion and kind
   kYaml,         // other YAML (Spring application.yml, ...): keys named port
   kSystemdSocket,
+  kSystemdService,  // .service units: their dependence on rpcbind
   kNginx,
   kSshd,
   kPostgresql,
@@ -104,7 +106,9 @@ enum class LintRule : std::uint8_t {
   kDynamicPort,        // port 0, a random placeholder, a container-only Compose entry
   kEphemeralPort,      // a host port inside Linux's ephemeral range (Windows' too, for Windows)
   kPortCollision,      // two services declare the same host port/protocol
-  kPortMapperClient,   // a client that needs a port mapper (a named instance, no port)
+  kPortMapper,         // a declaration that runs a port mapper (rpcbind 111, epmap 135, 1434/udp)
+  kPortMapperClient,   // a client that needs a port mapper (a named instance, no port; a unit
+                       // that requires rpcbind)
   kRegistryMismatch,   // the registry holds another port for this service
   kSexagesimal,        // an unquoted Compose "a:b" with b < 60: YAML 1.1 reads a number
   kSqlClientHostPort,  // Server=HOST:PORT: SqlClient wants HOST,PORT

@@ -6,6 +6,7 @@
 #include <fmt/core.h>
 
 #include "core/classify.h"
+#include "core/port_mappers.h"
 
 namespace berth::lint {
 namespace {
@@ -136,7 +137,32 @@ void EphemeralRule(const PortDecl& d, const RuleContext& ctx, std::vector<LintFi
   out.push_back(std::move(f));
 }
 
+// A server on a port mapper's port: the configuration runs the mapper itself.
+void PortMapperRule(const PortDecl& d, std::vector<LintFinding>& out) {
+  if (!OnHost(d) || d.dynamic != Dynamic::kNo) return;
+  for (const PortMapper& m : kPortMappers) {
+    if (!m.audited || m.proto != d.proto || !d.ports.contains(m.port)) continue;
+    LintFinding f = Make(LintRule::kPortMapper, d);
+    f.ports = PortSet{PortRange{m.port, m.port}};
+    f.why = fmt::format("{}/{} is the {}: clients ask it for the dynamic ports of other "
+                        "services, so those ports cannot be known in advance or closed",
+                        m.port, ProtocolName(m.proto), m.what);
+    f.fix = PortMapperFix(m);
+    out.push_back(std::move(f));
+  }
+}
+
 void MapperRule(const PortDecl& d, const RuleContext& ctx, std::vector<LintFinding>& out) {
+  if (d.mapper == Mapper::kRpcbind) {
+    LintFinding f = Make(LintRule::kPortMapperClient, d);
+    f.ports = PortSet{PortRange{111, 111}};
+    f.why = fmt::format("{} depends on rpcbind ({}={}): its RPC services register dynamic "
+                        "ports with the ONC RPC port mapper on 111, so 111 and those ports stay "
+                        "open",
+                        d.service, d.key_path, d.instance);
+    f.fix = PortMapperFix(kRpcbindTcp);
+    out.push_back(std::move(f));
+  }
   if (d.mapper == Mapper::kSqlBrowser) {
     LintFinding f = Make(LintRule::kPortMapperClient, d);
     f.proto = Protocol::kUdp;
@@ -251,6 +277,7 @@ std::vector<LintFinding> ApplyRules(std::span<const PortDecl> decls, const RuleC
     DynamicRule(d, ctx, out);
     EphemeralRule(d, ctx, out);
     MapperRule(d, ctx, out);
+    PortMapperRule(d, out);
     RegistryRule(d, ctx, out);
     SexagesimalRule(d, out);
   }

@@ -1,4 +1,4 @@
-// Fuzz target: berth lint's line readers (systemd, nginx, sshd, postgresql, redis, my.cnf,
+// Fuzz target: berth lint's line readers (systemd sockets and services, nginx, sshd, postgresql, redis, my.cnf,
 // .env, .properties) and the connection-string reader, the format chosen by the first byte,
 // then the rules over what they found.
 #include <cstddef>
@@ -14,7 +14,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   constexpr ConfigFormat kFormats[] = {
       ConfigFormat::kSystemdSocket, ConfigFormat::kNginx, ConfigFormat::kSshd,
       ConfigFormat::kPostgresql,    ConfigFormat::kRedis, ConfigFormat::kMysql,
-      ConfigFormat::kEnv,           ConfigFormat::kProperties, ConfigFormat::kText};
+      ConfigFormat::kEnv,           ConfigFormat::kProperties, ConfigFormat::kText,
+      ConfigFormat::kSystemdService};
   const ConfigFormat format = kFormats[data[0] % (sizeof kFormats / sizeof kFormats[0])];
   std::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);
   auto decls = berth::lint::ReadPortDecls(format, "fuzz.conf", text);

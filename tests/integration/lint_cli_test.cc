@@ -43,6 +43,11 @@ nlohmann::json LintJson(const std::vector<std::string>& paths) {
   return j;
 }
 
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
 class TempDir {
  public:
   TempDir() {
@@ -156,7 +161,7 @@ run = log["runs"][0]
 driver = run["tool"]["driver"]
 assert driver["name"] == "berth" and driver["version"]
 ids = [r["id"] for r in driver["rules"]]
-assert len(ids) == len(set(ids)) == 7, ids
+assert len(ids) == len(set(ids)) == 8, ids
 for rule in driver["rules"]:
     assert rule["shortDescription"]["text"]
     assert rule["defaultConfiguration"]["level"] in ("error", "warning", "note")
@@ -279,6 +284,75 @@ TEST(LintCli, SshdAndNginxPortsAgreeWithAugeas) {
   EXPECT_EQ(augeas.size(), 5u) << aug.out;
 }
 
+// The systemd units Debian ships, as shipped: Augeas's Systemd lens reads the same
+// ListenStream=/ListenDatagram= values; rpcbind's socket is a port mapper, the NFS units
+// depend on it. Then rpcbind.socket with its port moved into the ephemeral range.
+TEST(LintCli, DebianSystemdUnitsAsShipped) {
+  const std::string units = "/lib/systemd/system";
+  if (!std::filesystem::exists(units + "/rpcbind.socket")) {
+    BERTH_MISSING_PEER("rpcbind is not installed (scripts/install-deps test installs it)");
+  }
+  if (test::Run({"sh", "-c", "command -v augtool"}).exit_code != 0) {
+    BERTH_MISSING_PEER("augtool is not installed (scripts/install-deps test installs augeas-tools)");
+  }
+  auto r = RunBerth({"lint", "--no-registry", "--json", units});
+  ASSERT_EQ(r.exit_code, 1) << r.err;
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded());
+  EXPECT_TRUE(j["errors"].empty()) << j["errors"].dump();
+  std::multiset<std::string> berth;
+  std::set<std::string> rules;
+  for (const auto& d : j["declarations"]) {
+    if (d["format"] != "systemd-socket") continue;
+    berth.insert(fmt::format("{} {} {}", d["file"].get<std::string>(), d["key"].get<std::string>(),
+                             d["ports"].get<std::string>()));
+  }
+  for (const auto& f : j["findings"]) {
+    rules.insert(f["rule"].get<std::string>() + " " + f["file"].get<std::string>() + " " +
+                 f["ports"].get<std::string>());
+  }
+  EXPECT_TRUE(rules.count("port-mapper " + units + "/rpcbind.socket 111")) << j["findings"].dump();
+  auto aug = test::Run({"augtool", "--noload", "--noautoload"},
+                       "set /augeas/load/Systemd/lens Systemd.lns\n"
+                       "set /augeas/load/Systemd/incl " + units + "/*.socket\n"
+                       "load\n"
+                       "match /files" + units + "/*/Socket/*/value\n"
+                       "match /augeas//error\n");
+  ASSERT_EQ(aug.exit_code, 0) << aug.err;
+  std::multiset<std::string> augeas;
+  std::istringstream lines(aug.out);
+  for (std::string line; std::getline(lines, line);) {
+    // "/files/lib/systemd/system/rpcbind.socket/Socket/ListenStream[2]/value = 0.0.0.0:111"
+    const std::size_t eq = line.find(" = ");
+    const std::size_t sock = line.find("/Socket/");
+    if (eq == std::string::npos || sock == std::string::npos) continue;
+    const std::string file = line.substr(6, sock - 6);
+    std::string key = line.substr(sock + 8, line.find('/', sock + 8) - sock - 8);
+    key = key.substr(0, key.find('['));
+    if (key != "ListenStream" && key != "ListenDatagram") continue;
+    const std::string value = line.substr(eq + 3);
+    const std::string port = value.substr(value.rfind(':') + 1);
+    if (value.empty() || value[0] == '/' || port.find_first_not_of("0123456789") != std::string::npos) continue;
+    augeas.insert(fmt::format("{} {} {}", file, key, port));
+  }
+  EXPECT_EQ(berth, augeas) << aug.out;
+  EXPECT_GE(augeas.size(), 4u);  // rpcbind's four
+
+  TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  std::string socket = ReadFile(units + "/rpcbind.socket");
+  for (std::size_t at = socket.find(":111"); at != std::string::npos; at = socket.find(":111", at)) {
+    socket.replace(at, 4, ":40111");
+  }
+  dir.Write("rpcbind.socket", socket);
+  auto moved = RunBerth({"lint", "--no-registry", "--json", dir.path()});
+  auto m = nlohmann::json::parse(moved.out, nullptr, false);
+  ASSERT_FALSE(m.is_discarded());
+  int ephemeral = 0;
+  for (const auto& f : m["findings"]) ephemeral += f["rule"] == "ephemeral-port" && f["ports"] == "40111";
+  EXPECT_EQ(ephemeral, 4) << moved.out;
+}
+
 TEST(LintCli, RegistryPortsInTheFixes) {
   TempDir dir;
   ASSERT_FALSE(dir.path().empty());
@@ -294,11 +368,6 @@ TEST(LintCli, RegistryPortsInTheFixes) {
   EXPECT_THAT(r.out, HasSubstr("to " + port + " (the registry's port for api)"));
   EXPECT_THAT(r.out, HasSubstr("warning [registry-mismatch] the registry gives api port " + port));
   EXPECT_THAT(r.out, HasSubstr("(registry "));
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 std::string AssignedPort(const std::string& name, const std::string& db) {

@@ -38,6 +38,20 @@ TEST(ConfParse, SystemdSocket) {
   EXPECT_EQ(d[2].address, "127.0.0.1");
 }
 
+TEST(ConfParse, SystemdServiceThatNeedsRpcbind) {
+  auto d = Read(ConfigFormat::kSystemdService, "/lib/systemd/system/rpc-statd.service",
+                "[Unit]\nRequires=nss-lookup.target rpcbind.socket\nAfter=rpcbind.service\n"
+                "[Service]\nWants=rpcbind.socket\n");
+  ASSERT_EQ(d.size(), 1u);  // After= orders, it does not depend; [Service] has no Wants=
+  EXPECT_EQ(d[0].where.line, 2);
+  EXPECT_EQ(d[0].where.column, 28);
+  EXPECT_EQ(d[0].mapper, Mapper::kRpcbind);
+  EXPECT_EQ(d[0].service, "rpc-statd");
+  EXPECT_EQ(d[0].instance, "rpcbind.socket");
+  // rpcbind's own units are the mapper, not its clients.
+  EXPECT_TRUE(Read(ConfigFormat::kSystemdService, "portmap.service", "[Unit]\nRequires=rpcbind.socket\n").empty());
+}
+
 TEST(ConfParse, Nginx) {
   auto d = Read(ConfigFormat::kNginx, "default",
                 "server { listen 8080; # listen 1;\n"

@@ -183,6 +183,28 @@ TEST(LintRules, EditsOnlyWhereCertain) {
   EXPECT_EQ(edits[5], std::nullopt);  // isolated (ephemeral-port; no mismatch inside a pod)
 }
 
+TEST(LintRules, PortMappersAndTheirClients) {
+  PortDecl rpcbind = Decl("rpcbind.socket", 1, 111, DeclKind::kListen, "rpcbind");
+  PortDecl epmap = Decl("smb", 1, 135, DeclKind::kPublish, "samba");
+  PortDecl browser = Decl("b", 1, 1434, DeclKind::kListen, "sqlbrowser");
+  browser.proto = Protocol::kUdp;
+  PortDecl tcp1434 = Decl("c", 1, 1434, DeclKind::kListen, "x");  // the Browser is UDP only
+  PortDecl pod = Decl("d", 1, 111, DeclKind::kListen, "pod");
+  pod.isolated = true;
+  PortDecl client = Decl("nfs-server.service", 6, 111, DeclKind::kTarget, "nfs-server");
+  client.mapper = Mapper::kRpcbind;
+  client.key_path = "Wants";
+  client.instance = "rpcbind.socket";
+  auto f = ApplyRules(std::vector<PortDecl>{rpcbind, epmap, browser, tcp1434, pod, client}, {});
+  ASSERT_EQ(Rules(f), (std::vector<LintRule>{LintRule::kPortMapper, LintRule::kPortMapperClient,
+                                             LintRule::kPortMapper, LintRule::kPortMapper}));
+  EXPECT_EQ(f[0].where.file, "b");
+  EXPECT_NE(f[1].why.find("Wants=rpcbind.socket"), std::string::npos) << f[1].why;
+  EXPECT_NE(f[1].fix.find("[statd]"), std::string::npos) << f[1].fix;
+  EXPECT_EQ(f[2].where.file, "rpcbind.socket");
+  EXPECT_EQ(f[3].ports.Format(), "135");
+}
+
 TEST(LintRules, EveryRuleHasANameSummaryAndSeverity) {
   for (LintRule r : AllLintRules()) {
     EXPECT_FALSE(LintRuleName(r).empty());
