@@ -3,42 +3,16 @@
 #include <algorithm>
 #include <string>
 
+#include "lint/conf_reader.h"
 #include "lint/line_reader.h"
 
 namespace berth::lint {
-namespace {
-
-struct Reader {
-  ConfigFormat format;
-  std::string_view file;
-  std::string_view base;  // the whole file: every Line views into it
-  std::vector<PortDecl>* out;
-
-  PortDecl& Add(const Line& line, int column, std::string key_path, PortRange ports) {
-    PortDecl d;
-    d.where = Location{std::string(file), line.number, column};
-    d.offset = static_cast<std::size_t>(line.text.data() - base.data()) +
-               static_cast<std::size_t>(column - 1);
-    d.key_path = std::move(key_path);
-    d.format = format;
-    d.ports = ports;
-    out->push_back(std::move(d));
-    return out->back();
-  }
-};
 
 std::string_view BaseName(std::string_view path) {
   const std::size_t slash = path.rfind('/');
   return slash == std::string_view::npos ? path : path.substr(slash + 1);
 }
 
-// "80", "0.0.0.0:80", "[::1]:80", "*:80", "localhost:80" -> address and port text; the
-// address is "" when absent or a wildcard.
-struct HostPort {
-  std::string_view address;
-  std::string_view port;
-  std::size_t port_offset = 0;  // of port within the input
-};
 std::optional<HostPort> SplitHostPort(std::string_view s) {
   if (!s.empty() && s.front() == '[') {
     const std::size_t close = s.find(']');
@@ -62,84 +36,10 @@ std::optional<HostPort> SplitHostPort(std::string_view s) {
   return hp;
 }
 
-// systemd: ListenStream=/ListenDatagram= in [Socket]; paths, netlink and vsock are skipped.
-void ReadSystemdSocket(const std::vector<Line>& lines, Reader& r) {
-  std::string_view base = BaseName(r.file);
-  if (base.ends_with(".socket")) base.remove_suffix(7);
-  std::string section;
-  for (const Line& line : lines) {
-    std::string_view t = Trim(line.text);
-    if (t.empty() || t.front() == '#' || t.front() == ';') continue;
-    if (t.front() == '[') {
-      section = std::string(t);
-      continue;
-    }
-    if (section != "[Socket]") continue;
-    auto kv = SplitKeyValue(line.text, "=");
-    if (!kv) continue;
-    Protocol proto;
-    if (kv->key == "ListenStream") proto = Protocol::kTcp;
-    else if (kv->key == "ListenDatagram") proto = Protocol::kUdp;
-    else continue;
-    if (kv->value.empty() || kv->value.front() == '/' || kv->value.front() == '@' ||
-        kv->value.starts_with("vsock:")) {
-      continue;
-    }
-    auto hp = SplitHostPort(kv->value);
-    if (!hp || hp->port.empty()) continue;
-    auto port = ParsePortNumber(hp->port);
-    if (!port) continue;
-    PortDecl& d = r.Add(line, kv->value_column + static_cast<int>(hp->port_offset),
-                        std::string(kv->key), PortRange{*port, *port});
-    d.proto = proto;
-    d.address = std::string(hp->address);
-    d.service = std::string(base);
-    if (*port == 0) d.dynamic = Dynamic::kZero;
-  }
-}
-
-// systemd .service: Requires=, Wants=, BindsTo=, Requisite= in [Unit] naming rpcbind (its
-// socket, service or target, or its portmap alias): the unit's RPC services register with
-// the port mapper. rpcbind's own units are the mapper, not its clients.
-void ReadSystemdService(const std::vector<Line>& lines, Reader& r) {
-  std::string_view base = BaseName(r.file);
-  if (base.ends_with(".service")) base.remove_suffix(8);
-  if (base == "rpcbind" || base == "portmap") return;
-  std::string section;
-  for (const Line& line : lines) {
-    std::string_view t = Trim(line.text);
-    if (t.empty() || t.front() == '#' || t.front() == ';') continue;
-    if (t.front() == '[') {
-      section = std::string(t);
-      continue;
-    }
-    if (section != "[Unit]") continue;
-    auto kv = SplitKeyValue(line.text, "=");
-    if (!kv || (kv->key != "Requires" && kv->key != "Wants" && kv->key != "BindsTo" &&
-                kv->key != "Requisite")) {
-      continue;
-    }
-    for (std::size_t i = 0; i < kv->value.size();) {
-      const std::size_t end = std::min(kv->value.find_first_of(" \t", i), kv->value.size());
-      const std::string_view unit = kv->value.substr(i, end - i);
-      if (unit == "rpcbind.socket" || unit == "rpcbind.service" || unit == "rpcbind.target" ||
-          unit == "portmap.service") {
-        PortDecl& d = r.Add(line, kv->value_column + static_cast<int>(i), std::string(kv->key),
-                            PortRange{111, 111});
-        d.kind = DeclKind::kTarget;
-        d.mapper = Mapper::kRpcbind;
-        d.instance = std::string(unit);
-        d.service = std::string(base);
-        break;
-      }
-      i = kv->value.find_first_not_of(" \t", end);
-      if (i == std::string_view::npos) break;
-    }
-  }
-}
+namespace {
 
 // nginx: every `listen` statement (several may share a line: "server { listen 80; }").
-void ReadNginx(const std::vector<Line>& lines, Reader& r) {
+void ReadNginx(const std::vector<Line>& lines, ConfReader& r) {
   for (const Line& line : lines) {
     std::string_view t = StripComment(line.text);
     std::size_t i = 0;
@@ -183,7 +83,7 @@ void ReadNginx(const std::vector<Line>& lines, Reader& r) {
 }
 
 // sshd_config: Port N (each), ListenAddress HOST:PORT (with a port).
-void ReadSshd(const std::vector<Line>& lines, Reader& r) {
+void ReadSshd(const std::vector<Line>& lines, ConfReader& r) {
   for (const Line& line : lines) {
     std::string_view t = StripComment(line.text);
     auto kv = SplitKeyValue(t, " =");
@@ -211,7 +111,7 @@ void ReadSshd(const std::vector<Line>& lines, Reader& r) {
 }
 
 // postgresql.conf: port = N.
-void ReadPostgresql(const std::vector<Line>& lines, Reader& r) {
+void ReadPostgresql(const std::vector<Line>& lines, ConfReader& r) {
   for (const Line& line : lines) {
     auto kv = SplitKeyValue(StripComment(line.text), " =");
     if (!kv || !EqualsIgnoreCase(kv->key, "port")) continue;
@@ -226,7 +126,7 @@ void ReadPostgresql(const std::vector<Line>& lines, Reader& r) {
 
 // redis.conf: port, tls-port; with cluster-enabled yes, the cluster bus on cluster-port or
 // port + 10000. Port 0 turns the listener off in Redis: not a declaration.
-void ReadRedis(const std::vector<Line>& lines, Reader& r) {
+void ReadRedis(const std::vector<Line>& lines, ConfReader& r) {
   bool cluster = false;
   std::optional<Port> cluster_port;
   const std::size_t first = r.out->size();
@@ -270,7 +170,7 @@ void ReadRedis(const std::vector<Line>& lines, Reader& r) {
 // my.cnf: port in the server sections (a listen port) and in [client] (a target); the X
 // Plugin's mysqlx_port, or its default 33060 when a MySQL (not MariaDB) server section sets a
 // port and does not turn the plugin off.
-void ReadMysql(const std::vector<Line>& lines, Reader& r) {
+void ReadMysql(const std::vector<Line>& lines, ConfReader& r) {
   std::string section;
   bool mariadb = AsciiLower(r.file).find("mariadb") != std::string::npos;
   bool mysqlx_off = false;
@@ -325,7 +225,7 @@ void ReadMysql(const std::vector<Line>& lines, Reader& r) {
 }
 
 // .env (KEY=VALUE, optionally "export KEY=VALUE") and .properties (key=value, key: value).
-void ReadKeyValues(const std::vector<Line>& lines, Reader& r, std::string_view separators) {
+void ReadKeyValues(const std::vector<Line>& lines, ConfReader& r, std::string_view separators) {
   std::string app_name;
   const std::size_t first = r.out->size();
   for (const Line& line : lines) {
@@ -397,7 +297,7 @@ Result<std::vector<PortDecl>> ParseConfPorts(ConfigFormat format, std::string_vi
                                             std::string_view text) {
   std::vector<PortDecl> out;
   const std::vector<Line> lines = BERTH_TRY(SplitLines(text));
-  Reader r{format, file, text, &out};
+  ConfReader r{format, file, text, &out};
   switch (format) {
     case ConfigFormat::kSystemdSocket: ReadSystemdSocket(lines, r); break;
     case ConfigFormat::kSystemdService: ReadSystemdService(lines, r); break;

@@ -8,6 +8,8 @@
 
 #include <fmt/core.h>
 
+#include "lint/compose_port.h"
+
 namespace berth::lint {
 namespace {
 
@@ -212,6 +214,39 @@ TEST(YamlParse, InvalidYamlNamesThePosition) {
   EXPECT_NE(r.error().message.find("line "), std::string::npos) << r.error().message;
   auto nul = ParseYamlPorts("nul.yaml", std::string("a: 1\0b: 2\n", 10), false);
   ASSERT_FALSE(nul.has_value());
+}
+
+}  // namespace
+}  // namespace berth::lint
+
+namespace berth::lint {
+namespace {
+
+TEST(ComposePort, ShortSyntax) {
+  auto a = ParseComposePort("127.0.0.1:8443:443/udp");
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->address, "127.0.0.1");
+  EXPECT_EQ(a->host, (PortRange{8443, 8443}));
+  EXPECT_EQ(a->host_offset, 10u);
+  EXPECT_EQ(a->container, (PortRange{443, 443}));
+  EXPECT_EQ(a->proto, Protocol::kUdp);
+  auto b = ParseComposePort("127.0.0.1::80");
+  ASSERT_TRUE(b.has_value());
+  EXPECT_FALSE(b->host.has_value());  // Docker picks the host port
+  for (std::string_view bad : {"${PORT}:80", "1:2:3:4", "80/sctp", "90-80", "[::1]:80", ""}) {
+    EXPECT_FALSE(ParseComposePort(bad).has_value()) << bad;
+  }
+}
+
+TEST(ComposePort, Sexagesimal) {
+  EXPECT_TRUE(IsSexagesimal("22:22"));
+  EXPECT_TRUE(IsSexagesimal("2222:22"));
+  EXPECT_TRUE(IsSexagesimal("1:2:59"));
+  EXPECT_FALSE(IsSexagesimal("8080:80"));
+  EXPECT_FALSE(IsSexagesimal("1:60"));
+  EXPECT_FALSE(IsSexagesimal("022:22"));
+  EXPECT_FALSE(IsSexagesimal("22"));
+  EXPECT_FALSE(IsSexagesimal("a:22"));
 }
 
 }  // namespace
