@@ -209,7 +209,6 @@ lint::RuleContext RegistryContext(const std::vector<lint::PortDecl>& decls, regi
     }
     if (*s) ctx.registry.emplace(name, (*s)->service);
   }
-  report.registry_used = true;
   return ctx;
 }
 

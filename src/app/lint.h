@@ -34,7 +34,6 @@ struct LintReport {
   std::vector<lint::LintFinding> findings;
   std::vector<lint::FileError> errors;   // files that could not be read or parsed
   std::optional<Error> registry_error;  // the registry could not be read: no registry ports
-  bool registry_used = false;
 };
 
 // Lints what `request` names. `store` may be null (no registry). Failure: kNotFound for a

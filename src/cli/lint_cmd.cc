@@ -1,5 +1,6 @@
 // berth lint: dynamic, ephemeral and colliding ports and port-mapper clients in configuration
 // files, before they ship (docs/lint.md).
+#include <cstdlib>
 #include <memory>
 
 #include <fmt/core.h>
@@ -36,13 +37,21 @@ int Run(LintFlags& f) {
   std::unique_ptr<registry::Store> store;
   std::string registry_where;
   if (!f.no_registry) {
+    // The registry only adds its ports to the fixes: one that cannot be used is a warning,
+    // unless the command line or the environment named it.
+    auto env = [](const char* name) {
+      const char* v = std::getenv(name);
+      return v != nullptr && *v != '\0';
+    };
+    const bool named = !f.store.store.empty() || !f.store.db.empty() || env("BERTH_STORE") ||
+                       env("BERTH_DB");
     auto where = ResolveStore(f.store);
-    if (!where) return PrintError(where.error());
-    auto opened = OpenRegistry(f.store, registry::OpenMode::kRead);
+    auto opened = where ? OpenRegistry(f.store, registry::OpenMode::kRead)
+                        : Result<std::unique_ptr<registry::Store>>(std::unexpected(where.error()));
     if (opened) {
       store = std::move(*opened);
       registry_where = store->Location();
-    } else if (where->chosen) {
+    } else if (named || (where && where->chosen)) {
       return PrintError(Wrap(opened.error(), "the registry: "));
     } else {
       PrintWarning(fmt::format("registry not used ({}); linting without it. --no-registry skips it",

@@ -27,6 +27,29 @@ bool KeyStart(std::string_view lower, std::size_t at) {
          c == ',' || c == '=';
 }
 
+// A SQL Server host as clients write it: a DNS name, an address, "." or "(local)". A drive
+// letter ("C:"), a path or LocalDB's "(localdb)" (named pipes, no Browser) is not one.
+bool ServerHost(std::string_view host) {
+  if (host.empty() || AsciiLower(host) == "(localdb)") return false;
+  for (char c : host) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '-' || c == '_' || c == '(' || c == ')';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// An instance name: SQL Server allows letters, digits, '_', '$' and '#', at most 16.
+bool InstanceName(std::string_view name) {
+  if (name.empty() || name.size() > 16) return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '$' || c == '#';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 std::string MapperService(std::string_view instance) {
   std::string name = "mssql.";
   for (char c : AsciiLower(instance)) {
@@ -83,7 +106,7 @@ struct Scanner {
       while (i < v.size() && v[i] == '\\') ++i;
       std::string_view rest = v.substr(i);
       if (rest.find(',') != std::string_view::npos) return;  // HOST\INSTANCE,PORT: no mapper
-      if (rest.empty() || host.empty()) return;
+      if (!ServerHost(host) || !InstanceName(rest)) return;  // a file path, LocalDB
       Add(line, off, std::string(key), host, rest, v);
       return;
     }
@@ -135,7 +158,7 @@ struct Scanner {
       std::string_view v = url.substr(semi + k + key.size());
       instance = v.substr(0, v.find(';'));
     }
-    if (instance.empty() || has_port || host.empty()) return;
+    if (has_port || !ServerHost(host) || !InstanceName(instance)) return;
     Add(line, start, jtds ? "jdbc:jtds" : "jdbc:sqlserver", host, instance, hostpart);
   }
 };

@@ -109,6 +109,9 @@ TEST(LintCli, ExitCodes) {
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_THAT(missing.err, HasSubstr("nosuch: no such file or directory"));
   EXPECT_EQ(Lint({"--json", "--sarif", kClean}).exit_code, 2);
+  auto bad_store = RunBerth({"lint", "--store", "bogus://x", kClean});
+  EXPECT_EQ(bad_store.exit_code, 2);  // a registry the command line names must work
+  EXPECT_THAT(bad_store.err, HasSubstr("the registry: "));
   EXPECT_EQ(RunBerth({"lint"}).exit_code, 2);  // a path is required
 }
 

@@ -181,7 +181,9 @@ TEST(ConnStr, PinnedOrOtherStringsAreNotFindings) {
   for (std::string_view s : {"Server=tcp:h\\I,1533;", "Server=h,1433", "jdbc:sqlserver://h\\I:1533;x=y",
                              "jdbc:sqlserver://h;instanceName=I;portNumber=1533",
                              "Server=np:\\\\h\\pipe\\sql\\query", "Server=myhost:5432;Database=x",
-                             "myserver=h\\I", "server {"}) {
+                             "myserver=h\\I", "server {", "Data Source=C:\\data\\app.db",
+                             "Data Source=(localdb)\\MSSQLLocalDB", "Server=h\\a.b",
+                             "Data Source=\\\\share\\x"}) {
     EXPECT_TRUE(Conn(s).empty()) << s;
   }
   auto hp = Conn("Data Source=sql2:1433;Initial Catalog=main");
