@@ -218,11 +218,28 @@ Result<LintReport> Lint(const LintRequest& request, registry::Store* store) {
   if (request.paths.empty()) {
     return Fail(ErrorCode::kInvalidArgument, "no file or directory to lint");
   }
+  std::optional<registry::Group> group;
+  if (!request.group.empty()) {
+    if (store == nullptr) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  fmt::format("group '{}': groups are kept in the registry, and none is in use",
+                              request.group));
+    }
+    group = BERTH_TRY(store->GetGroup(request.group));
+    if (!group) {
+      return Fail(ErrorCode::kNotFound, fmt::format("group '{}' is not in the registry {}",
+                                                    request.group, store->Location()));
+    }
+  }
   LintReport report;
   Walker walker(request, report);
   for (const std::string& path : request.paths) BERTH_TRY(walker.Path(path));
   lint::RuleContext ctx;
   if (store != nullptr) ctx = RegistryContext(report.decls, *store, report);
+  if (group) {
+    ctx.group = group->name;
+    ctx.group_ephemeral = group->ephemeral;
+  }
   report.findings = lint::ApplyRules(report.decls, ctx);
   return report;
 }

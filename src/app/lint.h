@@ -26,6 +26,7 @@ struct LintRequest {
                                      // only matching files, and any name then reads as text
   std::vector<std::string> exclude;  // fnmatch globs: files and directories skipped
   bool gitignore = true;             // skip what .gitignore files below a directory ignore
+  std::string group;                 // a registry group whose hosts' ephemeral ranges count too
 };
 
 struct LintReport {
@@ -37,8 +38,9 @@ struct LintReport {
 };
 
 // Lints what `request` names. `store` may be null (no registry). Failure: kNotFound for a
-// path that does not exist, kInvalidArgument for no path at all, kMalformed past
-// kMaxLintFiles files.
+// path that does not exist or a group the registry does not have, kInvalidArgument for no
+// path at all or a group without a registry, kMalformed past kMaxLintFiles files, the
+// store's error when the group cannot be read.
 [[nodiscard]] Result<LintReport> Lint(const LintRequest& request, registry::Store* store);
 
 struct FixOutcome {

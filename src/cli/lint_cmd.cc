@@ -33,6 +33,9 @@ struct LintFlags {
 
 int Run(LintFlags& f) {
   if (f.json && f.sarif) return PrintError("--json and --sarif together: give one of them");
+  if (f.no_registry && !f.request.group.empty()) {
+    return PrintError("--group names a group of the registry, which --no-registry leaves out");
+  }
   f.request.gitignore = !f.no_gitignore;
   std::unique_ptr<registry::Store> store;
   std::string registry_where;
@@ -140,6 +143,10 @@ void AddLintCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--db", flags->store.db,
                   "registry file (default: $BERTH_DB, else the per-user or system one); read only");
   cmd->add_flag("--no-registry", flags->no_registry, "do not read the registry");
+  cmd->add_option("--group", flags->request.group,
+                  "a registry group: the ephemeral ranges of its hosts (berth group add --ephemeral) "
+                  "count too, not only Linux's default")
+      ->type_name("G");
   cmd->add_flag("--fix", flags->fix,
                 "rewrite what is certain, in place and atomically, every other byte kept: quote "
                 "Compose's base-60 entries, Server=HOST:PORT to HOST,PORT, and, with the "

@@ -112,16 +112,26 @@ void DynamicRule(const PortDecl& d, const RuleContext& ctx, std::vector<LintFind
 void EphemeralRule(const PortDecl& d, const RuleContext& ctx, std::vector<LintFinding>& out) {
   if (d.dynamic != Dynamic::kNo || !Serves(d)) return;
   const bool linux_range = d.ports.overlaps(kLinuxEphemeralRange);
+  const PortSet in_group = ctx.group_ephemeral.Intersect(d.ports);
   const bool windows_range = d.windows && d.ports.overlaps(kIanaDynamicRange);
-  if (!linux_range && !windows_range) return;
+  if (!linux_range && in_group.empty() && !windows_range) return;
   LintFinding f = Make(LintRule::kEphemeralPort, d);
-  const PortRange range = linux_range ? kLinuxEphemeralRange : kIanaDynamicRange;
-  f.why = fmt::format("port {}{} is inside the {} ephemeral range {}-{}: an outbound connection "
-                      "can take it before the server starts, and firewalls see a dynamic port",
-                      RangeText(d.ports), Derivation(d), linux_range ? "Linux" : "Windows",
-                      range.low, range.high);
+  std::string where;
+  if (linux_range) {
+    where = fmt::format("the Linux ephemeral range {}-{}", kLinuxEphemeralRange.low,
+                        kLinuxEphemeralRange.high);
+  } else if (!in_group.empty()) {
+    where = fmt::format("the ephemeral ranges of group {}'s hosts ({})", ctx.group,
+                        ctx.group_ephemeral.Format());
+  } else {
+    where = fmt::format("the Windows ephemeral range {}-{}", kIanaDynamicRange.low,
+                        kIanaDynamicRange.high);
+  }
+  f.why = fmt::format("port {}{} is inside {}: an outbound connection can take it before the "
+                      "server starts, and firewalls see a dynamic port",
+                      RangeText(d.ports), Derivation(d), where);
   const std::string reserve =
-      linux_range
+      linux_range || !in_group.empty()
           ? fmt::format("sysctl -w net.ipv4.ip_local_reserved_ports={} (berth reserve)", RangeText(d.ports))
           : fmt::format("netsh int ipv4 add excludedportrange protocol={} startport={} numberofports={}",
                         ProtocolName(d.proto), d.ports.low, d.ports.size());

@@ -17,6 +17,10 @@ struct RuleContext {
   // The registry's services that the declarations name (PortDecl::service), by name; empty
   // without a registry.
   std::map<std::string, Service, std::less<>> registry;
+  // The ephemeral ranges of a registry group's other hosts (registry::Group::ephemeral), also
+  // checked by ephemeral-port; `group` names it in the findings.
+  std::string group;
+  PortSet group_ephemeral;
 };
 
 // The findings for `decls`, sorted by file, line, column and rule id.

@@ -371,6 +371,19 @@ TEST(LintCli, RegistryPortsInTheFixes) {
   EXPECT_THAT(r.out, HasSubstr("to " + port + " (the registry's port for api)"));
   EXPECT_THAT(r.out, HasSubstr("warning [registry-mismatch] the registry gives api port " + port));
   EXPECT_THAT(r.out, HasSubstr("(registry "));
+
+  // A group's hosts' ephemeral ranges count too: one whose range was set to 8000-8999 takes in
+  // web's 8080.
+  auto group = RunBerth({"group", "add", "bsd", "--host", "bsd1", "--ephemeral", "8000-8999", "--db", db});
+  ASSERT_EQ(group.exit_code, 0) << group.err;
+  auto plain = RunBerth({"lint", "--db", db, kClean});
+  EXPECT_EQ(plain.exit_code, 0) << plain.out;
+  auto in_group = RunBerth({"lint", "--db", db, "--group", "bsd", kClean});
+  EXPECT_EQ(in_group.exit_code, 1) << in_group.out << in_group.err;
+  EXPECT_THAT(in_group.out, HasSubstr("compose.yaml:5:10: warning [ephemeral-port] port 8080 is "
+                                      "inside the ephemeral ranges of group bsd's hosts (8000-8999)"));
+  EXPECT_EQ(RunBerth({"lint", "--db", db, "--group", "nosuch", kClean}).exit_code, 2);
+  EXPECT_EQ(RunBerth({"lint", "--no-registry", "--group", "bsd", kClean}).exit_code, 2);
 }
 
 std::string AssignedPort(const std::string& name, const std::string& db) {

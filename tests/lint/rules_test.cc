@@ -60,6 +60,16 @@ TEST(LintRules, EphemeralRangeEdgesAndWindows) {
   EXPECT_NE(f[2].fix.find("excludedportrange"), std::string::npos);
 }
 
+TEST(LintRules, GroupEphemeralRanges) {
+  RuleContext ctx;
+  ctx.group = "bsd";
+  ctx.group_ephemeral = PortSet{PortRange{10000, 65535}};
+  auto f = ApplyRules(std::vector<PortDecl>{Decl("a", 1, 20000), Decl("a", 2, 9999)}, ctx);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].where.line, 1);
+  EXPECT_NE(f[0].why.find("group bsd's hosts (10000-65535)"), std::string::npos) << f[0].why;
+}
+
 TEST(LintRules, DerivedPortsNameTheirOrigin) {
   PortDecl bus = Decl("redis.conf", 2, 40000, DeclKind::kDerived, "redis");
   bus.derived_from = "Redis cluster bus: port + 10000";
