@@ -4,6 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <string>
+
+#include <fmt/core.h>
 
 namespace berth::lint {
 namespace {
@@ -215,10 +221,17 @@ TEST(LintRules, PortMappersAndTheirClients) {
   EXPECT_EQ(f[3].ports.Format(), "135");
 }
 
-TEST(LintRules, EveryRuleHasANameSummaryAndSeverity) {
+TEST(LintRules, EveryRuleHasANameSummaryAndADocumentedRow) {
+  std::ifstream in(std::string(BERTH_SOURCE_DIR) + "/docs/lint.md");
+  const std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(doc.empty()) << "docs/lint.md not found under " << BERTH_SOURCE_DIR;
+  std::set<std::string_view> names;
   for (LintRule r : AllLintRules()) {
     EXPECT_FALSE(LintRuleName(r).empty());
     EXPECT_FALSE(LintRuleSummary(r).empty());
+    EXPECT_TRUE(names.insert(LintRuleName(r)).second) << LintRuleName(r);
+    EXPECT_NE(doc.find(fmt::format("| `{}` |", LintRuleName(r))), std::string::npos)
+        << LintRuleName(r) << " has no row in docs/lint.md";
   }
 }
 
