@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
   berth::cli::AddRangeCommand(app, exit_code);
   berth::cli::AddProbeCommand(app, exit_code);
   berth::cli::AddFirewallCommand(app, exit_code);
+  berth::cli::AddLintCommand(app, exit_code);
   berth::cli::AddCompletionCommand(app, exit_code);
   berth::cli::RewriteProbeArgs(argc, argv);
   try {

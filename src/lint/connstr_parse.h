@@ -1,0 +1,24 @@
+// Connection strings that depend on a port mapper, found in any text (appsettings.json,
+// web.config, .env, .properties, odbc.ini, YAML): ADO.NET / ODBC `Server=`, `Data Source=`,
+// `Address=`, `Addr=`, `Network Address=` naming HOST\INSTANCE without ",PORT"; JDBC
+// `jdbc:sqlserver://host\instance` or `;instanceName=` without a port; jTDS `;instance=`; and
+// SqlClient's invalid HOST:PORT. Only the host and the instance are kept: passwords and the
+// rest of the string never reach a declaration. Input is untrusted. Pure; thread-safe.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "base/error.h"
+#include "lint/port_decl.h"
+
+namespace berth::lint {
+
+// The client declarations in `text`: Mapper::kSqlBrowser for a named instance without a
+// port (service "mssql.INSTANCE", lower-case), host_port for Server=HOST:PORT in a SqlClient
+// string. `format` is recorded in each declaration. Failure: kMalformed from SplitLines.
+[[nodiscard]] Result<std::vector<PortDecl>> ParseConnectionStrings(ConfigFormat format,
+                                                                  std::string_view file,
+                                                                  std::string_view text);
+
+}  // namespace berth::lint

@@ -1,0 +1,83 @@
+#include "lint/format.h"
+
+#include <string>
+
+#include "lint/conf_parse.h"
+#include "lint/connstr_parse.h"
+#include "lint/line_reader.h"
+#include "lint/yaml_parse.h"
+
+namespace berth::lint {
+namespace {
+
+std::string_view BaseName(std::string_view path) {
+  const std::size_t slash = path.rfind('/');
+  return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+bool HasDir(std::string_view path, std::string_view dir) {
+  const std::string needle = "/" + std::string(dir) + "/";
+  return ("/" + std::string(path)).find(needle) != std::string::npos;
+}
+
+bool LooksLikeNginx(std::string_view text) {
+  const std::string_view head = text.substr(0, 64 * 1024);
+  return head.find("server {") != std::string_view::npos ||
+         head.find("server{") != std::string_view::npos ||
+         head.find("http {") != std::string_view::npos;
+}
+
+}  // namespace
+
+std::optional<ConfigFormat> DetectFormat(std::string_view path, std::string_view text) {
+  const std::string base = AsciiLower(BaseName(path));
+  auto ends = [&base](std::string_view s) { return base.ends_with(s); };
+  const bool yaml = ends(".yml") || ends(".yaml");
+  if (ends(".socket")) return ConfigFormat::kSystemdSocket;
+  if (ends(".service")) return ConfigFormat::kSystemdService;
+  if (base == "sshd_config" || (HasDir(path, "sshd_config.d") && ends(".conf"))) {
+    return ConfigFormat::kSshd;
+  }
+  if (base.starts_with("postgresql") && ends(".conf")) return ConfigFormat::kPostgresql;
+  if (base.starts_with("redis") && ends(".conf")) return ConfigFormat::kRedis;
+  if (ends(".cnf")) return ConfigFormat::kMysql;
+  if (base == "nginx.conf" || ends(".nginx")) return ConfigFormat::kNginx;
+  if (base == ".env" || ends(".env") || base.starts_with(".env.")) return ConfigFormat::kEnv;
+  if (ends(".properties")) return ConfigFormat::kProperties;
+  if (yaml && (base.starts_with("compose") || base.starts_with("docker-compose"))) {
+    return ConfigFormat::kCompose;
+  }
+  if (yaml) return ConfigFormat::kYaml;
+  if ((base.starts_with("appsettings") && ends(".json")) || ends(".config") || ends(".ini") ||
+      base == "freetds.conf") {
+    return ConfigFormat::kText;
+  }
+  if (HasDir(path, "nginx") && !ends(".types") && !ends("_params") && !ends(".default")) {
+    return ConfigFormat::kNginx;
+  }
+  if (ends(".conf") && LooksLikeNginx(text)) return ConfigFormat::kNginx;
+  return std::nullopt;
+}
+
+Result<std::vector<PortDecl>> ReadPortDecls(ConfigFormat format, std::string_view path,
+                                           std::string_view text) {
+  std::vector<PortDecl> decls;
+  switch (format) {
+    case ConfigFormat::kCompose:
+    case ConfigFormat::kKubernetes:
+    case ConfigFormat::kYaml:
+      decls = BERTH_TRY(ParseYamlPorts(path, text, format == ConfigFormat::kCompose));
+      break;
+    case ConfigFormat::kText: break;
+    default: decls = BERTH_TRY(ParseConfPorts(format, path, text)); break;
+  }
+  if (format == ConfigFormat::kNginx || format == ConfigFormat::kSshd ||
+      format == ConfigFormat::kSystemdSocket || format == ConfigFormat::kSystemdService) {
+    return decls;
+  }
+  auto clients = BERTH_TRY(ParseConnectionStrings(format, path, text));
+  for (PortDecl& d : clients) decls.push_back(std::move(d));
+  return decls;
+}
+
+}  // namespace berth::lint

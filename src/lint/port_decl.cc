@@ -1,0 +1,96 @@
+#include "lint/port_decl.h"
+
+#include <array>
+
+namespace berth::lint {
+
+std::string_view DeclKindName(DeclKind k) {
+  switch (k) {
+    case DeclKind::kListen: return "listen";
+    case DeclKind::kPublish: return "publish";
+    case DeclKind::kTarget: return "target";
+    case DeclKind::kInternal: return "internal";
+    case DeclKind::kDerived: return "derived";
+  }
+  return "listen";
+}
+
+std::string_view ConfigFormatName(ConfigFormat f) {
+  switch (f) {
+    case ConfigFormat::kCompose: return "compose";
+    case ConfigFormat::kKubernetes: return "kubernetes";
+    case ConfigFormat::kYaml: return "yaml";
+    case ConfigFormat::kSystemdSocket: return "systemd-socket";
+    case ConfigFormat::kSystemdService: return "systemd-service";
+    case ConfigFormat::kNginx: return "nginx";
+    case ConfigFormat::kSshd: return "sshd";
+    case ConfigFormat::kPostgresql: return "postgresql";
+    case ConfigFormat::kRedis: return "redis";
+    case ConfigFormat::kMysql: return "mysql";
+    case ConfigFormat::kEnv: return "env";
+    case ConfigFormat::kProperties: return "properties";
+    case ConfigFormat::kText: return "text";
+  }
+  return "text";
+}
+
+namespace {
+constexpr std::array kRules{LintRule::kDynamicPort,      LintRule::kEphemeralPort,
+                            LintRule::kPortCollision,    LintRule::kPortMapper,
+                            LintRule::kPortMapperClient,
+                            LintRule::kRegistryMismatch, LintRule::kSexagesimal,
+                            LintRule::kSqlClientHostPort};
+}  // namespace
+
+std::span<const LintRule> AllLintRules() { return kRules; }
+
+std::string_view LintRuleName(LintRule r) {
+  switch (r) {
+    case LintRule::kDynamicPort: return "dynamic-port";
+    case LintRule::kEphemeralPort: return "ephemeral-port";
+    case LintRule::kPortCollision: return "port-collision";
+    case LintRule::kPortMapper: return "port-mapper";
+    case LintRule::kPortMapperClient: return "port-mapper-client";
+    case LintRule::kRegistryMismatch: return "registry-mismatch";
+    case LintRule::kSexagesimal: return "compose-sexagesimal";
+    case LintRule::kSqlClientHostPort: return "sqlclient-host-port";
+  }
+  return "dynamic-port";
+}
+
+std::string_view LintRuleSummary(LintRule r) {
+  switch (r) {
+    case LintRule::kDynamicPort:
+      return "A server or published port that is not fixed: port 0, a random placeholder, or a "
+             "Compose entry with the container port only.";
+    case LintRule::kEphemeralPort:
+      return "A server port inside the ephemeral range (Linux 32768-60999; Windows 49152-65535 "
+             "for files that target Windows), derived ports included.";
+    case LintRule::kPortCollision:
+      return "Two services declare the same host port and protocol on overlapping addresses.";
+    case LintRule::kPortMapper:
+      return "A server declared on a port mapper's port (rpcbind 111, the MS-RPC endpoint mapper "
+             "135, the SQL Server Browser 1434/udp): it hands out dynamic ports.";
+    case LintRule::kPortMapperClient:
+      return "A client that needs a port mapper: a SQL Server named instance without a port "
+             "asks the SQL Server Browser on UDP 1434 at every connection; a systemd unit that "
+             "requires or wants rpcbind.";
+    case LintRule::kRegistryMismatch:
+      return "The port differs from the one the berth registry holds for the service.";
+    case LintRule::kSexagesimal:
+      return "An unquoted Compose HOST:CONTAINER entry that YAML 1.1 reads as a base-60 number.";
+    case LintRule::kSqlClientHostPort:
+      return "Server=HOST:PORT in a SqlClient connection string: the port goes after a comma.";
+  }
+  return {};
+}
+
+Severity LintRuleSeverity(LintRule r) {
+  switch (r) {
+    case LintRule::kPortCollision:
+    case LintRule::kSqlClientHostPort: return Severity::kError;
+    default: return Severity::kWarning;
+  }
+}
+
+}  // namespace berth::lint

@@ -1,0 +1,29 @@
+// berth lint's rules over a set of port declarations (docs/lint.md lists each rule, its
+// severity, why and fix). Rules see the whole set, so a collision between two files is found.
+// When the registry knows a declaration's service, its port is the fix. Pure; thread-safe.
+#pragma once
+
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/service.h"
+#include "lint/port_decl.h"
+
+namespace berth::lint {
+
+struct RuleContext {
+  // The registry's services that the declarations name (PortDecl::service), by name; empty
+  // without a registry.
+  std::map<std::string, Service, std::less<>> registry;
+  // The ephemeral ranges of a registry group's other hosts (registry::Group::ephemeral), also
+  // checked by ephemeral-port; `group` names it in the findings.
+  std::string group;
+  PortSet group_ephemeral;
+};
+
+// The findings for `decls`, sorted by file, line, column and rule id.
+std::vector<LintFinding> ApplyRules(std::span<const PortDecl> decls, const RuleContext& ctx);
+
+}  // namespace berth::lint

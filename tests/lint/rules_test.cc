@@ -1,0 +1,239 @@
+// berth lint's rules on hand-made declarations: each rule fires where it should and only there.
+#include "lint/rules.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <string>
+
+#include <fmt/core.h>
+
+namespace berth::lint {
+namespace {
+
+PortDecl Decl(std::string file, int line, Port port, DeclKind kind = DeclKind::kListen,
+              std::string service = "") {
+  PortDecl d;
+  d.where = Location{std::move(file), line, 1};
+  d.key_path = "port";
+  d.kind = kind;
+  d.ports = PortRange{port, port};
+  d.service = std::move(service);
+  return d;
+}
+
+std::vector<LintRule> Rules(const std::vector<LintFinding>& f) {
+  std::vector<LintRule> out;
+  for (const auto& x : f) out.push_back(x.rule);
+  return out;
+}
+
+TEST(LintRules, CleanDeclarationsGiveNothing) {
+  std::vector<PortDecl> d{Decl("a", 1, 8080, DeclKind::kListen, "web"),
+                          Decl("b", 1, 5432, DeclKind::kListen, "db"),
+                          Decl("c", 1, 40000, DeclKind::kTarget, "client")};
+  EXPECT_TRUE(ApplyRules(d, {}).empty());
+}
+
+TEST(LintRules, DynamicPorts) {
+  PortDecl zero = Decl("a", 3, 0);
+  zero.dynamic = Dynamic::kZero;
+  PortDecl unpublished = Decl("b", 4, 9000, DeclKind::kPublish, "worker");
+  unpublished.dynamic = Dynamic::kUnpublished;
+  PortDecl target = Decl("c", 5, 0, DeclKind::kTarget);  // a client's 0 is not a server's
+  target.dynamic = Dynamic::kZero;
+  auto f = ApplyRules(std::vector<PortDecl>{zero, unpublished, target}, {});
+  ASSERT_EQ(Rules(f), (std::vector<LintRule>{LintRule::kDynamicPort, LintRule::kDynamicPort}));
+  EXPECT_EQ(f[0].where.line, 3);
+  EXPECT_NE(f[1].fix.find("HOSTPORT:9000"), std::string::npos) << f[1].fix;
+}
+
+TEST(LintRules, EphemeralRangeEdgesAndWindows) {
+  std::vector<PortDecl> d{Decl("a", 1, 32767), Decl("a", 2, 32768), Decl("a", 3, 60999),
+                          Decl("a", 4, 61000), Decl("a", 5, 50051, DeclKind::kTarget)};
+  PortDecl win = Decl("w", 1, 62000);
+  win.windows = true;
+  d.push_back(win);
+  auto f = ApplyRules(d, {});
+  ASSERT_EQ(f.size(), 3u);
+  EXPECT_EQ(f[0].where.line, 2);
+  EXPECT_EQ(f[1].where.line, 3);
+  EXPECT_EQ(f[2].where.file, "w");
+  EXPECT_NE(f[2].why.find("Windows"), std::string::npos);
+  EXPECT_NE(f[2].fix.find("excludedportrange"), std::string::npos);
+}
+
+TEST(LintRules, GroupEphemeralRanges) {
+  RuleContext ctx;
+  ctx.group = "bsd";
+  ctx.group_ephemeral = PortSet{PortRange{10000, 65535}};
+  auto f = ApplyRules(std::vector<PortDecl>{Decl("a", 1, 20000), Decl("a", 2, 9999)}, ctx);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].where.line, 1);
+  EXPECT_NE(f[0].why.find("group bsd's hosts (10000-65535)"), std::string::npos) << f[0].why;
+}
+
+TEST(LintRules, DerivedPortsNameTheirOrigin) {
+  PortDecl bus = Decl("redis.conf", 2, 40000, DeclKind::kDerived, "redis");
+  bus.derived_from = "Redis cluster bus: port + 10000";
+  auto f = ApplyRules(std::vector<PortDecl>{bus, Decl("x", 1, 40000, DeclKind::kListen, "other")}, {});
+  ASSERT_EQ(Rules(f), (std::vector<LintRule>{LintRule::kEphemeralPort, LintRule::kPortCollision,
+                                             LintRule::kEphemeralPort, LintRule::kPortCollision}));
+  EXPECT_NE(f[0].why.find("cluster bus"), std::string::npos);
+  EXPECT_NE(f[1].why.find("cluster bus"), std::string::npos);
+}
+
+TEST(LintRules, Collisions) {
+  PortDecl web = Decl("compose.yaml", 6, 8080, DeclKind::kPublish, "web");
+  PortDecl nginx1 = Decl("nginx/a", 2, 8080, DeclKind::kListen, "nginx");
+  PortDecl nginx2 = Decl("nginx/b", 2, 8080, DeclKind::kListen, "nginx");
+  PortDecl udp = Decl("u", 1, 8080, DeclKind::kListen, "dns");
+  udp.proto = Protocol::kUdp;
+  PortDecl pod = Decl("k", 1, 8080, DeclKind::kListen, "pod");
+  pod.isolated = true;  // a containerPort: the pod's own namespace
+  PortDecl other_addr = Decl("l", 1, 8080, DeclKind::kListen, "local");
+  other_addr.address = "127.0.0.2";
+  PortDecl same_addr = Decl("m", 1, 8080, DeclKind::kListen, "local2");
+  same_addr.address = "127.0.0.2";
+  auto f = ApplyRules(std::vector<PortDecl>{web, nginx1, nginx2, udp, pod}, {});
+  ASSERT_EQ(f.size(), 3u);  // web with both nginx files, each nginx file with web
+  for (const auto& x : f) EXPECT_EQ(x.rule, LintRule::kPortCollision);
+  EXPECT_EQ(f[0].where.file, "compose.yaml");
+  EXPECT_EQ(f[0].related.size(), 2u);
+  EXPECT_EQ(f[0].severity, Severity::kError);
+
+  auto addr = ApplyRules(std::vector<PortDecl>{other_addr, same_addr}, {});
+  EXPECT_EQ(addr.size(), 2u);
+  PortDecl v4 = other_addr;
+  v4.address = "10.0.0.1";
+  v4.service = "x";
+  EXPECT_TRUE(ApplyRules(std::vector<PortDecl>{other_addr, v4}, {}).empty());
+}
+
+TEST(LintRules, RangesCollideWhenTheyOverlap) {
+  PortDecl a = Decl("a", 1, 7000, DeclKind::kPublish, "a");
+  a.ports = PortRange{7000, 7010};
+  PortDecl b = Decl("b", 1, 7010, DeclKind::kPublish, "b");
+  PortDecl c = Decl("c", 1, 7011, DeclKind::kPublish, "c");
+  auto f = ApplyRules(std::vector<PortDecl>{a, b, c}, {});
+  ASSERT_EQ(f.size(), 2u);
+  EXPECT_EQ(f[0].where.file, "a");
+  EXPECT_EQ(f[1].where.file, "b");
+}
+
+TEST(LintRules, PortMapperClientsAndRegistry) {
+  PortDecl named = Decl("appsettings.json", 3, 0, DeclKind::kTarget, "mssql.reporting");
+  named.mapper = Mapper::kSqlBrowser;
+  named.instance = "REPORTING";
+  named.address = "sql1";
+  PortDecl hp = Decl("appsettings.json", 4, 1433, DeclKind::kTarget);
+  hp.host_port = true;
+  hp.address = "sql2";
+  PortDecl web = Decl("compose.yaml", 6, 8081, DeclKind::kPublish, "web");
+  RuleContext ctx;
+  Service reporting;
+  reporting.name = "mssql.reporting";
+  reporting.port = 1533;
+  ctx.registry.emplace(reporting.name, reporting);
+  Service w;
+  w.name = "web";
+  w.port = 8080;
+  ctx.registry.emplace(w.name, w);
+  auto f = ApplyRules(std::vector<PortDecl>{named, hp, web}, ctx);
+  ASSERT_EQ(Rules(f), (std::vector<LintRule>{LintRule::kPortMapperClient,
+                                             LintRule::kSqlClientHostPort,
+                                             LintRule::kRegistryMismatch}));
+  EXPECT_NE(f[0].fix.find("Server=tcp:sql1,1533"), std::string::npos) << f[0].fix;
+  EXPECT_EQ(f[0].ports.Format(), "1434");
+  EXPECT_EQ(f[1].fix, "Server=tcp:sql2,1433");
+  EXPECT_NE(f[2].fix.find("8080"), std::string::npos) << f[2].fix;
+  EXPECT_FALSE(f[0].edit.has_value());  // the reader kept no text to rewrite
+  ASSERT_TRUE(f[2].edit.has_value());
+  EXPECT_EQ(*f[2].edit, (Edit{0, "8081", "8080"}));
+
+  // Without the registry the fix still says what to do, with a placeholder.
+  auto plain = ApplyRules(std::vector<PortDecl>{named}, {});
+  ASSERT_EQ(plain.size(), 1u);
+  EXPECT_NE(plain[0].fix.find("Server=tcp:sql1,PORT"), std::string::npos);
+  EXPECT_NE(plain[0].fix.find("berth assign mssql.reporting"), std::string::npos);
+}
+
+TEST(LintRules, EditsOnlyWhereCertain) {
+  PortDecl named = Decl("appsettings.json", 3, 0, DeclKind::kTarget, "mssql.reporting");
+  named.mapper = Mapper::kSqlBrowser;
+  named.instance = "REPORTING";
+  named.address = "sql1";
+  named.text = "sql1\\REPORTING";
+  named.text_offset = 40;
+  PortDecl jdbc = named;
+  jdbc.key_path = "jdbc:sqlserver";
+  jdbc.where.line = 4;
+  PortDecl jtds = named;
+  jtds.key_path = "jdbc:jtds";
+  jtds.where.line = 5;
+  PortDecl pod = Decl("k8s.yaml", 1, 50051, DeclKind::kListen, "api");
+  pod.isolated = true;  // a containerPort: the program inside decides, not the manifest
+  PortDecl range = Decl("compose.yaml", 1, 50000, DeclKind::kPublish, "api");
+  range.ports = PortRange{50000, 50001};
+  RuleContext ctx;
+  Service reporting;
+  reporting.name = "mssql.reporting";
+  reporting.port = 1533;
+  ctx.registry.emplace(reporting.name, reporting);
+  Service api;
+  api.name = "api";
+  api.port = 18000;
+  ctx.registry.emplace(api.name, api);
+  auto f = ApplyRules(std::vector<PortDecl>{named, jdbc, jtds, pod, range}, ctx);
+  std::vector<std::optional<Edit>> edits;
+  for (const auto& x : f) edits.push_back(x.edit);
+  ASSERT_EQ(f.size(), 6u);  // three mapper clients, two ephemeral ports, the range's mismatch
+  EXPECT_EQ(edits[0], (Edit{40, "sql1\\REPORTING", "sql1\\REPORTING,1533"}));
+  EXPECT_EQ(edits[1], (Edit{40, "sql1\\REPORTING", "sql1\\REPORTING:1533"}));
+  EXPECT_EQ(edits[2], std::nullopt);  // jTDS: no certain rewrite
+  EXPECT_EQ(edits[3], std::nullopt);  // a range (ephemeral-port)
+  EXPECT_EQ(edits[4], std::nullopt);  // a range (registry-mismatch)
+  EXPECT_EQ(edits[5], std::nullopt);  // isolated (ephemeral-port; no mismatch inside a pod)
+}
+
+TEST(LintRules, PortMappersAndTheirClients) {
+  PortDecl rpcbind = Decl("rpcbind.socket", 1, 111, DeclKind::kListen, "rpcbind");
+  PortDecl epmap = Decl("smb", 1, 135, DeclKind::kPublish, "samba");
+  PortDecl browser = Decl("b", 1, 1434, DeclKind::kListen, "sqlbrowser");
+  browser.proto = Protocol::kUdp;
+  PortDecl tcp1434 = Decl("c", 1, 1434, DeclKind::kListen, "x");  // the Browser is UDP only
+  PortDecl pod = Decl("d", 1, 111, DeclKind::kListen, "pod");
+  pod.isolated = true;
+  PortDecl client = Decl("nfs-server.service", 6, 111, DeclKind::kTarget, "nfs-server");
+  client.mapper = Mapper::kRpcbind;
+  client.key_path = "Wants";
+  client.instance = "rpcbind.socket";
+  auto f = ApplyRules(std::vector<PortDecl>{rpcbind, epmap, browser, tcp1434, pod, client}, {});
+  ASSERT_EQ(Rules(f), (std::vector<LintRule>{LintRule::kPortMapper, LintRule::kPortMapperClient,
+                                             LintRule::kPortMapper, LintRule::kPortMapper}));
+  EXPECT_EQ(f[0].where.file, "b");
+  EXPECT_NE(f[1].why.find("Wants=rpcbind.socket"), std::string::npos) << f[1].why;
+  EXPECT_NE(f[1].fix.find("[statd]"), std::string::npos) << f[1].fix;
+  EXPECT_EQ(f[2].where.file, "rpcbind.socket");
+  EXPECT_EQ(f[3].ports.Format(), "135");
+}
+
+TEST(LintRules, EveryRuleHasANameSummaryAndADocumentedRow) {
+  std::ifstream in(std::string(BERTH_SOURCE_DIR) + "/docs/lint.md");
+  const std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(doc.empty()) << "docs/lint.md not found under " << BERTH_SOURCE_DIR;
+  std::set<std::string_view> names;
+  for (LintRule r : AllLintRules()) {
+    EXPECT_FALSE(LintRuleName(r).empty());
+    EXPECT_FALSE(LintRuleSummary(r).empty());
+    EXPECT_TRUE(names.insert(LintRuleName(r)).second) << LintRuleName(r);
+    EXPECT_NE(doc.find(fmt::format("| `{}` |", LintRuleName(r))), std::string::npos)
+        << LintRuleName(r) << " has no row in docs/lint.md";
+  }
+}
+
+}  // namespace
+}  // namespace berth::lint
