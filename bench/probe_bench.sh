@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # berth probe vs nmap (rpcinfo, ms-sql-info) over the same targets, in a private namespace.
 # Usage: bench/probe_bench.sh BUILD_DIR [TARGETS] [TIMEOUT_S]
-#   TARGETS: a power of two (default 4096) addresses in 127.1.0.0/N; TIMEOUT_S default 1.
+#   TARGETS: a power of two (default 4096) addresses in 127.1.0.0/N, or several separated by
+#   commas ("1,16,256"), timed one after the other in the same namespace; 1 target is the
+#   answering 127.1.0.1. TIMEOUT_S default 1.
+#   PROBE_BENCH_BASELINE=PATH also times another berth binary (an older build) the same way,
+#   right before this one, for a before/after figure from one run. PROBE_BENCH_NMAP=0 skips
+#   nmap (its 4,096-target runs take about 40 minutes).
 # Inside a fresh network + mount namespace (nothing leaves it): rpcbind with rpc.statd and
 # rpc.mountd, and the test SSRP responder, answer on 127.1.0.1 and 127.1.0.2; an nft rule drops
 # every packet to the other targets. berth's time should be about one timeout plus the
@@ -9,15 +14,20 @@
 # (figures go to docs/benchmarks.md). Needs root, rpcbind, nfs-kernel-server, nmap, python3, nft.
 set -euo pipefail
 build=$(cd "${1:?usage: probe_bench.sh BUILD_DIR [TARGETS] [TIMEOUT_S]}" && pwd)
-n=${2:-4096}
+sizes=${2:-4096}
 timeout_s=${3:-1}
 here=$(cd "$(dirname "$0")/.." && pwd)
 berth=$build/berth
-bits=0
-while [ $((1 << bits)) -lt "$n" ]; do bits=$((bits + 1)); done
-[ $((1 << bits)) -eq "$n" ] || { echo "probe_bench: TARGETS must be a power of two" >&2; exit 2; }
-[ "$n" -le 65536 ] || { echo "probe_bench: at most 65536 targets (127.1.0.0/16)" >&2; exit 2; }
-cidr=127.1.0.0/$((32 - bits))
+baseline=${PROBE_BENCH_BASELINE:-}
+[ -z "$baseline" ] || [ -x "$baseline" ] || { echo "probe_bench: PROBE_BENCH_BASELINE=$baseline is not executable" >&2; exit 2; }
+block() {  # the CIDR block of N targets
+  local n=$1 bits=0
+  while [ $((1 << bits)) -lt "$n" ]; do bits=$((bits + 1)); done
+  [ $((1 << bits)) -eq "$n" ] || { echo "probe_bench: TARGETS must be powers of two" >&2; return 2; }
+  [ "$n" -le 65536 ] || { echo "probe_bench: at most 65536 targets (127.1.0.0/16)" >&2; return 2; }
+  if [ "$n" -eq 1 ]; then echo 127.1.0.1/32; else echo "127.1.0.0/$((32 - bits))"; fi
+}
+for n in ${sizes//,/ }; do block "$n" >/dev/null || exit 2; done
 for p in rpcbind rpc.statd rpc.mountd nmap nft python3 nsenter; do
   command -v "$p" >/dev/null || { echo "probe_bench: $p missing: run scripts/install-deps bench" >&2; exit 2; }
 done
@@ -54,7 +64,7 @@ in_ns nft -f - <<NFT
 table inet berth_bench {
   chain input {
     type filter hook input priority 0; policy accept;
-    ip daddr $cidr ip daddr != { 127.1.0.1, 127.1.0.2 } drop
+    ip daddr 127.1.0.0/16 ip daddr != { 127.1.0.1, 127.1.0.2 } drop
   }
 }
 NFT
@@ -63,7 +73,6 @@ now() { date +%s.%N; }
 elapsed() { echo "$2 - $1" | bc; }
 
 protos=${PROBE_BENCH_PROTOS:-rpc mssql}
-echo "probe bench: $n targets in $cidr, 2 answering, timeout ${timeout_s}s, $(nproc) cores, protocols: $protos"
 nmap_common=(-n -Pn --max-rtt-timeout "${timeout_s}s" --initial-rtt-timeout "${timeout_s}s" --max-retries 1 -T4)
 count_berth() {  # hosts whose mapper answered, services listed
   python3 -c '
@@ -86,6 +95,19 @@ count_nmap_ssrp() {
   { grep -o '\[ms-sql-info [^ ]* [0-9.]*\(:[0-9]*\)\?\] MSSQL-SSRP: SSRP Data:' "$1" || true; } |
     awk '{sub(/:[0-9]*\]$|\]$/, "", $3); print $3}' | sort -u | wc -l
 }
+timing() {  # berth's summary.timing, when it has one (an older build has not)
+  python3 -c '
+import json,sys
+t=json.load(open(sys.argv[1]))["summary"].get("timing")
+print("" if t is None else "; waits: %d timeouts, %d shortened, %d-%d ms; %d rtt samples, srtt %.2f ms, max %.2f ms" % (
+  t["timeouts"], t["shortened"], t["shortest_wait_ms"], t["longest_wait_ms"], t["rtt_samples"], t["srtt_ms"], t["max_rtt_ms"]))' "$1"
+}
+for n in ${sizes//,/ }; do
+cidr=$(block "$n")
+answering=2
+[ "$n" -eq 1 ] && answering=1
+[ "$n" -eq 2 ] && answering=1  # 127.1.0.0/31 holds only .1 of the two
+echo "probe bench: $n targets in $cidr, $answering answering, timeout ${timeout_s}s, $(nproc) cores, protocols: $protos"
 total_b=0 total_n=0
 for proto in $protos; do
   case $proto in
@@ -95,17 +117,25 @@ for proto in $protos; do
     mssql) flag=--mssql script=ms-sql-info nmap_args=(-sU -p1434 -d2) ;;
     *) echo "probe_bench: unknown protocol $proto" >&2; exit 2 ;;
   esac
+  if [ -n "$baseline" ]; then
+    t0=$(now)
+    in_ns "$baseline" probe "$flag" --json --timeout "$timeout_s" --retries 1 --rate 20000 \
+      --concurrency "$((n + 64))" "$cidr" >"$dir/baseline_$proto.json" || true
+    t1=$(now)
+    echo "$proto: baseline $baseline $(elapsed "$t0" "$t1") s (answering hosts, services: $(count_berth "$dir/baseline_$proto.json" "$proto"))"
+  fi
   t0=$(now)
   in_ns "$berth" probe "$flag" --json --timeout "$timeout_s" --retries 1 --rate 20000 \
     --concurrency "$((n + 64))" "$cidr" >"$dir/berth_$proto.json" || true
   t1=$(now)
   b=$(elapsed "$t0" "$t1")
+  echo "$proto: berth probe $flag ${b} s (answering hosts, services: $(count_berth "$dir/berth_$proto.json" "$proto")$(timing "$dir/berth_$proto.json"))"
+  if [ "${PROBE_BENCH_NMAP:-1}" = 0 ]; then continue; fi
   t0=$(now)
   in_ns nmap "${nmap_common[@]}" "${nmap_args[@]}" --script "$script" -oX "$dir/nmap_$proto.xml" "$cidr" \
     >"$dir/nmap_$proto.log" 2>&1
   t1=$(now)
   m=$(elapsed "$t0" "$t1")
-  echo "$proto: berth probe $flag ${b} s (answering hosts, services: $(count_berth "$dir/berth_$proto.json" "$proto"))"
   if [ "$proto" = mssql ]; then
     found="hosts whose SSRP reply it parsed: $(count_nmap_ssrp "$dir/nmap_$proto.log")"
   else
@@ -115,4 +145,6 @@ for proto in $protos; do
   echo "$proto: ratio nmap/berth $(echo "scale=1; $m / $b" | bc)x"
   total_b=$(echo "$total_b + $b" | bc) total_n=$(echo "$total_n + $m" | bc)
 done
-echo "all: berth ${total_b} s, nmap ${total_n} s, ratio $(echo "scale=1; $total_n / $total_b" | bc)x"
+[ "${PROBE_BENCH_NMAP:-1}" = 0 ] ||
+  echo "all ($n targets): berth ${total_b} s, nmap ${total_n} s, ratio $(echo "scale=1; $total_n / $total_b" | bc)x"
+done

@@ -83,6 +83,7 @@ Result<ProbeRun> RunProbe(const ProbeRequest& req) {
 
   probe::EngineOptions opt;
   opt.timeout_ms = req.timeout_ms;
+  opt.adaptive = req.adaptive_timeouts;
   opt.udp_retries = req.udp_retries;
   opt.rate = req.rate;
   opt.concurrency = req.concurrency;
@@ -113,6 +114,10 @@ Result<ProbeRun> RunProbe(const ProbeRequest& req) {
 
   run.hosts.reserve(reports.size());
   run.summary.targets = targets.size() + broadcasts.size();  // responders were not asked for
+  const probe::Engine::Stats& st = engine.stats();
+  run.summary.timing = probe::ProbeTiming{req.adaptive_timeouts, req.timeout_ms, st.timeouts, st.shortened,
+                                          st.shortest_wait_ms, st.longest_wait_ms, st.rtt_samples,
+                                          st.srtt_ms, st.rttvar_ms, st.max_rtt_ms};
   for (auto& r : reports) {
     if (!probe::Interesting(*r)) ++run.summary.silent;
     for (const auto& s : r->services) run.any_dynamic = run.any_dynamic || s.dynamic;

@@ -24,6 +24,9 @@ struct ProbeRequest {
   std::string list_file;              // more targets from a file ("" = none)
   bool rpc = true, mssql = true, msrpc = true;
   int timeout_ms = 1000;
+  // Silent peers wait as long as the round trips seen say, timeout_ms at most
+  // (probe::EngineOptions::adaptive); false: every wait is timeout_ms.
+  bool adaptive_timeouts = true;
   int udp_retries = 1;
   double rate = 1000;                 // new packets per second
   std::size_t concurrency = 512;
@@ -40,7 +43,7 @@ struct ProbeRequest {
 
 struct ProbeRun {
   std::vector<probe::HostReport> hosts;  // targets in order, then each broadcast and its responders
-  probe::ProbeSummary summary;           // targets and silent hosts (seconds left to the caller)
+  probe::ProbeSummary summary;           // targets, silent hosts, timing (seconds left to the caller)
   bool any_dynamic = false;
   // Broadcast addresses met inside CIDR blocks: skipped, with where they were met.
   struct Skipped {

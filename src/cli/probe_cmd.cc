@@ -24,6 +24,7 @@ struct ProbeFlags {
   std::string list_file;
   bool rpc = false, mssql = false, msrpc = false;
   double timeout = 1.0;
+  bool fixed_timeout = false;
   int retries = 1;
   double rate = 1000;
   std::size_t concurrency = 512;
@@ -57,6 +58,7 @@ int Run(ProbeFlags& f) {
   req.mssql = f.mssql;
   req.msrpc = f.msrpc;
   req.timeout_ms = static_cast<int>(f.timeout * 1000);
+  req.adaptive_timeouts = !f.fixed_timeout;
   req.udp_retries = f.retries;
   req.rate = f.rate;
   req.concurrency = f.concurrency;
@@ -138,6 +140,9 @@ void AddProbeCommand(CLI::App& app, int& exit_code) {
   cmd->add_flag("--mssql", f->mssql, "probe the SQL Server Browser (udp 1434)");
   cmd->add_flag("--msrpc", f->msrpc, "probe the MS-RPC endpoint mapper (tcp 135)");
   cmd->add_option("--timeout", f->timeout, "seconds to wait for each answer (UDP resends are spread inside it)")->capture_default_str();
+  cmd->add_flag("--fixed-timeout", f->fixed_timeout,
+                "wait the whole --timeout for every silent target (default: once a few peers have "
+                "answered, wait as their round trips say, --timeout at most)");
   cmd->add_option("--retries", f->retries, "resends of an unanswered UDP request")->capture_default_str();
   cmd->add_option("--rate", f->rate, "new packets per second, across all targets")->capture_default_str();
   cmd->add_option("--concurrency", f->concurrency, "conversations in flight at once")->capture_default_str();

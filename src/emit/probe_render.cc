@@ -146,8 +146,15 @@ void RenderProbeJson(const std::vector<HostReport>& hosts, const ProbeSummary& s
     sink(w.Take());
   }
   w.EndArray().Key("summary").BeginObject().Field("targets", summary.targets).Field("silent", summary.silent)
-      .Field("services", services).Field("dynamic", dynamic).Field("seconds", summary.seconds).EndObject();
-  w.EndObject();
+      .Field("services", services).Field("dynamic", dynamic).Field("seconds", summary.seconds);
+  if (const auto& t = summary.timing) {
+    w.Key("timing").BeginObject().Field("adaptive", t->adaptive).Field("timeout_ms", t->timeout_ms)
+        .Field("timeouts", t->timeouts).Field("shortened", t->shortened)
+        .Field("shortest_wait_ms", t->shortest_wait_ms).Field("longest_wait_ms", t->longest_wait_ms)
+        .Field("rtt_samples", t->rtt_samples).Field("srtt_ms", t->srtt_ms).Field("rttvar_ms", t->rttvar_ms)
+        .Field("max_rtt_ms", t->max_rtt_ms).EndObject();
+  }
+  w.EndObject().EndObject();
   sink(w.Take() + "\n");
 }
 

@@ -15,10 +15,13 @@
 #include <cstring>
 #include <deque>
 #include <random>
+#include <string>
+#include <unordered_map>
 
 #include <fmt/core.h>
 
 #include "base/unique_fd.h"
+#include "probe/rtt_estimator.h"
 
 namespace berth::probe {
 namespace {
@@ -98,6 +101,14 @@ struct Engine::Impl {
     bool retry_pending = false;  // UDP: timed out, waiting for a rate token to resend
     std::uint32_t generation = 0;
     std::size_t replies = 0, oversized = 0;  // broadcast: datagrams passed on, and dropped
+    // The first step (a TCP connect, or a UDP request until its first reply) waits as long as
+    // the round trips seen say (EngineOptions::adaptive); the deadline is recomputed from
+    // try_sent while it waits, so it shrinks as samples come in.
+    bool first_step = false;
+    bool resent = false;                  // a UDP resend happened in the first step (Karn)
+    Clock::time_point try_sent;           // when the current try of the first step went out
+    double jitter_factor = 1;             // this conversation's share of the jitter
+    Micros* host_max_rtt = nullptr;       // the slowest round trip seen from the peer's host
   };
 
   EngineOptions opt;
@@ -113,6 +124,35 @@ struct Engine::Impl {
   std::mt19937 rng{std::random_device{}()};
   double tokens = 1;
   Clock::time_point refilled = Clock::now();
+  RttEstimator rtt{RttLimits{}};
+  std::unordered_map<std::string, Micros> host_max_rtt;  // by the peer's numeric host
+
+  Micros FullWait() const { return std::chrono::milliseconds(opt.timeout_ms); }
+
+  // The step timeout of `a` now, before jitter and before the UDP tries' share.
+  Micros StepWait(const Active& a) const {
+    if (!opt.adaptive || !a.first_step || !rtt.adapted()) return FullWait();
+    return std::min(FullWait(), std::max(rtt.Timeout(), rtt.limits().max_rtt_multiple * *a.host_max_rtt));
+  }
+
+  // When the current step of `a` times out.
+  Clock::time_point Due(const Active& a) const {
+    if (!opt.adaptive || !a.first_step) return a.deadline;
+    const double share = a.conv.transport == Transport::kUdp ? 1.0 / (opt.udp_retries + 1) : 1.0;
+    const double us = static_cast<double>(StepWait(a).count()) * share * a.jitter_factor;
+    return a.try_sent + std::chrono::microseconds(static_cast<long>(us));
+  }
+
+  // The first answer (a connect's outcome, the first datagram or ICMP error) ends the first
+  // step; its round trip is a sample unless the request was resent.
+  void FirstAnswer(Active& a) {
+    if (!a.first_step) return;
+    a.first_step = false;
+    if (a.resent) return;
+    const auto sample = std::chrono::duration_cast<Micros>(Clock::now() - a.try_sent);
+    rtt.AddSample(sample);
+    *a.host_max_rtt = std::max(*a.host_max_rtt, sample);
+  }
 
   // One step's deadline. UDP resends are spread inside the timeout (a request with one
   // retry waits timeout/2, resends, waits timeout/2), so silence costs one timeout whatever
@@ -137,15 +177,23 @@ struct Engine::Impl {
     return true;
   }
 
-  void End(std::size_t i, EndKind kind, std::string detail) {
+  // `wait`: for kTimeout, the step timeout that ran out.
+  void End(std::size_t i, EndKind kind, std::string detail, Micros wait = Micros{0}) {
     std::unique_ptr<Active> a = std::move(slots[i]);
     free_slots.push_back(i);
     --active;
     ++ended;
-    if (kind == EndKind::kTimeout) ++stats->timeouts;
+    const int wait_ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(wait).count());
+    if (kind == EndKind::kTimeout) {
+      ++stats->timeouts;
+      if (wait < FullWait()) ++stats->shortened;
+      stats->shortest_wait_ms = stats->timeouts == 1 ? wait_ms : std::min(stats->shortest_wait_ms, wait_ms);
+      stats->longest_wait_ms = std::max(stats->longest_wait_ms, wait_ms);
+    }
     a->fd.Reset();  // closing removes it from the epoll set
     ConversationEnd end{kind, std::move(detail),
-                        std::chrono::duration<double>(Clock::now() - a->started).count()};
+                        std::chrono::duration<double>(Clock::now() - a->started).count(),
+                        kind == EndKind::kTimeout ? wait_ms : 0};
     if (a->conv.on_end) a->conv.on_end(end);
   }
 
@@ -171,6 +219,10 @@ struct Engine::Impl {
     a->hard_deadline = a->started + std::chrono::milliseconds(opt.total_ms);
     a->deadline = Deadline(a->conv.transport);
     a->tries_left = opt.udp_retries;
+    a->first_step = !a->conv.broadcast;
+    a->try_sent = a->started;
+    a->jitter_factor = 1.0 + std::uniform_real_distribution<double>(0.0, opt.jitter)(rng);
+    a->host_max_rtt = &host_max_rtt[EndpointHost(a->conv.peer)];
     a->generation = ++generations[i];
     a->out = a->conv.first;
     slots[i] = std::move(a);
@@ -195,6 +247,7 @@ struct Engine::Impl {
     if (::connect(s.fd.get(), reinterpret_cast<const sockaddr*>(&s.conv.peer.addr), s.conv.peer.len) != 0) {
       if (errno != EINPROGRESS) {
         const int err = errno;
+        if (err == ECONNREFUSED) FirstAnswer(s);
         return End(i, err == ECONNREFUSED ? EndKind::kRefused : EndKind::kError,
                    ErrnoError(err, "connect " + s.conv.peer.text).message);
       }
@@ -213,6 +266,7 @@ struct Engine::Impl {
       int err = 0;
       socklen_t len = sizeof err;
       ::getsockopt(a.fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
+      if (err == 0 || err == ECONNREFUSED) FirstAnswer(a);
       if (err != 0) {
         return End(i, err == ECONNREFUSED ? EndKind::kRefused : EndKind::kError,
                    ErrnoError(err, "connect " + a.conv.peer.text).message);
@@ -300,9 +354,11 @@ struct Engine::Impl {
         if (n < 0) {
           if (errno == EAGAIN || errno == EWOULDBLOCK) return;
           const int err = errno;
+          if (err == ECONNREFUSED) FirstAnswer(a);
           return End(i, err == ECONNREFUSED ? EndKind::kRefused : EndKind::kError,
                      ErrnoError(err, "recv from " + a.conv.peer.text).message);
         }
+        FirstAnswer(a);
         const auto size = static_cast<std::size_t>(n);
         if (size > slots[i]->conv.max_message) {
           return End(i, EndKind::kError,
@@ -352,7 +408,7 @@ struct Engine::Impl {
                         a.conv.peer.text, opt.total_ms, kTotalDeadlineSteps));
         continue;
       }
-      if (now < a.deadline && !a.retry_pending) continue;
+      if (now < Due(a) && !a.retry_pending) continue;
       if (a.conv.transport == Transport::kUdp && (a.tries_left > 0 || a.retry_pending)) {
         if (!TakeToken()) {
           a.retry_pending = true;
@@ -364,6 +420,8 @@ struct Engine::Impl {
         a.out = a.conv.first;
         a.out_off = 0;
         a.deadline = Deadline(a.conv.transport);
+        a.try_sent = Clock::now();
+        a.resent = true;
         Writable(i);
         continue;
       }
@@ -377,14 +435,19 @@ struct Engine::Impl {
         } else {
           End(i, EndKind::kTimeout,
               fmt::format("{}: no answer to the broadcast within {} ms ({} tries){}", a.conv.peer.text,
-                          opt.timeout_ms, opt.udp_retries + 1, dropped.empty() ? "" : "; " + dropped));
+                          opt.timeout_ms, opt.udp_retries + 1, dropped.empty() ? "" : "; " + dropped),
+              FullWait());
         }
         continue;
       }
+      const Micros wait = StepWait(a);
       End(i, EndKind::kTimeout,
-          fmt::format("{}: no answer within {} ms{}", a.conv.peer.text, opt.timeout_ms,
+          fmt::format("{}: no answer within {} ms{}{}", a.conv.peer.text,
+                      std::chrono::duration_cast<std::chrono::milliseconds>(wait).count(),
+                      wait < FullWait() ? " (adaptive)" : "",
                       a.conv.transport == Transport::kUdp
-                          ? fmt::format(" ({} tries)", opt.udp_retries + 1) : std::string()));
+                          ? fmt::format(" ({} tries)", opt.udp_retries + 1) : std::string()),
+          wait);
     }
   }
 
@@ -396,7 +459,7 @@ struct Engine::Impl {
       if (!s) continue;
       any = true;
       if (s->retry_pending) soonest = Clock::now();
-      soonest = std::min({soonest, s->deadline, s->hard_deadline});
+      soonest = std::min({soonest, Due(*s), s->hard_deadline});
     }
     if (!queue.empty() && active < opt.concurrency) {
       Refill();
@@ -419,6 +482,11 @@ Engine::Engine(EngineOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->opt.total_ms = options.total_ms > 0
                             ? options.total_ms
                             : kTotalDeadlineSteps * impl_->opt.timeout_ms * (impl_->opt.udp_retries + 1);
+  RttLimits limits;
+  limits.ceiling = std::chrono::milliseconds(impl_->opt.timeout_ms);
+  limits.floor = std::chrono::milliseconds(std::max(0, options.adaptive_floor_ms));
+  limits.min_samples = std::max<std::size_t>(1, options.adaptive_min_samples);
+  impl_->rtt = RttEstimator(limits);
   impl_->stats = &stats_;
 }
 
@@ -468,6 +536,11 @@ Result<void> Engine::Run() {
     m.Expire();
   }
   if (progressed) m.opt.on_progress(m.ended, m.added);
+  const auto ms = [](Micros us) { return static_cast<double>(us.count()) / 1000.0; };
+  stats_.rtt_samples = m.rtt.samples();
+  stats_.srtt_ms = ms(m.rtt.srtt());
+  stats_.rttvar_ms = ms(m.rtt.rttvar());
+  stats_.max_rtt_ms = ms(m.rtt.max_rtt());
   return {};
 }
 

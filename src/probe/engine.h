@@ -64,6 +64,9 @@ struct ConversationEnd {
   EndKind kind = EndKind::kDone;
   std::string detail;  // empty for kDone, except a broadcast that dropped replies over the cap
   double seconds = 0;  // from start to end
+  // kTimeout: the step timeout that ran out, before jitter: EngineOptions::timeout_ms, or less
+  // when an adaptive wait applied (see EngineOptions::adaptive). 0 for other ends.
+  int wait_ms = 0;
 };
 
 enum class Transport { kTcp, kUdp };
@@ -101,6 +104,16 @@ inline constexpr int kTotalDeadlineSteps = 10;
 
 struct EngineOptions {
   int timeout_ms = 1000;        // per step (connect, each reply); UDP resends fall inside it
+  // Adaptive first steps: the wait for a TCP connect, and for the first reply to a UDP
+  // request, shrinks to what the round trips seen so far in this run say (RttEstimator:
+  // srtt + 4 * rttvar, at least 3 x the slowest round trip of the whole run and of that
+  // peer's host, at least adaptive_floor_ms), re-evaluated while the conversation waits.
+  // timeout_ms stays the maximum, and the wait before min samples. A peer that has answered
+  // once keeps the full timeout_ms for the rest of its conversation, and broadcasts listen
+  // for the whole timeout_ms. false: every step waits timeout_ms.
+  bool adaptive = false;
+  int adaptive_floor_ms = 100;
+  std::size_t adaptive_min_samples = 3;
   int total_ms = 0;             // per conversation; 0: kTotalDeadlineSteps * timeout_ms * (udp_retries + 1)
   double jitter = 0.1;          // each timeout is stretched by up to this fraction, at random
   int udp_retries = 1;          // resends of an unanswered UDP request
@@ -129,6 +142,13 @@ class Engine {
 
   struct Stats {
     std::size_t started = 0, packets = 0, timeouts = 0;
+    // Of the timeouts, those whose wait was shorter than timeout_ms (adaptive), and the
+    // shortest and longest step timeout that ran out (before jitter; 0 without timeouts).
+    std::size_t shortened = 0;
+    int shortest_wait_ms = 0, longest_wait_ms = 0;
+    // The run's round-trip estimate at the end (RttEstimator), from this many samples.
+    std::size_t rtt_samples = 0;
+    double srtt_ms = 0, rttvar_ms = 0, max_rtt_ms = 0;
   };
   const Stats& stats() const { return stats_; }
 

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "emit/probe_render.h"
 #include "emit/scan_render.h"
@@ -210,11 +211,20 @@ std::vector<probe::HostReport> Hosts() {
 
 TEST(RenderGolden, ProbeTextAndJson) {
   const auto hosts = Hosts();
-  probe::ProbeSummary sum{3, 1, 1.25};
+  probe::ProbeSummary sum{3, 1, 1.25, std::nullopt};  // no timing: the golden predates it
   const std::string text = Collect([&](const Sink& s) { probe::RenderProbeText(hosts, sum, s); });
   EXPECT_EQ(text, Golden("probe.golden", text));
   const std::string json = Collect([&](const Sink& s) { probe::RenderProbeJson(hosts, sum, s); });
   EXPECT_EQ(json, Golden("probe.json.golden", json));
+}
+
+TEST(RenderGolden, ProbeJsonTiming) {
+  probe::ProbeSummary sum{3, 1, 1.25, probe::ProbeTiming{true, 1000, 14, 14, 100, 100, 30, 1.5, 0.25, 3.0}};
+  const std::string json = Collect([&](const Sink& s) { probe::RenderProbeJson(Hosts(), sum, s); });
+  const auto t = nlohmann::json::parse(json)["summary"]["timing"];
+  EXPECT_EQ(t, nlohmann::json::parse(R"({"adaptive": true, "timeout_ms": 1000, "timeouts": 14, "shortened": 14,
+      "shortest_wait_ms": 100, "longest_wait_ms": 100, "rtt_samples": 30, "srtt_ms": 1.5, "rttvar_ms": 0.25,
+      "max_rtt_ms": 3.0})")) << json;
 }
 
 }  // namespace

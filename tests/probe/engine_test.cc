@@ -72,8 +72,89 @@ TEST(ProbeEngine, SilentUdpCostsOneTimeoutAndRetriesInsideIt) {
   e.Add(std::move(c));
   ASSERT_TRUE(e.Run());
   EXPECT_EQ(end.kind, EndKind::kTimeout) << end.detail;
+  EXPECT_EQ(end.wait_ms, 400);              // fixed timeouts: the whole --timeout
   EXPECT_GE(end.seconds, 0.39);             // a lower bound: a slow machine only adds to it
   EXPECT_EQ(Pending(silent.fd.get()), 3u);  // first send + 2 retries
+}
+
+// Adaptive timeouts: `answering` connect-only TCP checks to a listener (the kernel completes
+// each handshake, so each is a round-trip sample with no thread involved) queued before
+// `silent` UDP requests to bound sockets that never answer.
+struct AdaptiveRun {
+  std::vector<ConversationEnd> answered, silent;
+  Engine::Stats stats;
+};
+AdaptiveRun RunAdaptive(EngineOptions opt, int answering, int silent) {
+  Local srv = Bind(SOCK_STREAM);
+  EXPECT_EQ(::listen(srv.fd.get(), 64), 0);
+  std::vector<Local> quiet;
+  for (int i = 0; i < silent; ++i) quiet.push_back(Bind(SOCK_DGRAM));
+  AdaptiveRun run;
+  run.answered.resize(static_cast<std::size_t>(answering));
+  run.silent.resize(static_cast<std::size_t>(silent));
+  Engine e(opt);
+  for (int i = 0; i < answering; ++i) {
+    Conversation c;
+    c.peer = *MakeEndpoint("127.0.0.1", srv.port);
+    c.on_end = [&run, i](const ConversationEnd& x) { run.answered[static_cast<std::size_t>(i)] = x; };
+    e.Add(std::move(c));
+  }
+  for (int i = 0; i < silent; ++i) {
+    Conversation c;
+    c.peer = *MakeEndpoint("127.0.0.1", quiet[static_cast<std::size_t>(i)].port);
+    c.transport = Transport::kUdp;
+    c.first = {std::byte{3}};
+    c.on_message = [](std::span<const std::byte>) { return Next::Done(); };
+    c.on_end = [&run, i](const ConversationEnd& x) { run.silent[static_cast<std::size_t>(i)] = x; };
+    e.Add(std::move(c));
+  }
+  EXPECT_TRUE(e.Run());
+  run.stats = e.stats();
+  return run;
+}
+
+TEST(ProbeEngine, AdaptiveTimeoutShortensSilenceOnceOthersAnswered) {
+  EngineOptions opt;
+  opt.adaptive = true;
+  opt.timeout_ms = 3000;  // a maximum only: the samples come within milliseconds
+  opt.adaptive_floor_ms = 100;
+  opt.adaptive_min_samples = 3;
+  const AdaptiveRun run = RunAdaptive(opt, 4, 4);
+  for (const auto& a : run.answered) EXPECT_EQ(a.kind, EndKind::kDone) << a.detail;
+  for (const auto& s : run.silent) {
+    EXPECT_EQ(s.kind, EndKind::kTimeout) << s.detail;
+    EXPECT_GE(s.wait_ms, 100);   // never below the floor
+    EXPECT_LT(s.wait_ms, 3000);  // the wait the engine applied, not the test's clock
+    EXPECT_NE(s.detail.find("(adaptive)"), std::string::npos) << s.detail;
+  }
+  EXPECT_EQ(run.stats.timeouts, 4u);
+  EXPECT_EQ(run.stats.shortened, 4u);
+  EXPECT_GE(run.stats.rtt_samples, 4u);
+  EXPECT_GE(run.stats.shortest_wait_ms, 100);
+  EXPECT_LT(run.stats.longest_wait_ms, 3000);
+}
+
+TEST(ProbeEngine, AdaptiveTimeoutKeepsTheFullWaitUntilEnoughSamples) {
+  EngineOptions opt;
+  opt.adaptive = true;
+  opt.timeout_ms = 300;
+  opt.adaptive_min_samples = 3;
+  const AdaptiveRun run = RunAdaptive(opt, 2, 2);  // two samples: not enough
+  for (const auto& s : run.silent) {
+    EXPECT_EQ(s.kind, EndKind::kTimeout) << s.detail;
+    EXPECT_EQ(s.wait_ms, 300);
+  }
+  EXPECT_EQ(run.stats.rtt_samples, 2u);
+  EXPECT_EQ(run.stats.shortened, 0u);
+}
+
+TEST(ProbeEngine, FixedTimeoutIgnoresSamples) {
+  EngineOptions opt;  // adaptive = false
+  opt.timeout_ms = 300;
+  const AdaptiveRun run = RunAdaptive(opt, 4, 2);
+  for (const auto& s : run.silent) EXPECT_EQ(s.wait_ms, 300) << s.detail;
+  EXPECT_EQ(run.stats.shortened, 0u);
+  EXPECT_EQ(run.stats.longest_wait_ms, 300);
 }
 
 TEST(ProbeEngine, ClosedUdpPortIsRefused) {
