@@ -10,6 +10,8 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include "base/json_text.h"
+
 namespace berth {
 namespace {
 
@@ -21,33 +23,6 @@ constexpr std::string_view kSchemaV1 = "berth.scan/1";
 constexpr std::size_t kMaxName = 4096;       // commands, users, units, hostnames
 constexpr std::size_t kMaxWarning = 65536;
 constexpr std::size_t kMaxWarnings = 100'000;
-
-// nlohmann recurses once per nesting level, so depth is checked on the raw text first: a
-// document of a million '[' must fail here, not on the parser's stack.
-Result<void> CheckDepth(std::string_view text, std::string_view source) {
-  int depth = 0;
-  bool in_string = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > kScanJsonMaxDepth) {
-        return Fail(ErrorCode::kMalformed,
-                    fmt::format("{}: nested deeper than {} levels (at byte {})", source,
-                                kScanJsonMaxDepth, i));
-      }
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return {};
-}
 
 std::string_view TypeName(const json& v) { return v.type_name(); }
 
@@ -356,7 +331,7 @@ Result<HostSnapshot> ParseScanJson(std::string_view text, std::string_view sourc
     return Fail(ErrorCode::kMalformed,
                 fmt::format("{}: starts with a byte order mark; expected plain UTF-8 JSON", source));
   }
-  BERTH_TRY(CheckDepth(text, source));
+  BERTH_TRY(CheckJsonDepth(text, kScanJsonMaxDepth, source));
   const Reader reader(source);
   // nlohmann reports errors by exception; none may leave this function.
   try {

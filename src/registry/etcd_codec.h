@@ -1,0 +1,113 @@
+// The etcd v3 JSON gateway's messages (docs/etcd-store.md), as pure functions: requests built
+// as JSON text, responses decoded from untrusted bytes. Checked against Debian 12's etcd
+// 3.4.23 (fixtures in tests/fixtures/etcd, captured from it): keys and values are base64;
+// 64-bit integers arrive as strings; zero values are omitted (an empty range has no "kvs",
+// a failed txn no "succeeded"); errors are {"error", "message", "code": gRPC code}. No I/O;
+// thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.h"
+
+namespace berth::registry::etcd {
+
+// A response body larger than this is refused before it is parsed.
+inline constexpr std::size_t kMaxResponseBytes = 4 << 20;
+// JSON nesting a gateway response never needs more of (a txn's responses hold ranges).
+inline constexpr int kMaxResponseDepth = 12;
+
+std::string Base64Encode(std::string_view bytes);
+// Standard alphabet with padding, as etcd writes it. Failure: kMalformed.
+[[nodiscard]] Result<std::string> Base64Decode(std::string_view text);
+
+// The first key after every key that starts with `prefix`: the range_end of a prefix range.
+std::string PrefixEnd(std::string_view prefix);
+
+struct KeyValue {
+  std::string key;
+  std::string value;
+  std::int64_t create_revision = 0;
+  std::int64_t mod_revision = 0;
+  std::int64_t version = 0;
+  std::int64_t lease = 0;
+};
+
+struct RangeRequest {
+  std::string key;
+  std::string range_end;        // "" = the one key
+  std::int64_t revision = 0;    // 0 = the latest
+  bool serializable = false;    // true: any member answers, possibly stale
+  std::int64_t limit = 0;       // 0 = no limit
+};
+
+struct RangeResult {
+  std::int64_t revision = 0;  // the store's revision the answer is at
+  std::vector<KeyValue> kvs;
+  std::int64_t count = 0;
+  bool more = false;
+};
+
+enum class CompareTarget : std::uint8_t { kCreate, kMod, kVersion, kValue };
+enum class CompareResult : std::uint8_t { kEqual, kGreater, kLess, kNotEqual };
+
+struct Compare {
+  std::string key;
+  std::string range_end;  // "" = the one key; else every key in [key, range_end)
+  CompareTarget target = CompareTarget::kCreate;
+  CompareResult result = CompareResult::kEqual;
+  std::int64_t number = 0;  // create_revision, mod_revision or version
+  std::string value;        // kValue
+};
+
+struct Op {
+  enum class Kind : std::uint8_t { kRange, kPut, kDelete };
+  Kind kind = Kind::kRange;
+  std::string key;
+  std::string range_end;    // kRange, kDelete
+  std::string value;        // kPut
+  std::int64_t lease = 0;   // kPut; 0 = none (a put without a lease detaches the key)
+  bool ignore_lease = false;  // kPut: keep the key's lease
+};
+
+struct OpResult {
+  Op::Kind kind = Op::Kind::kRange;
+  RangeResult range;         // kRange
+  std::int64_t deleted = 0;  // kDelete
+};
+
+struct TxnResult {
+  std::int64_t revision = 0;
+  bool succeeded = false;  // absent in etcd's answer when false
+  std::vector<OpResult> responses;
+};
+
+// etcd's limit of operations in one txn (compares count separately; see --max-txn-ops).
+inline constexpr std::size_t kMaxTxnOps = 128;
+
+// Request bodies for /v3/kv/range, /v3/kv/put, /v3/kv/deleterange and /v3/kv/txn.
+std::string EncodeRange(const RangeRequest& r);
+std::string EncodePut(std::string_view key, std::string_view value, std::int64_t lease = 0);
+std::string EncodeDelete(std::string_view key, std::string_view range_end = {});
+// Failure: kInvalidArgument when either branch holds more than kMaxTxnOps operations, or one
+// key is written twice in a branch (etcd refuses both).
+[[nodiscard]] Result<std::string> EncodeTxn(const std::vector<Compare>& compares,
+                                            const std::vector<Op>& success,
+                                            const std::vector<Op>& failure);
+
+// Response decoders. `body` is what the gateway answered, `http_status` its status. An
+// error body becomes an Error: code 14 (unavailable) kUnavailable, 11 (compacted) and 3
+// (invalid argument) kInvalidArgument, others kInternal; the message is etcd's, cut to a
+// sane length. A body that is not a well-formed answer: kMalformed naming what is wrong.
+[[nodiscard]] Result<RangeResult> DecodeRange(std::string_view body, int http_status = 200);
+[[nodiscard]] Result<std::int64_t> DecodePut(std::string_view body, int http_status = 200);
+// The number of keys deleted.
+[[nodiscard]] Result<std::int64_t> DecodeDelete(std::string_view body, int http_status = 200);
+// The responses are those of the branch that ran, in its order.
+[[nodiscard]] Result<TxnResult> DecodeTxn(std::string_view body, int http_status = 200);
+
+}  // namespace berth::registry::etcd

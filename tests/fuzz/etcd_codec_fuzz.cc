@@ -1,0 +1,20 @@
+// Fuzz target: the etcd gateway's answers are untrusted bytes. No decoder may crash or throw,
+// and a decoded range never holds more keys than it counts.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "registry/etcd_codec.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::string_view body(reinterpret_cast<const char*>(data), size);
+  namespace etcd = berth::registry::etcd;
+  if (auto r = etcd::DecodeRange(body); r && r->count < static_cast<std::int64_t>(r->kvs.size())) {
+    __builtin_trap();
+  }
+  if (auto t = etcd::DecodeTxn(body); t && t->responses.size() > etcd::kMaxTxnOps) __builtin_trap();
+  (void)etcd::DecodePut(body);
+  (void)etcd::DecodeDelete(body);
+  (void)etcd::Base64Decode(body);
+  return 0;
+}
