@@ -6,6 +6,7 @@
 #include <fmt/core.h>
 
 #include "core/classify.h"
+#include "core/fix_commands.h"
 #include "core/port_mappers.h"
 
 namespace berth::lint {
@@ -35,6 +36,17 @@ const Service* Registered(const PortDecl& d, const RuleContext& ctx) {
   return it == ctx.registry.end() ? nullptr : &it->second;
 }
 
+// The name a printed `berth assign` gives the declaration's service: its own, else one made
+// from the file's name (nginx.conf -> nginx), so that the command runs as printed.
+std::string AssignName(const PortDecl& d) {
+  if (!d.service.empty()) return d.service;
+  std::string_view file = d.where.file;
+  file = file.substr(file.rfind('/') + 1);
+  file = file.substr(0, file.find('.'));
+  const std::string name = SuggestServiceName(file);
+  return name.empty() ? std::string("service") : name;
+}
+
 // "PORT (the registry's port for NAME)" or how to get one.
 std::string PortAdvice(const PortDecl& d, const RuleContext& ctx) {
   // A derived port is not the service's own: the registry's port for the service is not it.
@@ -42,9 +54,8 @@ std::string PortAdvice(const PortDecl& d, const RuleContext& ctx) {
   if (const Service* s = Registered(d, ctx)) {
     return fmt::format("{} (the registry's port for {})", s->port, s->name);
   }
-  const std::string name = d.service.empty() ? "NAME" : d.service;
   return fmt::format("a static port below 32768 that nothing else uses ('berth assign {}' "
-                     "prints one and records it)", name);
+                     "prints one and records it)", AssignName(d));
 }
 
 LintFinding Make(LintRule rule, const PortDecl& d) {
@@ -273,8 +284,8 @@ void CollisionRule(std::span<const PortDecl> decls, std::vector<LintFinding>& ou
     f.why = fmt::format("{} {}/{}{} is also declared by {}: only one of them can bind it",
                         Identity(d), RangeText(d.ports), ProtocolName(d.proto), Derivation(d),
                         names);
-    f.fix = "give each service its own port: 'berth assign NAME' hands out ports that never "
-            "collide";
+    f.fix = fmt::format("give each service its own port: 'berth assign {}' hands out one that "
+                        "no other registered service holds", AssignName(d));
     out.push_back(std::move(f));
   }
 }
