@@ -197,9 +197,10 @@ void MapperRule(const PortDecl& d, const RuleContext& ctx, std::vector<LintFindi
     f.fix = fmt::format("connect to the port: Server=tcp:{},{} (JDBC: jdbc:sqlserver://{}:{}){}",
                         d.address, port, d.address, port,
                         s ? fmt::format(", the registry's port for {}", s->name)
-                          : fmt::format(", after pinning the instance's TCP port (SQL Server "
-                                        "Configuration Manager, IPAll, TCP Port) and recording "
-                                        "it: berth assign {} --port PORT",
+                          : fmt::format(", where PORT is the one 'berth assign {} "
+                                        "--allow-iana' prints and records, set as the instance's "
+                                        "TCP port (SQL Server Configuration Manager, IPAll, TCP "
+                                        "Port; then lint --fix writes it here)",
                                         d.service));
     if (s != nullptr && d.key_path != "jdbc:jtds" && !d.text.empty()) {
       const char sep = d.key_path == "jdbc:sqlserver" ? ':' : ',';
