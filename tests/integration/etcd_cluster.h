@@ -1,0 +1,86 @@
+// A real three-member etcd cluster on loopback for tests (../shared/docs/etcd.md): client and
+// peer ports 22379-22384 (below the ephemeral range), data in a temp dir, each member started
+// with fork+exec and stopped by its own PID (SIGTERM, then SIGKILL) in the destructor, so a
+// failing test leaves nothing behind. Post() talks to the JSON gateway with cpp-httplib.
+#pragma once
+
+#include <httplib.h>
+
+#include <array>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <fmt/core.h>
+
+#include "probe/probe_peer.h"  // WaitFor
+#include "registry/registry_test_util.h"
+#include "support/test_support.h"
+
+namespace berth::test {
+
+class EtcdCluster {
+ public:
+  static constexpr int kMembers = 3;
+  static constexpr int kFirstPort = 22379;  // member i: client kFirstPort + 2i, peer + 1
+
+  static int ClientPort(int i) { return kFirstPort + 2 * i; }
+  static std::string Endpoint(int i) { return fmt::format("127.0.0.1:{}", ClientPort(i)); }
+
+  // Starts the members and waits (polling, at most 20 s) until one of them reports a leader.
+  // nullptr when etcd is missing or the cluster did not come up (the reason in `why`).
+  static std::unique_ptr<EtcdCluster> Start(std::string& why) {
+    if (Run({"sh", "-c", "command -v etcd"}).exit_code != 0) {
+      why = "etcd is not installed (scripts/install-deps test installs etcd-server)";
+      return nullptr;
+    }
+    auto c = std::make_unique<EtcdCluster>();
+    std::string initial;
+    for (int i = 0; i < kMembers; ++i) {
+      initial += fmt::format("{}m{}=http://127.0.0.1:{}", i == 0 ? "" : ",", i, ClientPort(i) + 1);
+    }
+    for (int i = 0; i < kMembers; ++i) {
+      const std::string peer = fmt::format("http://127.0.0.1:{}", ClientPort(i) + 1);
+      const std::string client = fmt::format("http://{}", Endpoint(i));
+      c->members_[static_cast<std::size_t>(i)].emplace(Child::Exec(
+          {"etcd", "--name", fmt::format("m{}", i), "--data-dir", c->dir_.File(fmt::format("m{}", i)),
+           "--listen-client-urls", client, "--advertise-client-urls", client, "--listen-peer-urls",
+           peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", initial,
+           "--initial-cluster-state", "new", "--initial-cluster-token", "berth-test",
+           "--log-level", "error", "--logger", "zap", "--log-outputs", c->dir_.File(fmt::format("m{}.log", i))}));
+    }
+    const bool up = probe::test::WaitFor([&] {
+      auto r = Post(0, "/v3/maintenance/status", "{}");
+      return r && r->status == 200 && r->body.find("\"leader\"") != std::string::npos;
+    }, 20);
+    if (!up) {
+      why = "the three etcd members did not elect a leader within 20 s";
+      return nullptr;
+    }
+    return c;
+  }
+
+  EtcdCluster() = default;
+  EtcdCluster(const EtcdCluster&) = delete;
+  EtcdCluster& operator=(const EtcdCluster&) = delete;
+  ~EtcdCluster() {
+    for (auto& m : members_) {
+      if (m) m->Kill();
+    }
+  }
+
+  // POSTs `body` to member i's gateway at `path`, with 5 s timeouts.
+  static httplib::Result Post(int i, const std::string& path, const std::string& body) {
+    httplib::Client client(fmt::format("http://{}", Endpoint(i)));
+    client.set_connection_timeout(5, 0);
+    client.set_read_timeout(5, 0);
+    client.set_write_timeout(5, 0);
+    return client.Post(path, body, "application/json");
+  }
+
+ private:
+  TempDir dir_;
+  std::array<std::optional<Child>, kMembers> members_;
+};
+
+}  // namespace berth::test
