@@ -1,67 +1,15 @@
 #include "probe/consul_client.h"
 
-#include <httplib.h>
-
-#include <algorithm>
-#include <chrono>
-#include <condition_variable>
-#include <mutex>
-#include <system_error>
-#include <thread>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <fmt/core.h>
 
+#include "base/http.h"
 #include "base/text.h"
 
 namespace berth {
-namespace {
-
-// Ends a request that runs past its total deadline: httplib's timeouts are per read, so an
-// agent sending a byte now and then would keep it forever. A thread waits for the deadline
-// and shuts the client's socket down (httplib's stop(), meant to be called from another
-// thread); the blocked read then fails and `fired` says why.
-class Watchdog {
- public:
-  Watchdog(httplib::Client& client, int total_ms) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(total_ms);
-    thread_ = std::thread([this, &client, deadline] {
-      std::unique_lock lock(mutex_);
-      if (!cv_.wait_until(lock, deadline, [this] { return done_; })) {
-        fired_ = true;
-        client.stop();
-      }
-    });
-  }
-  ~Watchdog() {
-    {
-      std::lock_guard lock(mutex_);
-      done_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-  Watchdog(const Watchdog&) = delete;
-  Watchdog& operator=(const Watchdog&) = delete;
-  bool fired() {
-    std::lock_guard lock(mutex_);
-    return fired_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  bool done_ = false, fired_ = false;
-  std::thread thread_;
-};
-
-bool HasControl(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return u < 0x20 || u == 0x7f;
-  });
-}
-
-}  // namespace
 
 Result<std::size_t> RegisterWithConsul(std::string_view url,
                                        const std::vector<ConsulRegistration>& regs,
@@ -76,64 +24,26 @@ Result<std::size_t> RegisterWithConsul(std::string_view url,
                             "(the agent's address, e.g. http://127.0.0.1:8500)",
                             CommentText(url)));
   }
-  if (HasControl(options.token)) {
+  if (HasControlCharacter(options.token)) {
     return Fail(ErrorCode::kInvalidArgument,
                 "the Consul ACL token (CONSUL_HTTP_TOKEN) contains a control character (CR, LF, tab, ...), "
                 "which would change the HTTP request: nothing was sent; set the token without it");
   }
-  httplib::Client client(fmt::format("{}://{}", http ? "http" : "https", rest));
-  const auto seconds = options.timeout_ms / 1000;
-  const auto micros = (options.timeout_ms % 1000) * 1000;
-  client.set_connection_timeout(seconds, micros);
-  client.set_read_timeout(seconds, micros);
-  client.set_write_timeout(seconds, micros);
+  const std::string origin = fmt::format("{}://{}", http ? "http" : "https", rest);
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (!options.token.empty()) headers.emplace_back("X-Consul-Token", options.token);
+  const HttpLimits limits{options.timeout_ms, options.total_ms, options.max_body};
   std::size_t done = 0;
   for (const ConsulRegistration& r : regs) {
-    httplib::Request req;
-    req.method = "PUT";
-    req.path = "/v1/agent/service/register";
-    if (!options.token.empty()) req.headers.emplace("X-Consul-Token", options.token);
-    req.headers.emplace("Content-Type", "application/json");
-    req.body = r.body;
-    httplib::Response res;
-    bool too_big = false;
-    req.content_receiver = [&](const char* data, std::size_t n, std::uint64_t, std::uint64_t) {
-      if (res.body.size() + n > options.max_body) {
-        too_big = true;
-        return false;
-      }
-      res.body.append(data, n);
-      return true;
-    };
-    httplib::Error error = httplib::Error::Success;
-    bool sent = false, late = false;
-    try {
-      Watchdog watchdog(client, options.total_ms);
-      sent = client.send(req, res, error);
-      late = watchdog.fired();
-    } catch (const std::system_error& e) {
-      return Fail(ErrorCode::kInternal,
-                  fmt::format("cannot start the deadline thread for the Consul request ({}): nothing registered "
-                              "from {} on; try again with fewer processes running",
-                              e.what(), r.id));
+    auto reply = HttpSend(origin, "PUT", "/v1/agent/service/register", r.body, headers, limits);
+    if (!reply) {
+      // "did not finish within N ms", "a reply body over N bytes", "unreachable: ...".
+      return Fail(reply.error().code,
+                  fmt::format("Consul agent {}: {}, while registering {}: nothing registered "
+                              "from it on; check the agent and the URL",
+                              CommentText(url), reply.error().message, r.id));
     }
-    if (late) {
-      return Fail(ErrorCode::kUnavailable,
-                  fmt::format("Consul agent {} did not finish answering the registration of {} within {} ms: "
-                              "check the agent",
-                              CommentText(url), r.id, options.total_ms));
-    }
-    if (too_big) {
-      return Fail(ErrorCode::kUnavailable,
-                  fmt::format("Consul agent {} sent a reply body over {} bytes for {}: not an agent's answer; "
-                              "check the URL",
-                              CommentText(url), options.max_body, r.id));
-    }
-    if (!sent) {
-      return Fail(ErrorCode::kUnavailable,
-                  fmt::format("Consul agent {} unreachable while registering {}: {}",
-                              CommentText(url), r.id, httplib::to_string(error)));
-    }
+    const HttpReply& res = *reply;
     if (res.status == 401 || res.status == 403) {
       return Fail(ErrorCode::kPermissionDenied,
                   fmt::format("Consul agent {} refused {} ({}): set an ACL token with "

@@ -1,0 +1,43 @@
+// One HTTP request with every bound a network client needs: connect, read and write timeouts,
+// a total deadline however the peer paces its bytes (httplib's timeouts are per read: a peer
+// sending a byte now and then would hold a request forever), a cap on the reply body, and
+// header values refused when they hold a control character (CR/LF would inject a header).
+// Used by the Consul client and the etcd client. Blocking; one request at a time per call.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/error.h"
+
+namespace berth {
+
+struct HttpLimits {
+  int timeout_ms = 5000;               // connect, each read and each write
+  int total_ms = 15000;                // the whole request
+  std::size_t max_body = 1 << 20;      // the largest reply body read
+};
+
+struct HttpReply {
+  int status = 0;
+  std::string body;
+};
+
+// `origin`: "http://HOST:PORT" or "https://HOST:PORT". Sends METHOD PATH with `body` (as
+// application/json when not empty) and `headers`. Failure: kInvalidArgument for a header
+// value with a control character (nothing is sent); kUnavailable when the peer cannot be
+// reached ("unreachable: REASON"), the request passed `total_ms` ("did not finish within N
+// ms") or the body `max_body` ("a reply body over N bytes"); kInternal when no deadline thread
+// can start. The caller words the error with what it was doing.
+[[nodiscard]] Result<HttpReply> HttpSend(std::string_view origin, std::string_view method,
+                                         std::string_view path, std::string_view body,
+                                         const std::vector<std::pair<std::string, std::string>>& headers,
+                                         const HttpLimits& limits);
+
+// True when `s` holds a C0 control character or DEL.
+bool HasControlCharacter(std::string_view s);
+
+}  // namespace berth
