@@ -107,13 +107,20 @@ Result<HttpReply> HttpSend(std::string_view origin, std::string_view method, std
                             e.what()));
   }
   if (late) {
-    return Fail(ErrorCode::kUnavailable, fmt::format("did not finish within {} ms", limits.total_ms));
+    return Fail(ErrorCode::kTimeout, fmt::format("did not finish within {} ms", limits.total_ms));
   }
   if (too_big) {
-    return Fail(ErrorCode::kUnavailable, fmt::format("a reply body over {} bytes", limits.max_body));
+    return Fail(ErrorCode::kMalformed, fmt::format("a reply body over {} bytes", limits.max_body));
   }
   if (!sent) {
-    return Fail(ErrorCode::kUnavailable, fmt::format("unreachable: {}", httplib::to_string(error)));
+    // Not connected: the request never left. Anything later: it may have been acted on.
+    const bool never_sent = error == httplib::Error::Connection ||
+                            error == httplib::Error::ConnectionTimeout ||
+                            error == httplib::Error::BindIPAddress ||
+                            error == httplib::Error::SSLConnection;
+    return Fail(never_sent ? ErrorCode::kUnavailable : ErrorCode::kTimeout,
+                fmt::format("{}: {}", never_sent ? "unreachable" : "failed after sending the request",
+                            httplib::to_string(error)));
   }
   return HttpReply{res.status, std::move(res.body)};
 }

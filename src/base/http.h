@@ -28,9 +28,11 @@ struct HttpReply {
 
 // `origin`: "http://HOST:PORT" or "https://HOST:PORT". Sends METHOD PATH with `body` (as
 // application/json when not empty) and `headers`. Failure: kInvalidArgument for a header
-// value with a control character (nothing is sent); kUnavailable when the peer cannot be
-// reached ("unreachable: REASON"), the request passed `total_ms` ("did not finish within N
-// ms") or the body `max_body` ("a reply body over N bytes"); kInternal when no deadline thread
+// value with a control character (nothing is sent); kUnavailable when no connection was made
+// ("unreachable: REASON": the request never left, another peer may be tried); kTimeout when
+// the request passed `total_ms` ("did not finish within N ms") or broke after it was sent
+// ("failed after sending the request: REASON": the peer may have acted on it); kMalformed
+// for a body over `max_body` ("a reply body over N bytes"); kInternal when no deadline thread
 // can start. The caller words the error with what it was doing.
 [[nodiscard]] Result<HttpReply> HttpSend(std::string_view origin, std::string_view method,
                                          std::string_view path, std::string_view body,

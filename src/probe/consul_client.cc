@@ -37,8 +37,13 @@ Result<std::size_t> RegisterWithConsul(std::string_view url,
   for (const ConsulRegistration& r : regs) {
     auto reply = HttpSend(origin, "PUT", "/v1/agent/service/register", r.body, headers, limits);
     if (!reply) {
-      // "did not finish within N ms", "a reply body over N bytes", "unreachable: ...".
-      return Fail(reply.error().code,
+      // "did not finish within N ms", "a reply body over N bytes", "unreachable: ...": the
+      // agent is not usable, whichever it was.
+      const ErrorCode code = reply.error().code == ErrorCode::kInvalidArgument ||
+                                     reply.error().code == ErrorCode::kInternal
+                                 ? reply.error().code
+                                 : ErrorCode::kUnavailable;
+      return Fail(code,
                   fmt::format("Consul agent {}: {}, while registering {}: nothing registered "
                               "from it on; check the agent and the URL",
                               CommentText(url), reply.error().message, r.id));

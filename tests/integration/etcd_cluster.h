@@ -69,6 +69,12 @@ class EtcdCluster {
     }
   }
 
+  // Stops member i (SIGKILL by its PID, reaped).
+  void StopMember(int i) {
+    auto& m = members_[static_cast<std::size_t>(i)];
+    if (m) m->Kill();
+  }
+
   // POSTs `body` to member i's gateway at `path`, with 5 s timeouts.
   static httplib::Result Post(int i, const std::string& path, const std::string& body) {
     httplib::Client client(fmt::format("http://{}", Endpoint(i)));

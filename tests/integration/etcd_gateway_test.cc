@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "integration/etcd_cluster.h"
+#include "registry/etcd_client.h"
 #include "registry/etcd_codec.h"
 
 namespace berth::test {
@@ -118,6 +119,31 @@ void PrefixRangesDeletesAndRangeComparesMeanWhatTheCodecSays() {
   EXPECT_EQ(*deleted, 3);
 }
 
+// The client moves past an endpoint where nothing listens and past a stopped member, within
+// its deadline; with every endpoint down it names each one and says nothing was done.
+void ClientFailsOverToTheNextEndpoint(EtcdCluster& cluster) {
+  const HttpLimits limits{2000, 8000, 1 << 20};
+  etcd::Client client({"127.0.0.1:22390", EtcdCluster::Endpoint(0), EtcdCluster::Endpoint(1),
+                       EtcdCluster::Endpoint(2)},
+                      limits);
+  auto put = client.Put("/berth-test/failover", "one");
+  ASSERT_TRUE(put) << put.error().message;
+  EXPECT_EQ(client.current(), EtcdCluster::Endpoint(0)) << "22390 has no listener";
+  cluster.StopMember(0);
+  auto read = client.Range({"/berth-test/failover", "", 0, false, 0});
+  ASSERT_TRUE(read) << read.error().message;  // two of three members: still a quorum
+  ASSERT_EQ(read->kvs.size(), 1u);
+  EXPECT_EQ(read->kvs[0].value, "one");
+  EXPECT_NE(client.current(), EtcdCluster::Endpoint(0));
+  etcd::Client none({"127.0.0.1:22390", EtcdCluster::Endpoint(0)}, limits);
+  auto down = none.Put("/berth-test/failover", "two");
+  ASSERT_FALSE(down);
+  EXPECT_EQ(down.error().code, ErrorCode::kUnavailable);
+  EXPECT_THAT(down.error().message, ::testing::HasSubstr("no etcd endpoint answered"));
+  EXPECT_THAT(down.error().message, ::testing::HasSubstr("127.0.0.1:22390 (unreachable"));
+  EXPECT_THAT(down.error().message, ::testing::HasSubstr(EtcdCluster::Endpoint(0) + " (unreachable"));
+}
+
 TEST(EtcdGateway, ClaimsRangesDeletesAndComparesOnARealThreeMemberCluster) {
   std::string why;
   auto cluster = EtcdCluster::Start(why);
@@ -130,6 +156,10 @@ TEST(EtcdGateway, ClaimsRangesDeletesAndComparesOnARealThreeMemberCluster) {
   {
     SCOPED_TRACE("ranges");
     PrefixRangesDeletesAndRangeComparesMeanWhatTheCodecSays();
+  }
+  {
+    SCOPED_TRACE("failover");  // last: it stops a member
+    ClientFailsOverToTheNextEndpoint(*cluster);
   }
 }
 

@@ -1,0 +1,85 @@
+#include "registry/etcd_client.h"
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include <fmt/core.h>
+
+#include "base/text.h"
+
+namespace berth::registry::etcd {
+
+Client::Client(std::vector<std::string> endpoints, HttpLimits limits)
+    : endpoints_(std::move(endpoints)), limits_(limits) {
+  if (endpoints_.empty()) endpoints_.push_back("127.0.0.1:2379");
+}
+
+Result<HttpReply> Client::Post(std::string_view path, const std::string& body, bool read_only) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(limits_.total_ms);
+  std::string tried;
+  // A write goes round the endpoints once; a read, which is safe to repeat, goes round until
+  // the deadline (a member that lost its leader answers again once a new one is elected).
+  for (std::size_t n = 0; n < endpoints_.size() || (read_only && Clock::now() < deadline); ++n) {
+    const std::size_t i = (current_ + n) % endpoints_.size();
+    if (n >= endpoints_.size() && i == current_) {
+      // A read going round again: back off a little, not a busy loop of refused connects.
+      std::this_thread::sleep_until(std::min(deadline, Clock::now() + std::chrono::milliseconds(200)));
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) break;
+    HttpLimits limits = limits_;
+    limits.total_ms = static_cast<int>(left);
+    limits.timeout_ms = std::min(limits.timeout_ms, limits.total_ms);
+    auto reply = HttpSend("http://" + endpoints_[i], "POST", path, body, {}, limits);
+    if (reply && reply->status != 503) {
+      current_ = i;
+      return reply;
+    }
+    if (!reply && reply.error().code == ErrorCode::kTimeout && !read_only) {
+      // Sent, then no answer: a write may have been applied, so it is not sent again elsewhere.
+      return Fail(ErrorCode::kUnavailable,
+                  fmt::format("etcd at {} {}: the request may or may not have been applied; "
+                              "read the registry before trying again",
+                              CommentText(endpoints_[i]), reply.error().message));
+    }
+    if (!reply && reply.error().code != ErrorCode::kUnavailable &&
+        reply.error().code != ErrorCode::kTimeout) {
+      return Fail(reply.error().code, fmt::format("etcd at {}: {}", CommentText(endpoints_[i]),
+                                                  reply.error().message));
+    }
+    if (n < endpoints_.size()) {  // each endpoint's first failure names it
+      tried += fmt::format("{}{} ({})", tried.empty() ? "" : ", ", CommentText(endpoints_[i]),
+                           reply ? std::string("503: no leader or stopping") : reply.error().message);
+    }
+  }
+  return Fail(ErrorCode::kUnavailable,
+              fmt::format("no etcd endpoint answered within {} ms: {}; check that etcd runs there "
+                          "and has a quorum",
+                          limits_.total_ms, tried.empty() ? std::string("none tried") : tried));
+}
+
+Result<RangeResult> Client::Range(const RangeRequest& request) {
+  const HttpReply r = BERTH_TRY(Post("/v3/kv/range", EncodeRange(request), /*read_only=*/true));
+  return DecodeRange(r.body, r.status);
+}
+
+Result<std::int64_t> Client::Put(std::string_view key, std::string_view value) {
+  const HttpReply r = BERTH_TRY(Post("/v3/kv/put", EncodePut(key, value), false));
+  return DecodePut(r.body, r.status);
+}
+
+Result<std::int64_t> Client::Delete(std::string_view key, std::string_view range_end) {
+  const HttpReply r = BERTH_TRY(Post("/v3/kv/deleterange", EncodeDelete(key, range_end), false));
+  return DecodeDelete(r.body, r.status);
+}
+
+Result<TxnResult> Client::Txn(const std::vector<Compare>& compares, const std::vector<Op>& success,
+                              const std::vector<Op>& failure) {
+  const std::string body = BERTH_TRY(EncodeTxn(compares, success, failure));
+  const HttpReply r = BERTH_TRY(Post("/v3/kv/txn", body, false));
+  return DecodeTxn(r.body, r.status);
+}
+
+}  // namespace berth::registry::etcd

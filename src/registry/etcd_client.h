@@ -1,0 +1,49 @@
+// A client of etcd's v3 JSON gateway (docs/etcd-store.md) over a list of endpoints: each call
+// goes to the endpoint that answered last, and on to the next one when an endpoint cannot be
+// reached or answers 503 (no leader, member stopping), all within one total deadline per call.
+// Requests and answers go through etcd_codec; every HTTP request is bounded (base/http.h).
+// Not thread-safe: one client per thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.h"
+#include "base/http.h"
+#include "registry/etcd_codec.h"
+
+namespace berth::registry::etcd {
+
+class Client {
+ public:
+  // `endpoints`: "HOST:PORT" each (http). `limits.total_ms` bounds each call across every
+  // endpoint it tries.
+  Client(std::vector<std::string> endpoints, HttpLimits limits);
+
+  [[nodiscard]] Result<RangeResult> Range(const RangeRequest& request);
+  [[nodiscard]] Result<std::int64_t> Put(std::string_view key, std::string_view value);
+  // The number of keys deleted.
+  [[nodiscard]] Result<std::int64_t> Delete(std::string_view key, std::string_view range_end = {});
+  [[nodiscard]] Result<TxnResult> Txn(const std::vector<Compare>& compares,
+                                      const std::vector<Op>& success,
+                                      const std::vector<Op>& failure);
+
+  // The endpoint the next call starts with.
+  const std::string& current() const { return endpoints_[current_]; }
+
+ private:
+  // POSTs to `path` on the current endpoint, and to the next ones while an endpoint cannot be
+  // reached or answers 503; a `read_only` request also after a timeout, round the endpoints
+  // until the deadline. Failure: kUnavailable naming every endpoint tried when none
+  // answered (nothing was sent anywhere); kUnavailable saying the request may have been
+  // applied when an endpoint took it and then went silent (it is not resent elsewhere).
+  Result<HttpReply> Post(std::string_view path, const std::string& body, bool read_only);
+
+  std::vector<std::string> endpoints_;
+  HttpLimits limits_;
+  std::size_t current_ = 0;
+};
+
+}  // namespace berth::registry::etcd
