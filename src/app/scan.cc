@@ -54,12 +54,9 @@ Result<registry::ScanMatch> MatchAndRecord(const HostSnapshot& snap, registry::S
       allow.Add(g.allow);
     }
   }
-  registry::ScanMatch m = registry::MatchScan(snap, services, previous, registrable);
-  for (Finding& f : m.findings) {
-    if (f.id == FindingId::kUnregisteredListener) f.ports.Subtract(allow);
-  }
+  registry::ScanMatch m = registry::MatchScan(snap, services, previous, registrable, allow);
   std::erase_if(m.findings, [&](const Finding& f) {
-    return f.id == FindingId::kUnregisteredListener && (services.empty() || f.ports.empty());
+    return f.id == FindingId::kUnregisteredListener && services.empty();
   });
   BERTH_TRY(store.RecordScan(host, clock.UnixSeconds(), m.observations));
   if (!services.empty()) {

@@ -311,7 +311,8 @@ std::string_view RegStatusName(RegStatus s) {
 }
 
 ScanMatch MatchScan(const HostSnapshot& snap, const std::vector<Service>& services,
-                    const std::vector<Observation>& previous, PortRange registrable) {
+                    const std::vector<Observation>& previous, PortRange registrable,
+                    const PortSet& allow) {
   ScanMatch m;
   m.sockets.resize(snap.sockets.size());
   const Listening live = ServerPorts(snap);
@@ -371,7 +372,7 @@ ScanMatch MatchScan(const HostSnapshot& snap, const std::vector<Service>& servic
     if (lm.status == RegStatus::kRegistered) continue;
     if (!reported.insert({static_cast<int>(sock.proto), sock.local_port}).second) continue;
     if (lm.status == RegStatus::kUnregistered) {
-      stray.push_back(i);
+      if (!allow.contains(sock.local_port)) stray.push_back(i);
       continue;
     }
     const std::string subject = command.empty() ? FormatEndpoint(sock.local, sock.local_port)

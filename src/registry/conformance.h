@@ -76,8 +76,10 @@ struct ScanMatch {
 // name) and that service's own port is not listening. `previous` is what the previous scan
 // of this host saw: a command now listening only on ports it did not hold then is
 // `port-changed`, the "port changes on restart" symptom. `registrable` as for CheckHost.
+// `allow`: ports the host's groups accept unregistered: their listeners draw no
+// unregistered-listener finding (and appear in no other one's ports or fix).
 ScanMatch MatchScan(const HostSnapshot& snap, const std::vector<Service>& services,
                     const std::vector<Observation>& previous,
-                    PortRange registrable = kUserRange);
+                    PortRange registrable = kUserRange, const PortSet& allow = {});
 
 }  // namespace berth::registry

@@ -161,6 +161,23 @@ TEST(RegistryCheck, UnregisteredListenersAreOneFindingPerProcessAndProtocol) {
   EXPECT_EQ(*unreg[1]->proto, Protocol::kUdp);
 }
 
+// An allowed port is accepted: it appears nowhere in the process's finding, not in its ports,
+// its why, nor its fix (the allow list is applied before the grouping, not after).
+TEST(RegistryMatchScan, AllowedPortsAreLeftOutOfTheGroupedFinding) {
+  const HostSnapshot snap =
+      OneProcess("app", 9, {{Protocol::kTcp, 22}, {Protocol::kTcp, 80}, {Protocol::kTcp, 20101}});
+  ScanMatch m = MatchScan(snap, {Svc("other", 7000)}, {}, PortRange{1024, 49151}, PortSet{{22, 22}});
+  ASSERT_EQ(Ids(m.findings), std::vector<std::string>{"unregistered-listener"});
+  const Finding& f = m.findings[0];
+  EXPECT_EQ(f.ports.Format(), "80,20101");
+  EXPECT_EQ(f.why.find("22"), std::string::npos) << f.why;
+  EXPECT_EQ(f.fix, "berth adopt app-20101 --port 20101 --proto tcp\nberth group add default --allow 80");
+  // Everything allowed: no finding at all.
+  EXPECT_TRUE(MatchScan(snap, {Svc("other", 7000)}, {}, PortRange{1024, 49151},
+                        PortSet{{22, 22}, {80, 80}, {20101, 20101}})
+                  .findings.empty());
+}
+
 TEST(RegistryRange, SaysWhatWouldBreak) {
   HostSnapshot snap = Snap({{Protocol::kTcp, 20000, "legacy"}, {Protocol::kTcp, 9000, "low"}});
   snap.config.reserved = PortSet{{25000, 25000}};
