@@ -55,27 +55,35 @@ TEST(Pressure, CountsRealConnectionsAndTimeWaitPerDestination) {
     ::prctl(PR_SET_NAME, "busy-client");
     if (!ns->EnterThread()) ::_exit(3);
     std::vector<int> conns;
-    for (int i = 0; i < 85; ++i) {
+    for (int i = 0; i < 95; ++i) {
       int c = ConnectLoopback(7000);
       if (c < 0) ::_exit(4);
       conns.push_back(c);
     }
-    for (int i = 0; i < 60; ++i) ::close(conns[static_cast<std::size_t>(i)]);
+    for (int i = 0; i < 70; ++i) ::close(conns[static_cast<std::size_t>(i)]);
     (void)!::write(ready, "x", 1);
   });
   ASSERT_TRUE(client.WaitReady(10000));
-  // Our 60 ends reach TIME-WAIT once the server has read their FIN and closed its own: wait
-  // until the kernel shows all 60 (ss), so berth counts a settled state, not a race.
-  auto time_wait = [&] {
-    auto ss = ns->Exec({"ss", "-Htn", "state", "time-wait", "dst", "127.0.0.1:7000"});
+  // Our 70 ends reach TIME-WAIT once the server has read their FIN and closed its own. Wait
+  // until no connection toward 7000 is between states (ss), so berth counts a settled state,
+  // not a race; then ss, the independent peer, says what berth must count. (The kernel does
+  // not always keep all 70 in TIME-WAIT: about one run in eight a few vanish without a
+  // trace, so the exact numbers come from ss, and 95 connections keep the share above 80 %.)
+  auto count = [&](const std::string& state) {
+    auto ss = ns->Exec({"ss", "-Htn", "state", state, "dst", "127.0.0.1:7000"});
     return ss.exit_code == 0 ? std::count(ss.out.begin(), ss.out.end(), '\n') : -1;
   };
   bool settled = false;
   for (int i = 0; i < 200 && !settled; ++i) {  // polls 50 ms apart; the bound is a hang guard
-    settled = time_wait() == 60;
+    settled = count("fin-wait-1") == 0 && count("fin-wait-2") == 0 && count("closing") == 0 &&
+              count("time-wait") > 0;
     if (!settled) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  ASSERT_TRUE(settled) << "TIME-WAIT sockets toward 127.0.0.1:7000: " << time_wait();
+  ASSERT_TRUE(settled) << "connections toward 127.0.0.1:7000 still closing";
+  const long time_wait = count("time-wait");
+  const long established = count("established");
+  ASSERT_EQ(established, 25);
+  ASSERT_GE(time_wait + established, 80) << "too few sockets left for an error-level share";
 
   auto r = RunBerth({"pressure", "--json", "--netns", ns->name()});
   EXPECT_EQ(r.exit_code, 1) << r.err;  // an error-level finding
@@ -86,9 +94,9 @@ TEST(Pressure, CountsRealConnectionsAndTimeWaitPerDestination) {
   const auto& row = j["pressure"]["destinations"][0];
   EXPECT_EQ(row["destination"], "127.0.0.1");
   EXPECT_EQ(row["destination_port"], 7000);
-  EXPECT_EQ(row["sockets"], 85);
-  EXPECT_EQ(row["time_wait"], 60);
-  EXPECT_DOUBLE_EQ(row["share"].get<double>(), 0.85);
+  EXPECT_EQ(row["sockets"], time_wait + established);
+  EXPECT_EQ(row["time_wait"], time_wait);
+  EXPECT_DOUBLE_EQ(row["share"].get<double>(), static_cast<double>(time_wait + established) / 100);
   ASSERT_EQ(j["findings"].size(), 1u);
   EXPECT_EQ(j["findings"][0]["id"], "ephemeral-port-pressure");
   EXPECT_EQ(j["findings"][0]["severity"], "error");
@@ -98,7 +106,7 @@ TEST(Pressure, CountsRealConnectionsAndTimeWaitPerDestination) {
   // The same through scan --pressure, as text: the table shows the row.
   auto text = RunBerth({"scan", "--pressure", "--netns", ns->name(), "--color", "never"});
   EXPECT_THAT(text.out, HasSubstr("127.0.0.1:7000"));
-  EXPECT_THAT(text.out, HasSubstr("85.0 %"));
+  EXPECT_THAT(text.out, HasSubstr(fmt::format("{:.1f} %", static_cast<double>(time_wait + established))));
   EXPECT_THAT(text.out, HasSubstr("ephemeral-port-pressure"));
 }
 
