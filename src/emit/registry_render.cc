@@ -97,6 +97,17 @@ void WriteFamilyJson(JsonWriter& j, const registry::Family& f) {
   j.EndObject();
 }
 
+// {"KEY": [each item], "schema": "berth.registry/2"} then a newline: the registry's list
+// documents (groups, families, released services).
+template <class Items, class Write>
+void RenderListJson(std::string_view key, const Items& items, Write write, const Sink& sink) {
+  JsonWriter j = Pretty();
+  j.BeginObject().Key(key).BeginArray();
+  for (const auto& item : items) write(j, item);
+  j.EndArray().Field("schema", kRegistrySchema).EndObject();
+  Finish(j, sink);
+}
+
 }  // namespace
 
 void RenderServiceList(std::span<const registry::ServiceRecord> rows, std::int64_t revision,
@@ -173,11 +184,7 @@ void RenderServiceShow(const registry::ServiceRecord& rec,
 
 void RenderGroupList(std::span<const registry::Group> groups, RenderForm form, const Sink& sink) {
   if (form == RenderForm::kJson) {
-    JsonWriter j = Pretty();
-    j.BeginObject().Key("groups").BeginArray();
-    for (const auto& g : groups) WriteGroupJson(j, g);
-    j.EndArray().Field("schema", kRegistrySchema).EndObject();
-    Finish(j, sink);
+    RenderListJson("groups", groups, WriteGroupJson, sink);
     return;
   }
   if (groups.empty()) {
@@ -198,11 +205,7 @@ void RenderGroupList(std::span<const registry::Group> groups, RenderForm form, c
 void RenderFamilyList(std::span<const registry::Family> families, RenderForm form,
                       const Sink& sink) {
   if (form == RenderForm::kJson) {
-    JsonWriter j = Pretty();
-    j.BeginObject().Key("families").BeginArray();
-    for (const auto& f : families) WriteFamilyJson(j, f);
-    j.EndArray().Field("schema", kRegistrySchema).EndObject();
-    Finish(j, sink);
+    RenderListJson("families", families, WriteFamilyJson, sink);
     return;
   }
   if (families.empty()) {
@@ -340,11 +343,8 @@ void RenderAdoption(const registry::Assignment& a, std::span<const PortHolder> h
 void RenderReleased(std::span<const registry::ServiceRecord> released, RenderForm form,
                     const Sink& sink) {
   if (form == RenderForm::kJson) {
-    JsonWriter j = Pretty();
-    j.BeginObject().Key("released").BeginArray();
-    for (const auto& r : released) WriteServiceJson(j, r);
-    j.EndArray().Field("schema", kRegistrySchema).EndObject();
-    Finish(j, sink);
+    RenderListJson("released", released,
+                   [](JsonWriter& j, const registry::ServiceRecord& r) { WriteServiceJson(j, r); }, sink);
     return;
   }
   std::string out;

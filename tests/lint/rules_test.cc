@@ -31,6 +31,18 @@ std::vector<LintRule> Rules(const std::vector<LintFinding>& f) {
   return out;
 }
 
+// A rule context whose registry holds these (name, port) services.
+RuleContext WithRegistry(std::initializer_list<std::pair<const char*, Port>> services) {
+  RuleContext ctx;
+  for (auto [name, port] : services) {
+    Service s;
+    s.name = name;
+    s.port = port;
+    ctx.registry.emplace(s.name, s);
+  }
+  return ctx;
+}
+
 TEST(LintRules, CleanDeclarationsGiveNothing) {
   std::vector<PortDecl> d{Decl("a", 1, 8080, DeclKind::kListen, "web"),
                           Decl("b", 1, 5432, DeclKind::kListen, "db"),
@@ -133,15 +145,7 @@ TEST(LintRules, PortMapperClientsAndRegistry) {
   hp.host_port = true;
   hp.address = "sql2";
   PortDecl web = Decl("compose.yaml", 6, 8081, DeclKind::kPublish, "web");
-  RuleContext ctx;
-  Service reporting;
-  reporting.name = "mssql.reporting";
-  reporting.port = 1533;
-  ctx.registry.emplace(reporting.name, reporting);
-  Service w;
-  w.name = "web";
-  w.port = 8080;
-  ctx.registry.emplace(w.name, w);
+  RuleContext ctx = WithRegistry({{"mssql.reporting", 1533}, {"web", 8080}});
   auto f = ApplyRules(std::vector<PortDecl>{named, hp, web}, ctx);
   ASSERT_EQ(Rules(f), (std::vector<LintRule>{LintRule::kPortMapperClient,
                                              LintRule::kSqlClientHostPort,
@@ -178,15 +182,7 @@ TEST(LintRules, EditsOnlyWhereCertain) {
   pod.isolated = true;  // a containerPort: the program inside decides, not the manifest
   PortDecl range = Decl("compose.yaml", 1, 50000, DeclKind::kPublish, "api");
   range.ports = PortRange{50000, 50001};
-  RuleContext ctx;
-  Service reporting;
-  reporting.name = "mssql.reporting";
-  reporting.port = 1533;
-  ctx.registry.emplace(reporting.name, reporting);
-  Service api;
-  api.name = "api";
-  api.port = 18000;
-  ctx.registry.emplace(api.name, api);
+  RuleContext ctx = WithRegistry({{"mssql.reporting", 1533}, {"api", 18000}});
   auto f = ApplyRules(std::vector<PortDecl>{named, jdbc, jtds, pod, range}, ctx);
   std::vector<std::optional<Edit>> edits;
   for (const auto& x : f) edits.push_back(x.edit);
