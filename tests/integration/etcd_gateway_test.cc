@@ -109,9 +109,13 @@ void PrefixRangesDeletesAndRangeComparesMeanWhatTheCodecSays() {
     return txn && txn->succeeded;
   };
   EXPECT_TRUE(unchanged());
-  auto put = EtcdCluster::Post(0, "/v3/kv/put", etcd::EncodePut(prefix + "20002", "other"));
-  ASSERT_TRUE(put);
-  EXPECT_FALSE(unchanged());
+  // Through the client, which moves past a member that is briefly without a leader under load.
+  etcd::Client client({EtcdCluster::Endpoint(0), EtcdCluster::Endpoint(1), EtcdCluster::Endpoint(2)},
+                      HttpLimits{3000, 10000, 1 << 20});
+  auto put_rev = client.Put(prefix + "20002", "other");
+  ASSERT_TRUE(put_rev) << put_rev.error().message;
+  ASSERT_GT(*put_rev, r) << "the put must come after the range was read";
+  EXPECT_FALSE(unchanged()) << "range read at " << r << ", key rewritten at " << *put_rev;
   auto del = EtcdCluster::Post(0, "/v3/kv/deleterange", etcd::EncodeDelete(prefix, etcd::PrefixEnd(prefix)));
   ASSERT_TRUE(del);
   auto deleted = etcd::DecodeDelete(del->body, del->status);
