@@ -8,10 +8,12 @@ namespace berth::app {
 
 Steps<registry::Assignment> Assign(registry::Store& store, registry::HostView host,
                                    std::span<const registry::AssignRequest> requests) {
-  registry::Allocator alloc(store, std::move(host));
   Steps<registry::Assignment> out;
-  // One transaction: a failing name undoes the names before it.
+  // One transaction: a failing name undoes the names before it. The body starts afresh each
+  // time it runs (etcd runs it again after a lost race).
   auto all = store.Atomically([&]() -> Result<void> {
+    registry::Allocator alloc(store, host);
+    out.done.clear();
     for (const registry::AssignRequest& req : requests) {
       out.done.push_back(BERTH_TRY(alloc.Assign(req)));
     }
@@ -20,6 +22,14 @@ Steps<registry::Assignment> Assign(registry::Store& store, registry::HostView ho
   if (!all) {
     out.done.clear();
     out.failed = std::move(all.error());
+    return out;
+  }
+  // etcd learns the revision of what it claimed at the commit, after the body ran.
+  std::optional<std::int64_t> revision;
+  for (registry::Assignment& a : out.done) {
+    if (a.record.revision != 0) continue;
+    if (!revision) revision = store.Revision().value_or(0);
+    a.record.revision = *revision;
   }
   return out;
 }

@@ -388,11 +388,13 @@ void RenderReservePlan(const ReserveView& v, RenderForm form, const Sink& sink) 
   sink(out);
 }
 
-void RenderStoreHealth(std::string_view location, std::span<const std::string> problems,
-                       std::string_view remedy, RenderForm form, const Sink& sink) {
+void RenderStoreHealth(std::string_view location, std::string_view kind,
+                       std::span<const std::string> problems, std::string_view remedy,
+                       RenderForm form, const Sink& sink) {
   if (form == RenderForm::kJson) {
     JsonWriter j = Pretty();
     j.BeginObject();
+    j.Field("kind", kind);
     j.Field("location", location);
     j.Field("ok", problems.empty());
     j.Key("problems").BeginArray();
@@ -405,15 +407,79 @@ void RenderStoreHealth(std::string_view location, std::span<const std::string> p
     Finish(j, sink);
     return;
   }
+  const std::string_view check = kind == "etcd" ? "the claims-against-services check"
+                                                : "SQLite integrity_check";
   if (problems.empty()) {
-    sink(fmt::format("{}: ok (SQLite integrity_check found no problem)\n", TerminalSafe(location)));
+    sink(fmt::format("{}: ok ({} found no problem)\n", TerminalSafe(location), check));
     return;
   }
-  std::string out = fmt::format("{}: corrupt: SQLite integrity_check reports {} problem{}:\n",
-                                TerminalSafe(location), problems.size(),
-                                problems.size() == 1 ? "" : "s");
+  std::string out = fmt::format("{}: corrupt: {} reports {} problem{}:\n", TerminalSafe(location),
+                                check, problems.size(), problems.size() == 1 ? "" : "s");
   for (const std::string& p : problems) out += fmt::format("  {}\n", TerminalSafe(p, kTerminalMaxLine));
   out += fmt::format("berth refuses to write to it; {}\n", remedy);
+  sink(out);
+}
+
+void RenderStoreStatus(const StoreStatusView& v, RenderForm form, const Sink& sink) {
+  if (form == RenderForm::kJson) {
+    JsonWriter j = Pretty();
+    j.BeginObject();
+    j.Key("counts");
+    if (v.revision) {
+      j.BeginObject();
+      j.Field("claims", static_cast<std::int64_t>(v.claims));
+      j.Field("families", static_cast<std::int64_t>(v.families));
+      j.Field("groups", static_cast<std::int64_t>(v.groups));
+      j.Field("services", static_cast<std::int64_t>(v.services));
+      j.EndObject();
+    } else {
+      j.Null();
+    }
+    j.Key("error");
+    if (v.error.empty()) j.Null(); else j.String(v.error);
+    j.Field("kind", v.kind);
+    j.Field("location", v.location);
+    j.Key("members").BeginArray();
+    for (const registry::StoreMember& m : v.members) {
+      j.BeginObject();
+      j.Field("answered", m.answered);
+      j.Field("db_size", m.db_size);
+      j.Field("endpoint", m.endpoint);
+      j.Key("error");
+      if (m.error.empty()) j.Null(); else j.String(m.error);
+      j.Field("leader", m.has_leader);
+      j.Field("revision", m.revision);
+      j.Field("version", m.version);
+      j.EndObject();
+    }
+    j.EndArray();
+    j.Key("revision");
+    if (v.revision) j.Int(*v.revision); else j.Null();
+    j.Field("schema", kStoreStatusSchema);
+    j.EndObject();
+    Finish(j, sink);
+    return;
+  }
+  std::string out = fmt::format("{} store {}\n", v.kind, TerminalSafe(v.location));
+  if (!v.members.empty()) {
+    Table t({{"ENDPOINT"}, {"STATE"}, {"VERSION"}, {"REVISION", Align::kRight}, {"DB", Align::kRight}},
+            TableStyle{.indent = "  "});
+    for (const registry::StoreMember& m : v.members) {
+      if (!m.answered) {
+        t.AddRow({TerminalSafe(m.endpoint), "down: " + TerminalSafe(m.error, 80), "", "", ""});
+        continue;
+      }
+      t.AddRow({TerminalSafe(m.endpoint), m.has_leader ? "ok" : "no leader", TerminalSafe(m.version),
+                std::to_string(m.revision), fmt::format("{} KiB", m.db_size / 1024)});
+    }
+    out += t.Format();
+  }
+  if (v.revision) {
+    out += fmt::format("revision {}: {} services, {} claims, {} groups, {} families\n", *v.revision,
+                       v.services, v.claims, v.groups, v.families);
+  } else {
+    out += fmt::format("the registry cannot be read: {}\n", TerminalSafeLines(v.error));
+  }
   sink(out);
 }
 

@@ -18,6 +18,7 @@
 #include "core/port_holder.h"
 #include "registry/allocator.h"
 #include "registry/model.h"
+#include "registry/store.h"
 
 namespace berth {
 
@@ -99,9 +100,27 @@ struct ReserveView {
 // "set_now": ranges|null, "written": path|null}.
 void RenderReservePlan(const ReserveView& v, RenderForm form, const Sink& sink);
 
-// `berth store check`: "LOCATION: ok", or the problems and `remedy`. JSON {"location", "ok",
-// "problems": [text], "remedy": text|null, "schema": "berth.store/1"}.
-void RenderStoreHealth(std::string_view location, std::span<const std::string> problems,
-                       std::string_view remedy, RenderForm form, const Sink& sink);
+// `berth store check`: "LOCATION: ok", or the problems and `remedy`. JSON {"kind", "location",
+// "ok", "problems": [text], "remedy": text|null, "schema": "berth.store/1"}. `kind`: "sqlite"
+// or "etcd" (which check ran).
+void RenderStoreHealth(std::string_view location, std::string_view kind,
+                       std::span<const std::string> problems, std::string_view remedy,
+                       RenderForm form, const Sink& sink);
+
+inline constexpr std::string_view kStoreStatusSchema = "berth.store-status/1";
+
+struct StoreStatusView {
+  std::string location;
+  std::string kind;
+  std::vector<registry::StoreMember> members;
+  std::optional<std::int64_t> revision;  // nullopt when the registry could not be read
+  std::size_t services = 0, claims = 0, groups = 0, families = 0;
+  std::string error;  // why it could not be read
+};
+// `berth store status`: the store, a member table (etcd), the revision and counts. JSON
+// {"kind", "location", "members": [{"endpoint", "answered", "error"|null, "version",
+// "leader": bool, "revision", "db_size"}], "revision"|null, "counts": {"services", "claims",
+// "groups", "families"}|null, "error"|null, "schema": "berth.store-status/1"}.
+void RenderStoreStatus(const StoreStatusView& v, RenderForm form, const Sink& sink);
 
 }  // namespace berth

@@ -82,4 +82,30 @@ Result<TxnResult> Client::Txn(const std::vector<Compare>& compares, const std::v
   return DecodeTxn(r.body, r.status);
 }
 
+Result<Lease> Client::LeaseGrant(std::int64_t ttl_seconds) {
+  const HttpReply r = BERTH_TRY(Post("/v3/lease/grant", EncodeLeaseGrant(ttl_seconds), false));
+  return DecodeLeaseGrant(r.body, r.status);
+}
+
+Result<Lease> Client::LeaseKeepAlive(std::int64_t id) {
+  const HttpReply r = BERTH_TRY(Post("/v3/lease/keepalive", EncodeLeaseId(id), true));
+  return DecodeLeaseKeepAlive(r.body, r.status);
+}
+
+Result<void> Client::LeaseRevoke(std::int64_t id) {
+  const HttpReply r = BERTH_TRY(Post("/v3/lease/revoke", EncodeLeaseId(id), false));
+  if (r.status == 404) return {};  // already gone
+  BERTH_TRY(DecodePut(r.body, r.status));  // an answer with a header, or an error body
+  return {};
+}
+
+Result<MemberStatus> Client::Status(std::size_t i, int timeout_ms) {
+  HttpLimits limits = limits_;
+  limits.timeout_ms = timeout_ms;
+  limits.total_ms = timeout_ms;
+  const HttpReply r = BERTH_TRY(
+      HttpSend("http://" + endpoints_.at(i), "POST", "/v3/maintenance/status", "{}", {}, limits));
+  return DecodeStatus(r.body, r.status);
+}
+
 }  // namespace berth::registry::etcd

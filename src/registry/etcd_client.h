@@ -30,6 +30,14 @@ class Client {
                                       const std::vector<Op>& success,
                                       const std::vector<Op>& failure);
 
+  [[nodiscard]] Result<Lease> LeaseGrant(std::int64_t ttl_seconds);
+  // ttl 0: the lease is gone (expired or revoked).
+  [[nodiscard]] Result<Lease> LeaseKeepAlive(std::int64_t id);
+  [[nodiscard]] Result<void> LeaseRevoke(std::int64_t id);
+  // The status of endpoint `i` alone (no failover), bounded by `timeout_ms`.
+  [[nodiscard]] Result<MemberStatus> Status(std::size_t i, int timeout_ms);
+
+  const std::vector<std::string>& endpoints() const { return endpoints_; }
   // The endpoint the next call starts with.
   const std::string& current() const { return endpoints_[current_]; }
 

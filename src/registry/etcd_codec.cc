@@ -325,4 +325,47 @@ Result<TxnResult> DecodeTxn(std::string_view body, int http_status) {
   return t;
 }
 
+std::string EncodeLeaseGrant(std::int64_t ttl_seconds) {
+  return json{{"TTL", std::to_string(ttl_seconds)}}.dump();
+}
+
+std::string EncodeLeaseId(std::int64_t id) { return json{{"ID", std::to_string(id)}}.dump(); }
+
+Result<Lease> DecodeLeaseGrant(std::string_view body, int http_status) {
+  const json doc = BERTH_TRY(Parse(body, http_status));
+  Lease l;
+  l.id = BERTH_TRY(Int(doc, "ID", "lease grant"));
+  l.ttl = BERTH_TRY(Int(doc, "TTL", "lease grant"));
+  if (l.id == 0 || l.ttl <= 0) return Bad("a lease grant without an ID or a TTL");
+  return l;
+}
+
+Result<Lease> DecodeLeaseKeepAlive(std::string_view body, int http_status) {
+  const json doc = BERTH_TRY(Parse(body, http_status));
+  auto result = doc.find("result");
+  if (result == doc.end() || !result->is_object()) return Bad("a keepalive answer without a result");
+  Lease l;
+  l.id = BERTH_TRY(Int(*result, "ID", "keepalive.result"));
+  l.ttl = BERTH_TRY(Int(*result, "TTL", "keepalive.result"));
+  if (l.ttl < 0) l.ttl = 0;
+  return l;
+}
+
+Result<MemberStatus> DecodeStatus(std::string_view body, int http_status) {
+  const json doc = BERTH_TRY(Parse(body, http_status));
+  MemberStatus s;
+  auto h = doc.find("header");
+  if (h == doc.end() || !h->is_object()) return Bad("status has no header");
+  s.member_id = BERTH_TRY(Int(*h, "member_id", "status.header"));
+  s.revision = BERTH_TRY(Int(*h, "revision", "status.header"));
+  s.raft_term = BERTH_TRY(Int(*h, "raft_term", "status.header"));
+  s.leader = BERTH_TRY(Int(doc, "leader", "status"));
+  s.db_size = BERTH_TRY(Int(doc, doc.contains("db_size") ? "db_size" : "dbSize", "status"));
+  if (auto v = doc.find("version"); v != doc.end()) {
+    if (!v->is_string()) return Bad("status.version is not text");
+    s.version = TerminalSafe(v->get<std::string>(), 32);
+  }
+  return s;
+}
+
 }  // namespace berth::registry::etcd

@@ -110,4 +110,27 @@ std::string EncodeDelete(std::string_view key, std::string_view range_end = {});
 // The responses are those of the branch that ran, in its order.
 [[nodiscard]] Result<TxnResult> DecodeTxn(std::string_view body, int http_status = 200);
 
+// Leases (/v3/lease/grant, /v3/lease/keepalive, /v3/lease/revoke).
+struct Lease {
+  std::int64_t id = 0;
+  std::int64_t ttl = 0;  // seconds; 0 in a keepalive answer: the lease is gone
+};
+std::string EncodeLeaseGrant(std::int64_t ttl_seconds);
+std::string EncodeLeaseId(std::int64_t id);
+// Failure as the decoders above; kMalformed for a grant without an ID or TTL.
+[[nodiscard]] Result<Lease> DecodeLeaseGrant(std::string_view body, int http_status = 200);
+// A keepalive answers {"result": {...}}; an expired lease answers without TTL (ttl 0).
+[[nodiscard]] Result<Lease> DecodeLeaseKeepAlive(std::string_view body, int http_status = 200);
+
+// One member's /v3/maintenance/status.
+struct MemberStatus {
+  std::string version;
+  std::int64_t member_id = 0;  // header.member_id
+  std::int64_t leader = 0;     // 0: the member knows no leader
+  std::int64_t revision = 0;
+  std::int64_t raft_term = 0;
+  std::int64_t db_size = 0;
+};
+[[nodiscard]] Result<MemberStatus> DecodeStatus(std::string_view body, int http_status = 200);
+
 }  // namespace berth::registry::etcd

@@ -55,6 +55,7 @@ class SqliteStore final : public Store {
 
   const std::string& path() const { return path_; }
   std::string Location() const override { return path_; }
+  std::string_view Kind() const override { return "sqlite"; }
 
   Result<std::int64_t> Revision() override;
   Result<std::optional<ServiceRecord>> GetService(std::string_view name) override;

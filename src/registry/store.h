@@ -44,9 +44,25 @@ struct ScanRecorded {
   std::optional<std::int64_t> previous;   // the previous scan of the same host
 };
 
+// One member of a replicated store as it answers now (`berth store status`).
+struct StoreMember {
+  std::string endpoint;
+  bool answered = false;
+  std::string error;    // why not, when it did not answer
+  std::string version;  // the server's version
+  bool has_leader = false;
+  std::int64_t revision = 0;
+  std::int64_t db_size = 0;  // bytes
+};
+
 class Store {
  public:
   virtual ~Store() = default;
+
+  // "sqlite" or "etcd".
+  virtual std::string_view Kind() const = 0;
+  // Each member's health, for a replicated store; empty for a file.
+  virtual std::vector<StoreMember> Members() { return {}; }
 
   // Where the store is, for messages: a SQLite file's path, an etcd endpoint list and prefix.
   virtual std::string Location() const = 0;
@@ -72,7 +88,9 @@ class Store {
   [[nodiscard]] virtual Result<bool> ReleaseServices(std::span<const std::string> names) = 0;
 
   // Runs `body` as one atomic step: the writes it makes through this store are all committed
-  // when it succeeds and none when it fails. Not reentrant.
+  // when it succeeds and none when it fails. Not reentrant. The body may run more than once
+  // (etcd commits optimistically and runs it again after a lost race): it must start from
+  // scratch each time.
   [[nodiscard]] virtual Result<void> Atomically(const std::function<Result<void>()>& body) = 0;
 
   // The store's own consistency check: one line per problem, empty when healthy.

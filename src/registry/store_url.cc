@@ -2,12 +2,14 @@
 
 #include <sys/stat.h>
 
+#include <charconv>
 #include <cstdlib>
 
 #include <fmt/core.h>
 
 #include "base/text.h"
 #include "registry/db_path.h"
+#include "registry/etcd_store.h"
 #include "registry/sqlite_store.h"
 
 namespace berth::registry {
@@ -42,6 +44,42 @@ Result<StoreLocation> ParseStoreUrl(std::string_view url) {
     loc.kind = StoreKind::kEtcd;
     loc.url = std::string(url);
     loc.chosen = true;
+    std::string_view rest = url.substr(url.find("://") + 3);
+    const auto slash = rest.find('/');
+    const std::string_view hosts = rest.substr(0, slash);
+    const std::string_view prefix = slash == std::string_view::npos ? "" : rest.substr(slash);
+    auto bad = [&](std::string_view why) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  fmt::format("store URL '{}': {}: {}", CommentText(url), why, kForms));
+    };
+    if (prefix.size() < 2 || prefix.back() == '/' || prefix.find("//") != std::string_view::npos) {
+      return bad("it names no key prefix (etcd://HOST:PORT/berth keeps the registry under /berth)");
+    }
+    for (char c : prefix) {
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '/' || c == '.' || c == '_' || c == '-';
+      if (!ok) return bad("a key prefix is letters, digits and . _ - /");
+    }
+    std::size_t start = 0;
+    while (start <= hosts.size()) {
+      const auto comma = hosts.find(',', start);
+      const std::string_view ep = hosts.substr(start, comma == std::string_view::npos ? comma : comma - start);
+      const auto colon = ep.rfind(':');
+      int port = 0;
+      const bool has_port = colon != std::string_view::npos && colon + 1 < ep.size();
+      if (has_port) {
+        auto [end, ec] = std::from_chars(ep.data() + colon + 1, ep.data() + ep.size(), port);
+        if (ec != std::errc() || end != ep.data() + ep.size()) port = 0;
+      }
+      if (!has_port || colon == 0 || port < 1 || port > 65535 ||
+          ep.find_first_of(" /@?#") != std::string_view::npos) {
+        return bad(fmt::format("'{}' is not HOST:PORT", CommentText(ep)));
+      }
+      loc.endpoints.emplace_back(ep);
+      if (comma == std::string_view::npos) break;
+      start = comma + 1;
+    }
+    loc.prefix = std::string(prefix);
     return loc;
   }
   return Fail(ErrorCode::kInvalidArgument,
@@ -75,9 +113,18 @@ Result<StoreLocation> ResolveStore(std::string_view store_flag, std::string_view
 Result<std::unique_ptr<Store>> OpenStore(const StoreLocation& where, OpenMode mode,
                                          std::chrono::milliseconds lock_wait) {
   if (where.kind == StoreKind::kEtcd) {
-    return Fail(ErrorCode::kUnavailable,
-                fmt::format("{}: this berth has no etcd store yet; use a sqlite:// registry",
-                            CommentText(where.url)));
+    if (where.url.starts_with("etcds://")) {
+      return Fail(ErrorCode::kUnavailable,
+                  fmt::format("{}: this berth talks to etcd without TLS only (etcd://); TLS and "
+                              "etcd authentication are not built yet",
+                              CommentText(where.url)));
+    }
+    EtcdOptions options;
+    options.endpoints = where.endpoints;
+    options.prefix = where.prefix;
+    options.url = where.url;
+    auto store = BERTH_TRY(EtcdStore::Open(options, mode));
+    return std::unique_ptr<Store>(std::move(store));
   }
   OpenOptions options;
   options.mode = mode;

@@ -1,5 +1,5 @@
 // Opening the registry by URL: `sqlite:///path/registry.db` (the embedded store, the default)
-// and, later, `etcd://HOST:PORT[,HOST:PORT...]/PREFIX`. The location comes from --store URL,
+// and `etcd://HOST:PORT[,HOST:PORT...]/PREFIX` (docs/etcd-store.md). The location comes from --store URL,
 // else --db PATH (a SQLite file), else $BERTH_STORE, else $BERTH_DB, else the default SQLite
 // file (registry/db_path.h). Thread-safe (no shared state); each Store is used by one thread.
 #pragma once
@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "base/error.h"
@@ -26,6 +27,8 @@ struct StoreLocation {
   std::string url;       // canonical: "sqlite:///abs/or/relative/path"
   std::string path;      // kSqlite: the file
   bool chosen = false;   // named by a flag or the environment, not the default
+  std::vector<std::string> endpoints;  // kEtcd: "HOST:PORT" each
+  std::string prefix;                  // kEtcd: "/berth"
 };
 
 // Resolves the registry's location. `store_flag` is --store ("" when not given), `db_flag`
@@ -37,8 +40,8 @@ struct StoreLocation {
 // Parses one URL. Failure: kInvalidArgument as above.
 [[nodiscard]] Result<StoreLocation> ParseStoreUrl(std::string_view url);
 
-// Opens the store. Failure: the store's own (see SqliteStore::Open); kUnavailable for etcd,
-// which this build does not have yet.
+// Opens the store. Failure: the store's own (see SqliteStore::Open, EtcdStore::Open);
+// kUnavailable for etcds:// (TLS), which this build does not have yet.
 // `lock_wait`: how long a write waits for another process's lock (then kUnavailable naming
 // the holder). A chosen SQLite location gets its file created, never missing directories.
 [[nodiscard]] Result<std::unique_ptr<Store>> OpenStore(

@@ -79,17 +79,37 @@ TEST(StoreUrl, ABadBerthStoreSaysItCameFromTheEnvironment) {
   EXPECT_THAT(loc.error().message, HasSubstr("BERTH_STORE"));
 }
 
-TEST(StoreUrl, EtcdIsRecognisedButNotBuiltYet) {
-  auto loc = ParseStoreUrl("etcd://127.0.0.1:2379/berth");
+TEST(StoreUrl, EtcdUrlNamesEndpointsAndPrefix) {
+  auto loc = ParseStoreUrl("etcd://127.0.0.1:2379,[::1]:2381,etcd-b:2379/fleet/berth");
   ASSERT_TRUE(loc) << loc.error().message;
-  auto store = OpenStore(*loc, OpenMode::kRead);
+  EXPECT_EQ(loc->kind, StoreKind::kEtcd);
+  EXPECT_EQ(loc->endpoints, (std::vector<std::string>{"127.0.0.1:2379", "[::1]:2381", "etcd-b:2379"}));
+  EXPECT_EQ(loc->prefix, "/fleet/berth");
+  auto store = OpenStore(*loc, OpenMode::kRead);  // connects lazily
+  ASSERT_TRUE(store) << store.error().message;
+  ASSERT_NE(*store, nullptr);
+  EXPECT_EQ((*store)->Location(), loc->url);
+}
+
+TEST(StoreUrl, BadEtcdUrlsSayWhatIsWrong) {
+  for (const char* url : {"etcd://127.0.0.1:2379", "etcd://127.0.0.1:2379/", "etcd://h/berth",
+                          "etcd://h:0/berth", "etcd://h:2379,/berth", "etcd://h:2379/a b",
+                          "etcd://u@h:2379/berth", "etcd://h:2379//x"}) {
+    auto loc = ParseStoreUrl(url);
+    ASSERT_FALSE(loc) << url;
+    EXPECT_EQ(loc.error().code, ErrorCode::kInvalidArgument) << url;
+    EXPECT_THAT(loc.error().message, HasSubstr("etcd://HOST:PORT")) << url;
+  }
+  auto tls = ParseStoreUrl("etcds://127.0.0.1:2379/berth");
+  ASSERT_TRUE(tls) << tls.error().message;
+  auto store = OpenStore(*tls, OpenMode::kRead);
   ASSERT_FALSE(store);
-  EXPECT_EQ(store.error().code, ErrorCode::kUnavailable);
+  EXPECT_THAT(store.error().message, HasSubstr("TLS"));
 }
 
 TEST(StoreUrl, OpenIfPresentCreatesOnlyAChosenStore) {
   test::TempDir dir;
-  StoreLocation by_default{StoreKind::kSqlite, "sqlite://" + dir.File("d.db"), dir.File("d.db"), false};
+  StoreLocation by_default{StoreKind::kSqlite, "sqlite://" + dir.File("d.db"), dir.File("d.db"), false, {}, {}};
   auto none = OpenStoreIfPresent(by_default);
   ASSERT_TRUE(none) << none.error().message;
   EXPECT_EQ(*none, nullptr);

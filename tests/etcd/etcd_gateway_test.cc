@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "integration/etcd_cluster.h"
+#include "etcd/etcd_cluster.h"
 #include "registry/etcd_client.h"
 #include "registry/etcd_codec.h"
 

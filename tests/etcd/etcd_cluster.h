@@ -35,25 +35,8 @@ class EtcdCluster {
       return nullptr;
     }
     auto c = std::make_unique<EtcdCluster>();
-    std::string initial;
-    for (int i = 0; i < kMembers; ++i) {
-      initial += fmt::format("{}m{}=http://127.0.0.1:{}", i == 0 ? "" : ",", i, ClientPort(i) + 1);
-    }
-    for (int i = 0; i < kMembers; ++i) {
-      const std::string peer = fmt::format("http://127.0.0.1:{}", ClientPort(i) + 1);
-      const std::string client = fmt::format("http://{}", Endpoint(i));
-      c->members_[static_cast<std::size_t>(i)].emplace(Child::Exec(
-          {"etcd", "--name", fmt::format("m{}", i), "--data-dir", c->dir_.File(fmt::format("m{}", i)),
-           "--listen-client-urls", client, "--advertise-client-urls", client, "--listen-peer-urls",
-           peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", initial,
-           "--initial-cluster-state", "new", "--initial-cluster-token", "berth-test",
-           "--log-level", "error", "--logger", "zap", "--log-outputs", c->dir_.File(fmt::format("m{}.log", i))}));
-    }
-    const bool up = probe::test::WaitFor([&] {
-      auto r = Post(0, "/v3/maintenance/status", "{}");
-      return r && r->status == 200 && r->body.find("\"leader\"") != std::string::npos;
-    }, 20);
-    if (!up) {
+    for (int i = 0; i < kMembers; ++i) c->StartMember(i);
+    if (!c->WaitForLeader(0)) {
       why = "the three etcd members did not elect a leader within 20 s";
       return nullptr;
     }
@@ -73,6 +56,39 @@ class EtcdCluster {
   void StopMember(int i) {
     auto& m = members_[static_cast<std::size_t>(i)];
     if (m) m->Kill();
+    m.reset();
+  }
+
+  // Starts member i (again: a restarted member rejoins from its data directory).
+  void StartMember(int i) {
+    std::string initial;
+    for (int k = 0; k < kMembers; ++k) {
+      initial += fmt::format("{}m{}=http://127.0.0.1:{}", k == 0 ? "" : ",", k, ClientPort(k) + 1);
+    }
+    const std::string peer = fmt::format("http://127.0.0.1:{}", ClientPort(i) + 1);
+    const std::string client = fmt::format("http://{}", Endpoint(i));
+    members_[static_cast<std::size_t>(i)].emplace(Child::Exec(
+        {"etcd", "--name", fmt::format("m{}", i), "--data-dir", dir_.File(fmt::format("m{}", i)),
+         "--listen-client-urls", client, "--advertise-client-urls", client, "--listen-peer-urls",
+         peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", initial,
+         "--initial-cluster-state", "new", "--initial-cluster-token", "berth-test",
+         "--log-level", "error", "--logger", "zap", "--log-outputs",
+         dir_.File(fmt::format("m{}.log", i))}));
+  }
+
+  // Polls member i (at most 20 s) until it reports a leader.
+  bool WaitForLeader(int i) {
+    return probe::test::WaitFor([&] {
+      auto r = Post(i, "/v3/maintenance/status", "{}");
+      return r && r->status == 200 && r->body.find("\"leader\"") != std::string::npos;
+    }, 20);
+  }
+
+  // "etcd://127.0.0.1:22379,...:22383/PREFIX"
+  static std::string Url(const std::string& prefix) {
+    std::string eps;
+    for (int i = 0; i < kMembers; ++i) eps += (i ? "," : "") + Endpoint(i);
+    return fmt::format("etcd://{}{}", eps, prefix);
   }
 
   // POSTs `body` to member i's gateway at `path`, with 5 s timeouts.

@@ -1,0 +1,871 @@
+#include "registry/etcd_store.h"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <ctime>
+#include <map>
+#include <random>
+#include <set>
+#include <tuple>
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include "base/text.h"
+#include "registry/etcd_records.h"
+
+namespace berth::registry {
+namespace {
+
+using etcd::Compare;
+using etcd::CompareResult;
+using etcd::CompareTarget;
+using etcd::KeyValue;
+using etcd::Op;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kPointerSchema = 1;
+constexpr std::int64_t kPageSize = 1000;
+constexpr std::int64_t kApplyLeaseTtl = 30;  // seconds; kept alive while apply writes
+
+std::int64_t Now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+std::string PointerValue(const std::string& gen) {
+  return nlohmann::json{{"schema", kPointerSchema}, {"generation", gen}}.dump();
+}
+
+Result<std::string> ParsePointer(std::string_view value, std::string_view key) {
+  auto j = nlohmann::json::parse(value.size() <= 4096 ? value : std::string_view(), nullptr, false);
+  if (!j.is_object() || !j.contains("schema") || !j["schema"].is_number_integer() ||
+      !j.contains("generation") || !j["generation"].is_string()) {
+    return Fail(ErrorCode::kMalformed,
+                fmt::format("etcd key {} is not a berth registry pointer; berth will not modify "
+                            "the registry there: choose another prefix",
+                            TerminalSafe(key, 200)),
+                {{Remedy::kChooseRegistry}});
+  }
+  const auto schema = j["schema"].get<std::int64_t>();
+  if (schema != kPointerSchema) {
+    return Fail(ErrorCode::kMalformed,
+                fmt::format("the registry at etcd key {} has schema {}, which this berth does "
+                            "not know (it knows {}): upgrade berth",
+                            TerminalSafe(key, 200), schema, kPointerSchema),
+                {{Remedy::kChooseRegistry}});
+  }
+  std::string gen = j["generation"].get<std::string>();
+  if (gen.empty() || gen.size() > 64 || etcd::KeyPart(gen) != gen) {
+    return Fail(ErrorCode::kMalformed,
+                fmt::format("etcd key {} names a generation berth never writes", TerminalSafe(key, 200)));
+  }
+  return gen;
+}
+
+Compare Cmp(std::string key, CompareTarget target, CompareResult result, std::int64_t number,
+             std::string range_end = {}) {
+  Compare c;
+  c.key = std::move(key);
+  c.range_end = std::move(range_end);
+  c.target = target;
+  c.result = result;
+  c.number = number;
+  return c;
+}
+
+Op PutOp(std::string key, std::string value, std::int64_t lease = 0) {
+  Op op;
+  op.kind = Op::Kind::kPut;
+  op.key = std::move(key);
+  op.value = std::move(value);
+  op.lease = lease;
+  return op;
+}
+
+Op DeleteOp(std::string key, std::string range_end = {}) {
+  Op op;
+  op.kind = Op::Kind::kDelete;
+  op.key = std::move(key);
+  op.range_end = std::move(range_end);
+  return op;
+}
+
+Op RangeOp(std::string key) {
+  Op op;
+  op.kind = Op::Kind::kRange;
+  op.key = std::move(key);
+  return op;
+}
+
+std::string PortKey(Port p) { return fmt::format("{:05}", p); }
+
+}  // namespace
+
+// One optimistic transaction: the snapshot it reads at, what it read, what it will write.
+struct EtcdStore::Stm {
+  bool started = false;
+  std::int64_t rev = 0;          // the snapshot every read is made at
+  std::string gen;               // the generation the registry is in
+  std::string gen_value;         // the pointer's text as read; "" when there is none yet
+  std::int64_t gen_mod = 0;      // the pointer's mod_revision
+  std::map<std::string, std::optional<KeyValue>> reads;
+  std::vector<std::pair<std::string, std::string>> ranges;
+  std::map<std::string, std::optional<std::string>> writes;  // nullopt: delete
+  std::map<std::string, std::optional<KeyValue>> prefetch;   // a lost txn's answers
+
+  std::string Key(std::string_view kind, std::string_view name) const;
+  bool Covered(const std::string& key) const {
+    return std::any_of(ranges.begin(), ranges.end(), [&](const auto& r) {
+      return key >= r.first && key < r.second;
+    });
+  }
+};
+
+struct EtcdStore::Committed {
+  bool succeeded = false;
+  std::int64_t revision = 0;
+  std::unique_ptr<Stm> retry;  // the next attempt, primed with what the lost txn read
+};
+
+EtcdStore::EtcdStore(EtcdOptions options)
+    : options_(std::move(options)),
+      client_(options_.endpoints, HttpLimits{5000, options_.deadline_ms, etcd::kMaxResponseBytes}) {}
+
+EtcdStore::~EtcdStore() = default;
+
+Result<std::unique_ptr<EtcdStore>> EtcdStore::Open(const EtcdOptions& options, OpenMode) {
+  if (options.endpoints.empty() || options.prefix.empty() || options.prefix.front() != '/') {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("{}: an etcd store needs endpoints and a /PREFIX",
+                            CommentText(options.url)));
+  }
+  return std::unique_ptr<EtcdStore>(new EtcdStore(options));
+}
+
+std::string EtcdStore::GenKey() const { return options_.prefix + "/gen"; }
+std::string EtcdStore::Dir(const std::string& gen) const {
+  return options_.prefix + "/g/" + gen + "/";
+}
+
+// Each endpoint's own status, 1 s at most each.
+std::vector<StoreMember> EtcdStore::Members() {
+  std::vector<StoreMember> out;
+  for (std::size_t i = 0; i < client_.endpoints().size(); ++i) {
+    StoreMember m;
+    m.endpoint = client_.endpoints()[i];
+    auto st = client_.Status(i, 1000);
+    if (st) {
+      m.answered = true;
+      m.version = st->version;
+      m.has_leader = st->leader != 0;
+      m.revision = st->revision;
+      m.db_size = st->db_size;
+    } else {
+      m.error = st.error().message;
+    }
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+Error EtcdStore::Explain(Error e, bool write) {
+  if (e.code != ErrorCode::kUnavailable && e.code != ErrorCode::kTimeout &&
+      e.code != ErrorCode::kInternal) {
+    return e;
+  }
+  const auto all = Members();
+  std::size_t with_leader = 0;
+  for (const auto& m : all) with_leader += m.answered && m.has_leader ? 1 : 0;
+  if (with_leader * 2 > all.size()) return e;
+  return Error{ErrorCode::kUnavailable,
+               fmt::format("etcd has no quorum ({} of {} members answer with a leader) at {}: "
+                           "{}; start the stopped members, or wait for the cluster to elect a "
+                           "leader, then retry ({})",
+                           with_leader, all.size(), CommentText(options_.url),
+                           write ? "nothing was written" : "the registry cannot be read",
+                           e.message)};
+}
+
+Result<std::vector<KeyValue>> EtcdStore::RangeAt(const std::string& key, const std::string& end,
+                                                 std::int64_t revision) {
+  std::vector<KeyValue> out;
+  etcd::RangeRequest req;
+  req.key = key;
+  req.range_end = end;
+  req.revision = revision;
+  req.serializable = options_.stale;
+  req.limit = kPageSize;
+  for (;;) {
+    auto page = client_.Range(req);
+    if (!page) return std::unexpected(Explain(page.error(), false));
+    for (KeyValue& kv : page->kvs) out.push_back(std::move(kv));
+    if (!page->more || out.empty()) break;
+    req.key = out.back().key + std::string(1, '\0');
+  }
+  return out;
+}
+
+Result<void> EtcdStore::Begin(Stm& t) {
+  if (t.started) return {};
+  etcd::RangeRequest req;
+  req.key = GenKey();
+  req.serializable = options_.stale;
+  auto r = client_.Range(req);
+  if (!r) return std::unexpected(Explain(r.error(), false));
+  t.started = true;
+  t.rev = r->revision;
+  if (r->kvs.empty()) {
+    t.gen = "1";  // the first write creates the pointer
+    return {};
+  }
+  t.gen_value = r->kvs.front().value;
+  t.gen_mod = r->kvs.front().mod_revision;
+  t.gen = BERTH_TRY(ParsePointer(t.gen_value, GenKey()));
+  return {};
+}
+
+Result<std::optional<KeyValue>> EtcdStore::Get(Stm& t, const std::string& key) {
+  BERTH_TRY(Begin(t));
+  if (auto w = t.writes.find(key); w != t.writes.end()) {
+    if (!w->second) return std::optional<KeyValue>{};
+    KeyValue kv;
+    kv.key = key;
+    kv.value = *w->second;
+    return std::optional<KeyValue>{std::move(kv)};
+  }
+  if (auto r = t.reads.find(key); r != t.reads.end()) return r->second;
+  std::optional<KeyValue> got;
+  if (auto p = t.prefetch.find(key); p != t.prefetch.end()) {
+    got = p->second;
+  } else {
+    auto kvs = BERTH_TRY(RangeAt(key, {}, t.rev));
+    if (!kvs.empty()) got = std::move(kvs.front());
+  }
+  t.reads.emplace(key, got);
+  return got;
+}
+
+Result<std::vector<KeyValue>> EtcdStore::List(Stm& t, const std::string& prefix) {
+  BERTH_TRY(Begin(t));
+  const std::string end = etcd::PrefixEnd(prefix);
+  std::map<std::string, KeyValue> merged;
+  for (KeyValue& kv : BERTH_TRY(RangeAt(prefix, end, t.rev))) {
+    std::string k = kv.key;
+    merged.emplace(std::move(k), std::move(kv));
+  }
+  t.ranges.emplace_back(prefix, end);
+  for (auto it = t.writes.lower_bound(prefix); it != t.writes.end() && it->first < end; ++it) {
+    if (!it->second) {
+      merged.erase(it->first);
+    } else {
+      KeyValue kv;
+      kv.key = it->first;
+      kv.value = *it->second;
+      merged[it->first] = std::move(kv);
+    }
+  }
+  std::vector<KeyValue> out;
+  out.reserve(merged.size());
+  for (auto& [k, kv] : merged) out.push_back(std::move(kv));
+  return out;
+}
+
+std::string EtcdStore::Stm::Key(std::string_view kind, std::string_view name) const {
+  return fmt::format("{}{}", kind, etcd::KeyPart(name));
+}
+
+Result<EtcdStore::Committed> EtcdStore::Commit(Stm& t) {
+  Committed out;
+  const std::string dir = Dir(t.gen);
+  std::vector<Compare> cmp;
+  std::vector<Op> ops;
+  bool registry_write = false;
+  for (const auto& [key, value] : t.writes) registry_write = registry_write || key.starts_with(dir);
+  // A write to the registry holds only while the generation it read is the live one; a scan's
+  // observations (outside the generations) need no pointer and never create one.
+  if (t.gen_value.empty()) {
+    if (registry_write) {
+      cmp.push_back(Cmp(GenKey(), CompareTarget::kCreate, CompareResult::kEqual, 0));
+      ops.push_back(PutOp(GenKey(), PointerValue(t.gen)));
+    }
+  } else if (registry_write || !t.reads.empty() || !t.ranges.empty()) {
+    Compare c = Cmp(GenKey(), CompareTarget::kValue, CompareResult::kEqual, 0);
+    c.value = t.gen_value;
+    cmp.push_back(std::move(c));
+  }
+  for (const auto& [key, kv] : t.reads) {
+    if (t.Covered(key) && !kv) continue;  // a key created since would fail the range compare
+    cmp.push_back(kv ? Cmp(key, CompareTarget::kMod, CompareResult::kEqual, kv->mod_revision)
+                     : Cmp(key, CompareTarget::kCreate, CompareResult::kEqual, 0));
+  }
+  for (const auto& [key, end] : t.ranges) {
+    cmp.push_back(Cmp(key, CompareTarget::kMod, CompareResult::kLess, t.rev + 1, end));
+  }
+  for (const auto& [key, value] : t.writes) ops.push_back(value ? PutOp(key, *value) : DeleteOp(key));
+  // The registry's revision is the etcd revision of its last write (Revision()).
+  if (registry_write && !t.writes.contains(dir + "rev")) ops.push_back(PutOp(dir + "rev", ""));
+  if (ops.size() > etcd::kMaxTxnOps || cmp.size() > etcd::kMaxTxnOps) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("this change writes {} keys and checks {}, and etcd takes at most {} "
+                            "of each in one step: nothing was written; make it in smaller parts "
+                            "(fewer names at once), or describe the registry in a file for "
+                            "'berth apply', which has no such limit",
+                            ops.size(), cmp.size(), etcd::kMaxTxnOps));
+  }
+  // The failure branch reads back the pointer and every key read, so a lost race is run again
+  // on those answers without another round trip (the loser learns the holder at once).
+  std::vector<Op> failure{RangeOp(GenKey())};
+  std::vector<std::string> fetched;
+  for (const auto& [key, kv] : t.reads) {
+    if (failure.size() >= etcd::kMaxTxnOps) break;
+    failure.push_back(RangeOp(key));
+    fetched.push_back(key);
+  }
+  auto txn = client_.Txn(cmp, ops, failure);
+  if (!txn) return std::unexpected(Explain(txn.error(), true));
+  out.revision = txn->revision;
+  if (txn->succeeded) {
+    out.succeeded = true;
+    return out;
+  }
+  auto next = std::make_unique<Stm>();
+  if (txn->responses.size() == failure.size()) {
+    next->started = true;
+    next->rev = txn->revision;
+    const auto& gen = txn->responses[0].range.kvs;
+    if (gen.empty()) {
+      next->gen = "1";
+    } else {
+      next->gen_value = gen.front().value;
+      next->gen_mod = gen.front().mod_revision;
+      next->gen = BERTH_TRY(ParsePointer(next->gen_value, GenKey()));
+    }
+    // Answers for keys of another generation would be wrong: only the same one is primed.
+    if (next->gen == t.gen) {
+      for (std::size_t i = 0; i < fetched.size(); ++i) {
+        const auto& kvs = txn->responses[i + 1].range.kvs;
+        next->prefetch[fetched[i]] = kvs.empty() ? std::nullopt : std::optional<KeyValue>(kvs.front());
+      }
+    }
+  }
+  out.retry = std::move(next);
+  return out;
+}
+
+template <class T>
+Result<T> EtcdStore::Run(const std::function<Result<T>(Stm&)>& body) {
+  if (stm_ != nullptr) return body(*stm_);
+  const auto deadline = Clock::now() + std::chrono::milliseconds(options_.deadline_ms);
+  auto t = std::make_unique<Stm>();
+  for (int attempt = 0;; ++attempt) {
+    stm_ = t.get();
+    auto r = body(*t);
+    stm_ = nullptr;
+    if (!r || t->writes.empty()) return r;
+    auto c = BERTH_TRY(Commit(*t));
+    if (c.succeeded) {
+      if constexpr (std::is_same_v<T, ClaimOutcome>) {
+        if (r->status == ClaimStatus::kClaimed) r->record.revision = c.revision;
+      }
+      return r;
+    }
+    if (Clock::now() >= deadline || attempt >= 200) {
+      return Fail(ErrorCode::kUnavailable,
+                  fmt::format("the registry at {} kept changing under this change for {} s "
+                              "({} tries); nothing was written: retry",
+                              CommentText(options_.url), options_.deadline_ms / 1000, attempt + 1),
+                  {{Remedy::kWaitLonger}});
+    }
+    t = std::move(c.retry);
+  }
+}
+
+Result<void> EtcdStore::Atomically(const std::function<Result<void>()>& body) {
+  return Run<void>([&](Stm&) { return body(); });
+}
+
+Result<std::int64_t> EtcdStore::Revision() {
+  return Run<std::int64_t>([&](Stm& t) -> Result<std::int64_t> {
+    BERTH_TRY(Begin(t));
+    if (t.gen_value.empty()) return 0;
+    auto rev = BERTH_TRY(Get(t, Dir(t.gen) + "rev"));
+    return std::max(t.gen_mod, rev ? rev->mod_revision : 0);
+  });
+}
+
+namespace {
+
+Result<ServiceRecord> ReadService(const KeyValue& kv) {
+  ServiceRecord r = BERTH_TRY(etcd::DecodeService(kv.value, kv.key));
+  if (r.revision == 0) r.revision = kv.mod_revision;
+  return r;
+}
+
+}  // namespace
+
+Result<std::optional<ServiceRecord>> EtcdStore::GetService(std::string_view name) {
+  return Run<std::optional<ServiceRecord>>([&](Stm& t) -> Result<std::optional<ServiceRecord>> {
+    BERTH_TRY(Begin(t));
+    auto kv = BERTH_TRY(Get(t, t.Key(Dir(t.gen) + "services/", name)));
+    if (!kv) return std::optional<ServiceRecord>{};
+    return std::optional<ServiceRecord>{BERTH_TRY(ReadService(*kv))};
+  });
+}
+
+Result<std::vector<ServiceRecord>> EtcdStore::ListServices() {
+  return Run<std::vector<ServiceRecord>>([&](Stm& t) -> Result<std::vector<ServiceRecord>> {
+    BERTH_TRY(Begin(t));
+    std::vector<ServiceRecord> out;
+    for (const KeyValue& kv : BERTH_TRY(List(t, Dir(t.gen) + "services/"))) {
+      out.push_back(BERTH_TRY(ReadService(kv)));
+    }
+    std::sort(out.begin(), out.end(),
+              [](const auto& a, const auto& b) { return a.service.name < b.service.name; });
+    return out;
+  });
+}
+
+Result<std::vector<Claim>> EtcdStore::ListClaims(std::string_view group) {
+  return Run<std::vector<Claim>>([&](Stm& t) -> Result<std::vector<Claim>> {
+    BERTH_TRY(Begin(t));
+    const std::string base = Dir(t.gen) + "claims/";
+    const std::string prefix = group.empty() ? base : base + etcd::KeyPart(group) + "/";
+    std::vector<Claim> out;
+    for (const KeyValue& kv : BERTH_TRY(List(t, prefix))) {
+      // claims/GROUP/SLOT/PORT
+      std::string_view rest = std::string_view(kv.key).substr(base.size());
+      const auto a = rest.find('/');
+      const auto b = a == std::string_view::npos ? a : rest.find('/', a + 1);
+      Claim c;
+      auto g = b == std::string_view::npos ? Result<std::string>(Fail(ErrorCode::kMalformed, ""))
+                                           : etcd::FromKeyPart(rest.substr(0, a));
+      auto slot = b == std::string_view::npos ? Result<Protocol>(Fail(ErrorCode::kMalformed, ""))
+                                              : ParseProtocol(rest.substr(a + 1, b - a - 1));
+      const std::string_view port = b == std::string_view::npos ? std::string_view() : rest.substr(b + 1);
+      int n = 0;
+      auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
+      if (!g || !slot || ec != std::errc() || end != port.data() + port.size() || n < 1 || n > 65535) {
+        return Fail(ErrorCode::kMalformed,
+                    fmt::format("etcd key {} is not a claim berth writes: check it with 'berth "
+                                "store check'",
+                                TerminalSafe(kv.key, 200)));
+      }
+      c.group = *g;
+      c.slot = *slot;
+      c.port = static_cast<Port>(n);
+      c.service = kv.value;
+      out.push_back(std::move(c));
+    }
+    std::sort(out.begin(), out.end(), [](const Claim& x, const Claim& y) {
+      return std::tie(x.group, x.slot, x.port) < std::tie(y.group, y.slot, y.port);
+    });
+    return out;
+  });
+}
+
+Result<ClaimOutcome> EtcdStore::ClaimService(const ServiceRecord& record) {
+  return Run<ClaimOutcome>([&](Stm& t) -> Result<ClaimOutcome> {
+    BERTH_TRY(Begin(t));
+    const Service& s = record.service;
+    const std::string dir = Dir(t.gen);
+    const std::string key = t.Key(dir + "services/", s.name);
+    if (auto existing = BERTH_TRY(Get(t, key))) {
+      return ClaimOutcome{ClaimStatus::kExists, BERTH_TRY(ReadService(*existing))};
+    }
+    std::vector<std::string> claims;
+    for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
+      if (!Covers(s.proto, p)) continue;
+      std::string ck = fmt::format("{}claims/{}/{}/{}", dir, etcd::KeyPart(s.group), ProtocolName(p),
+                                   PortKey(s.port));
+      if (auto holder = BERTH_TRY(Get(t, ck))) {
+        return Fail(ErrorCode::kConflict,
+                    fmt::format("{}/{} in group '{}' is already registered to '{}'", s.port,
+                                ProtocolName(p), s.group, TerminalSafe(holder->value, 200)));
+      }
+      claims.push_back(std::move(ck));
+    }
+    ServiceRecord stored = record;
+    stored.revision = 0;
+    if (stored.service.created == 0) stored.service.created = Now();
+    if (stored.service.updated == 0) stored.service.updated = stored.service.created;
+    t.writes[key] = etcd::EncodeService(stored);
+    for (std::string& ck : claims) t.writes[std::move(ck)] = s.name;
+    return ClaimOutcome{ClaimStatus::kClaimed, std::move(stored)};
+  });
+}
+
+Result<bool> EtcdStore::Release(Stm& t, std::string_view name) {
+  BERTH_TRY(Begin(t));
+  const std::string dir = Dir(t.gen);
+  const std::string key = t.Key(dir + "services/", name);
+  auto kv = BERTH_TRY(Get(t, key));
+  if (!kv) return false;
+  const ServiceRecord r = BERTH_TRY(ReadService(*kv));
+  t.writes[key] = std::nullopt;
+  for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
+    if (!Covers(r.service.proto, p)) continue;
+    const std::string ck = fmt::format("{}claims/{}/{}/{}", dir, etcd::KeyPart(r.service.group),
+                                       ProtocolName(p), PortKey(r.service.port));
+    auto holder = BERTH_TRY(Get(t, ck));
+    if (holder && holder->value == name) t.writes[ck] = std::nullopt;
+  }
+  return true;
+}
+
+Result<bool> EtcdStore::ReleaseService(std::string_view name) {
+  return Run<bool>([&](Stm& t) { return Release(t, name); });
+}
+
+Result<bool> EtcdStore::ReleaseServices(std::span<const std::string> names) {
+  return Run<bool>([&](Stm& t) -> Result<bool> {
+    std::set<std::string_view> seen;
+    for (const std::string& name : names) {
+      if (!seen.insert(name).second) continue;
+      if (!BERTH_TRY(Release(t, name))) {
+        t.writes.clear();  // none, as the SQLite store does
+        return false;
+      }
+    }
+    return true;
+  });
+}
+
+Result<std::optional<Group>> EtcdStore::GetGroup(std::string_view name) {
+  return Run<std::optional<Group>>([&](Stm& t) -> Result<std::optional<Group>> {
+    BERTH_TRY(Begin(t));
+    auto kv = BERTH_TRY(Get(t, t.Key(Dir(t.gen) + "groups/", name)));
+    if (!kv) return std::optional<Group>{};
+    return std::optional<Group>{BERTH_TRY(etcd::DecodeGroup(kv->value, kv->key))};
+  });
+}
+
+Result<std::vector<Group>> EtcdStore::ListGroups() {
+  return Run<std::vector<Group>>([&](Stm& t) -> Result<std::vector<Group>> {
+    BERTH_TRY(Begin(t));
+    std::vector<Group> out;
+    for (const KeyValue& kv : BERTH_TRY(List(t, Dir(t.gen) + "groups/"))) {
+      out.push_back(BERTH_TRY(etcd::DecodeGroup(kv.value, kv.key)));
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    return out;
+  });
+}
+
+Result<void> EtcdStore::PutGroup(const Group& group) {
+  return Run<void>([&](Stm& t) -> Result<void> {
+    BERTH_TRY(Begin(t));
+    t.writes[t.Key(Dir(t.gen) + "groups/", group.name)] = etcd::EncodeGroup(group);
+    return {};
+  });
+}
+
+Result<std::optional<Family>> EtcdStore::GetFamily(std::string_view name) {
+  return Run<std::optional<Family>>([&](Stm& t) -> Result<std::optional<Family>> {
+    BERTH_TRY(Begin(t));
+    auto kv = BERTH_TRY(Get(t, t.Key(Dir(t.gen) + "families/", name)));
+    if (!kv) return std::optional<Family>{};
+    return std::optional<Family>{BERTH_TRY(etcd::DecodeFamily(kv->value, kv->key))};
+  });
+}
+
+Result<std::vector<Family>> EtcdStore::ListFamilies() {
+  return Run<std::vector<Family>>([&](Stm& t) -> Result<std::vector<Family>> {
+    BERTH_TRY(Begin(t));
+    std::vector<Family> out;
+    for (const KeyValue& kv : BERTH_TRY(List(t, Dir(t.gen) + "families/"))) {
+      out.push_back(BERTH_TRY(etcd::DecodeFamily(kv.value, kv.key)));
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    return out;
+  });
+}
+
+Result<void> EtcdStore::PutFamily(const Family& family) {
+  return Run<void>([&](Stm& t) -> Result<void> {
+    BERTH_TRY(Begin(t));
+    t.writes[t.Key(Dir(t.gen) + "families/", family.name)] = etcd::EncodeFamily(family);
+    return {};
+  });
+}
+
+Result<ScanRecorded> EtcdStore::RecordScan(std::string_view host, std::int64_t time,
+                                           const std::vector<Observation>& seen) {
+  return Run<ScanRecorded>([&](Stm& t) -> Result<ScanRecorded> {
+    const std::string key = options_.prefix + "/hosts/" + etcd::KeyPart(host);
+    etcd::HostScans h;
+    if (auto kv = BERTH_TRY(Get(t, key))) h = BERTH_TRY(etcd::DecodeHostScans(kv->value, kv->key));
+    ScanRecorded out;
+    if (!h.scans.empty()) out.previous = h.scans.back();
+    out.time = out.previous && *out.previous >= time ? *out.previous + 1 : time;
+    h.scans.push_back(out.time);
+    if (h.scans.size() > etcd::kMaxScansKept) {
+      h.scans.erase(h.scans.begin(), h.scans.end() - etcd::kMaxScansKept);
+    }
+    for (const Observation& o : seen) {
+      auto it = std::find_if(h.observations.begin(), h.observations.end(), [&](const Observation& x) {
+        return x.proto == o.proto && x.port == o.port && x.command == o.command;
+      });
+      if (it == h.observations.end()) {
+        Observation n = o;
+        n.host.clear();
+        n.first_seen = out.time;
+        h.observations.push_back(std::move(n));
+        it = h.observations.end() - 1;
+      }
+      it->service = o.service;
+      it->pid = o.pid;
+      it->last_seen = out.time;
+    }
+    if (h.observations.size() > etcd::kMaxObservations) {  // the oldest sightings go first
+      std::stable_sort(h.observations.begin(), h.observations.end(),
+                       [](const Observation& a, const Observation& b) { return a.last_seen > b.last_seen; });
+      h.observations.resize(etcd::kMaxObservations);
+    }
+    t.writes[key] = etcd::EncodeHostScans(h);
+    return out;
+  });
+}
+
+Result<std::optional<std::int64_t>> EtcdStore::LastScan(std::string_view host) {
+  return Run<std::optional<std::int64_t>>([&](Stm& t) -> Result<std::optional<std::int64_t>> {
+    auto kv = BERTH_TRY(Get(t, options_.prefix + "/hosts/" + etcd::KeyPart(host)));
+    if (!kv) return std::optional<std::int64_t>{};
+    const auto h = BERTH_TRY(etcd::DecodeHostScans(kv->value, kv->key));
+    if (h.scans.empty()) return std::optional<std::int64_t>{};
+    return std::optional<std::int64_t>{h.scans.back()};
+  });
+}
+
+Result<std::vector<Observation>> EtcdStore::ScanObservations(std::string_view host,
+                                                             std::int64_t time) {
+  return Run<std::vector<Observation>>([&](Stm& t) -> Result<std::vector<Observation>> {
+    std::vector<Observation> out;
+    auto kv = BERTH_TRY(Get(t, options_.prefix + "/hosts/" + etcd::KeyPart(host)));
+    if (!kv) return out;
+    for (Observation& o : BERTH_TRY(etcd::DecodeHostScans(kv->value, kv->key)).observations) {
+      if (o.last_seen != time) continue;
+      o.host = std::string(host);
+      out.push_back(std::move(o));
+    }
+    std::sort(out.begin(), out.end(), [](const Observation& a, const Observation& b) {
+      return std::tuple(ProtocolName(a.proto), a.port, a.command) <
+             std::tuple(ProtocolName(b.proto), b.port, b.command);
+    });
+    return out;
+  });
+}
+
+Result<std::vector<Observation>> EtcdStore::ServiceObservations(std::string_view service) {
+  return Run<std::vector<Observation>>([&](Stm& t) -> Result<std::vector<Observation>> {
+    const std::string base = options_.prefix + "/hosts/";
+    std::vector<Observation> out;
+    for (const KeyValue& kv : BERTH_TRY(List(t, base))) {
+      const std::string host = BERTH_TRY(etcd::FromKeyPart(std::string_view(kv.key).substr(base.size())));
+      for (Observation& o : BERTH_TRY(etcd::DecodeHostScans(kv.value, kv.key)).observations) {
+        if (o.service != service) continue;
+        o.host = host;
+        out.push_back(std::move(o));
+      }
+    }
+    std::sort(out.begin(), out.end(), [](const Observation& a, const Observation& b) {
+      return std::tuple(-a.last_seen, a.host, a.port) < std::tuple(-b.last_seen, b.host, b.port);
+    });
+    return out;
+  });
+}
+
+Result<RegistryDoc> EtcdStore::Export() {
+  return Run<RegistryDoc>([&](Stm&) -> Result<RegistryDoc> {
+    RegistryDoc doc;  // one snapshot: the three lists share the transaction's revision
+    doc.groups = BERTH_TRY(ListGroups());
+    doc.families = BERTH_TRY(ListFamilies());
+    for (ServiceRecord& r : BERTH_TRY(ListServices())) doc.services.push_back(std::move(r.service));
+    return doc;
+  });
+}
+
+Result<std::vector<std::string>> EtcdStore::CheckIntegrity() {
+  return Run<std::vector<std::string>>([&](Stm& t) -> Result<std::vector<std::string>> {
+    std::vector<std::string> problems;
+    BERTH_TRY(Begin(t));
+    if (t.gen_value.empty()) return problems;
+    const std::string dir = Dir(t.gen);
+    std::map<std::string, Service> services;
+    for (const KeyValue& kv : BERTH_TRY(List(t, dir + "services/"))) {
+      auto r = ReadService(kv);
+      if (!r) {
+        problems.push_back(r.error().message);
+        continue;
+      }
+      if (kv.key != t.Key(dir + "services/", r->service.name)) {
+        problems.push_back(fmt::format("{} holds the service '{}', which belongs under another key",
+                                       TerminalSafe(kv.key, 200), TerminalSafe(r->service.name, 100)));
+      }
+      services.emplace(r->service.name, r->service);
+    }
+    auto claims = ListClaims("");
+    if (!claims) {
+      problems.push_back(claims.error().message);
+      return problems;
+    }
+    std::set<std::tuple<std::string, Protocol, Port>> held;
+    for (const Claim& c : *claims) {
+      held.emplace(c.group, c.slot, c.port);
+      auto s = services.find(c.service);
+      if (s == services.end() || s->second.group != c.group || s->second.port != c.port ||
+          !Covers(s->second.proto, c.slot)) {
+        problems.push_back(fmt::format("claim {}/{} in group '{}' names '{}', which does not hold it",
+                                       c.port, ProtocolName(c.slot), TerminalSafe(c.group, 100),
+                                       TerminalSafe(c.service, 100)));
+      }
+    }
+    for (const auto& [name, s] : services) {
+      for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
+        if (Covers(s.proto, p) && !held.contains({s.group, p, s.port})) {
+          problems.push_back(fmt::format("service '{}' has no claim of {}/{} in group '{}'",
+                                         TerminalSafe(name, 100), s.port, ProtocolName(p),
+                                         TerminalSafe(s.group, 100)));
+        }
+      }
+    }
+    return problems;
+  });
+}
+
+Result<void> EtcdStore::Replace(const RegistryDoc& doc, std::string_view reason) {
+  // Two services of the file on one slot: refused before anything is written.
+  std::set<std::tuple<std::string, Protocol, Port>> slots;
+  for (const Service& s : doc.services) {
+    for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
+      if (Covers(s.proto, p) && !slots.emplace(s.group, p, s.port).second) {
+        return Fail(ErrorCode::kConflict,
+                    fmt::format("'{}' claims {}/{} in group '{}', which another service of the "
+                                "same file claims too",
+                                s.name, s.port, ProtocolName(p), s.group));
+      }
+    }
+  }
+  const auto deadline = Clock::now() + std::chrono::milliseconds(std::max(options_.deadline_ms, 60000));
+  std::mt19937_64 rng(std::random_device{}());
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    Stm t;
+    BERTH_TRY(Begin(t));
+    const std::string old_dir = Dir(t.gen);
+    std::map<std::string, ServiceRecord, std::less<>> before;
+    if (!t.gen_value.empty()) {
+      stm_ = &t;
+      auto listed = ListServices();
+      stm_ = nullptr;
+      for (ServiceRecord& r : BERTH_TRY(std::move(listed))) {
+        std::string key = r.service.name;
+        before.emplace(std::move(key), std::move(r));
+      }
+    }
+    // Generations an apply left half-written (its process killed): their lease is gone.
+    for (const KeyValue& kv : BERTH_TRY(RangeAt(options_.prefix + "/gens/",
+                                                etcd::PrefixEnd(options_.prefix + "/gens/"), 0))) {
+      const std::string g = kv.key.substr(options_.prefix.size() + 6);
+      if (g == t.gen || g.empty()) continue;
+      const std::string lease_key = options_.prefix + "/leases/" + g;
+      (void)client_.Txn({Cmp(lease_key, CompareTarget::kCreate, CompareResult::kEqual, 0)},
+                        {DeleteOp(Dir(g), etcd::PrefixEnd(Dir(g))), DeleteOp(kv.key)}, {});
+    }
+    // The new generation, written beside the live one under a lease.
+    const std::string gen = fmt::format("{}-{:016x}", t.rev, rng());
+    const std::string dir = Dir(gen);
+    const std::string gens_key = options_.prefix + "/gens/" + gen;
+    const std::string lease_key = options_.prefix + "/leases/" + gen;
+    auto lease = client_.LeaseGrant(kApplyLeaseTtl);
+    if (!lease) return std::unexpected(Explain(lease.error(), true));
+    auto abandon = [&] {
+      (void)client_.Delete(dir, etcd::PrefixEnd(dir));
+      (void)client_.Delete(gens_key);
+      (void)client_.LeaseRevoke(lease->id);
+    };
+    {
+      auto r = client_.Txn({}, {PutOp(gens_key, "writing"), PutOp(lease_key, "", lease->id)}, {});
+      if (!r) return std::unexpected(Explain(r.error(), true));
+    }
+    std::vector<Op> puts;
+    const std::int64_t now = Now();
+    for (const Group& g : doc.groups) puts.push_back(PutOp(t.Key(dir + "groups/", g.name), etcd::EncodeGroup(g)));
+    for (const Family& f : doc.families) puts.push_back(PutOp(t.Key(dir + "families/", f.name), etcd::EncodeFamily(f)));
+    for (const Service& s : doc.services) {
+      ServiceRecord rec{s, std::string(reason), 0};
+      auto old = before.find(s.name);
+      if (old != before.end() && SameService(old->second.service, s)) {
+        rec.reason = old->second.reason;
+        rec.revision = old->second.revision;
+        rec.service.created = old->second.service.created;
+        rec.service.updated = old->second.service.updated;
+      } else if (old != before.end() && rec.service.created == 0) {
+        rec.service.created = old->second.service.created;
+      }
+      if (rec.service.created == 0) rec.service.created = now;
+      if (rec.service.updated == 0) rec.service.updated = now;
+      puts.push_back(PutOp(t.Key(dir + "services/", s.name), etcd::EncodeService(rec)));
+      for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
+        if (!Covers(s.proto, p)) continue;
+        puts.push_back(PutOp(fmt::format("{}claims/{}/{}/{}", dir, etcd::KeyPart(s.group),
+                                         ProtocolName(p), PortKey(s.port)),
+                             s.name));
+      }
+    }
+    auto last_keepalive = Clock::now();
+    const std::vector<Compare> alive{Cmp(lease_key, CompareTarget::kCreate, CompareResult::kGreater, 0)};
+    for (std::size_t i = 0; i < puts.size(); i += etcd::kMaxTxnOps) {
+      if (Clock::now() >= deadline) {
+        abandon();
+        return Fail(ErrorCode::kUnavailable,
+                    fmt::format("writing the new registry to {} took too long; nothing was "
+                                "changed: retry",
+                                CommentText(options_.url)));
+      }
+      if (Clock::now() - last_keepalive > std::chrono::seconds(kApplyLeaseTtl / 3)) {
+        (void)client_.LeaseKeepAlive(lease->id);
+        last_keepalive = Clock::now();
+      }
+      std::vector<Op> chunk(puts.begin() + static_cast<std::ptrdiff_t>(i),
+                            puts.begin() + static_cast<std::ptrdiff_t>(std::min(puts.size(), i + etcd::kMaxTxnOps)));
+      auto r = client_.Txn(alive, chunk, {});
+      if (!r || !r->succeeded) {
+        abandon();
+        if (!r) return std::unexpected(Explain(r.error(), true));
+        return Fail(ErrorCode::kUnavailable,
+                    fmt::format("the lease of the registry being written to {} expired; nothing "
+                                "was changed: retry",
+                                CommentText(options_.url)));
+      }
+    }
+    // The switch: one txn, only if the live registry did not change since it was read.
+    std::vector<Compare> cmp = alive;
+    std::vector<Op> ops{PutOp(GenKey(), PointerValue(gen)), PutOp(dir + "rev", ""),
+                        DeleteOp(gens_key), DeleteOp(lease_key)};
+    if (t.gen_value.empty()) {
+      cmp.push_back(Cmp(GenKey(), CompareTarget::kCreate, CompareResult::kEqual, 0));
+    } else {
+      Compare c = Cmp(GenKey(), CompareTarget::kValue, CompareResult::kEqual, 0);
+      c.value = t.gen_value;
+      cmp.push_back(std::move(c));
+      cmp.push_back(Cmp(old_dir, CompareTarget::kMod, CompareResult::kLess, t.rev + 1,
+                        etcd::PrefixEnd(old_dir)));
+      ops.push_back(DeleteOp(old_dir, etcd::PrefixEnd(old_dir)));
+    }
+    auto sw = client_.Txn(cmp, ops, {});
+    if (!sw) {
+      // Unknown whether the switch happened: leave the new generation (the next apply's
+      // cleanup removes it if it is not the live one once its lease ends).
+      return std::unexpected(Explain(sw.error(), true));
+    }
+    if (sw->succeeded) {
+      (void)client_.LeaseRevoke(lease->id);
+      return {};
+    }
+    abandon();  // the registry changed meanwhile: read it again and write it again
+  }
+  return Fail(ErrorCode::kUnavailable,
+              fmt::format("the registry at {} kept changing while the new one was written; "
+                          "nothing was changed: retry",
+                          CommentText(options_.url)));
+}
+
+}  // namespace berth::registry

@@ -1,0 +1,96 @@
+// The registry on etcd v3 (docs/etcd-store.md), through its JSON gateway: one key per
+// service, claim, group and family under a generation that one pointer key names, so that
+// `apply` can switch a whole registry at once although a txn holds at most 128 operations.
+// Every operation is one optimistic transaction (etcd's STM pattern): reads at one revision
+// are recorded, writes are buffered, and the commit is one txn comparing what was read; a
+// lost race runs the operation again on the answers the failed txn brought back. A claim key
+// is created only where it is absent (create_revision == 0), so no port is ever claimed twice,
+// whatever any client read. Every call has a total deadline. One EtcdStore per thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "registry/etcd_client.h"
+#include "registry/store.h"
+#include "registry/store_url.h"
+
+namespace berth::registry {
+
+struct EtcdOptions {
+  std::vector<std::string> endpoints;  // "HOST:PORT"
+  std::string prefix;                  // "/berth": every key berth writes is below it
+  std::string url;                     // for messages
+  int deadline_ms = 8000;              // each request, across endpoints and retries
+  bool stale = false;                  // serializable reads: any member answers, maybe stale
+};
+
+class EtcdStore final : public Store {
+ public:
+  // kRead and kWrite both only connect lazily: the first operation reads the generation
+  // pointer (linearizable unless `stale`), which proves a quorum before anything is written.
+  [[nodiscard]] static Result<std::unique_ptr<EtcdStore>> Open(const EtcdOptions& options,
+                                                              OpenMode mode);
+  ~EtcdStore() override;
+
+  std::string Location() const override { return options_.url; }
+  std::string_view Kind() const override { return "etcd"; }
+  std::vector<StoreMember> Members() override;
+  bool stale() const { return options_.stale; }
+
+  Result<std::int64_t> Revision() override;
+  Result<std::optional<ServiceRecord>> GetService(std::string_view name) override;
+  Result<std::vector<ServiceRecord>> ListServices() override;
+  Result<std::vector<Claim>> ListClaims(std::string_view group) override;
+  Result<ClaimOutcome> ClaimService(const ServiceRecord& record) override;
+  Result<bool> ReleaseService(std::string_view name) override;
+  Result<bool> ReleaseServices(std::span<const std::string> names) override;
+  // The body may run more than once (a lost race runs it again on fresh reads), and its
+  // writes must fit in one etcd txn (at most 128 keys): else kInvalidArgument, nothing written.
+  Result<void> Atomically(const std::function<Result<void>()>& body) override;
+  Result<std::vector<std::string>> CheckIntegrity() override;
+  Result<std::optional<Group>> GetGroup(std::string_view name) override;
+  Result<std::vector<Group>> ListGroups() override;
+  Result<void> PutGroup(const Group& group) override;
+  Result<std::optional<Family>> GetFamily(std::string_view name) override;
+  Result<std::vector<Family>> ListFamilies() override;
+  Result<void> PutFamily(const Family& family) override;
+  Result<ScanRecorded> RecordScan(std::string_view host, std::int64_t time,
+                                  const std::vector<Observation>& seen) override;
+  Result<std::optional<std::int64_t>> LastScan(std::string_view host) override;
+  Result<std::vector<Observation>> ScanObservations(std::string_view host,
+                                                    std::int64_t time) override;
+  Result<std::vector<Observation>> ServiceObservations(std::string_view service) override;
+  Result<RegistryDoc> Export() override;
+  Result<void> Replace(const RegistryDoc& doc, std::string_view reason) override;
+
+ private:
+  struct Stm;
+  explicit EtcdStore(EtcdOptions options);
+
+  template <class T>
+  Result<T> Run(const std::function<Result<T>(Stm&)>& body);
+  Result<void> Begin(Stm& t);
+  Result<std::optional<etcd::KeyValue>> Get(Stm& t, const std::string& key);
+  Result<std::vector<etcd::KeyValue>> List(Stm& t, const std::string& prefix);
+  Result<std::vector<etcd::KeyValue>> RangeAt(const std::string& key, const std::string& end,
+                                              std::int64_t revision);
+  struct Committed;
+  Result<Committed> Commit(Stm& t);
+  // An error from a request, with "no quorum" said when fewer than a majority answer.
+  Error Explain(Error e, bool write);
+  Result<bool> Release(Stm& t, std::string_view name);
+
+  std::string GenKey() const;
+  std::string Dir(const std::string& gen) const;
+
+  EtcdOptions options_;
+  etcd::Client client_;
+  Stm* stm_ = nullptr;  // the transaction the current operation joins (Atomically)
+};
+
+}  // namespace berth::registry

@@ -1,0 +1,309 @@
+// The Store contract (src/registry/store.h), run on both stores: the SQLite file and a real
+// three-member etcd cluster on loopback (etcd/etcd_cluster.h), so that every command behaves
+// the same on either. Each etcd case starts its own cluster and stops it by PID.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "etcd/etcd_cluster.h"
+#include "registry/store_url.h"
+
+namespace berth::registry {
+namespace {
+
+using ::testing::HasSubstr;
+using test::EtcdCluster;
+
+enum class Kind { kSqlite, kEtcd };
+
+ServiceRecord Rec(std::string name, Port port, ServiceProto proto = ServiceProto::kTcp,
+                  std::string group = "default") {
+  ServiceRecord r;
+  r.service.name = std::move(name);
+  r.service.port = port;
+  r.service.proto = proto;
+  r.service.group = std::move(group);
+  r.reason = "test";
+  return r;
+}
+
+class StoreContract : public ::testing::TestWithParam<Kind> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Kind::kEtcd) {
+      std::string why;
+      cluster_ = EtcdCluster::Start(why);
+      if (!cluster_) BERTH_MISSING_PEER(why);
+    }
+    if (!HasFailure() && !IsSkipped()) store_ = Open();
+    ASSERT_NE(store_, nullptr);
+  }
+
+  // Another handle on the same store (as another process would have).
+  std::unique_ptr<Store> Open() {
+    const std::string url = GetParam() == Kind::kEtcd ? EtcdCluster::Url("/contract")
+                                                      : "sqlite://" + dir_.File("r.db");
+    auto loc = ParseStoreUrl(url);
+    EXPECT_TRUE(loc) << loc.error().message;
+    if (!loc) return nullptr;
+    auto s = OpenStore(*loc, OpenMode::kWrite);
+    EXPECT_TRUE(s) << s.error().message;
+    return s ? std::move(*s) : nullptr;
+  }
+
+  Store& s() { return *store_; }
+
+  test::TempDir dir_;
+  std::unique_ptr<EtcdCluster> cluster_;
+  std::unique_ptr<Store> store_;
+};
+
+INSTANTIATE_TEST_SUITE_P(BothStores, StoreContract, ::testing::Values(Kind::kSqlite, Kind::kEtcd),
+                         [](const auto& p) { return p.param == Kind::kEtcd ? "etcd" : "sqlite"; });
+
+TEST_P(StoreContract, AnEmptyRegistryReadsAsEmptyAtRevisionZero) {
+  EXPECT_EQ(s().Revision().value(), 0);
+  EXPECT_TRUE(s().ListServices().value().empty());
+  EXPECT_TRUE(s().ListClaims("").value().empty());
+  EXPECT_FALSE(s().GetService("a").value());
+  EXPECT_FALSE(s().LastScan("h").value());
+  EXPECT_TRUE(s().CheckIntegrity().value().empty());
+}
+
+TEST_P(StoreContract, ClaimIsUniquePerGroupSlotAndPort) {
+  auto a = s().ClaimService(Rec("a", 5000));
+  ASSERT_TRUE(a) << a.error().message;
+  EXPECT_EQ(a->status, ClaimStatus::kClaimed);
+  EXPECT_GT(a->record.revision, 0);
+  EXPECT_EQ(a->record.revision, s().Revision().value());
+  EXPECT_GT(a->record.service.created, 0);
+
+  auto b = s().ClaimService(Rec("b", 5000));
+  ASSERT_FALSE(b);
+  EXPECT_EQ(b.error().code, ErrorCode::kConflict);
+  EXPECT_THAT(b.error().message, HasSubstr("already registered to 'a'"));
+
+  EXPECT_TRUE(s().ClaimService(Rec("c", 5000, ServiceProto::kUdp)));  // the other slot
+  auto d = s().ClaimService(Rec("d", 5000, ServiceProto::kBoth));    // both slots taken
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.error().code, ErrorCode::kConflict);
+  EXPECT_FALSE(s().GetService("d").value());  // nothing half-written
+
+  Group other;
+  other.name = "other";
+  ASSERT_TRUE(s().PutGroup(other));
+  EXPECT_TRUE(s().ClaimService(Rec("e", 5000, ServiceProto::kBoth, "other")));
+  auto claims = s().ListClaims("other");
+  ASSERT_TRUE(claims) << claims.error().message;
+  ASSERT_EQ(claims->size(), 2u);  // tcp and udp
+  EXPECT_EQ((*claims)[0].slot, Protocol::kTcp);
+  EXPECT_EQ((*claims)[1].service, "e");
+  auto all = s().ListClaims("");
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 4u);  // sorted by group, slot, port
+  EXPECT_EQ((*all)[0].group, "default");
+  EXPECT_EQ((*all)[3].group, "other");
+  EXPECT_TRUE(s().CheckIntegrity().value().empty());
+}
+
+TEST_P(StoreContract, ClaimOfExistingNameReturnsTheStoredRecord) {
+  ASSERT_TRUE(s().ClaimService(Rec("a", 5000)));
+  auto again = s().ClaimService(Rec("a", 6000));
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->status, ClaimStatus::kExists);
+  EXPECT_EQ(again->record.service.port, 5000);
+  EXPECT_EQ(again->record.reason, "test");
+  EXPECT_EQ(s().ListClaims("").value().size(), 1u);
+}
+
+TEST_P(StoreContract, ReleaseFreesTheClaimAndMovesTheRevision) {
+  ASSERT_TRUE(s().ClaimService(Rec("a", 5000, ServiceProto::kBoth)));
+  const auto rev = s().Revision().value();
+  EXPECT_TRUE(s().ReleaseService("a").value());
+  EXPECT_FALSE(s().ReleaseService("a").value());
+  EXPECT_GT(s().Revision().value(), rev);
+  EXPECT_TRUE(s().ListClaims("").value().empty());
+  EXPECT_TRUE(s().ClaimService(Rec("b", 5000)));
+}
+
+TEST_P(StoreContract, ReleaseServicesIsAllOrNothing) {
+  ASSERT_TRUE(s().ClaimService(Rec("a", 5000)));
+  ASSERT_TRUE(s().ClaimService(Rec("b", 5001)));
+  const auto rev = s().Revision().value();
+  const std::vector<std::string> with_missing{"a", "nosuch"};
+  auto r = s().ReleaseServices(with_missing);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_FALSE(*r);
+  EXPECT_EQ(s().Revision().value(), rev);
+  EXPECT_TRUE(s().GetService("a").value());
+  const std::vector<std::string> both{"a", "b", "a"};
+  auto ok = s().ReleaseServices(both);
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_TRUE(*ok);
+  EXPECT_TRUE(s().ListServices().value().empty());
+  EXPECT_TRUE(s().ListClaims("").value().empty());
+}
+
+// A failing step inside Atomically() leaves nothing of itself; a failing body leaves nothing.
+TEST_P(StoreContract, AtomicallyCommitsAllOrNothing) {
+  ASSERT_TRUE(s().ClaimService(Rec("held", 5002, ServiceProto::kUdp)));
+  const auto rev = s().Revision().value();
+  auto failed = s().Atomically([&]() -> Result<void> {
+    BERTH_TRY(s().ClaimService(Rec("x", 5000)));
+    // tcp 5002 is free, udp 5002 is held: the step fails and leaves no tcp claim behind.
+    auto both = s().ClaimService(Rec("y", 5002, ServiceProto::kBoth));
+    EXPECT_FALSE(both);
+    auto claims = s().ListClaims("");
+    EXPECT_TRUE(claims && claims->size() == 2u);
+    return Fail(ErrorCode::kConflict, "stop");
+  });
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(s().Revision().value(), rev);
+  EXPECT_FALSE(s().GetService("x").value());
+  auto done = s().Atomically([&]() -> Result<void> {
+    BERTH_TRY(s().ClaimService(Rec("x", 5000)));
+    BERTH_TRY(s().ClaimService(Rec("z", 5001)));
+    return {};
+  });
+  ASSERT_TRUE(done) << done.error().message;
+  EXPECT_EQ(s().ListServices().value().size(), 3u);
+  EXPECT_TRUE(s().CheckIntegrity().value().empty());
+}
+
+TEST_P(StoreContract, GroupsFamiliesAndServicesKeepEveryField) {
+  Group g;
+  g.name = "win";
+  g.description = "Windows hosts";
+  g.hosts = {"sql1", "sql2"};
+  g.ephemeral = PortSet{{49152, 65535}};
+  g.reserved = PortSet{{50000, 50001}};
+  g.range = PortRange{2000, 30000};
+  g.allow = PortSet{{135, 135}, {445, 445}};
+  ASSERT_TRUE(s().PutGroup(g));
+  Family f;
+  f.name = "mssql";
+  f.description = "SQL Server instances";
+  f.base = 14330;
+  f.size = 20;
+  f.skip = PortSet{{14334, 14334}};
+  ASSERT_TRUE(s().PutFamily(f));
+  ServiceRecord r = Rec("mssql.sales", 14331, ServiceProto::kBoth, "win");
+  r.service.family = "mssql";
+  r.service.owner = "dba team";
+  r.service.description = "it's \"sales\" / ü";
+  r.service.tags = {"prod", "pci"};
+  r.service.sources = {"10.0.0.0/8"};
+  r.service.created = 1700000000;
+  r.service.updated = 1700000001;
+  ASSERT_TRUE(s().ClaimService(r));
+  EXPECT_EQ(s().GetGroup("win").value(), g);
+  EXPECT_EQ(s().ListGroups().value(), std::vector<Group>{g});
+  EXPECT_EQ(s().GetFamily("mssql").value(), f);
+  EXPECT_EQ(s().ListFamilies().value(), std::vector<Family>{f});
+  auto back = s().GetService("mssql.sales").value();
+  ASSERT_TRUE(back);
+  EXPECT_TRUE(SameService(back->service, r.service));
+  EXPECT_EQ(back->service.created, 1700000000);
+  EXPECT_EQ(back->reason, "test");
+  EXPECT_FALSE(s().GetGroup("nosuch").value());
+}
+
+TEST_P(StoreContract, ReplaceIsAllOrNothingAndKeepsUnchangedServices) {
+  ASSERT_TRUE(s().ClaimService(Rec("keep", 5000)));
+  const auto kept = s().GetService("keep").value().value();
+  RegistryDoc bad;
+  bad.services = {Rec("x", 6000).service, Rec("y", 6000).service};
+  auto r = s().Replace(bad, "apply");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kConflict);
+  auto list = s().ListServices().value();
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].service.name, "keep");
+
+  RegistryDoc good;
+  Family fam;
+  fam.name = "mssql";
+  fam.base = 1433;
+  good.families = {fam};
+  Group grp;
+  grp.name = "default";
+  good.groups = {grp};
+  good.services = {Rec("keep", 5000).service, Rec("y", 6000, ServiceProto::kBoth).service};
+  ASSERT_TRUE(s().Replace(good, "apply"));
+  auto doc = s().Export();
+  ASSERT_TRUE(doc) << doc.error().message;
+  ASSERT_EQ(doc->services.size(), 2u);
+  EXPECT_EQ(doc->families, good.families);
+  EXPECT_EQ(doc->groups, good.groups);
+  auto keep = s().GetService("keep").value().value();
+  EXPECT_EQ(keep.reason, "test");  // unchanged: its reason, times and revision stay
+  EXPECT_EQ(keep.revision, kept.revision);
+  EXPECT_EQ(keep.service.created, kept.service.created);
+  EXPECT_EQ(s().GetService("y").value().value().reason, "apply");
+  EXPECT_EQ(s().ListClaims("").value().size(), 3u);
+  EXPECT_TRUE(s().CheckIntegrity().value().empty());
+  // Replacing with an empty document empties it.
+  ASSERT_TRUE(s().Replace(RegistryDoc{}, "apply"));
+  EXPECT_TRUE(s().ListServices().value().empty());
+  EXPECT_TRUE(s().ListClaims("").value().empty());
+}
+
+TEST_P(StoreContract, RecordScanKeepsScansApartAndFindsAServicesObservations) {
+  Observation o{"h1", "web", Protocol::kTcp, 4000, 10, "app", 0, 0};
+  auto first = s().RecordScan("h1", 100, {o});
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_FALSE(first->previous);
+  o.port = 4001;
+  auto second = s().RecordScan("h1", 100, {o});  // the same second: moved one on
+  ASSERT_TRUE(second);
+  ASSERT_TRUE(second->previous);
+  EXPECT_EQ(*second->previous, 100);
+  EXPECT_EQ(second->time, 101);
+  auto prev = s().ScanObservations("h1", 100).value();
+  ASSERT_EQ(prev.size(), 1u);
+  EXPECT_EQ(prev[0].port, 4000);
+  EXPECT_EQ(prev[0].host, "h1");
+  auto now = s().ScanObservations("h1", 101).value();
+  ASSERT_EQ(now.size(), 1u);
+  EXPECT_EQ(now[0].port, 4001);
+  EXPECT_EQ(now[0].first_seen, 101);
+  EXPECT_EQ(s().LastScan("h1").value(), std::optional<std::int64_t>(101));
+  Observation other{"h/2", "web", Protocol::kUdp, 4002, 11, "app", 0, 0};
+  ASSERT_TRUE(s().RecordScan("h/2", 200, {other}));
+  auto seen = s().ServiceObservations("web").value();
+  ASSERT_EQ(seen.size(), 3u);  // most recent first
+  EXPECT_EQ(seen[0].host, "h/2");
+  EXPECT_EQ(seen[0].last_seen, 200);
+  EXPECT_EQ(s().Revision().value(), 0);  // observations are not the registry
+}
+
+TEST_P(StoreContract, ConcurrentClaimsOfOnePortHaveOneWinner) {
+  constexpr int kClients = 8;
+  std::vector<std::unique_ptr<Store>> stores;
+  for (int i = 0; i < kClients; ++i) {
+    stores.push_back(Open());
+    ASSERT_NE(stores.back(), nullptr);
+  }
+  std::vector<std::thread> threads;
+  std::vector<int> won(kClients, 0);
+  std::vector<std::string> errors(kClients);
+  for (int i = 0; i < kClients; ++i) {
+    threads.emplace_back([&, i] {
+      auto r = stores[static_cast<std::size_t>(i)]->ClaimService(Rec(fmt::format("s{}", i), 7000));
+      if (r) {
+        won[static_cast<std::size_t>(i)] = 1;
+      } else if (r.error().code != ErrorCode::kConflict) {
+        errors[static_cast<std::size_t>(i)] = r.error().message;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& e : errors) EXPECT_EQ(e, "");
+  EXPECT_EQ(std::count(won.begin(), won.end(), 1), 1);
+  EXPECT_EQ(s().ListClaims("").value().size(), 1u);
+}
+
+}  // namespace
+}  // namespace berth::registry
