@@ -107,8 +107,14 @@ struct EtcdStore::Stm {
   std::string gen;               // the generation the registry is in
   std::string gen_value;         // the pointer's text as read; "" when there is none yet
   std::int64_t gen_mod = 0;      // the pointer's mod_revision
+  // Keys read one by one: each becomes a compare at the commit.
   std::map<std::string, std::optional<KeyValue>> reads;
+  // Prefixes listed, with what they held at `rev`. A listing is not compared at the commit: it
+  // only guides a choice (a port that looks free), and what the choice relies on is read or
+  // created key by key (a claim key created only while absent), so that concurrent assigns in
+  // one group do not conflict unless they want the same port.
   std::vector<std::pair<std::string, std::string>> ranges;
+  std::map<std::string, KeyValue> listed;
   std::map<std::string, std::optional<std::string>> writes;  // nullopt: delete
   std::map<std::string, std::optional<KeyValue>> prefetch;   // a lost txn's answers
 
@@ -173,15 +179,21 @@ Error EtcdStore::Explain(Error e, bool write) {
     return e;
   }
   const auto all = Members();
-  std::size_t with_leader = 0;
-  for (const auto& m : all) with_leader += m.answered && m.has_leader ? 1 : 0;
+  std::size_t answered = 0, with_leader = 0;
+  for (const auto& m : all) {
+    answered += m.answered ? 1 : 0;
+    with_leader += m.answered && m.has_leader ? 1 : 0;
+  }
   if (with_leader * 2 > all.size()) return e;
+  const std::string leaders = answered == 0        ? std::string()
+                              : with_leader == 0   ? std::string(", none with a leader")
+                                                   : fmt::format(", {} with a leader", with_leader);
   return Error{ErrorCode::kUnavailable,
-               fmt::format("etcd has no quorum ({} of {} members answer with a leader) at {}: "
-                           "{}; start the stopped members, or wait for the cluster to elect a "
-                           "leader, then retry ({})",
-                           with_leader, all.size(), CommentText(options_.url),
-                           write ? "nothing was written" : "the registry cannot be read",
+               fmt::format("etcd has no quorum ({} of {} members answer{}) at {}: {}; start the "
+                           "stopped members, or wait for the cluster to elect a leader, then "
+                           "retry (the request: {})",
+                           answered, all.size(), leaders, CommentText(options_.url),
+                           write ? "nothing was written" : "nothing was read or written",
                            e.message)};
 }
 
@@ -210,7 +222,7 @@ Result<void> EtcdStore::Begin(Stm& t) {
   req.key = GenKey();
   req.serializable = options_.stale;
   auto r = client_.Range(req);
-  if (!r) return std::unexpected(Explain(r.error(), false));
+  if (!r) return std::unexpected(Explain(r.error(), true));  // before any write: none was made
   t.started = true;
   t.rev = r->revision;
   if (r->kvs.empty()) {
@@ -236,6 +248,8 @@ Result<std::optional<KeyValue>> EtcdStore::Get(Stm& t, const std::string& key) {
   std::optional<KeyValue> got;
   if (auto p = t.prefetch.find(key); p != t.prefetch.end()) {
     got = p->second;
+  } else if (t.Covered(key)) {  // listed at the same revision: no round trip
+    if (auto l = t.listed.find(key); l != t.listed.end()) got = l->second;
   } else {
     auto kvs = BERTH_TRY(RangeAt(key, {}, t.rev));
     if (!kvs.empty()) got = std::move(kvs.front());
@@ -249,6 +263,7 @@ Result<std::vector<KeyValue>> EtcdStore::List(Stm& t, const std::string& prefix)
   const std::string end = etcd::PrefixEnd(prefix);
   std::map<std::string, KeyValue> merged;
   for (KeyValue& kv : BERTH_TRY(RangeAt(prefix, end, t.rev))) {
+    t.listed[kv.key] = kv;
     std::string k = kv.key;
     merged.emplace(std::move(k), std::move(kv));
   }
@@ -287,18 +302,14 @@ Result<EtcdStore::Committed> EtcdStore::Commit(Stm& t) {
       cmp.push_back(Cmp(GenKey(), CompareTarget::kCreate, CompareResult::kEqual, 0));
       ops.push_back(PutOp(GenKey(), PointerValue(t.gen)));
     }
-  } else if (registry_write || !t.reads.empty() || !t.ranges.empty()) {
+  } else if (registry_write || !t.reads.empty()) {
     Compare c = Cmp(GenKey(), CompareTarget::kValue, CompareResult::kEqual, 0);
     c.value = t.gen_value;
     cmp.push_back(std::move(c));
   }
   for (const auto& [key, kv] : t.reads) {
-    if (t.Covered(key) && !kv) continue;  // a key created since would fail the range compare
     cmp.push_back(kv ? Cmp(key, CompareTarget::kMod, CompareResult::kEqual, kv->mod_revision)
                      : Cmp(key, CompareTarget::kCreate, CompareResult::kEqual, 0));
-  }
-  for (const auto& [key, end] : t.ranges) {
-    cmp.push_back(Cmp(key, CompareTarget::kMod, CompareResult::kLess, t.rev + 1, end));
   }
   for (const auto& [key, value] : t.writes) ops.push_back(value ? PutOp(key, *value) : DeleteOp(key));
   // The registry's revision is the etcd revision of its last write (Revision()).
