@@ -22,7 +22,8 @@ Result<Port> ParsePortFlag(std::string_view text) {
 
 void AddStoreOptions(CLI::App* cmd, StoreFlags& flags) {
   cmd->add_option("--store", flags.store,
-                  "the registry as a URL: sqlite:///PATH (default: $BERTH_STORE, else --db)")
+                  "the registry as a URL: sqlite:///PATH, or etcd://HOST:PORT[,HOST:PORT...]/PREFIX "
+                  "for a fleet's registry in etcd (default: $BERTH_STORE, else --db)")
       ->type_name("URL");
   cmd->add_option("--db", flags.db,
                   "registry file (default: $BERTH_DB, else /var/lib/berth/registry.db as root, "
@@ -33,6 +34,12 @@ void AddStoreOptions(CLI::App* cmd, StoreFlags& flags) {
       ->check(CLI::Range(0.0, 86400.0))
       ->capture_default_str()
       ->type_name("SECONDS");
+}
+
+void AddStaleOption(CLI::App* cmd, StoreFlags& flags) {
+  cmd->add_flag("--stale", flags.stale,
+                "etcd: answer from whichever member is reached, without asking the leader (works "
+                "without a quorum; the answer may be stale)");
 }
 
 Result<registry::StoreLocation> ResolveStore(const StoreFlags& flags) {
@@ -46,7 +53,12 @@ Result<registry::StoreLocation> ResolveStore(const StoreFlags& flags) {
 
 Result<std::unique_ptr<registry::Store>> OpenRegistry(const StoreFlags& flags,
                                                       registry::OpenMode mode) {
-  const registry::StoreLocation where = BERTH_TRY(ResolveStore(flags));
+  registry::StoreLocation where = BERTH_TRY(ResolveStore(flags));
+  if (flags.stale && where.kind == registry::StoreKind::kEtcd) {
+    where.stale = true;
+    PrintWarning("--stale: read from one etcd member without asking the leader; the answer may "
+                 "be stale");
+  }
   return registry::OpenStore(
       where, mode, std::chrono::milliseconds(static_cast<std::int64_t>(flags.wait * 1000)));
 }

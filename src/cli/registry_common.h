@@ -21,6 +21,7 @@ struct StoreFlags {
   std::string store;
   std::string db;
   double wait = 5;  // --wait SECONDS for another process's lock
+  bool stale = false;  // --stale: etcd reads from any one member (read-only commands)
 };
 
 // A --port value: decimal 1-65535 (CLI11 would read 0x50 as 80). Failure: kInvalidArgument
@@ -29,6 +30,9 @@ struct StoreFlags {
 
 // Adds --store URL, --db PATH and --wait SECONDS to `cmd`.
 void AddStoreOptions(CLI::App* cmd, StoreFlags& flags);
+
+// Adds --stale to a command that only reads the registry.
+void AddStaleOption(CLI::App* cmd, StoreFlags& flags);
 
 // Where the flags (or BERTH_STORE, BERTH_DB, the default) put the registry.
 [[nodiscard]] Result<registry::StoreLocation> ResolveStore(const StoreFlags& flags);

@@ -196,6 +196,7 @@ void AddExportCommand(CLI::App& app, int& exit_code) {
                   "/v1/agent/service/register; token from CONSUL_HTTP_TOKEN) instead of printing "
                   "(not with another --format, nor -o)");
   AddStoreOptions(cmd, f->store);
+  AddStaleOption(cmd, f->store);
   cmd->footer("Exit status: 0 ok, 2 error. Formats and escaping: docs/enforce.md.");
   cmd->callback([f, format, &exit_code] {
     f->format_given = format->count() > 0;

@@ -140,6 +140,7 @@ void AddListCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--tag", f->filter.tag, "only services with this tag");
   cmd->add_flag("--json", f->json, "print JSON (schema berth.registry/2, docs/registry.md)");
   AddStoreOptions(cmd, f->store);
+  AddStaleOption(cmd, f->store);
   cmd->footer("Exit status: 0 ok, 2 error.");
   cmd->callback([f, &exit_code] { exit_code = RunList(*f); });
 }
@@ -156,6 +157,7 @@ void AddShowCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("name", f->name, "service name")->required();
   cmd->add_flag("--json", f->json, "print JSON (schema berth.registry/2)");
   AddStoreOptions(cmd, f->store);
+  AddStaleOption(cmd, f->store);
   cmd->footer("Exit status: 0 ok, 2 error (including a name that is not registered).");
   cmd->callback([f, &exit_code] { exit_code = RunShow(f->name, f->json, f->store); });
 }
@@ -184,6 +186,7 @@ void AddGroupCommand(CLI::App& app, int& exit_code) {
   CLI::App* list = cmd->add_subcommand("list", "List recorded groups.");
   list->add_flag("--json", lf->first, "print JSON (schema berth.registry/2)");
   AddStoreOptions(list, lf->second);
+  AddStaleOption(list, lf->second);
   list->callback([lf, &exit_code] { exit_code = RunGroupOrFamilyList(true, lf->first, lf->second); });
 }
 
@@ -206,6 +209,7 @@ void AddFamilyCommand(CLI::App& app, int& exit_code) {
   CLI::App* list = cmd->add_subcommand("list", "List families.");
   list->add_flag("--json", lf->first, "print JSON (schema berth.registry/2)");
   AddStoreOptions(list, lf->second);
+  AddStaleOption(list, lf->second);
   list->callback([lf, &exit_code] { exit_code = RunGroupOrFamilyList(false, lf->first, lf->second); });
 }
 

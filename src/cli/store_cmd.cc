@@ -123,6 +123,7 @@ void AddStoreCommand(CLI::App& app, int& exit_code) {
                 "revision, size), and what the registry holds (revision and counts). Writes "
                 "nothing.");
   AddStoreOptions(status, st->first);
+  AddStaleOption(status, st->first);
   status->add_flag("--json", st->second, "print the status as JSON (schema berth.store-status/1)");
   status->footer("Exit status: 0 every member answers with a leader, 1 a member is down or has no "
                  "leader, 2 the registry cannot be read.");

@@ -38,6 +38,21 @@ Result<std::int64_t> Int(const json& obj, std::string_view key, std::string_view
   return v;
 }
 
+// A uint64 field (member and cluster ids use the whole range): a string or a number.
+Result<std::uint64_t> UInt(const json& obj, std::string_view key, std::string_view at) {
+  auto it = obj.find(key);
+  if (it == obj.end()) return 0;
+  if (it->is_number_unsigned()) return it->get<std::uint64_t>();
+  if (!it->is_string()) return Bad(fmt::format("{}.{} is a {}, not an integer", at, key, it->type_name()));
+  const std::string& s = it->get_ref<const std::string&>();
+  std::uint64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size()) {
+    return Bad(fmt::format("{}.{} is not an integer: '{}'", at, key, TerminalSafe(s, 32)));
+  }
+  return v;
+}
+
 Result<std::string> Bytes(const json& obj, std::string_view key, std::string_view at) {
   auto it = obj.find(key);
   if (it == obj.end()) return std::string();
@@ -356,10 +371,10 @@ Result<MemberStatus> DecodeStatus(std::string_view body, int http_status) {
   MemberStatus s;
   auto h = doc.find("header");
   if (h == doc.end() || !h->is_object()) return Bad("status has no header");
-  s.member_id = BERTH_TRY(Int(*h, "member_id", "status.header"));
+  s.member_id = BERTH_TRY(UInt(*h, "member_id", "status.header"));
   s.revision = BERTH_TRY(Int(*h, "revision", "status.header"));
   s.raft_term = BERTH_TRY(Int(*h, "raft_term", "status.header"));
-  s.leader = BERTH_TRY(Int(doc, "leader", "status"));
+  s.leader = BERTH_TRY(UInt(doc, "leader", "status"));
   s.db_size = BERTH_TRY(Int(doc, doc.contains("db_size") ? "db_size" : "dbSize", "status"));
   if (auto v = doc.find("version"); v != doc.end()) {
     if (!v->is_string()) return Bad("status.version is not text");

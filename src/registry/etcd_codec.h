@@ -125,8 +125,8 @@ std::string EncodeLeaseId(std::int64_t id);
 // One member's /v3/maintenance/status.
 struct MemberStatus {
   std::string version;
-  std::int64_t member_id = 0;  // header.member_id
-  std::int64_t leader = 0;     // 0: the member knows no leader
+  std::uint64_t member_id = 0;  // header.member_id
+  std::uint64_t leader = 0;     // 0: the member knows no leader
   std::int64_t revision = 0;
   std::int64_t raft_term = 0;
   std::int64_t db_size = 0;

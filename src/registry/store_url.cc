@@ -123,6 +123,7 @@ Result<std::unique_ptr<Store>> OpenStore(const StoreLocation& where, OpenMode mo
     options.endpoints = where.endpoints;
     options.prefix = where.prefix;
     options.url = where.url;
+    options.stale = where.stale && mode == OpenMode::kRead;
     auto store = BERTH_TRY(EtcdStore::Open(options, mode));
     return std::unique_ptr<Store>(std::move(store));
   }

@@ -29,6 +29,7 @@ struct StoreLocation {
   bool chosen = false;   // named by a flag or the environment, not the default
   std::vector<std::string> endpoints;  // kEtcd: "HOST:PORT" each
   std::string prefix;                  // kEtcd: "/berth"
+  bool stale = false;                  // kEtcd: serializable reads (any member, maybe stale)
 };
 
 // Resolves the registry's location. `store_flag` is --store ("" when not given), `db_flag`

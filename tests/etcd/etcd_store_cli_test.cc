@@ -210,6 +210,13 @@ TEST_F(EtcdCli, NoQuorumFailsClearlyAndWritesNothing) {
   EXPECT_THAT(r.err, HasSubstr("etcd has no quorum (1 of 3 members answer"));
   EXPECT_THAT(r.err, HasSubstr("nothing was written"));
   std::fprintf(stderr, "assign without quorum failed after %lld ms\n", static_cast<long long>(ms));
+  // A read that may be stale still answers from the one member left, and says so.
+  auto stale = RunBerth(With({"list", "--json", "--stale"}, url));
+  EXPECT_EQ(stale.exit_code, 0) << stale.err;
+  EXPECT_THAT(stale.err, HasSubstr("may be stale"));
+  if (stale.exit_code == 0) {
+    EXPECT_EQ(nlohmann::json::parse(stale.out)["services"].size(), 2u);
+  }
   auto status = RunBerth(With({"store", "status"}, url));
   EXPECT_EQ(status.exit_code, 2) << status.out;
   EXPECT_THAT(status.out, HasSubstr("down"));

@@ -16,5 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)etcd::DecodePut(body);
   (void)etcd::DecodeDelete(body);
   (void)etcd::Base64Decode(body);
+  if (auto l = etcd::DecodeLeaseGrant(body); l && (l->id == 0 || l->ttl <= 0)) __builtin_trap();
+  if (auto k = etcd::DecodeLeaseKeepAlive(body); k && k->ttl < 0) __builtin_trap();
+  (void)etcd::DecodeStatus(body);
   return 0;
 }

@@ -148,4 +148,27 @@ TEST(EtcdCodec, RequestsHaveTheShapeTheServerAccepted) {
 }
 
 }  // namespace
+// Leases and member status, as Debian's etcd 3.4.23 answered them (a one-member server).
+TEST(EtcdCodec, LeaseAndStatusAnswersOfTheRealServer) {
+  auto grant = DecodeLeaseGrant(Fixture("lease_grant.json"));
+  ASSERT_TRUE(grant) << grant.error().message;
+  EXPECT_EQ(grant->id, 7587899312216024945);
+  EXPECT_EQ(grant->ttl, 30);
+  auto alive = DecodeLeaseKeepAlive(Fixture("keepalive.json"));
+  ASSERT_TRUE(alive) << alive.error().message;
+  EXPECT_EQ(alive->ttl, 30);
+  auto gone = DecodeLeaseKeepAlive(Fixture("keepalive_gone.json"));  // no TTL: the lease is gone
+  ASSERT_TRUE(gone) << gone.error().message;
+  EXPECT_EQ(gone->ttl, 0);
+  auto status = DecodeStatus(Fixture("status.json"));
+  ASSERT_TRUE(status) << status.error().message;
+  EXPECT_EQ(status->version, "3.4.23");
+  EXPECT_NE(status->leader, 0);
+  EXPECT_EQ(status->revision, 10);
+  EXPECT_EQ(status->db_size, 36864);
+  EXPECT_FALSE(DecodeLeaseGrant(R"({"header":{"revision":"1"}})"));  // no ID, no TTL
+  EXPECT_EQ(EncodeLeaseGrant(30), R"({"TTL":"30"})");
+  EXPECT_EQ(EncodeLeaseId(7), R"({"ID":"7"})");
+}
+
 }  // namespace berth::registry::etcd
