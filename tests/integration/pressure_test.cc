@@ -16,6 +16,7 @@ namespace berth::test {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // Accepts connections and closes each one when the peer does (so the client, which closed
 // first, ends in TIME-WAIT).
@@ -55,20 +56,21 @@ TEST(Pressure, CountsRealConnectionsAndTimeWaitPerDestination) {
     ::prctl(PR_SET_NAME, "busy-client");
     if (!ns->EnterThread()) ::_exit(3);
     std::vector<int> conns;
-    for (int i = 0; i < 95; ++i) {
+    for (int i = 0; i < 98; ++i) {
       int c = ConnectLoopback(7000);
       if (c < 0) ::_exit(4);
       conns.push_back(c);
     }
-    for (int i = 0; i < 70; ++i) ::close(conns[static_cast<std::size_t>(i)]);
+    for (int i = 0; i < 16; ++i) ::close(conns[static_cast<std::size_t>(i)]);
     (void)!::write(ready, "x", 1);
   });
   ASSERT_TRUE(client.WaitReady(10000));
-  // Our 70 ends reach TIME-WAIT once the server has read their FIN and closed its own. Wait
-  // until no connection toward 7000 is between states (ss), so berth counts a settled state,
-  // not a race; then ss, the independent peer, says what berth must count. (The kernel does
-  // not always keep all 70 in TIME-WAIT: about one run in eight a few vanish without a
-  // trace, so the exact numbers come from ss, and 95 connections keep the share above 80 %.)
+  // Our 16 closed ends reach TIME-WAIT once the server has read their FIN and closed its own.
+  // Wait until no connection toward 7000 is between states (ss), so berth counts a settled
+  // state, not a race; then ss, the independent peer, says what berth must count. (The kernel
+  // does not always keep every closed end in TIME-WAIT: some runs lose a few, once 18 of 70,
+  // so the exact numbers come from ss, and the 82 connections left open reach the
+  // error-level share of 80 % on their own.)
   auto count = [&](const std::string& state) {
     auto ss = ns->Exec({"ss", "-Htn", "state", state, "dst", "127.0.0.1:7000"});
     return ss.exit_code == 0 ? std::count(ss.out.begin(), ss.out.end(), '\n') : -1;
@@ -82,8 +84,7 @@ TEST(Pressure, CountsRealConnectionsAndTimeWaitPerDestination) {
   ASSERT_TRUE(settled) << "connections toward 127.0.0.1:7000 still closing";
   const long time_wait = count("time-wait");
   const long established = count("established");
-  ASSERT_EQ(established, 25);
-  ASSERT_GE(time_wait + established, 80) << "too few sockets left for an error-level share";
+  ASSERT_EQ(established, 82);
 
   auto r = RunBerth({"pressure", "--json", "--netns", ns->name()});
   EXPECT_EQ(r.exit_code, 1) << r.err;  // an error-level finding
@@ -100,7 +101,10 @@ TEST(Pressure, CountsRealConnectionsAndTimeWaitPerDestination) {
   ASSERT_EQ(j["findings"].size(), 1u);
   EXPECT_EQ(j["findings"][0]["id"], "ephemeral-port-pressure");
   EXPECT_EQ(j["findings"][0]["severity"], "error");
-  EXPECT_THAT(j["findings"][0]["fix"].get<std::string>(), HasSubstr("tcp_fin_timeout does not shorten"));
+  // At most 16 of 98 are in TIME-WAIT, so the advice is the general one; the TIME-WAIT-heavy
+  // advice is checked in tests/core/pressure_test.cc.
+  EXPECT_THAT(j["findings"][0]["fix"].get<std::string>(), HasSubstr("spread the load"));
+  EXPECT_THAT(j["findings"][0]["fix"].get<std::string>(), Not(HasSubstr("TIME_WAIT")));
   EXPECT_TRUE(j["sockets"].empty());  // the pressure command prints no socket table
 
   // The same through scan --pressure, as text: the table shows the row.
