@@ -9,10 +9,12 @@ namespace berth::app {
 Steps<registry::Assignment> Assign(registry::Store& store, registry::HostView host,
                                    std::span<const registry::AssignRequest> requests) {
   Steps<registry::Assignment> out;
+  store.Prefetch(registry::HintFor(requests));
   // One transaction: a failing name undoes the names before it. The body starts afresh each
   // time it runs (etcd runs it again after a lost race).
+  registry::Allocator alloc(store, std::move(host));
   auto all = store.Atomically([&]() -> Result<void> {
-    registry::Allocator alloc(store, host);
+    alloc.Reload();
     out.done.clear();
     for (const registry::AssignRequest& req : requests) {
       out.done.push_back(BERTH_TRY(alloc.Assign(req)));

@@ -30,7 +30,7 @@ void AddStoreOptions(CLI::App* cmd, StoreFlags& flags) {
                   "$XDG_STATE_HOME/berth/registry.db otherwise)");
   cmd->add_option("--wait", flags.wait,
                   "seconds to wait while another process holds the registry's lock, then fail "
-                  "naming it")
+                  "naming it (etcd: how long lost races are retried, at least 30)")
       ->check(CLI::Range(0.0, 86400.0))
       ->capture_default_str()
       ->type_name("SECONDS");

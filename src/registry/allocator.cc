@@ -169,9 +169,27 @@ std::vector<Violation> RuleViolations(Port port, ServiceProto proto, const Effec
   return out;
 }
 
+void Allocator::Reload() {
+  for (auto& [name, cache] : groups_) cache.stale = true;
+}
+
 Result<Allocator::GroupCache*> Allocator::Cache(const std::string& group) {
   auto it = groups_.find(group);
-  if (it != groups_.end()) return &it->second;
+  if (it != groups_.end() && !it->second.stale) return &it->second;
+  if (it != groups_.end()) {
+    GroupCache& cache = it->second;
+    EffectiveGroup fresh = BERTH_TRY(ResolveGroup(store_, group, host_));
+    if (fresh.ephemeral != cache.group.ephemeral || !(fresh.group.range == cache.group.group.range)) {
+      cache.spaces.clear();  // the candidate ports depend on these
+    }
+    cache.group = std::move(fresh);
+    cache.claims_list = BERTH_TRY(store_.ListClaims(group));
+    cache.claimed[0] = {};
+    cache.claimed[1] = {};
+    for (const Claim& c : cache.claims_list) cache.claimed[SlotOf(c.slot)].Add(c.port);
+    cache.stale = false;
+    return &cache;
+  }
   GroupCache cache;
   cache.group = BERTH_TRY(ResolveGroup(store_, group, host_));
   cache.claims_list = BERTH_TRY(store_.ListClaims(group));
@@ -295,6 +313,20 @@ void Allocator::Hold(GroupCache& cache, const Service& s) {
     cache.claimed[SlotOf(p)].Add(s.port);
     cache.claims_list.push_back(Claim{s.group, p, s.port, s.name});
   }
+}
+
+PrefetchHint HintFor(std::span<const AssignRequest> requests) {
+  PrefetchHint h;
+  for (const AssignRequest& req : requests) {
+    h.services.push_back(req.name);
+    h.groups.push_back(req.group.empty() ? std::string(kDefaultGroup) : req.group);
+    if (!req.family.empty()) {
+      h.families.push_back(req.family);
+    } else if (auto label = FirstLabelFamily(req.name)) {
+      h.families.push_back(std::move(*label));
+    }
+  }
+  return h;
 }
 
 Result<Assignment> Allocator::Assign(const AssignRequest& req) {

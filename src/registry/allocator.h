@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -99,6 +100,10 @@ std::vector<Violation> RuleViolations(Port port, ServiceProto proto, const Effec
 // The deterministic start: FNV-1a 64 of the name.
 std::uint64_t NameHash(std::string_view name);
 
+// What assigning `requests` will read (their names, groups and families), for
+// Store::Prefetch: a store across a network then fetches it with its first read.
+PrefetchHint HintFor(std::span<const AssignRequest> requests);
+
 class Allocator {
  public:
   Allocator(Store& store, HostView host) : store_(store), host_(std::move(host)) {}
@@ -121,8 +126,14 @@ class Allocator {
 
   const HostView& host() const { return host_; }
 
+  // Forgets what was read from the store (groups, claims), keeping what only depends on them
+  // (the candidate ports of a group whose ranges did not change): call it at the start of an
+  // Atomically() body, which may run more than once.
+  void Reload();
+
  private:
   struct GroupCache {
+    bool stale = false;  // Reload() was called: read the group and its claims again
     EffectiveGroup group;
     std::vector<Claim> claims_list;
     PortSet claimed[2];  // by slot: tcp, udp

@@ -76,9 +76,9 @@ Result<std::int64_t> Client::Delete(std::string_view key, std::string_view range
 }
 
 Result<TxnResult> Client::Txn(const std::vector<Compare>& compares, const std::vector<Op>& success,
-                              const std::vector<Op>& failure) {
+                              const std::vector<Op>& failure, bool read_only) {
   const std::string body = BERTH_TRY(EncodeTxn(compares, success, failure));
-  const HttpReply r = BERTH_TRY(Post("/v3/kv/txn", body, false));
+  const HttpReply r = BERTH_TRY(Post("/v3/kv/txn", body, read_only));
   return DecodeTxn(r.body, r.status);
 }
 

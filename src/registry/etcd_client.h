@@ -26,9 +26,10 @@ class Client {
   [[nodiscard]] Result<std::int64_t> Put(std::string_view key, std::string_view value);
   // The number of keys deleted.
   [[nodiscard]] Result<std::int64_t> Delete(std::string_view key, std::string_view range_end = {});
+  // `read_only`: a txn of ranges only, safe to send again to the next endpoint after a timeout.
   [[nodiscard]] Result<TxnResult> Txn(const std::vector<Compare>& compares,
                                       const std::vector<Op>& success,
-                                      const std::vector<Op>& failure);
+                                      const std::vector<Op>& failure, bool read_only = false);
 
   [[nodiscard]] Result<Lease> LeaseGrant(std::int64_t ttl_seconds);
   // ttl 0: the lease is gone (expired or revoked).

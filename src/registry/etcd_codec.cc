@@ -159,6 +159,8 @@ json OpJson(const Op& op) {
   }
   json range{{"key", Base64Encode(op.key)}};
   if (!op.range_end.empty()) range["range_end"] = Base64Encode(op.range_end);
+  if (op.min_mod_revision != 0) range["min_mod_revision"] = std::to_string(op.min_mod_revision);
+  if (op.count_only) range["count_only"] = true;
   return json{{"request_range", std::move(range)}};
 }
 
@@ -252,6 +254,8 @@ std::string EncodeRange(const RangeRequest& r) {
   if (r.revision != 0) j["revision"] = std::to_string(r.revision);
   if (r.serializable) j["serializable"] = true;
   if (r.limit != 0) j["limit"] = std::to_string(r.limit);
+  if (r.min_mod_revision != 0) j["min_mod_revision"] = std::to_string(r.min_mod_revision);
+  if (r.count_only) j["count_only"] = true;
   return j.dump();
 }
 

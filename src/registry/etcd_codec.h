@@ -43,6 +43,8 @@ struct RangeRequest {
   std::int64_t revision = 0;    // 0 = the latest
   bool serializable = false;    // true: any member answers, possibly stale
   std::int64_t limit = 0;       // 0 = no limit
+  std::int64_t min_mod_revision = 0;  // only keys modified at or after this revision
+  bool count_only = false;      // only the count
 };
 
 struct RangeResult {
@@ -72,6 +74,8 @@ struct Op {
   std::string value;        // kPut
   std::int64_t lease = 0;   // kPut; 0 = none (a put without a lease detaches the key)
   bool ignore_lease = false;  // kPut: keep the key's lease
+  std::int64_t min_mod_revision = 0;  // kRange: only keys modified at or after this revision
+  bool count_only = false;            // kRange: only the count
 };
 
 struct OpResult {

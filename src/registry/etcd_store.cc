@@ -98,6 +98,17 @@ Op RangeOp(std::string key) {
 
 std::string PortKey(Port p) { return fmt::format("{:05}", p); }
 
+// The mark of a group's claims: DIR/claims/GROUP/ (a listing prefix) -> DIR/marks/GROUP; "" for
+// any other prefix or key.
+std::string MarkOf(std::string_view dir, std::string_view key) {
+  const std::string claims = std::string(dir) + "claims/";
+  if (!key.starts_with(claims)) return {};
+  const std::string_view rest = key.substr(claims.size());
+  const auto slash = rest.find('/');
+  if (slash == std::string_view::npos || slash == 0) return {};
+  return fmt::format("{}marks/{}", dir, rest.substr(0, slash));
+}
+
 }  // namespace
 
 // One optimistic transaction: the snapshot it reads at, what it read, what it will write.
@@ -117,6 +128,7 @@ struct EtcdStore::Stm {
   std::map<std::string, KeyValue> listed;
   std::map<std::string, std::optional<std::string>> writes;  // nullopt: delete
   std::map<std::string, std::optional<KeyValue>> prefetch;   // a lost txn's answers
+  std::map<std::string, std::int64_t> marks;  // a group's claims prefix -> its mark's version at rev
 
   std::string Key(std::string_view kind, std::string_view name) const;
   bool Covered(const std::string& key) const {
@@ -216,23 +228,202 @@ Result<std::vector<KeyValue>> EtcdStore::RangeAt(const std::string& key, const s
   return out;
 }
 
-Result<void> EtcdStore::Begin(Stm& t) {
-  if (t.started) return {};
-  etcd::RangeRequest req;
-  req.key = GenKey();
-  req.serializable = options_.stale;
-  auto r = client_.Range(req);
-  if (!r) return std::unexpected(Explain(r.error(), true));  // before any write: none was made
-  t.started = true;
-  t.rev = r->revision;
-  if (r->kvs.empty()) {
-    t.gen = "1";  // the first write creates the pointer
-    return {};
+Result<std::vector<KeyValue>> EtcdStore::ListAt(const std::string& prefix, const std::string& end,
+                                                std::int64_t revision, std::int64_t mark) {
+  auto it = listings_.find(prefix);
+  if (it != listings_.end() && it->second.rev <= revision) {
+    Listing& l = it->second;
+    std::vector<KeyValue> changed;
+    if (l.rev < revision && mark >= 0 && l.mark == mark) l.rev = revision;  // nothing changed
+    if (l.rev < revision) {
+      etcd::RangeRequest req;
+      req.key = prefix;
+      req.range_end = end;
+      req.revision = revision;
+      req.serializable = options_.stale;
+      req.min_mod_revision = l.rev + 1;
+      auto page = client_.Range(req);
+      if (!page) return std::unexpected(Explain(page.error(), false));
+      if (page->more) page->kvs.clear();  // too many changes: list it whole below
+      changed = std::move(page->kvs);
+      if (!page->more) {
+        for (KeyValue& kv : changed) l.kvs[kv.key] = std::move(kv);
+        etcd::RangeRequest count;
+        count.key = prefix;
+        count.range_end = end;
+        count.revision = revision;
+        count.serializable = options_.stale;
+        count.count_only = true;
+        auto n = client_.Range(count);
+        if (!n) return std::unexpected(Explain(n.error(), false));
+        if (n->count == static_cast<std::int64_t>(l.kvs.size())) {  // nothing was deleted
+          l.rev = revision;
+          l.mark = mark;
+          std::vector<KeyValue> out;
+          out.reserve(l.kvs.size());
+          for (const auto& [k, kv] : l.kvs) out.push_back(kv);
+          return out;
+        }
+      }
+    } else {
+      std::vector<KeyValue> out;
+      for (const auto& [k, kv] : l.kvs) out.push_back(kv);
+      return out;
+    }
   }
-  t.gen_value = r->kvs.front().value;
-  t.gen_mod = r->kvs.front().mod_revision;
-  t.gen = BERTH_TRY(ParsePointer(t.gen_value, GenKey()));
+  std::vector<KeyValue> all = BERTH_TRY(RangeAt(prefix, end, revision));
+  Listing fresh;
+  fresh.rev = revision;
+  fresh.mark = mark;
+  for (const KeyValue& kv : all) fresh.kvs.emplace(kv.key, kv);
+  listings_[prefix] = std::move(fresh);
+  return all;
+}
+
+Result<void> EtcdStore::Begin(Stm& t, const std::vector<std::string>& rel) {
+  if (t.started) return {};
+  PrefetchHint hint = std::move(hint_);
+  hint_ = {};
+  auto pointer = [&](const std::vector<KeyValue>& kvs) -> Result<void> {
+    t.started = true;
+    if (kvs.empty()) {
+      t.gen = "1";  // the first write creates the pointer
+      return {};
+    }
+    t.gen_value = kvs.front().value;
+    t.gen_mod = kvs.front().mod_revision;
+    t.gen = BERTH_TRY(ParsePointer(t.gen_value, GenKey()));
+    known_gen_ = t.gen;
+    return {};
+  };
+  if (options_.stale) {  // a read-only txn is always linearizable: a serializable range instead
+    etcd::RangeRequest req;
+    req.key = GenKey();
+    req.serializable = true;
+    auto r = client_.Range(req);
+    if (!r) return std::unexpected(Explain(r.error(), true));
+    t.rev = r->revision;
+    return pointer(r->kvs);
+  }
+  // One read-only txn (etcd serves it linearizably, in one round trip): the pointer, the keys
+  // the operation will read, and what changed in the listings it will make, in the generation
+  // seen last.
+  const std::string guess = known_gen_.empty() ? "1" : known_gen_;
+  const std::string dir = Dir(guess);
+  std::vector<std::string> keys;
+  for (const std::string& r : rel) keys.push_back(dir + r);
+  for (const std::string& n : hint.services) keys.push_back(t.Key(dir + "services/", n));
+  for (const std::string& n : hint.groups) keys.push_back(t.Key(dir + "groups/", n));
+  for (const std::string& n : hint.families) keys.push_back(t.Key(dir + "families/", n));
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  std::vector<Op> ops{RangeOp(GenKey())};
+  for (const std::string& k : keys) {
+    if (ops.size() + 1 >= etcd::kMaxTxnOps) break;
+    ops.push_back(RangeOp(k));
+  }
+  const std::size_t fetched = ops.size() - 1;
+  // Each hinted group's mark, read at the same revision (a listing made later in this
+  // operation is current with it).
+  std::vector<std::string> prefixes;
+  for (const std::string& g : hint.groups) {
+    if (ops.size() + 3 > etcd::kMaxTxnOps) break;
+    prefixes.push_back(dir + "claims/" + etcd::KeyPart(g) + "/");
+    ops.push_back(RangeOp(MarkOf(dir, prefixes.back())));
+  }
+  // The cached listings of those groups: when each mark still has the version its listing
+  // expects (the compares), nothing changed; otherwise (the failure branch) the same request
+  // brings what changed since, and a count that shows whether a key was deleted.
+  std::vector<Compare> unchanged;
+  std::vector<Op> failure = ops;
+  std::vector<std::pair<std::size_t, std::string>> deltas;  // index in prefixes, prefix
+  for (std::size_t i = 0; i < prefixes.size(); ++i) {
+    auto l = listings_.find(prefixes[i]);
+    if (l == listings_.end() || failure.size() + 2 > etcd::kMaxTxnOps) continue;
+    if (l->second.mark >= 0) {
+      unchanged.push_back(Cmp(MarkOf(dir, prefixes[i]), CompareTarget::kVersion,
+                              CompareResult::kEqual, l->second.mark));
+    }
+    Op delta = RangeOp(prefixes[i]);
+    delta.range_end = etcd::PrefixEnd(prefixes[i]);
+    delta.min_mod_revision = l->second.rev + 1;
+    Op count = delta;
+    count.min_mod_revision = 0;
+    count.count_only = true;
+    failure.push_back(std::move(delta));
+    failure.push_back(std::move(count));
+    deltas.emplace_back(i, prefixes[i]);
+  }
+  // Without a compare every listing needs its changes: they go in the one branch.
+  const bool guarded = unchanged.size() == deltas.size() && !deltas.empty();
+  auto txn = guarded ? client_.Txn(unchanged, ops, failure, /*read_only=*/true)
+                     : client_.Txn({}, failure, {}, /*read_only=*/true);
+  if (!txn) return std::unexpected(Explain(txn.error(), true));  // before any write: none made
+  const bool scanned = !guarded || !txn->succeeded;
+  if (txn->responses.size() != (scanned ? failure.size() : ops.size())) {
+    return Fail(ErrorCode::kMalformed, "etcd answered a read with the wrong number of responses");
+  }
+  t.rev = txn->revision;
+  BERTH_TRY(pointer(txn->responses[0].range.kvs));
+  if (t.gen != guess) return {};  // the keys were another generation's: read them again
+  for (std::size_t i = 0; i < fetched; ++i) {
+    const auto& kvs = txn->responses[i + 1].range.kvs;
+    t.prefetch[keys[i]] = kvs.empty() ? std::nullopt : std::optional<KeyValue>(kvs.front());
+  }
+  for (std::size_t i = 0; i < prefixes.size(); ++i) {
+    const auto& kvs = txn->responses[1 + fetched + i].range.kvs;
+    t.marks[prefixes[i]] = kvs.empty() ? 0 : kvs.front().version;
+  }
+  const std::size_t first_delta = 1 + fetched + prefixes.size();
+  for (std::size_t d = 0; d < deltas.size(); ++d) {
+    const auto& [i, prefix] = deltas[d];
+    Listing& l = listings_[prefix];
+    if (!scanned) {
+      l.rev = t.rev;
+      continue;
+    }
+    const auto& changed = txn->responses[first_delta + 2 * d].range;
+    const auto& count = txn->responses[first_delta + 2 * d + 1].range;
+    for (const KeyValue& kv : changed.kvs) l.kvs[kv.key] = kv;
+    if (changed.more || count.count != static_cast<std::int64_t>(l.kvs.size())) {
+      listings_.erase(prefix);  // a key was deleted: list it whole when asked
+    } else {
+      l.rev = t.rev;
+      l.mark = t.marks[prefix];
+    }
+  }
   return {};
+}
+
+void EtcdStore::KeepOwnWrites(const Stm& t, std::int64_t revision) {
+  for (const auto& [prefix, mark] : t.marks) {
+    auto it = listings_.find(prefix);
+    // Only a listing current at the snapshot the writes were made on can take them.
+    if (it == listings_.end() || it->second.rev != t.rev || it->second.mark != mark) continue;
+    Listing& l = it->second;
+    const std::string end = etcd::PrefixEnd(prefix);
+    bool wrote = false;
+    for (auto w = t.writes.lower_bound(prefix); w != t.writes.end() && w->first < end; ++w) {
+      wrote = true;
+      if (!w->second) {
+        l.kvs.erase(w->first);
+        continue;
+      }
+      KeyValue& kv = l.kvs[w->first];
+      if (kv.key.empty()) {
+        kv.key = w->first;
+        kv.create_revision = revision;
+        kv.version = 0;
+      }
+      kv.value = *w->second;
+      kv.mod_revision = revision;
+      ++kv.version;
+    }
+    // The listing stays at t.rev: were another writer's changes between t.rev and this
+    // commit, the mark is then more than one version further, and the next read asks for
+    // every change since t.rev (this commit's included).
+    if (wrote) ++l.mark;
+  }
 }
 
 Result<std::optional<KeyValue>> EtcdStore::Get(Stm& t, const std::string& key) {
@@ -262,7 +453,8 @@ Result<std::vector<KeyValue>> EtcdStore::List(Stm& t, const std::string& prefix)
   BERTH_TRY(Begin(t));
   const std::string end = etcd::PrefixEnd(prefix);
   std::map<std::string, KeyValue> merged;
-  for (KeyValue& kv : BERTH_TRY(RangeAt(prefix, end, t.rev))) {
+  const auto mark = t.marks.find(prefix);
+  for (KeyValue& kv : BERTH_TRY(ListAt(prefix, end, t.rev, mark == t.marks.end() ? -1 : mark->second))) {
     t.listed[kv.key] = kv;
     std::string k = kv.key;
     merged.emplace(std::move(k), std::move(kv));
@@ -311,7 +503,15 @@ Result<EtcdStore::Committed> EtcdStore::Commit(Stm& t) {
     cmp.push_back(kv ? Cmp(key, CompareTarget::kMod, CompareResult::kEqual, kv->mod_revision)
                      : Cmp(key, CompareTarget::kCreate, CompareResult::kEqual, 0));
   }
-  for (const auto& [key, value] : t.writes) ops.push_back(value ? PutOp(key, *value) : DeleteOp(key));
+  std::set<std::string> marks;
+  for (const auto& [key, value] : t.writes) {
+    ops.push_back(value ? PutOp(key, *value) : DeleteOp(key));
+    if (std::string mark = MarkOf(dir, key); !mark.empty()) marks.insert(std::move(mark));
+  }
+  // Every write of a group's claims puts its mark (see Listing).
+  for (const std::string& mark : marks) {
+    if (!t.writes.contains(mark)) ops.push_back(PutOp(mark, ""));
+  }
   // The registry's revision is the etcd revision of its last write (Revision()).
   if (registry_write && !t.writes.contains(dir + "rev")) ops.push_back(PutOp(dir + "rev", ""));
   if (ops.size() > etcd::kMaxTxnOps || cmp.size() > etcd::kMaxTxnOps) {
@@ -336,6 +536,7 @@ Result<EtcdStore::Committed> EtcdStore::Commit(Stm& t) {
   out.revision = txn->revision;
   if (txn->succeeded) {
     out.succeeded = true;
+    KeepOwnWrites(t, txn->revision);
     return out;
   }
   auto next = std::make_unique<Stm>();
@@ -365,7 +566,7 @@ Result<EtcdStore::Committed> EtcdStore::Commit(Stm& t) {
 template <class T>
 Result<T> EtcdStore::Run(const std::function<Result<T>(Stm&)>& body) {
   if (stm_ != nullptr) return body(*stm_);
-  const auto deadline = Clock::now() + std::chrono::milliseconds(options_.deadline_ms);
+  const auto deadline = Clock::now() + std::chrono::milliseconds(options_.retry_ms);
   auto t = std::make_unique<Stm>();
   for (int attempt = 0;; ++attempt) {
     stm_ = t.get();
@@ -381,9 +582,9 @@ Result<T> EtcdStore::Run(const std::function<Result<T>(Stm&)>& body) {
     }
     if (Clock::now() >= deadline || attempt >= 200) {
       return Fail(ErrorCode::kUnavailable,
-                  fmt::format("the registry at {} kept changing under this change for {} s "
-                              "({} tries); nothing was written: retry",
-                              CommentText(options_.url), options_.deadline_ms / 1000, attempt + 1),
+                  fmt::format("the registry at {} kept changing under this change ({} tries in "
+                              "{} s); nothing was written: retry",
+                              CommentText(options_.url), attempt + 1, options_.retry_ms / 1000),
                   {{Remedy::kWaitLonger}});
     }
     t = std::move(c.retry);
@@ -415,7 +616,7 @@ Result<ServiceRecord> ReadService(const KeyValue& kv) {
 
 Result<std::optional<ServiceRecord>> EtcdStore::GetService(std::string_view name) {
   return Run<std::optional<ServiceRecord>>([&](Stm& t) -> Result<std::optional<ServiceRecord>> {
-    BERTH_TRY(Begin(t));
+    BERTH_TRY(Begin(t, {"services/" + etcd::KeyPart(name)}));
     auto kv = BERTH_TRY(Get(t, t.Key(Dir(t.gen) + "services/", name)));
     if (!kv) return std::optional<ServiceRecord>{};
     return std::optional<ServiceRecord>{BERTH_TRY(ReadService(*kv))};
@@ -475,7 +676,7 @@ Result<std::vector<Claim>> EtcdStore::ListClaims(std::string_view group) {
 
 Result<ClaimOutcome> EtcdStore::ClaimService(const ServiceRecord& record) {
   return Run<ClaimOutcome>([&](Stm& t) -> Result<ClaimOutcome> {
-    BERTH_TRY(Begin(t));
+    BERTH_TRY(Begin(t, {"services/" + etcd::KeyPart(record.service.name)}));
     const Service& s = record.service;
     const std::string dir = Dir(t.gen);
     const std::string key = t.Key(dir + "services/", s.name);
@@ -505,7 +706,7 @@ Result<ClaimOutcome> EtcdStore::ClaimService(const ServiceRecord& record) {
 }
 
 Result<bool> EtcdStore::Release(Stm& t, std::string_view name) {
-  BERTH_TRY(Begin(t));
+  BERTH_TRY(Begin(t, {"services/" + etcd::KeyPart(name)}));
   const std::string dir = Dir(t.gen);
   const std::string key = t.Key(dir + "services/", name);
   auto kv = BERTH_TRY(Get(t, key));
@@ -542,7 +743,7 @@ Result<bool> EtcdStore::ReleaseServices(std::span<const std::string> names) {
 
 Result<std::optional<Group>> EtcdStore::GetGroup(std::string_view name) {
   return Run<std::optional<Group>>([&](Stm& t) -> Result<std::optional<Group>> {
-    BERTH_TRY(Begin(t));
+    BERTH_TRY(Begin(t, {"groups/" + etcd::KeyPart(name)}));
     auto kv = BERTH_TRY(Get(t, t.Key(Dir(t.gen) + "groups/", name)));
     if (!kv) return std::optional<Group>{};
     return std::optional<Group>{BERTH_TRY(etcd::DecodeGroup(kv->value, kv->key))};
@@ -571,7 +772,7 @@ Result<void> EtcdStore::PutGroup(const Group& group) {
 
 Result<std::optional<Family>> EtcdStore::GetFamily(std::string_view name) {
   return Run<std::optional<Family>>([&](Stm& t) -> Result<std::optional<Family>> {
-    BERTH_TRY(Begin(t));
+    BERTH_TRY(Begin(t, {"families/" + etcd::KeyPart(name)}));
     auto kv = BERTH_TRY(Get(t, t.Key(Dir(t.gen) + "families/", name)));
     if (!kv) return std::optional<Family>{};
     return std::optional<Family>{BERTH_TRY(etcd::DecodeFamily(kv->value, kv->key))};
@@ -766,7 +967,8 @@ Result<void> EtcdStore::Replace(const RegistryDoc& doc, std::string_view reason)
       stm_ = &t;
       auto listed = ListServices();
       stm_ = nullptr;
-      for (ServiceRecord& r : BERTH_TRY(std::move(listed))) {
+      if (!listed) return std::unexpected(listed.error());
+      for (ServiceRecord& r : *listed) {
         std::string key = r.service.name;
         before.emplace(std::move(key), std::move(r));
       }

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -25,7 +26,8 @@ struct EtcdOptions {
   std::vector<std::string> endpoints;  // "HOST:PORT"
   std::string prefix;                  // "/berth": every key berth writes is below it
   std::string url;                     // for messages
-  int deadline_ms = 8000;              // each request, across endpoints and retries
+  int deadline_ms = 8000;              // each request, across endpoints
+  int retry_ms = 30000;                // an operation's lost races, run again until this
   bool stale = false;                  // serializable reads: any member answers, maybe stale
 };
 
@@ -40,6 +42,7 @@ class EtcdStore final : public Store {
   std::string Location() const override { return options_.url; }
   std::string_view Kind() const override { return "etcd"; }
   std::vector<StoreMember> Members() override;
+  void Prefetch(const PrefetchHint& hint) override { hint_ = hint; }
   bool stale() const { return options_.stale; }
 
   Result<std::int64_t> Revision() override;
@@ -74,7 +77,10 @@ class EtcdStore final : public Store {
 
   template <class T>
   Result<T> Run(const std::function<Result<T>(Stm&)>& body);
-  Result<void> Begin(Stm& t);
+  // Starts `t` at a snapshot: one read-only txn reading the generation pointer with the keys
+  // `rel` (relative to the generation) and whatever Prefetch() announced, in the generation
+  // this store saw last; what was read there is kept when the guess was right.
+  Result<void> Begin(Stm& t, const std::vector<std::string>& rel = {});
   Result<std::optional<etcd::KeyValue>> Get(Stm& t, const std::string& key);
   Result<std::vector<etcd::KeyValue>> List(Stm& t, const std::string& prefix);
   Result<std::vector<etcd::KeyValue>> RangeAt(const std::string& key, const std::string& end,
@@ -88,8 +94,28 @@ class EtcdStore final : public Store {
   std::string GenKey() const;
   std::string Dir(const std::string& gen) const;
 
+  // The last listing of each prefix, brought up to date by asking only for what changed
+  // since (and re-listed whole when the count shows a key was deleted): a long-lived store
+  // (the allocator of a server, a benchmark) does not re-read a whole group per assign.
+  // A group's claims have a mark key (GEN/marks/GROUP) that every write of its claims puts,
+  // so its version counts those writes: when the version is the one the listing expects,
+  // nothing changed and etcd is not asked to walk the group at all.
+  struct Listing {
+    std::int64_t rev = 0;
+    std::int64_t mark = -1;  // the mark's version this listing is current with; -1 unknown
+    std::map<std::string, etcd::KeyValue> kvs;
+  };
+  // `mark`: the group mark's version at `revision`, when known (-1 otherwise).
+  Result<std::vector<etcd::KeyValue>> ListAt(const std::string& prefix, const std::string& end,
+                                             std::int64_t revision, std::int64_t mark = -1);
+  // After a commit at `revision`: the listings current when `t` began take its own writes.
+  void KeepOwnWrites(const Stm& t, std::int64_t revision);
+
   EtcdOptions options_;
   etcd::Client client_;
+  std::map<std::string, Listing> listings_;
+  std::string known_gen_;  // the generation the last operation found
+  PrefetchHint hint_;
   Stm* stm_ = nullptr;  // the transaction the current operation joins (Atomically)
 };
 

@@ -55,6 +55,14 @@ struct StoreMember {
   std::int64_t db_size = 0;  // bytes
 };
 
+// What an operation is about to read, so that a store across a network can fetch it in one
+// request with the operation's first read (a hint: reading works the same without it).
+struct PrefetchHint {
+  std::vector<std::string> services;
+  std::vector<std::string> groups;  // their records, and the claims of each
+  std::vector<std::string> families;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -63,6 +71,8 @@ class Store {
   virtual std::string_view Kind() const = 0;
   // Each member's health, for a replicated store; empty for a file.
   virtual std::vector<StoreMember> Members() { return {}; }
+  // The next operation (or Atomically step) will read these.
+  virtual void Prefetch(const PrefetchHint& /*hint*/) {}
 
   // Where the store is, for messages: a SQLite file's path, an etcd endpoint list and prefix.
   virtual std::string Location() const = 0;

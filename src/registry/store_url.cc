@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 
@@ -124,6 +125,8 @@ Result<std::unique_ptr<Store>> OpenStore(const StoreLocation& where, OpenMode mo
     options.prefix = where.prefix;
     options.url = where.url;
     options.stale = where.stale && mode == OpenMode::kRead;
+    // --wait: how long lost races are run again (at least 30 s: 16 writers on two cores).
+    options.retry_ms = static_cast<int>(std::max<std::int64_t>(30000, lock_wait.count()));
     auto store = BERTH_TRY(EtcdStore::Open(options, mode));
     return std::unique_ptr<Store>(std::move(store));
   }

@@ -31,8 +31,8 @@ void ThirtyConcurrentClaimsOfOnePortHaveOneWinnerAndTheLosersLearnIt() {
       const std::string me = fmt::format("svc{}", i);
       auto body = etcd::EncodeTxn(
           {{claim, "", etcd::CompareTarget::kCreate, etcd::CompareResult::kEqual, 0, ""}},
-          {{etcd::Op::Kind::kPut, claim, "", me, 0, false}},
-          {{etcd::Op::Kind::kRange, claim, "", "", 0, false}});
+          {{etcd::Op::Kind::kPut, claim, "", me, 0, false, 0, false}},
+          {{etcd::Op::Kind::kRange, claim, "", "", 0, false, 0, false}});
       if (!body) {
         errors[static_cast<std::size_t>(i)] = body.error().message;
         return;

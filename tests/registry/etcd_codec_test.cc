@@ -129,8 +129,8 @@ TEST(EtcdCodec, RequestsHaveTheShapeTheServerAccepted) {
   // The claim txn exactly as sent to the real server when the fixtures were recorded.
   auto txn = EncodeTxn({{"/berth/g/1/claims/default/tcp/8080", "", CompareTarget::kCreate,
                          CompareResult::kEqual, 0, ""}},
-                       {{Op::Kind::kPut, "/berth/g/1/claims/default/tcp/8080", "", "web", 0, false}},
-                       {{Op::Kind::kRange, "/berth/g/1/claims/default/tcp/8080", "", "", 0, false}});
+                       {{Op::Kind::kPut, "/berth/g/1/claims/default/tcp/8080", "", "web", 0, false, 0, false}},
+                       {{Op::Kind::kRange, "/berth/g/1/claims/default/tcp/8080", "", "", 0, false, 0, false}});
   ASSERT_TRUE(txn) << txn.error().message;
   const auto j = nlohmann::json::parse(*txn);
   EXPECT_EQ(j["compare"][0]["target"], "CREATE");
@@ -140,9 +140,9 @@ TEST(EtcdCodec, RequestsHaveTheShapeTheServerAccepted) {
   EXPECT_TRUE(j["failure"][0].contains("request_range"));
   // etcd's limits, refused before sending: 129 operations, one key written twice.
   std::vector<Op> many(kMaxTxnOps + 1);
-  for (std::size_t i = 0; i < many.size(); ++i) many[i] = {Op::Kind::kPut, "/k" + std::to_string(i), "", "v", 0, false};
+  for (std::size_t i = 0; i < many.size(); ++i) many[i] = {Op::Kind::kPut, "/k" + std::to_string(i), "", "v", 0, false, 0, false};
   EXPECT_FALSE(EncodeTxn({}, many, {}));
-  EXPECT_FALSE(EncodeTxn({}, {{Op::Kind::kPut, "/x", "", "", 0, false}, {Op::Kind::kDelete, "/x", "", "", 0, false}}, {}));
+  EXPECT_FALSE(EncodeTxn({}, {{Op::Kind::kPut, "/x", "", "", 0, false, 0, false}, {Op::Kind::kDelete, "/x", "", "", 0, false, 0, false}}, {}));
   EXPECT_EQ(nlohmann::json::parse(EncodeRange({"/a", "/b", 7, true, 0})),
             nlohmann::json::parse(R"({"key":"L2E=","range_end":"L2I=","revision":"7","serializable":true})"));
 }
