@@ -1,0 +1,180 @@
+#include "app/pin.h"
+
+#include <fmt/core.h>
+
+#include "host/bind_bpf.h"
+#include "host/pin_cgroup.h"
+#include "host/reserved_ports.h"
+
+namespace berth::app {
+namespace {
+
+// Adds or removes `port` in ip_local_reserved_ports, merging with what is there.
+Result<void> ChangeReservation(Port port, bool add) {
+  PortSet now = BERTH_TRY(ReadReservedPorts());
+  if (now.contains(port) == add) return {};
+  if (add) {
+    now.Add(port);
+  } else {
+    now.Subtract(PortRange{port, port});
+  }
+  BERTH_TRY(SetReservedPorts(now));
+  return {};
+}
+
+void Warn(const PinEvents& events, std::string_view text) {
+  if (events.warning) events.warning(text);
+}
+
+// The reservations of berths killed before they could remove them.
+void SweepStale(const PinEvents& events) {
+  for (const StalePin& s : SweepStalePinCgroups()) {
+    if (!s.removed) {
+      Warn(events, fmt::format("the cgroup {} of a berth pin that is gone could not be removed: {}",
+                               s.path, s.problem));
+      continue;
+    }
+    Warn(events, fmt::format("removed the cgroup {} left by berth pin (pid {}), which was killed",
+                             s.path, s.owner));
+    if (s.reserved) {
+      if (auto r = ChangeReservation(*s.reserved, false); !r) {
+        Warn(events, fmt::format("port {} stays in ip_local_reserved_ports: {}", *s.reserved,
+                                 r.error().message));
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::string_view PinEngineName(PinEngine e) {
+  switch (e) {
+    case PinEngine::kAuto: return "auto";
+    case PinEngine::kCgroupBpf: return "cgroup-bpf";
+    case PinEngine::kSeccomp: return "seccomp";
+  }
+  return "?";
+}
+
+Result<PinEngine> ParsePinEngine(std::string_view text) {
+  for (PinEngine e : {PinEngine::kAuto, PinEngine::kCgroupBpf, PinEngine::kSeccomp}) {
+    if (text == PinEngineName(e)) return e;
+  }
+  return Fail(ErrorCode::kInvalidArgument,
+              fmt::format("unknown engine '{}': auto, cgroup-bpf or seccomp", text));
+}
+
+Result<PinPlan> PlanPin(registry::Store& store, HostSource& host, const PinRequest& request) {
+  auto record = BERTH_TRY(store.GetService(request.name));
+  if (!record) {
+    return Fail(ErrorCode::kNotFound, fmt::format("'{}' is not registered in {}", request.name,
+                                                  store.Location()),
+                {Hint{Remedy::kAssignFirst, request.name}});
+  }
+  PinPlan plan;
+  plan.service = record->service;
+  plan.rewrite.to = plan.service.port;
+  plan.rewrite.from = request.from;
+  plan.rewrite.tcp = Covers(plan.service.proto, Protocol::kTcp);
+  plan.rewrite.udp = Covers(plan.service.proto, Protocol::kUdp);
+  plan.engine = request.engine;
+  if (plan.engine == PinEngine::kAuto) {
+    const bool privileged = HasBpfPrivilege();
+    plan.engine = privileged && OwnCgroupDir() ? PinEngine::kCgroupBpf : PinEngine::kSeccomp;
+    plan.engine_why = privileged ? "has CAP_BPF and CAP_NET_ADMIN" : "without CAP_BPF and CAP_NET_ADMIN";
+  } else {
+    plan.engine_why = "asked for";
+    if (plan.engine == PinEngine::kCgroupBpf && !HasBpfPrivilege()) {
+      return Fail(ErrorCode::kPermissionDenied,
+                  "the cgroup-bpf engine needs CAP_BPF (or CAP_SYS_ADMIN) and CAP_NET_ADMIN, which "
+                  "this process lacks: run as root, or use the seccomp engine, which needs no "
+                  "privilege");
+    }
+  }
+
+  HostQuery query;
+  query.all_states = true;
+  query.tcp = plan.rewrite.tcp;
+  query.udp = plan.rewrite.udp;
+  query.resolve_owners = false;
+  HostSnapshot snap = BERTH_TRY(host.Take(query));
+  plan.warnings = snap.warnings;
+  for (const SocketRecord& s : snap.sockets) {
+    // TIME-WAIT is left from connections of an earlier run; it does not keep a listener out.
+    if (s.local_port != plan.service.port || s.state == SocketState::kTimeWait) continue;
+    plan.holders.push_back({s.proto, FormatEndpoint(s.local, s.local_port),
+                            std::string(StateName(s.state, s.proto))});
+  }
+  if (auto reserved = ReadReservedPorts(); reserved) {
+    plan.reserved = reserved->contains(plan.service.port);
+  } else {
+    plan.warnings.push_back(reserved.error().message);
+  }
+  plan.can_reserve = CanSetReservedPorts();
+  return plan;
+}
+
+Result<PinOutcome> RunPinned(const PinPlan& plan, const std::vector<std::string>& argv,
+                             const PinEvents& events) {
+  if (!plan.holders.empty()) {
+    return Fail(ErrorCode::kConflict, fmt::format("port {} is in use ({} {})", plan.service.port,
+                                                  plan.holders[0].endpoint, plan.holders[0].state));
+  }
+  PinOutcome out;
+  if (plan.engine == PinEngine::kCgroupBpf) SweepStale(events);
+  const Port port = plan.service.port;
+  if (!plan.reserved) {
+    if (!plan.can_reserve) {
+      Warn(events, fmt::format("port {} is not reserved in ip_local_reserved_ports (needs root): "
+                               "another program may get it as an ephemeral port", port));
+    } else if (auto r = ChangeReservation(port, true); !r) {
+      Warn(events, fmt::format("port {} could not be reserved: {}", port, r.error().message));
+    } else {
+      out.reserved_added = true;
+    }
+  }
+  auto unreserve = [&] {
+    if (!out.reserved_added) return;
+    if (auto r = ChangeReservation(port, false); !r) {
+      Warn(events, fmt::format("port {} stays in ip_local_reserved_ports: {}", port, r.error().message));
+    }
+  };
+
+  Result<ChildEnd> end = Fail(ErrorCode::kInternal, "not run");
+  if (plan.engine == PinEngine::kCgroupBpf) {
+    auto cgroup = PinCgroup::Create(out.reserved_added ? std::optional<Port>(port) : std::nullopt);
+    if (!cgroup) {
+      unreserve();
+      return std::unexpected(cgroup.error());
+    }
+    auto bpf = BindBpf::Attach(cgroup->dir_fd(), plan.rewrite);
+    if (!bpf) {
+      (void)cgroup->Remove();
+      unreserve();
+      return std::unexpected(bpf.error());
+    }
+    auto child = PinnedChild::Start({argv, cgroup->procs_fd(), false});
+    if (child) {
+      if (events.started) events.started(child->pid());
+      end = child->Wait(nullptr, nullptr);
+    } else {
+      end = std::unexpected(child.error());
+    }
+    if (auto r = cgroup->Remove(); !r) Warn(events, r.error().message);
+  } else {
+    auto child = PinnedChild::Start({argv, -1, true});
+    if (child) {
+      BindSupervisor supervisor(child->TakeListener(), plan.rewrite);
+      if (events.started) events.started(child->pid());
+      end = child->Wait(&supervisor, events.moved);
+    } else {
+      end = std::unexpected(child.error());
+    }
+  }
+  unreserve();
+  if (!end) return std::unexpected(end.error());
+  out.end = *end;
+  return out;
+}
+
+}  // namespace berth::app
