@@ -1,5 +1,5 @@
 // The pinned side of bench/pin-bench (docs/benchmarks.md): what `berth pin` costs the server.
-//   bindloop bind N   N times: socket, bind to port 0, close; prints the mean ns per bind and
+//   bindloop bind N   N times: socket, SO_REUSEADDR, bind to port 0, close; prints the mean ns per bind and
 //                     the port the first bind got (the registered one when pinned)
 //   bindloop echo N   one listener bound to port 0, one client connection to it, N round trips
 //                     of 64 bytes over loopback; prints the mean ns per round trip
@@ -32,6 +32,8 @@ int BindLoop(long n) {
   for (long i = 0; i < n; ++i) {
     const int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (s < 0) return Die("socket");
+    int reuse = 1;  // as servers do (see EchoLoop)
+    ::setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof reuse);
     if (::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return Die("bind");
     if (i == 0) {
       sockaddr_in got{};
@@ -58,6 +60,9 @@ bool Exact(int fd, char* buf, std::size_t len, bool write) {
 
 int EchoLoop(long n) {
   const int l = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  // As servers do: a pinned listener's port may still have TIME-WAIT connections of the last run.
+  int reuse = 1;
+  ::setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof reuse);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);

@@ -63,10 +63,12 @@ TEST(BindProgram, ChecksTheProtocolUnlessBoth) {
 }
 
 TEST(BindProgram, RefusesWhatItCannotExpress) {
-  EXPECT_FALSE(BuildBindProgram(BindRewrite{.to = 0}).has_value());
+  BindRewrite zero;
+  EXPECT_FALSE(BuildBindProgram(zero).has_value());
   BindRewrite none{.to = 1000, .from = {}, .tcp = false, .udp = false};
   EXPECT_FALSE(BuildBindProgram(none).has_value());
-  BindRewrite many{.to = 1000};
+  BindRewrite many;
+  many.to = 1000;
   for (Port p = 2000; p < 2000 + 2 * 65; p += 2) many.from.Add(p);
   EXPECT_FALSE(BuildBindProgram(many).has_value());
   many.from = PortSet{{2000, 2010}, {3000, 3000}};

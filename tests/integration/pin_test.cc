@@ -126,10 +126,11 @@ class PinTest : public ::testing::Test {
   void SetUp() override {
     BERTH_REQUIRE_ROOT();
     if (::access(kPython, X_OK) != 0) BERTH_MISSING_PEER("needs /usr/bin/python3 (python3)");
-    if (Run({"nsenter", "--version"}).exit_code != 0) BERTH_MISSING_PEER("needs nsenter (util-linux)");
-    if (Run({"setpriv", "--version"}).exit_code != 0) BERTH_MISSING_PEER("needs setpriv (util-linux)");
-    ns_ = Netns::Create("pin");
-    ASSERT_TRUE(ns_.has_value());
+    if (test::Run({"nsenter", "--version"}).exit_code != 0) BERTH_MISSING_PEER("needs nsenter (util-linux)");
+    if (test::Run({"setpriv", "--version"}).exit_code != 0) BERTH_MISSING_PEER("needs setpriv (util-linux)");
+    auto ns = Netns::Create("pin");
+    ASSERT_TRUE(ns.has_value());
+    ns_.emplace(std::move(*ns));
     std::string tmpl = (std::filesystem::temp_directory_path() / "berth-pin-XXXXXX").string();
     ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
@@ -164,16 +165,16 @@ class PinTest : public ::testing::Test {
     return InNs(argv);
   }
   bool Listening(Port port) const {
-    CommandResult r = Run(InNs({"ss", "-Htln", "sport = :" + std::to_string(port)}));
+    CommandResult r = test::Run(InNs({"ss", "-Htln", "sport = :" + std::to_string(port)}));
     return r.exit_code == 0 && !r.out.empty();
   }
   PortSet Reserved() const {
-    CommandResult r = Run(InNs({"cat", "/proc/sys/net/ipv4/ip_local_reserved_ports"}));
+    CommandResult r = test::Run(InNs({"cat", "/proc/sys/net/ipv4/ip_local_reserved_ports"}));
     auto set = PortSet::Parse(r.out);
     return set ? *set : PortSet{};
   }
   int HttpGet(Port port) const {
-    CommandResult r = Run(InNs({kPython, "-c",
+    CommandResult r = test::Run(InNs({kPython, "-c",
                                 "import urllib.request,sys; print(urllib.request.urlopen("
                                 "'http://127.0.0.1:" + std::to_string(port) + "/', timeout=10).status)"}));
     return r.exit_code == 0 ? std::atoi(r.out.c_str()) : -1;
@@ -197,7 +198,7 @@ TEST_F(PinTest, HttpServerLandsOnTheRegisteredPortAcrossThreeRestarts) {
     EXPECT_TRUE(Reserved().contains(port)) << "reserved while pinned";
     EXPECT_TRUE(HasPinCgroupOf(berth.pid()));
     // An unpinned process started meanwhile asks for any port and gets an ephemeral one.
-    CommandResult other = Run(InNs({kPython, "-c", kAnyPortScript}));
+    CommandResult other = test::Run(InNs({kPython, "-c", kAnyPortScript}));
     ASSERT_EQ(other.exit_code, 0) << other.err;
     EXPECT_NE(std::atoi(other.out.c_str()), port);
     // SIGTERM goes to the server; berth exits with its status.
@@ -221,7 +222,7 @@ nlohmann::json RunProbe(const CommandResult& r) {
 // A statically linked server (busybox's httpd, no libc to interpose on), under both engines.
 TEST_F(PinTest, StaticBinaryLandsOnTheRegisteredPortUnderBothEngines) {
   if (::access("/bin/busybox", X_OK) != 0 ||
-      Run({"sh", "-c", "file -L /bin/busybox | grep -q 'statically linked'"}).exit_code != 0) {
+      test::Run({"sh", "-c", "file -L /bin/busybox | grep -q 'statically linked'"}).exit_code != 0) {
     BERTH_MISSING_PEER("needs a statically linked /bin/busybox (busybox-static)");
   }
   const Port port = Assign("web", "tcp");
@@ -246,7 +247,7 @@ TEST_F(PinTest, IoUringBindIsPinnedByCgroupBpfAndMissedBySeccomp) {
   const Port port = Assign("web", "tcp");
   for (const char* family : {"4", "6"}) {
     SCOPED_TRACE(std::string("IPv") + family);
-    CommandResult plain = Run(InNs({BERTH_URING_PEER, family}));
+    CommandResult plain = test::Run(InNs({BERTH_URING_PEER, family}));
     ASSERT_EQ(plain.exit_code, 0) << plain.err;
     auto unpinned = nlohmann::json::parse(plain.out, nullptr, false);
     ASSERT_FALSE(unpinned.is_discarded()) << plain.out;
@@ -254,10 +255,10 @@ TEST_F(PinTest, IoUringBindIsPinnedByCgroupBpfAndMissedBySeccomp) {
       BERTH_MISSING_PEER("this kernel has no io_uring IORING_OP_BIND (Linux 6.11): res "
                          << unpinned["res"]);
     }
-    nlohmann::json bpf = RunProbe(Run(Pin("web", {"--engine", "cgroup-bpf"}, {BERTH_URING_PEER, family})));
+    nlohmann::json bpf = RunProbe(test::Run(Pin("web", {"--engine", "cgroup-bpf"}, {BERTH_URING_PEER, family})));
     EXPECT_EQ(bpf["res"], 0);
     EXPECT_EQ(bpf["port"], port);
-    nlohmann::json sec = RunProbe(Run(Pin("web", {"--engine", "seccomp"}, {BERTH_URING_PEER, family})));
+    nlohmann::json sec = RunProbe(test::Run(Pin("web", {"--engine", "seccomp"}, {BERTH_URING_PEER, family})));
     EXPECT_EQ(sec["res"], 0);
     EXPECT_NE(sec["port"], port) << "seccomp does not see io_uring binds";
   }
@@ -265,7 +266,7 @@ TEST_F(PinTest, IoUringBindIsPinnedByCgroupBpfAndMissedBySeccomp) {
 
 TEST_F(PinTest, CgroupBpfMovesOnlyListeningBindsOfTheServiceProtocol) {
   const Port port = Assign("api", "tcp");
-  nlohmann::json got = RunProbe(Run(Pin("api", {"--engine", "cgroup-bpf"}, {kPython, "-c", kProbeScript})));
+  nlohmann::json got = RunProbe(test::Run(Pin("api", {"--engine", "cgroup-bpf"}, {kPython, "-c", kProbeScript})));
   EXPECT_EQ(got["tcp4"], port);
   EXPECT_EQ(got["tcp6"], port);
   EXPECT_NE(got["connect_src"], port) << "an outbound connection's implicit bind is untouched";
@@ -276,7 +277,7 @@ TEST_F(PinTest, CgroupBpfMovesOnlyListeningBindsOfTheServiceProtocol) {
 
 TEST_F(PinTest, CgroupBpfPinsUdpAndIpv6ForABothService) {
   const Port port = Assign("dns", "both");
-  nlohmann::json got = RunProbe(Run(Pin("dns", {"--engine", "cgroup-bpf"}, {kPython, "-c", kProbeScript})));
+  nlohmann::json got = RunProbe(test::Run(Pin("dns", {"--engine", "cgroup-bpf"}, {kPython, "-c", kProbeScript})));
   EXPECT_EQ(got["tcp4"], port);
   EXPECT_EQ(got["tcp6"], port);
   EXPECT_EQ(got["udp4"], port);
@@ -294,7 +295,7 @@ TEST_F(PinTest, SeccompEngineWorksAsNobody) {
   std::vector<std::string> argv{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                                 BerthBinary(), "pin", "dns", "--db", db_, "--engine", "seccomp",
                                 "--", kPython, "-c", kProbeScript};
-  CommandResult r = Run(InNs(argv));
+  CommandResult r = test::Run(InNs(argv));
   nlohmann::json got = RunProbe(r);
   EXPECT_EQ(got["tcp4"], port);
   EXPECT_EQ(got["tcp6"], port);
@@ -304,8 +305,9 @@ TEST_F(PinTest, SeccompEngineWorksAsNobody) {
   EXPECT_NE(got["sendto_src"], port);
   EXPECT_NE(r.err.find("not reserved"), std::string::npos) << "says the port is not reserved: " << r.err;
   // The cgroup BPF engine, asked for without the capabilities, is refused clearly.
-  argv[9] = "cgroup-bpf";
-  CommandResult refused = Run(InNs(argv));
+  ASSERT_EQ(argv[10], "seccomp");
+  argv[10] = "cgroup-bpf";
+  CommandResult refused = test::Run(InNs(argv));
   EXPECT_EQ(refused.exit_code, 2);
   EXPECT_NE(refused.err.find("CAP_BPF"), std::string::npos) << refused.err;
   EXPECT_EQ(refused.out, "") << "the command did not run";
@@ -313,7 +315,7 @@ TEST_F(PinTest, SeccompEngineWorksAsNobody) {
 
 TEST_F(PinTest, ExitStatusPassesThroughAndATakenPortStopsTheStart) {
   const Port port = Assign("web", "tcp");
-  CommandResult r = Run(Pin("web", {}, {"sh", "-c", "exit 7"}));
+  CommandResult r = test::Run(Pin("web", {}, {"sh", "-c", "exit 7"}));
   EXPECT_EQ(r.exit_code, 7) << r.err;
   // Something else holds the port: a clear error, and the command never starts.
   Proc holder(InNs({kPython, "-c",
@@ -321,12 +323,12 @@ TEST_F(PinTest, ExitStatusPassesThroughAndATakenPortStopsTheStart) {
                         std::to_string(port) + ")); s.listen(); time.sleep(600)"}));
   ASSERT_TRUE(WaitFor([&] { return Listening(port) || !holder.Running(); }));
   const std::string marker = dir_ + "/started";
-  r = Run(Pin("web", {}, {"touch", marker}));
+  r = test::Run(Pin("web", {}, {"touch", marker}));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("in use"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(marker));
   // Without a command, the plan: exit 1 and "free": false.
-  r = Run(InNs({BerthBinary(), "pin", "web", "--db", db_, "--json"}));
+  r = test::Run(InNs({BerthBinary(), "pin", "web", "--db", db_, "--json"}));
   EXPECT_EQ(r.exit_code, 1);
   auto j = nlohmann::json::parse(r.out, nullptr, false);
   ASSERT_FALSE(j.is_discarded()) << r.out;
@@ -353,11 +355,25 @@ TEST_F(PinTest, KillNineOfBerthLeavesACgroupTheNextPinRemoves) {
   EXPECT_TRUE(HasPinCgroupOf(killed));
   EXPECT_TRUE(Reserved().contains(port));
   // The next berth pin sweeps both away, says so, and runs.
-  CommandResult r = Run(Pin("web", {}, {"true"}));
+  CommandResult r = test::Run(Pin("web", {}, {"true"}));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("which was killed"), std::string::npos) << r.err;
   EXPECT_FALSE(HasPinCgroupOf(killed));
   EXPECT_FALSE(Reserved().contains(port));
+  // The seccomp engine has no cgroup: the server dies with berth, the listener closes, and
+  // the reservation berth added as root stays (documented).
+  {
+    Proc berth(Pin("web", {"--engine", "seccomp"},
+                   {kPython, "-m", "http.server", "0", "--bind", "127.0.0.1"}));
+    ASSERT_TRUE(WaitFor([&] { return Listening(port) || !berth.Running(); }));
+    ASSERT_TRUE(Listening(port));
+    killed = berth.pid();
+    ASSERT_EQ(::kill(killed, SIGKILL), 0);
+    EXPECT_EQ(berth.Reap(), 128 + SIGKILL);
+  }
+  EXPECT_TRUE(WaitFor([&] { return !Listening(port); }));
+  EXPECT_FALSE(HasPinCgroupOf(killed));
+  EXPECT_TRUE(Reserved().contains(port)) << "docs/pin.md says the seccomp engine leaves it";
 }
 
 TEST_F(PinTest, PrintUnitGivesTheSocketActivationAlternative) {
