@@ -80,8 +80,11 @@ Result<PinPlan> PlanPin(registry::Store& store, HostSource& host, const PinReque
   plan.engine = request.engine;
   if (plan.engine == PinEngine::kAuto) {
     const bool privileged = HasBpfPrivilege();
-    plan.engine = privileged && OwnCgroupDir() ? PinEngine::kCgroupBpf : PinEngine::kSeccomp;
-    plan.engine_why = privileged ? "has CAP_BPF and CAP_NET_ADMIN" : "without CAP_BPF and CAP_NET_ADMIN";
+    const bool cgroup2 = OwnCgroupDir().has_value();
+    plan.engine = privileged && cgroup2 ? PinEngine::kCgroupBpf : PinEngine::kSeccomp;
+    plan.engine_why = !privileged ? "without CAP_BPF and CAP_NET_ADMIN"
+                      : cgroup2   ? "has CAP_BPF and CAP_NET_ADMIN"
+                                  : "no cgroup v2 mounted in this mount namespace";
   } else {
     plan.engine_why = "asked for";
     if (plan.engine == PinEngine::kCgroupBpf && !HasBpfPrivilege()) {

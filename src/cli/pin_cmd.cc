@@ -100,7 +100,7 @@ int RunPin(const PinFlags& f) {
                                                                   f.name, (*store)->Location()),
                                 {Hint{Remedy::kAssignFirst, f.name}}});
       }
-      RenderSocketUnit((*rec)->service, kStdoutSink);
+      RenderPinAlternative((*rec)->service, kStdoutSink);
       return 0;
     }
     LiveHost host;
@@ -123,6 +123,10 @@ int RunPin(const PinFlags& f) {
         f.name, plan->service.port, ProtocolName(h.proto), h.endpoint, h.state, plan->service.port));
   }
   view.command = ShowCommand(f.command);
+  if (!PinPortOption(plan->service).empty() && !f.json) {
+    fmt::print(stderr, "berth: pin: note: {} has a port option, which needs no pin: see 'berth "
+                       "pin --print-unit {}'\n", f.name, f.name);
+  }
   app::PinEvents events;
   events.warning = [](std::string_view w) { PrintWarning(w); };
   events.started = [&](pid_t pid) {

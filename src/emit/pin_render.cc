@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include "base/text.h"
+#include "core/nfs_ports.h"
 #include "emit/json_writer.h"
 
 namespace berth {
@@ -28,6 +29,8 @@ void RenderPinPlan(const PinView& v, RenderForm form, bool compact, const Sink& 
     j.Key("pid");
     if (v.pid > 0) j.Int(v.pid); else j.Null();
     j.Field("port", static_cast<int>(port));
+    j.Key("port_option");
+    if (const std::string option = PinPortOption(v.service); option.empty()) j.Null(); else j.String(option);
     j.Field("proto", ServiceProtoName(v.service.proto));
     j.Field("reserved", v.reserved);
     j.Field("schema", kPinSchema);
@@ -52,11 +55,28 @@ void RenderPinPlan(const PinView& v, RenderForm form, bool compact, const Sink& 
                          : "  ip_local_reserved_ports: not reserved (needs root)\n";
   out += fmt::format("  moves: binds to port 0{}{}\n", v.from.empty() ? "" : " and to ",
                      v.from.empty() ? "" : v.from.Format());
+  if (!PinPortOption(v.service).empty()) {
+    out += "  alternative: it has a port option (berth pin --print-unit prints it)\n";
+  }
   if (!v.command.empty()) out += fmt::format("  command: {}\n", TerminalSafe(v.command));
   sink(out);
 }
 
-void RenderSocketUnit(const Service& s, const Sink& sink) {
+std::string PinPortOption(const Service& s) {
+  for (const NfsDaemon& d : NfsDaemons()) {
+    if (d.service == s.name) return NfsConfLines(d, s.port);
+  }
+  return {};
+}
+
+void RenderPinAlternative(const Service& s, const Sink& sink) {
+  if (const std::string option = PinPortOption(s); !option.empty()) {
+    sink(fmt::format("# {0} has a port option: put this in /etc/nfs.conf (or a file in\n"
+                     "# /etc/nfs.conf.d/) and restart it; it then needs no berth pin. Written by\n"
+                     "# berth pin --print-unit.\n{1}",
+                     s.name, option));
+    return;
+  }
   std::string listen;
   if (Covers(s.proto, Protocol::kTcp)) listen += fmt::format("ListenStream={}\n", s.port);
   if (Covers(s.proto, Protocol::kUdp)) listen += fmt::format("ListenDatagram={}\n", s.port);

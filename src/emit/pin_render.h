@@ -33,12 +33,17 @@ struct PinView {
 // Text: "NAME: PORT/PROTO with the ENGINE engine (WHY)" and a line each for the port, the
 // reservation and what moves. JSON: {"can_reserve", "command"|null, "engine", "engine_why",
 // "free", "from": [[l,h]...], "holders": [{"endpoint","proto","state"}], "pid"|null, "port",
-// "proto", "reserved", "schema": "berth.pin/1", "service", "warnings": [...]}, one object;
+// "port_option": nfs.conf lines|null, "proto", "reserved", "schema": "berth.pin/1", "service", "warnings": [...]}, one object;
 // `compact` writes it on one line (the start event of a running pin).
 void RenderPinPlan(const PinView& v, RenderForm form, bool compact, const Sink& sink);
 
-// A systemd socket unit that listens on the service's port (ListenStream for tcp,
+// The clean alternative to a pin, for --print-unit: for a daemon with a port option berth
+// knows (the NFS daemons of core/nfs_ports.h), its nfs.conf section on the registered port;
+// for any other service a systemd socket unit that listens on the port (ListenStream for tcp,
 // ListenDatagram for udp, both for both) and hands the socket to NAME.service.
-void RenderSocketUnit(const Service& s, const Sink& sink);
+void RenderPinAlternative(const Service& s, const Sink& sink);
+
+// The port option of `s` as nfs.conf lines ("[statd]\nport=...\n"), "" when berth knows none.
+std::string PinPortOption(const Service& s);
 
 }  // namespace berth

@@ -15,12 +15,14 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "host/pin_cgroup.h"
+#include "probe/probe_peer.h"
 #include "support/test_support.h"
 
 namespace berth::test {
@@ -264,6 +266,68 @@ TEST_F(PinTest, IoUringBindIsPinnedByCgroupBpfAndMissedBySeccomp) {
   }
 }
 
+// rpc.statd started without -p, under rpcbind in a private network and mount namespace (the
+// mount namespace of `ip netns exec` hides the cgroup2 mount, so auto takes the seccomp
+// engine): across three restarts it registers the pinned port with rpcbind, `berth probe`
+// finds it static and `berth scan` matches it to its registration.
+TEST_F(PinTest, RpcStatdWithoutPortOptionRegistersThePinnedPort) {
+  for (const char* p : {"rpcbind", "rpcinfo", "rpc.statd"}) {
+    if (!probe::test::HaveProgram(p)) BERTH_MISSING_PEER(p << " missing: run scripts/install-deps test");
+  }
+  const Port port = Assign("nfs.statd", "both");
+  auto ns = probe::test::PrivateNs::Create("pin-statd");
+  ASSERT_TRUE(ns.has_value());
+  // The ports rpcbind has for statd (program 100024), one per netid.
+  auto statd_ports = [&] {
+    std::vector<int> out;
+    CommandResult r = ns->Exec({"rpcinfo", "-p", "127.0.0.1"});
+    std::istringstream in(r.out);
+    std::string prog, vers, proto, p;
+    while (in >> prog >> vers >> proto >> p) {
+      if (prog == "100024") out.push_back(std::atoi(p.c_str()));
+      std::getline(in, p);
+    }
+    return out;
+  };
+  Child rpcbind = ns->Start({"rpcbind", "-w", "-f"});
+  ASSERT_TRUE(WaitFor([&] { return ns->Exec({"rpcinfo", "-p", "127.0.0.1"}).exit_code == 0; }))
+      << "rpcbind did not come up";
+  for (int run = 0; run < 3; ++run) {
+    SCOPED_TRACE("run " + std::to_string(run));
+    Proc berth(ns->In({BerthBinary(), "pin", "nfs.statd", "--db", db_, "--", "rpc.statd", "-F", "-L"}));
+    ASSERT_TRUE(WaitFor([&] { return statd_ports().size() >= 2 || !berth.Running(); }));
+    const std::vector<int> ports = statd_ports();
+    ASSERT_GE(ports.size(), 2U) << "statd did not register";
+    for (int p : ports) EXPECT_EQ(p, port);
+    CommandResult probe = ns->Exec({BerthBinary(), "probe", "--rpc", "--json", "--timeout", "2",
+                                    "--db", db_, "127.0.0.1"});
+    auto doc = nlohmann::json::parse(probe.out, nullptr, false);
+    ASSERT_FALSE(doc.is_discarded()) << probe.out << probe.err;
+    int seen = 0;
+    for (const auto& s : doc["hosts"][0]["services"]) {
+      if (s["program"] != 100024) continue;
+      ++seen;
+      EXPECT_EQ(s["port"], port) << s.dump();
+      EXPECT_EQ(s["dynamic"], false) << s.dump();
+    }
+    EXPECT_GE(seen, 2);
+    CommandResult scan = ns->Exec({BerthBinary(), "scan", "--json", "--db", db_});
+    auto snap = nlohmann::json::parse(scan.out, nullptr, false);
+    ASSERT_FALSE(snap.is_discarded()) << scan.out << scan.err;
+    int registered = 0;
+    for (const auto& s : snap["sockets"]) {
+      if (s["port"] != port) continue;
+      EXPECT_EQ(s["registry"]["service"], "nfs.statd") << s.dump();
+      ++registered;
+    }
+    EXPECT_EQ(registered, 4) << "tcp, udp, tcp6, udp6";
+    ASSERT_EQ(::kill(berth.pid(), SIGTERM), 0);
+    EXPECT_EQ(berth.Reap(), 0) << "statd exits 0 on SIGTERM";
+    ASSERT_TRUE(WaitFor([&] { return statd_ports().empty(); })) << "statd did not unregister";
+  }
+  EXPECT_TRUE(probe::test::StopGently(rpcbind));
+}
+
 TEST_F(PinTest, CgroupBpfMovesOnlyListeningBindsOfTheServiceProtocol) {
   const Port port = Assign("api", "tcp");
   nlohmann::json got = RunProbe(test::Run(Pin("api", {"--engine", "cgroup-bpf"}, {kPython, "-c", kProbeScript})));
@@ -382,6 +446,15 @@ TEST_F(PinTest, PrintUnitGivesTheSocketActivationAlternative) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("ListenStream=" + std::to_string(port) + "\n"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("ListenDatagram"), std::string::npos);
+  // A daemon with a port option berth knows: the option instead.
+  const Port statd = Assign("nfs.statd", "both");
+  r = RunBerth({"pin", "nfs.statd", "--db", db_, "--print-unit"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("[statd]\nport=" + std::to_string(statd) + "\n"), std::string::npos) << r.out;
+  r = RunBerth({"pin", "nfs.statd", "--db", db_, "--json"});
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  EXPECT_NE(j["port_option"].get<std::string>().find("[statd]"), std::string::npos) << r.out;
   r = RunBerth({"pin", "nope", "--db", db_, "--", "true"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("berth assign nope"), std::string::npos) << r.err;
