@@ -1,5 +1,7 @@
 #include "app/pin.h"
 
+#include <cstdlib>
+
 #include <fmt/core.h>
 
 #include "host/bind_bpf.h"
@@ -52,16 +54,17 @@ std::string_view PinEngineName(PinEngine e) {
     case PinEngine::kAuto: return "auto";
     case PinEngine::kCgroupBpf: return "cgroup-bpf";
     case PinEngine::kSeccomp: return "seccomp";
+    case PinEngine::kPreload: return "preload";
   }
   return "?";
 }
 
 Result<PinEngine> ParsePinEngine(std::string_view text) {
-  for (PinEngine e : {PinEngine::kAuto, PinEngine::kCgroupBpf, PinEngine::kSeccomp}) {
+  for (PinEngine e : {PinEngine::kAuto, PinEngine::kCgroupBpf, PinEngine::kSeccomp, PinEngine::kPreload}) {
     if (text == PinEngineName(e)) return e;
   }
   return Fail(ErrorCode::kInvalidArgument,
-              fmt::format("unknown engine '{}': auto, cgroup-bpf or seccomp", text));
+              fmt::format("unknown engine '{}': auto, cgroup-bpf, seccomp or preload", text));
 }
 
 Result<PinPlan> PlanPin(registry::Store& store, HostSource& host, const PinRequest& request) {
@@ -92,6 +95,11 @@ Result<PinPlan> PlanPin(registry::Store& store, HostSource& host, const PinReque
                   "the cgroup-bpf engine needs CAP_BPF (or CAP_SYS_ADMIN) and CAP_NET_ADMIN, which "
                   "this process lacks: run as root, or use the seccomp engine, which needs no "
                   "privilege");
+    }
+    if (plan.engine == PinEngine::kPreload && !request.from.empty()) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "the preload engine moves binds to port 0 only, not to listed ports: use the "
+                  "cgroup-bpf or seccomp engine");
     }
   }
 
@@ -156,7 +164,7 @@ Result<PinOutcome> RunPinned(const PinPlan& plan, const std::vector<std::string>
       unreserve();
       return std::unexpected(bpf.error());
     }
-    auto child = PinnedChild::Start({argv, cgroup->procs_fd(), false});
+    auto child = PinnedChild::Start({argv, cgroup->procs_fd(), false, {}});
     if (child) {
       if (events.started) events.started(child->pid());
       end = child->Wait(nullptr, nullptr);
@@ -164,8 +172,26 @@ Result<PinOutcome> RunPinned(const PinPlan& plan, const std::vector<std::string>
       end = std::unexpected(child.error());
     }
     if (auto r = cgroup->Remove(); !r) Warn(events, r.error().message);
+  } else if (plan.engine == PinEngine::kPreload) {
+    auto shim = FindPreloadShim();
+    if (!shim) {
+      unreserve();
+      return std::unexpected(shim.error());
+    }
+    const char* outer = std::getenv("LD_PRELOAD");
+    std::string preload = *shim + (outer != nullptr && *outer != '\0' ? std::string(":") + outer : "");
+    const std::string proto = plan.rewrite.tcp && plan.rewrite.udp ? "both" : plan.rewrite.tcp ? "tcp" : "udp";
+    auto child = PinnedChild::Start({argv, -1, false,
+                                     {"LD_PRELOAD=" + preload, fmt::format("BERTH_PIN_PORT={}", port),
+                                      "BERTH_PIN_PROTO=" + proto}});
+    if (child) {
+      if (events.started) events.started(child->pid());
+      end = child->Wait(nullptr, nullptr);
+    } else {
+      end = std::unexpected(child.error());
+    }
   } else {
-    auto child = PinnedChild::Start({argv, -1, true});
+    auto child = PinnedChild::Start({argv, -1, true, {}});
     if (child) {
       BindSupervisor supervisor(child->TakeListener(), plan.rewrite);
       if (events.started) events.started(child->pid());

@@ -19,8 +19,8 @@
 
 namespace berth::app {
 
-enum class PinEngine { kAuto, kCgroupBpf, kSeccomp };
-// "auto", "cgroup-bpf", "seccomp".
+enum class PinEngine { kAuto, kCgroupBpf, kSeccomp, kPreload };
+// "auto", "cgroup-bpf", "seccomp", "preload".
 std::string_view PinEngineName(PinEngine e);
 // Failure: kInvalidArgument listing the engines.
 [[nodiscard]] Result<PinEngine> ParsePinEngine(std::string_view text);

@@ -165,8 +165,9 @@ void AddPinCommand(CLI::App& app, int& exit_code) {
                   "cgroup-bpf: a cgroup v2 with a bind4/bind6 BPF program (needs CAP_BPF and "
                   "CAP_NET_ADMIN; catches every bind, static binaries and io_uring included); "
                   "seccomp: a supervisor answers bind(2) (no privilege; misses io_uring); "
-                  "auto: cgroup-bpf when privileged, else seccomp")
-      ->check(CLI::IsMember({"auto", "cgroup-bpf", "seccomp"}))->capture_default_str();
+                  "preload: an LD_PRELOAD shim, the last resort (misses raw syscalls, static "
+                  "binaries and io_uring); auto: cgroup-bpf when privileged, else seccomp")
+      ->check(CLI::IsMember({"auto", "cgroup-bpf", "seccomp", "preload"}))->capture_default_str();
   cmd->add_option("--from", f->from, "also move binds to these ports (the server's own "
                                      "\"dynamic\" choice), e.g. 32768-60999")->type_name("PORTS");
   cmd->add_flag("--assign", f->assign, "register NAME first when it is not (as berth assign NAME)");

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <array>
+#include <cstdlib>
+#include <filesystem>
 #include <cerrno>
 #include <cstring>
 
@@ -35,8 +37,8 @@ sigset_t ForwardedSet() {
 
 // The child's side between fork and exec: only async-signal-safe calls, no allocation.
 // Reports a failure as {step, errno} on `report` and exits 127.
-[[noreturn]] void ChildMain(const ChildSpec& spec, char* const* argv, const sigset_t& old_mask,
-                            pid_t parent, int report, int fd_channel) {
+[[noreturn]] void ChildMain(const ChildSpec& spec, char* const* argv, char* const* envp,
+                            const sigset_t& old_mask, pid_t parent, int report, int fd_channel) {
   auto fail = [report](int step) {
     const int msg[2] = {step, errno};
     (void)!::write(report, msg, sizeof msg);
@@ -69,7 +71,7 @@ sigset_t ForwardedSet() {
     if (::sendmsg(fd_channel, &msg, MSG_NOSIGNAL) != 1) fail(3);
     ::close(listener);
   }
-  ::execvp(argv[0], argv);
+  ::execvpe(argv[0], argv, envp);
   fail(4);
   ::_exit(127);
 }
@@ -98,11 +100,45 @@ Result<UniqueFd> ReceiveFd(int channel) {
 
 }  // namespace
 
+Result<std::string> FindPreloadShim() {
+  constexpr const char* kName = "libberth-pin-preload.so";
+  if (const char* env = std::getenv("BERTH_PIN_PRELOAD"); env != nullptr && *env != '\0') {
+    if (::access(env, R_OK) == 0) return std::string(env);
+    return Fail(ErrorCode::kNotFound, fmt::format("BERTH_PIN_PRELOAD names {}, which cannot be read",
+                                                  TerminalSafe(env)));
+  }
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return std::unexpected(ErrnoError(ec.value(), "reading /proc/self/exe"));
+  const std::filesystem::path here = exe.parent_path() / kName;
+  const std::filesystem::path lib = exe.parent_path().parent_path() / "lib" / "berth" / kName;
+  for (const auto& p : {here, lib}) {
+    if (::access(p.c_str(), R_OK) == 0) return p.string();
+  }
+  return Fail(ErrorCode::kNotFound, fmt::format("the LD_PRELOAD shim {} is neither at {} nor at {}",
+                                                kName, here.string(), lib.string()));
+}
+
 Result<PinnedChild> PinnedChild::Start(const ChildSpec& spec) {
   if (spec.argv.empty()) return Fail(ErrorCode::kInvalidArgument, "no command to run");
   std::vector<char*> argv;
   for (const std::string& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  // The child's environment: ours, with spec.env replacing or adding names.
+  std::vector<std::string> env_text;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string_view entry(*e);
+    bool replaced = false;
+    for (const std::string& add : spec.env) {
+      const std::size_t eq = add.find('=');
+      if (entry.substr(0, eq + 1) == std::string_view(add).substr(0, eq + 1)) replaced = true;
+    }
+    if (!replaced) env_text.emplace_back(entry);
+  }
+  env_text.insert(env_text.end(), spec.env.begin(), spec.env.end());
+  std::vector<char*> envp;
+  for (std::string& e : env_text) envp.push_back(e.data());
+  envp.push_back(nullptr);
 
   int report[2], channel[2] = {-1, -1};
   if (::pipe2(report, O_CLOEXEC) != 0) return std::unexpected(ErrnoError(errno, "pipe"));
@@ -122,7 +158,7 @@ Result<PinnedChild> PinnedChild::Start(const ChildSpec& spec) {
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) return std::unexpected(ErrnoError(errno, "fork"));
-  if (pid == 0) ChildMain(spec, argv.data(), old_mask, parent, report_w.get(), chan_w.get());
+  if (pid == 0) ChildMain(spec, argv.data(), envp.data(), old_mask, parent, report_w.get(), chan_w.get());
   child.pid_ = pid;
   report_w.Reset();
   chan_w.Reset();

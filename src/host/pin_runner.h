@@ -22,7 +22,12 @@ struct ChildSpec {
   std::vector<std::string> argv;  // argv[0] is looked up in PATH
   int cgroup_procs_fd = -1;       // the child moves itself in before exec (-1: stay)
   bool seccomp_notify = false;    // install the bind filter; the listener comes back to us
+  std::vector<std::string> env;   // "NAME=VALUE" set (replacing the same NAME) in the child
 };
+
+// The LD_PRELOAD shim (libberth-pin-preload.so): $BERTH_PIN_PRELOAD, else next to the berth
+// binary, else in ../lib/berth from it. Failure: kNotFound naming where it looked.
+[[nodiscard]] Result<std::string> FindPreloadShim();
 
 // How the child ended: an exit status, or the signal that killed it.
 struct ChildEnd {

@@ -328,6 +328,31 @@ TEST_F(PinTest, RpcStatdWithoutPortOptionRegistersThePinnedPort) {
   EXPECT_TRUE(probe::test::StopGently(rpcbind));
 }
 
+// The last resort: an LD_PRELOAD shim pins a dynamically linked program, and misses a
+// statically linked one (asserted, so that docs/pin.md stays true).
+TEST_F(PinTest, PreloadEnginePinsADynamicProgramAndMissesAStaticOne) {
+  const Port port = Assign("web", "tcp");
+  nlohmann::json got = RunProbe(test::Run(Pin("web", {"--engine", "preload"}, {kPython, "-c", kProbeScript})));
+  EXPECT_EQ(got["tcp4"], port);
+  EXPECT_EQ(got["tcp6"], port);
+  EXPECT_NE(got["connect_src"], port);
+  EXPECT_NE(got["udp4"], port) << "a tcp service's pin leaves UDP alone";
+  if (test::Run({"sh", "-c", "file -L /bin/busybox | grep -q 'statically linked'"}).exit_code != 0) {
+    BERTH_MISSING_PEER("needs a statically linked /bin/busybox (busybox-static)");
+  }
+  Proc berth(Pin("web", {"--engine", "preload"},
+                 {"/bin/busybox", "httpd", "-f", "-p", "127.0.0.1:0", "-h", dir_}));
+  auto busybox_listens = [&] {
+    CommandResult r = test::Run(InNs({"ss", "-Htlnp"}));
+    return r.out.find("busybox") != std::string::npos;
+  };
+  ASSERT_TRUE(WaitFor([&] { return busybox_listens() || !berth.Running(); }));
+  ASSERT_TRUE(busybox_listens());
+  EXPECT_FALSE(Listening(port)) << "the shim cannot reach a static binary's bind";
+  ASSERT_EQ(::kill(berth.pid(), SIGTERM), 0);
+  EXPECT_EQ(berth.Reap(), 128 + SIGTERM);
+}
+
 TEST_F(PinTest, CgroupBpfMovesOnlyListeningBindsOfTheServiceProtocol) {
   const Port port = Assign("api", "tcp");
   nlohmann::json got = RunProbe(test::Run(Pin("api", {"--engine", "cgroup-bpf"}, {kPython, "-c", kProbeScript})));
