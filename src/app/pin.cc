@@ -134,11 +134,21 @@ Result<PinOutcome> RunPinned(const PinPlan& plan, const std::vector<std::string>
   PinOutcome out;
   if (plan.engine == PinEngine::kCgroupBpf) SweepStale(events);
   const Port port = plan.service.port;
-  if (!plan.reserved) {
-    if (!plan.can_reserve) {
-      Warn(events, fmt::format("port {} is not reserved in ip_local_reserved_ports (needs root): "
-                               "another program may get it as an ephemeral port", port));
-    } else if (auto r = ChangeReservation(port, true); !r) {
+  const bool will_reserve = !plan.reserved && plan.can_reserve;
+  if (!plan.reserved && !plan.can_reserve) {
+    Warn(events, fmt::format("port {} is not reserved in ip_local_reserved_ports (needs root): "
+                             "another program may get it as an ephemeral port", port));
+  }
+  // The cgroup engine names its cgroup after the reservation before making it, so that a
+  // berth killed at any point after leaves the sweep what it needs to undo it.
+  std::optional<PinCgroup> cgroup;
+  if (plan.engine == PinEngine::kCgroupBpf) {
+    auto made = PinCgroup::Create(will_reserve ? std::optional<Port>(port) : std::nullopt);
+    if (!made) return std::unexpected(made.error());
+    cgroup.emplace(std::move(*made));
+  }
+  if (will_reserve) {
+    if (auto r = ChangeReservation(port, true); !r) {
       Warn(events, fmt::format("port {} could not be reserved: {}", port, r.error().message));
     } else {
       out.reserved_added = true;
@@ -152,16 +162,11 @@ Result<PinOutcome> RunPinned(const PinPlan& plan, const std::vector<std::string>
   };
 
   Result<ChildEnd> end = Fail(ErrorCode::kInternal, "not run");
-  if (plan.engine == PinEngine::kCgroupBpf) {
-    auto cgroup = PinCgroup::Create(out.reserved_added ? std::optional<Port>(port) : std::nullopt);
-    if (!cgroup) {
-      unreserve();
-      return std::unexpected(cgroup.error());
-    }
+  if (cgroup) {
     auto bpf = BindBpf::Attach(cgroup->dir_fd(), plan.rewrite);
     if (!bpf) {
+      unreserve();  // before the cgroup that records it goes
       (void)cgroup->Remove();
-      unreserve();
       return std::unexpected(bpf.error());
     }
     auto child = PinnedChild::Start({argv, cgroup->procs_fd(), false, {}});
@@ -171,6 +176,7 @@ Result<PinOutcome> RunPinned(const PinPlan& plan, const std::vector<std::string>
     } else {
       end = std::unexpected(child.error());
     }
+    unreserve();  // before the cgroup that records it goes
     if (auto r = cgroup->Remove(); !r) Warn(events, r.error().message);
   } else if (plan.engine == PinEngine::kPreload) {
     auto shim = FindPreloadShim();
@@ -200,7 +206,7 @@ Result<PinOutcome> RunPinned(const PinPlan& plan, const std::vector<std::string>
       end = std::unexpected(child.error());
     }
   }
-  unreserve();
+  if (!cgroup) unreserve();
   if (!end) return std::unexpected(end.error());
   out.end = *end;
   return out;
