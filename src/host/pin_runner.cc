@@ -153,7 +153,11 @@ Result<PinnedChild> PinnedChild::Start(const ChildSpec& spec) {
   sigset_t old_mask;
   ::sigprocmask(SIG_BLOCK, &forwarded, &old_mask);
   child.signals_.Reset(::signalfd(-1, &forwarded, SFD_CLOEXEC | SFD_NONBLOCK));
-  if (!child.signals_.valid()) return std::unexpected(ErrnoError(errno, "signalfd"));
+  if (!child.signals_.valid()) {
+    Error e = ErrnoError(errno, "signalfd");
+    ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
+    return std::unexpected(std::move(e));
+  }
 
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
