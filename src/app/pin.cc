@@ -47,6 +47,41 @@ void SweepStale(const PinEvents& events) {
   }
 }
 
+// Starts the command as `spec` says and waits for it; `supervisor` answers its binds.
+Result<ChildEnd> StartAndWait(const ChildSpec& spec, const PinPlan& plan, const PinEvents& events) {
+  PinnedChild child = BERTH_TRY(PinnedChild::Start(spec));
+  std::optional<BindSupervisor> supervisor;
+  if (spec.seccomp_notify) supervisor.emplace(child.TakeListener(), plan.rewrite);
+  if (events.started) events.started(child.pid());
+  return child.Wait(supervisor ? &*supervisor : nullptr, events.moved);
+}
+
+// cgroup-bpf: the programs live as long as this call (their links close with it).
+Result<ChildEnd> RunInCgroup(const PinCgroup& cgroup, const PinPlan& plan,
+                             const std::vector<std::string>& argv, const PinEvents& events) {
+  const BindBpf bpf = BERTH_TRY(BindBpf::Attach(cgroup.dir_fd(), plan.rewrite));
+  return StartAndWait({argv, cgroup.procs_fd(), false, {}}, plan, events);
+}
+
+// preload: the shim in LD_PRELOAD (before any the caller set), the port in its variables.
+Result<ChildEnd> RunPreloaded(const PinPlan& plan, const std::vector<std::string>& argv,
+                              const PinEvents& events) {
+  const std::string shim = BERTH_TRY(FindPreloadShim());
+  const char* outer = std::getenv("LD_PRELOAD");
+  const std::string preload = shim + (outer != nullptr && *outer != '\0' ? std::string(":") + outer : "");
+  const char* proto = plan.rewrite.tcp && plan.rewrite.udp ? "both" : plan.rewrite.tcp ? "tcp" : "udp";
+  return StartAndWait({argv, -1, false,
+                       {"LD_PRELOAD=" + preload, fmt::format("BERTH_PIN_PORT={}", plan.rewrite.to),
+                        fmt::format("BERTH_PIN_PROTO={}", proto)}},
+                      plan, events);
+}
+
+// seccomp: berth answers the command's binds until it ends.
+Result<ChildEnd> RunSupervised(const PinPlan& plan, const std::vector<std::string>& argv,
+                               const PinEvents& events) {
+  return StartAndWait({argv, -1, true, {}}, plan, events);
+}
+
 }  // namespace
 
 std::string_view PinEngineName(PinEngine e) {
@@ -131,22 +166,27 @@ Result<PinOutcome> RunPinned(const PinPlan& plan, const std::vector<std::string>
     return Fail(ErrorCode::kConflict, fmt::format("port {} is in use ({} {})", plan.service.port,
                                                   plan.holders[0].endpoint, plan.holders[0].state));
   }
-  PinOutcome out;
-  if (plan.engine == PinEngine::kCgroupBpf) SweepStale(events);
   const Port port = plan.service.port;
-  const bool will_reserve = !plan.reserved && plan.can_reserve;
-  if (!plan.reserved && !plan.can_reserve) {
+  bool reserved = plan.reserved;
+  if (plan.engine == PinEngine::kCgroupBpf) {
+    SweepStale(events);  // may have removed a killed berth's reservation of this very port
+    if (auto now = ReadReservedPorts(); now) reserved = now->contains(port);
+  }
+  const bool will_reserve = !reserved && plan.can_reserve;
+  if (!reserved && !plan.can_reserve) {
     Warn(events, fmt::format("port {} is not reserved in ip_local_reserved_ports (needs root): "
                              "another program may get it as an ephemeral port", port));
   }
-  // The cgroup engine names its cgroup after the reservation before making it, so that a
-  // berth killed at any point after leaves the sweep what it needs to undo it.
+  // The cgroup engine names its cgroup after the reservation before making it, and undoes the
+  // reservation before removing the cgroup, so a berth killed at any point leaves the sweep
+  // what it needs.
   std::optional<PinCgroup> cgroup;
   if (plan.engine == PinEngine::kCgroupBpf) {
     auto made = PinCgroup::Create(will_reserve ? std::optional<Port>(port) : std::nullopt);
     if (!made) return std::unexpected(made.error());
     cgroup.emplace(std::move(*made));
   }
+  PinOutcome out;
   if (will_reserve) {
     if (auto r = ChangeReservation(port, true); !r) {
       Warn(events, fmt::format("port {} could not be reserved: {}", port, r.error().message));
@@ -154,59 +194,17 @@ Result<PinOutcome> RunPinned(const PinPlan& plan, const std::vector<std::string>
       out.reserved_added = true;
     }
   }
-  auto unreserve = [&] {
-    if (!out.reserved_added) return;
+  Result<ChildEnd> end = cgroup ? RunInCgroup(*cgroup, plan, argv, events)
+                         : plan.engine == PinEngine::kPreload ? RunPreloaded(plan, argv, events)
+                                                              : RunSupervised(plan, argv, events);
+  if (out.reserved_added) {
     if (auto r = ChangeReservation(port, false); !r) {
       Warn(events, fmt::format("port {} stays in ip_local_reserved_ports: {}", port, r.error().message));
     }
-  };
-
-  Result<ChildEnd> end = Fail(ErrorCode::kInternal, "not run");
-  if (cgroup) {
-    auto bpf = BindBpf::Attach(cgroup->dir_fd(), plan.rewrite);
-    if (!bpf) {
-      unreserve();  // before the cgroup that records it goes
-      (void)cgroup->Remove();
-      return std::unexpected(bpf.error());
-    }
-    auto child = PinnedChild::Start({argv, cgroup->procs_fd(), false, {}});
-    if (child) {
-      if (events.started) events.started(child->pid());
-      end = child->Wait(nullptr, nullptr);
-    } else {
-      end = std::unexpected(child.error());
-    }
-    unreserve();  // before the cgroup that records it goes
-    if (auto r = cgroup->Remove(); !r) Warn(events, r.error().message);
-  } else if (plan.engine == PinEngine::kPreload) {
-    auto shim = FindPreloadShim();
-    if (!shim) {
-      unreserve();
-      return std::unexpected(shim.error());
-    }
-    const char* outer = std::getenv("LD_PRELOAD");
-    std::string preload = *shim + (outer != nullptr && *outer != '\0' ? std::string(":") + outer : "");
-    const std::string proto = plan.rewrite.tcp && plan.rewrite.udp ? "both" : plan.rewrite.tcp ? "tcp" : "udp";
-    auto child = PinnedChild::Start({argv, -1, false,
-                                     {"LD_PRELOAD=" + preload, fmt::format("BERTH_PIN_PORT={}", port),
-                                      "BERTH_PIN_PROTO=" + proto}});
-    if (child) {
-      if (events.started) events.started(child->pid());
-      end = child->Wait(nullptr, nullptr);
-    } else {
-      end = std::unexpected(child.error());
-    }
-  } else {
-    auto child = PinnedChild::Start({argv, -1, true, {}});
-    if (child) {
-      BindSupervisor supervisor(child->TakeListener(), plan.rewrite);
-      if (events.started) events.started(child->pid());
-      end = child->Wait(&supervisor, events.moved);
-    } else {
-      end = std::unexpected(child.error());
-    }
   }
-  if (!cgroup) unreserve();
+  if (cgroup) {
+    if (auto r = cgroup->Remove(); !r) Warn(events, r.error().message);
+  }
   if (!end) return std::unexpected(end.error());
   out.end = *end;
   return out;

@@ -175,8 +175,9 @@ void AddPinCommand(CLI::App& app, int& exit_code) {
   cmd->add_flag("--json", f->json, "print the plan as JSON (schema berth.pin/1); with a command, "
                                    "the start line on stderr as one JSON object");
   cmd->add_flag("--print-unit", f->print_unit,
-                "print a systemd .socket unit for NAME's port instead: the clean alternative for "
-                "a server that supports socket activation");
+                "print the clean alternative instead: a systemd .socket unit on NAME's port for a "
+                "server that supports socket activation, or the port option of a daemon berth "
+                "knows (nfs.conf for nfs.statd, nfs.mountd, nfs.lockd)");
   AddStoreOptions(cmd, f->store);
   cmd->footer(
       "Exit status: with a command, the command's (128+N when killed by signal N), 2 when berth "

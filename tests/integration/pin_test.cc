@@ -18,6 +18,7 @@
 #include <sstream>
 #include <thread>
 
+#include <fmt/core.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -364,6 +365,27 @@ TEST_F(PinTest, CgroupBpfMovesOnlyListeningBindsOfTheServiceProtocol) {
   EXPECT_NE(got["sendto_src"], port);
 }
 
+// --from moves a server's own "dynamic" choice too; --assign registers the name first.
+TEST_F(PinTest, FromMovesListedPortsAndAssignRegistersFirst) {
+  const std::string script =
+      "import socket; s = socket.socket(); s.bind(('127.0.0.1', 5003)); print(s.getsockname()[1]);"
+      "t = socket.socket(); t.bind(('127.0.0.1', 5011)); print(t.getsockname()[1])";
+  CommandResult r = test::Run(Pin("late", {"--assign", "--proto", "tcp", "--from", "5000-5010"},
+                                  {kPython, "-c", script}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  CommandResult show = RunBerth({"show", "late", "--db", db_, "--json"});
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  auto doc = nlohmann::json::parse(show.out, nullptr, false);
+  ASSERT_FALSE(doc.is_discarded()) << show.out;
+  ASSERT_TRUE(doc["port"].is_number()) << show.out;
+  const int port = doc["port"].get<int>();
+  EXPECT_EQ(r.out, fmt::format("{}\n5011\n", port)) << "5003 is in --from, 5011 is not";
+  for (const char* engine : {"cgroup-bpf", "seccomp"}) {
+    r = test::Run(Pin("late", {"--engine", engine, "--from", "5000-5010"}, {kPython, "-c", script}));
+    EXPECT_EQ(r.out, fmt::format("{}\n5011\n", port)) << engine << ": " << r.err;
+  }
+}
+
 TEST_F(PinTest, CgroupBpfPinsUdpAndIpv6ForABothService) {
   const Port port = Assign("dns", "both");
   nlohmann::json got = RunProbe(test::Run(Pin("dns", {"--engine", "cgroup-bpf"}, {kPython, "-c", kProbeScript})));
@@ -443,9 +465,11 @@ TEST_F(PinTest, KillNineOfBerthLeavesACgroupTheNextPinRemoves) {
   EXPECT_TRUE(WaitFor([&] { return !Listening(port); }));
   EXPECT_TRUE(HasPinCgroupOf(killed));
   EXPECT_TRUE(Reserved().contains(port));
-  // The next berth pin sweeps both away, says so, and runs.
-  CommandResult r = test::Run(Pin("web", {}, {"true"}));
+  // The next berth pin sweeps both away, says so, and runs with the port reserved again.
+  CommandResult r = test::Run(Pin("web", {}, {"cat", "/proc/sys/net/ipv4/ip_local_reserved_ports"}));
   EXPECT_EQ(r.exit_code, 0) << r.err;
+  auto during = PortSet::Parse(r.out);
+  EXPECT_TRUE(during && during->contains(port)) << "reserved while pinned: " << r.out;
   EXPECT_NE(r.err.find("which was killed"), std::string::npos) << r.err;
   EXPECT_FALSE(HasPinCgroupOf(killed));
   EXPECT_FALSE(Reserved().contains(port));
