@@ -28,8 +28,10 @@ void Warn(const PinEvents& events, std::string_view text) {
   if (events.warning) events.warning(text);
 }
 
-// The reservations of berths killed before they could remove them.
-void SweepStale(const PinEvents& events) {
+}  // namespace
+
+void SweepKilledPins(const PinEvents& events) {
+  if (!HasBpfPrivilege()) return;  // their cgroups are not ours to remove
   for (const StalePin& s : SweepStalePinCgroups()) {
     if (!s.removed) {
       Warn(events, fmt::format("the cgroup {} of a berth pin that is gone could not be removed: {}",
@@ -46,6 +48,8 @@ void SweepStale(const PinEvents& events) {
     }
   }
 }
+
+namespace {
 
 // Starts the command as `spec` says and waits for it; `supervisor` answers its binds.
 Result<ChildEnd> StartAndWait(const ChildSpec& spec, const PinPlan& plan, const PinEvents& events) {
@@ -167,11 +171,7 @@ Result<PinOutcome> RunPinned(const PinPlan& plan, const std::vector<std::string>
                                                   plan.holders[0].endpoint, plan.holders[0].state));
   }
   const Port port = plan.service.port;
-  bool reserved = plan.reserved;
-  if (plan.engine == PinEngine::kCgroupBpf) {
-    SweepStale(events);  // may have removed a killed berth's reservation of this very port
-    if (auto now = ReadReservedPorts(); now) reserved = now->contains(port);
-  }
+  const bool reserved = plan.reserved;
   const bool will_reserve = !reserved && plan.can_reserve;
   if (!reserved && !plan.can_reserve) {
     Warn(events, fmt::format("port {} is not reserved in ip_local_reserved_ports (needs root): "

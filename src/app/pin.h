@@ -65,8 +65,13 @@ struct PinOutcome {
   bool reserved_added = false;  // berth added the port to ip_local_reserved_ports (and removed it)
 };
 
-// Runs `argv` under `plan` (whose holders must be empty): sweeps the cgroups of berths that
-// were killed, reserves the port when it can, sets the engine up, runs the command to its
+// Kills and removes what berth pins killed with SIGKILL left (their cgroups, what still runs
+// in them, the reservations their names record), telling each through `events.warning`. Run
+// before PlanPin, so that a survivor of a killed pin does not hold the port. Does nothing
+// without the cgroup engine's privilege (those cgroups are root's).
+void SweepKilledPins(const PinEvents& events);
+
+// Runs `argv` under `plan` (whose holders must be empty): reserves the port when it can, sets the engine up, runs the command to its
 // end, then removes the cgroup, the programs and the reservation it added. Failure: setting
 // up (nothing is left behind; the command did not run or was killed), or the supervisor's.
 [[nodiscard]] Result<PinOutcome> RunPinned(const PinPlan& plan, const std::vector<std::string>& argv,

@@ -88,6 +88,9 @@ int RunPin(const PinFlags& f) {
   } else if (!f.proto.empty()) {
     return PrintError("--proto is for --assign: a registered service keeps its protocol");
   }
+  app::PinEvents events;
+  events.warning = [](std::string_view w) { PrintWarning(w); };
+  if (!f.command.empty() && !f.print_unit) app::SweepKilledPins(events);
   std::optional<app::PinPlan> plan;
   {
     auto store = OpenRegistry(f.store, registry::OpenMode::kRead);
@@ -127,8 +130,6 @@ int RunPin(const PinFlags& f) {
     fmt::print(stderr, "berth: pin: note: {} has a port option, which needs no pin: see 'berth "
                        "pin --print-unit {}'\n", f.name, f.name);
   }
-  app::PinEvents events;
-  events.warning = [](std::string_view w) { PrintWarning(w); };
   events.started = [&](pid_t pid) {
     view.pid = pid;
     if (f.json) {

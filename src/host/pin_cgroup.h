@@ -2,7 +2,7 @@
 // added the port to ip_local_reserved_ports) under the caller's own cgroup, so that under
 // systemd it stays inside the unit's cgroup and dies with the unit. Removing it kills what is
 // left in it (cgroup.kill) and removes the directory. A berth killed with SIGKILL leaves its
-// directory behind: SweepStalePinCgroups, run by every `berth pin` before it starts, kills and
+// directory behind: SweepStalePinCgroups, run by `berth pin` before it checks the port, kills and
 // removes the cgroups whose berth is gone and returns what they had reserved. One thread.
 #pragma once
 

@@ -473,6 +473,25 @@ TEST_F(PinTest, KillNineOfBerthLeavesACgroupTheNextPinRemoves) {
   EXPECT_NE(r.err.find("which was killed"), std::string::npos) << r.err;
   EXPECT_FALSE(HasPinCgroupOf(killed));
   EXPECT_FALSE(Reserved().contains(port));
+  // A server that forked: its child is not the command berth started, so it outlives berth,
+  // still listening, in the cgroup. The next berth pin kills it (cgroup.kill) before it
+  // checks the port.
+  {
+    Proc berth(Pin("web", {"--engine", "cgroup-bpf"},
+                   {"sh", "-c", std::string(kPython) + " -m http.server 0 --bind 127.0.0.1 & wait"}));
+    ASSERT_TRUE(WaitFor([&] { return Listening(port) || !berth.Running(); }));
+    ASSERT_TRUE(Listening(port));
+    killed = berth.pid();
+    ASSERT_EQ(::kill(killed, SIGKILL), 0);
+    EXPECT_EQ(berth.Reap(), 128 + SIGKILL);
+  }
+  EXPECT_TRUE(Listening(port)) << "the forked server survives its berth";
+  EXPECT_TRUE(HasPinCgroupOf(killed));
+  r = test::Run(Pin("web", {}, {"true"}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(HasPinCgroupOf(killed));
+  EXPECT_FALSE(Listening(port)) << "the survivor was killed with its cgroup";
+  EXPECT_FALSE(Reserved().contains(port));
   // The seccomp engine has no cgroup: the server dies with berth, the listener closes, and
   // the reservation berth added as root stays (documented).
   {
