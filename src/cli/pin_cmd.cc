@@ -142,8 +142,11 @@ int RunPin(const PinFlags& f) {
   };
   events.moved = [](const MovedBind& m) {
     if (m.error != 0) {
-      PrintWarning(fmt::format("pid {}: bind of {} port {} moved to {} failed: {}", m.pid,
-                               ProtocolName(m.proto), m.asked, m.bound, ErrnoError(m.error, "bind").message));
+      PrintWarning(fmt::format(
+          "pid {}: its bind of {} port {}, moved to {}, failed ({}); the command got that error. "
+          "A second listener of the pinned protocol asking for any port cannot have the one "
+          "static port too",
+          m.pid, ProtocolName(m.proto), m.asked, m.bound, ErrnoError(m.error, "bind").message));
     }
   };
   auto outcome = app::RunPinned(*plan, f.command, events);

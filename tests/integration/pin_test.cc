@@ -428,6 +428,14 @@ TEST_F(PinTest, ExitStatusPassesThroughAndATakenPortStopsTheStart) {
   const Port port = Assign("web", "tcp");
   CommandResult r = test::Run(Pin("web", {}, {"sh", "-c", "exit 7"}));
   EXPECT_EQ(r.exit_code, 7) << r.err;
+  // A second listener asking for any port gets EADDRINUSE; the seccomp engine says why.
+  r = test::Run(Pin("web", {"--engine", "seccomp"},
+                    {kPython, "-c",
+                     "import socket,sys; a=socket.socket(); a.bind(('127.0.0.1',0)); a.listen()\n"
+                     "b=socket.socket()\ntry: b.bind(('127.0.0.1',0))\n"
+                     "except OSError as e: sys.exit(e.errno)"}));
+  EXPECT_EQ(r.exit_code, EADDRINUSE) << r.err;
+  EXPECT_NE(r.err.find("second listener"), std::string::npos) << r.err;
   // Something else holds the port: a clear error, and the command never starts.
   Proc holder(InNs({kPython, "-c",
                     "import socket,time; s=socket.socket(); s.bind(('127.0.0.1'," +
