@@ -38,6 +38,7 @@ std::string_view RemedyName(Remedy remedy) {
     case Remedy::kAdoptListener: return "adopt_listener";
     case Remedy::kAssignInstead: return "assign_instead";
     case Remedy::kSeeAllProcesses: return "see_all_processes";
+    case Remedy::kAssignFirst: return "assign_first";
   }
   return "unknown";
 }

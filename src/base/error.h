@@ -43,6 +43,7 @@ enum class Remedy {
   kAssignInstead,    // nothing listens: register the port as new; subject: the service,
                      // detail: "PORT/PROTO"
   kSeeAllProcesses,  // a listener's process is hidden from this user: run as root
+  kAssignFirst,      // the service is not registered: claim a port for it; subject: the service
 };
 
 struct Hint {

@@ -30,6 +30,8 @@ void AddProbeCommand(CLI::App& app, int& exit_code);
 // Rewrites nmap's "-iL" (not a name CLI11 accepts) to "--input-list" in argv, in place.
 void RewriteProbeArgs(int argc, char** argv);
 void AddFirewallCommand(CLI::App& app, int& exit_code);
+// berth pin (src/cli/pin_cmd.cc, docs/pin.md).
+void AddPinCommand(CLI::App& app, int& exit_code);
 // berth lint (src/cli/lint_cmd.cc, docs/lint.md).
 void AddLintCommand(CLI::App& app, int& exit_code);
 

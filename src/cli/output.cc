@@ -109,6 +109,9 @@ std::string WordRemedy(const Hint& h) {
                          "adopt {0} --port {1} --proto {2}'",
                          TerminalSafe(h.subject), port, proto);
     }
+    case Remedy::kAssignFirst:
+      return fmt::format("register it first with 'berth assign {}' (or pass --assign to berth "
+                         "pin)", TerminalSafe(h.subject));
     case Remedy::kSeeAllProcesses:
       return "run berth as root (with the same registry: --db or BERTH_DB) to see every "
              "process, or leave out --process, --unit and --pid to accept the listener";

@@ -19,6 +19,8 @@ Result<PortSet> ReadReservedPorts() {
   return set;
 }
 
+bool CanSetReservedPorts() { return ::access(kReservedPortsPath, W_OK) == 0; }
+
 Result<PortSet> SetReservedPorts(const PortSet& value) {
   const std::string text = value.Format() + "\n";
   UniqueFd fd(::open(kReservedPortsPath, O_WRONLY | O_CLOEXEC));

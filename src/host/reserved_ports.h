@@ -16,4 +16,7 @@ inline constexpr const char* kReservedPortsPath = "/proc/sys/net/ipv4/ip_local_r
 // Error (kPermissionDenied without root), kInternal when the read-back does not cover `value`.
 [[nodiscard]] Result<PortSet> SetReservedPorts(const PortSet& value);
 
+// True when this process may write the value (root in this network namespace's owner).
+bool CanSetReservedPorts();
+
 }  // namespace berth

@@ -138,6 +138,10 @@ TEST(OutputContract, EveryJsonDocumentHasASchemaAndPortArrays) {
   docs.push_back(Doc(B({"range", "20000", "60999"}), {0, 1}));
   json reserve = Doc(B({"reserve"}));
   EXPECT_TRUE(reserve["written"].is_null()) << reserve.dump();  // a dry run writes nothing
+  json pin = Doc(B({"pin", "alpha"}), {0, 1});  // the plan; 1 when the port is taken here
+  EXPECT_EQ(pin["schema"], "berth.pin/1") << pin.dump();
+  EXPECT_EQ(pin["port"], one["port"]) << pin.dump();
+  docs.push_back(pin);
   docs.push_back(reserve);
   docs.push_back(Doc(B({"firewall", "--format", "nft"})));
   docs.push_back(Doc(B({"firewall", "--surface"})));

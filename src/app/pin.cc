@@ -1,0 +1,213 @@
+#include "app/pin.h"
+
+#include <cstdlib>
+
+#include <fmt/core.h>
+
+#include "host/bind_bpf.h"
+#include "host/pin_cgroup.h"
+#include "host/reserved_ports.h"
+
+namespace berth::app {
+namespace {
+
+// Adds or removes `port` in ip_local_reserved_ports, merging with what is there.
+Result<void> ChangeReservation(Port port, bool add) {
+  PortSet now = BERTH_TRY(ReadReservedPorts());
+  if (now.contains(port) == add) return {};
+  if (add) {
+    now.Add(port);
+  } else {
+    now.Subtract(PortRange{port, port});
+  }
+  BERTH_TRY(SetReservedPorts(now));
+  return {};
+}
+
+void Warn(const PinEvents& events, std::string_view text) {
+  if (events.warning) events.warning(text);
+}
+
+}  // namespace
+
+void SweepKilledPins(const PinEvents& events) {
+  if (!HasBpfPrivilege()) return;  // their cgroups are not ours to remove
+  for (const StalePin& s : SweepStalePinCgroups()) {
+    if (!s.removed) {
+      Warn(events, fmt::format("the cgroup {} of a berth pin that is gone could not be removed: {}",
+                               s.path, s.problem));
+      continue;
+    }
+    Warn(events, fmt::format("removed the cgroup {} left by berth pin (pid {}), which was killed",
+                             s.path, s.owner));
+    if (s.reserved) {
+      if (auto r = ChangeReservation(*s.reserved, false); !r) {
+        Warn(events, fmt::format("port {} stays in ip_local_reserved_ports: {}", *s.reserved,
+                                 r.error().message));
+      }
+    }
+  }
+}
+
+namespace {
+
+// Starts the command as `spec` says and waits for it; `supervisor` answers its binds.
+Result<ChildEnd> StartAndWait(const ChildSpec& spec, const PinPlan& plan, const PinEvents& events) {
+  PinnedChild child = BERTH_TRY(PinnedChild::Start(spec));
+  std::optional<BindSupervisor> supervisor;
+  if (spec.seccomp_notify) supervisor.emplace(child.TakeListener(), plan.rewrite);
+  if (events.started) events.started(child.pid());
+  return child.Wait(supervisor ? &*supervisor : nullptr, events.moved);
+}
+
+// cgroup-bpf: the programs live as long as this call (their links close with it).
+Result<ChildEnd> RunInCgroup(const PinCgroup& cgroup, const PinPlan& plan,
+                             const std::vector<std::string>& argv, const PinEvents& events) {
+  const BindBpf bpf = BERTH_TRY(BindBpf::Attach(cgroup.dir_fd(), plan.rewrite));
+  return StartAndWait({argv, cgroup.procs_fd(), false, {}}, plan, events);
+}
+
+// preload: the shim in LD_PRELOAD (before any the caller set), the port in its variables.
+Result<ChildEnd> RunPreloaded(const PinPlan& plan, const std::vector<std::string>& argv,
+                              const PinEvents& events) {
+  const std::string shim = BERTH_TRY(FindPreloadShim());
+  const char* outer = std::getenv("LD_PRELOAD");
+  const std::string preload = shim + (outer != nullptr && *outer != '\0' ? std::string(":") + outer : "");
+  const char* proto = plan.rewrite.tcp && plan.rewrite.udp ? "both" : plan.rewrite.tcp ? "tcp" : "udp";
+  return StartAndWait({argv, -1, false,
+                       {"LD_PRELOAD=" + preload, fmt::format("BERTH_PIN_PORT={}", plan.rewrite.to),
+                        fmt::format("BERTH_PIN_PROTO={}", proto)}},
+                      plan, events);
+}
+
+// seccomp: berth answers the command's binds until it ends.
+Result<ChildEnd> RunSupervised(const PinPlan& plan, const std::vector<std::string>& argv,
+                               const PinEvents& events) {
+  return StartAndWait({argv, -1, true, {}}, plan, events);
+}
+
+}  // namespace
+
+std::string_view PinEngineName(PinEngine e) {
+  switch (e) {
+    case PinEngine::kAuto: return "auto";
+    case PinEngine::kCgroupBpf: return "cgroup-bpf";
+    case PinEngine::kSeccomp: return "seccomp";
+    case PinEngine::kPreload: return "preload";
+  }
+  return "?";
+}
+
+Result<PinEngine> ParsePinEngine(std::string_view text) {
+  for (PinEngine e : {PinEngine::kAuto, PinEngine::kCgroupBpf, PinEngine::kSeccomp, PinEngine::kPreload}) {
+    if (text == PinEngineName(e)) return e;
+  }
+  return Fail(ErrorCode::kInvalidArgument,
+              fmt::format("unknown engine '{}': auto, cgroup-bpf, seccomp or preload", text));
+}
+
+Result<PinPlan> PlanPin(registry::Store& store, HostSource& host, const PinRequest& request) {
+  auto record = BERTH_TRY(store.GetService(request.name));
+  if (!record) {
+    return Fail(ErrorCode::kNotFound, fmt::format("'{}' is not registered in {}", request.name,
+                                                  store.Location()),
+                {Hint{Remedy::kAssignFirst, request.name}});
+  }
+  PinPlan plan;
+  plan.service = record->service;
+  plan.rewrite.to = plan.service.port;
+  plan.rewrite.from = request.from;
+  plan.rewrite.tcp = Covers(plan.service.proto, Protocol::kTcp);
+  plan.rewrite.udp = Covers(plan.service.proto, Protocol::kUdp);
+  plan.engine = request.engine;
+  if (plan.engine == PinEngine::kAuto) {
+    const bool privileged = HasBpfPrivilege();
+    const bool cgroup2 = OwnCgroupDir().has_value();
+    plan.engine = privileged && cgroup2 ? PinEngine::kCgroupBpf : PinEngine::kSeccomp;
+    plan.engine_why = !privileged ? "without CAP_BPF and CAP_NET_ADMIN"
+                      : cgroup2   ? "has CAP_BPF and CAP_NET_ADMIN"
+                                  : "no cgroup v2 mounted in this mount namespace";
+  } else {
+    plan.engine_why = "asked for";
+    if (plan.engine == PinEngine::kCgroupBpf && !HasBpfPrivilege()) {
+      return Fail(ErrorCode::kPermissionDenied,
+                  "the cgroup-bpf engine needs CAP_BPF (or CAP_SYS_ADMIN) and CAP_NET_ADMIN, which "
+                  "this process lacks: run as root, or use the seccomp engine, which needs no "
+                  "privilege");
+    }
+    if (plan.engine == PinEngine::kPreload && !request.from.empty()) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "the preload engine moves binds to port 0 only, not to listed ports: use the "
+                  "cgroup-bpf or seccomp engine");
+    }
+  }
+
+  HostQuery query;
+  query.all_states = true;
+  query.tcp = plan.rewrite.tcp;
+  query.udp = plan.rewrite.udp;
+  query.resolve_owners = false;
+  HostSnapshot snap = BERTH_TRY(host.Take(query));
+  plan.warnings = snap.warnings;
+  for (const SocketRecord& s : snap.sockets) {
+    // TIME-WAIT is left from connections of an earlier run; it does not keep a listener out.
+    if (s.local_port != plan.service.port || s.state == SocketState::kTimeWait) continue;
+    plan.holders.push_back({s.proto, FormatEndpoint(s.local, s.local_port),
+                            std::string(StateName(s.state, s.proto))});
+  }
+  if (auto reserved = ReadReservedPorts(); reserved) {
+    plan.reserved = reserved->contains(plan.service.port);
+  } else {
+    plan.warnings.push_back(reserved.error().message);
+  }
+  plan.can_reserve = CanSetReservedPorts();
+  return plan;
+}
+
+Result<PinOutcome> RunPinned(const PinPlan& plan, const std::vector<std::string>& argv,
+                             const PinEvents& events) {
+  if (!plan.holders.empty()) {
+    return Fail(ErrorCode::kConflict, fmt::format("port {} is in use ({} {})", plan.service.port,
+                                                  plan.holders[0].endpoint, plan.holders[0].state));
+  }
+  const Port port = plan.service.port;
+  const bool reserved = plan.reserved;
+  const bool will_reserve = !reserved && plan.can_reserve;
+  if (!reserved && !plan.can_reserve) {
+    Warn(events, fmt::format("port {} is not reserved in ip_local_reserved_ports (needs root): "
+                             "another program may get it as an ephemeral port", port));
+  }
+  // The cgroup engine names its cgroup after the reservation before making it, and undoes the
+  // reservation before removing the cgroup, so a berth killed at any point leaves the sweep
+  // what it needs.
+  std::optional<PinCgroup> cgroup;
+  if (plan.engine == PinEngine::kCgroupBpf) {
+    auto made = PinCgroup::Create(will_reserve ? std::optional<Port>(port) : std::nullopt);
+    if (!made) return std::unexpected(made.error());
+    cgroup.emplace(std::move(*made));
+  }
+  PinOutcome out;
+  if (will_reserve) {
+    if (auto r = ChangeReservation(port, true); !r) {
+      Warn(events, fmt::format("port {} could not be reserved: {}", port, r.error().message));
+    } else {
+      out.reserved_added = true;
+    }
+  }
+  Result<ChildEnd> end = cgroup ? RunInCgroup(*cgroup, plan, argv, events)
+                         : plan.engine == PinEngine::kPreload ? RunPreloaded(plan, argv, events)
+                                                              : RunSupervised(plan, argv, events);
+  if (out.reserved_added) {
+    if (auto r = ChangeReservation(port, false); !r) {
+      Warn(events, fmt::format("port {} stays in ip_local_reserved_ports: {}", port, r.error().message));
+    }
+  }
+  if (cgroup) {
+    if (auto r = cgroup->Remove(); !r) Warn(events, r.error().message);
+  }
+  if (!end) return std::unexpected(end.error());
+  out.end = *end;
+  return out;
+}
+
+}  // namespace berth::app

@@ -1,0 +1,69 @@
+// The cgroup v2 a pinned command runs in: "berth-pin.<berth pid>" (with ".r<port>" when berth
+// added the port to ip_local_reserved_ports) under the caller's own cgroup, so that under
+// systemd it stays inside the unit's cgroup and dies with the unit. Removing it kills what is
+// left in it (cgroup.kill) and removes the directory. A berth killed with SIGKILL leaves its
+// directory behind: SweepStalePinCgroups, run by `berth pin` before it checks the port, kills and
+// removes the cgroups whose berth is gone and returns what they had reserved. One thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/error.h"
+#include "base/unique_fd.h"
+#include "core/port.h"
+
+namespace berth {
+
+// The directory of the calling process's cgroup v2 (the cgroup2 mount plus the "0::" line of
+// /proc/self/cgroup). Failure: kUnavailable when no cgroup2 hierarchy is mounted.
+[[nodiscard]] Result<std::string> OwnCgroupDir();
+
+class PinCgroup {
+ public:
+  // Creates the cgroup under OwnCgroupDir(). Failure: kPermissionDenied (not root, or the
+  // caller's cgroup is not delegated), kUnavailable without cgroup v2.
+  [[nodiscard]] static Result<PinCgroup> Create(std::optional<Port> reserved);
+  PinCgroup(PinCgroup&& o) noexcept
+      : path_(std::exchange(o.path_, {})), dir_(std::move(o.dir_)), procs_(std::move(o.procs_)) {}
+  PinCgroup& operator=(PinCgroup&&) = delete;
+  ~PinCgroup();
+
+  const std::string& path() const { return path_; }
+  int dir_fd() const { return dir_.get(); }
+  // cgroup.procs opened for writing: a forked child writes "0" to it to move itself in.
+  int procs_fd() const { return procs_.get(); }
+  // Kills what is left in the cgroup and removes it; waits (bounded, a few seconds) until it
+  // is empty. Failure: the errno Error naming the directory. Idempotent.
+  [[nodiscard]] Result<void> Remove();
+
+ private:
+  PinCgroup() = default;
+  std::string path_;
+  UniqueFd dir_, procs_;
+};
+
+struct StalePin {
+  std::string path;
+  pid_t owner = 0;                // the berth that created it, no longer running
+  std::optional<Port> reserved;   // the port it had added to ip_local_reserved_ports
+  bool removed = false;           // false: still there (the error is in `problem`)
+  std::string problem;
+};
+// Finds "berth-pin.*" cgroups under OwnCgroupDir() whose berth is gone, kills what runs in
+// them and removes them. An empty result when there is nothing to do (or no cgroup v2).
+std::vector<StalePin> SweepStalePinCgroups();
+
+// Parses a pin cgroup's directory name: the owner pid and the reserved port. nullopt when it
+// is not one. Pure.
+struct PinCgroupName {
+  pid_t owner = 0;
+  std::optional<Port> reserved;
+};
+std::optional<PinCgroupName> ParsePinCgroupName(std::string_view name);
+
+}  // namespace berth
