@@ -1,0 +1,545 @@
+#include "host/windows_parse.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <map>
+#include <unordered_map>
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include "base/json_text.h"
+
+namespace berth {
+namespace {
+
+using nlohmann::json;
+using windows::WindowsHost;
+
+constexpr std::size_t kMaxName = 1024;      // names, addresses, registry values
+constexpr std::size_t kMaxWarning = 16384;
+
+// PowerShell's text for an object or array that ConvertTo-Json's -Depth cut off.
+bool LooksTruncated(std::string_view s) {
+  return s.starts_with("@{") || s.starts_with("System.") || s.starts_with("Microsoft.") ||
+         s == "CimInstance";
+}
+
+class Reader {
+ public:
+  explicit Reader(std::string_view source) : source_(source) {}
+
+  std::unexpected<Error> Bad(std::string_view at, std::string_view what) const {
+    return Fail(ErrorCode::kMalformed, fmt::format("{}: {} (at {})", source_, what, at));
+  }
+  std::unexpected<Error> Truncated(std::string_view at) const {
+    return Bad(at, "cut by ConvertTo-Json's -Depth (PowerShell wrote an object as its type "
+                   "name); rerun the collector exactly as 'berth collect --format powershell' "
+                   "prints it, which serializes deep enough");
+  }
+
+  const json* Member(const json& obj, std::string_view key) const {
+    auto it = obj.find(key);
+    return it == obj.end() ? nullptr : &*it;
+  }
+
+  Result<std::int64_t> Int(const json& v, std::string_view at, std::int64_t min, std::int64_t max) const {
+    std::int64_t n = 0;
+    if (v.is_number_unsigned()) {
+      const auto u = v.get<std::uint64_t>();
+      if (u > static_cast<std::uint64_t>(max)) {
+        return Bad(at, fmt::format("expected an integer {}-{}, got {}", min, max, u));
+      }
+      n = static_cast<std::int64_t>(u);
+    } else if (v.is_number_integer()) {
+      n = v.get<std::int64_t>();
+    } else {
+      return Bad(at, fmt::format("expected an integer {}-{}, got {}", min, max, v.type_name()));
+    }
+    if (n < min || n > max) return Bad(at, fmt::format("expected an integer {}-{}, got {}", min, max, n));
+    return n;
+  }
+  Result<std::int64_t> IntField(const json& obj, std::string_view at, std::string_view key,
+                                std::int64_t min, std::int64_t max) const {
+    const json* v = Member(obj, key);
+    const std::string where = fmt::format("{}.{}", at, key);
+    if (v == nullptr) return Bad(where, "missing");
+    return Int(*v, where, min, max);
+  }
+
+  // A string, a number (PowerShell writes registry values as they are typed) or null/absent
+  // ("" then). Objects and arrays are refused.
+  Result<std::string> Text(const json& obj, std::string_view at, std::string_view key,
+                           bool required = false) const {
+    const json* v = Member(obj, key);
+    const std::string where = fmt::format("{}.{}", at, key);
+    if (v == nullptr || v->is_null()) {
+      if (required) return Bad(where, "missing");
+      return std::string();
+    }
+    if (v->is_number_unsigned()) return fmt::format("{}", v->get<std::uint64_t>());
+    if (v->is_number_integer()) return fmt::format("{}", v->get<std::int64_t>());
+    if (!v->is_string()) return Bad(where, fmt::format("expected a string, got {}", v->type_name()));
+    const auto& s = v->get_ref<const std::string&>();
+    if (s.size() > kMaxName) return Bad(where, fmt::format("{} bytes, more than {}", s.size(), kMaxName));
+    if (required && s.empty()) return Bad(where, "empty");
+    return s;
+  }
+
+  // The objects of list `key`: absent or null is none, a lone object is one (ConvertTo-Json
+  // writes a one-element pipeline result so).
+  Result<std::vector<const json*>> Objects(const json& obj, std::string_view key) const {
+    std::vector<const json*> out;
+    const json* v = Member(obj, key);
+    if (v == nullptr || v->is_null()) return out;
+    if (v->is_object()) {
+      out.push_back(v);
+      return out;
+    }
+    if (v->is_string() && LooksTruncated(v->get_ref<const std::string&>())) return Truncated(key);
+    if (!v->is_array()) return Bad(key, fmt::format("expected an array, got {}", v->type_name()));
+    if (v->size() > kWindowsMaxItems) {
+      return Bad(key, fmt::format("{} entries, more than the {} allowed", v->size(), kWindowsMaxItems));
+    }
+    for (std::size_t i = 0; i < v->size(); ++i) {
+      const json& e = (*v)[i];
+      const std::string at = fmt::format("{}[{}]", key, i);
+      if (e.is_string() && LooksTruncated(e.get_ref<const std::string&>())) return Truncated(at);
+      if (!e.is_object()) return Bad(at, fmt::format("expected an object, got {}", e.type_name()));
+      out.push_back(&e);
+    }
+    return out;
+  }
+
+  // A list of strings: an array, a lone string, null. `split`: a lone string is also split on
+  // blanks (and commas), as -Depth leaves a string array ("5000-5100 6000-6100").
+  Result<std::vector<std::string>> Strings(const json& obj, std::string_view at, std::string_view key,
+                                           bool split, std::size_t max_len) const {
+    std::vector<std::string> out;
+    const json* v = Member(obj, key);
+    const std::string where = at.empty() ? std::string(key) : fmt::format("{}.{}", at, key);
+    if (v == nullptr || v->is_null()) return out;
+    auto one = [&](const json& e, const std::string& w) -> Result<void> {
+      if (e.is_number_unsigned()) {
+        out.push_back(fmt::format("{}", e.get<std::uint64_t>()));
+        return {};
+      }
+      if (!e.is_string()) return Bad(w, fmt::format("expected a string, got {}", e.type_name()));
+      const auto& s = e.get_ref<const std::string&>();
+      if (s.size() > max_len) return Bad(w, fmt::format("{} bytes, more than {}", s.size(), max_len));
+      if (!split) {
+        out.push_back(s);
+        return {};
+      }
+      std::size_t i = 0;
+      while (i < s.size()) {
+        const std::size_t start = s.find_first_not_of(" ,\t", i);
+        if (start == std::string::npos) break;
+        const std::size_t end = std::min(s.find_first_of(" ,\t", start), s.size());
+        out.push_back(s.substr(start, end - start));
+        i = end;
+      }
+      return {};
+    };
+    if (v->is_array()) {
+      if (v->size() > kWindowsMaxItems) return Bad(where, "too many entries");
+      for (std::size_t i = 0; i < v->size(); ++i) BERTH_TRY(one((*v)[i], fmt::format("{}[{}]", where, i)));
+    } else {
+      if (v->is_string() && LooksTruncated(v->get_ref<const std::string&>())) return Truncated(where);
+      BERTH_TRY(one(*v, where));
+    }
+    if (out.size() > kWindowsMaxItems) return Bad(where, "too many entries");
+    return out;
+  }
+
+  // An enum PowerShell may write as its number or its name; `names` maps both to a value.
+  Result<int> Enum(const json& obj, std::string_view at, std::string_view key,
+                   std::initializer_list<std::pair<std::string_view, int>> names, int numeric_max) const {
+    const json* v = Member(obj, key);
+    const std::string where = fmt::format("{}.{}", at, key);
+    if (v == nullptr || v->is_null()) return Bad(where, "missing");
+    if (v->is_boolean()) return v->get<bool>() ? 1 : 2;  // Enabled written as a boolean
+    if (v->is_number_integer()) return static_cast<int>(BERTH_TRY(Int(*v, where, 0, numeric_max)));
+    if (v->is_string()) {
+      const auto& s = v->get_ref<const std::string&>();
+      for (const auto& [name, value] : names) {
+        if (s.size() == name.size() &&
+            std::equal(s.begin(), s.end(), name.begin(),
+                       [](char a, char b) { return (a | 0x20) == (b | 0x20); })) {
+          return value;
+        }
+      }
+      if (s.size() > 64) return Bad(where, "unknown value");
+      return Bad(where, fmt::format("unknown value '{}'", s));
+    }
+    return Bad(where, fmt::format("expected a number or a name, got {}", v->type_name()));
+  }
+
+ private:
+  std::string_view source_;
+};
+
+Result<IpAddress> Address(const Reader& r, std::string text, std::string_view at) {
+  if (const std::size_t pct = text.find('%'); pct != std::string::npos) text.resize(pct);  // scope id
+  IpAddress a;
+  a.family = text.find(':') == std::string::npos ? 4 : 6;
+  if (::inet_pton(a.family == 4 ? AF_INET : AF_INET6, text.c_str(), a.bytes.data()) != 1) {
+    return r.Bad(at, fmt::format("'{}' is not an IP address", text));
+  }
+  return a;
+}
+
+// Days since 1970-01-01 of a civil date (Howard Hinnant's days_from_civil).
+std::int64_t DaysFromCivil(std::int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+bool Digits(std::string_view s, std::size_t at, std::size_t n, int& out) {
+  if (at + n > s.size()) return false;
+  out = 0;
+  for (std::size_t i = at; i < at + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    out = out * 10 + (s[i] - '0');
+  }
+  return true;
+}
+
+// "/Date(1764712345678)/" (5.1; "\/" unescaped by the JSON reader), optionally with a
+// +hhmm offset that does not change the instant, or ISO 8601 "2026-12-02T22:00:00.123Z"
+// (7; an offset "+01:00" is applied). Unix milliseconds; nullopt when neither.
+std::optional<std::int64_t> ParseDate(std::string_view s) {
+  if (s.starts_with("/Date(") && s.ends_with(")/")) {
+    std::string_view body = s.substr(6, s.size() - 8);
+    if (const std::size_t off = body.find_first_of("+-", 1); off != std::string_view::npos) {
+      body = body.substr(0, off);
+    }
+    bool neg = !body.empty() && body[0] == '-';
+    if (neg) body.remove_prefix(1);
+    if (body.empty() || body.size() > 15) return std::nullopt;
+    std::int64_t ms = 0;
+    for (char c : body) {
+      if (c < '0' || c > '9') return std::nullopt;
+      ms = ms * 10 + (c - '0');
+    }
+    return neg ? -ms : ms;
+  }
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+  if (!Digits(s, 0, 4, y) || s.size() < 19 || s[4] != '-' || !Digits(s, 5, 2, mo) || s[7] != '-' ||
+      !Digits(s, 8, 2, d) || s[10] != 'T' || !Digits(s, 11, 2, h) || s[13] != ':' ||
+      !Digits(s, 14, 2, mi) || s[16] != ':' || !Digits(s, 17, 2, sec)) {
+    return std::nullopt;
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return std::nullopt;
+  std::size_t i = 19;
+  int ms = 0;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    int digits = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+      if (digits < 3) ms = ms * 10 + (s[i] - '0');
+      ++digits;
+      ++i;
+    }
+    if (digits == 0) return std::nullopt;
+    for (; digits < 3; ++digits) ms *= 10;
+  }
+  std::int64_t offset_s = 0;
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+    int oh = 0, om = 0;
+    if (!Digits(s, i + 1, 2, oh) || i + 3 >= s.size() || s[i + 3] != ':' || !Digits(s, i + 4, 2, om) ||
+        oh > 23 || om > 59) {
+      return std::nullopt;
+    }
+    offset_s = (s[i] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+    i += 6;
+  } else if (i < s.size() && s[i] == 'Z') {
+    ++i;
+  }
+  if (i != s.size()) return std::nullopt;
+  const std::int64_t days = DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+  return ((days * 86400 + h * 3600 + mi * 60 + sec) - offset_s) * 1000 + ms;
+}
+
+Result<std::optional<std::int64_t>> Collected(const Reader& r, const json& root) {
+  const json* v = r.Member(root, "Collected");
+  if (v == nullptr || v->is_null()) return std::optional<std::int64_t>();
+  // 5.1 writes Get-Date with its note properties: {"value": "\/Date(..)\/", "DateTime": ...}.
+  if (v->is_object()) v = r.Member(*v, "value");
+  if (v == nullptr || !v->is_string() || v->get_ref<const std::string&>().size() > 64) {
+    return r.Bad("Collected", "expected a date (\"\\/Date(ms)\\/\" or ISO 8601)");
+  }
+  auto ms = ParseDate(v->get_ref<const std::string&>());
+  if (!ms) return r.Bad("Collected", fmt::format("'{}' is not a date", v->get_ref<const std::string&>()));
+  return ms;
+}
+
+Result<void> ReadBlocks(const Reader& r, const json& root, std::string_view key, bool excluded,
+                        std::vector<windows::PortBlock>& out) {
+  const auto items = BERTH_TRY(r.Objects(root, key));
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const json& e = *items[i];
+    const std::string at = fmt::format("{}[{}]", key, i);
+    windows::PortBlock b;
+    b.family = static_cast<std::uint8_t>(
+        BERTH_TRY(r.Enum(e, at, "Family", {{"ipv4", 4}, {"ipv6", 6}, {"IPv4", 4}, {"IPv6", 6}}, 6)));
+    if (b.family != 4 && b.family != 6) return r.Bad(at + ".Family", "expected 4 or 6");
+    b.proto = BERTH_TRY(r.Enum(e, at, "Protocol", {{"tcp", 6}, {"udp", 17}}, 17)) == 17 ? Protocol::kUdp
+                                                                                         : Protocol::kTcp;
+    const auto start = BERTH_TRY(r.IntField(e, at, "StartPort", 1, 65535));
+    std::int64_t end = 0;
+    if (excluded) {
+      end = BERTH_TRY(r.IntField(e, at, "EndPort", start, 65535));
+      if (const json* a = r.Member(e, "Administered"); a != nullptr && a->is_boolean()) {
+        b.administered = a->get<bool>();
+      }
+    } else {
+      const auto n = BERTH_TRY(r.IntField(e, at, "NumberOfPorts", 1, 65536 - start));
+      end = start + n - 1;
+    }
+    b.range = PortRange{static_cast<Port>(start), static_cast<Port>(end)};
+    out.push_back(b);
+  }
+  return {};
+}
+
+Result<void> ReadSql(const Reader& r, const json& root, WindowsHost& host) {
+  const auto items = BERTH_TRY(r.Objects(root, "SqlInstances"));
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const json& e = *items[i];
+    const std::string at = fmt::format("SqlInstances[{}]", i);
+    windows::SqlInstance s;
+    s.name = BERTH_TRY(r.Text(e, at, "Name", true));
+    s.id = BERTH_TRY(r.Text(e, at, "Id", true));
+    s.tcp_port = BERTH_TRY(r.Text(e, at, "TcpPort"));
+    s.tcp_dynamic_ports = BERTH_TRY(r.Text(e, at, "TcpDynamicPorts"));
+    if (const json* en = r.Member(e, "TcpEnabled"); en != nullptr && !en->is_null()) {
+      s.tcp_enabled = BERTH_TRY(r.Int(*en, at + ".TcpEnabled", 0, 1)) == 1;
+    }
+    host.sql.push_back(std::move(s));
+  }
+  return {};
+}
+
+Result<void> ReadRpc(const Reader& r, const json& root, WindowsHost& host) {
+  const json* v = r.Member(root, "RpcInternet");
+  if (v == nullptr || v->is_null()) return {};
+  if (v->is_string() && LooksTruncated(v->get_ref<const std::string&>())) return r.Truncated("RpcInternet");
+  if (!v->is_object()) return r.Bad("RpcInternet", fmt::format("expected an object, got {}", v->type_name()));
+  host.rpc.present = true;
+  host.rpc.ports = BERTH_TRY(r.Strings(*v, "RpcInternet", "Ports", true, kMaxName));
+  host.rpc.ports_internet_available = BERTH_TRY(r.Text(*v, "RpcInternet", "PortsInternetAvailable"));
+  host.rpc.use_internet_ports = BERTH_TRY(r.Text(*v, "RpcInternet", "UseInternetPorts"));
+  return {};
+}
+
+Result<void> ReadFirewall(const Reader& r, const json& root, WindowsHost& host) {
+  const auto items = BERTH_TRY(r.Objects(root, "FirewallRules"));
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const json& e = *items[i];
+    const std::string at = fmt::format("FirewallRules[{}]", i);
+    windows::FirewallRule f;
+    f.name = BERTH_TRY(r.Text(e, at, "Name", true));
+    f.display_name = BERTH_TRY(r.Text(e, at, "DisplayName"));
+    f.enabled = BERTH_TRY(r.Enum(e, at, "Enabled", {{"True", 1}, {"False", 2}}, 2)) == 1;
+    f.inbound = BERTH_TRY(r.Enum(e, at, "Direction", {{"Inbound", 1}, {"Outbound", 2}}, 2)) == 1;
+    const int action = BERTH_TRY(r.Enum(
+        e, at, "Action", {{"NotConfigured", 0}, {"Allow", 2}, {"AllowBypass", 3}, {"Block", 4}}, 4));
+    f.allow = action == 2 || action == 3;
+    f.protocol = BERTH_TRY(r.Text(e, at, "Protocol"));
+    const auto ports = BERTH_TRY(r.Strings(e, at, "LocalPort", true, kMaxName));
+    for (const std::string& p : ports) {
+      if (!f.local_port.empty()) f.local_port += ',';
+      f.local_port += p;
+      if (auto range = ParsePortRange(p)) f.ports.Add(*range);  // "Any", "RPC", "RPCEPMap": no number
+    }
+    host.firewall.push_back(std::move(f));
+  }
+  return {};
+}
+
+// Processes and the services each hosts; returns pid -> process index.
+Result<std::unordered_map<std::int64_t, std::uint32_t>> ReadProcesses(const Reader& r, const json& root,
+                                                                      WindowsHost& host) {
+  const auto services = BERTH_TRY(r.Objects(root, "Services"));
+  std::map<std::int64_t, std::vector<std::string>> hosted;
+  for (std::size_t i = 0; i < services.size(); ++i) {
+    const std::string at = fmt::format("Services[{}]", i);
+    windows::WinService s;
+    s.name = BERTH_TRY(r.Text(*services[i], at, "Name", true));
+    s.pid = static_cast<int>(BERTH_TRY(r.IntField(*services[i], at, "ProcessId", 0, 0x7fffffff)));
+    s.state = BERTH_TRY(r.Text(*services[i], at, "State"));
+    if (s.name.find(',') != std::string::npos) return r.Bad(at + ".Name", "a service name has no ','");
+    if (s.pid != 0) hosted[s.pid].push_back(s.name);
+    host.services.push_back(std::move(s));
+  }
+  const auto procs = BERTH_TRY(r.Objects(root, "Processes"));
+  std::unordered_map<std::int64_t, std::uint32_t> by_pid;
+  for (std::size_t i = 0; i < procs.size(); ++i) {
+    const std::string at = fmt::format("Processes[{}]", i);
+    ProcessInfo p;
+    const auto pid = BERTH_TRY(r.IntField(*procs[i], at, "Id", 0, 0x7fffffff));
+    p.pid = static_cast<int>(pid);
+    p.command = BERTH_TRY(r.Text(*procs[i], at, "ProcessName", true));
+    if (!by_pid.emplace(pid, static_cast<std::uint32_t>(host.snap.processes.size())).second) {
+      return r.Bad(at + ".Id", fmt::format("pid {} is listed twice", pid));
+    }
+    if (auto it = hosted.find(pid); it != hosted.end()) {
+      std::sort(it->second.begin(), it->second.end());
+      for (const std::string& name : it->second) p.unit += (p.unit.empty() ? "" : ",") + name;
+    }
+    host.snap.processes.push_back(std::move(p));
+  }
+  host.snap.owners_resolved = !procs.empty();
+  return by_pid;
+}
+
+Result<void> ReadSockets(const Reader& r, const json& root, Protocol proto,
+                         const std::unordered_map<std::int64_t, std::uint32_t>& by_pid, WindowsHost& host) {
+  const std::string_view key = proto == Protocol::kTcp ? "TcpListeners" : "UdpEndpoints";
+  const auto items = BERTH_TRY(r.Objects(root, key));
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const json& e = *items[i];
+    const std::string at = fmt::format("{}[{}]", key, i);
+    if (proto == Protocol::kTcp && r.Member(e, "State") != nullptr) {
+      // MSFT_NetTCPConnection.State: Listen is 2 (Closed 1, Established 5, Bound 100...).
+      const int state = BERTH_TRY(r.Enum(e, at, "State",
+                                         {{"Listen", 2}, {"Closed", 1}, {"Established", 5}, {"Bound", 100},
+                                          {"TimeWait", 11}, {"CloseWait", 8}},
+                                         100));
+      if (state != 2) continue;
+    }
+    SocketRecord s;
+    s.proto = proto;
+    s.state = proto == Protocol::kTcp ? SocketState::kListen : SocketState::kClose;
+    std::string address = BERTH_TRY(r.Text(e, at, "LocalAddress", true));
+    s.local = BERTH_TRY(Address(r, std::move(address), at + ".LocalAddress"));
+    s.v6only = s.local.family == 6;
+    s.local_port = static_cast<Port>(BERTH_TRY(r.IntField(e, at, "LocalPort", 0, 65535)));
+    const auto pid = BERTH_TRY(r.IntField(e, at, "OwningProcess", 0, 0x7fffffff));
+    const auto index = static_cast<std::uint32_t>(host.snap.sockets.size());
+    host.snap.sockets.push_back(s);
+    if (auto it = by_pid.find(pid); it != by_pid.end()) {
+      host.snap.owners.push_back(SocketOwner{index, it->second, -1});
+    }
+  }
+  return {};
+}
+
+Result<WindowsHost> ReadDocument(const Reader& r, const json& root) {
+  if (!root.is_object()) return r.Bad("document", fmt::format("expected an object, got {}", root.type_name()));
+  const json* schema = r.Member(root, "Schema");
+  if (schema == nullptr || !schema->is_string() || schema->get_ref<const std::string&>() != kWindowsSchema) {
+    return r.Bad("Schema", fmt::format("not a collected Windows host: expected Schema \"{}\" (the "
+                                       "output of the script 'berth collect --format powershell' "
+                                       "prints)",
+                                       kWindowsSchema));
+  }
+  WindowsHost host;
+  host.snap.hostname = BERTH_TRY(r.Text(root, "document", "ComputerName", true));
+  if (host.snap.hostname.size() > 255) return r.Bad("ComputerName", "longer than 255 bytes");
+  host.ps_version = BERTH_TRY(r.Text(root, "document", "PSVersion"));
+  host.collected = BERTH_TRY(Collected(r, root));
+  const auto by_pid = BERTH_TRY(ReadProcesses(r, root, host));
+  BERTH_TRY(ReadSockets(r, root, Protocol::kTcp, by_pid, host));
+  BERTH_TRY(ReadSockets(r, root, Protocol::kUdp, by_pid, host));
+  std::sort(host.snap.owners.begin(), host.snap.owners.end(), [](const SocketOwner& a, const SocketOwner& b) {
+    return std::tie(a.socket, a.process) < std::tie(b.socket, b.process);
+  });
+  BERTH_TRY(ReadBlocks(r, root, "DynamicPortRanges", false, host.dynamic));
+  BERTH_TRY(ReadBlocks(r, root, "ExcludedPortRanges", true, host.excluded));
+  BERTH_TRY(ReadSql(r, root, host));
+  BERTH_TRY(ReadRpc(r, root, host));
+  BERTH_TRY(ReadFirewall(r, root, host));
+  host.snap.warnings = BERTH_TRY(r.Strings(root, "", "Warnings", false, kMaxWarning));
+  host.snap.partial = !host.snap.warnings.empty();
+  host.snap.config.ephemeral = windows::DynamicRange(host, Protocol::kTcp);
+  host.snap.config.reserved = windows::ExcludedPorts(host, Protocol::kTcp);
+  host.snap.config.unprivileged_port_start = 0;  // Windows has no privileged ports
+  return host;
+}
+
+}  // namespace
+
+bool LooksLikeWindowsCollection(std::string_view bytes) {
+  if (bytes.starts_with("\xFF\xFE") || bytes.starts_with("\xFE\xFF")) return true;
+  return bytes.substr(0, 4096).find(kWindowsSchema) != std::string_view::npos;
+}
+
+Result<std::string> DecodePowerShellText(std::string_view bytes, std::string_view source) {
+  if (bytes.size() > kWindowsMaxBytes) {
+    return Fail(ErrorCode::kMalformed, fmt::format("{}: {} bytes, more than the {} MiB a collected "
+                                                   "host may have",
+                                                   source, bytes.size(), kWindowsMaxBytes >> 20));
+  }
+  if (bytes.starts_with(std::string_view("\xFF\xFE\0\0", 4)) || bytes.starts_with(std::string_view("\0\0\xFE\xFF", 4))) {
+    return Fail(ErrorCode::kMalformed, fmt::format("{}: UTF-32 text; save it as UTF-8 or UTF-16LE", source));
+  }
+  if (bytes.starts_with("\xFE\xFF")) {
+    return Fail(ErrorCode::kMalformed, fmt::format("{}: UTF-16 big-endian text (BOM FE FF); save it as "
+                                                   "UTF-8 or UTF-16LE",
+                                                   source));
+  }
+  if (bytes.starts_with("\xEF\xBB\xBF")) return std::string(bytes.substr(3));
+  if (!bytes.starts_with("\xFF\xFE")) return std::string(bytes);
+  bytes.remove_prefix(2);
+  if (bytes.size() % 2 != 0) {
+    return Fail(ErrorCode::kMalformed, fmt::format("{}: UTF-16LE text of an odd length (cut short?)", source));
+  }
+  std::string out;
+  out.reserve(bytes.size() / 2 + bytes.size() / 8);
+  const auto unit = [&](std::size_t i) {
+    return static_cast<char16_t>(static_cast<unsigned char>(bytes[i]) |
+                                 (static_cast<unsigned char>(bytes[i + 1]) << 8));
+  };
+  for (std::size_t i = 0; i < bytes.size(); i += 2) {
+    char32_t cp = unit(i);
+    if (cp >= 0xD800 && cp <= 0xDBFF) {
+      if (i + 3 >= bytes.size() || unit(i + 2) < 0xDC00 || unit(i + 2) > 0xDFFF) {
+        return Fail(ErrorCode::kMalformed, fmt::format("{}: unpaired UTF-16 surrogate at byte {}", source, i + 2));
+      }
+      cp = 0x10000 + ((cp - 0xD800) << 10) + (unit(i + 2) - 0xDC00);
+      i += 2;
+    } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+      return Fail(ErrorCode::kMalformed, fmt::format("{}: unpaired UTF-16 surrogate at byte {}", source, i + 2));
+    }
+    if (cp < 0x80) {
+      out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      out += static_cast<char>(0xC0 | (cp >> 6));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      out += static_cast<char>(0xE0 | (cp >> 12));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | (cp >> 18));
+      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+  }
+  return out;
+}
+
+Result<windows::WindowsHost> ParseWindowsCollection(std::string_view bytes, std::string_view source) {
+  const std::string text = BERTH_TRY(DecodePowerShellText(bytes, source));
+  BERTH_TRY(CheckJsonDepth(text, kWindowsMaxDepth, source));
+  const Reader reader(source);
+  // nlohmann reports errors by exception; none may leave this function.
+  try {
+    const json root = json::parse(text);
+    return ReadDocument(reader, root);
+  } catch (const json::exception& e) {
+    return Fail(ErrorCode::kMalformed, fmt::format("{}: not valid JSON: {}", source, e.what()));
+  } catch (const std::bad_alloc&) {
+    return Fail(ErrorCode::kMalformed, fmt::format("{}: too large to hold in memory", source));
+  }
+}
+
+}  // namespace berth
