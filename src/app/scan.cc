@@ -109,6 +109,11 @@ Result<ScanResult> Scan(const ScanRequest& request, HostSource& host, const Scan
     r.findings.insert(r.findings.begin(), r.pressure->findings.begin(), r.pressure->findings.end());
     SortBySeverity(r.findings);
   }
+  return FinishScan(request, reg, clock, std::move(r));
+}
+
+ScanResult FinishScan(const ScanRequest& request, const ScanRegistry& reg, const Clock& clock,
+                      ScanResult r) {
   if (!request.audit || !reg.enabled) {
     Narrow(request, r);
     return r;

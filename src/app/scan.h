@@ -59,6 +59,12 @@ struct ScanResult {
 [[nodiscard]] Result<ScanResult> Scan(const ScanRequest& request, HostSource& host,
                                       const ScanRegistry& reg, const Clock& clock);
 
+// The rest of a scan whose snapshot is taken and audited (`r.snap`, `r.findings`): matches
+// and records it when the registry is enabled (as Scan does), sorts the findings and applies
+// `request.filter`. A collected Windows host is scanned so (app/windows.h).
+ScanResult FinishScan(const ScanRequest& request, const ScanRegistry& reg, const Clock& clock,
+                      ScanResult r);
+
 // The registry half of a scan: matches the snapshot's listeners to this host's registered
 // services, compares with the host's previous recorded scan (port-changed), and records this
 // one at clock's time under the host's name ("HOST" or "HOST:NETNS"). When nothing is
