@@ -95,6 +95,39 @@ Result<std::vector<registry::Assignment>> ClaimSql(const windows::WindowsHost& h
   return claimed;
 }
 
+// On a domain controller (the NTDS service runs), AD replication and Netlogon get ports of
+// their own, claimed as msrpc.drsuapi and msrpc.netlogon (the names berth probe uses).
+Result<std::vector<registry::Assignment>> ClaimRpcPins(const windows::WindowsHost& host, registry::Store& store,
+                                                       const std::string& group,
+                                                       std::vector<WindowsRemedyPlan::RpcPin>& out) {
+  std::vector<registry::Assignment> claimed;
+  const bool dc = std::any_of(host.services.begin(), host.services.end(),
+                              [](const windows::WinService& s) { return s.name == "NTDS"; });
+  if (!dc) return claimed;
+  registry::HostView view = HostViewOf(host.snap);
+  view.remote_ephemeral = windows::DynamicPorts(host, Protocol::kTcp);
+  struct Pin {
+    const char* service;
+    const char* key;
+    const char* value;
+  };
+  for (const Pin& p : {Pin{"msrpc.drsuapi", "HKLM:\\SYSTEM\\CurrentControlSet\\Services\\NTDS\\Parameters", "TCP/IP Port"},
+                       Pin{"msrpc.netlogon", "HKLM:\\SYSTEM\\CurrentControlSet\\Services\\Netlogon\\Parameters",
+                           "DCTcpipPort"}}) {
+    registry::AssignRequest req;
+    req.name = p.service;
+    req.proto = ServiceProto::kTcp;
+    req.group = group;
+    req.description = fmt::format("{} on {}", p.value, host.snap.hostname);
+    std::array one{req};
+    Steps<registry::Assignment> steps = Assign(store, view, one);
+    if (steps.failed) return std::unexpected(Wrap(*steps.failed, fmt::format("{}: ", p.service)));
+    out.push_back({p.service, p.key, p.value, steps.done.front().record.service.port});
+    claimed.push_back(steps.done.front());
+  }
+  return claimed;
+}
+
 Result<void> CheckRpcBlock(const windows::WindowsHost& host, PortRange block, const std::vector<registry::Claim>& claims) {
   if (block.low < windows::kNetshMinStart || block.size() < windows::kRpcBlockMinPorts) {
     return Fail(ErrorCode::kInvalidArgument,
@@ -152,6 +185,9 @@ Result<WindowsRemedyResult> PlanWindowsRemedy(const windows::WindowsHost& host, 
   plan.host = host.snap.hostname;
   plan.group = BERTH_TRY(HostGroup(store, host.snap.hostname, request.group));
   out.claimed = BERTH_TRY(ClaimSql(host, store, plan.group, plan.sql));
+  for (registry::Assignment& a : BERTH_TRY(ClaimRpcPins(host, store, plan.group, plan.rpc_pins))) {
+    out.claimed.push_back(std::move(a));
+  }
   plan.restart_note = std::any_of(plan.sql.begin(), plan.sql.end(), [](const auto& s) { return s.was_dynamic; });
 
   if (request.rpc_block) {

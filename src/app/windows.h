@@ -45,7 +45,8 @@ struct WindowsRemedyResult {
 
 // Claims mssql.INSTANCE for each SQL Server instance of `host` in the group (the registered
 // port when the name is registered; 1433 for the default instance; the instance's current
-// static port when it breaks no rule; else the allocator's), then plans the rest from the
+// static port when it breaks no rule; else the allocator's), and on a domain controller
+// msrpc.drsuapi and msrpc.netlogon (NTDS "TCP/IP Port", Netlogon DCTcpipPort), then plans the rest from the
 // registry. The RPC block must hold at least windows::kRpcBlockMinPorts ports from 1025 up,
 // lie outside the host's dynamic ranges and hold no port claimed in the group. Failure:
 // kNotFound when no group lists the host (hint: create it), kInvalidArgument for an RPC

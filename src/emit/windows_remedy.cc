@@ -127,6 +127,16 @@ if (Test-Path -LiteralPath $sqlKey) {{
 }
 
 void RpcPart(const WindowsRemedyPlan& plan, const Sink& sink) {
+  if (!plan.rpc_pins.empty()) {
+    sink("\n# RPC services with a port setting of their own, pinned first (KB 154596, KB 224196);\n"
+         "# they read it at start: the host must be REBOOTED for it.\n");
+  }
+  for (const WindowsRemedyPlan::RpcPin& pin : plan.rpc_pins) {
+    sink(fmt::format("# {}: TCP port {}.\n"
+                     "if (Set-BerthRegistryValue -Key {} -Name {} -Value {} -Type 'DWord') {{ $rebootNeeded = $true }}\n",
+                     CommentText(pin.service), pin.port, PowerShellQuote(pin.key), PowerShellQuote(pin.value),
+                     pin.port));
+  }
   if (!plan.rpc_block) return;
   const PortRange r = *plan.rpc_block;
   sink(fmt::format(
@@ -229,7 +239,7 @@ void ReadBack(const WindowsRemedyPlan& plan, const Sink& sink) {
   sink("Get-NetFirewallRule -Group $ruleGroup -ErrorAction SilentlyContinue | Get-NetFirewallPortFilter | "
        "Select-Object -Property 'InstanceID', 'Protocol', 'LocalPort' | Format-Table -AutoSize | Out-String | Write-Host\n"
        "if ($rebootNeeded) {\n"
-       "  Write-Warning 'REBOOT REQUIRED: the RPC port block takes effect only after this host restarts'\n"
+       "  Write-Warning 'REBOOT REQUIRED: the RPC port settings take effect only after this host restarts'\n"
        "}\n");
 }
 
@@ -266,7 +276,12 @@ void RenderWindowsRemedyJson(const WindowsRemedyPlan& plan, const Sink& sink) {
   } else {
     w.Null();
   }
-  w.Field("reboot_needed_for_rpc", plan.rpc_block.has_value());
+  w.Key("rpc_pins").BeginArray();
+  for (const WindowsRemedyPlan::RpcPin& pin : plan.rpc_pins) {
+    w.BeginObject().Field("service", pin.service).Field("key", pin.key).Field("value", pin.value).Field("port", pin.port).EndObject();
+  }
+  w.EndArray();
+  w.Field("reboot_needed_for_rpc", plan.rpc_block.has_value() || !plan.rpc_pins.empty());
   const auto blocks = [&](std::string_view key, const std::vector<windows::PortBlock>& list) {
     w.Key(key).BeginArray();
     for (const windows::PortBlock& b : list) {

@@ -32,6 +32,15 @@ struct WindowsRemedyPlan {
     bool was_dynamic = false;
   };
   std::vector<Sql> sql;
+  // RPC services with a port setting of their own, pinned first (KB 154596, KB 224196): on a
+  // domain controller, AD replication (NTDS "TCP/IP Port") and Netlogon (DCTcpipPort).
+  struct RpcPin {
+    std::string service;  // "msrpc.drsuapi"
+    std::string key;      // "HKLM:\SYSTEM\CurrentControlSet\Services\NTDS\Parameters"
+    std::string value;    // "TCP/IP Port" (REG_DWORD)
+    Port port = 0;
+  };
+  std::vector<RpcPin> rpc_pins;
   std::optional<PortRange> rpc_block;  // Rpc\Internet Ports; nullopt: left alone
   // netsh int ipv4|ipv6 set dynamicport tcp|udp: where each collected range must move
   // (only those that must).

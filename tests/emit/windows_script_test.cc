@@ -100,6 +100,8 @@ WindowsRemedyPlan SamplePlan() {
   plan.group = "win";
   plan.sql.push_back({"SQLEXPRESS", "MSSQL16.SQLEXPRESS", "mssql.sqlexpress", 41433, true});
   plan.sql.push_back({"MSSQLSERVER", "MSSQL16.MSSQLSERVER", "mssql.mssqlserver", 1433, false});
+  plan.rpc_pins.push_back({"msrpc.drsuapi", "HKLM:\\SYSTEM\\CurrentControlSet\\Services\\NTDS\\Parameters",
+                           "TCP/IP Port", 38901});
   plan.rpc_block = PortRange{5000, 5255};
   plan.dynamic_moves.push_back({Protocol::kTcp, 4, {49152, 65535}, false});
   plan.exclusions.push_back({Protocol::kTcp, 4, {50500, 50501}, false});
@@ -131,6 +133,7 @@ TEST(WindowsRemedy, ParsesWithEverySettingInTheTree) {
   EXPECT_EQ(set, (std::vector<std::string>{
                      "TcpPort='41433':String", "TcpDynamicPorts='':String",
                      "TcpPort='1433':String", "TcpDynamicPorts='':String",
+                     "TCP/IP Port=38901:DWord",
                      "Ports=@('5000-5255'):MultiString", "PortsInternetAvailable='Y':String",
                      "UseInternetPorts='Y':String"}));
   EXPECT_TRUE(HasVerbatim(p, "HKLM:\\SOFTWARE\\Microsoft\\Rpc\\Internet"));

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "support/powershell_tree.h"
@@ -149,6 +150,11 @@ TEST_F(WindowsCli, RemedyClaimsThroughTheRegistryAndWritesAParsableScript) {
   EXPECT_NE(port, 1434);
   EXPECT_LT(port, 49152);
   EXPECT_EQ(nlohmann::json::parse(Berth({"show", "mssql.mssqlserver", "--json"}).out).at("port"), 1433);
+  // A domain controller (NTDS runs): replication and Netlogon claimed on ports of their own.
+  const int drs = nlohmann::json::parse(Berth({"show", "msrpc.drsuapi", "--json"}).out).at("port").get<int>();
+  const int netlogon = nlohmann::json::parse(Berth({"show", "msrpc.netlogon", "--json"}).out).at("port").get<int>();
+  EXPECT_LT(drs, 49152);
+  EXPECT_LT(netlogon, 49152);
   // Idempotent: a second run claims nothing new and writes the same script.
   auto again = Berth(remedy);
   ASSERT_EQ(again.exit_code, 0) << again.err;
@@ -188,13 +194,32 @@ TEST_F(WindowsCli, RemedyClaimsThroughTheRegistryAndWritesAParsableScript) {
     if (c.Arg("-Name") == "'TcpPort'" && c.Arg("-Value") == "'" + std::to_string(port) + "'") pinned = true;
   }
   EXPECT_TRUE(pinned) << r.out;
+  std::vector<std::string> dwords;
+  for (const PsCommand& c : p.Named("Set-BerthRegistryValue")) {
+    if (c.Arg("-Type") == "'DWord'") dwords.push_back(c.Arg("-Key") + " " + c.Arg("-Name") + " " + c.Arg("-Value"));
+  }
+  EXPECT_EQ(dwords, (std::vector<std::string>{
+                        "'HKLM:\\SYSTEM\\CurrentControlSet\\Services\\NTDS\\Parameters' 'TCP/IP Port' " + std::to_string(drs),
+                        "'HKLM:\\SYSTEM\\CurrentControlSet\\Services\\Netlogon\\Parameters' 'DCTcpipPort' " +
+                            std::to_string(netlogon)}));
   // The dynamic range is fine as collected (49152-65535): nothing moves it.
   EXPECT_TRUE(p.Named("Set-BerthDynamicRange").empty());
   // myapp's 50500 is not registered: not excluded; nothing registered is in the range.
   EXPECT_TRUE(p.Named("Add-BerthExcludedPort").empty());
   const auto rules = p.Named("New-NetFirewallRule");
   ASSERT_EQ(rules.size(), 1u);
-  EXPECT_EQ(rules[0].Arg("-LocalPort"), "'135','1433','5000-5255','" + std::to_string(port) + "'");
+  std::set<int> open{135, 1433, port, drs, netlogon};
+  std::string expected;
+  bool block_done = false;
+  for (int o : open) {
+    if (!block_done && o > 5255) {
+      expected += (expected.empty() ? "" : ",") + std::string("'5000-5255'");
+      block_done = true;
+    }
+    expected += (expected.empty() ? "" : ",") + ("'" + std::to_string(o) + "'");
+  }
+  if (!block_done) expected += ",'5000-5255'";
+  EXPECT_EQ(rules[0].Arg("-LocalPort"), expected);
 }
 
 }  // namespace
