@@ -1,7 +1,7 @@
 #include "app/windows.h"
 
 #include <algorithm>
-#include <fstream>
+#include <filesystem>
 
 #include <fmt/format.h>
 
@@ -45,7 +45,8 @@ registry::AssignRequest SqlRequest(const windows::SqlInstance& sql, const std::s
   req.name = name;
   req.proto = ServiceProto::kTcp;
   req.group = group;
-  req.description = fmt::format("SQL Server instance {} on {}", sql.name, host.snap.hostname);
+  // Registry text refuses control characters: the description names the instance by its label.
+  req.description = fmt::format("SQL Server instance {}", name);
   if (auto r = ParsePortRange(sql.tcp_port); r && r->low == r->high && r->low != 0 &&
                                              r->low != windows::kSqlBrowserPort &&
                                              !windows::DynamicPorts(host, Protocol::kTcp).contains(r->low)) {
@@ -118,7 +119,7 @@ Result<std::vector<registry::Assignment>> ClaimRpcPins(const windows::WindowsHos
     req.name = p.service;
     req.proto = ServiceProto::kTcp;
     req.group = group;
-    req.description = fmt::format("{} on {}", p.value, host.snap.hostname);
+    req.description = fmt::format("{} of the domain controller", p.value);
     std::array one{req};
     Steps<registry::Assignment> steps = Assign(store, view, one);
     if (steps.failed) return std::unexpected(Wrap(*steps.failed, fmt::format("{}: ", p.service)));
@@ -162,12 +163,10 @@ Result<windows::WindowsHost> LoadWindowsHost(const std::string& path) {
 }
 
 bool IsWindowsCollection(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::string head(4096, '\0');
-  in.read(head.data(), static_cast<std::streamsize>(head.size()));
-  head.resize(static_cast<std::size_t>(in.gcount()));
-  return LooksLikeWindowsCollection(head);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return false;
+  auto bytes = ReadWholeFile(path);
+  return bytes && LooksLikeWindowsCollection(*bytes);
 }
 
 Result<ScanResult> ScanWindows(const ScanRequest& request, windows::WindowsHost host, std::string_view remedy,

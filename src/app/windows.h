@@ -22,8 +22,8 @@ namespace berth::app {
 // found, unreadable) or the reader's (kMalformed, saying what and where).
 [[nodiscard]] Result<windows::WindowsHost> LoadWindowsHost(const std::string& path);
 
-// True when the file at `path` starts like a collected Windows host (a UTF-16 byte order
-// mark, or the berth.windows schema name); false for anything else or an unreadable file.
+// True when the file at `path` is a collected Windows host (LooksLikeWindowsCollection);
+// false for anything else, a directory or an unreadable file.
 bool IsWindowsCollection(const std::string& path);
 
 // Audits `host` (windows::AuditWindowsHost, its fixes naming `remedy`), then matches and

@@ -249,7 +249,10 @@ void RangeFindings(const WindowsHost& host, std::vector<Finding>& out) {
 }  // namespace
 
 std::string SqlServiceName(std::string_view instance) {
-  const std::string label = RegistryLabel(instance);
+  std::string label = RegistryLabel(instance);
+  // A registry name has 63 characters at most in all: the label gets what "mssql." leaves.
+  if (label.size() > 63 - 6) label.resize(63 - 6);
+  while (!label.empty() && label.back() == '-') label.pop_back();
   return label.empty() ? std::string() : "mssql." + label;
 }
 

@@ -18,7 +18,8 @@ namespace berth::windows {
 std::vector<Finding> AuditWindowsHost(const WindowsHost& host, std::string_view remedy);
 
 // The registry name of a SQL Server instance: "mssql." plus its name as a registry label
-// ("mssql.sqlexpress", "mssql.mssqlserver"); "" when the name has nothing printable.
+// ("mssql.sqlexpress", "mssql.mssqlserver"), cut to the registry's 63 characters; "" when
+// the name has nothing printable.
 std::string SqlServiceName(std::string_view instance);
 
 }  // namespace berth::windows

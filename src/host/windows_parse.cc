@@ -468,7 +468,18 @@ Result<WindowsHost> ReadDocument(const Reader& r, const json& root) {
 
 bool LooksLikeWindowsCollection(std::string_view bytes) {
   if (bytes.starts_with("\xFF\xFE") || bytes.starts_with("\xFE\xFF")) return true;
-  return bytes.substr(0, 4096).find(kWindowsSchema) != std::string_view::npos;
+  // "Schema": "berth.windows/..." anywhere (a writer may order keys its own way); a berth
+  // scan document's key is "schema".
+  for (std::size_t at = bytes.find("\"Schema\""); at != std::string_view::npos;
+       at = bytes.find("\"Schema\"", at + 1)) {
+    std::size_t i = at + 8;
+    while (i < bytes.size() && (bytes[i] == ' ' || bytes[i] == '\t' || bytes[i] == '\r' || bytes[i] == '\n')) ++i;
+    if (i >= bytes.size() || bytes[i] != ':') continue;
+    ++i;
+    while (i < bytes.size() && (bytes[i] == ' ' || bytes[i] == '\t' || bytes[i] == '\r' || bytes[i] == '\n')) ++i;
+    if (bytes.substr(i).starts_with("\"berth.windows/")) return true;
+  }
+  return false;
 }
 
 Result<std::string> DecodePowerShellText(std::string_view bytes, std::string_view source) {

@@ -22,9 +22,9 @@ inline constexpr std::size_t kWindowsMaxBytes = std::size_t{64} << 20;  // 64 Mi
 inline constexpr int kWindowsMaxDepth = 16;
 inline constexpr std::size_t kWindowsMaxItems = 1'000'000;  // per list
 
-// True when `bytes` (a file's first few KiB are enough) look like a collected Windows host
-// rather than a `berth scan --json` document: a UTF-16 byte order mark, or the schema name
-// near the start.
+// True when `bytes` (a whole file) look like a collected Windows host rather than a `berth
+// scan --json` document: a UTF-16 byte order mark, or a "Schema" key whose value starts with
+// "berth.windows/".
 bool LooksLikeWindowsCollection(std::string_view bytes);
 
 // `bytes` as UTF-8 text: a UTF-8 BOM is dropped, UTF-16LE with a BOM is converted. Failure:

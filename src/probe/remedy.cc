@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "core/audit_windows.h"
 #include "core/nfs_ports.h"
 #include "core/port_mappers.h"
 #include "core/service.h"
@@ -192,10 +193,11 @@ std::optional<StaticPortWish> WishFor(const ServiceRecord& s) {
     }
     case Mapper::kSsrp: {
       if (s.dac) return std::nullopt;
-      const std::string label = RegistryLabel(s.instance);
-      if (label.empty()) return std::nullopt;  // nothing printable to name it by
-      if (s.instance == "MSSQLSERVER") return StaticPortWish{"mssql." + label, ServiceProto::kTcp, Port{1433}, true};
-      return StaticPortWish{"mssql." + label, ServiceProto::kTcp, std::nullopt, false};
+      // The same name berth remedy claims for a collected Windows host, within 63 characters.
+      const std::string name = windows::SqlServiceName(s.instance);
+      if (name.empty()) return std::nullopt;  // nothing printable to name it by
+      if (s.instance == "MSSQLSERVER") return StaticPortWish{name, ServiceProto::kTcp, Port{1433}, true};
+      return StaticPortWish{name, ServiceProto::kTcp, std::nullopt, false};
     }
     case Mapper::kEpm:
       switch (EpmKindOf(s)) {

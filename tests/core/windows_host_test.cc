@@ -2,6 +2,8 @@
 // findings are asserted end to end in tests/integration/windows_cli_test.cc).
 #include "core/audit_windows.h"
 
+#include "core/service.h"
+
 #include <gtest/gtest.h>
 
 namespace berth::windows {
@@ -72,6 +74,9 @@ TEST(WindowsAudit, SqlServiceNames) {
   EXPECT_EQ(SqlServiceName("MSSQLSERVER"), "mssql.mssqlserver");
   EXPECT_EQ(SqlServiceName("O'Brien_2"), "mssql.o-brien-2");
   EXPECT_EQ(SqlServiceName("$$$"), "");
+  const std::string longest = SqlServiceName(std::string(100, 'a') + "-b");
+  EXPECT_EQ(longest.size(), 63u);
+  EXPECT_TRUE(ValidateServiceName(longest).has_value());
 }
 
 }  // namespace

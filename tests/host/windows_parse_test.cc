@@ -162,6 +162,8 @@ TEST(WindowsParse, BoundedInSize) {
 TEST(WindowsParse, LooksLikeOnlyForCollectedHosts) {
   EXPECT_TRUE(LooksLikeWindowsCollection(Fixture("ps7-collector.json")));
   EXPECT_FALSE(LooksLikeWindowsCollection(R"({"schema":"berth.scan/2"})"));
+  EXPECT_TRUE(LooksLikeWindowsCollection("{\"ComputerName\":\"W\",\"Schema\" :\r\n \"berth.windows/1\"}"));
+  EXPECT_FALSE(LooksLikeWindowsCollection(R"({"schema":"berth.scan/2","warnings":["Schema berth.windows/1"]})"));
 }
 
 }  // namespace

@@ -12,6 +12,8 @@
 #include <set>
 #include <nlohmann/json.hpp>
 
+#include "base/text.h"
+#include "emit/hostile_corpus.h"
 #include "support/powershell_tree.h"
 #include "support/test_support.h"
 
@@ -220,6 +222,66 @@ TEST_F(WindowsCli, RemedyClaimsThroughTheRegistryAndWritesAParsableScript) {
   }
   if (!block_done) expected += ",'5000-5255'";
   EXPECT_EQ(rules[0].Arg("-LocalPort"), expected);
+}
+
+::testing::AssertionResult TerminalClean(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    char32_t cp = 0;
+    const std::size_t n = DecodeUtf8(s, i, cp);
+    if (n == 0) return ::testing::AssertionFailure() << "invalid UTF-8 at byte " << i;
+    if ((cp < 0x20 && cp != '\n') || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F)) {
+      return ::testing::AssertionFailure() << "control character at byte " << i << " in:\n"
+                                           << s.substr(i > 80 ? i - 80 : 0, 160);
+    }
+    i += n;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// The hostile corpus as every name a collected host carries (computer, processes, services,
+// SQL instances and ids, firewall rules): the scan's text never hands the terminal a control
+// character, and the remedy script parses with every literal closed.
+TEST_F(WindowsCli, HostileNamesInACollectedHostStayInert) {
+  const std::vector<std::string> corpus = HostileCorpus(dir_ + "/pwned");
+  ASSERT_EQ(Berth({"group", "add", "win"}).exit_code, 0);
+  for (std::size_t k = 0; k < corpus.size(); k += 4) {
+    nlohmann::json doc = {{"Schema", "berth.windows/1"}, {"ComputerName", corpus[k]}};
+    for (std::size_t i = 0; i < corpus.size(); ++i) {
+      const int pid = 1000 + static_cast<int>(i);
+      doc["TcpListeners"].push_back({{"LocalAddress", "0.0.0.0"}, {"LocalPort", 50000 + i}, {"OwningProcess", pid}, {"State", 2}});
+      doc["Processes"].push_back({{"Id", pid}, {"ProcessName", corpus[i]}});
+      if (corpus[i].find(',') == std::string::npos) {
+        doc["Services"].push_back({{"Name", corpus[i]}, {"ProcessId", pid}, {"State", "Running"}});
+      }
+      doc["SqlInstances"].push_back({{"Name", corpus[i]}, {"Id", corpus[i]}, {"TcpPort", ""}, {"TcpDynamicPorts", "0"}});
+      doc["FirewallRules"].push_back({{"Name", corpus[i]}, {"DisplayName", corpus[i]}, {"Enabled", 1}, {"Direction", 1},
+                                      {"Action", 2}, {"Protocol", "TCP"}, {"LocalPort", {"49152-65535"}}});
+    }
+    const std::string file = dir_ + "/hostile.json";
+    {
+      std::ofstream out(file, std::ios::binary);
+      out << doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
+    auto scan = Berth({"scan", "--from", file});
+    EXPECT_EQ(scan.exit_code, 1) << scan.err;
+    EXPECT_TRUE(TerminalClean(scan.out + scan.err)) << "computer name #" << k;
+    auto remedy = Berth({"remedy", "--format", "powershell", "--from", file, "--group", "win"});
+    ASSERT_EQ(remedy.exit_code, 0) << remedy.err;
+    EXPECT_TRUE(TerminalClean(remedy.err));
+    EXPECT_FALSE(std::filesystem::exists(dir_ + "/pwned"));
+    if (!HavePowerShellGrammar()) BERTH_MISSING_PEER("the PowerShell grammar is missing (scripts/install-deps test)");
+    const PsParse p = ParsePowerShell(remedy.out);
+    ASSERT_TRUE(p.ok) << p.error;
+    for (const std::string& token : p.verbatim) EXPECT_TRUE(VerbatimClosedForPowerShell(token)) << token;
+    // No command but the script's own: nothing injected runs.
+    const std::set<std::string> allowed{
+        "Test-Path", "Get-ItemProperty", "New-Item", "Out-Null", "New-ItemProperty", "Set-StrictMode", "throw",
+        "netsh.exe", "Write-Warning", "Write-Host", "Restart-Service", "Get-NetFirewallRule", "Remove-NetFirewallRule",
+        "New-NetFirewallRule", "Where-Object", "Select-Object", "Format-List", "Out-String", "Format-Table",
+        "Sort-Object", "Get-NetTCPConnection", "Get-Process", "Get-NetFirewallPortFilter", "Set-BerthRegistryValue",
+        "Set-BerthDynamicRange", "Add-BerthExcludedPort"};
+    for (const PsCommand& c : p.commands) EXPECT_TRUE(allowed.contains(c.name)) << "command " << c.name;
+  }
 }
 
 }  // namespace
