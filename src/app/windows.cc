@@ -36,6 +36,16 @@ Result<std::string> HostGroup(registry::Store& store, const std::string& host, c
                           host, fmt::join(found, ", ")));
 }
 
+// Where no port is handed to a service of the host: its dynamic ranges as collected, Windows'
+// default range too (the remedy may move a range back to it), and the RPC block.
+PortSet DynamicOrDefault(const windows::WindowsHost& host, const std::optional<PortRange>& rpc_block) {
+  PortSet out = windows::DynamicPorts(host, Protocol::kTcp);
+  if (rpc_block) out.Add(*rpc_block);  // not claimed in the registry (yet): kept out by hand
+  out.Add(windows::DynamicPorts(host, Protocol::kUdp));
+  out.Add(windows::kDefaultDynamicRange);
+  return out;
+}
+
 // The registry request for one instance: its registered port is kept by the allocator; an
 // instance with a static TcpPort keeps it (it listens there already: adopted), the default
 // instance otherwise prefers 1433 (its IANA port); else the allocator places it.
@@ -61,11 +71,10 @@ registry::AssignRequest SqlRequest(const windows::SqlInstance& sql, const std::s
 }
 
 Result<std::vector<registry::Assignment>> ClaimSql(const windows::WindowsHost& host, registry::Store& store,
-                                                   const std::string& group,
+                                                   const std::string& group, const std::optional<PortRange>& rpc_block,
                                                    std::vector<WindowsRemedyPlan::Sql>& out) {
   registry::HostView view = HostViewOf(host.snap);
-  view.remote_ephemeral = windows::DynamicPorts(host, Protocol::kTcp);
-  view.remote_ephemeral.Add(windows::DynamicPorts(host, Protocol::kUdp));
+  view.remote_ephemeral = DynamicOrDefault(host, rpc_block);
   std::vector<registry::Assignment> claimed;
   for (const windows::SqlInstance& sql : host.sql) {
     const std::string name = windows::SqlServiceName(sql.name);
@@ -100,13 +109,14 @@ Result<std::vector<registry::Assignment>> ClaimSql(const windows::WindowsHost& h
 // their own, claimed as msrpc.drsuapi and msrpc.netlogon (the names berth probe uses).
 Result<std::vector<registry::Assignment>> ClaimRpcPins(const windows::WindowsHost& host, registry::Store& store,
                                                        const std::string& group,
+                                                       const std::optional<PortRange>& rpc_block,
                                                        std::vector<WindowsRemedyPlan::RpcPin>& out) {
   std::vector<registry::Assignment> claimed;
   const bool dc = std::any_of(host.services.begin(), host.services.end(),
                               [](const windows::WinService& s) { return s.name == "NTDS"; });
   if (!dc) return claimed;
   registry::HostView view = HostViewOf(host.snap);
-  view.remote_ephemeral = windows::DynamicPorts(host, Protocol::kTcp);
+  view.remote_ephemeral = DynamicOrDefault(host, rpc_block);
   struct Pin {
     const char* service;
     const char* key;
@@ -183,17 +193,19 @@ Result<WindowsRemedyResult> PlanWindowsRemedy(const windows::WindowsHost& host, 
   WindowsRemedyPlan& plan = out.plan;
   plan.host = host.snap.hostname;
   plan.group = BERTH_TRY(HostGroup(store, host.snap.hostname, request.group));
-  out.claimed = BERTH_TRY(ClaimSql(host, store, plan.group, plan.sql));
-  for (registry::Assignment& a : BERTH_TRY(ClaimRpcPins(host, store, plan.group, plan.rpc_pins))) {
-    out.claimed.push_back(std::move(a));
-  }
-  plan.restart_note = std::any_of(plan.sql.begin(), plan.sql.end(), [](const auto& s) { return s.was_dynamic; });
-
+  // The RPC block first: a refused block claims nothing.
   if (request.rpc_block) {
     const std::vector<registry::Claim> claims = BERTH_TRY(store.ListClaims(plan.group));
     BERTH_TRY(CheckRpcBlock(host, *request.rpc_block, claims));
     plan.rpc_block = request.rpc_block;
   }
+  out.claimed = BERTH_TRY(ClaimSql(host, store, plan.group, plan.rpc_block, plan.sql));
+  for (registry::Assignment& a : BERTH_TRY(ClaimRpcPins(host, store, plan.group, plan.rpc_block, plan.rpc_pins))) {
+    out.claimed.push_back(std::move(a));
+  }
+  plan.restart_note = std::any_of(plan.sql.begin(), plan.sql.end(), [](const auto& s) { return s.was_dynamic; });
+
+
   PortSet avoid;
   if (plan.rpc_block) avoid.Add(*plan.rpc_block);
   for (const windows::PortBlock& b : host.dynamic) {
