@@ -14,11 +14,12 @@
 
 #include "base/error.h"
 #include "core/windows_host.h"
+#include "host/powershell_text_parse.h"
 
 namespace berth {
 
 inline constexpr std::string_view kWindowsSchema = "berth.windows/1";
-inline constexpr std::size_t kWindowsMaxBytes = std::size_t{64} << 20;  // 64 MiB
+inline constexpr std::size_t kWindowsMaxBytes = kPowerShellTextMaxBytes;  // 64 MiB
 inline constexpr int kWindowsMaxDepth = 16;
 inline constexpr std::size_t kWindowsMaxItems = 1'000'000;  // per list
 
@@ -26,11 +27,6 @@ inline constexpr std::size_t kWindowsMaxItems = 1'000'000;  // per list
 // scan --json` document: a UTF-16 byte order mark, or a "Schema" key whose value starts with
 // "berth.windows/".
 bool LooksLikeWindowsCollection(std::string_view bytes);
-
-// `bytes` as UTF-8 text: a UTF-8 BOM is dropped, UTF-16LE with a BOM is converted. Failure:
-// kMalformed "SOURCE: ..." for UTF-16BE, UTF-32, an odd UTF-16 length, an unpaired surrogate,
-// or input over kWindowsMaxBytes.
-[[nodiscard]] Result<std::string> DecodePowerShellText(std::string_view bytes, std::string_view source);
 
 // Parses a collected host. `source` names it in errors (a path). Failure: kMalformed
 // "SOURCE: what is wrong (at TcpListeners[3].LocalPort)" for bytes that are not one of the
