@@ -91,6 +91,17 @@ TEST_F(WindowsCli, ScanOfACollectedHostHasExactFindingsInBothEncodings) {
     EXPECT_EQ(doc.at("host").at("hostname"), "WIN-SQL01");
     EXPECT_EQ(FindingLines(r.out), kWinSql01Findings) << file;
   }
+  // berth scan --json of a collected host reads back as a recorded host (fds unknown: null).
+  auto json = RunBerth({"scan", "--from", Fixture("ps7-collector.json"), "--json", "--no-registry"});
+  const std::string saved = dir_ + "/win-scan.json";
+  {
+    std::ofstream out(saved);
+    out << json.out;
+  }
+  EXPECT_NE(json.out.find("\"fd\":null"), std::string::npos);
+  auto replay = RunBerth({"scan", "--from", saved, "--json", "--no-registry"});
+  EXPECT_NE(replay.exit_code, 2) << replay.err;
+  EXPECT_EQ(nlohmann::json::parse(replay.out).at("sockets").size(), 13u);
   // Each fix that names the remedy names this file, quoted for the shell.
   auto text = RunBerth({"scan", "--from", Fixture("ps7-collector.json"), "--no-registry"});
   EXPECT_NE(text.out.find("berth remedy --format powershell --from '" + Fixture("ps7-collector.json") + "'"),
