@@ -34,12 +34,17 @@ struct OpenedScanRegistry {
 };
 OpenedScanRegistry OpenScanRegistry(const Result<registry::StoreLocation>& where);
 
+// Whose groups speak for a scanned host. The default group always contains the machine berth
+// runs on; another host (a collected Windows host) belongs only to the groups that list it.
+enum class HostScope : std::uint8_t { kThisMachine, kOtherHost };
+
 struct ScanRequest {
   HostQuery query;
   bool audit = true;      // false: `berth pressure` (no host audit, no registry)
   bool pressure = false;  // add the pressure analysis (needs every state: see Scan)
   // What to show: applied after the whole host is audited and recorded (SocketFilter).
   SocketFilter filter;
+  HostScope scope = HostScope::kThisMachine;
 };
 
 struct ScanResult {
@@ -73,10 +78,13 @@ ScanResult FinishScan(const ScanRequest& request, const ScanRegistry& reg, const
 // `audit`: the host audit's findings; when services are registered for the host, its
 // iana-mismatch ports that the registry registers, allows or reports as unregistered are
 // dropped (the registry's findings say it once). Failure: the store's.
+// With HostScope::kOtherHost, the default group's services and allowlist count only when the
+// default group lists the host by name.
 [[nodiscard]] Result<registry::ScanMatch> MatchAndRecord(const HostSnapshot& snap,
                                                          registry::Store& store,
                                                          const Clock& clock,
-                                                         std::vector<Finding>& audit);
+                                                         std::vector<Finding>& audit,
+                                                         HostScope scope = HostScope::kThisMachine);
 
 // The name a host's observations are recorded under.
 std::string ObservedHostName(const HostSnapshot& snap);

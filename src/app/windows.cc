@@ -184,7 +184,9 @@ Result<ScanResult> ScanWindows(const ScanRequest& request, windows::WindowsHost 
   ScanResult r;
   r.findings = windows::AuditWindowsHost(host, remedy);
   r.snap = std::move(host.snap);
-  return FinishScan(request, reg, clock, std::move(r));
+  ScanRequest other = request;
+  other.scope = HostScope::kOtherHost;  // not the machine berth runs on: no default group
+  return FinishScan(other, reg, clock, std::move(r));
 }
 
 Result<WindowsRemedyResult> PlanWindowsRemedy(const windows::WindowsHost& host, registry::Store& store,

@@ -28,7 +28,7 @@ bool IsWindowsCollection(const std::string& path);
 
 // Audits `host` (windows::AuditWindowsHost, its fixes naming `remedy`), then matches and
 // records it as Scan does (observations under the computer name; `request.filter` narrows
-// what is shown).
+// what is shown), as another host than this one: only the groups that list it speak for it.
 [[nodiscard]] Result<ScanResult> ScanWindows(const ScanRequest& request, windows::WindowsHost host,
                                              std::string_view remedy, const ScanRegistry& reg,
                                              const Clock& clock);

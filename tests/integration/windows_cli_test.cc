@@ -121,6 +121,25 @@ TEST_F(WindowsCli, BrokenCollectionIsRefusedWithExit2) {
   EXPECT_NE(r.err.find("cut by ConvertTo-Json's -Depth"), std::string::npos) << r.err;
 }
 
+// The default group holds the services of the machine berth runs on: a Windows host that no
+// group lists is not judged by them (no unregistered-listener telling it to widen "default").
+TEST_F(WindowsCli, TheDefaultGroupDoesNotSpeakForACollectedHost) {
+  ASSERT_EQ(Berth({"assign", "web"}).exit_code, 0);
+  auto scan = Berth({"scan", "--from", Fixture("ps7-collector.json"), "--json"});
+  ASSERT_EQ(scan.exit_code, 1) << scan.err;
+  EXPECT_EQ(FindingLines(scan.out), kWinSql01Findings);
+  // Once a group lists it, that group's registry findings apply.
+  ASSERT_EQ(Berth({"group", "add", "win", "--host", "WIN-SQL01"}).exit_code, 0);
+  ASSERT_EQ(Berth({"assign", "mssql.mssqlserver", "--port", "1433", "--allow-iana", "--group", "win"}).exit_code, 0);
+  auto again = Berth({"scan", "--from", Fixture("ps7-collector.json"), "--json"});
+  bool unregistered_445 = false;
+  for (const std::string& line : FindingLines(again.out)) {
+    if (line.starts_with("unregistered-listener | System (pid 4) | tcp | 445")) unregistered_445 = true;
+    EXPECT_FALSE(line.find("(pid 3100)") != std::string::npos) << "1433 is registered: " << line;
+  }
+  EXPECT_TRUE(unregistered_445) << again.out;
+}
+
 TEST_F(WindowsCli, ObservationsLandInTheStoreAndShow) {
   ASSERT_EQ(Berth({"group", "add", "win", "--host", "WIN-SQL01", "--ephemeral", "49152-65535"}).exit_code, 0);
   auto assign = Berth({"assign", "mssql.mssqlserver", "--port", "1433", "--allow-iana", "--group", "win"});
