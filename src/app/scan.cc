@@ -35,10 +35,21 @@ std::string ObservedHostName(const HostSnapshot& snap) {
 }
 
 Result<registry::ScanMatch> MatchAndRecord(const HostSnapshot& snap, registry::Store& store,
-                                           const Clock& clock, std::vector<Finding>& audit) {
+                                           const Clock& clock, std::vector<Finding>& audit,
+                                           HostScope scope) {
   const std::string host = ObservedHostName(snap);
   auto doc = BERTH_TRY(store.Export());
-  const auto services = registry::ServicesOfHost(doc.services, doc.groups, snap.hostname);
+  const auto lists_host = [&](const registry::Group& g) {
+    return std::find(g.hosts.begin(), g.hosts.end(), snap.hostname) != g.hosts.end();
+  };
+  auto services = registry::ServicesOfHost(doc.services, doc.groups, snap.hostname);
+  bool default_speaks = scope == HostScope::kThisMachine;
+  for (const registry::Group& g : doc.groups) {
+    if (g.name == registry::kDefaultGroup && lists_host(g)) default_speaks = true;
+  }
+  if (!default_speaks) {
+    std::erase_if(services, [](const Service& s) { return s.group == registry::kDefaultGroup; });
+  }
   std::vector<registry::Observation> previous;
   if (auto last = BERTH_TRY(store.LastScan(host))) {
     previous = BERTH_TRY(store.ScanObservations(host, *last));
@@ -49,10 +60,7 @@ Result<registry::ScanMatch> MatchAndRecord(const HostSnapshot& snap, registry::S
   PortSet allow;
   for (const registry::Group& g : doc.groups) {
     if (g.name == registry::kDefaultGroup) registrable = g.range;
-    if (g.name == registry::kDefaultGroup ||
-        std::find(g.hosts.begin(), g.hosts.end(), snap.hostname) != g.hosts.end()) {
-      allow.Add(g.allow);
-    }
+    if ((g.name == registry::kDefaultGroup && default_speaks) || lists_host(g)) allow.Add(g.allow);
   }
   registry::ScanMatch m = registry::MatchScan(snap, services, previous, registrable, allow);
   std::erase_if(m.findings, [&](const Finding& f) {
@@ -109,12 +117,17 @@ Result<ScanResult> Scan(const ScanRequest& request, HostSource& host, const Scan
     r.findings.insert(r.findings.begin(), r.pressure->findings.begin(), r.pressure->findings.end());
     SortBySeverity(r.findings);
   }
+  return FinishScan(request, reg, clock, std::move(r));
+}
+
+ScanResult FinishScan(const ScanRequest& request, const ScanRegistry& reg, const Clock& clock,
+                      ScanResult r) {
   if (!request.audit || !reg.enabled) {
     Narrow(request, r);
     return r;
   }
   auto matched = reg.unusable ? Result<registry::ScanMatch>(std::unexpected(*reg.unusable))
-                 : reg.store  ? MatchAndRecord(r.snap, *reg.store, clock, r.findings)
+                 : reg.store  ? MatchAndRecord(r.snap, *reg.store, clock, r.findings, request.scope)
                               : Result<registry::ScanMatch>(registry::ScanMatch{});
   if (!matched) {
     r.registry_error = matched.error();

@@ -34,12 +34,17 @@ struct OpenedScanRegistry {
 };
 OpenedScanRegistry OpenScanRegistry(const Result<registry::StoreLocation>& where);
 
+// Whose groups speak for a scanned host. The default group always contains the machine berth
+// runs on; another host (a collected Windows host) belongs only to the groups that list it.
+enum class HostScope : std::uint8_t { kThisMachine, kOtherHost };
+
 struct ScanRequest {
   HostQuery query;
   bool audit = true;      // false: `berth pressure` (no host audit, no registry)
   bool pressure = false;  // add the pressure analysis (needs every state: see Scan)
   // What to show: applied after the whole host is audited and recorded (SocketFilter).
   SocketFilter filter;
+  HostScope scope = HostScope::kThisMachine;
 };
 
 struct ScanResult {
@@ -59,6 +64,12 @@ struct ScanResult {
 [[nodiscard]] Result<ScanResult> Scan(const ScanRequest& request, HostSource& host,
                                       const ScanRegistry& reg, const Clock& clock);
 
+// The rest of a scan whose snapshot is taken and audited (`r.snap`, `r.findings`): matches
+// and records it when the registry is enabled (as Scan does), sorts the findings and applies
+// `request.filter`. A collected Windows host is scanned so (app/windows.h).
+ScanResult FinishScan(const ScanRequest& request, const ScanRegistry& reg, const Clock& clock,
+                      ScanResult r);
+
 // The registry half of a scan: matches the snapshot's listeners to this host's registered
 // services, compares with the host's previous recorded scan (port-changed), and records this
 // one at clock's time under the host's name ("HOST" or "HOST:NETNS"). When nothing is
@@ -67,10 +78,13 @@ struct ScanResult {
 // `audit`: the host audit's findings; when services are registered for the host, its
 // iana-mismatch ports that the registry registers, allows or reports as unregistered are
 // dropped (the registry's findings say it once). Failure: the store's.
+// With HostScope::kOtherHost, the default group's services and allowlist count only when the
+// default group lists the host by name.
 [[nodiscard]] Result<registry::ScanMatch> MatchAndRecord(const HostSnapshot& snap,
                                                          registry::Store& store,
                                                          const Clock& clock,
-                                                         std::vector<Finding>& audit);
+                                                         std::vector<Finding>& audit,
+                                                         HostScope scope = HostScope::kThisMachine);
 
 // The name a host's observations are recorded under.
 std::string ObservedHostName(const HostSnapshot& snap);

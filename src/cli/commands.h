@@ -34,5 +34,8 @@ void AddFirewallCommand(CLI::App& app, int& exit_code);
 void AddPinCommand(CLI::App& app, int& exit_code);
 // berth lint (src/cli/lint_cmd.cc, docs/lint.md).
 void AddLintCommand(CLI::App& app, int& exit_code);
+// berth collect and berth remedy: Windows hosts (src/cli/windows_cmd.cc, docs/windows.md).
+void AddCollectCommand(CLI::App& app, int& exit_code);
+void AddRemedyCommand(CLI::App& app, int& exit_code);
 
 }  // namespace berth::cli

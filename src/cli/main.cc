@@ -46,6 +46,8 @@ int main(int argc, char** argv) {
   berth::cli::AddFirewallCommand(app, exit_code);
   berth::cli::AddLintCommand(app, exit_code);
   berth::cli::AddPinCommand(app, exit_code);
+  berth::cli::AddCollectCommand(app, exit_code);
+  berth::cli::AddRemedyCommand(app, exit_code);
   berth::cli::AddCompletionCommand(app, exit_code);
   berth::cli::RewriteProbeArgs(argc, argv);
   try {

@@ -5,12 +5,14 @@
 #include <fmt/core.h>
 
 #include "app/scan.h"
+#include "app/windows.h"
 #include "base/text.h"
 #include "base/clock.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/registry_common.h"
 #include "core/socket_filter.h"
+#include "emit/firewall_quote.h"
 #include "emit/scan_render.h"
 #include "host/host_recorder.h"
 #include "host/live_host.h"
@@ -67,8 +69,10 @@ void AddCommonFlags(CLI::App* cmd, ScanFlags& f) {
                               kMaxWalkThreads));
   cmd->add_flag("--timing", f.timing, "print where the time went to stderr");
   cmd->add_option("--from", f.from,
-                  "audit a recorded host instead of this one: a 'berth scan --json' file or a "
-                  "directory written by --record (docs/recorded-hosts.md); no root needed")
+                  "audit a recorded host instead of this one: a 'berth scan --json' file, a "
+                  "directory written by --record (docs/recorded-hosts.md), or a Windows host "
+                  "collected by the script 'berth collect --format powershell' prints "
+                  "(docs/windows.md); no root needed")
       ->type_name("PATH");
   cmd->add_option("--record", f.record,
                   "record this host (raw netlink replies, sysctls, the owners' /proc entries) "
@@ -146,7 +150,17 @@ int Run(ScanFlags& f, bool pressure_command) {
   RecordedHost recording(f.from);
   HostSource& host = f.from.empty() ? static_cast<HostSource&>(live) : recording;
   SystemClock clock;
-  auto r = app::Scan(request, host, reg.use, clock);
+  Result<app::ScanResult> r = Fail(ErrorCode::kInternal, "no scan");
+  if (!f.from.empty() && app::IsWindowsCollection(f.from)) {
+    // A collected Windows host (docs/windows.md): its own audit, the same registry steps.
+    if (pressure_command) return PrintError("berth pressure needs a Linux host: a collected Windows host holds listeners only");
+    auto win = app::LoadWindowsHost(f.from);
+    if (!win) return PrintError(win.error());
+    r = app::ScanWindows(request, std::move(*win),
+                         "berth remedy --format powershell --from " + ShellQuote(f.from), reg.use, clock);
+  } else {
+    r = app::Scan(request, host, reg.use, clock);
+  }
   if (!r) return PrintError(r.error());
   if (r->registry_error) {
     r->snap.warnings.push_back(fmt::format("registry not used ({}); the scan itself is complete. "

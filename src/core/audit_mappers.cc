@@ -46,8 +46,9 @@ constexpr std::array kMappedDaemons{
                  "each service); in AD DC mode 'rpc server port:<service> = N' pins each one",
                  nullptr},
     MappedDaemon{"sqlservr", "SQL Server instance (found through the SQL Server Browser)",
-                 "SQL Server Configuration Manager > TCP/IP > IPAll: clear 'TCP Dynamic Ports', "
-                 "set 'TCP Port'; clients use Server=HOST,PORT",
+                 "SQL Server on Linux: sudo /opt/mssql/bin/mssql-conf set network.tcpport PORT "
+                 "(a port claimed with berth assign mssql.INSTANCE), then sudo systemctl restart "
+                 "mssql-server; clients use Server=tcp:HOST,PORT",
                  nullptr,
                  "SQL Server keeps its last dynamic port across restarts until another program "
                  "holds it at startup, then takes a new one"},

@@ -8,7 +8,7 @@ namespace {
 
 // The one table of names. Order does not matter; the tests check that every enumerator is
 // here exactly once and that names are unique.
-constexpr std::array<std::pair<FindingId, std::string_view>, 18> kNames{{
+constexpr std::array<std::pair<FindingId, std::string_view>, 20> kNames{{
     {FindingId::kEphemeralListener, "ephemeral-listener"},
     {FindingId::kReservedPortsEmpty, "reserved-ports-empty"},
     {FindingId::kUnreservedEphemeralPorts, "unreserved-ephemeral-ports"},
@@ -18,6 +18,8 @@ constexpr std::array<std::pair<FindingId, std::string_view>, 18> kNames{{
     {FindingId::kDynamicRangeListener, "dynamic-range-listener"},
     {FindingId::kRangeOverlapsListeners, "range-overlaps-listeners"},
     {FindingId::kEphemeralRangeSmall, "ephemeral-range-small"},
+    {FindingId::kSqlDynamicPort, "sql-dynamic-port"},
+    {FindingId::kFirewallBroadRule, "firewall-broad-rule"},
     {FindingId::kEphemeralPortPressure, "ephemeral-port-pressure"},
     {FindingId::kUnregisteredListener, "unregistered-listener"},
     {FindingId::kDriftedService, "drifted-service"},

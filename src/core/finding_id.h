@@ -21,6 +21,9 @@ enum class FindingId : std::uint8_t {
   kDynamicRangeListener,
   kRangeOverlapsListeners,
   kEphemeralRangeSmall,
+  // The audit of a collected Windows host (core/audit_windows.h).
+  kSqlDynamicPort,
+  kFirewallBroadRule,
   // Ephemeral-port pressure (core/pressure.h).
   kEphemeralPortPressure,
   // The registry's conformance checks (registry/conformance.h).

@@ -33,9 +33,10 @@ inline constexpr PortMapper kMsRpcEndpointMapper{
     "Rpc\\Internet Ports) - a range pins the set of ports, not each service"};
 inline constexpr PortMapper kSqlServerBrowser{
     "ms-sql-browser", Protocol::kUdp, 1434, true, "SQL Server Browser (SSRP)",
-    "for each instance: SQL Server Configuration Manager > TCP/IP > IPAll: clear "
-    "'TCP Dynamic Ports', set 'TCP Port'; clients use Server=HOST,PORT instead of "
-    "HOST\\INSTANCE; open that one port; then disable the SQL Server Browser"};
+    "for each instance: pin its TCP port (Windows: the script 'berth remedy --format "
+    "powershell' writes from a collected host, docs/windows.md; SQL Server on Linux: sudo "
+    "/opt/mssql/bin/mssql-conf set network.tcpport PORT); clients use Server=tcp:HOST,PORT "
+    "instead of HOST\\INSTANCE; open that one port; then disable the SQL Server Browser"};
 // RPC over HTTP's endpoint mapper: counted by the surface comparison, not audited.
 inline constexpr PortMapper kMsRpcHttpEndpointMapper{"msrpc-http-epmap", Protocol::kTcp, 593,
                                                      false, "", ""};

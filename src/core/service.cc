@@ -107,4 +107,19 @@ Result<void> ValidateServiceText(const Service& s) {
   return {};
 }
 
+std::string RegistryLabel(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    const char l = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    if ((l >= 'a' && l <= 'z') || (l >= '0' && l <= '9')) {
+      out += l;
+    } else if (!out.empty() && out.back() != '-') {
+      out += '-';
+    }
+  }
+  if (out.size() > 63) out.resize(63);
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  return out;
+}
+
 }  // namespace berth

@@ -50,6 +50,10 @@ struct Service {
 // is allowed and what was wrong.
 Result<void> ValidateServiceName(std::string_view name);
 
+// A registry label from network or host text: lowercase, runs of anything outside [a-z0-9]
+// become one '-', no '-' at either end, at most 63 characters; "" when nothing is left.
+std::string RegistryLabel(std::string_view text);
+
 inline constexpr std::size_t kMaxTextBytes = 1024;
 
 // Free text (an owner, a description, a tag, a host): valid UTF-8, no control character

@@ -92,7 +92,12 @@ void RenderScanJson(const ScanView& v, const Sink& sink) {
       for (std::size_t k = owner_at; k < snap.owners.size() && snap.owners[k].socket == i; ++k) {
         j.BeginObject();
         j.Field("pid", snap.processes[snap.owners[k].process].pid);
-        j.Field("fd", snap.owners[k].fd);
+        j.Key("fd");
+        if (snap.owners[k].fd < 0) {
+          j.Null();  // unknown: a collected Windows host names processes, not descriptors
+        } else {
+          j.Int(snap.owners[k].fd);
+        }
         j.EndObject();
       }
       j.EndArray();

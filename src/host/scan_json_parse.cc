@@ -239,9 +239,13 @@ Result<void> ReadSockets(const Reader& r, const json& root, HostSnapshot& snap,
       const json& o = (*list)[k];
       BERTH_TRY(r.Object(o, oat));
       const auto pid = BERTH_TRY(r.UIntField(o, oat, "pid", std::numeric_limits<int>::max()));
-      const auto fd = BERTH_TRY(r.UIntField(o, oat, "fd", std::numeric_limits<int>::max()));
+      // null: the descriptor is unknown (a collected Windows host); kept as -1.
+      const json* fd_value = BERTH_TRY(r.Member(o, oat, "fd"));
+      const int fd = fd_value->is_null()
+                         ? -1
+                         : static_cast<int>(BERTH_TRY(r.UIntField(o, oat, "fd", std::numeric_limits<int>::max())));
       if (owners.size() >= kScanJsonMaxItems) return r.Bad(oat, "too many owners");
-      owners.push_back(PendingOwner{static_cast<std::uint32_t>(i), pid, static_cast<int>(fd), k});
+      owners.push_back(PendingOwner{static_cast<std::uint32_t>(i), pid, fd, k});
     }
   }
   return {};

@@ -7,8 +7,10 @@
 
 #include <fmt/format.h>
 
+#include "core/audit_windows.h"
 #include "core/nfs_ports.h"
 #include "core/port_mappers.h"
+#include "core/service.h"
 
 namespace berth::probe {
 namespace {
@@ -100,7 +102,9 @@ void SqlRemedies(const HostReport& r, std::vector<Remedy>& out) {
              "SQL Server Configuration Manager > SQL Server Network Configuration > Protocols for "
              "{0} > TCP/IP > IP Addresses > IPAll: clear 'TCP Dynamic Ports', set 'TCP Port' = {1}"
              "{2}; restart the instance.\n"
-             "(PowerShell DSC: SqlServerNetwork InstanceName='{0}' TcpDynamicPort=$false TcpPort={1})\n"
+             "(PowerShell DSC, SqlServerDsc: SqlProtocolTcpIp InstanceName='{0}' IpAddressGroup='IPAll' "
+             "TcpDynamicPort=$false TcpPort='{1}'; on Windows, 'berth remedy --format powershell' "
+             "writes the whole change from a collected host)\n"
              "Clients: connect with Server={3},{1} instead of {3}\\{0}.\n"
              "Firewall: allow tcp {1} only.\n"
              "Once no client uses {3}\\{0}, the SQL Server Browser (udp 1434) can be turned off.",
@@ -143,7 +147,9 @@ void EpmRemedies(const HostReport& r, std::vector<Remedy>& out) {
        "For the other services, restrict the RPC dynamic range (MS KB 154596):\n"
        "  HKLM\\Software\\Microsoft\\Rpc\\Internet: Ports (REG_MULTI_SZ) = 5000-5100, "
        "PortsInternetAvailable = Y, UseInternetPorts = Y\n"
-       "  netsh int ipv4 set dynamicport tcp start=5000 num=101 (keep the OS range away from it)\n"
+       "  keep the OS dynamic range off it (Windows' default 49152-65535 already is; netsh int "
+       "ipv4 show dynamicport tcp shows it; netsh sets no fewer than 255 ports and no start below "
+       "1025)\n"
        "  Samba (samba-dcerpcd): rpc server dynamic port range = 5000-5100\n"
        "Warning: the range pins the SET of ports, not each service: which service gets which port "
        "still changes on restart. Open the whole range, and make it large enough, or a worker "
@@ -171,20 +177,7 @@ void RegistryRemedy(const HostReport& r, Mapper mapper, std::vector<Remedy>& out
 
 }  // namespace
 
-std::string RegistryLabel(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    const char l = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    if ((l >= 'a' && l <= 'z') || (l >= '0' && l <= '9')) {
-      out += l;
-    } else if (!out.empty() && out.back() != '-') {
-      out += '-';
-    }
-  }
-  if (out.size() > 63) out.resize(63);
-  while (!out.empty() && out.back() == '-') out.pop_back();
-  return out;
-}
+std::string RegistryLabel(std::string_view text) { return berth::RegistryLabel(text); }
 
 std::optional<StaticPortWish> WishFor(const ServiceRecord& s) {
   if (!s.dynamic || s.port == 0) return std::nullopt;
@@ -200,10 +193,11 @@ std::optional<StaticPortWish> WishFor(const ServiceRecord& s) {
     }
     case Mapper::kSsrp: {
       if (s.dac) return std::nullopt;
-      const std::string label = RegistryLabel(s.instance);
-      if (label.empty()) return std::nullopt;  // nothing printable to name it by
-      if (s.instance == "MSSQLSERVER") return StaticPortWish{"mssql." + label, ServiceProto::kTcp, Port{1433}, true};
-      return StaticPortWish{"mssql." + label, ServiceProto::kTcp, std::nullopt, false};
+      // The same name berth remedy claims for a collected Windows host, within 63 characters.
+      const std::string name = windows::SqlServiceName(s.instance);
+      if (name.empty()) return std::nullopt;  // nothing printable to name it by
+      if (s.instance == "MSSQLSERVER") return StaticPortWish{name, ServiceProto::kTcp, Port{1433}, true};
+      return StaticPortWish{name, ServiceProto::kTcp, std::nullopt, false};
     }
     case Mapper::kEpm:
       switch (EpmKindOf(s)) {

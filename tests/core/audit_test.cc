@@ -146,7 +146,10 @@ TEST(Audit, SqlBrowserAndEndpointMapper) {
   EXPECT_EQ(mappers, 2);
   const Finding* sql = Find(f, "port-mapper", "sqlbrowser");
   ASSERT_NE(sql, nullptr);
-  EXPECT_THAT(sql->fix, HasSubstr("Server=HOST,PORT"));
+  EXPECT_THAT(sql->fix, HasSubstr("Server=tcp:HOST,PORT"));
+  // On Linux, SQL Server is pinned with mssql-conf, not Configuration Manager.
+  EXPECT_THAT(sql->fix, HasSubstr("mssql-conf set network.tcpport"));
+  EXPECT_THAT(sql->fix, Not(HasSubstr("Configuration Manager")));
   const Finding* epm = Find(f, "port-mapper", "samba");
   ASSERT_NE(epm, nullptr);
   EXPECT_THAT(epm->fix, HasSubstr("pins the set of ports"));

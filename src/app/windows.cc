@@ -1,0 +1,263 @@
+#include "app/windows.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "app/host_view.h"
+#include "app/registry_ops.h"
+#include "base/file.h"
+#include "core/audit_windows.h"
+#include "host/windows_parse.h"
+#include "registry/conformance.h"
+
+namespace berth::app {
+namespace {
+
+// The group the host's ports are claimed in: the one asked for, else the one group that lists
+// the host.
+Result<std::string> HostGroup(registry::Store& store, const std::string& host, const std::string& asked) {
+  if (!asked.empty()) return asked;
+  std::vector<std::string> found;
+  for (const registry::Group& g : BERTH_TRY(store.ListGroups())) {
+    if (std::find(g.hosts.begin(), g.hosts.end(), host) != g.hosts.end()) found.push_back(g.name);
+  }
+  if (found.size() == 1) return found.front();
+  if (found.empty()) {
+    return Fail(ErrorCode::kNotFound,
+                fmt::format("{} is in no registry group ({}): its ports are claimed in a group that "
+                            "lists it",
+                            host, store.Location()),
+                {Hint{Remedy::kCreateGroup, "win"}});
+  }
+  return Fail(ErrorCode::kInvalidArgument,
+              fmt::format("{} is in several registry groups ({}): name the one to claim its ports in",
+                          host, fmt::join(found, ", ")));
+}
+
+// Where no port is handed to a service of the host: its dynamic ranges as collected, Windows'
+// default range too (the remedy may move a range back to it), and the RPC block.
+PortSet DynamicOrDefault(const windows::WindowsHost& host, const std::optional<PortRange>& rpc_block) {
+  PortSet out = windows::DynamicPorts(host, Protocol::kTcp);
+  if (rpc_block) out.Add(*rpc_block);  // not claimed in the registry (yet): kept out by hand
+  out.Add(windows::DynamicPorts(host, Protocol::kUdp));
+  out.Add(windows::kDefaultDynamicRange);
+  return out;
+}
+
+// The registry request for one instance: its registered port is kept by the allocator; an
+// instance with a static TcpPort keeps it (it listens there already: adopted), the default
+// instance otherwise prefers 1433 (its IANA port); else the allocator places it.
+registry::AssignRequest SqlRequest(const windows::SqlInstance& sql, const std::string& name,
+                                   const std::string& group, const windows::WindowsHost& host) {
+  registry::AssignRequest req;
+  req.name = name;
+  req.proto = ServiceProto::kTcp;
+  req.group = group;
+  // Registry text refuses control characters: the description names the instance by its label.
+  req.description = fmt::format("SQL Server instance {}", name);
+  if (auto r = ParsePortRange(sql.tcp_port); r && r->low == r->high && r->low != 0 &&
+                                             r->low != windows::kSqlBrowserPort &&
+                                             !windows::DynamicPorts(host, Protocol::kTcp).contains(r->low)) {
+    req.port = r->low;
+    req.adopt.Add(r->low);
+    req.allow_iana = r->low == 1433;  // ms-sql-s: SQL Server's own IANA port
+  } else if (sql.name == "MSSQLSERVER") {
+    req.port = Port{1433};
+    req.allow_iana = true;
+  }
+  return req;
+}
+
+Result<std::vector<registry::Assignment>> ClaimSql(const windows::WindowsHost& host, registry::Store& store,
+                                                   const std::string& group, const std::optional<PortRange>& rpc_block,
+                                                   std::vector<WindowsRemedyPlan::Sql>& out) {
+  registry::HostView view = HostViewOf(host.snap);
+  view.remote_ephemeral = DynamicOrDefault(host, rpc_block);
+  std::vector<registry::Assignment> claimed;
+  for (const windows::SqlInstance& sql : host.sql) {
+    const std::string name = windows::SqlServiceName(sql.name);
+    if (name.empty()) continue;  // nothing printable to name it by
+    registry::AssignRequest req = SqlRequest(sql, name, group, host);
+    std::array one{req};
+    Steps<registry::Assignment> steps = Assign(store, view, one);
+    if (steps.failed && req.port && !BERTH_TRY(store.GetService(name))) {
+      // The preferred port breaks a rule (taken, IANA): let the allocator place it.
+      req.port.reset();
+      req.allow_iana = false;
+      req.adopt = {};
+      one[0] = req;
+      steps = Assign(store, view, one);
+    }
+    if (steps.failed) return std::unexpected(Wrap(*steps.failed, fmt::format("{}: ", name)));
+    const registry::Assignment& a = steps.done.front();
+    if (a.record.service.port == windows::kSqlBrowserPort) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  fmt::format("{} is registered on {}, the SQL Server Browser's port: release it and "
+                              "claim another port",
+                              name, windows::kSqlBrowserPort),
+                  {Hint{Remedy::kReleaseFirst, name}});
+    }
+    out.push_back(WindowsRemedyPlan::Sql{sql.name, sql.id, name, a.record.service.port, sql.dynamic()});
+    claimed.push_back(a);
+  }
+  return claimed;
+}
+
+// On a domain controller (the NTDS service runs), AD replication and Netlogon get ports of
+// their own, claimed as msrpc.drsuapi and msrpc.netlogon (the names berth probe uses).
+Result<std::vector<registry::Assignment>> ClaimRpcPins(const windows::WindowsHost& host, registry::Store& store,
+                                                       const std::string& group,
+                                                       const std::optional<PortRange>& rpc_block,
+                                                       std::vector<WindowsRemedyPlan::RpcPin>& out) {
+  std::vector<registry::Assignment> claimed;
+  const bool dc = std::any_of(host.services.begin(), host.services.end(),
+                              [](const windows::WinService& s) { return s.name == "NTDS"; });
+  if (!dc) return claimed;
+  registry::HostView view = HostViewOf(host.snap);
+  view.remote_ephemeral = DynamicOrDefault(host, rpc_block);
+  struct Pin {
+    const char* service;
+    const char* key;
+    const char* value;
+  };
+  for (const Pin& p : {Pin{"msrpc.drsuapi", "HKLM:\\SYSTEM\\CurrentControlSet\\Services\\NTDS\\Parameters", "TCP/IP Port"},
+                       Pin{"msrpc.netlogon", "HKLM:\\SYSTEM\\CurrentControlSet\\Services\\Netlogon\\Parameters",
+                           "DCTcpipPort"}}) {
+    registry::AssignRequest req;
+    req.name = p.service;
+    req.proto = ServiceProto::kTcp;
+    req.group = group;
+    req.description = fmt::format("{} of the domain controller", p.value);
+    std::array one{req};
+    Steps<registry::Assignment> steps = Assign(store, view, one);
+    if (steps.failed) return std::unexpected(Wrap(*steps.failed, fmt::format("{}: ", p.service)));
+    out.push_back({p.service, p.key, p.value, steps.done.front().record.service.port});
+    claimed.push_back(steps.done.front());
+  }
+  return claimed;
+}
+
+Result<void> CheckRpcBlock(const windows::WindowsHost& host, PortRange block, const std::vector<registry::Claim>& claims) {
+  if (block.low < windows::kNetshMinStart || block.size() < windows::kRpcBlockMinPorts) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("RPC block {}-{}: give at least {} ports from {} up (KB 154596)", block.low,
+                            block.high, windows::kRpcBlockMinPorts, windows::kNetshMinStart));
+  }
+  for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
+    const PortSet inside = windows::DynamicPorts(host, p).Intersect(block);
+    if (!inside.empty()) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  fmt::format("RPC block {}-{} overlaps {}'s {} dynamic range at {}: RPC and outbound "
+                              "connections would take the same ports; choose a block outside it",
+                              block.low, block.high, host.snap.hostname, ProtocolName(p), inside.Format()));
+    }
+  }
+  for (const registry::Claim& c : claims) {
+    if (block.contains(c.port)) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  fmt::format("RPC block {}-{} holds port {}, claimed by {} in group {}: choose a block "
+                              "free of registered ports",
+                              block.low, block.high, c.port, c.service, c.group));
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<windows::WindowsHost> LoadWindowsHost(const std::string& path) {
+  const std::string bytes = BERTH_TRY(ReadWholeFile(path));
+  return ParseWindowsCollection(bytes, path);
+}
+
+bool IsWindowsCollection(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return false;
+  auto bytes = ReadWholeFile(path);
+  return bytes && LooksLikeWindowsCollection(*bytes);
+}
+
+Result<ScanResult> ScanWindows(const ScanRequest& request, windows::WindowsHost host, std::string_view remedy,
+                               const ScanRegistry& reg, const Clock& clock) {
+  ScanResult r;
+  r.findings = windows::AuditWindowsHost(host, remedy);
+  r.snap = std::move(host.snap);
+  ScanRequest other = request;
+  other.scope = HostScope::kOtherHost;  // not the machine berth runs on: no default group
+  return FinishScan(other, reg, clock, std::move(r));
+}
+
+Result<WindowsRemedyResult> PlanWindowsRemedy(const windows::WindowsHost& host, registry::Store& store,
+                                              const WindowsRemedyRequest& request) {
+  WindowsRemedyResult out;
+  WindowsRemedyPlan& plan = out.plan;
+  plan.host = host.snap.hostname;
+  plan.group = BERTH_TRY(HostGroup(store, host.snap.hostname, request.group));
+  // The RPC block first: a refused block claims nothing.
+  if (request.rpc_block) {
+    const std::vector<registry::Claim> claims = BERTH_TRY(store.ListClaims(plan.group));
+    BERTH_TRY(CheckRpcBlock(host, *request.rpc_block, claims));
+    plan.rpc_block = request.rpc_block;
+  }
+  out.claimed = BERTH_TRY(ClaimSql(host, store, plan.group, plan.rpc_block, plan.sql));
+  for (registry::Assignment& a : BERTH_TRY(ClaimRpcPins(host, store, plan.group, plan.rpc_block, plan.rpc_pins))) {
+    out.claimed.push_back(std::move(a));
+  }
+  plan.restart_note = std::any_of(plan.sql.begin(), plan.sql.end(), [](const auto& s) { return s.was_dynamic; });
+
+
+  PortSet avoid;
+  if (plan.rpc_block) avoid.Add(*plan.rpc_block);
+  for (const windows::PortBlock& b : host.dynamic) {
+    const auto target = windows::ChooseDynamicRange(b.range, avoid);
+    if (!target) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  fmt::format("no dynamic range of at least {} ports fits beside the RPC block",
+                              windows::kNetshMinPorts));
+    }
+    if (*target != b.range) plan.dynamic_moves.push_back({b.proto, b.family, *target, false});
+  }
+
+  const auto doc = BERTH_TRY(store.Export());
+  // The services of the groups that list the host (not the default group's: that one is the
+  // machine berth runs on).
+  std::vector<Service> services;
+  for (const Service& s : doc.services) {
+    const auto g = std::find_if(doc.groups.begin(), doc.groups.end(),
+                                [&](const registry::Group& grp) { return grp.name == s.group; });
+    if (g != doc.groups.end() &&
+        std::find(g->hosts.begin(), g->hosts.end(), host.snap.hostname) != g->hosts.end()) {
+      services.push_back(s);
+    }
+  }
+  const registry::PortsByProto registered = registry::RegisteredPorts(services);
+  for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
+    const PortSet& ports = p == Protocol::kTcp ? registered.tcp : registered.udp;
+    // Where the ranges end up: the moved ones, else as collected.
+    for (const windows::PortBlock& b : host.dynamic) {
+      if (b.proto != p) continue;
+      PortRange range = b.range;
+      for (const windows::PortBlock& m : plan.dynamic_moves) {
+        if (m.proto == b.proto && m.family == b.family) range = m.range;
+      }
+      PortSet inside = ports.Intersect(range);
+      inside.Subtract(windows::ExcludedPorts(host, p));
+      for (PortRange r : inside.ranges()) plan.exclusions.push_back({p, b.family, r, false});
+    }
+  }
+  plan.open_tcp = registered.tcp;
+  plan.open_udp = registered.udp;
+  if (plan.rpc_block) {
+    plan.open_tcp.Add(*plan.rpc_block);
+    plan.open_tcp.Add(windows::kEndpointMapperPort);
+  }
+  for (const windows::FirewallRule& r : host.firewall) {
+    const PortSet dyn = windows::DynamicPorts(host, r.protocol == "UDP" ? Protocol::kUdp : Protocol::kTcp);
+    if (windows::IsBroadRule(r, dyn)) plan.legacy.push_back(r);
+  }
+  return out;
+}
+
+}  // namespace berth::app

@@ -1,0 +1,58 @@
+// Use cases for collected Windows hosts (docs/windows.md): `berth scan --from FILE` on a
+// berth.windows/1 document (audit, match to the registry, record the observations under the
+// host's name), and `berth remedy --format powershell` (claim each SQL Server instance's port
+// through the registry, check the RPC block, plan the dynamic-range, exclusion and firewall
+// changes). Never prints. One thread.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "app/scan.h"
+#include "base/clock.h"
+#include "core/windows_host.h"
+#include "emit/windows_script.h"
+#include "registry/allocator.h"
+#include "registry/store.h"
+
+namespace berth::app {
+
+// Reads a collected host from `path` (at most kWindowsMaxBytes). Failure: the file's (not
+// found, unreadable) or the reader's (kMalformed, saying what and where).
+[[nodiscard]] Result<windows::WindowsHost> LoadWindowsHost(const std::string& path);
+
+// True when the file at `path` is a collected Windows host (LooksLikeWindowsCollection);
+// false for anything else, a directory or an unreadable file.
+bool IsWindowsCollection(const std::string& path);
+
+// Audits `host` (windows::AuditWindowsHost, its fixes naming `remedy`), then matches and
+// records it as Scan does (observations under the computer name; `request.filter` narrows
+// what is shown), as another host than this one: only the groups that list it speak for it.
+[[nodiscard]] Result<ScanResult> ScanWindows(const ScanRequest& request, windows::WindowsHost host,
+                                             std::string_view remedy, const ScanRegistry& reg,
+                                             const Clock& clock);
+
+struct WindowsRemedyRequest {
+  std::string group;                   // "" = the one group that lists the host
+  std::optional<PortRange> rpc_block;  // Rpc\Internet Ports; nullopt = leave RPC alone
+};
+
+struct WindowsRemedyResult {
+  WindowsRemedyPlan plan;
+  std::vector<registry::Assignment> claimed;  // what this run claimed (created) or found
+};
+
+// Claims mssql.INSTANCE for each SQL Server instance of `host` in the group (the registered
+// port when the name is registered; 1433 for the default instance; the instance's current
+// static port when it breaks no rule; else the allocator's), and on a domain controller
+// msrpc.drsuapi and msrpc.netlogon (NTDS "TCP/IP Port", Netlogon DCTcpipPort), then plans the rest from the
+// registry. The RPC block must hold at least windows::kRpcBlockMinPorts ports from 1025 up,
+// lie outside the host's dynamic ranges and hold no port claimed in the group. Failure:
+// kNotFound when no group lists the host (hint: create it), kInvalidArgument for an RPC
+// block that breaks a rule or an instance registered on 1434, the allocator's and the store's.
+[[nodiscard]] Result<WindowsRemedyResult> PlanWindowsRemedy(const windows::WindowsHost& host,
+                                                            registry::Store& store,
+                                                            const WindowsRemedyRequest& request);
+
+}  // namespace berth::app

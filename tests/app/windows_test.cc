@@ -1,0 +1,119 @@
+// The Windows remedy use case on a real SQLite registry: where the OS dynamic range must move
+// (netsh's limits, the RPC block), which registered ports get excluded, what the firewall
+// opens, and the claims it refuses.
+#include "app/windows.h"
+
+#include <gtest/gtest.h>
+
+#include "registry/registry_test_util.h"
+#include "registry/sqlite_store.h"
+
+namespace berth {
+namespace {
+
+windows::WindowsHost Host() {
+  windows::WindowsHost h;
+  h.snap.hostname = "W1";
+  // Someone followed the old advice where netsh let them: the range is 5000-5100 (101 ports).
+  for (std::uint8_t family : {std::uint8_t{4}, std::uint8_t{6}}) {
+    h.dynamic.push_back({Protocol::kTcp, family, {5000, 5100}, false});
+    h.dynamic.push_back({Protocol::kUdp, family, {49152, 65535}, false});
+  }
+  h.snap.config.ephemeral = {5000, 5100};
+  h.sql.push_back({"SQLEXPRESS", "MSSQL16.SQLEXPRESS", "", "0", true});
+  return h;
+}
+
+class WindowsRemedyUseCase : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = test::OpenOrDie(dir_.File("registry.db"));
+    ASSERT_NE(store_, nullptr);
+    registry::Group g;
+    g.name = "win";
+    g.hosts = {"W1"};
+    ASSERT_TRUE(store_->PutGroup(g));
+  }
+  test::TempDir dir_;
+  std::unique_ptr<registry::SqliteStore> store_;
+};
+
+TEST_F(WindowsRemedyUseCase, TheOldTooSmallRangeMovesBackAndRegisteredPortsInItAreExcluded) {
+  // A service registered in the group on a port inside Windows' default range.
+  registry::ServiceRecord rec;
+  rec.service.name = "app.api";
+  rec.service.group = "win";
+  rec.service.proto = ServiceProto::kBoth;
+  rec.service.port = 50500;
+  ASSERT_TRUE(store_->ClaimService(rec));
+
+  auto r = app::PlanWindowsRemedy(Host(), *store_, app::WindowsRemedyRequest{"", PortRange{6000, 6255}});
+  ASSERT_TRUE(r) << r.error().message;
+  const WindowsRemedyPlan& plan = r->plan;
+  EXPECT_EQ(plan.group, "win");
+  // Only the TCP ranges move (netsh refuses 101 ports), to the default, which is off the RPC block.
+  ASSERT_EQ(plan.dynamic_moves.size(), 2u);
+  for (const windows::PortBlock& m : plan.dynamic_moves) {
+    EXPECT_EQ(m.proto, Protocol::kTcp);
+    EXPECT_EQ(m.range, windows::kDefaultDynamicRange);
+    EXPECT_TRUE(windows::NetshAccepts(m.range));
+  }
+  // 50500 lies in the moved TCP ranges and the UDP ranges: excluded in each, both families.
+  ASSERT_EQ(plan.exclusions.size(), 4u);
+  for (const windows::PortBlock& e : plan.exclusions) EXPECT_EQ(e.range, (PortRange{50500, 50500}));
+  // The instance: claimed outside every dynamic range (the moved one included), never 1434.
+  ASSERT_EQ(plan.sql.size(), 1u);
+  EXPECT_EQ(plan.sql[0].service, "mssql.sqlexpress");
+  EXPECT_NE(plan.sql[0].port, 1434);
+  EXPECT_FALSE(windows::kDefaultDynamicRange.contains(plan.sql[0].port));
+  EXPECT_FALSE((PortRange{5000, 5100}).contains(plan.sql[0].port));
+  EXPECT_FALSE((PortRange{6000, 6255}).contains(plan.sql[0].port));  // nor on the RPC block
+  // The firewall: the registered ports, the block and 135.
+  EXPECT_TRUE(plan.open_tcp.contains(135));
+  EXPECT_TRUE(plan.open_tcp.contains(6000) && plan.open_tcp.contains(6255));
+  EXPECT_TRUE(plan.open_tcp.contains(50500) && plan.open_udp.contains(50500));
+  EXPECT_TRUE(plan.open_tcp.contains(plan.sql[0].port));
+  EXPECT_FALSE(plan.open_udp.contains(135));
+}
+
+TEST_F(WindowsRemedyUseCase, AnRpcBlockOnTheCurrentDynamicRangeIsRefused) {
+  auto r = app::PlanWindowsRemedy(Host(), *store_, app::WindowsRemedyRequest{"", PortRange{5000, 5255}});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(r.error().message.find("overlaps W1's tcp dynamic range at 5000-5100"), std::string::npos)
+      << r.error().message;
+  auto services = store_->ListServices();  // a refused block claims nothing
+  ASSERT_TRUE(services);
+  EXPECT_TRUE(services->empty());
+}
+
+TEST_F(WindowsRemedyUseCase, AnInstanceRegisteredOn1434IsRefused) {
+  registry::ServiceRecord rec;
+  rec.service.name = "mssql.sqlexpress";
+  rec.service.group = "win";
+  rec.service.proto = ServiceProto::kTcp;
+  rec.service.port = 1434;
+  ASSERT_TRUE(store_->ClaimService(rec));
+  auto r = app::PlanWindowsRemedy(Host(), *store_, app::WindowsRemedyRequest{});
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("the SQL Server Browser's port"), std::string::npos) << r.error().message;
+  ASSERT_EQ(r.error().hints.size(), 1u);
+  EXPECT_EQ(r.error().hints[0].remedy, Remedy::kReleaseFirst);
+}
+
+TEST_F(WindowsRemedyUseCase, AHostInNoGroupIsNotFoundWithTheGroupToCreate) {
+  windows::WindowsHost h = Host();
+  h.snap.hostname = "W2";
+  auto r = app::PlanWindowsRemedy(h, *store_, app::WindowsRemedyRequest{});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kNotFound);
+  ASSERT_EQ(r.error().hints.size(), 1u);
+  EXPECT_EQ(r.error().hints[0].remedy, Remedy::kCreateGroup);
+  // Nothing was claimed.
+  auto services = store_->ListServices();
+  ASSERT_TRUE(services);
+  EXPECT_TRUE(services->empty());
+}
+
+}  // namespace
+}  // namespace berth

@@ -1,0 +1,318 @@
+// Windows hosts through the real binary (docs/windows.md): the collector script parses; a
+// collected host (PowerShell 7's UTF-8 and 5.1's UTF-16LE) is scanned with exact findings;
+// its observations land in the store under its computer name and show in `berth show`; the
+// remedy claims each SQL Server instance's port through the registry and writes a script the
+// PowerShell grammar parses, refusing an RPC block that breaks a rule.
+#include <stdlib.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <nlohmann/json.hpp>
+
+#include "base/text.h"
+#include "emit/hostile_corpus.h"
+#include "support/powershell_tree.h"
+#include "support/test_support.h"
+
+namespace berth::test {
+namespace {
+
+std::string Fixture(const std::string& name) { return std::string(BERTH_FIXTURES) + "/windows/" + name; }
+
+class WindowsCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/berth-win-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    db_ = dir_ + "/registry.db";
+  }
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  CommandResult Berth(std::vector<std::string> args) {
+    args.insert(args.end(), {"--db", db_});
+    return RunBerth(args);
+  }
+  std::string dir_, db_;
+};
+
+// id subject proto ports, one line per finding, as berth scan --json lists them.
+std::vector<std::string> FindingLines(const std::string& json_text) {
+  const auto doc = nlohmann::json::parse(json_text);
+  std::vector<std::string> out;
+  for (const auto& f : doc.at("findings")) {
+    std::string ports;
+    for (const auto& p : f.at("ports")) ports += (ports.empty() ? "" : ",") + p.dump();
+    out.push_back(f.at("id").get<std::string>() + " | " + f.at("subject").get<std::string>() + " | " +
+                  (f.at("proto").is_null() ? "-" : f.at("proto").get<std::string>()) + " | " + ports);
+  }
+  return out;
+}
+
+const std::vector<std::string> kWinSql01Findings = {
+    "port-mapper | svchost (pid 1012) | tcp | 135",
+    "port-mapper | sqlbrowser (pid 2900) | udp | 1434",
+    "sql-dynamic-port | SQL Server instance SQLEXPRESS (MSSQL16.SQLEXPRESS) | tcp | 49703",
+    "ephemeral-listener | wininit (pid 560) | tcp | 49665",
+    "mapped-service | lsass (pid 700) | tcp | 49664",
+    "ephemeral-listener | svchost (pid 1400) | tcp | 49668",
+    "mapped-service | sqlservr (pid 3240) | tcp | 49703",
+    "ephemeral-listener | myapp (pid 4200) | tcp | 50500",
+    "firewall-broad-rule | firewall rule 'SQL Dynamic Ports' ({5A1C3F2E-0B7D-4C2A-9E51-6D3F1B2A7C44}) | tcp | ",
+    "ephemeral-listener | svchost (pid 1300) | udp | 58000",
+};
+
+TEST_F(WindowsCli, CollectorScriptParsesAndJsonCarriesIt) {
+  auto script = RunBerth({"collect", "--format", "powershell"});
+  ASSERT_EQ(script.exit_code, 0) << script.err;
+  EXPECT_TRUE(script.out.starts_with("# berth collector for Windows hosts"));
+  auto json = RunBerth({"collect", "--format", "powershell", "--json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const auto doc = nlohmann::json::parse(json.out);
+  EXPECT_EQ(doc.at("schema"), "berth.collect/1");
+  EXPECT_EQ(doc.at("output_schema"), "berth.windows/1");
+  EXPECT_EQ(doc.at("script"), script.out);
+  EXPECT_EQ(RunBerth({"collect", "--format", "bash"}).exit_code, 2);
+  if (!HavePowerShellGrammar()) BERTH_MISSING_PEER("the PowerShell grammar is missing (scripts/install-deps test)");
+  const PsParse p = ParsePowerShell(script.out);
+  EXPECT_TRUE(p.ok) << p.error;
+}
+
+TEST_F(WindowsCli, ScanOfACollectedHostHasExactFindingsInBothEncodings) {
+  for (const char* file : {"ps7-collector.json", "ps51-collector-utf16.json"}) {
+    auto r = RunBerth({"scan", "--from", Fixture(file), "--json", "--no-registry"});
+    EXPECT_EQ(r.exit_code, 1) << file << ": " << r.err;  // warnings: --fail-on warning
+    const auto doc = nlohmann::json::parse(r.out);
+    EXPECT_EQ(doc.at("host").at("hostname"), "WIN-SQL01");
+    EXPECT_EQ(FindingLines(r.out), kWinSql01Findings) << file;
+  }
+  // berth scan --json of a collected host reads back as a recorded host (fds unknown: null).
+  auto json = RunBerth({"scan", "--from", Fixture("ps7-collector.json"), "--json", "--no-registry"});
+  const std::string saved = dir_ + "/win-scan.json";
+  {
+    std::ofstream out(saved);
+    out << json.out;
+  }
+  EXPECT_NE(json.out.find("\"fd\":null"), std::string::npos);
+  auto replay = RunBerth({"scan", "--from", saved, "--json", "--no-registry"});
+  EXPECT_NE(replay.exit_code, 2) << replay.err;
+  EXPECT_EQ(nlohmann::json::parse(replay.out).at("sockets").size(), 13u);
+  // Each fix that names the remedy names this file, quoted for the shell.
+  auto text = RunBerth({"scan", "--from", Fixture("ps7-collector.json"), "--no-registry"});
+  EXPECT_NE(text.out.find("berth remedy --format powershell --from '" + Fixture("ps7-collector.json") + "'"),
+            std::string::npos)
+      << text.out;
+  EXPECT_EQ(text.out.find("start=5000"), std::string::npos);
+}
+
+TEST_F(WindowsCli, BrokenCollectionIsRefusedWithExit2) {
+  const std::string bad = dir_ + "/cut.json";
+  {
+    std::ofstream out(bad);
+    out << R"({"Schema":"berth.windows/1","ComputerName":"W","SqlInstances":"@{Name=X}"})";
+  }
+  auto r = RunBerth({"scan", "--from", bad, "--no-registry"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("cut by ConvertTo-Json's -Depth"), std::string::npos) << r.err;
+}
+
+// The default group holds the services of the machine berth runs on: a Windows host that no
+// group lists is not judged by them (no unregistered-listener telling it to widen "default").
+TEST_F(WindowsCli, TheDefaultGroupDoesNotSpeakForACollectedHost) {
+  ASSERT_EQ(Berth({"assign", "web"}).exit_code, 0);
+  auto scan = Berth({"scan", "--from", Fixture("ps7-collector.json"), "--json"});
+  ASSERT_EQ(scan.exit_code, 1) << scan.err;
+  EXPECT_EQ(FindingLines(scan.out), kWinSql01Findings);
+  // Once a group lists it, that group's registry findings apply.
+  ASSERT_EQ(Berth({"group", "add", "win", "--host", "WIN-SQL01"}).exit_code, 0);
+  ASSERT_EQ(Berth({"assign", "mssql.mssqlserver", "--port", "1433", "--allow-iana", "--group", "win"}).exit_code, 0);
+  auto again = Berth({"scan", "--from", Fixture("ps7-collector.json"), "--json"});
+  bool unregistered_445 = false;
+  for (const std::string& line : FindingLines(again.out)) {
+    if (line.starts_with("unregistered-listener | System (pid 4) | tcp | 445")) unregistered_445 = true;
+    EXPECT_FALSE(line.find("(pid 3100)") != std::string::npos) << "1433 is registered: " << line;
+  }
+  EXPECT_TRUE(unregistered_445) << again.out;
+}
+
+TEST_F(WindowsCli, ObservationsLandInTheStoreAndShow) {
+  ASSERT_EQ(Berth({"group", "add", "win", "--host", "WIN-SQL01", "--ephemeral", "49152-65535"}).exit_code, 0);
+  auto assign = Berth({"assign", "mssql.mssqlserver", "--port", "1433", "--allow-iana", "--group", "win"});
+  ASSERT_EQ(assign.exit_code, 0) << assign.err;
+  auto scan = Berth({"scan", "--from", Fixture("ps51-collector-utf16.json"), "--json"});
+  ASSERT_NE(scan.exit_code, 2) << scan.err;
+  auto show = Berth({"show", "mssql.mssqlserver", "--json"});
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  const auto doc = nlohmann::json::parse(show.out);
+  ASSERT_EQ(doc.at("observations").size(), 1u) << show.out;
+  const auto& seen = doc.at("observations")[0];
+  EXPECT_EQ(seen.at("host"), "WIN-SQL01");
+  EXPECT_EQ(seen.at("port"), 1433);
+  EXPECT_EQ(seen.at("proto"), "tcp");
+  EXPECT_EQ(seen.at("command"), "sqlservr");
+  EXPECT_EQ(seen.at("pid"), 3100);
+  auto text = Berth({"show", "mssql.mssqlserver"});
+  EXPECT_NE(text.out.find("WIN-SQL01"), std::string::npos) << text.out;
+}
+
+TEST_F(WindowsCli, RemedyClaimsThroughTheRegistryAndWritesAParsableScript) {
+  // No group lists the host yet: refused, with the command that makes one.
+  auto none = Berth({"remedy", "--format", "powershell", "--from", Fixture("ps7-collector.json")});
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_NE(none.err.find("WIN-SQL01 is in no registry group"), std::string::npos) << none.err;
+  EXPECT_NE(none.err.find("berth group add win"), std::string::npos) << none.err;
+
+  ASSERT_EQ(Berth({"group", "add", "win", "--host", "WIN-SQL01"}).exit_code, 0);
+  const std::vector<std::string> remedy{"remedy", "--format", "powershell", "--from", Fixture("ps7-collector.json"),
+                                        "--host", "win-sql01", "--rpc-ports", "5000-5255"};
+  auto r = Berth(remedy);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("REBOOT"), std::string::npos);
+  EXPECT_NE(r.err.find("not claimed in the registry"), std::string::npos);
+  // The instances are registered now: the default one on 1433, the named one where the
+  // allocator put it, never on 1434 or in the dynamic range.
+  auto show = Berth({"show", "mssql.sqlexpress", "--json"});
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  const int port = nlohmann::json::parse(show.out).at("port").get<int>();
+  EXPECT_NE(port, 1434);
+  EXPECT_LT(port, 49152);
+  EXPECT_EQ(nlohmann::json::parse(Berth({"show", "mssql.mssqlserver", "--json"}).out).at("port"), 1433);
+  // A domain controller (NTDS runs): replication and Netlogon claimed on ports of their own.
+  const int drs = nlohmann::json::parse(Berth({"show", "msrpc.drsuapi", "--json"}).out).at("port").get<int>();
+  const int netlogon = nlohmann::json::parse(Berth({"show", "msrpc.netlogon", "--json"}).out).at("port").get<int>();
+  EXPECT_LT(drs, 49152);
+  EXPECT_LT(netlogon, 49152);
+  // Idempotent: a second run claims nothing new and writes the same script.
+  auto again = Berth(remedy);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(again.out, r.out);
+  EXPECT_EQ(again.err.find("berth: claimed"), std::string::npos) << again.err;
+  EXPECT_NE(r.err.find("berth: claimed mssql.sqlexpress = "), std::string::npos) << r.err;
+
+  auto json = Berth({"remedy", "--format", "powershell", "--from", Fixture("ps7-collector.json"), "--json",
+                     "--rpc-ports", "5000-5255"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const auto plan = nlohmann::json::parse(json.out);
+  EXPECT_EQ(plan.at("schema"), "berth.windows-remedy/1");
+  EXPECT_EQ(plan.at("rpc_ports"), nlohmann::json::array({5000, 5255}));
+  EXPECT_EQ(plan.at("sql")[1].at("connection_string"), "Server=tcp:WIN-SQL01," + std::to_string(port));
+  EXPECT_EQ(plan.at("legacy_rules").size(), 1u);
+  EXPECT_TRUE(plan.at("excluded_ports").empty());
+  EXPECT_TRUE(plan.at("dynamic_range_moves").empty());
+
+  // RPC blocks that break a rule.
+  for (const auto& [block, says] : std::vector<std::pair<std::string, std::string>>{
+           {"50000-50255", "overlaps WIN-SQL01's tcp dynamic range"},
+           {"5000-5050", "at least 100 ports"},
+           {"100-300", "at least 100 ports from 1025"},
+           {std::to_string(port - 10) + "-" + std::to_string(port + 200), "claimed by mssql.sqlexpress"}}) {
+    auto bad = Berth({"remedy", "--format", "powershell", "--from", Fixture("ps7-collector.json"), "--rpc-ports", block});
+    EXPECT_EQ(bad.exit_code, 2) << block;
+    EXPECT_NE(bad.err.find(says), std::string::npos) << block << ": " << bad.err;
+  }
+  auto other = Berth({"remedy", "--format", "powershell", "--from", Fixture("ps7-collector.json"), "--host", "WIN2"});
+  EXPECT_EQ(other.exit_code, 2);
+
+  if (!HavePowerShellGrammar()) BERTH_MISSING_PEER("the PowerShell grammar is missing (scripts/install-deps test)");
+  const PsParse p = ParsePowerShell(r.out);
+  ASSERT_TRUE(p.ok) << p.error;
+  bool pinned = false;
+  for (const PsCommand& c : p.Named("Set-BerthRegistryValue")) {
+    if (c.Arg("-Name") == "'TcpPort'" && c.Arg("-Value") == "'" + std::to_string(port) + "'") pinned = true;
+  }
+  EXPECT_TRUE(pinned) << r.out;
+  std::vector<std::string> dwords;
+  for (const PsCommand& c : p.Named("Set-BerthRegistryValue")) {
+    if (c.Arg("-Type") == "'DWord'") dwords.push_back(c.Arg("-Key") + " " + c.Arg("-Name") + " " + c.Arg("-Value"));
+  }
+  EXPECT_EQ(dwords, (std::vector<std::string>{
+                        "'HKLM:\\SYSTEM\\CurrentControlSet\\Services\\NTDS\\Parameters' 'TCP/IP Port' " + std::to_string(drs),
+                        "'HKLM:\\SYSTEM\\CurrentControlSet\\Services\\Netlogon\\Parameters' 'DCTcpipPort' " +
+                            std::to_string(netlogon)}));
+  // The dynamic range is fine as collected (49152-65535): nothing moves it.
+  EXPECT_TRUE(p.Named("Set-BerthDynamicRange").empty());
+  // myapp's 50500 is not registered: not excluded; nothing registered is in the range.
+  EXPECT_TRUE(p.Named("Add-BerthExcludedPort").empty());
+  const auto rules = p.Named("New-NetFirewallRule");
+  ASSERT_EQ(rules.size(), 1u);
+  std::set<int> open{135, 1433, port, drs, netlogon};
+  std::string expected;
+  bool block_done = false;
+  for (int o : open) {
+    if (!block_done && o > 5255) {
+      expected += (expected.empty() ? "" : ",") + std::string("'5000-5255'");
+      block_done = true;
+    }
+    expected += (expected.empty() ? "" : ",") + ("'" + std::to_string(o) + "'");
+  }
+  if (!block_done) expected += ",'5000-5255'";
+  EXPECT_EQ(rules[0].Arg("-LocalPort"), expected);
+}
+
+::testing::AssertionResult TerminalClean(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    char32_t cp = 0;
+    const std::size_t n = DecodeUtf8(s, i, cp);
+    if (n == 0) return ::testing::AssertionFailure() << "invalid UTF-8 at byte " << i;
+    if ((cp < 0x20 && cp != '\n') || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F)) {
+      return ::testing::AssertionFailure() << "control character at byte " << i << " in:\n"
+                                           << s.substr(i > 80 ? i - 80 : 0, 160);
+    }
+    i += n;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// The hostile corpus as every name a collected host carries (computer, processes, services,
+// SQL instances and ids, firewall rules): the scan's text never hands the terminal a control
+// character, and the remedy script parses with every literal closed.
+TEST_F(WindowsCli, HostileNamesInACollectedHostStayInert) {
+  const std::vector<std::string> corpus = HostileCorpus(dir_ + "/pwned");
+  ASSERT_EQ(Berth({"group", "add", "win"}).exit_code, 0);
+  for (std::size_t k = 0; k < corpus.size(); k += 4) {
+    nlohmann::json doc = {{"Schema", "berth.windows/1"}, {"ComputerName", corpus[k]}};
+    for (std::size_t i = 0; i < corpus.size(); ++i) {
+      const int pid = 1000 + static_cast<int>(i);
+      doc["TcpListeners"].push_back({{"LocalAddress", "0.0.0.0"}, {"LocalPort", 50000 + i}, {"OwningProcess", pid}, {"State", 2}});
+      doc["Processes"].push_back({{"Id", pid}, {"ProcessName", corpus[i]}});
+      if (corpus[i].find(',') == std::string::npos) {
+        doc["Services"].push_back({{"Name", corpus[i]}, {"ProcessId", pid}, {"State", "Running"}});
+      }
+      doc["SqlInstances"].push_back({{"Name", corpus[i]}, {"Id", corpus[i]}, {"TcpPort", ""}, {"TcpDynamicPorts", "0"}});
+      doc["FirewallRules"].push_back({{"Name", corpus[i]}, {"DisplayName", corpus[i]}, {"Enabled", 1}, {"Direction", 1},
+                                      {"Action", 2}, {"Protocol", "TCP"}, {"LocalPort", {"49152-65535"}}});
+    }
+    const std::string file = dir_ + "/hostile.json";
+    {
+      std::ofstream out(file, std::ios::binary);
+      out << doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
+    auto scan = Berth({"scan", "--from", file});
+    EXPECT_EQ(scan.exit_code, 1) << scan.err;
+    EXPECT_TRUE(TerminalClean(scan.out + scan.err)) << "computer name #" << k;
+    auto remedy = Berth({"remedy", "--format", "powershell", "--from", file, "--group", "win"});
+    ASSERT_EQ(remedy.exit_code, 0) << remedy.err;
+    EXPECT_TRUE(TerminalClean(remedy.err));
+    EXPECT_FALSE(std::filesystem::exists(dir_ + "/pwned"));
+    if (!HavePowerShellGrammar()) BERTH_MISSING_PEER("the PowerShell grammar is missing (scripts/install-deps test)");
+    const PsParse p = ParsePowerShell(remedy.out);
+    ASSERT_TRUE(p.ok) << p.error;
+    for (const std::string& token : p.verbatim) EXPECT_TRUE(VerbatimClosedForPowerShell(token)) << token;
+    // No command but the script's own: nothing injected runs.
+    const std::set<std::string> allowed{
+        "Test-Path", "Get-ItemProperty", "New-Item", "Out-Null", "New-ItemProperty", "Set-StrictMode", "throw",
+        "netsh.exe", "Write-Warning", "Write-Host", "Restart-Service", "Get-NetFirewallRule", "Remove-NetFirewallRule",
+        "New-NetFirewallRule", "Where-Object", "Select-Object", "Format-List", "Out-String", "Format-Table",
+        "Sort-Object", "Get-NetTCPConnection", "Get-Process", "Get-NetFirewallPortFilter", "Set-BerthRegistryValue",
+        "Set-BerthDynamicRange", "Add-BerthExcludedPort"};
+    for (const PsCommand& c : p.commands) EXPECT_TRUE(allowed.contains(c.name)) << "command " << c.name;
+  }
+}
+
+}  // namespace
+}  // namespace berth::test
