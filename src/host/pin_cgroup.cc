@@ -102,6 +102,14 @@ std::optional<PinCgroupName> ParsePinCgroupName(std::string_view name) {
   const auto [p, ec] = std::from_chars(name.data(), name.data() + name.size(), out.owner);
   if (ec != std::errc() || out.owner <= 0) return std::nullopt;
   std::string_view rest(p, static_cast<std::size_t>(name.data() + name.size() - p));
+  if (rest.rfind(".n", 0) == 0) {
+    rest.remove_prefix(2);
+    std::uint64_t ns = 0;
+    const auto [n, ec1] = std::from_chars(rest.data(), rest.data() + rest.size(), ns);
+    if (ec1 != std::errc() || ns == 0) return std::nullopt;
+    out.netns = ns;
+    rest = std::string_view(n, static_cast<std::size_t>(rest.data() + rest.size() - n));
+  }
   if (rest.empty()) return out;
   if (rest.rfind(".r", 0) != 0) return std::nullopt;
   rest.remove_prefix(2);
@@ -130,10 +138,16 @@ Result<std::string> OwnCgroupDir() {
   return mount + rel;
 }
 
+std::uint64_t OwnNetns() {
+  struct stat st{};
+  return ::stat("/proc/self/ns/net", &st) == 0 ? static_cast<std::uint64_t>(st.st_ino) : 0;
+}
+
 Result<PinCgroup> PinCgroup::Create(std::optional<Port> reserved) {
   const std::string parent = BERTH_TRY(OwnCgroupDir());
   PinCgroup cg;
   cg.path_ = fmt::format("{}/{}{}", parent, kPrefix, ::getpid());
+  if (const std::uint64_t ns = OwnNetns(); ns != 0) cg.path_ += fmt::format(".n{}", ns);
   if (reserved) cg.path_ += fmt::format(".r{}", *reserved);
   if (::mkdir(cg.path_.c_str(), 0755) != 0) {
     Error e = ErrnoError(errno, fmt::format("cannot create the cgroup {}", cg.path_));
@@ -173,6 +187,9 @@ std::vector<StalePin> SweepStalePinCgroups() {
   while (const dirent* d = ::readdir(dir.get())) {
     auto name = ParsePinCgroupName(d->d_name);
     if (!name || name->owner == ::getpid() || OwnerAlive(name->owner)) continue;
+    // The reservation is in the network namespace the berth ran in: only a berth in that
+    // namespace can undo it, so a pin from another namespace leaves the cgroup alone.
+    if (name->netns && *name->netns != OwnNetns()) continue;
     StalePin s{*parent + "/" + d->d_name, name->owner, name->reserved, false, ""};
     if (auto r = KillAndRemove(s.path); r) {
       s.removed = true;

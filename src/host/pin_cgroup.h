@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -54,7 +55,8 @@ struct StalePin {
   bool removed = false;           // false: still there (the error is in `problem`)
   std::string problem;
 };
-// Finds "berth-pin.*" cgroups under OwnCgroupDir() whose berth is gone, kills what runs in
+// Finds "berth-pin.PID[.nNETNS][.rPORT]" cgroups under OwnCgroupDir() whose berth is gone and
+// which were made in this network namespace (where their reservation is), kills what runs in
 // them and removes them. An empty result when there is nothing to do (or no cgroup v2).
 std::vector<StalePin> SweepStalePinCgroups();
 
@@ -62,8 +64,11 @@ std::vector<StalePin> SweepStalePinCgroups();
 // is not one. Pure.
 struct PinCgroupName {
   pid_t owner = 0;
+  std::optional<std::uint64_t> netns;  // the inode of the berth's network namespace
   std::optional<Port> reserved;
 };
+// The inode of this process's network namespace (/proc/self/ns/net); 0 when unknown.
+std::uint64_t OwnNetns();
 std::optional<PinCgroupName> ParsePinCgroupName(std::string_view name);
 
 }  // namespace berth

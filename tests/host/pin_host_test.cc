@@ -92,7 +92,19 @@ TEST(PinCgroupName, ParsesOwnerAndReservation) {
   ASSERT_TRUE(b.has_value());
   EXPECT_EQ(b->owner, 45);
   EXPECT_EQ(b->reserved, Port{8080});
+  EXPECT_FALSE(b->netns.has_value());
+  auto c = ParsePinCgroupName("berth-pin.45.n4026531840.r8080");
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->owner, 45);
+  EXPECT_EQ(c->netns, std::uint64_t{4026531840});
+  EXPECT_EQ(c->reserved, Port{8080});
+  auto d = ParsePinCgroupName("berth-pin.45.n4026531840");
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->netns, std::uint64_t{4026531840});
+  EXPECT_FALSE(d->reserved.has_value());
   for (const char* bad : {"berth-pin.", "berth-pin.x", "berth-pin.0", "berth-pin.12.r0",
+                          "berth-pin.12.n", "berth-pin.12.n0", "berth-pin.12.nx.r80",
+                          "berth-pin.12.r80.n5",
                           "berth-pin.12.r70000", "berth-pin.12.x80", "berth-pin.12.r80x",
                           "other.12", "berth-pin.-3"}) {
     EXPECT_FALSE(ParsePinCgroupName(bad).has_value()) << bad;
