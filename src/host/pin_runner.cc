@@ -35,6 +35,23 @@ sigset_t ForwardedSet() {
   return set;
 }
 
+// One byte carrying one fd (SCM_RIGHTS), for sendmsg and recvmsg alike. No allocation: the
+// child uses it between fork and exec.
+struct FdMessage {
+  alignas(cmsghdr) char buf[CMSG_SPACE(sizeof(int))] = {};
+  char byte = 0;
+  iovec iov{&byte, 1};
+  msghdr msg{};
+  FdMessage() {
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = buf;
+    msg.msg_controllen = sizeof buf;
+  }
+  FdMessage(const FdMessage&) = delete;
+  FdMessage& operator=(const FdMessage&) = delete;
+};
+
 // The child's side between fork and exec: only async-signal-safe calls, no allocation.
 // Reports a failure as {step, errno} on `report` and exits 127.
 [[noreturn]] void ChildMain(const ChildSpec& spec, char* const* argv, char* const* envp,
@@ -55,14 +72,8 @@ sigset_t ForwardedSet() {
       errno = -listener;
       fail(2);
     }
-    alignas(cmsghdr) char buf[CMSG_SPACE(sizeof(int))] = {};
-    char byte = 0;
-    iovec iov{&byte, 1};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = buf;
-    msg.msg_controllen = sizeof buf;
+    FdMessage m;
+    msghdr& msg = m.msg;
     cmsghdr* c = CMSG_FIRSTHDR(&msg);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
@@ -77,14 +88,8 @@ sigset_t ForwardedSet() {
 }
 
 Result<UniqueFd> ReceiveFd(int channel) {
-  alignas(cmsghdr) char buf[CMSG_SPACE(sizeof(int))] = {};
-  char byte = 0;
-  iovec iov{&byte, 1};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = buf;
-  msg.msg_controllen = sizeof buf;
+  FdMessage m;
+  msghdr& msg = m.msg;
   ssize_t n;
   do {
     n = ::recvmsg(channel, &msg, MSG_CMSG_CLOEXEC);
