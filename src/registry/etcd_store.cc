@@ -1003,18 +1003,9 @@ Result<void> EtcdStore::Replace(const RegistryDoc& doc, std::string_view reason)
     for (const Group& g : doc.groups) puts.push_back(PutOp(t.Key(dir + "groups/", g.name), etcd::EncodeGroup(g)));
     for (const Family& f : doc.families) puts.push_back(PutOp(t.Key(dir + "families/", f.name), etcd::EncodeFamily(f)));
     for (const Service& s : doc.services) {
-      ServiceRecord rec{s, std::string(reason), 0};
       auto old = before.find(s.name);
-      if (old != before.end() && SameService(old->second.service, s)) {
-        rec.reason = old->second.reason;
-        rec.revision = old->second.revision;
-        rec.service.created = old->second.service.created;
-        rec.service.updated = old->second.service.updated;
-      } else if (old != before.end() && rec.service.created == 0) {
-        rec.service.created = old->second.service.created;
-      }
-      if (rec.service.created == 0) rec.service.created = now;
-      if (rec.service.updated == 0) rec.service.updated = now;
+      const ServiceRecord rec =
+          ReplacedRecord(s, reason, 0, old == before.end() ? nullptr : &old->second, now);
       puts.push_back(PutOp(t.Key(dir + "services/", s.name), etcd::EncodeService(rec)));
       for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
         if (!Covers(s.proto, p)) continue;

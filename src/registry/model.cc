@@ -8,4 +8,20 @@ bool SameService(const Service& a, const Service& b) {
          a.tags == b.tags && a.sources == b.sources;
 }
 
+ServiceRecord ReplacedRecord(const Service& s, std::string_view reason, std::int64_t revision,
+                             const ServiceRecord* old, std::int64_t now) {
+  ServiceRecord rec{s, std::string(reason), revision};
+  if (old != nullptr && SameService(old->service, s)) {
+    rec.reason = old->reason;
+    rec.revision = old->revision;
+    rec.service.created = old->service.created;
+    rec.service.updated = old->service.updated;
+  } else if (old != nullptr && rec.service.created == 0) {
+    rec.service.created = old->service.created;
+  }
+  if (rec.service.created == 0) rec.service.created = now;
+  if (rec.service.updated == 0) rec.service.updated = now;
+  return rec;
+}
+
 }  // namespace berth::registry

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/classify.h"
@@ -70,5 +71,11 @@ struct RegistryDoc {
 };
 
 bool SameService(const Service& a, const Service& b);  // every field but created/updated
+
+// The record a Replace (apply, import, store copy) writes for `s`, given its record before
+// (`old`, null when new): an unchanged service keeps its reason, revision and times; a changed
+// one keeps its creation time; the times still unset are `now`.
+ServiceRecord ReplacedRecord(const Service& s, std::string_view reason, std::int64_t revision,
+                             const ServiceRecord* old, std::int64_t now);
 
 }  // namespace berth::registry

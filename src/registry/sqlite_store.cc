@@ -702,18 +702,9 @@ Result<void> SqliteStore::Replace(const RegistryDoc& doc, std::string_view reaso
     auto claim = BERTH_TRY(cache_.Get("INSERT INTO claims (grp, slot, port, service) VALUES (?1, ?2, ?3, ?4)"));
     const std::int64_t now = Now();
     for (const Service& s : doc.services) {
-      ServiceRecord rec{s, std::string(reason), revision};
       auto old = before.find(s.name);
-      if (old != before.end() && SameService(old->second.service, s)) {
-        rec.reason = old->second.reason;
-        rec.revision = old->second.revision;
-        rec.service.created = old->second.service.created;
-        rec.service.updated = old->second.service.updated;
-      } else if (old != before.end()) {
-        if (rec.service.created == 0) rec.service.created = old->second.service.created;
-      }
-      if (rec.service.created == 0) rec.service.created = now;
-      if (rec.service.updated == 0) rec.service.updated = now;
+      const ServiceRecord rec =
+          ReplacedRecord(s, reason, revision, old == before.end() ? nullptr : &old->second, now);
       BERTH_TRY(rows::BindService(*ins, rec));
       BERTH_TRY(ins->Run());
       for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
