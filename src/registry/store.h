@@ -127,6 +127,33 @@ class Store {
   [[nodiscard]] virtual Result<std::vector<Observation>> ServiceObservations(
       std::string_view service) = 0;
 
+  // ---- The fleet (berth agent writes, berth serve reads; docs/fleet.md) ----
+  // A lease expires `ttl` seconds after it was granted or last renewed; what is written
+  // under it goes with it. Grant: the new lease id.
+  [[nodiscard]] virtual Result<std::int64_t> GrantLease(std::int64_t ttl) = 0;
+  // Renews `lease`: its remaining seconds, or nullopt when it is gone (expired or revoked:
+  // grant a new one and write the presence again).
+  [[nodiscard]] virtual Result<std::optional<std::int64_t>> KeepAlive(std::int64_t lease) = 0;
+  // Seconds left on `lease` without renewing it; nullopt when it is gone.
+  [[nodiscard]] virtual Result<std::optional<std::int64_t>> LeaseRemaining(std::int64_t lease) = 0;
+  // Ends `lease` now, and its presence with it. Revoking a lease that is gone is not a failure.
+  [[nodiscard]] virtual Result<void> RevokeLease(std::int64_t lease) = 0;
+  // The host's presence, bound to presence.lease.
+  [[nodiscard]] virtual Result<void> PutPresence(const HostPresence& presence) = 0;
+  // The host's report and its findings (replacing the previous ones), in one atomic step.
+  [[nodiscard]] virtual Result<void> PutHostReport(const HostReport& report,
+                                                   const std::vector<Finding>& findings) = 0;
+  // Every host that has a report or a presence, sorted by name.
+  [[nodiscard]] virtual Result<std::vector<FleetHost>> ListHosts() = 0;
+  // The findings `host`'s agent last reported (empty when none or no such host).
+  [[nodiscard]] virtual Result<std::vector<Finding>> HostFindings(std::string_view host) = 0;
+  // A change counter over everything in the store (the registry, presences, reports,
+  // scans): blocks until it passes `since` (0, or a value this returned before) or
+  // `timeout_ms` passed, and returns its value then (equal to `since` on a timeout). A
+  // first call with since = 0 returns at once. Never waits longer than timeout_ms plus one
+  // request's bound.
+  [[nodiscard]] virtual Result<std::int64_t> WaitForChange(std::int64_t since, int timeout_ms) = 0;
+
   // The registry as a document (groups, families, services; no observations).
   [[nodiscard]] virtual Result<RegistryDoc> Export() = 0;
   // Makes the registry equal to `doc` in one atomic step: all of it or none of it. A
