@@ -2,6 +2,7 @@
 // a total deadline however the peer paces its bytes (httplib's timeouts are per read: a peer
 // sending a byte now and then would hold a request forever), a cap on the reply body, and
 // header values refused when they hold a control character (CR/LF would inject a header).
+// Over TLS (an https:// origin) the server's certificate is verified, chain and name, always.
 // Used by the Consul client and the etcd client. Blocking; one request at a time per call.
 #pragma once
 
@@ -21,6 +22,15 @@ struct HttpLimits {
   std::size_t max_body = 1 << 20;      // the largest reply body read
 };
 
+// TLS for an https:// origin (PEM files): the server's certificate must chain to `ca_file`
+// (the system's CAs when empty) and name the origin's host (an IP address needs an IP SAN);
+// `cert_file` and `key_file`, when set, are the client certificate and its key.
+struct HttpTls {
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+};
+
 struct HttpReply {
   int status = 0;
   std::string body;
@@ -38,6 +48,17 @@ struct HttpReply {
                                          std::string_view path, std::string_view body,
                                          const std::vector<std::pair<std::string, std::string>>& headers,
                                          const HttpLimits& limits);
+
+// The same over TLS when `origin` is https:// (`tls` is unused for http://). Further failures:
+// kPermissionDenied when TLS fails on a certificate ("the TLS handshake with the server
+// failed: REASON": the server's certificate untrusted, expired or not naming the host, or
+// ours refused by the server; nothing was acted on); kInvalidArgument when the CA file, the
+// certificate or the key cannot be loaded. Other handshake failures (a server not speaking
+// TLS) are kUnavailable like a refused connection.
+[[nodiscard]] Result<HttpReply> HttpSend(std::string_view origin, std::string_view method,
+                                         std::string_view path, std::string_view body,
+                                         const std::vector<std::pair<std::string, std::string>>& headers,
+                                         const HttpLimits& limits, const HttpTls& tls);
 
 // True when `s` holds a C0 control character or DEL.
 bool HasControlCharacter(std::string_view s);
