@@ -138,8 +138,9 @@ void AddLintCommand(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--store", flags->store.store,
                   "registry URL whose ports the fixes name and declarations are checked against "
-                  "(sqlite:///PATH; default: $BERTH_STORE, else --db)")
+                  "(sqlite:///PATH, etcd[s]://HOST:PORT/PREFIX; default: $BERTH_STORE, else --db)")
       ->type_name("URL");
+  AddStoreSecurityOptions(cmd, flags->store.security);
   cmd->add_option("--db", flags->store.db,
                   "registry file (default: $BERTH_DB, else the per-user or system one); read only");
   cmd->add_flag("--no-registry", flags->no_registry, "do not read the registry");

@@ -432,4 +432,48 @@ Result<MemberStatus> DecodeStatus(std::string_view body, int http_status) {
   return s;
 }
 
+std::string EncodeAuthenticate(std::string_view user, std::string_view password) {
+  return json{{"name", user}, {"password", password}}.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+Result<std::string> DecodeAuthenticate(std::string_view body, int http_status) {
+  const json doc = BERTH_TRY(Parse(body, http_status));
+  auto token = doc.find("token");
+  if (token == doc.end() || !token->is_string() || token->get_ref<const std::string&>().empty()) {
+    return Bad("an authenticate answer without a token");
+  }
+  const std::string& t = token->get_ref<const std::string&>();
+  if (t.size() > kMaxTokenBytes) return Bad(fmt::format("a token of {} bytes", t.size()));
+  for (char c : t) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x21 || u > 0x7e) return Bad("a token with a byte that cannot go in an HTTP header");
+  }
+  return t;
+}
+
+AuthRefusal ClassifyAuthRefusal(std::string_view body, int http_status) {
+  if (http_status == 200) return AuthRefusal::kNone;
+  if (http_status == 400 && body.starts_with("CommonName of client sending a request against gateway")) {
+    return AuthRefusal::kCommonNameRefused;
+  }
+  if (body.size() > kMaxResponseBytes || !CheckJsonDepth(body, kMaxResponseDepth, "etcd's answer")) {
+    return AuthRefusal::kNone;
+  }
+  const json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object()) return AuthRefusal::kNone;
+  auto code = Int(doc, "code", "error");
+  auto err = doc.find("error");
+  if (!code || err == doc.end() || !err->is_string()) return AuthRefusal::kNone;
+  const std::string& text = err->get_ref<const std::string&>();
+  auto says = [&](std::string_view what) { return text.find(what) != std::string::npos; };
+  if (*code == 16 || says("invalid auth token") || says("revision of auth store is old")) {
+    return AuthRefusal::kTokenInvalid;
+  }
+  if (says("user name is empty")) return AuthRefusal::kNoToken;
+  if (says("authentication failed, invalid user ID or password")) return AuthRefusal::kBadCredentials;
+  if (*code == 7 || says("permission denied")) return AuthRefusal::kPermissionDenied;
+  if (says("authentication is not enabled")) return AuthRefusal::kAuthNotEnabled;
+  return AuthRefusal::kNone;
+}
+
 }  // namespace berth::registry::etcd

@@ -155,4 +155,26 @@ struct MemberStatus {
 };
 [[nodiscard]] Result<MemberStatus> DecodeStatus(std::string_view body, int http_status = 200);
 
+// Authentication (/v3/auth/authenticate). The token goes in each request's Authorization
+// header; etcd refuses it once it expires (simple tokens: --auth-token-ttl after its last
+// use), is revoked (the user's password set) or the auth store changed after it was issued.
+inline constexpr std::size_t kMaxTokenBytes = 4096;
+std::string EncodeAuthenticate(std::string_view user, std::string_view password);
+// The token. Failure as the decoders above; kMalformed for an answer without a token, or
+// with one over kMaxTokenBytes or holding a byte that cannot go in an HTTP header.
+[[nodiscard]] Result<std::string> DecodeAuthenticate(std::string_view body, int http_status = 200);
+
+// What an answer says about authentication, from etcd's error (code and text, stable since
+// etcd 3.3) or the gateway's plain-text refusal of a client certificate with a Common Name.
+enum class AuthRefusal : std::uint8_t {
+  kNone,              // not an authentication error (or not an error)
+  kTokenInvalid,      // expired, revoked, or issued before the auth store changed: authenticate again
+  kNoToken,           // authentication is enabled and the request carried no token
+  kBadCredentials,    // authenticate: wrong user or password
+  kPermissionDenied,  // the user's roles do not cover the key
+  kAuthNotEnabled,    // authenticate on a server without authentication
+  kCommonNameRefused, // etcd 3.4's gateway refuses a client certificate with a CN when auth is on
+};
+AuthRefusal ClassifyAuthRefusal(std::string_view body, int http_status);
+
 }  // namespace berth::registry::etcd

@@ -147,7 +147,8 @@ struct EtcdStore::Committed {
 
 EtcdStore::EtcdStore(EtcdOptions options)
     : options_(std::move(options)),
-      client_(options_.endpoints, HttpLimits{5000, options_.deadline_ms, etcd::kMaxResponseBytes}) {}
+      client_(options_.endpoints, HttpLimits{5000, options_.deadline_ms, etcd::kMaxResponseBytes},
+              options_.security) {}
 
 EtcdStore::~EtcdStore() = default;
 

@@ -29,6 +29,7 @@ struct EtcdOptions {
   int deadline_ms = 8000;              // each request, across endpoints
   int retry_ms = 30000;                // an operation's lost races, run again until this
   bool stale = false;                  // serializable reads: any member answers, maybe stale
+  etcd::Security security = {};        // TLS and the etcd user (etcds://, registry/store_security.h)
 };
 
 class EtcdStore final : public Store {

@@ -196,4 +196,44 @@ TEST(EtcdCodec, LeaseAndStatusAnswersOfTheRealServer) {
   EXPECT_EQ(EncodeLeaseId(7), R"({"ID":"7"})");
 }
 
+// Authentication: the authenticate answer and the errors that say what is wrong with a token
+// or a user, captured from a one-member server with TLS and auth on.
+TEST(EtcdAuthCodec, AuthenticateAnswerGivesTheToken) {
+  auto token = DecodeAuthenticate(Fixture("authenticate.json"));
+  ASSERT_TRUE(token) << token.error().message;
+  EXPECT_EQ(*token, "MMnZnagqwaibUpNo.12");
+  const auto request = nlohmann::json::parse(EncodeAuthenticate("berth", "s3cr:\"et"));
+  EXPECT_EQ(request["name"], "berth");
+  EXPECT_EQ(request["password"], "s3cr:\"et");
+}
+
+TEST(EtcdAuthCodec, HostileTokensAreRefused) {
+  EXPECT_FALSE(DecodeAuthenticate(R"({"header":{}})"));                 // no token
+  EXPECT_FALSE(DecodeAuthenticate(R"({"header":{},"token":""})"));      // empty
+  EXPECT_FALSE(DecodeAuthenticate(R"({"header":{},"token":7})"));       // not text
+  EXPECT_FALSE(DecodeAuthenticate(R"({"header":{},"token":"a\r\nX: y"})"));  // header injection
+  EXPECT_FALSE(DecodeAuthenticate(
+      nlohmann::json{{"token", std::string(kMaxTokenBytes + 1, 'a')}}.dump()));
+  auto refused = DecodeAuthenticate(Fixture("error_auth_failed.json"), 400);
+  ASSERT_FALSE(refused);
+  EXPECT_THAT(refused.error().message, HasSubstr("invalid user ID or password"));
+}
+
+TEST(EtcdAuthCodec, RefusalsAreToldApart) {
+  EXPECT_EQ(ClassifyAuthRefusal(Fixture("error_invalid_token.json"), 401), AuthRefusal::kTokenInvalid);
+  EXPECT_EQ(ClassifyAuthRefusal(
+                R"({"error":"etcdserver: revision of auth store is old","code":3})", 400),
+            AuthRefusal::kTokenInvalid);
+  EXPECT_EQ(ClassifyAuthRefusal(Fixture("error_user_empty.json"), 400), AuthRefusal::kNoToken);
+  EXPECT_EQ(ClassifyAuthRefusal(Fixture("error_auth_failed.json"), 400), AuthRefusal::kBadCredentials);
+  EXPECT_EQ(ClassifyAuthRefusal(Fixture("error_permission_denied.json"), 403),
+            AuthRefusal::kPermissionDenied);
+  EXPECT_EQ(ClassifyAuthRefusal(Fixture("error_gateway_cn.txt"), 400),
+            AuthRefusal::kCommonNameRefused);
+  EXPECT_EQ(ClassifyAuthRefusal(Fixture("authenticate.json"), 200), AuthRefusal::kNone);
+  EXPECT_EQ(ClassifyAuthRefusal(Fixture("error_future_rev.json"), 400), AuthRefusal::kNone);
+  EXPECT_EQ(ClassifyAuthRefusal("not json", 500), AuthRefusal::kNone);
+  EXPECT_EQ(ClassifyAuthRefusal(std::string(100, '['), 400), AuthRefusal::kNone);
+}
+
 }  // namespace berth::registry::etcd
