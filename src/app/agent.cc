@@ -144,9 +144,11 @@ Result<void> Agent::Run() {
 void Agent::ScanLoop() {
   std::uint64_t seen_gen = 0;
   {
-    // The first scan waits (at most one interval) for the registry it is judged against.
+    // The first scan waits (at most one interval, at most 10 s: systemd waits for READY=1)
+    // for the registry it is judged against.
     std::unique_lock lock(mu_);
-    cv_.wait_for(lock, options_.interval, [&] { return stop_ || registry_ != nullptr; });
+    cv_.wait_for(lock, std::min<milliseconds>(options_.interval, milliseconds(10000)),
+                 [&] { return stop_ || registry_ != nullptr; });
     if (registry_ == nullptr && !stop_) {
       Log(AgentLevel::kWarning, "scan",
           "the registry could not be read yet: scanning without it (audit findings only) until "

@@ -34,8 +34,9 @@ class AgentEtcd : public ::testing::Test {
     std::string why;
     cluster_ = EtcdCluster::Start(why);
     if (!cluster_) BERTH_MISSING_PEER(why);
-    ns_ = Netns::Create("agent-etcd");
-    ASSERT_TRUE(ns_);
+    auto ns = Netns::Create("agent-etcd");
+    ASSERT_TRUE(ns);
+    ns_.emplace(std::move(*ns));
     url_ = EtcdCluster::Url("/agent-test");
     auto where = registry::ParseStoreUrl(url_);
     ASSERT_TRUE(where);
