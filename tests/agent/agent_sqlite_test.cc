@@ -115,6 +115,17 @@ TEST_F(AgentSqlite, OnceWithAnUnreachableStoreReportsLocallyAndExitsTwo) {
   EXPECT_THAT(r.err, HasSubstr("127.0.0.1:1"));
 }
 
+// --netns: the agent runs outside the namespace and scans it; the host is named HOST:NETNS.
+TEST_F(AgentSqlite, NetnsScansAnotherNamespace) {
+  Child lsn = Listen(40002);
+  auto r = RunBerth({"agent", "--once", "--json", "--netns", ns_->name(), "--store", url_});
+  ASSERT_EQ(r.exit_code, 1) << r.err;
+  const json doc = json::parse(r.out);
+  EXPECT_THAT(doc["host"].get<std::string>(), ::testing::EndsWith(":" + ns_->name()));
+  ASSERT_EQ(doc["listeners"].size(), 1u) << doc.dump(2);
+  EXPECT_EQ(doc["listeners"][0]["port"], 40002);
+}
+
 // The running agent: a presence under its lease; a steady state of keepalives only (no write
 // at all over several intervals, while it keeps scanning and its lease keeps being renewed);
 // a listener opened in the ephemeral range reported within two intervals; SIGTERM revokes

@@ -359,6 +359,19 @@ TEST_P(StoreContract, APresenceLivesAsLongAsItsLease) {
   EXPECT_EQ(late.error().code, ErrorCode::kNotFound) << late.error().message;
 }
 
+// A lease id is never granted again once its lease is gone: an agent that lost its lease
+// (a partition) must not renew or revoke the one granted to another agent since.
+TEST_P(StoreContract, ALeaseIdIsNeverGrantedTwice) {
+  auto first = s().GrantLease(30);
+  ASSERT_TRUE(first) << first.error().message;
+  ASSERT_TRUE(s().RevokeLease(*first));
+  auto second = s().GrantLease(30);
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_NE(*second, *first);
+  EXPECT_EQ(s().KeepAlive(*first).value(), std::nullopt);
+  ASSERT_TRUE(s().RevokeLease(*second));
+}
+
 TEST_P(StoreContract, AnUnrenewedLeaseExpiresAndTakesThePresenceWithIt) {
   auto lease = s().GrantLease(1);
   ASSERT_TRUE(lease) << lease.error().message;
