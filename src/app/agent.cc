@@ -98,16 +98,8 @@ bool Agent::WaitUntil(steady_clock::time_point deadline, const std::uint64_t* wa
   return stop_;
 }
 
-registry::Store* Agent::Connect(std::unique_ptr<registry::Store>& store, std::string_view topic) {
-  if (store) return store.get();
-  auto opened = open_();
-  if (!opened) {
-    Log(AgentLevel::kError, std::string(topic),
-        fmt::format("cannot open the store: {}; retrying every {} s", opened.error().message,
-                    retry_.count() / 1000));
-    return nullptr;
-  }
-  store = std::move(*opened);
+Result<registry::Store*> Agent::Connect(std::unique_ptr<registry::Store>& store) {
+  if (!store) store = BERTH_TRY(open_());
   return store.get();
 }
 
@@ -158,6 +150,8 @@ void Agent::ScanLoop() {
   std::mt19937_64 rng(std::random_device{}());
   std::uniform_real_distribution<double> jitter(0.9, 1.1);
   std::string last_digest;
+  // What the previous scan saw, for port-changed: at first the store's last recorded scan.
+  std::optional<std::vector<registry::Observation>> previous;
   for (int n = 1;; ++n) {
     std::shared_ptr<const AgentRegistry> reg;
     {
@@ -169,10 +163,13 @@ void Agent::ScanLoop() {
     const auto started = steady_clock::now();
     HostQuery query;
     auto snap = host_.Take(query);
-    AgentScan scan = snap ? JudgeScan(std::move(*snap), reg.get(), options_.host, options_.group,
-                                      clock_.UnixSeconds())
+    if (reg && !previous) previous = reg->previous;
+    AgentScan scan = snap ? JudgeScan(std::move(*snap), reg.get(), previous.value_or(
+                                          std::vector<registry::Observation>{}),
+                                      options_.host, options_.group, clock_.UnixSeconds())
                           : FailedScan(snap.error(), options_.host, options_.group,
                                        clock_.UnixSeconds());
+    if (snap && reg) previous = scan.observations;
     if (!snap) {
       Log(AgentLevel::kError, "scan", fmt::format("cannot scan this host: {}", snap.error().message));
     } else if (scan.report.digest != last_digest) {
@@ -220,8 +217,12 @@ void Agent::LeaseLoop() {
   Streak trouble;
   for (;;) {
     bool again = false;  // a lost lease is granted again at once
-    if (registry::Store* s = Connect(store, "lease")) {
-      Result<void> step;
+    auto connected = Connect(store);
+    Result<void> step;
+    if (!connected) {
+      step = std::unexpected(connected.error());
+    } else {
+      registry::Store* s = *connected;
       if (lease == 0) {
         auto granted = s->GrantLease(ttl);
         if (granted) {
@@ -256,15 +257,15 @@ void Agent::LeaseLoop() {
                           lease, s->Location(), ttl, renew.count() / 1000));
         }
       }
-      if (!step) {
-        if (std::string line = trouble.Fail(step.error()); !line.empty()) {
-          Log(AgentLevel::kWarning, "lease",
-              fmt::format("{}; retrying every {} s (the agent keeps scanning)", line,
-                          renew.count() / 1000));
-        }
-      } else if (trouble.Recovered()) {
-        Log(AgentLevel::kInfo, "lease", fmt::format("lease {} held again", lease));
+    }
+    if (!step) {
+      if (std::string line = trouble.Fail(step.error()); !line.empty()) {
+        Log(AgentLevel::kWarning, "lease",
+            fmt::format("{}; retrying every {} s (the agent keeps scanning)", line,
+                        renew.count() / 1000));
       }
+    } else if (trouble.Recovered()) {
+      Log(AgentLevel::kInfo, "lease", fmt::format("lease {} held again", lease));
     }
     if (again) continue;
     if (WaitFor(renew)) break;
@@ -296,11 +297,10 @@ void Agent::WriteLoop() {
       job = std::move(*pending_);
       pending_.reset();
     }
+    auto connected = Connect(store);
     Result<void> step;
-    registry::Store* s = Connect(store, "report");
-    if (s == nullptr) {
-      step = Fail(ErrorCode::kUnavailable, "the store could not be opened");
-    }
+    registry::Store* s = nullptr;
+    if (connected) s = *connected; else step = std::unexpected(connected.error());
     if (step && !stored) {
       auto read = ReadStoredReport(*s, options_.host);
       if (read) stored = *read; else step = std::unexpected(read.error());
@@ -367,10 +367,11 @@ void Agent::WatchLoop() {
       std::lock_guard lock(mu_);
       if (stop_) return;
     }
-    registry::Store* s = Connect(store, "registry");
+    auto connected = Connect(store);
+    registry::Store* s = connected ? *connected : nullptr;
     Result<void> step;
-    if (s == nullptr) {
-      step = Fail(ErrorCode::kUnavailable, "the store could not be opened");
+    if (!connected) {
+      step = std::unexpected(connected.error());
     } else if (auto changed = s->WaitForChange(since, static_cast<int>(wait.count())); !changed) {
       step = std::unexpected(changed.error());
     } else if (*changed != since || !revision) {
@@ -378,7 +379,7 @@ void Agent::WatchLoop() {
       auto rev = s->Revision();
       if (!rev) {
         step = std::unexpected(rev.error());
-      } else if (rev != revision) {
+      } else if (*rev != revision) {
         auto read = ReadAgentRegistry(*s, options_.host);
         if (!read) {
           step = std::unexpected(read.error());
@@ -434,8 +435,9 @@ Result<AgentOnceResult> RunAgentOnce(const AgentOptions& options, registry::Stor
     if (read) reg = std::move(*read); else out.error = read.error();
   }
   HostSnapshot snap = BERTH_TRY(host.Take(HostQuery{}));
-  out.scan = JudgeScan(std::move(snap), reg ? &*reg : nullptr, options.host, options.group,
-                       clock.UnixSeconds());
+  out.scan = JudgeScan(std::move(snap), reg ? &*reg : nullptr,
+                       reg ? reg->previous : std::vector<registry::Observation>{}, options.host,
+                       options.group, clock.UnixSeconds());
   if (!reg) return out;
   auto step = [&]() -> Result<void> {
     BERTH_TRY(PublishHostRanges(*store, options.group, options.host, out.scan.report.ephemeral,

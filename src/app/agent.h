@@ -89,8 +89,8 @@ class Agent {
   bool WaitUntil(std::chrono::steady_clock::time_point deadline, const std::uint64_t* wake = nullptr);
   bool WaitFor(std::chrono::milliseconds d) { return WaitUntil(std::chrono::steady_clock::now() + d); }
   void Log(AgentLevel level, std::string topic, std::string message);
-  // The loop's store, opened on first use; nullptr (logged) when it cannot be opened.
-  registry::Store* Connect(std::unique_ptr<registry::Store>& store, std::string_view topic);
+  // The loop's store, opened on first use. Failure: the opener's.
+  Result<registry::Store*> Connect(std::unique_ptr<registry::Store>& store);
   void ApplyReserve(const registry::RegistryDoc& doc);
 
   AgentOptions options_;

@@ -28,7 +28,8 @@ Result<AgentRegistry> ReadAgentRegistry(registry::Store& store, std::string_view
   return r;
 }
 
-AgentScan JudgeScan(HostSnapshot snap, const AgentRegistry* reg, std::string_view host,
+AgentScan JudgeScan(HostSnapshot snap, const AgentRegistry* reg,
+                    const std::vector<registry::Observation>& previous, std::string_view host,
                     std::string_view group, std::int64_t scanned) {
   AgentScan out;
   snap.hostname = std::string(host);  // groups list the agent by the name it reports under
@@ -41,7 +42,7 @@ AgentScan JudgeScan(HostSnapshot snap, const AgentRegistry* reg, std::string_vie
   out.findings = AuditHost(snap);
   if (reg != nullptr) {
     out.registry_revision = reg->revision;
-    registry::ScanMatch m = MatchHost(snap, reg->doc, reg->previous, out.findings);
+    registry::ScanMatch m = MatchHost(snap, reg->doc, previous, out.findings);
     out.observations = std::move(m.observations);
     out.findings.insert(out.findings.end(), m.findings.begin(), m.findings.end());
     // `berth check`'s findings about registered ports; its unregistered-listener is the

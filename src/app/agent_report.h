@@ -21,7 +21,7 @@ namespace berth::app {
 struct AgentRegistry {
   registry::RegistryDoc doc;
   std::int64_t revision = 0;
-  std::vector<registry::Observation> previous;  // the host's last recorded scan
+  std::vector<registry::Observation> previous;  // what the host's last recorded scan saw
 };
 
 // One scan of the host.
@@ -38,10 +38,11 @@ struct AgentScan {
 [[nodiscard]] Result<AgentRegistry> ReadAgentRegistry(registry::Store& store, std::string_view host);
 
 // Judges `snap` (taken with owners) as `host` of `group`: the audit, the registry match (as
-// `berth scan`: unregistered, drifted, port-changed against `reg->previous`) and `berth
-// check`'s registered-port findings (ephemeral, not listening); without `reg`, the audit
-// alone. `scanned`: unix seconds.
-AgentScan JudgeScan(HostSnapshot snap, const AgentRegistry* reg, std::string_view host,
+// `berth scan`: unregistered, drifted, and port-changed against `previous`, what the previous
+// scan saw) and `berth check`'s registered-port findings (ephemeral, not listening); without
+// `reg`, the audit alone. `scanned`: unix seconds.
+AgentScan JudgeScan(HostSnapshot snap, const AgentRegistry* reg,
+                    const std::vector<registry::Observation>& previous, std::string_view host,
                     std::string_view group, std::int64_t scanned);
 
 // A scan that could not be taken: a report saying why (`report.error`), no findings.
