@@ -136,6 +136,8 @@ int RunOnce(const AgentFlags& f, const app::AgentOptions& options, HostSource& h
 int RunForever(const AgentFlags& f, app::AgentOptions options, HostSource& host) {
   auto where = ResolveStore(f.store);
   if (!where) return PrintError(where.error());
+  // A reader of --json that goes away must not kill the agent before it revokes its lease.
+  std::signal(SIGPIPE, SIG_IGN);
   // Before any thread starts: every thread inherits SIGTERM and SIGINT blocked.
   auto signals = StopSignals::Install();
   if (!signals) return PrintError(signals.error());
