@@ -287,6 +287,22 @@ TEST_F(AgentSqlite, TellsSystemdWhenReadyAndWhenStopping) {
   EXPECT_EQ(agent.WaitExit(20), 0);
 }
 
+// A name with control characters (from --host here; from the store or /proc alike) reaches
+// the log as inert text: no escape sequence gets to the terminal, and the JSON escapes it.
+TEST_F(AgentSqlite, HostileNamesStayInertInTheLogAndTheJson) {
+  const std::string evil = "h\x1b[2J\x07x";
+  AgentProcess agent(AgentArgv({"--host", evil, "--interval", "1s", "--json"}), dir_.path());
+  ASSERT_TRUE(probe::test::WaitFor([&] { return agent.OutLines() >= 1 && PresenceOf(*store_, evil); }, 30))
+      << agent.Err();
+  agent.Signal(SIGTERM);
+  ASSERT_EQ(agent.WaitExit(20), 0);
+  EXPECT_EQ(agent.Err().find('\x1b'), std::string::npos) << agent.Err();
+  EXPECT_EQ(agent.Err().find('\x07'), std::string::npos);
+  const std::string line = agent.Out().substr(0, agent.Out().find('\n'));
+  EXPECT_EQ(line.find('\x1b'), std::string::npos);
+  EXPECT_EQ(json::parse(line)["host"], evil);
+}
+
 TEST(AgentCli, RejectsABadIntervalAndReserveWithNetns) {
   auto r = RunBerth({"agent", "--interval", "0s", "--once", "--store", "sqlite:///nonexistent/x.db"});
   EXPECT_EQ(r.exit_code, 2);
