@@ -15,7 +15,7 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
-// How long the watch waits on the change counter per call: Stop() is seen within it.
+// How long the watch waits on the registry's changes per call: Stop() is seen within it.
 milliseconds WatchWait(std::chrono::seconds interval) {
   return std::clamp<milliseconds>(interval, milliseconds(1000), milliseconds(5000));
 }
@@ -372,7 +372,7 @@ void Agent::WatchLoop() {
     Result<void> step;
     if (!connected) {
       step = std::unexpected(connected.error());
-    } else if (auto changed = s->WaitForChange(since, static_cast<int>(wait.count())); !changed) {
+    } else if (auto changed = s->WaitForRegistryChange(since, static_cast<int>(wait.count())); !changed) {
       step = std::unexpected(changed.error());
     } else if (*changed != since || !revision) {
       since = *changed;

@@ -131,6 +131,30 @@ TEST_F(AgentEtcd, SigkilledAgentsPresenceGoesWithinTheTtl) {
   EXPECT_TRUE(Reported());
 }
 
+// The agent's registry watch (Store::WaitForRegistryChange) is not woken by the fleet's own
+// writes (presences, reports, observations: every host's, every refresh), only by the
+// registry's; the general change counter sees both.
+TEST_F(AgentEtcd, TheRegistryWatchIsNotWokenByFleetWrites) {
+  const std::int64_t c0 = Lan([&] { return store_->WaitForRegistryChange(0, 0); }).value();
+  Lan([&] {
+    auto lease = store_->GrantLease(30);
+    EXPECT_TRUE(lease);
+    EXPECT_TRUE(store_->PutPresence({"other", *lease, 30, 10, 1, "t"}));
+    registry::HostReport r;
+    r.host = "other";
+    r.ephemeral = {32768, 60999};
+    EXPECT_TRUE(store_->PutHostReport(r, {}));
+    EXPECT_TRUE(store_->RecordScan("other", 100, {}));
+    return true;
+  });
+  EXPECT_NE(Lan([&] { return store_->WaitForChange(c0, 2000); }).value(), c0);
+  EXPECT_EQ(Lan([&] { return store_->WaitForRegistryChange(c0, 1500); }).value(), c0)
+      << "a fleet write woke the registry watch";
+  auto assigned = lan_->host(0).Exec({BerthBinary(), "assign", "web", "--store", url_});
+  ASSERT_EQ(assigned.exit_code, 0) << assigned.err;
+  EXPECT_GT(Lan([&] { return store_->WaitForRegistryChange(c0, 5000); }).value(), c0);
+}
+
 // A lease revoked behind the agent's back (etcd answers its keepalive with no TTL) is granted
 // again and the presence rewritten under the new one.
 TEST_F(AgentEtcd, ALostLeaseIsGrantedAgain) {
