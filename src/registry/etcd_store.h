@@ -49,6 +49,7 @@ class EtcdStore final : public Store {
   Result<std::optional<ServiceRecord>> GetService(std::string_view name) override;
   Result<std::vector<ServiceRecord>> ListServices() override;
   Result<std::vector<Claim>> ListClaims(std::string_view group) override;
+  Result<const ClaimIndex*> ClaimedPorts(std::string_view group) override;
   Result<ClaimOutcome> ClaimService(const ServiceRecord& record) override;
   Result<bool> ReleaseService(std::string_view name) override;
   Result<bool> ReleaseServices(std::span<const std::string> names) override;
@@ -117,7 +118,15 @@ class EtcdStore final : public Store {
     std::int64_t rev = 0;
     std::int64_t mark = -1;  // the mark's version this listing is current with; -1 unknown
     std::map<std::string, etcd::KeyValue> kvs;
+    ClaimIndex* index = nullptr;  // a group's claims: kept in step with kvs (ClaimedPorts)
   };
+  // Brings the listing of `prefix` to `revision` (only what changed, when it can) and returns it.
+  Result<Listing*> Refresh(const std::string& prefix, const std::string& end,
+                           std::int64_t revision, std::int64_t mark);
+  static void IndexClaim(ClaimIndex& index, std::string_view prefix, std::string_view key,
+                         const std::string* value);
+  void AttachIndex(Listing& l, std::string_view prefix, ClaimIndex& index);
+  const Listing* CurrentListing(const Stm& t, const std::string& key) const;
   // `mark`: the group mark's version at `revision`, when known (-1 otherwise).
   Result<std::vector<etcd::KeyValue>> ListAt(const std::string& prefix, const std::string& end,
                                              std::int64_t revision, std::int64_t mark = -1);

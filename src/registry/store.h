@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <optional>
@@ -27,6 +28,20 @@ struct Claim {
   Protocol slot = Protocol::kTcp;
   Port port = 0;
   std::string service;
+};
+
+// A group's claims as the allocator asks about them (Store::ClaimedPorts): which ports each
+// slot holds, and whose.
+struct ClaimIndex {
+  PortSet claimed[2];  // by slot: [0] tcp, [1] udp
+  std::map<std::pair<Protocol, Port>, std::string> holders;
+
+  void Add(Protocol slot, Port port, std::string service);
+  void Remove(Protocol slot, Port port);
+  void Clear();
+  bool Holds(Protocol slot, Port port) const { return claimed[slot == Protocol::kTcp ? 0 : 1].contains(port); }
+  // The claims of `port` (tcp, then udp) in `group`.
+  std::vector<Claim> At(std::string_view group, Port port) const;
 };
 
 enum class ClaimStatus : std::uint8_t {
@@ -85,6 +100,13 @@ class Store {
   [[nodiscard]] virtual Result<std::vector<ServiceRecord>> ListServices() = 0;
   // The claims of one group ("" for every group), sorted by (group, slot, port).
   [[nodiscard]] virtual Result<std::vector<Claim>> ListClaims(std::string_view group) = 0;
+
+  // The claims of `group` as an index, current with this step's reads inside Atomically (else
+  // with the store now). The index belongs to the store, stays valid as long as it, and is
+  // brought up to date in place by later calls: a store across a network applies only what
+  // changed since it last read them, so an allocator asking at every assign pays for the
+  // changes, not for the group's size. The default builds it from ListClaims.
+  [[nodiscard]] virtual Result<const ClaimIndex*> ClaimedPorts(std::string_view group);
 
   // Registers `record.service` and claims its port for each protocol it covers, in one
   // atomic step. If the name is already registered nothing changes and the outcome is
@@ -167,6 +189,10 @@ class Store {
   // service equal to the stored one keeps its created time and reason. Failure:
   // kConflict when two services of `doc` claim one slot (nothing is written).
   [[nodiscard]] virtual Result<void> Replace(const RegistryDoc& doc, std::string_view reason) = 0;
+
+ protected:
+  // ClaimedPorts' indexes, by group: each allocated once, so pointers to it stay valid.
+  std::map<std::string, std::unique_ptr<ClaimIndex>, std::less<>> claim_indexes_;
 };
 
 }  // namespace berth::registry

@@ -5,6 +5,10 @@
 #pragma once
 
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <memory>
@@ -39,6 +43,18 @@ class EtcdCluster {
       why = "etcd is not installed (scripts/install-deps test installs etcd-server)";
       return nullptr;
     }
+    if (netns == nullptr) {  // a fresh namespace has every port free
+      for (int i = 0; i < kMembers; ++i) {
+        for (int port : {ClientPort(i), ClientPort(i) + 1}) {
+          if (PortTaken(port)) {
+            why = fmt::format("port {} is taken: another etcd (another checkout's tests?) runs "
+                              "there; a cluster started now would not be this test's",
+                              port);
+            return nullptr;
+          }
+        }
+      }
+    }
     auto c = std::make_unique<EtcdCluster>();
     c->netns_ = netns;
     c->ip_ = std::move(ip);
@@ -46,6 +62,17 @@ class EtcdCluster {
     if (!c->WaitForLeader(0)) {
       why = "the three etcd members did not elect a leader within 20 s";
       return nullptr;
+    }
+    // A leader on these ports is not proof that it is ours: with the ports taken (another
+    // cluster left running, another checkout's tests) our members exit and the test would
+    // talk to someone else's data.
+    for (int i = 0; i < kMembers; ++i) {
+      if (!c->MemberRunning(i)) {
+        why = fmt::format("etcd member m{} exited at start: its ports ({}, {}) are taken by another "
+                          "process (see m{}.log); stop it and run again",
+                          i, ClientPort(i), ClientPort(i) + 1, i);
+        return nullptr;
+      }
     }
     return c;
   }
@@ -82,6 +109,16 @@ class EtcdCluster {
          "--initial-cluster-state", "new", "--initial-cluster-token", "berth-test",
          "--log-level", "error", "--logger", "zap", "--log-outputs",
          dir_.File(fmt::format("m{}.log", i))})));
+  }
+
+  // True while member i's process runs. Not reaped here (WNOWAIT): Kill() reaps it, so its
+  // PID cannot be reused by another process before.
+  bool MemberRunning(int i) {
+    auto& m = members_[static_cast<std::size_t>(i)];
+    if (!m || m->pid() <= 0) return false;
+    siginfo_t info{};
+    if (::waitid(P_PID, static_cast<id_t>(m->pid()), &info, WEXITED | WNOHANG | WNOWAIT) != 0) return false;
+    return info.si_pid == 0;
   }
 
   // Polls member i (at most 20 s) until it reports a leader.
@@ -125,6 +162,21 @@ class EtcdCluster {
   }
 
  private:
+  // True when a TCP socket cannot bind 127.0.0.1:port.
+  static bool PortTaken(int port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
+    const int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool taken = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0;
+    ::close(fd);
+    return taken;
+  }
+
   static httplib::Result PostTo(const std::string& ip, int i, const std::string& path,
                                 const std::string& body) {
     httplib::Client client(fmt::format("http://{}:{}", ip, ClientPort(i)));

@@ -305,6 +305,45 @@ TEST_P(StoreContract, ConcurrentClaimsOfOnePortHaveOneWinner) {
   EXPECT_EQ(s().ListClaims("").value().size(), 1u);
 }
 
+TEST_P(StoreContract, ClaimedPortsFollowsOwnAndOtherWritersAndANewGeneration) {
+  auto other = Open();
+  ASSERT_NE(other, nullptr);
+  auto index = s().ClaimedPorts("default");
+  ASSERT_TRUE(index) << index.error().message;
+  const ClaimIndex* idx = *index;
+  ASSERT_NE(idx, nullptr);
+  EXPECT_TRUE(idx->claimed[0].empty());
+  ASSERT_TRUE(other->ClaimService(Rec("a", 7000)));
+  ASSERT_TRUE(s().ClaimService(Rec("b", 7001, ServiceProto::kBoth)));
+  auto again = s().ClaimedPorts("default");
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(*again, idx);  // the same index, brought up to date in place
+  EXPECT_EQ(idx->claimed[0].Format(), "7000-7001");
+  EXPECT_EQ(idx->claimed[1].Format(), "7001");
+  ASSERT_EQ(idx->At("default", 7000).size(), 1u);
+  EXPECT_EQ(idx->At("default", 7000)[0].service, "a");
+  EXPECT_EQ(idx->At("default", 7001).size(), 2u);
+  ASSERT_TRUE(other->ReleaseService("a").value());  // a deletion by another writer
+  ASSERT_TRUE(s().ClaimedPorts("default"));
+  EXPECT_EQ(idx->claimed[0].Format(), "7001");
+  EXPECT_TRUE(idx->At("default", 7000).empty());
+  RegistryDoc doc;  // a new generation on etcd
+  Service c;
+  c.name = "c";
+  c.port = 7100;
+  c.group = "default";
+  doc.services.push_back(c);
+  ASSERT_TRUE(other->Replace(doc, "test"));
+  ASSERT_TRUE(s().ClaimedPorts("default"));
+  EXPECT_EQ(idx->claimed[0].Format(), "7100");
+  EXPECT_TRUE(idx->claimed[1].empty());
+  // The same answers as ListClaims.
+  PortSet listed;
+  for (const Claim& cl : s().ListClaims("default").value()) listed.Add(cl.port);
+  EXPECT_EQ(listed, idx->claimed[0]);
+}
+
+
 // ---- The fleet (berth agent and serve).
 
 HostPresence Presence(std::string host, std::int64_t lease) {
