@@ -115,12 +115,23 @@ TEST_F(AgentEtcd, SteadyStateIsKeepalivesOnlyAndSigtermRevokes) {
   ASSERT_EQ(agent->WaitExit(30), 0) << agent->Err();
   EXPECT_FALSE(Presence()) << "the lease was not revoked on SIGTERM";
   EXPECT_TRUE(Finding(45000)) << "the report went with the agent";
+
+  // Restarted with nothing new on the host: a new lease and presence, the report untouched.
+  const auto stored = Lan([&] { return ReportOf(*store_, "h1"); });
+  ASSERT_TRUE(stored);
+  auto again = StartAgent({"--refresh", "0", "--json"});
+  ASSERT_TRUE(probe::test::WaitFor([&] { return Presence() && again->OutLines() >= 3; }, 30))
+      << again->Err();
+  EXPECT_EQ(Lan([&] { return ReportOf(*store_, "h1"); }), stored)
+      << "a restarted agent with nothing new rewrote its report\n" << again->Err();
+  again->Signal(SIGTERM);
+  EXPECT_EQ(again->WaitExit(30), 0) << again->Err();
 }
 
 // SIGKILL: etcd deletes the presence when the lease (TTL 3 s) expires.
 TEST_F(AgentEtcd, SigkilledAgentsPresenceGoesWithinTheTtl) {
   auto agent = StartAgent({});
-  ASSERT_TRUE(probe::test::WaitFor([&] { return Presence().has_value(); }, 30)) << agent->Err();
+  ASSERT_TRUE(probe::test::WaitFor([&] { return Presence() && Reported(); }, 30)) << agent->Err();
   agent->Signal(SIGKILL);
   ASSERT_TRUE(agent->WaitExit(10));
   const auto killed = std::chrono::steady_clock::now();

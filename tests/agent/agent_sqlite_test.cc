@@ -175,7 +175,7 @@ TEST_F(AgentSqlite, SteadyStateWritesNothingAndSigtermRevokesTheLease) {
 // once it has expired (TTL 3 s).
 TEST_F(AgentSqlite, SigkillLeavesThePresenceToExpire) {
   AgentProcess agent(AgentArgv({"--host", "h1", "--interval", "1s"}), dir_.path());
-  ASSERT_TRUE(probe::test::WaitFor([&] { return PresenceOf(*store_, "h1").has_value(); }, 30))
+  ASSERT_TRUE(probe::test::WaitFor([&] { return PresenceOf(*store_, "h1") && ReportOf(*store_, "h1"); }, 30))
       << agent.Err();
   agent.Signal(SIGKILL);
   ASSERT_TRUE(agent.WaitExit(10));
