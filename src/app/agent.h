@@ -7,7 +7,7 @@
 //    latest unwritten report to write when the store answers again;
 //  - the lease: one lease (TTL 3 x interval), renewed every TTL/3 whatever the scans do, the
 //    presence written under it, re-granted and rewritten when lost, revoked on Stop;
-//  - the registry watch: waits on the store's change counter, reads the registry again when
+//  - the registry watch: waits for the registry's changes, reads the registry again when
 //    its revision moved, wakes the scan, and with `reserve` merges the registered ports into
 //    ip_local_reserved_ports.
 // Stop() may be called from any thread (a signal waiter); everything else from one.
