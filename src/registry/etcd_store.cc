@@ -1253,4 +1253,15 @@ Result<std::int64_t> EtcdStore::WaitForChange(std::int64_t since, int timeout_ms
   return *changed == 0 ? since : std::max(*changed, since + 1);
 }
 
+Result<std::int64_t> EtcdStore::WaitForRegistryChange(std::int64_t since, int timeout_ms) {
+  if (since <= 0) return WaitForChange(since, timeout_ms);
+  // [PREFIX/g/, PREFIX/gen\0): every generation's keys and the pointer PREFIX/gen, nothing
+  // else berth writes ("fleet", "hosts", "leases" and "gens" sort outside it).
+  const std::string from = options_.prefix + "/g/";
+  const std::string to = GenKey() + std::string(1, '\0');
+  auto changed = client_.Watch(from, to, since + 1, timeout_ms);
+  if (!changed) return std::unexpected(Explain(changed.error(), false));
+  return *changed == 0 ? since : std::max(*changed, since + 1);
+}
+
 }  // namespace berth::registry

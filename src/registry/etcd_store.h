@@ -79,6 +79,9 @@ class EtcdStore final : public Store {
   Result<std::vector<FleetHost>> ListHosts() override;
   Result<std::vector<Finding>> HostFindings(std::string_view host) override;
   Result<std::int64_t> WaitForChange(std::int64_t since, int timeout_ms) override;
+  // A watch on the pointer and the generations (PREFIX/g/ up to PREFIX/gen): not the fleet's
+  // keys nor the observations.
+  Result<std::int64_t> WaitForRegistryChange(std::int64_t since, int timeout_ms) override;
   Result<RegistryDoc> Export() override;
   Result<void> Replace(const RegistryDoc& doc, std::string_view reason) override;
 

@@ -64,7 +64,10 @@ CREATE INDEX observations_by_service ON observations (service, last_seen);
     // 1 -> 2: the fleet (berth agent): leases, presences, host reports; a change counter
     // for what is not the registry (scans, presences, reports), for WaitForChange.
     R"sql(
-CREATE TABLE leases (id INTEGER PRIMARY KEY, ttl INTEGER NOT NULL, expires_ms INTEGER NOT NULL);
+-- AUTOINCREMENT: an id is never granted twice, so an agent that lost its lease can never
+-- renew or revoke the one another agent was granted after it (etcd's ids are unique too).
+CREATE TABLE leases (id INTEGER PRIMARY KEY AUTOINCREMENT, ttl INTEGER NOT NULL,
+                     expires_ms INTEGER NOT NULL);
 CREATE TABLE presence (host TEXT PRIMARY KEY, lease INTEGER NOT NULL, doc TEXT NOT NULL)
   WITHOUT ROWID;
 CREATE TABLE host_reports (host TEXT PRIMARY KEY, doc TEXT NOT NULL) WITHOUT ROWID;

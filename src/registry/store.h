@@ -175,6 +175,13 @@ class Store {
   // first call with since = 0 returns at once. Never waits longer than timeout_ms plus one
   // request's bound.
   [[nodiscard]] virtual Result<std::int64_t> WaitForChange(std::int64_t since, int timeout_ms) = 0;
+  // The same, woken at least by every registry write (services, groups, families, apply) and
+  // as few others as the store can tell apart: an agent that only needs the registry is not
+  // woken by every other host's report (etcd: a watch on the registry's keys only). The
+  // counter is WaitForChange's. By default, WaitForChange.
+  [[nodiscard]] virtual Result<std::int64_t> WaitForRegistryChange(std::int64_t since, int timeout_ms) {
+    return WaitForChange(since, timeout_ms);
+  }
 
   // The registry as a document (groups, families, services; no observations).
   [[nodiscard]] virtual Result<RegistryDoc> Export() = 0;
