@@ -9,7 +9,7 @@
 namespace berth::server {
 
 struct Asset {
-  std::string_view path;  // "/", "/app.js", "/style.css"
+  std::string_view path;  // "/", "/app.js", "/style.css", "/favicon.svg"
   std::string_view type;  // its Content-Type
   std::string_view body;
 };

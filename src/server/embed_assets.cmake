@@ -3,7 +3,8 @@
 # file is served as written.
 #   cmake -DPAGE=src/server/page -DOUT=build/server_assets.cc -P embed_assets.cmake
 # URL|file|type (the charset is added below: a ';' would split a CMake list).
-set(entries "/|index.html|text/html" "/app.js|app.js|text/javascript" "/style.css|style.css|text/css")
+set(entries "/|index.html|text/html" "/app.js|app.js|text/javascript" "/style.css|style.css|text/css"
+            "/favicon.svg|favicon.svg|image/svg+xml")
 set(arrays "")
 set(table "")
 set(i 0)
