@@ -202,33 +202,30 @@ std::string FindingsJson(const FleetSnapshot& snap, std::string_view host) {
   return Close(j);
 }
 
-std::string ServicesJson(const FleetSnapshot& snap) {
+// {head..., "KEY": [write(item) for each item that passes]}.
+template <class Items, class Write>
+std::string ListJson(const FleetSnapshot& snap, std::string_view key, const Items& items,
+                     Write write) {
   JsonWriter j;
   Head(j, snap);
-  j.Key("services").BeginArray();
-  for (const registry::ServiceRecord& s : snap.services) ServiceObject(j, s);
+  j.Key(key).BeginArray();
+  for (const auto& item : items) write(j, item);
   j.EndArray();
   return Close(j);
+}
+
+std::string ServicesJson(const FleetSnapshot& snap) {
+  return ListJson(snap, "services", snap.services, ServiceObject);
 }
 
 std::string ClaimsJson(const FleetSnapshot& snap, std::string_view group) {
-  JsonWriter j;
-  Head(j, snap);
-  j.Key("claims").BeginArray();
-  for (const registry::Claim& c : snap.claims) {
+  return ListJson(snap, "claims", snap.claims, [group](JsonWriter& j, const registry::Claim& c) {
     if (group.empty() || c.group == group) ClaimObject(j, c);
-  }
-  j.EndArray();
-  return Close(j);
+  });
 }
 
 std::string GroupsJson(const FleetSnapshot& snap) {
-  JsonWriter j;
-  Head(j, snap);
-  j.Key("groups").BeginArray();
-  for (const registry::Group& g : snap.groups) GroupObject(j, g);
-  j.EndArray();
-  return Close(j);
+  return ListJson(snap, "groups", snap.groups, GroupObject);
 }
 
 std::string DriftJson(const FleetSnapshot& snap) {
