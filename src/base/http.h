@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -38,6 +39,17 @@ struct HttpReply {
                                          std::string_view path, std::string_view body,
                                          const std::vector<std::pair<std::string, std::string>>& headers,
                                          const HttpLimits& limits);
+
+// A request whose reply is a stream (an etcd watch): the body goes to `receive` as it
+// arrives and is not kept; `receive` returns false to stop reading, which ends the request
+// without an error. The reply's status, or the failures of HttpSend; kTimeout when
+// `total_ms` passed before `receive` stopped it (for a stream that stays silent, the caller's
+// "nothing happened").
+[[nodiscard]] Result<int> HttpStream(std::string_view origin, std::string_view method,
+                                     std::string_view path, std::string_view body,
+                                     const std::vector<std::pair<std::string, std::string>>& headers,
+                                     const HttpLimits& limits,
+                                     const std::function<bool(std::string_view)>& receive);
 
 // True when `s` holds a C0 control character or DEL.
 bool HasControlCharacter(std::string_view s);

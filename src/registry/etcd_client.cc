@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include <fmt/core.h>
@@ -97,6 +98,77 @@ Result<void> Client::LeaseRevoke(std::int64_t id) {
   if (r.status == 404) return {};  // already gone
   BERTH_TRY(DecodePut(r.body, r.status));  // an answer with a header, or an error body
   return {};
+}
+
+Result<std::int64_t> Client::LeaseTimeToLive(std::int64_t id) {
+  const HttpReply r = BERTH_TRY(Post("/v3/lease/timetolive", EncodeLeaseId(id), true));
+  return DecodeLeaseTimeToLive(r.body, r.status);
+}
+
+Result<std::int64_t> Client::Watch(std::string_view key, std::string_view range_end,
+                                   std::int64_t start_revision, int timeout_ms) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  const std::string body = EncodeWatchCreate(key, range_end, start_revision);
+  std::string tried;
+  for (std::size_t n = 0; n < endpoints_.size(); ++n) {
+    const std::size_t i = (current_ + n) % endpoints_.size();
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) return 0;
+    HttpLimits limits = limits_;
+    limits.total_ms = static_cast<int>(left);
+    limits.timeout_ms = std::min(limits.timeout_ms, limits.total_ms);
+    // The stream is one JSON object per line; each line is bounded like any answer.
+    std::string line;
+    std::int64_t changed = 0;
+    std::optional<Error> bad;
+    auto status = HttpStream("http://" + endpoints_[i], "POST", "/v3/watch", body, {}, limits,
+                             [&](std::string_view data) {
+      for (char c : data) {
+        if (c != '\n') {
+          line += c;
+          if (line.size() > kMaxResponseBytes) {
+            bad = Error{ErrorCode::kMalformed, "etcd sent a watch message over the size berth reads"};
+            return false;
+          }
+          continue;
+        }
+        auto m = DecodeWatchMessage(line);
+        line.clear();
+        if (!m) {
+          bad = m.error();
+          return false;
+        }
+        if (m->compact_revision > 0) {
+          changed = m->compact_revision;
+          return false;
+        }
+        if (m->canceled) {
+          bad = Error{ErrorCode::kUnavailable, "etcd cancelled the watch"};
+          return false;
+        }
+        if (m->events > 0) {
+          changed = std::max<std::int64_t>({m->last_event_revision, 1});
+          return false;
+        }
+      }
+      return true;
+    });
+    if (bad) return std::unexpected(*bad);
+    if (changed > 0) {
+      current_ = i;
+      return changed;
+    }
+    if (!status && status.error().code == ErrorCode::kTimeout) return 0;  // silence: no change
+    if (status && *status != 503) {
+      return Fail(ErrorCode::kInternal, fmt::format("etcd at {} ended the watch with HTTP {}",
+                                                    CommentText(endpoints_[i]), *status));
+    }
+    tried += fmt::format("{}{} ({})", tried.empty() ? "" : ", ", CommentText(endpoints_[i]),
+                         status ? std::string("503: no leader or stopping") : status.error().message);
+  }
+  return Fail(ErrorCode::kUnavailable,
+              fmt::format("no etcd endpoint took the watch: {}; check that etcd runs there", tried));
 }
 
 Result<MemberStatus> Client::Status(std::size_t i, int timeout_ms) {

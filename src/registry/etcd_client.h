@@ -35,6 +35,14 @@ class Client {
   // ttl 0: the lease is gone (expired or revoked).
   [[nodiscard]] Result<Lease> LeaseKeepAlive(std::int64_t id);
   [[nodiscard]] Result<void> LeaseRevoke(std::int64_t id);
+  // Seconds left on lease `id`, -1 when it is gone.
+  [[nodiscard]] Result<std::int64_t> LeaseTimeToLive(std::int64_t id);
+  // Watches [key, range_end) from `start_revision` until a change arrives or `timeout_ms`
+  // passes: the revision of the first change (its events' highest mod_revision), or 0 on a timeout (nothing changed). A
+  // start_revision already compacted away counts as a change (at the compaction's revision).
+  // Tries the endpoints in turn while one cannot be reached.
+  [[nodiscard]] Result<std::int64_t> Watch(std::string_view key, std::string_view range_end,
+                                           std::int64_t start_revision, int timeout_ms);
   // The status of endpoint `i` alone (no failover), bounded by `timeout_ms`.
   [[nodiscard]] Result<MemberStatus> Status(std::size_t i, int timeout_ms);
 

@@ -1,5 +1,6 @@
 #include "registry/etcd_codec.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <set>
@@ -368,6 +369,50 @@ Result<Lease> DecodeLeaseKeepAlive(std::string_view body, int http_status) {
   l.ttl = BERTH_TRY(Int(*result, "TTL", "keepalive.result"));
   if (l.ttl < 0) l.ttl = 0;
   return l;
+}
+
+Result<std::int64_t> DecodeLeaseTimeToLive(std::string_view body, int http_status) {
+  const json doc = BERTH_TRY(Parse(body, http_status));
+  const std::int64_t ttl = BERTH_TRY(Int(doc, "TTL", "timetolive"));
+  return ttl < 0 ? -1 : ttl;  // an absent TTL (zero omitted) is a lease about to go: 0
+}
+
+std::string EncodeWatchCreate(std::string_view key, std::string_view range_end,
+                              std::int64_t start_revision) {
+  json create{{"key", Base64Encode(key)}};
+  if (!range_end.empty()) create["range_end"] = Base64Encode(range_end);
+  if (start_revision > 0) create["start_revision"] = std::to_string(start_revision);
+  return json{{"create_request", std::move(create)}}.dump();
+}
+
+Result<WatchMessage> DecodeWatchMessage(std::string_view line) {
+  const json doc = BERTH_TRY(Parse(line, 200));
+  auto result = doc.find("result");
+  if (result == doc.end() || !result->is_object()) return Bad("a watch message without a result");
+  WatchMessage m;
+  if (auto h = result->find("header"); h != result->end() && h->is_object()) {
+    m.revision = BERTH_TRY(Int(*h, "revision", "watch.header"));
+  }
+  auto flag = [&](const char* name) -> Result<bool> {
+    auto it = result->find(name);
+    if (it == result->end()) return false;
+    if (!it->is_boolean()) return Bad(fmt::format("watch.{} is not true or false", name));
+    return it->get<bool>();
+  };
+  m.created = BERTH_TRY(flag("created"));
+  m.canceled = BERTH_TRY(flag("canceled"));
+  m.compact_revision = BERTH_TRY(Int(*result, "compact_revision", "watch"));
+  if (auto ev = result->find("events"); ev != result->end()) {
+    if (!ev->is_array()) return Bad("watch.events is not a list");
+    m.events = ev->size();
+    for (const json& e : *ev) {
+      if (!e.is_object()) return Bad("a watch event is not an object");
+      auto kv = e.find("kv");
+      if (kv == e.end() || !kv->is_object()) return Bad("a watch event without a kv");
+      m.last_event_revision = std::max(m.last_event_revision, BERTH_TRY(Int(*kv, "mod_revision", "watch.event.kv")));
+    }
+  }
+  return m;
 }
 
 Result<MemberStatus> DecodeStatus(std::string_view body, int http_status) {

@@ -126,6 +126,24 @@ std::string EncodeLeaseId(std::int64_t id);
 // A keepalive answers {"result": {...}}; an expired lease answers without TTL (ttl 0).
 [[nodiscard]] Result<Lease> DecodeLeaseKeepAlive(std::string_view body, int http_status = 200);
 
+// /v3/lease/timetolive: the seconds left, or -1 when the lease is gone (etcd answers TTL -1).
+[[nodiscard]] Result<std::int64_t> DecodeLeaseTimeToLive(std::string_view body, int http_status = 200);
+
+// /v3/watch: a create request over [key, range_end) from `start_revision`, and one message of
+// the stream it answers (one JSON object per line).
+std::string EncodeWatchCreate(std::string_view key, std::string_view range_end,
+                              std::int64_t start_revision);
+struct WatchMessage {
+  std::int64_t revision = 0;           // header.revision
+  bool created = false;                // the answer to the create request
+  bool canceled = false;               // the watch ended (compaction or an error)
+  std::int64_t compact_revision = 0;   // set when start_revision was compacted away
+  std::size_t events = 0;
+  std::int64_t last_event_revision = 0;  // the highest kv.mod_revision among the events
+};
+// Failure: kMalformed; an {"error": ...} message as the decoders above.
+[[nodiscard]] Result<WatchMessage> DecodeWatchMessage(std::string_view line);
+
 // One member's /v3/maintenance/status.
 struct MemberStatus {
   std::string version;

@@ -1072,20 +1072,111 @@ Result<void> EtcdStore::Replace(const RegistryDoc& doc, std::string_view reason)
                           CommentText(options_.url)));
 }
 
-// ---- The fleet: not built yet on etcd (stubs until the next commit).
-namespace {
-std::unexpected<Error> FleetNotYet() {
-  return Fail(ErrorCode::kInternal, "the fleet records are not built on etcd yet");
+// ---- The fleet (docs/fleet.md): PREFIX/fleet/presence/HOST under the agent's lease,
+// PREFIX/fleet/reports/HOST without one (a down host keeps what it last said).
+std::string EtcdStore::FleetKey(std::string_view kind, std::string_view host) const {
+  return fmt::format("{}/fleet/{}/{}", options_.prefix, kind, etcd::KeyPart(host));
 }
-}  // namespace
-Result<std::int64_t> EtcdStore::GrantLease(std::int64_t) { return FleetNotYet(); }
-Result<std::optional<std::int64_t>> EtcdStore::KeepAlive(std::int64_t) { return FleetNotYet(); }
-Result<std::optional<std::int64_t>> EtcdStore::LeaseRemaining(std::int64_t) { return FleetNotYet(); }
-Result<void> EtcdStore::RevokeLease(std::int64_t) { return FleetNotYet(); }
-Result<void> EtcdStore::PutPresence(const HostPresence&) { return FleetNotYet(); }
-Result<void> EtcdStore::PutHostReport(const HostReport&, const std::vector<Finding>&) { return FleetNotYet(); }
-Result<std::vector<FleetHost>> EtcdStore::ListHosts() { return FleetNotYet(); }
-Result<std::vector<Finding>> EtcdStore::HostFindings(std::string_view) { return FleetNotYet(); }
-Result<std::int64_t> EtcdStore::WaitForChange(std::int64_t, int) { return FleetNotYet(); }
+
+Result<std::int64_t> EtcdStore::GrantLease(std::int64_t ttl) {
+  if (ttl < 1) return Fail(ErrorCode::kInvalidArgument, "a lease needs a TTL of at least 1 s");
+  auto lease = client_.LeaseGrant(ttl);
+  if (!lease) return std::unexpected(Explain(lease.error(), true));
+  return lease->id;
+}
+
+Result<std::optional<std::int64_t>> EtcdStore::KeepAlive(std::int64_t lease) {
+  auto l = client_.LeaseKeepAlive(lease);
+  if (!l) return std::unexpected(Explain(l.error(), true));
+  if (l->ttl <= 0) return std::optional<std::int64_t>{};
+  return std::optional<std::int64_t>{l->ttl};
+}
+
+Result<std::optional<std::int64_t>> EtcdStore::LeaseRemaining(std::int64_t lease) {
+  auto ttl = client_.LeaseTimeToLive(lease);
+  if (!ttl) return std::unexpected(Explain(ttl.error(), false));
+  if (*ttl < 0) return std::optional<std::int64_t>{};
+  return std::optional<std::int64_t>{*ttl};
+}
+
+Result<void> EtcdStore::RevokeLease(std::int64_t lease) {
+  auto r = client_.LeaseRevoke(lease);
+  if (!r && r.error().message.find("lease not found") != std::string::npos) return {};
+  if (!r) return std::unexpected(Explain(r.error(), true));
+  return {};
+}
+
+Result<void> EtcdStore::PutPresence(const HostPresence& presence) {
+  auto txn = client_.Txn({}, {PutOp(FleetKey("presence", presence.host),
+                                    etcd::EncodePresence(presence), presence.lease)},
+                         {});
+  if (!txn && txn.error().message.find("lease not found") != std::string::npos) {
+    return Fail(ErrorCode::kNotFound,
+                fmt::format("lease {} at {} has expired", presence.lease, CommentText(options_.url)));
+  }
+  if (!txn) return std::unexpected(Explain(txn.error(), true));
+  return {};
+}
+
+Result<void> EtcdStore::PutHostReport(const HostReport& report, const std::vector<Finding>& findings) {
+  if (findings.size() > etcd::kMaxFindings) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("{} findings for {}: the store keeps at most {}", findings.size(),
+                            TerminalSafe(report.host, 200), etcd::kMaxFindings));
+  }
+  std::string value = etcd::EncodeHostReport(report, findings);
+  if (value.size() > etcd::kMaxRecordBytes) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("the report of {} is {} bytes, over the {} a record may hold",
+                            TerminalSafe(report.host, 200), value.size(), etcd::kMaxRecordBytes));
+  }
+  return Run<void>([&](Stm& t) -> Result<void> {
+    t.writes[FleetKey("reports", report.host)] = value;
+    return {};
+  });
+}
+
+Result<std::vector<FleetHost>> EtcdStore::ListHosts() {
+  std::map<std::string, FleetHost> hosts;
+  const std::string reports = options_.prefix + "/fleet/reports/";
+  for (const KeyValue& kv : BERTH_TRY(RangeAt(reports, etcd::PrefixEnd(reports), 0))) {
+    auto doc = BERTH_TRY(etcd::DecodeHostReport(kv.value, kv.key));
+    const std::string host = doc.report.host;
+    hosts[host].report = std::move(doc.report);
+  }
+  const std::string presences = options_.prefix + "/fleet/presence/";
+  for (const KeyValue& kv : BERTH_TRY(RangeAt(presences, etcd::PrefixEnd(presences), 0))) {
+    HostPresence p = BERTH_TRY(etcd::DecodePresence(kv.value, kv.key));
+    FleetHost& h = hosts[p.host];
+    h.report.host = p.host;
+    h.presence = std::move(p);
+  }
+  std::vector<FleetHost> out;
+  out.reserve(hosts.size());
+  for (auto& [name, h] : hosts) out.push_back(std::move(h));
+  return out;
+}
+
+Result<std::vector<Finding>> EtcdStore::HostFindings(std::string_view host) {
+  const auto kvs = BERTH_TRY(RangeAt(FleetKey("reports", host), {}, 0));
+  if (kvs.empty()) return std::vector<Finding>{};
+  return BERTH_TRY(etcd::DecodeHostReport(kvs.front().value, kvs.front().key)).findings;
+}
+
+Result<std::int64_t> EtcdStore::WaitForChange(std::int64_t since, int timeout_ms) {
+  if (since <= 0) {
+    etcd::RangeRequest req;
+    req.key = GenKey();
+    req.serializable = options_.stale;
+    req.count_only = true;
+    auto now = client_.Range(req);
+    if (!now) return std::unexpected(Explain(now.error(), false));
+    return now->revision;
+  }
+  const std::string dir = options_.prefix + "/";
+  auto changed = client_.Watch(dir, etcd::PrefixEnd(dir), since + 1, timeout_ms);
+  if (!changed) return std::unexpected(Explain(changed.error(), false));
+  return *changed == 0 ? since : std::max(*changed, since + 1);
+}
 
 }  // namespace berth::registry

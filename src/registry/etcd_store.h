@@ -101,6 +101,7 @@ class EtcdStore final : public Store {
   Result<bool> Release(Stm& t, std::string_view name);
 
   std::string GenKey() const;
+  std::string FleetKey(std::string_view kind, std::string_view host) const;
   std::string Dir(const std::string& gen) const;
 
   // The last listing of each prefix, brought up to date by asking only for what changed

@@ -19,5 +19,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (auto l = etcd::DecodeLeaseGrant(body); l && (l->id == 0 || l->ttl <= 0)) __builtin_trap();
   if (auto k = etcd::DecodeLeaseKeepAlive(body); k && k->ttl < 0) __builtin_trap();
   (void)etcd::DecodeStatus(body);
+  if (auto t = etcd::DecodeLeaseTimeToLive(body); t && *t < -1) __builtin_trap();
+  if (auto w = etcd::DecodeWatchMessage(body); w && w->last_event_revision > 0 && w->events == 0) {
+    __builtin_trap();
+  }
   return 0;
 }

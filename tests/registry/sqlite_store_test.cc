@@ -117,6 +117,43 @@ TEST(RegistryStore, NegativeSchemaVersionIsRefused) {
   }
 }
 
+// A registry written by the berth before the fleet (schema 1) is taken to schema 2 on the
+// first write open, its services kept.
+TEST(RegistryStore, ASchemaOneFileGainsTheFleetTablesAndKeepsItsServices) {
+  TempDir dir;
+  const std::string path = dir.File("r.db");
+  {
+    auto store = OpenOrDie(path);
+    ASSERT_NE(store, nullptr);
+    ServiceRecord r;
+    r.service.name = "web";
+    r.service.port = 18080;
+    r.service.group = "default";
+    ASSERT_TRUE(store->ClaimService(r));
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP TABLE leases; DROP TABLE presence; DROP TABLE host_reports; "
+                         "DELETE FROM meta WHERE key = 'changes'; PRAGMA user_version = 1",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->GetService("web").value());
+  auto lease = store->GrantLease(10);
+  ASSERT_TRUE(lease) << lease.error().message;
+  HostPresence p;
+  p.host = "web1";
+  p.lease = *lease;
+  ASSERT_TRUE(store->PutPresence(p));
+  auto hosts = store->ListHosts();
+  ASSERT_TRUE(hosts) << hosts.error().message;
+  ASSERT_EQ(hosts->size(), 1u);
+  EXPECT_TRUE((*hosts)[0].presence);
+}
+
 TEST(RegistryStore, ReadModeOfZeroByteFileIsEmptyAndLeavesItAlone) {
   TempDir dir;
   const std::string path = dir.File("r.db");
