@@ -24,7 +24,7 @@ bool Measure(httplib::Client& client, const std::string& path, int n, Figures& o
   std::vector<double> ms;
   for (int i = 0; i < n; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
-    auto res = client.Get(path.c_str(), {{"Host", client.host() + ":" + std::to_string(client.port())}});
+    auto res = client.Get(path);
     const auto t1 = std::chrono::steady_clock::now();
     if (!res || res->status != 200) {
       std::fprintf(stderr, "serve_bench: GET %s failed (%d)\n", path.c_str(), res ? res->status : -1);

@@ -11,8 +11,8 @@ using SteadyClock = std::chrono::steady_clock;
 
 std::int64_t UnixNow() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
-bool StoreDown(const Error& e) {
-  return e.code == ErrorCode::kUnavailable || e.code == ErrorCode::kTimeout;
+std::string Unanswered(const Error& e) {
+  return fmt::format("the store did not answer ({}); showing what it said before", e.message);
 }
 
 }  // namespace
@@ -123,7 +123,9 @@ Result<std::shared_ptr<FleetSnapshot>> FleetWatch::Read(registry::Store& store) 
 Result<void> FleetWatch::Rebuild(registry::Store& store) {
   std::lock_guard rebuild(rebuild_mu_);
   auto snap = Read(store);
-  if (!snap && StoreDown(snap.error()) && store.Kind() == "etcd") {
+  // etcd without a quorum fails linearizable reads (503, or a deadline): any member still
+  // answers a serializable one.
+  if (!snap && store.Kind() == "etcd") {
     if (!stale_) {
       if (auto s = open_(true)) stale_ = std::move(*s);
     }
@@ -137,12 +139,7 @@ Result<void> FleetWatch::Rebuild(registry::Store& store) {
     }
   }
   if (!snap) {
-    {
-      std::lock_guard lock(mu_);
-      store_problem_ = fmt::format("the store did not answer ({}); showing what it said before",
-                                   snap.error().message);
-    }
-    Bump();
+    SetProblem(Unanswered(snap.error()));
     return std::unexpected(snap.error());
   }
   {
@@ -151,6 +148,15 @@ Result<void> FleetWatch::Rebuild(registry::Store& store) {
   }
   Publish(std::move(*snap));
   return {};
+}
+
+void FleetWatch::SetProblem(std::string problem) {
+  {
+    std::lock_guard lock(mu_);
+    if (store_problem_ == problem) return;
+    store_problem_ = std::move(problem);
+  }
+  Bump();
 }
 
 void FleetWatch::Publish(std::shared_ptr<const FleetSnapshot> snap) {
@@ -169,7 +175,12 @@ void FleetWatch::RefreshLeases(registry::Store& store) {
   for (const registry::FleetHost& h : snap->hosts) {
     if (!h.presence) continue;
     auto left = store.LeaseRemaining(h.presence->lease);
-    if (!left) return;  // the next change or refresh tells
+    if (!left) {
+      // Without a quorum leases cannot be read; a snapshot read from one member already
+      // says the data may be stale.
+      if (snap->stale_read.empty()) SetProblem(Unanswered(left.error()));
+      return;
+    }
     if (!*left) {
       gone = true;  // expired: the next read shows the host down
       continue;
@@ -180,8 +191,8 @@ void FleetWatch::RefreshLeases(registry::Store& store) {
     std::lock_guard lock(mu_);
     leases_ = std::move(fresh);
   }
-  if (gone) {
-    (void)Rebuild(store);
+  if (gone || !StoreProblem().empty()) {
+    (void)Rebuild(store);  // a lease ended, or the store answers again
     return;
   }
   // A host that turned stale (or up again) without a write to the store is news too.
@@ -202,12 +213,7 @@ void FleetWatch::Run() {
   while (!stopped()) {
     auto counter = watcher_->WaitForChange(seen, static_cast<int>(options_.wait_slice.count()));
     if (!counter) {
-      {
-        std::lock_guard lock(mu_);
-        store_problem_ = fmt::format("the store did not answer ({}); showing what it said before",
-                                     counter.error().message);
-      }
-      Bump();
+      SetProblem(Unanswered(counter.error()));
       std::unique_lock lock(mu_);
       cv_.wait_for(lock, options_.wait_slice, [&] { return stop_; });
       continue;

@@ -88,6 +88,7 @@ class FleetWatch {
   void RefreshLeases(registry::Store& store);
   void Publish(std::shared_ptr<const FleetSnapshot> snap);
   void Bump();
+  void SetProblem(std::string problem);  // bumps the generation when it changes
 
   StoreOpener open_;
   Options options_;

@@ -80,7 +80,7 @@ ServeProcess::~ServeProcess() {
 }
 
 bool ServeProcess::Start(const Options& options) {
-  std::vector<std::string> argv = {BerthBinary(), "serve", "--db", db(), "--listen",
+  std::vector<std::string> argv = {BerthBinary(), "serve", "--store", store_url(), "--listen",
                                    "127.0.0.1:0"};
   if (options.token) {
     std::ofstream(token_file()) << kServeToken << "\n";

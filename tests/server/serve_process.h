@@ -39,7 +39,9 @@ class ServeProcess {
 
   const std::string& dir() const { return dir_; }
   std::string db() const { return dir_ + "/registry.db"; }
-  std::string store_url() const { return "sqlite://" + db(); }
+  // The registry: this directory's SQLite file unless UseStore named another (etcd://...).
+  std::string store_url() const { return store_.empty() ? "sqlite://" + db() : store_; }
+  void UseStore(std::string url) { store_ = std::move(url); }
   std::string token_file() const { return dir_ + "/token"; }
 
   // Starts the server and waits (with a deadline) for its "listening on" line. False (with
@@ -67,6 +69,7 @@ class ServeProcess {
 
  private:
   std::string dir_;
+  std::string store_;
   pid_t pid_ = -1;
   int pidfd_ = -1;
   int err_fd_ = -1;  // the read end of the server's stderr

@@ -68,27 +68,36 @@ function renderHosts(f) {
   fill($("hosts").tBodies[0], rows);
 }
 
+// One canvas for every host's band (a canvas per host cost more in layout than in drawing):
+// names are drawn as canvas text, which no markup can come out of.
+const BAND_H = 16, BAND_NAME_W = 220, BAND_W = 1024;
 function renderBands(f, rowsByHost) {
-  const box = $("bands");
-  const items = [];
-  for (const h of map.hosts) {
-    if (!hostPasses(h, f)) continue;
-    const c = document.createElement("canvas");
-    c.width = 1024; c.height = 14;
-    const g = c.getContext("2d");
-    const x = (p) => Math.floor(p / 64);
-    g.fillStyle = "#e8e8e8"; g.fillRect(0, 0, 1024, 14);
+  const hosts = map.hosts.filter((h) => hostPasses(h, f));
+  const c = $("bands");
+  c.width = BAND_NAME_W + BAND_W;
+  c.height = Math.max(1, hosts.length * BAND_H);
+  c.dataset.hosts = String(hosts.length);
+  const g = c.getContext("2d");
+  const x = (p) => BAND_NAME_W + Math.floor(p / 64);
+  g.font = "12px ui-monospace, monospace";
+  g.textBaseline = "middle";
+  hosts.forEach((h, i) => {
+    const y = i * BAND_H;
+    g.fillStyle = "#1d2228";
+    g.save();
+    g.beginPath(); g.rect(0, y, BAND_NAME_W - 8, BAND_H); g.clip();
+    g.fillText(h.name, 0, y + BAND_H / 2);
+    g.restore();
+    g.fillStyle = "#e8e8e8"; g.fillRect(BAND_NAME_W, y + 1, BAND_W, BAND_H - 2);
     g.fillStyle = "#b8c4d0";
-    g.fillRect(x(h.ephemeral[0]), 0, Math.max(1, x(h.ephemeral[1]) - x(h.ephemeral[0]) + 1), 14);
+    g.fillRect(x(h.ephemeral[0]), y + 1, Math.max(1, x(h.ephemeral[1]) - x(h.ephemeral[0]) + 1), BAND_H - 2);
     g.fillStyle = "#445";
-    for (const [a, b] of h.reserved) g.fillRect(x(a), 0, Math.max(1, x(b) - x(a) + 1), 14);
+    for (const [a, b] of h.reserved) g.fillRect(x(a), y + 1, Math.max(1, x(b) - x(a) + 1), BAND_H - 2);
     for (const r of rowsByHost.get(h.name) || []) {
       g.fillStyle = r[5] === "ephemeral" ? "#c0392b" : "#1f6f3f";
-      g.fillRect(x(r[1]), 2, 1, 10);
+      g.fillRect(x(r[1]), y + 3, 1, BAND_H - 6);
     }
-    items.push(el("div", "band", el("span", "band-name", h.name), c));
-  }
-  box.replaceChildren(...items);
+  });
 }
 
 function renderGrid() {
@@ -108,18 +117,17 @@ function renderGrid() {
   for (const cl of map.claims) if (cl.group === group) state[cl.port] = 2;
   for (const l of map.listeners) {
     if (!groupHosts.has(l.host)) continue;
-    for (const r of l.rows) state[r[1]] = state[r[1]] === 2 ? 3 : Math.max(state[r[1]], 3);
+    for (const r of l.rows) state[r[1]] = 3;
   }
   for (const d of map.drift) if (d.group === group && d.seen_port !== null) state[d.seen_port] = 4;
-  const colors = ["#f4f4f4", "#b8c4d0", "#2e6fb7", "#1f9d55", "#d35400"];
+  const colors = [[0xf4, 0xf4, 0xf4], [0xb8, 0xc4, 0xd0], [0x2e, 0x6f, 0xb7], [0x1f, 0x9d, 0x55], [0xd3, 0x54, 0x00]];
   const img = g.createImageData(512, 512);
+  const d = img.data;
   for (let p = 0; p < 65536; p++) {
-    const col = colors[state[p]];
-    const r = parseInt(col.slice(1, 3), 16), gg = parseInt(col.slice(3, 5), 16), b = parseInt(col.slice(5, 7), 16);
-    const px = (p % 256) * 2, py = Math.floor(p / 256) * 2;
-    for (let dy = 0; dy < 2; dy++) for (let dx = 0; dx < 2; dx++) {
-      const i = ((py + dy) * 512 + px + dx) * 4;
-      img.data[i] = r; img.data[i + 1] = gg; img.data[i + 2] = b; img.data[i + 3] = 255;
+    const [r, gg, b] = colors[state[p]];
+    const i0 = (Math.floor(p / 256) * 2 * 512 + (p % 256) * 2) * 4;
+    for (const i of [i0, i0 + 4, i0 + 2048, i0 + 2052]) {
+      d[i] = r; d[i + 1] = gg; d[i + 2] = b; d[i + 3] = 255;
     }
   }
   g.putImageData(img, 0, 0);
@@ -222,7 +230,9 @@ async function load() {
   if (fetching) return fetching;
   fetching = (async () => {
     try {
-      const res = await fetch("/api/v1/map", { cache: "no-store" });
+      // The first load takes the response the page preloads (index.html); the server marks
+      // every reply no-store, so each later load reads the fleet afresh.
+      const res = await fetch("/api/v1/map", { mode: "cors", credentials: "same-origin" });
       if (!res.ok) throw new Error("GET /api/v1/map answered " + res.status);
       map = await res.json();
       render();
