@@ -207,6 +207,21 @@ void FleetWatch::RefreshLeases(registry::Store& store) {
   if (changed) Bump();
 }
 
+// A sixth of the shortest lease: "missed two renewals" (less than a third left) is then seen
+// within half a renewal, and 500 long leases are not read every two seconds.
+std::chrono::milliseconds FleetWatch::LeaseRefreshPeriod() const {
+  std::int64_t shortest = 0;
+  if (const auto snap = Current()) {
+    for (const registry::FleetHost& h : snap->hosts) {
+      if (h.presence && h.presence->ttl > 0 && (shortest == 0 || h.presence->ttl < shortest)) {
+        shortest = h.presence->ttl;
+      }
+    }
+  }
+  const std::chrono::milliseconds sixth(shortest * 1000 / 6);
+  return std::max(options_.lease_refresh, std::min(sixth, std::chrono::milliseconds(30000)));
+}
+
 void FleetWatch::Run() {
   auto next_leases = SteadyClock::now() + options_.lease_refresh;
   std::int64_t seen = Current() ? Current()->counter : 0;
@@ -219,13 +234,15 @@ void FleetWatch::Run() {
       continue;
     }
     if (*counter != seen) {
-      if (Rebuild(*watcher_)) seen = *counter;
+      // Past everything the new snapshot read, not just the first change seen: etcd answers
+      // with the first revision after `seen`, and the read covers all up to its own.
+      if (Rebuild(*watcher_)) seen = std::max(*counter, Current()->counter);
     } else if (!StoreProblem().empty()) {
       (void)Rebuild(*watcher_);  // the store answers again
     }
     if (SteadyClock::now() >= next_leases) {
       RefreshLeases(*watcher_);
-      next_leases = SteadyClock::now() + options_.lease_refresh;
+      next_leases = SteadyClock::now() + LeaseRefreshPeriod();
     }
   }
 }

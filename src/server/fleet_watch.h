@@ -1,7 +1,8 @@
 // FleetWatch: what `berth serve` answers from. One background thread, with its own store,
 // waits on the store's change counter (Store::WaitForChange), reads the whole fleet into an
-// immutable FleetSnapshot when it moves, and every `lease_refresh` reads each live agent's
-// lease (LeaseRemaining), so requests never wait on the store. Requests take the current
+// immutable FleetSnapshot when it moves, and every sixth of the shortest lease TTL (at least
+// `lease_refresh`) reads each live agent's lease (LeaseRemaining), so requests never wait on
+// the store. Requests take the current
 // snapshot (a shared_ptr, never changed once published); writes go through a small pool of
 // stores (a Store is used by one thread at a time) and refresh the snapshot before they
 // answer, so a client reads its own writes. Event-stream clients wait for the next
@@ -53,7 +54,7 @@ using StoreOpener = std::function<Result<std::unique_ptr<registry::Store>>(bool 
 class FleetWatch {
  public:
   struct Options {
-    std::chrono::milliseconds lease_refresh{2000};
+    std::chrono::milliseconds lease_refresh{2000};  // at least; a sixth of the shortest TTL
     std::chrono::milliseconds wait_slice{1000};  // one WaitForChange call at most
   };
   FleetWatch(StoreOpener open, Options options);
@@ -86,6 +87,7 @@ class FleetWatch {
   Result<std::shared_ptr<FleetSnapshot>> Read(registry::Store& store) const;
   Result<void> Rebuild(registry::Store& store);
   void RefreshLeases(registry::Store& store);
+  std::chrono::milliseconds LeaseRefreshPeriod() const;
   void Publish(std::shared_ptr<const FleetSnapshot> snap);
   void Bump();
   void SetProblem(std::string problem);  // bumps the generation when it changes
