@@ -72,6 +72,13 @@ void HostObject(JsonWriter& j, const FleetSnapshot& snap, const JudgedHost& jh,
   j.EndObject();
 }
 
+void HostsArray(JsonWriter& j, const FleetSnapshot& snap, std::span<const JudgedHost> hosts,
+                std::int64_t now) {
+  j.Key("hosts").BeginArray();
+  for (const JudgedHost& h : hosts) HostObject(j, snap, h, now);
+  j.EndArray();
+}
+
 void ObservationObject(JsonWriter& j, const registry::HostReport& r,
                        const registry::Observation& o) {
   j.BeginObject();
@@ -176,9 +183,7 @@ std::string HostsJson(const FleetSnapshot& snap, std::span<const JudgedHost> hos
                       std::int64_t now) {
   JsonWriter j;
   Head(j, snap);
-  j.Key("hosts").BeginArray();
-  for (const JudgedHost& h : hosts) HostObject(j, snap, h, now);
-  j.EndArray();
+  HostsArray(j, snap, hosts, now);
   return Close(j);
 }
 
@@ -239,9 +244,7 @@ std::string MapJson(const FleetSnapshot& snap, std::span<const JudgedHost> hosts
                     std::int64_t now) {
   JsonWriter j;
   Head(j, snap);
-  j.Key("hosts").BeginArray();
-  for (const JudgedHost& h : hosts) HostObject(j, snap, h, now);
-  j.EndArray();
+  HostsArray(j, snap, hosts, now);
   // Listeners as rows of one object per host: {"host", "rows": [[proto, port, pid, command,
   // service, class, iana, last_seen], ...]}: 25,000 listeners without 25,000 key sets.
   j.Key("listeners").BeginArray();

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <ctime>
 #include <memory>
+#include <regex>
 
 #include "app/host_view.h"
 #include "app/registry_ops.h"
