@@ -193,9 +193,14 @@ void FleetWatch::RefreshLeases(registry::Store& store) {
   }
   if (gone || !StoreProblem().empty()) {
     (void)Rebuild(store);  // a lease ended, or the store answers again
-    return;
   }
-  // A host that turned stale (or up again) without a write to the store is news too.
+}
+
+// A host that turned stale (or up again) without a write to the store is news too: its scan
+// aged, or its lease ran low.
+void FleetWatch::NoticeStateChanges() {
+  const auto snap = Current();
+  if (!snap) return;
   std::map<std::string, HostState> states;
   for (const JudgedHost& j : Judge(*snap)) states[j.host->report.host] = j.verdict.state;
   bool changed = false;
@@ -244,6 +249,7 @@ void FleetWatch::Run() {
       RefreshLeases(*watcher_);
       next_leases = SteadyClock::now() + LeaseRefreshPeriod();
     }
+    NoticeStateChanges();
   }
 }
 

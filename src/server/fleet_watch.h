@@ -88,6 +88,7 @@ class FleetWatch {
   Result<void> Rebuild(registry::Store& store);
   void RefreshLeases(registry::Store& store);
   std::chrono::milliseconds LeaseRefreshPeriod() const;
+  void NoticeStateChanges();
   void Publish(std::shared_ptr<const FleetSnapshot> snap);
   void Bump();
   void SetProblem(std::string problem);  // bumps the generation when it changes
