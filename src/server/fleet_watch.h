@@ -38,6 +38,10 @@ struct FleetSnapshot {
   std::vector<registry::Claim> claims;
   std::vector<registry::Group> groups;
   std::string stale_read;  // "" or why this may be stale (read without a quorum)
+  // The part of GET /api/v1/map that does not change with the clock, written once per
+  // snapshot on first use (api_json.cc).
+  mutable std::once_flag map_once;
+  mutable std::string map_tail;
 };
 
 // One host with its verdict now.
