@@ -39,5 +39,7 @@ void AddCollectCommand(CLI::App& app, int& exit_code);
 void AddRemedyCommand(CLI::App& app, int& exit_code);
 // berth agent: one host of the fleet (src/cli/agent_cmd.cc, docs/fleet.md).
 void AddAgentCommand(CLI::App& app, int& exit_code);
+// berth serve: the API, metrics and page (src/cli/serve_cmd.cc, docs/serve.md).
+void AddServeCommand(CLI::App& app, int& exit_code);
 
 }  // namespace berth::cli
