@@ -24,6 +24,24 @@ int ColumnOf(const Line& line, std::string_view part) {
   return static_cast<int>(part.data() - line.text.data()) + 1;
 }
 
+// An address as a declaration keeps it: without brackets, "" for every address ("*", "::",
+// "0.0.0.0", Apache's "_default_").
+std::string_view PlainAddress(std::string_view a) {
+  if (a.size() >= 2 && a.front() == '[' && a.back() == ']') a = a.substr(1, a.size() - 2);
+  if (a == "*" || a == "0.0.0.0" || a == "::" || a == "_default_") return {};
+  return a;
+}
+
+// An Apache declaration of `port_text` (a view into `line`) on `address`.
+void AddApache(const Line& line, std::string_view address, std::string_view port_text,
+               std::string key, ConfReader& r) {
+  auto port = ParsePortNumber(port_text);
+  if (!port) return;  // "*" is any port; ${VAR} is not known here
+  PortDecl& d = r.Add(line, ColumnOf(line, port_text), std::move(key), PortRange{*port, *port});
+  d.address = std::string(PlainAddress(address));
+  d.service = "apache";
+}
+
 constexpr std::array<std::string_view, 14> kHaproxySections{
     "global", "defaults", "frontend", "backend", "listen", "peers", "resolvers", "userlist",
     "program", "http-errors", "ring", "cache", "mailers", "fcgi-app"};
@@ -42,17 +60,12 @@ void HaproxyAddress(const Line& line, std::string_view a, const std::string& pro
   if (a.empty() || a.front() == '/') return;
   const std::size_t colon = a.rfind(':');
   if (colon == std::string_view::npos) return;
-  std::string_view address = a.substr(0, colon);
   const std::string_view port_text = a.substr(colon + 1);
   auto ports = ParsePortOrRange(port_text);
   if (!ports) return;
-  if (address.size() >= 2 && address.front() == '[' && address.back() == ']') {
-    address = address.substr(1, address.size() - 2);
-  }
-  if (address == "*" || address == "0.0.0.0" || address == "::") address = {};
   PortDecl& d = r.Add(line, ColumnOf(line, port_text), proxy + ".bind", *ports);
   d.proto = proto;
-  d.address = std::string(address);
+  d.address = std::string(PlainAddress(a.substr(0, colon)));
   d.service = proxy;
   if (ports->low == 0 && ports->high == 0) d.dynamic = Dynamic::kZero;
 }
@@ -105,21 +118,9 @@ void ReadApache(const std::vector<Line>& lines, ConfReader& r) {
     const std::string key = AsciiLower(NextWord(t, i));
     if (key == "listen") {
       const std::string_view word = NextWord(t, i);
-      std::string_view address;
-      std::string_view port_text = word;
-      if (const std::size_t colon = word.rfind(':'); colon != std::string_view::npos) {
-        address = word.substr(0, colon);
-        port_text = word.substr(colon + 1);
-      }
-      auto port = ParsePortNumber(port_text);
-      if (!port) continue;
-      if (address.size() >= 2 && address.front() == '[' && address.back() == ']') {
-        address = address.substr(1, address.size() - 2);
-      }
-      if (address == "*" || address == "0.0.0.0" || address == "::") address = {};
-      PortDecl& d = r.Add(line, ColumnOf(line, port_text), "Listen", PortRange{*port, *port});
-      d.address = std::string(address);
-      d.service = "apache";
+      const std::size_t colon = word.rfind(':');
+      if (colon == std::string_view::npos) AddApache(line, {}, word, "Listen", r);
+      else AddApache(line, word.substr(0, colon), word.substr(colon + 1), "Listen", r);
     } else if (key == "<virtualhost") {
       for (std::string_view word = NextWord(t, i); !word.empty(); word = NextWord(t, i)) {
         if (word.back() == '>') word.remove_suffix(1);
@@ -127,17 +128,7 @@ void ReadApache(const std::vector<Line>& lines, ConfReader& r) {
         if (colon == std::string_view::npos || (word.front() == '[' && word[colon - 1] != ']')) {
           continue;  // no port: the server's, declared by Listen
         }
-        const std::string_view port_text = word.substr(colon + 1);
-        auto port = ParsePortNumber(port_text);
-        if (!port) continue;  // "*" is any port
-        std::string_view address = word.substr(0, colon);
-        if (address.size() >= 2 && address.front() == '[' && address.back() == ']') {
-          address = address.substr(1, address.size() - 2);
-        }
-        if (address == "*" || address == "_default_" || address == "0.0.0.0") address = {};
-        PortDecl& d = r.Add(line, ColumnOf(line, port_text), "VirtualHost", PortRange{*port, *port});
-        d.address = std::string(address);
-        d.service = "apache";
+        AddApache(line, word.substr(0, colon), word.substr(colon + 1), "VirtualHost", r);
       }
     }
   }

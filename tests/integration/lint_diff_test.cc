@@ -11,6 +11,7 @@
 #include <map>
 #include <string>
 
+#include "registry/registry_test_util.h"
 #include "support/test_support.h"
 
 namespace berth::test {
@@ -26,21 +27,6 @@ std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/berth-lint-diff-XXXXXX";
-    if (::mkdtemp(tmpl) != nullptr) path_ = tmpl;
-  }
-  ~TempDir() {
-    if (!path_.empty()) fs::remove_all(path_);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // "cd DIR && CMD" in a shell: the diff names paths relative to where berth runs.
 CommandResult RunIn(const std::string& dir, const std::string& command, const std::string& input = "") {

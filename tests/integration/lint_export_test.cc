@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "registry/registry_test_util.h"
 #include "support/test_support.h"
 
 namespace berth::test {
@@ -27,21 +28,6 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/berth-lint-export-XXXXXX";
-    if (::mkdtemp(tmpl) != nullptr) path_ = tmpl;
-  }
-  ~TempDir() {
-    if (!path_.empty()) fs::remove_all(path_);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 bool Have(const std::string& program) {
   return test::Run({"sh", "-c", "command -v " + program}).exit_code == 0;
