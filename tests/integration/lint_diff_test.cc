@@ -11,6 +11,8 @@
 #include <map>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "registry/registry_test_util.h"
 #include "support/test_support.h"
 
@@ -125,6 +127,49 @@ TEST(LintDiff, PatchAppliesTheDiffToTheSameBytesAsFix) {
   auto again = test::Run({"sh", "-c", "cd \"$1\" && \"$2\" lint --diff --db \"$0\" tree", db, patched, BerthBinary()});
   EXPECT_EQ(again.out, "");
   EXPECT_THAT(again.err, HasSubstr("--diff: 0 edits in 0 files"));
+}
+
+// The servers fixture (HAProxy, Apache, ExecStart=): the registry's port is written over a
+// service's single port; Apache declares two (80-like and 443), so it gets the finding and
+// no edit.
+TEST(LintDiff, ServersFixtureDiffEqualsFix) {
+  TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  const std::string db = dir.path() + "/registry.db";
+  const std::string grpc = Assigned("grpc", db);
+  const std::string redis = Assigned("redis", db);
+  const std::string apache = Assigned("apache", db);
+  const std::string servers = std::string(BERTH_FIXTURES) + "/lint/servers";
+  for (const char* copy : {"/patched", "/fixed"}) {
+    fs::create_directories(dir.path() + copy);
+    fs::copy(servers, dir.path() + copy + "/servers", fs::copy_options::recursive);
+  }
+  const std::string patched = dir.path() + "/patched";
+  auto d = test::Run({"sh", "-c", "cd \"$1\" && \"$2\" lint --diff --db \"$0\" servers", db, patched,
+                      BerthBinary()});
+  ASSERT_EQ(d.exit_code, 1) << d.err;
+  EXPECT_THAT(d.err, HasSubstr("--diff: 2 edits in 2 files"));
+  const auto changed = ChangedLines(d.out);
+  ASSERT_EQ(changed.size(), 2u) << d.out;
+  EXPECT_EQ(changed.at("servers/etc/haproxy/haproxy.cfg").first, "\tbind 127.0.0.1:50051\n");
+  EXPECT_EQ(changed.at("servers/etc/haproxy/haproxy.cfg").second, "\tbind 127.0.0.1:" + grpc + "\n");
+  EXPECT_THAT(changed.at("servers/systemd/cache.service").second, HasSubstr("--port " + redis + " \\\n"));
+  auto p = RunIn(patched, "patch -p1 -F0 --batch --no-backup-if-mismatch", d.out);
+  ASSERT_EQ(p.exit_code, 0) << p.out << p.err;
+  auto f = RunBerth({"lint", "--fix", "--db", db, dir.path() + "/fixed/servers"});
+  EXPECT_THAT(f.err, HasSubstr("--fix wrote 2 edits in 2 files"));
+  EXPECT_EQ(Files(patched), Files(dir.path() + "/fixed"));
+  // Apache keeps its ports: the mismatch is reported, nothing is rewritten.
+  auto again = RunBerth({"lint", "--db", db, "--json", patched + "/servers"});
+  auto j = nlohmann::json::parse(again.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << again.out;
+  int apache_mismatches = 0;
+  for (const auto& finding : j["findings"]) {
+    EXPECT_TRUE(finding["edit"].is_null()) << finding.dump();
+    apache_mismatches += finding["rule"] == "registry-mismatch" &&
+                         finding["why"].get<std::string>().find("gives apache port " + apache) != std::string::npos;
+  }
+  EXPECT_EQ(apache_mismatches, 4);  // Listen 8081, Listen 443, *:8081, 127.0.0.1:40080
 }
 
 TEST(LintDiff, AbsolutePathsBelowTheDirectoryAreMadeRelative) {
