@@ -413,6 +413,20 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
     return db;
   };
   auto db = BERTH_TRY(connect(false));
+  if (mode == OpenMode::kWrite && !exists && ::geteuid() == 0) {
+    // Root creating the registry in a directory another user owns (the package's
+    // /var/lib/berth is _berth's, for the agent and serve units): the file is that user's
+    // too. SQLite gives the -wal and -shm files it makes as root the database's owner.
+    struct stat dir {};
+    const std::string parent = std::filesystem::path(path).parent_path().string();
+    if (::stat(parent.empty() ? "." : parent.c_str(), &dir) == 0 && dir.st_uid != 0 &&
+        ::chown(path.c_str(), dir.st_uid, dir.st_gid) != 0) {
+      return Fail(ErrorCode::kPermissionDenied,
+                  fmt::format("created the registry {} but cannot give it to the owner of its "
+                              "directory (uid {}): {}; chown it by hand",
+                              path, dir.st_uid, std::strerror(errno)));
+    }
+  }
   auto version = Inspect(db.get(), path);
   if (!version && mode == OpenMode::kRead &&
       (version.error().code == ErrorCode::kNotFound ||

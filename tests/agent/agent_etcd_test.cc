@@ -22,16 +22,6 @@ using ::testing::HasSubstr;
 
 // Runs `f` on a thread inside `ns` (the test reads the LAN's cluster from there) and returns
 // what it returned; nullopt when the namespace cannot be entered.
-template <class F>
-auto InNetns(const Netns& ns, F f) -> std::optional<decltype(f())> {
-  std::optional<decltype(f())> out;
-  std::thread t([&] {
-    if (ns.EnterThread()) out.emplace(f());
-  });
-  t.join();
-  return out;
-}
-
 class AgentEtcd : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/core.h>
@@ -17,6 +18,18 @@
 #include "support/test_support.h"
 
 namespace berth::test {
+
+// Runs f() on a thread that entered `ns` (sockets it opens are that namespace's): its result,
+// or nullopt when the namespace cannot be entered.
+template <class F>
+auto InNetns(const Netns& ns, F f) -> std::optional<decltype(f())> {
+  std::optional<decltype(f())> out;
+  std::thread t([&] {
+    if (ns.EnterThread()) out.emplace(f());
+  });
+  t.join();
+  return out;
+}
 
 class FleetLan {
  public:

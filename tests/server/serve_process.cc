@@ -88,6 +88,7 @@ bool ServeProcess::Start(const Options& options) {
     argv.insert(argv.end(), {"--token-file", token_file()});
   }
   argv.insert(argv.end(), options.extra_args.begin(), options.extra_args.end());
+  argv.insert(argv.begin(), options.prefix.begin(), options.prefix.end());
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return false;
   pid_ = ::fork();
@@ -96,7 +97,7 @@ bool ServeProcess::Start(const Options& options) {
     std::vector<char*> args;
     for (std::string& a : argv) args.push_back(a.data());
     args.push_back(nullptr);
-    ::execv(args[0], args.data());
+    ::execvp(args[0], args.data());
     ::_exit(127);
   }
   ::close(pipe_fds[1]);

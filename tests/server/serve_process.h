@@ -31,6 +31,9 @@ class ServeProcess {
     std::vector<std::string> extra_args;
     bool token = true;
     std::string token_mode = "600";
+    // Runs the server through this command (e.g. ip netns exec NAME): its requests must then
+    // be made from that namespace too (InNetns).
+    std::vector<std::string> prefix;
   };
   ServeProcess();  // a fresh registry; not started
   ~ServeProcess();
