@@ -246,7 +246,8 @@ void Agent::LeaseLoop() {
       }
       if (step && lease != 0 && !presence) {
         step = s->PutPresence(registry::HostPresence{options_.host, lease, ttl,
-                                                     options_.interval.count(), started,
+                                                     options_.interval.count(),
+                                                     options_.refresh_every, started,
                                                      options_.version});
         if (!step && step.error().code == ErrorCode::kNotFound) {
           lease = 0;  // expired before its presence was written: grant another

@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/registry_common.h"
+#include "emit/json_writer.h"
 #include "server/serve.h"
 
 namespace berth::cli {
@@ -19,8 +20,22 @@ struct ServeFlags {
   std::string token_file;
   double request_timeout = 10;
   std::size_t threads = 8;
+  bool json = false;
   StoreFlags store;
 };
+
+// With --json, each event of the server's life as one JSON line on stdout (schema
+// berth.serve/1, docs/serve.md): for a supervisor or a test that waits for the address.
+void PrintEvent(std::string_view event, std::string_view url) {
+  JsonWriter j;
+  j.BeginObject();
+  j.Field("schema", std::string_view("berth.serve/1"));
+  j.Field("event", event);
+  if (!url.empty()) j.Field("url", url);
+  j.EndObject();
+  fmt::print("{}\n", j.Take());
+  std::fflush(stdout);
+}
 
 int RunServe(const ServeFlags& f) {
   auto listen = server::ParseListen(f.listen, f.allow_remote);
@@ -45,12 +60,14 @@ int RunServe(const ServeFlags& f) {
     at.stale = stale;
     return registry::OpenStore(at, registry::OpenMode::kWrite, wait);
   };
-  auto served = server::Serve(config, std::move(open), [](std::string_view url) {
+  auto served = server::Serve(config, std::move(open), [&f](std::string_view url) {
     fmt::print(stderr, "berth serve: listening on {}\n", url);
     std::fflush(stderr);
+    if (f.json) PrintEvent("listening", url);
   });
   if (!served) return PrintError(served.error());
   fmt::print(stderr, "berth serve: stopped\n");
+  if (f.json) PrintEvent("stopped", "");
   return 0;
 }
 
@@ -67,6 +84,9 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
                   "IP:PORT to listen on (default 127.0.0.1:7480; port 0 picks a free one); "
                   "a loopback address unless --allow-remote")
       ->type_name("ADDR");
+  cmd->add_flag("--json", f->json,
+                "also print the server's events (listening with its URL, stopped) as JSON lines "
+                "on stdout (schema berth.serve/1, docs/serve.md)");
   cmd->add_flag("--allow-remote", f->allow_remote,
                 "allow a --listen address that is not loopback (plain HTTP, unauthenticated "
                 "reads: prefer a TLS proxy on this host)");

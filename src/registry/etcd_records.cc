@@ -213,7 +213,8 @@ Result<HostScans> DecodeHostScans(std::string_view value, std::string_view key) 
 
 std::string EncodePresence(const HostPresence& p) {
   return Dump(json{{"host", p.host},         {"lease", p.lease},     {"ttl", p.ttl},
-                   {"interval", p.interval}, {"started", p.started}, {"version", p.version}});
+                   {"interval", p.interval}, {"refresh", p.refresh}, {"started", p.started},
+                   {"version", p.version}});
 }
 
 Result<HostPresence> DecodePresence(std::string_view value, std::string_view key) {
@@ -225,6 +226,7 @@ Result<HostPresence> DecodePresence(std::string_view value, std::string_view key
                              std::numeric_limits<std::int64_t>::max()));
   p.ttl = BERTH_TRY(in.Int("ttl", 0, kMaxTime));
   p.interval = BERTH_TRY(in.Int("interval", 0, kMaxTime));
+  p.refresh = BERTH_TRY(in.Int("refresh", 0, 1 << 30));
   p.started = BERTH_TRY(in.Int("started", 0, kMaxTime));
   p.version = BERTH_TRY(in.Text("version"));
   return p;

@@ -72,6 +72,7 @@ struct HostPresence {
   std::int64_t lease = 0;     // the store's lease id
   std::int64_t ttl = 0;       // seconds, as granted
   std::int64_t interval = 0;  // seconds between the agent's scans
+  std::int64_t refresh = 0;   // the agent rewrites even an unchanged report every N scans; 0 never
   std::int64_t started = 0;   // unix seconds the agent started
   std::string version;        // the agent's berth version
   friend bool operator==(const HostPresence&, const HostPresence&) = default;

@@ -35,10 +35,14 @@ HostVerdict JudgeHost(const registry::FleetHost& host, std::optional<std::int64_
   }
   const auto age = SyncAge(host.report, now);
   if (!age) return {HostState::kStale, "the agent has not reported a scan yet"};
-  if (p.interval > 0 && *age > 3 * p.interval) {
+  // An agent writes its report when something changed, and even unchanged every `refresh`
+  // scans: older than that (plus two intervals of slack) means its scans stopped reaching
+  // the store although its lease is renewed.
+  if (p.interval > 0 && p.refresh > 0 && *age > (p.refresh + 2) * p.interval) {
     return {HostState::kStale,
-            fmt::format("the last scan is {} s old, more than three intervals of {} s", *age,
-                        p.interval)};
+            fmt::format("the last report is {} s old, and the agent rewrites it at least every "
+                        "{} scans of {} s",
+                        *age, p.refresh, p.interval)};
   }
   return {HostState::kUp, ""};
 }

@@ -1,7 +1,7 @@
 // Whether each host of the fleet is up, stale or down, and why (docs/serve.md, "Host
 // state"): down = no presence (the agent's lease expired or was revoked); stale = a presence
 // whose lease missed two renewals (less than a third of its TTL left: the agent renews every
-// TTL/3), or a last scan older than three intervals, or a store that cannot be reached or
+// TTL/3), or a report older than the agent's full refresh (refresh + 2 intervals), or a store that cannot be reached or
 // answered only a possibly stale read; up otherwise. Pure; thread-safe.
 #pragma once
 

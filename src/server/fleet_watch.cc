@@ -155,6 +155,22 @@ void FleetWatch::SetProblem(std::string problem) {
     std::lock_guard lock(mu_);
     if (store_problem_ == problem) return;
     store_problem_ = std::move(problem);
+    // Every document says it too (its "stale"): what is served meanwhile may be stale. The
+    // next good read publishes a fresh snapshot without it.
+    if (snap_ && snap_->stale_read.empty() && !store_problem_.empty()) {
+      auto marked = std::make_shared<FleetSnapshot>();
+      marked->counter = snap_->counter;
+      marked->revision = snap_->revision;
+      marked->read_at = snap_->read_at;
+      marked->hosts = snap_->hosts;
+      marked->findings = snap_->findings;
+      marked->observations = snap_->observations;
+      marked->services = snap_->services;
+      marked->claims = snap_->claims;
+      marked->groups = snap_->groups;
+      marked->stale_read = store_problem_;
+      snap_ = std::move(marked);
+    }
   }
   Bump();
 }

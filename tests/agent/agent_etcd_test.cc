@@ -140,7 +140,7 @@ TEST_F(AgentEtcd, TheRegistryWatchIsNotWokenByFleetWrites) {
   Lan([&] {
     auto lease = store_->GrantLease(30);
     EXPECT_TRUE(lease);
-    EXPECT_TRUE(store_->PutPresence({"other", *lease, 30, 10, 1, "t"}));
+    EXPECT_TRUE(store_->PutPresence({"other", *lease, 30, 10, 10, 1, "t"}));
     registry::HostReport r;
     r.host = "other";
     r.ephemeral = {32768, 60999};

@@ -1,10 +1,17 @@
 // berth serve's API against a real server process on loopback (docs/api.md): a SQLite
 // registry filled through the real CLI (berth assign) and fleet records written through the
 // Store API (serve_fixture), read back over real sockets.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
+#include "registry/registry_test_util.h"
 #include "server/serve_process.h"
 #include "support/test_support.h"
 
@@ -55,7 +62,7 @@ TEST_F(ServeApi, HostsCarryStateReasonRangesAndSyncAge) {
   EXPECT_TRUE((*alpha)["agent"]["lease_ttl_seconds"] == 600);
   EXPECT_LE((*alpha)["sync_age_seconds"].get<int>(), 60);
   EXPECT_EQ((*bravo)["state"], "stale");
-  EXPECT_NE((*bravo)["reason"].get<std::string>().find("more than three intervals"),
+  EXPECT_NE((*bravo)["reason"].get<std::string>().find("rewrites it at least every 10 scans of 30 s"),
             std::string::npos);
   EXPECT_EQ((*charlie)["state"], "down");
   EXPECT_TRUE((*charlie)["agent"].is_null());
@@ -275,6 +282,60 @@ TEST(ServeStart, WithoutATokenWritesAreDisabled) {
   const HttpReply r = serve.Post("/api/v1/assign", R"({"name":"x"})", std::string(kServeToken));
   EXPECT_EQ(r.status, 403);
   EXPECT_EQ(Body(r)["error"], "writes_disabled");
+}
+
+}  // namespace
+}  // namespace berth::test
+
+namespace berth::test {
+namespace {
+
+// --json: the server's life as JSON lines on stdout (berth.serve/1): listening with its URL,
+// then stopped after SIGTERM.
+TEST(ServeStart, JsonPrintsListeningWithTheUrlAndStopped) {
+  TempDir dir;
+  int out[2];
+  ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+  const std::vector<std::string> argv{BerthBinary(), "serve", "--json", "--listen", "127.0.0.1:0",
+                                      "--store", "sqlite://" + dir.File("r.db")};
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(out[1], 1);
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  auto next_line = [&, buffer = std::string()]() mutable -> std::string {
+    for (;;) {
+      if (const auto nl = buffer.find('\n'); nl != std::string::npos) {
+        std::string line = buffer.substr(0, nl);
+        buffer.erase(0, nl + 1);
+        return line;
+      }
+      pollfd p{out[0], POLLIN, 0};
+      if (::poll(&p, 1, 20000) <= 0) return {};
+      char chunk[512];
+      const ssize_t n = ::read(out[0], chunk, sizeof chunk);
+      if (n <= 0) return {};
+      buffer.append(chunk, static_cast<std::size_t>(n));
+    }
+  };
+  const json listening = json::parse(next_line(), nullptr, false);
+  ::kill(pid, SIGTERM);
+  const json stopped = json::parse(next_line(), nullptr, false);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ::close(out[0]);
+  ASSERT_TRUE(listening.is_object());
+  EXPECT_EQ(listening["schema"], "berth.serve/1");
+  EXPECT_EQ(listening["event"], "listening");
+  EXPECT_TRUE(listening["url"].get<std::string>().starts_with("http://127.0.0.1:"));
+  ASSERT_TRUE(stopped.is_object());
+  EXPECT_EQ(stopped["event"], "stopped");
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 }  // namespace

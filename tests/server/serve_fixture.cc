@@ -100,6 +100,7 @@ void PutHost(Store& store, const std::string& name, std::vector<registry::Observ
   p.lease = Must(store.GrantLease(ttl), "grant lease");
   p.ttl = ttl;
   p.interval = 30;
+  p.refresh = 10;
   p.started = scanned;
   p.version = "0.1.0";
   Must(store.PutPresence(p), "put presence");

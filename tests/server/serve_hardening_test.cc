@@ -39,7 +39,9 @@ bool TrickleUntilClosed(int fd, const std::string& request, std::chrono::millise
 
 TEST(ServeHardening, ASlowClientIsCutOffWhileOthersAreServed) {
   ServeProcess serve;
-  ASSERT_TRUE(serve.Start({{"--request-timeout", "2", "--threads", "2"}})) << serve.error();
+  ServeProcess::Options options;
+  options.extra_args = {"--request-timeout", "2", "--threads", "2"};
+  ASSERT_TRUE(serve.Start(options)) << serve.error();
   // More slow clients than workers: they must not starve the others.
   std::vector<int> fds;
   std::vector<std::thread> slow;
@@ -117,7 +119,9 @@ TEST(ServeHardening, SigtermStopsCleanlyWithAnEventStreamOpen) {
 
 TEST(ServeHardening, EventStreamsAreCapped) {
   ServeProcess serve;
-  ASSERT_TRUE(serve.Start({{"--threads", "4"}})) << serve.error();
+  ServeProcess::Options options;
+  options.extra_args = {"--threads", "4"};
+  ASSERT_TRUE(serve.Start(options)) << serve.error();
   EventStream a(serve.port()), b(serve.port());
   ASSERT_TRUE(a.Next());
   ASSERT_TRUE(b.Next());
