@@ -26,6 +26,7 @@
 
 #include <fmt/core.h>
 
+#include "bench_etcd_cluster.h"
 #include "registry/allocator.h"
 #include "registry/etcd_client.h"
 #include "registry/etcd_codec.h"
@@ -58,55 +59,6 @@ void Must(berth::Result<void> r) {
 constexpr int kFirstPort = 24379;
 std::string Endpoint(int i) { return fmt::format("127.0.0.1:{}", kFirstPort + 2 * i); }
 
-// The three members, each stopped by its PID when this goes out of scope.
-class Cluster {
- public:
-  explicit Cluster(const std::filesystem::path& dir) {
-    std::string initial;
-    for (int i = 0; i < 3; ++i) {
-      initial += fmt::format("{}b{}=http://127.0.0.1:{}", i ? "," : "", i, kFirstPort + 2 * i + 1);
-    }
-    for (int i = 0; i < 3; ++i) {
-      const std::string peer = fmt::format("http://127.0.0.1:{}", kFirstPort + 2 * i + 1);
-      const std::string client = "http://" + Endpoint(i);
-      const std::string data = (dir / fmt::format("b{}", i)).string();
-      const std::string log = (dir / fmt::format("b{}.log", i)).string();
-      std::vector<std::string> argv{"etcd", "--name", fmt::format("b{}", i), "--data-dir", data,
-                                    "--listen-client-urls", client, "--advertise-client-urls", client,
-                                    "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                                    "--initial-cluster", initial, "--initial-cluster-state", "new",
-                                    "--initial-cluster-token", "berth-bench", "--log-level", "error",
-                                    "--logger", "zap", "--log-outputs", log};
-      const pid_t pid = ::fork();
-      if (pid == 0) {
-        std::vector<char*> args;
-        for (auto& a : argv) args.push_back(a.data());
-        args.push_back(nullptr);
-        ::execvp("etcd", args.data());
-        ::_exit(127);
-      }
-      if (pid < 0) Die("fork failed");
-      pids_.push_back(pid);
-    }
-  }
-  ~Cluster() {
-    for (pid_t p : pids_) ::kill(p, SIGTERM);
-    for (pid_t p : pids_) ::waitpid(p, nullptr, 0);
-  }
-  // Polls (at most 20 s) until the first member reports a leader.
-  bool Up() {
-    etcd::Client c({Endpoint(0)}, berth::HttpLimits{1000, 1000, 1 << 20});
-    for (int i = 0; i < 200; ++i) {
-      auto s = c.Status(0, 500);
-      if (s && s->leader != 0) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return false;
-  }
-
- private:
-  std::vector<pid_t> pids_;
-};
 
 std::unique_ptr<EtcdStore> OpenEtcd(const std::string& prefix) {
   EtcdOptions o;
@@ -243,7 +195,7 @@ int main(int argc, char** argv) {
   Figures e, s;
   double raw = 0, raw16 = 0, raw_read = 0;
   {
-    Cluster cluster(dir);
+    berth::bench::EtcdCluster cluster(dir, kFirstPort);
     if (!cluster.Up()) Die("the etcd cluster did not elect a leader within 20 s (is etcd-server installed?)");
     // The floor: the claim txn alone, as a raw request per claim, from 1 client and from 16
     // at once (what this machine's cluster can take at all), and a raw linearizable read of one

@@ -10,13 +10,9 @@
 
 namespace berth::app {
 
-Result<HostAgainstRegistry> LoadHostAgainstRegistry(registry::Store& store, HostSource& host,
-                                                    bool owners) {
+HostAgainstRegistry AgainstRegistry(HostSnapshot snap, const registry::RegistryDoc& doc) {
   HostAgainstRegistry in;
-  auto doc = BERTH_TRY(store.Export());
-  HostQuery query;
-  query.resolve_owners = owners;
-  in.snap = BERTH_TRY(host.Take(query));
+  in.snap = std::move(snap);
   in.services = registry::ServicesOfHost(doc.services, doc.groups, in.snap.hostname);
   for (const auto& g : doc.groups) {
     if (g.name == registry::kDefaultGroup ||
@@ -26,6 +22,14 @@ Result<HostAgainstRegistry> LoadHostAgainstRegistry(registry::Store& store, Host
     if (g.name == registry::kDefaultGroup) in.registrable = g.range;
   }
   return in;
+}
+
+Result<HostAgainstRegistry> LoadHostAgainstRegistry(registry::Store& store, HostSource& host,
+                                                    bool owners) {
+  auto doc = BERTH_TRY(store.Export());
+  HostQuery query;
+  query.resolve_owners = owners;
+  return AgainstRegistry(BERTH_TRY(host.Take(query)), doc);
 }
 
 Result<CheckReport> CheckHost(registry::Store& store, HostSource& host, const PortSet& extra_allow,

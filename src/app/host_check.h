@@ -21,6 +21,8 @@ struct HostAgainstRegistry {
   PortSet allow;                  // the groups' allowlists
   PortRange registrable = registry::kUserRange;  // the default group's range
 };
+// The same for a snapshot already taken and a registry already read (no I/O).
+HostAgainstRegistry AgainstRegistry(HostSnapshot snap, const registry::RegistryDoc& doc);
 [[nodiscard]] Result<HostAgainstRegistry> LoadHostAgainstRegistry(registry::Store& store,
                                                                   HostSource& host, bool owners);
 

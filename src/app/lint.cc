@@ -16,6 +16,7 @@
 #include "lint/format.h"
 #include "lint/line_reader.h"
 #include "lint/rules.h"
+#include "lint/unified_diff.h"
 
 namespace berth::app {
 namespace fs = std::filesystem;
@@ -244,19 +245,83 @@ Result<LintReport> Lint(const LintRequest& request, registry::Store* store) {
   return report;
 }
 
-FixOutcome ApplyLintFixes(const std::vector<lint::LintFinding>& findings) {
+namespace {
+
+// One file's edits applied to what it holds now.
+struct FilePatch {
+  std::string file;
+  std::string before;
+  lint::EditResult after;
+};
+
+// Reads each file that findings edit and applies their edits in memory, in file order.
+std::vector<FilePatch> PlanFixes(const std::vector<lint::LintFinding>& findings,
+                                 std::vector<lint::FileError>& errors) {
   std::map<std::string, std::vector<lint::Edit>> by_file;
   for (const lint::LintFinding& f : findings) {
     if (f.edit) by_file[f.where.file].push_back(*f.edit);
   }
-  FixOutcome out;
+  std::vector<FilePatch> out;
   for (auto& [file, edits] : by_file) {
     auto text = ReadSmallFile(file);
     if (!text) {
-      out.errors.push_back({file, text.error()});
+      errors.push_back({file, text.error()});
       continue;
     }
     lint::EditResult r = lint::ApplyEdits(*text, std::move(edits));
+    out.push_back(FilePatch{file, std::move(*text), std::move(r)});
+  }
+  return out;
+}
+
+// `path` as a diff names it: relative to the current directory when it is below it, without
+// "./" or "x/.." steps.
+std::string DiffPath(const std::string& path) {
+  if (!path.starts_with('/')) return fs::path(path).lexically_normal().string();
+  std::error_code ec;
+  const fs::path cwd = fs::current_path(ec);
+  if (ec) return path;
+  const fs::path rel = fs::path(path).lexically_normal().lexically_relative(cwd);
+  if (rel.empty() || *rel.begin() == "..") return path;
+  return rel.string();
+}
+
+// A name patch and git apply read back as written: no control byte (a tab or a line break
+// would end it), no leading '"' (a C-quoted name).
+bool DiffableName(std::string_view name) {
+  if (name.starts_with('"')) return false;
+  return std::none_of(name.begin(), name.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+  });
+}
+
+}  // namespace
+
+FixDiff DiffLintFixes(const std::vector<lint::LintFinding>& findings) {
+  FixDiff out;
+  for (const FilePatch& p : PlanFixes(findings, out.errors)) {
+    out.skipped += p.after.skipped;
+    if (p.after.applied == 0) continue;
+    const std::string name = DiffPath(p.file);
+    if (!DiffableName(name)) {
+      out.errors.push_back({p.file, Error{ErrorCode::kInvalidArgument,
+                                          "its name has a control byte or starts with '\"': "
+                                          "a diff cannot name it; rename the file or let --fix "
+                                          "write it"}});
+      continue;
+    }
+    out.text += lint::UnifiedDiff("a/" + name, "b/" + name, p.before, p.after.applied_edits);
+    ++out.files;
+    out.applied += p.after.applied;
+  }
+  return out;
+}
+
+FixOutcome ApplyLintFixes(const std::vector<lint::LintFinding>& findings) {
+  FixOutcome out;
+  for (FilePatch& p : PlanFixes(findings, out.errors)) {
+    const std::string& file = p.file;
+    lint::EditResult& r = p.after;
     out.skipped += r.skipped;
     if (r.applied == 0) continue;
     std::error_code ec;

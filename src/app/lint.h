@@ -55,4 +55,19 @@ struct FixOutcome {
 // without edits are not touched.
 [[nodiscard]] FixOutcome ApplyLintFixes(const std::vector<lint::LintFinding>& findings);
 
+struct FixDiff {
+  std::string text;         // a unified diff, one "--- a/PATH" "+++ b/PATH" part per file
+  std::size_t files = 0;    // files in the diff
+  std::size_t applied = 0;  // edits in the diff
+  std::size_t skipped = 0;  // as FixOutcome::skipped
+  std::vector<lint::FileError> errors;  // files that could not be read, or whose name cannot
+                                        // be written in a diff (a control byte, a leading '"')
+};
+
+// What ApplyLintFixes would write, as a unified diff (lint/unified_diff.h) that `patch -p1`
+// applies from the current directory: each file is named "a/PATH" and "b/PATH", PATH as the
+// lint walked it, an absolute path below the current directory made relative to it. Writes
+// nothing.
+[[nodiscard]] FixDiff DiffLintFixes(const std::vector<lint::LintFinding>& findings);
+
 }  // namespace berth::app

@@ -34,11 +34,9 @@ std::string ObservedHostName(const HostSnapshot& snap) {
   return snap.netns.empty() ? snap.hostname : snap.hostname + ":" + snap.netns;
 }
 
-Result<registry::ScanMatch> MatchAndRecord(const HostSnapshot& snap, registry::Store& store,
-                                           const Clock& clock, std::vector<Finding>& audit,
-                                           HostScope scope) {
-  const std::string host = ObservedHostName(snap);
-  auto doc = BERTH_TRY(store.Export());
+registry::ScanMatch MatchHost(const HostSnapshot& snap, const registry::RegistryDoc& doc,
+                              const std::vector<registry::Observation>& previous,
+                              std::vector<Finding>& audit, HostScope scope) {
   const auto lists_host = [&](const registry::Group& g) {
     return std::find(g.hosts.begin(), g.hosts.end(), snap.hostname) != g.hosts.end();
   };
@@ -49,10 +47,6 @@ Result<registry::ScanMatch> MatchAndRecord(const HostSnapshot& snap, registry::S
   }
   if (!default_speaks) {
     std::erase_if(services, [](const Service& s) { return s.group == registry::kDefaultGroup; });
-  }
-  std::vector<registry::Observation> previous;
-  if (auto last = BERTH_TRY(store.LastScan(host))) {
-    previous = BERTH_TRY(store.ScanObservations(host, *last));
   }
   // The default group's range (where `berth adopt` registers) and the allowlists of the
   // host's groups (listeners accepted unregistered, as `berth check` accepts them).
@@ -66,7 +60,6 @@ Result<registry::ScanMatch> MatchAndRecord(const HostSnapshot& snap, registry::S
   std::erase_if(m.findings, [&](const Finding& f) {
     return f.id == FindingId::kUnregisteredListener && services.empty();
   });
-  BERTH_TRY(store.RecordScan(host, clock.UnixSeconds(), m.observations));
   if (!services.empty()) {
     // Once the registry speaks for this host, a port it registers or allows is documented,
     // and one it does not is an unregistered-listener whose fix already handles IANA: the
@@ -84,6 +77,22 @@ Result<registry::ScanMatch> MatchAndRecord(const HostSnapshot& snap, registry::S
       return f.id == FindingId::kIanaMismatch && f.ports.empty();
     });
   }
+  return m;
+}
+
+Result<registry::ScanMatch> MatchAndRecord(const HostSnapshot& snap, registry::Store& store,
+                                           const Clock& clock, std::vector<Finding>& audit,
+                                           HostScope scope) {
+  const std::string host = ObservedHostName(snap);
+  const registry::RegistryDoc doc = BERTH_TRY(store.Export());
+  std::vector<registry::Observation> previous;
+  if (auto last = BERTH_TRY(store.LastScan(host))) {
+    previous = BERTH_TRY(store.ScanObservations(host, *last));
+  }
+  std::vector<Finding> narrowed = audit;  // the audit is left as it was when recording fails
+  registry::ScanMatch m = MatchHost(snap, doc, previous, narrowed, scope);
+  BERTH_TRY(store.RecordScan(host, clock.UnixSeconds(), m.observations));
+  audit = std::move(narrowed);
   return m;
 }
 

@@ -86,6 +86,13 @@ ScanResult FinishScan(const ScanRequest& request, const ScanRegistry& reg, const
                                                          std::vector<Finding>& audit,
                                                          HostScope scope = HostScope::kThisMachine);
 
+// The part of MatchAndRecord that reads and writes nothing: `doc` is the registry, `previous`
+// what the host's previous scan saw (the agent keeps both in memory, app/agent.h).
+registry::ScanMatch MatchHost(const HostSnapshot& snap, const registry::RegistryDoc& doc,
+                              const std::vector<registry::Observation>& previous,
+                              std::vector<Finding>& audit,
+                              HostScope scope = HostScope::kThisMachine);
+
 // The name a host's observations are recorded under.
 std::string ObservedHostName(const HostSnapshot& snap);
 

@@ -39,6 +39,9 @@ std::string_view RemedyName(Remedy remedy) {
     case Remedy::kAssignInstead: return "assign_instead";
     case Remedy::kSeeAllProcesses: return "see_all_processes";
     case Remedy::kAssignFirst: return "assign_first";
+    case Remedy::kGiveStoreCredentials: return "give_store_credentials";
+    case Remedy::kTrustServerCa: return "trust_server_ca";
+    case Remedy::kGiveClientCertificate: return "give_client_certificate";
   }
   return "unknown";
 }

@@ -44,6 +44,9 @@ enum class Remedy {
                      // detail: "PORT/PROTO"
   kSeeAllProcesses,  // a listener's process is hidden from this user: run as root
   kAssignFirst,      // the service is not registered: claim a port for it; subject: the service
+  kGiveStoreCredentials,   // the store (etcd) wants a user and password, or others than given
+  kTrustServerCa,          // a TLS server's certificate is not trusted: name the CA that signed it
+  kGiveClientCertificate,  // a TLS server refused this client's certificate, or wants one
 };
 
 struct Hint {

@@ -2,10 +2,12 @@
 // a total deadline however the peer paces its bytes (httplib's timeouts are per read: a peer
 // sending a byte now and then would hold a request forever), a cap on the reply body, and
 // header values refused when they hold a control character (CR/LF would inject a header).
+// Over TLS (an https:// origin) the server's certificate is verified, chain and name, always.
 // Used by the Consul client and the etcd client. Blocking; one request at a time per call.
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -19,6 +21,15 @@ struct HttpLimits {
   int timeout_ms = 5000;               // connect, each read and each write
   int total_ms = 15000;                // the whole request
   std::size_t max_body = 1 << 20;      // the largest reply body read
+};
+
+// TLS for an https:// origin (PEM files): the server's certificate must chain to `ca_file`
+// (the system's CAs when empty) and name the origin's host (an IP address needs an IP SAN);
+// `cert_file` and `key_file`, when set, are the client certificate and its key.
+struct HttpTls {
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
 };
 
 struct HttpReply {
@@ -38,6 +49,28 @@ struct HttpReply {
                                          std::string_view path, std::string_view body,
                                          const std::vector<std::pair<std::string, std::string>>& headers,
                                          const HttpLimits& limits);
+
+// The same over TLS when `origin` is https:// (`tls` is unused for http://). Further failures:
+// kPermissionDenied when TLS fails on a certificate ("the TLS handshake with the server
+// failed: REASON": the server's certificate untrusted, expired or not naming the host, or
+// ours refused by the server; nothing was acted on); kInvalidArgument when the CA file, the
+// certificate or the key cannot be loaded. Other handshake failures (a server not speaking
+// TLS) are kUnavailable like a refused connection.
+[[nodiscard]] Result<HttpReply> HttpSend(std::string_view origin, std::string_view method,
+                                         std::string_view path, std::string_view body,
+                                         const std::vector<std::pair<std::string, std::string>>& headers,
+                                         const HttpLimits& limits, const HttpTls& tls);
+
+// A request whose reply is a stream (an etcd watch): the body goes to `receive` as it
+// arrives and is not kept; `receive` returns false to stop reading, which ends the request
+// without an error. The reply's status, or the failures of HttpSend; kTimeout when
+// `total_ms` passed before `receive` stopped it (for a stream that stays silent, the caller's
+// "nothing happened").
+[[nodiscard]] Result<int> HttpStream(std::string_view origin, std::string_view method,
+                                     std::string_view path, std::string_view body,
+                                     const std::vector<std::pair<std::string, std::string>>& headers,
+                                     const HttpLimits& limits, const HttpTls& tls,
+                                     const std::function<bool(std::string_view)>& receive);
 
 // True when `s` holds a C0 control character or DEL.
 bool HasControlCharacter(std::string_view s);

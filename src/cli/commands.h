@@ -37,5 +37,9 @@ void AddLintCommand(CLI::App& app, int& exit_code);
 // berth collect and berth remedy: Windows hosts (src/cli/windows_cmd.cc, docs/windows.md).
 void AddCollectCommand(CLI::App& app, int& exit_code);
 void AddRemedyCommand(CLI::App& app, int& exit_code);
+// berth agent: one host of the fleet (src/cli/agent_cmd.cc, docs/fleet.md).
+void AddAgentCommand(CLI::App& app, int& exit_code);
+// berth serve: the API, metrics and page (src/cli/serve_cmd.cc, docs/serve.md).
+void AddServeCommand(CLI::App& app, int& exit_code);
 
 }  // namespace berth::cli

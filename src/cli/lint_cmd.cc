@@ -1,5 +1,7 @@
 // berth lint: dynamic, ephemeral and colliding ports and port-mapper clients in configuration
 // files, before they ship (docs/lint.md).
+#include <unistd.h>
+
 #include <cstdlib>
 #include <memory>
 
@@ -27,12 +29,79 @@ struct LintFlags {
   StoreFlags store;
   bool no_registry = false;
   bool fix = false;
+  bool diff = false;
   std::string fail_on = "warning";
   std::string color = "auto";
 };
 
+// The diff as it goes to a terminal: every line made TerminalSafe around its tabs (a file
+// line may hold escape sequences). Sets `changed` when that altered a byte: such a diff no
+// longer applies, and the caller says so.
+std::string DiffForTerminal(std::string_view diff, bool& changed) {
+  std::string out;
+  for (std::string_view rest = diff; !rest.empty();) {
+    const std::size_t nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+    for (std::size_t start = 0;;) {
+      const std::size_t tab = line.find('\t', start);
+      const std::string_view piece = line.substr(start, tab == std::string_view::npos ? tab : tab - start);
+      const std::string safe = TerminalSafe(piece, piece.size() + 1);
+      changed = changed || safe != piece;
+      out += safe;
+      if (tab == std::string_view::npos) break;
+      out += '\t';
+      start = tab + 1;
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+// --diff: what --fix would write, as a unified diff on stdout; findings are not printed.
+int RunDiff(const app::LintReport& report) {
+  for (const lint::FileError& e : report.errors) {
+    (void)PrintError(fmt::format("{}: {}", e.file, e.error.message));
+  }
+  const app::FixDiff diff = app::DiffLintFixes(report.findings);
+  for (const lint::FileError& e : diff.errors) {
+    (void)PrintError(fmt::format("--diff: {}: {}", e.file, e.error.message));
+  }
+  if (::isatty(STDOUT_FILENO) == 1) {
+    bool changed = false;
+    WriteStdout(DiffForTerminal(diff.text, changed));
+    if (changed) {
+      PrintWarning("the diff holds control bytes or invalid UTF-8, shown escaped here: redirect "
+                   "it to a file or a pipe for a diff that applies");
+    }
+  } else {
+    WriteStdout(diff.text);
+  }
+  fmt::print(stderr, "berth lint: --diff: {} edit{} in {} file{}{}; apply with patch -p1, or "
+                     "write them with --fix\n",
+             diff.applied, diff.applied == 1 ? "" : "s", diff.files, diff.files == 1 ? "" : "s",
+             diff.skipped == 0 ? std::string()
+                               : fmt::format(" ({} skipped: the file changed, or two edits "
+                                             "overlap)", diff.skipped));
+  return report.errors.empty() && diff.errors.empty() ? -1 : 2;
+}
+
+// 1 when a finding is at least `fail_on`, else 0.
+int ExitStatus(const app::LintReport& report, std::string_view fail_on) {
+  if (fail_on == "none") return 0;
+  auto threshold = ParseSeverity(fail_on);
+  for (const lint::LintFinding& finding : report.findings) {
+    if (threshold && finding.severity >= *threshold) return 1;
+  }
+  return 0;
+}
+
 int Run(LintFlags& f) {
   if (f.json && f.sarif) return PrintError("--json and --sarif together: give one of them");
+  if (f.diff && (f.fix || f.json || f.sarif)) {
+    return PrintError(fmt::format("--diff prints what --fix would write, as a patch: not with {}",
+                                  f.fix ? "--fix (give one of them)" : f.json ? "--json" : "--sarif"));
+  }
   if (f.no_registry && !f.request.group.empty()) {
     return PrintError("--group names a group of the registry, which --no-registry leaves out");
   }
@@ -63,6 +132,14 @@ int Run(LintFlags& f) {
   }
   auto report = app::Lint(f.request, store.get());
   if (!report) return PrintError(report.error());
+  if (f.diff) {
+    if (report->registry_error) {
+      PrintWarning(fmt::format("registry not used ({}); the diff has no registry port",
+                               report->registry_error->message));
+    }
+    if (const int failed = RunDiff(*report); failed >= 0) return failed;
+    return ExitStatus(*report, f.fail_on);
+  }
   bool fix_failed = false;
   if (f.fix) {
     const app::FixOutcome fixed = app::ApplyLintFixes(report->findings);
@@ -98,12 +175,7 @@ int Run(LintFlags& f) {
     RenderLintText(view, UseColor(ParseColorMode(f.color)), sink);
   }
   if (!report->errors.empty() || fix_failed) return 2;
-  if (f.fail_on == "none") return 0;
-  auto threshold = ParseSeverity(f.fail_on);
-  for (const lint::LintFinding& finding : report->findings) {
-    if (threshold && finding.severity >= *threshold) return 1;
-  }
-  return 0;
+  return ExitStatus(*report, f.fail_on);
 }
 
 }  // namespace
@@ -114,8 +186,9 @@ void AddLintCommand(CLI::App& app, int& exit_code) {
       "lint",
       "Find dynamic, ephemeral and colliding ports, and clients that need a port mapper, in "
       "configuration files before they ship: Docker Compose, Kubernetes manifests, systemd "
-      ".socket and .service units, nginx, sshd, postgresql.conf, redis.conf, my.cnf, .env, .properties and "
-      "SQL Server connection strings (docs/lint.md).");
+      ".socket and .service units (ExecStart= port flags too), nginx, Apache, HAProxy, sshd, "
+      "postgresql.conf, redis.conf, my.cnf, .env, .properties, odbc.ini, freetds.conf and SQL "
+      "Server connection strings (docs/lint.md).");
   cmd->add_option("PATH", flags->request.paths,
                   "files and directories to lint (directories are walked; .gitignore is respected)")
       ->required();
@@ -138,8 +211,9 @@ void AddLintCommand(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--store", flags->store.store,
                   "registry URL whose ports the fixes name and declarations are checked against "
-                  "(sqlite:///PATH; default: $BERTH_STORE, else --db)")
+                  "(sqlite:///PATH, etcd[s]://HOST:PORT/PREFIX; default: $BERTH_STORE, else --db)")
       ->type_name("URL");
+  AddStoreSecurityOptions(cmd, flags->store.security);
   cmd->add_option("--db", flags->store.db,
                   "registry file (default: $BERTH_DB, else the per-user or system one); read only");
   cmd->add_flag("--no-registry", flags->no_registry, "do not read the registry");
@@ -151,6 +225,9 @@ void AddLintCommand(CLI::App& app, int& exit_code) {
                 "rewrite what is certain, in place and atomically, every other byte kept: quote "
                 "Compose's base-60 entries, Server=HOST:PORT to HOST,PORT, and, with the "
                 "registry, its port for the service or the named instance; then lint again");
+  cmd->add_flag("--diff", flags->diff,
+                "print what --fix would write as a unified diff (apply it with patch -p1 from "
+                "this directory), and write nothing; findings are not printed");
   cmd->footer(
       "Exit status: 0 no finding at or above --fail-on, 1 findings, 2 error (a path that does "
       "not exist, or a file that could not be read or parsed: the other files are still linted "
@@ -163,6 +240,7 @@ void AddLintCommand(CLI::App& app, int& exit_code) {
       "  berth lint --exclude 'vendor/*' .       skip a directory\n"
       "  berth lint --include '*.cs' src/        connection strings in C# sources\n"
       "  berth lint --sarif . > berth.sarif      for code scanning\n"
+      "  berth lint --diff . > fix.patch         review what --fix would change (patch -p1 < fix.patch)\n"
       "  berth lint --fix --db reg.db .          write the registry's ports into the files\n"
       "  berth lint --json . | jq '.findings[]'");
   cmd->callback([flags, &exit_code] { exit_code = Run(*flags); });

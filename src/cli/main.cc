@@ -48,6 +48,8 @@ int main(int argc, char** argv) {
   berth::cli::AddPinCommand(app, exit_code);
   berth::cli::AddCollectCommand(app, exit_code);
   berth::cli::AddRemedyCommand(app, exit_code);
+  berth::cli::AddAgentCommand(app, exit_code);
+  berth::cli::AddServeCommand(app, exit_code);
   berth::cli::AddCompletionCommand(app, exit_code);
   berth::cli::RewriteProbeArgs(argc, argv);
   try {

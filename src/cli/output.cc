@@ -109,6 +109,16 @@ std::string WordRemedy(const Hint& h) {
                          "adopt {0} --port {1} --proto {2}'",
                          TerminalSafe(h.subject), port, proto);
     }
+    case Remedy::kGiveStoreCredentials:
+      return "put the etcd user as USER:PASSWORD in a file no other user can read (chmod 600) "
+             "and pass --etcd-user-file FILE, or set BERTH_ETCD_USER and BERTH_ETCD_PASSWORD";
+    case Remedy::kTrustServerCa:
+      return "name the CA that signed the server's certificate with --cacert FILE (or "
+             "BERTH_ETCD_CACERT), and check that the certificate is current and names the host "
+             "in the URL";
+    case Remedy::kGiveClientCertificate:
+      return "give a client certificate signed by a CA the server trusts, with --cert FILE --key "
+             "FILE (or BERTH_ETCD_CERT and BERTH_ETCD_KEY)";
     case Remedy::kAssignFirst:
       return fmt::format("register it first with 'berth assign {}' (or pass --assign to berth "
                          "pin)", TerminalSafe(h.subject));

@@ -4,6 +4,7 @@
 
 #include "app/host_view.h"
 #include "cli/output.h"
+#include "base/text.h"
 #include "host/live_host.h"
 #include "emit/findings_render.h"
 
@@ -34,6 +35,30 @@ void AddStoreOptions(CLI::App* cmd, StoreFlags& flags) {
       ->check(CLI::Range(0.0, 86400.0))
       ->capture_default_str()
       ->type_name("SECONDS");
+  AddStoreSecurityOptions(cmd, flags.security);
+}
+
+void AddStoreSecurityOptions(CLI::App* cmd, registry::SecuritySources& sources) {
+  constexpr const char* kGroup = "etcd TLS and authentication (etcds://; docs/etcd-store.md)";
+  cmd->add_option("--cacert", sources.ca_file,
+                  "PEM file of the CA that signed etcd's certificates (default: "
+                  "$BERTH_ETCD_CACERT, else the system's CAs)")
+      ->type_name("FILE")
+      ->group(kGroup);
+  cmd->add_option("--cert", sources.cert_file,
+                  "PEM client certificate for etcd's --client-cert-auth (default: $BERTH_ETCD_CERT)")
+      ->type_name("FILE")
+      ->group(kGroup);
+  cmd->add_option("--key", sources.key_file,
+                  "PEM key of --cert, unencrypted (default: $BERTH_ETCD_KEY)")
+      ->type_name("FILE")
+      ->group(kGroup);
+  cmd->add_option("--etcd-user-file", sources.user_file,
+                  "file holding the etcd user as USER:PASSWORD on one line, readable by no other "
+                  "user (default: $BERTH_ETCD_USER_FILE, else $BERTH_ETCD_USER with "
+                  "$BERTH_ETCD_PASSWORD); a password is never taken on the command line")
+      ->type_name("FILE")
+      ->group(kGroup);
 }
 
 void AddStaleOption(CLI::App* cmd, StoreFlags& flags) {
@@ -48,7 +73,18 @@ Result<registry::StoreLocation> ResolveStore(const StoreFlags& flags) {
                 "--store and --db both name the registry: give one (--db PATH is short for "
                 "--store sqlite://PATH)");
   }
-  return registry::ResolveStore(flags.store, flags.db);
+  registry::StoreLocation where = BERTH_TRY(registry::ResolveStore(flags.store, flags.db));
+  const registry::SecuritySources& given = flags.security;
+  if (where.kind != registry::StoreKind::kEtcd &&
+      !(given.ca_file.empty() && given.cert_file.empty() && given.key_file.empty() &&
+        given.user_file.empty())) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("--cacert, --cert, --key and --etcd-user-file are for an etcd store, "
+                            "and the registry is {}: name it with --store etcds://HOST:PORT/PREFIX",
+                            TerminalSafe(where.url)));
+  }
+  BERTH_TRY(registry::AddStoreSecurity(where, given));
+  return where;
 }
 
 Result<std::unique_ptr<registry::Store>> OpenRegistry(const StoreFlags& flags,

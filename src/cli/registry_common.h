@@ -12,6 +12,7 @@
 #include "core/finding.h"
 #include "registry/allocator.h"
 #include "registry/store.h"
+#include "registry/store_security.h"
 #include "registry/store_url.h"
 
 namespace berth::cli {
@@ -22,6 +23,7 @@ struct StoreFlags {
   std::string db;
   double wait = 5;  // --wait SECONDS for another process's lock
   bool stale = false;  // --stale: etcd reads from any one member (read-only commands)
+  registry::SecuritySources security;  // --cacert, --cert, --key, --etcd-user-file
 };
 
 // A --port value: decimal 1-65535 (CLI11 would read 0x50 as 80). Failure: kInvalidArgument
@@ -31,10 +33,15 @@ struct StoreFlags {
 // Adds --store URL, --db PATH and --wait SECONDS to `cmd`.
 void AddStoreOptions(CLI::App* cmd, StoreFlags& flags);
 
+// Adds etcd's TLS files and user file (--cacert, --cert, --key, --etcd-user-file) to `cmd`,
+// under their own heading in --help. AddStoreOptions adds them too.
+void AddStoreSecurityOptions(CLI::App* cmd, registry::SecuritySources& sources);
+
 // Adds --stale to a command that only reads the registry.
 void AddStaleOption(CLI::App* cmd, StoreFlags& flags);
 
-// Where the flags (or BERTH_STORE, BERTH_DB, the default) put the registry.
+// Where the flags (or BERTH_STORE, BERTH_DB, the default) put the registry, with etcd's TLS
+// files and user from the flags or the environment (registry/store_security.h).
 [[nodiscard]] Result<registry::StoreLocation> ResolveStore(const StoreFlags& flags);
 
 // Opens the registry the flags name. kRead never creates anything (a missing registry reads

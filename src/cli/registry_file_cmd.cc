@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/registry_common.h"
+#include "emit/export_lb.h"
 #include "emit/plan_render.h"
 #include "emit/registry_render.h"
 #include "emit/service_export.h"
@@ -24,9 +25,43 @@ struct ExportFlags {
   bool json = false;
   StoreFlags store;
   ExportOptions options;
+  std::vector<std::string> backends;  // haproxy, nginx
+  std::string bind;
 };
 
+// --format haproxy|nginx (emit/export_lb.h): the backends given, else the hosts of each group.
+Result<std::string> ExportLoadBalancer(const ExportFlags& f, const registry::RegistryDoc& doc) {
+  LbOptions lb;
+  lb.group = f.options.group;
+  lb.backends = f.backends;
+  lb.bind = f.bind;
+  for (const registry::Group& g : doc.groups) lb.group_hosts[g.name] = g.hosts;
+  const LbProgram program = f.format == "haproxy" ? LbProgram::kHaproxy : LbProgram::kNginx;
+  std::string text;
+  const Sink sink = [&](std::string_view chunk) { text.append(chunk); };
+  auto r = program == LbProgram::kHaproxy ? RenderHaproxyExport(doc.services, lb, sink)
+                                          : RenderNginxExport(doc.services, lb, sink);
+  if (r) return text;
+  // A bad --backend or --bind is said as it is; a service left without a backend is said
+  // with the flags that give one.
+  const auto missing = LbServicesWithoutBackend(doc.services, lb, program);
+  if (r.error().code != ErrorCode::kNotFound || missing.empty()) return std::unexpected(r.error());
+  std::string names;
+  for (const std::string& m : missing) names += (names.empty() ? "" : ", ") + m;
+  return Fail(ErrorCode::kNotFound,
+              fmt::format("no backend address for {}: give --backend SERVICE=HOST[:PORT] "
+                          "(repeat for several), or name the hosts of the service's group "
+                          "('berth group add GROUP --host HOST'): each is then a backend on the "
+                          "service's port",
+                          names));
+}
+
 int RunExport(ExportFlags& f) {
+  const bool lb = f.format == "haproxy" || f.format == "nginx";
+  if (!lb && (!f.backends.empty() || !f.bind.empty())) {
+    return PrintError(fmt::format("--backend and --bind are for --format haproxy and nginx, not {}",
+                                  f.format));
+  }
   if (f.json) {
     if (f.format_given && f.format != "json") {
       return PrintError(fmt::format("--json is --format json: give one of --json or --format {}",
@@ -49,8 +84,8 @@ int RunExport(ExportFlags& f) {
   }
   if (!f.options.group.empty() && (f.format == "toml" || f.format == "json") &&
       f.consul_url.empty()) {
-    return PrintError(fmt::format("--group selects services for k8s, compose, consul, prometheus "
-                                  "and services; --format {} exports the whole registry (so that "
+    return PrintError(fmt::format("--group selects services for k8s, compose, consul, prometheus, "
+                                  "services, haproxy and nginx; --format {} exports the whole registry (so that "
                                   "'berth import' rebuilds it): drop --group, or use 'berth list "
                                   "--group {} --json' to see one group",
                                   f.format, f.options.group));
@@ -73,6 +108,10 @@ int RunExport(ExportFlags& f) {
     RenderRegistryJson(*doc, [&](std::string_view chunk) { text.append(chunk); });
   } else if (f.format == "toml") {
     text = registry::FormatBerthToml(*doc);
+  } else if (lb) {
+    auto r = ExportLoadBalancer(f, *doc);
+    if (!r) return PrintError(r.error());
+    text = std::move(*r);
   } else {
     auto r = RenderServiceExport(f.format, doc->services, f.options,
                                  [&](std::string_view chunk) { text.append(chunk); });
@@ -180,10 +219,13 @@ void AddExportCommand(CLI::App& app, int& exit_code) {
       "Print the registry as berth.toml (or JSON): 'berth import' of the output rebuilds the "
       "same registry. Or as what other systems need to find services on their static ports: "
       "Kubernetes Services (k8s), Docker Compose ports (compose), Consul definitions (consul), "
-      "Prometheus file_sd targets (prometheus), /etc/services lines (services).");
+      "Prometheus file_sd targets (prometheus), /etc/services lines (services), load-balancer "
+      "front ends on the registered ports with checked backends (haproxy, nginx).");
   CLI::Option* format =
-      cmd->add_option("--format", f->format, "toml, json, k8s, compose, consul, prometheus, services")
-          ->check(CLI::IsMember({"toml", "json", "k8s", "compose", "consul", "prometheus", "services"}))
+      cmd->add_option("--format", f->format,
+                      "toml, json, k8s, compose, consul, prometheus, services, haproxy, nginx")
+          ->check(CLI::IsMember({"toml", "json", "k8s", "compose", "consul", "prometheus",
+                                 "services", "haproxy", "nginx"}))
           ->capture_default_str();
   cmd->add_flag("--json", f->json, "the same as --format json (schema berth.registry/2)");
   cmd->add_option("-o,--output", f->output, "write to this file (atomically) instead of stdout");
@@ -191,13 +233,22 @@ void AddExportCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--host", f->options.host, "host part of Prometheus targets")
       ->capture_default_str();
   cmd->add_option("--namespace", f->options.k8s_namespace, "metadata.namespace of k8s Services");
+  cmd->add_option("--backend", f->backends,
+                  "haproxy, nginx: where a service's front end sends traffic, SERVICE=HOST[:PORT] "
+                  "([IPv6]:PORT; the port defaults to the service's); repeat for several. Without "
+                  "one, the hosts of the service's group on its port")
+      ->type_name("SERVICE=HOST[:PORT]");
+  cmd->add_option("--bind", f->bind,
+                  "haproxy, nginx: the address the front ends listen on (default: every address)")
+      ->type_name("ADDRESS");
   cmd->add_option("--consul-url", f->consul_url,
                   "register the services with this Consul agent (PUT "
                   "/v1/agent/service/register; token from CONSUL_HTTP_TOKEN) instead of printing "
                   "(not with another --format, nor -o)");
   AddStoreOptions(cmd, f->store);
   AddStaleOption(cmd, f->store);
-  cmd->footer("Exit status: 0 ok, 2 error. Formats and escaping: docs/enforce.md.");
+  cmd->footer("Exit status: 0 ok, 2 error. Formats and escaping: docs/enforce.md; haproxy and nginx: "
+              "docs/registry.md.");
   cmd->callback([f, format, &exit_code] {
     f->format_given = format->count() > 0;
     exit_code = RunExport(*f);

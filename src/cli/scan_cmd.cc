@@ -233,8 +233,9 @@ void AddScanCommand(CLI::App& app, int& exit_code) {
   AddCommonFlags(cmd, *flags);
   cmd->add_option("--store", flags->store.store,
                   "registry URL to match listeners against and record this scan in "
-                  "(sqlite:///PATH; default: $BERTH_STORE, else --db)")
+                  "(sqlite:///PATH, etcd[s]://HOST:PORT/PREFIX; default: $BERTH_STORE, else --db)")
       ->type_name("URL");
+  AddStoreSecurityOptions(cmd, flags->store.security);
   cmd->add_option("--db", flags->store.db, "registry to match listeners against and record this scan "
                                            "in (default: $BERTH_DB, else the per-user or system one)");
   cmd->add_flag("--no-registry", flags->no_registry,

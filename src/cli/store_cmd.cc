@@ -140,14 +140,21 @@ void AddStoreCommand(CLI::App& app, int& exit_code) {
               "atomic step: for moving from a SQLite file to etcd and back. Afterwards 'berth "
               "export' prints the same file from both.");
   copy->add_option("--from", cp->from.store, "the store to read (a URL: sqlite:///PATH or "
-                   "etcd://HOST:PORT[,...]/PREFIX)")->required();
+                   "etcd[s]://HOST:PORT[,...]/PREFIX)")->required();
   copy->add_option("--to", cp->to.store, "the store to write (a URL); what it held is replaced")
       ->required();
+  // One set of etcd TLS files and user, for whichever of --from and --to is on etcd.
+  AddStoreSecurityOptions(copy, cp->from.security);
   copy->add_flag("--json", cp->json, "print what was copied as JSON (schema berth.store-copy/1)");
   copy->footer("Exit status: 0 copied, 2 error (nothing was written to --to).\n"
                "Example: berth store copy --from sqlite:///var/lib/berth/registry.db "
                "--to etcd://10.0.0.5:2379/berth");
-  copy->callback([cp, &exit_code] { exit_code = RunStoreCopy(cp->from, cp->to, cp->json); });
+  copy->callback([cp, &exit_code] {
+    const registry::SecuritySources given = cp->from.security;
+    cp->from.security = cp->from.store.starts_with("etcd") ? given : registry::SecuritySources{};
+    cp->to.security = cp->to.store.starts_with("etcd") ? given : registry::SecuritySources{};
+    exit_code = RunStoreCopy(cp->from, cp->to, cp->json);
+  });
 }
 
 }  // namespace berth::cli

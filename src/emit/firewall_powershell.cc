@@ -16,7 +16,7 @@ void RenderPowershell(const FirewallPlan& plan, const FirewallOptions& options, 
                    "$group = {}\n"
                    "Get-NetFirewallRule -Group $group -ErrorAction SilentlyContinue | "
                    "Remove-NetFirewallRule\n"
-                   "Set-NetFirewallProfile -Profile Domain,Private,Public -DefaultInboundAction {}\n",
+                   "Set-NetFirewallProfile -Profile 'Domain','Private','Public' -DefaultInboundAction {}\n",
                    plan.group.empty() ? std::string("every group")
                                       : "group " + CommentText(plan.group),
                    CommentText(group), PowerShellQuote(group),
@@ -45,10 +45,12 @@ void RenderPowershell(const FirewallPlan& plan, const FirewallOptions& options, 
     }
   }
   if (plan.allow.empty()) return;
+  // A list of literals ('22','5985-5986'): PowerShell would read a bare 22,5985-5986 the same
+  // in argument mode, but a literal cannot be read any other way.
   std::string ports;
   for (PortRange r : plan.allow.ranges()) {
-    ports += (ports.empty() ? "" : ",") +
-             (r.low == r.high ? fmt::format("{}", r.low) : fmt::format("{}-{}", r.low, r.high));
+    ports += (ports.empty() ? "'" : ",'") +
+             (r.low == r.high ? fmt::format("{}", r.low) : fmt::format("{}-{}", r.low, r.high)) + "'";
   }
   sink("# " + AllowSummary(plan) + "\n");
   for (std::string_view proto : {"TCP", "UDP"}) {

@@ -308,6 +308,10 @@ Result<std::vector<PortDecl>> ParseConfPorts(ConfigFormat format, std::string_vi
     case ConfigFormat::kMysql: ReadMysql(lines, r); break;
     case ConfigFormat::kEnv: ReadKeyValues(lines, r, "="); break;
     case ConfigFormat::kProperties: ReadKeyValues(lines, r, "=: "); break;
+    case ConfigFormat::kHaproxy: ReadHaproxy(lines, r); break;
+    case ConfigFormat::kApache: ReadApache(lines, r); break;
+    case ConfigFormat::kOdbc: ReadOdbcIni(lines, r); break;
+    case ConfigFormat::kFreetds: ReadFreetds(lines, r); break;
     default: break;
   }
   return out;

@@ -1,5 +1,6 @@
 // Readers of the line-oriented formats: systemd .socket and .service units, nginx, sshd_config,
-// postgresql.conf, redis.conf, my.cnf, .env and .properties. Each turns a file's bytes into
+// postgresql.conf, redis.conf, my.cnf, .env, .properties, HAProxy, Apache, odbc.ini and
+// freetds.conf. Each turns a file's bytes into
 // the port declarations it makes (for a .service unit: its dependence on rpcbind), with
 // 1-based line and column; all go through the one line reader (lint/line_reader.h). Input is
 // untrusted. Pure; thread-safe.
@@ -14,8 +15,8 @@
 namespace berth::lint {
 
 // The declarations of `text`, read as `format` (one of the line formats: kSystemdSocket,
-// kSystemdService, kNginx, kSshd, kPostgresql, kRedis, kMysql, kEnv, kProperties; any other format yields
-// none). `file` names the file in each Location, and its base name is the service of a
+// kSystemdService, kNginx, kSshd, kPostgresql, kRedis, kMysql, kEnv, kProperties, kHaproxy,
+// kApache, kOdbc, kFreetds; any other format yields none). `file` names the file in each Location, and its base name is the service of a
 // systemd socket unit. Failure: kMalformed from SplitLines (an overlong line, a NUL byte).
 [[nodiscard]] Result<std::vector<PortDecl>> ParseConfPorts(ConfigFormat format,
                                                           std::string_view file,

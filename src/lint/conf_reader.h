@@ -50,4 +50,12 @@ std::optional<HostPort> SplitHostPort(std::string_view s);
 void ReadSystemdSocket(const std::vector<Line>& lines, ConfReader& r);
 void ReadSystemdService(const std::vector<Line>& lines, ConfReader& r);
 
+// HAProxy and Apache (server_conf_parse.cc).
+void ReadHaproxy(const std::vector<Line>& lines, ConfReader& r);
+void ReadApache(const std::vector<Line>& lines, ConfReader& r);
+
+// odbc.ini and freetds.conf (odbc_parse.cc).
+void ReadOdbcIni(const std::vector<Line>& lines, ConfReader& r);
+void ReadFreetds(const std::vector<Line>& lines, ConfReader& r);
+
 }  // namespace berth::lint

@@ -27,9 +27,9 @@ bool KeyStart(std::string_view lower, std::size_t at) {
          c == ',' || c == '=';
 }
 
-// A SQL Server host as clients write it: a DNS name, an address, "." or "(local)". A drive
-// letter ("C:"), a path or LocalDB's "(localdb)" (named pipes, no Browser) is not one.
-bool ServerHost(std::string_view host) {
+}  // namespace
+
+bool SqlServerHost(std::string_view host) {
   if (host.empty() || AsciiLower(host) == "(localdb)") return false;
   for (char c : host) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -39,8 +39,7 @@ bool ServerHost(std::string_view host) {
   return true;
 }
 
-// An instance name: SQL Server allows letters, digits, '_', '$' and '#', at most 16.
-bool InstanceName(std::string_view name) {
+bool SqlInstanceName(std::string_view name) {
   if (name.empty() || name.size() > 16) return false;
   for (char c : name) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -50,7 +49,7 @@ bool InstanceName(std::string_view name) {
   return true;
 }
 
-std::string MapperService(std::string_view instance) {
+std::string SqlMapperService(std::string_view instance) {
   std::string name = "mssql.";
   for (char c : AsciiLower(instance)) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
@@ -58,6 +57,8 @@ std::string MapperService(std::string_view instance) {
   }
   return name;
 }
+
+namespace {
 
 struct Scanner {
   ConfigFormat format;
@@ -80,7 +81,7 @@ struct Scanner {
     if (!instance.empty()) {
       d.mapper = Mapper::kSqlBrowser;
       d.instance = std::string(instance);
-      d.service = MapperService(instance);
+      d.service = SqlMapperService(instance);
     }
     out->push_back(std::move(d));
   }
@@ -106,7 +107,7 @@ struct Scanner {
       while (i < v.size() && v[i] == '\\') ++i;
       std::string_view rest = v.substr(i);
       if (rest.find(',') != std::string_view::npos) return;  // HOST\INSTANCE,PORT: no mapper
-      if (!ServerHost(host) || !InstanceName(rest)) return;  // a file path, LocalDB
+      if (!SqlServerHost(host) || !SqlInstanceName(rest)) return;  // a file path, LocalDB
       Add(line, off, std::string(key), host, rest, v);
       return;
     }
@@ -158,8 +159,53 @@ struct Scanner {
       std::string_view v = url.substr(semi + k + key.size());
       instance = v.substr(0, v.find(';'));
     }
-    if (has_port || !ServerHost(host) || !InstanceName(instance)) return;
+    if (has_port || !SqlServerHost(host) || !SqlInstanceName(instance)) return;
     Add(line, start, jtds ? "jdbc:jtds" : "jdbc:sqlserver", host, instance, hostpart);
+  }
+
+  // go-mssqldb: sqlserver://[USER[:PASSWORD]@]HOST[:PORT][/INSTANCE][?...]: an instance and no
+  // port asks the Browser. `at` is where "sqlserver://" starts.
+  void GoUrl(const Line& line, std::size_t at) {
+    const std::size_t start = at + std::string_view("sqlserver://").size();
+    std::size_t end = line.text.find_first_of("\"'` \t<>", start);
+    if (end == std::string_view::npos) end = line.text.size();
+    const std::string_view url = line.text.substr(start, end - start);
+    const std::size_t slash = url.find_first_of("/?");
+    if (slash == std::string_view::npos || url[slash] != '/') return;
+    const std::string_view authority = url.substr(0, slash);
+    const std::size_t user = authority.rfind('@');
+    const std::size_t host_at = user == std::string_view::npos ? 0 : user + 1;
+    const std::string_view host = authority.substr(host_at);
+    std::string_view instance = url.substr(slash + 1);
+    instance = instance.substr(0, instance.find_first_of("/?"));
+    if (!SqlServerHost(host) || !SqlInstanceName(instance)) return;  // a port, or no instance
+    if (AsciiLower(url).find("port=") != std::string::npos) return;
+    Add(line, start + host_at, "sqlserver", host, instance, {});
+  }
+
+  // pymssql: server='HOST\\INSTANCE' (or host=, r'HOST\INSTANCE') in a call, and no port= on
+  // the line. `at` is where the key starts, `key` its length.
+  void Pymssql(const Line& line, std::string_view lower, std::size_t at, std::size_t key) {
+    if (at > 0 && lower[at - 1] != '(' && lower[at - 1] != ',' && lower[at - 1] != ' ' &&
+        lower[at - 1] != '\t') {
+      return;
+    }
+    std::size_t v = at + key;
+    if (v < lower.size() && lower[v] == 'r') ++v;
+    if (v >= lower.size() || (lower[v] != '\'' && lower[v] != '"')) return;
+    const char quote = lower[v];
+    const std::size_t close = lower.find(quote, v + 1);
+    if (close == std::string_view::npos) return;
+    const std::string_view value = line.text.substr(v + 1, close - v - 1);
+    const std::size_t slash = value.find('\\');
+    if (slash == std::string_view::npos) return;
+    const std::string_view host = value.substr(0, slash);
+    std::size_t i = slash;
+    while (i < value.size() && value[i] == '\\') ++i;
+    const std::string_view instance = value.substr(i);
+    if (!SqlServerHost(host) || !SqlInstanceName(instance)) return;  // ",PORT" or ":PORT" fails
+    if (lower.find("port=") != std::string_view::npos) return;
+    Add(line, v + 1, "pymssql", host, instance, {});
   }
 };
 
@@ -172,8 +218,8 @@ Result<std::vector<PortDecl>> ParseConnectionStrings(ConfigFormat format, std::s
   Scanner s{format, file, text, &out};
   for (const Line& line : lines) {
     const std::string lower = AsciiLower(line.text);
-    // Cheap filter: every form has '=' or "jdbc:".
-    if (lower.find('=') == std::string::npos && lower.find("jdbc:") == std::string::npos) continue;
+    // Cheap filter: every form has '=' or "sqlserver://".
+    if (lower.find('=') == std::string::npos && lower.find("sqlserver://") == std::string::npos) continue;
     std::vector<std::size_t> seen;  // value starts already read ("network address" holds "address")
     for (std::string_view key : kServerKeys) {
       for (std::size_t at = lower.find(key); at != std::string::npos; at = lower.find(key, at + 1)) {
@@ -196,6 +242,18 @@ Result<std::vector<PortDecl>> ParseConnectionStrings(ConfigFormat format, std::s
     for (std::size_t at = lower.find("jdbc:jtds:sqlserver://"); at != std::string::npos;
          at = lower.find("jdbc:jtds:sqlserver://", at + 1)) {
       s.Jdbc(line, lower, at, true);
+    }
+    for (std::size_t at = lower.find("sqlserver://"); at != std::string::npos;
+         at = lower.find("sqlserver://", at + 1)) {
+      if (at > 0 && lower[at - 1] == ':') continue;  // jdbc:sqlserver://, jdbc:jtds:sqlserver://
+      s.GoUrl(line, at);
+    }
+    for (std::string_view key : {std::string_view("server="), std::string_view("host=")}) {
+      std::size_t found = 0;
+      for (std::size_t at = lower.find(key); at != std::string::npos && found < kMaxValuesPerLine;
+           at = lower.find(key, at + 1), ++found) {
+        s.Pymssql(line, lower, at, key.size());
+      }
     }
   }
   return out;

@@ -6,6 +6,7 @@
 // rest of the string never reach a declaration. Input is untrusted. Pure; thread-safe.
 #pragma once
 
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -20,5 +21,16 @@ namespace berth::lint {
 [[nodiscard]] Result<std::vector<PortDecl>> ParseConnectionStrings(ConfigFormat format,
                                                                   std::string_view file,
                                                                   std::string_view text);
+
+// A SQL Server host as clients write it: a DNS name, an address, "." or "(local)"; not a
+// drive letter, a path or LocalDB's "(localdb)" (named pipes, no Browser).
+bool SqlServerHost(std::string_view host);
+
+// A SQL Server instance name: letters, digits, '_', '$' and '#', at most 16.
+bool SqlInstanceName(std::string_view name);
+
+// The registry's name for a named instance: "mssql." and the instance, lower-case, other
+// characters as '-'.
+std::string SqlMapperService(std::string_view instance);
 
 }  // namespace berth::lint

@@ -24,6 +24,7 @@ EditResult ApplyEdits(std::string_view text, std::vector<Edit> edits) {
     out.text.append(e.replacement);
     pos = e.offset + e.expected.size();
     ++out.applied;
+    out.applied_edits.push_back(e);
   }
   out.text.append(text.substr(std::min(pos, text.size())));
   return out;

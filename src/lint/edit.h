@@ -15,6 +15,7 @@ struct EditResult {
   std::string text;
   std::size_t applied = 0;
   std::size_t skipped = 0;  // the span no longer holds `expected`, or overlaps an earlier edit
+  std::vector<Edit> applied_edits;  // sorted by offset, in `text`'s original offsets
 };
 
 // `text` with `edits` applied (in offset order; identical edits count once).

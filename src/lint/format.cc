@@ -20,6 +20,11 @@ bool HasDir(std::string_view path, std::string_view dir) {
   return ("/" + std::string(path)).find(needle) != std::string::npos;
 }
 
+bool LooksLikeApache(std::string_view text) {
+  const std::string head = AsciiLower(text.substr(0, 64 * 1024));
+  return head.find("<virtualhost") != std::string::npos;
+}
+
 bool LooksLikeNginx(std::string_view text) {
   const std::string_view head = text.substr(0, 64 * 1024);
   return head.find("server {") != std::string_view::npos ||
@@ -39,6 +44,13 @@ std::optional<ConfigFormat> DetectFormat(std::string_view path, std::string_view
     return ConfigFormat::kSshd;
   }
   if (base.starts_with("postgresql") && ends(".conf")) return ConfigFormat::kPostgresql;
+  if (base == "haproxy.cfg" || (HasDir(path, "haproxy") && ends(".cfg"))) return ConfigFormat::kHaproxy;
+  if (base == "apache2.conf" || base == "httpd.conf" || base == "ports.conf" ||
+      ((HasDir(path, "apache2") || HasDir(path, "httpd")) && ends(".conf"))) {
+    return ConfigFormat::kApache;
+  }
+  if (base == "odbc.ini" || base == ".odbc.ini") return ConfigFormat::kOdbc;
+  if (base == "freetds.conf" || base == ".freetds.conf") return ConfigFormat::kFreetds;
   if (base.starts_with("redis") && ends(".conf")) return ConfigFormat::kRedis;
   if (ends(".cnf")) return ConfigFormat::kMysql;
   if (base == "nginx.conf" || ends(".nginx")) return ConfigFormat::kNginx;
@@ -48,13 +60,13 @@ std::optional<ConfigFormat> DetectFormat(std::string_view path, std::string_view
     return ConfigFormat::kCompose;
   }
   if (yaml) return ConfigFormat::kYaml;
-  if ((base.starts_with("appsettings") && ends(".json")) || ends(".config") || ends(".ini") ||
-      base == "freetds.conf") {
+  if ((base.starts_with("appsettings") && ends(".json")) || ends(".config") || ends(".ini")) {
     return ConfigFormat::kText;
   }
   if (HasDir(path, "nginx") && !ends(".types") && !ends("_params") && !ends(".default")) {
     return ConfigFormat::kNginx;
   }
+  if (ends(".conf") && LooksLikeApache(text)) return ConfigFormat::kApache;
   if (ends(".conf") && LooksLikeNginx(text)) return ConfigFormat::kNginx;
   return std::nullopt;
 }
@@ -71,8 +83,11 @@ Result<std::vector<PortDecl>> ReadPortDecls(ConfigFormat format, std::string_vie
     case ConfigFormat::kText: break;
     default: decls = BERTH_TRY(ParseConfPorts(format, path, text)); break;
   }
+  // Formats that hold no connection string, and the client files read as such already.
   if (format == ConfigFormat::kNginx || format == ConfigFormat::kSshd ||
-      format == ConfigFormat::kSystemdSocket || format == ConfigFormat::kSystemdService) {
+      format == ConfigFormat::kSystemdSocket || format == ConfigFormat::kSystemdService ||
+      format == ConfigFormat::kHaproxy || format == ConfigFormat::kApache ||
+      format == ConfigFormat::kOdbc || format == ConfigFormat::kFreetds) {
     return decls;
   }
   auto clients = BERTH_TRY(ParseConnectionStrings(format, path, text));

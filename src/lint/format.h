@@ -17,12 +17,16 @@ namespace berth::lint {
 // postgresql*.conf; redis*.conf; my.cnf and *.cnf; nginx.conf, *.nginx and files under an
 // nginx/ directory; .env, *.env, .env.*; *.properties; compose*.y(a)ml and
 // docker-compose*.y(a)ml (kCompose), other *.yml/*.yaml (kYaml: the reader tells Kubernetes
-// documents apart); appsettings*.json, *.config, *.ini, odbc.ini, freetds.conf (kText:
-// connection strings); another *.conf whose content has an nginx "server {" block (kNginx).
+// documents apart); haproxy.cfg and *.cfg under haproxy/ (kHaproxy); apache2.conf,
+// httpd.conf, ports.conf and *.conf under apache2/ or httpd/ (kApache); odbc.ini (kOdbc);
+// freetds.conf (kFreetds); appsettings*.json, *.config, *.ini (kText: connection strings);
+// another *.conf whose content has a <VirtualHost> (kApache) or an nginx "server {" block
+// (kNginx).
 std::optional<ConfigFormat> DetectFormat(std::string_view path, std::string_view text);
 
 // The declarations of one file read as `format`: the format's reader, then connection
-// strings (every format but nginx, sshd and systemd units). Failure: the reader's kMalformed.
+// strings (every format but nginx, sshd, systemd units, HAProxy, Apache, odbc.ini and
+// freetds.conf, whose reader reads their servers). Failure: the reader's kMalformed.
 [[nodiscard]] Result<std::vector<PortDecl>> ReadPortDecls(ConfigFormat format,
                                                          std::string_view path,
                                                          std::string_view text);

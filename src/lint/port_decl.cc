@@ -29,6 +29,10 @@ std::string_view ConfigFormatName(ConfigFormat f) {
     case ConfigFormat::kMysql: return "mysql";
     case ConfigFormat::kEnv: return "env";
     case ConfigFormat::kProperties: return "properties";
+    case ConfigFormat::kHaproxy: return "haproxy";
+    case ConfigFormat::kApache: return "apache";
+    case ConfigFormat::kOdbc: return "odbc";
+    case ConfigFormat::kFreetds: return "freetds";
     case ConfigFormat::kText: return "text";
   }
   return "text";

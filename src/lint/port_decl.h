@@ -56,6 +56,10 @@ enum class ConfigFormat : std::uint8_t {
   kMysql,        // my.cnf and its conf.d files
   kEnv,          // .env files
   kProperties,   // Java .properties (Spring application.properties)
+  kHaproxy,      // haproxy.cfg
+  kApache,       // apache2.conf, httpd.conf, ports.conf, sites-enabled/*.conf
+  kOdbc,         // odbc.ini: DSNs with Server= and Port=
+  kFreetds,      // freetds.conf: servers with host, port, instance
   kText,         // any other text: connection strings only
 };
 std::string_view ConfigFormatName(ConfigFormat f);  // "compose", "kubernetes", ...

@@ -1,6 +1,8 @@
 #include "lint/rules.h"
 
 #include <algorithm>
+#include <map>
+#include <set>
 #include <tuple>
 
 #include <fmt/core.h>
@@ -89,7 +91,9 @@ std::optional<Edit> PortEdit(const PortDecl& d, Port port) {
 
 std::optional<Edit> RegistryEdit(const PortDecl& d, const RuleContext& ctx) {
   const Service* s = Registered(d, ctx);
-  if (s == nullptr || !Covers(s->proto, d.proto)) return std::nullopt;
+  if (s == nullptr || !Covers(s->proto, d.proto) || ctx.several_ports.contains(d.service)) {
+    return std::nullopt;
+  }
   return PortEdit(d, s->port);
 }
 
@@ -173,6 +177,21 @@ void PortMapperRule(const PortDecl& d, std::vector<LintFinding>& out) {
   }
 }
 
+// How the client that `d` is names a port instead of the instance.
+std::string ClientPortForm(const PortDecl& d, const std::string& port) {
+  if (d.format == ConfigFormat::kFreetds) {
+    return fmt::format("port = {} in place of instance = {}", port, d.instance);
+  }
+  if (d.format == ConfigFormat::kOdbc) {
+    return fmt::format("Server = tcp:{},{} (Microsoft's driver), or Port = {} in the DSN (FreeTDS)",
+                       d.address, port, port);
+  }
+  if (d.key_path == "sqlserver") return fmt::format("sqlserver://{}:{} (go-mssqldb)", d.address, port);
+  if (d.key_path == "pymssql") return fmt::format("server='{}', port={} (pymssql)", d.address, port);
+  return fmt::format("Server=tcp:{},{} (JDBC: jdbc:sqlserver://{}:{})", d.address, port,
+                     d.address, port);
+}
+
 void MapperRule(const PortDecl& d, const RuleContext& ctx, std::vector<LintFinding>& out) {
   if (d.mapper == Mapper::kRpcbind) {
     LintFinding f = Make(LintRule::kPortMapperClient, d);
@@ -194,15 +213,17 @@ void MapperRule(const PortDecl& d, const RuleContext& ctx, std::vector<LintFindi
                         d.instance);
     const Service* s = Registered(d, ctx);
     const std::string port = s ? fmt::format("{}", s->port) : "PORT";
-    f.fix = fmt::format("connect to the port: Server=tcp:{},{} (JDBC: jdbc:sqlserver://{}:{}){}",
-                        d.address, port, d.address, port,
+    // Only connection strings carry their server value: the other forms (go-mssqldb, pymssql,
+    // odbc.ini, freetds.conf) change in more than one place.
+    const bool editable = d.key_path != "jdbc:jtds" && !d.text.empty();
+    f.fix = fmt::format("connect to the port: {}{}", ClientPortForm(d, port),
                         s ? fmt::format(", the registry's port for {}", s->name)
                           : fmt::format(", where PORT is the one 'berth assign {} "
                                         "--allow-iana' prints and records, set as the instance's "
                                         "TCP port (SQL Server Configuration Manager, IPAll, TCP "
-                                        "Port; then lint --fix writes it here)",
-                                        d.service));
-    if (s != nullptr && d.key_path != "jdbc:jtds" && !d.text.empty()) {
+                                        "Port{})",
+                                        d.service, editable ? "; then lint --fix writes it here" : ""));
+    if (s != nullptr && editable) {
       const char sep = d.key_path == "jdbc:sqlserver" ? ':' : ',';
       f.edit = Edit{d.text_offset, d.text, fmt::format("{}{}{}", d.text, sep, s->port)};
     }
@@ -293,7 +314,15 @@ void CollisionRule(std::span<const PortDecl> decls, std::vector<LintFinding>& ou
 
 }  // namespace
 
-std::vector<LintFinding> ApplyRules(std::span<const PortDecl> decls, const RuleContext& ctx) {
+std::vector<LintFinding> ApplyRules(std::span<const PortDecl> decls, const RuleContext& given) {
+  RuleContext ctx = given;
+  std::map<std::string, std::set<Port>, std::less<>> ports;
+  for (const PortDecl& d : decls) {
+    if (d.service.empty() || !Serves(d) || d.isolated || d.kind == DeclKind::kDerived) continue;
+    std::set<Port>& p = ports[d.service];
+    p.insert(d.dynamic == Dynamic::kNo ? d.ports.low : 0);
+    if (d.ports.high != d.ports.low || p.size() > 1) ctx.several_ports.insert(d.service);
+  }
   std::vector<LintFinding> out;
   for (const PortDecl& d : decls) {
     DynamicRule(d, ctx, out);

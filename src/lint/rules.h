@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -21,6 +22,10 @@ struct RuleContext {
   // checked by ephemeral-port; `group` names it in the findings.
   std::string group;
   PortSet group_ephemeral;
+  // Filled by ApplyRules: services that declare more than one port (Apache's Listen 80 and
+  // 443, an HAProxy front end on :80 and :443). The registry holds one port a service, so
+  // writing it over each would make them collide: no edit for those.
+  std::set<std::string, std::less<>> several_ports;
 };
 
 // The findings for `decls`, sorted by file, line, column and rule id.

@@ -9,7 +9,6 @@
 namespace berth::registry {
 namespace {
 
-int SlotOf(Protocol p) { return p == Protocol::kTcp ? 0 : 1; }
 
 bool IanaFor(Port p, ServiceProto proto) {
   return (Covers(proto, Protocol::kTcp) && IanaAssigned(p, Protocol::kTcp)) ||
@@ -183,18 +182,21 @@ Result<Allocator::GroupCache*> Allocator::Cache(const std::string& group) {
       cache.spaces.clear();  // the candidate ports depend on these
     }
     cache.group = std::move(fresh);
-    cache.claims_list = BERTH_TRY(store_.ListClaims(group));
-    cache.claimed[0] = {};
-    cache.claimed[1] = {};
-    for (const Claim& c : cache.claims_list) cache.claimed[SlotOf(c.slot)].Add(c.port);
+    cache.index = BERTH_TRY(store_.ClaimedPorts(group));
+    cache.held.Clear();  // a new step: what this Allocator claimed before is in the store's index
     cache.stale = false;
     return &cache;
   }
   GroupCache cache;
   cache.group = BERTH_TRY(ResolveGroup(store_, group, host_));
-  cache.claims_list = BERTH_TRY(store_.ListClaims(group));
-  for (const Claim& c : cache.claims_list) cache.claimed[SlotOf(c.slot)].Add(c.port);
+  cache.index = BERTH_TRY(store_.ClaimedPorts(group));
   return &groups_.emplace(group, std::move(cache)).first->second;
+}
+
+std::vector<Claim> Allocator::ClaimsAt(const GroupCache& cache, Port port) {
+  std::vector<Claim> out = cache.index->At(cache.group.group.name, port);
+  for (Claim& c : cache.held.At(cache.group.group.name, port)) out.push_back(std::move(c));
+  return out;
 }
 
 const std::vector<Port>& Allocator::Space(GroupCache& cache, ServiceProto proto, bool allow_iana) {
@@ -213,13 +215,10 @@ const std::vector<Port>& Allocator::Space(GroupCache& cache, ServiceProto proto,
 }
 
 bool Allocator::Free(const GroupCache& cache, Port p, ServiceProto proto) const {
-  if (Covers(proto, Protocol::kTcp) &&
-      (cache.claimed[0].contains(p) || host_.listening_tcp.contains(p))) {
-    return false;
-  }
-  if (Covers(proto, Protocol::kUdp) &&
-      (cache.claimed[1].contains(p) || host_.listening_udp.contains(p))) {
-    return false;
+  for (Protocol slot : {Protocol::kTcp, Protocol::kUdp}) {
+    if (!Covers(proto, slot)) continue;
+    const PortSet& listening = slot == Protocol::kTcp ? host_.listening_tcp : host_.listening_udp;
+    if (cache.index->Holds(slot, p) || cache.held.Holds(slot, p) || listening.contains(p)) return false;
   }
   return true;
 }
@@ -310,8 +309,7 @@ Result<void> ValidateRequestText(const AssignRequest& req) {
 void Allocator::Hold(GroupCache& cache, const Service& s) {
   for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
     if (!Covers(s.proto, p)) continue;
-    cache.claimed[SlotOf(p)].Add(s.port);
-    cache.claims_list.push_back(Claim{s.group, p, s.port, s.name});
+    cache.held.Add(p, s.port, s.name);
   }
 }
 
@@ -362,8 +360,8 @@ Result<Assignment> Allocator::Assign(const AssignRequest& req) {
     ServiceRecord rec;
     rec.service = s;
     if (req.port) {
-      auto broken = RuleViolations(*req.port, s.proto, cache->group, cache->claims_list, host_,
-                                   req.allow_iana, family.has_value(), s.name);
+      auto broken = RuleViolations(*req.port, s.proto, cache->group, ClaimsAt(*cache, *req.port),
+                                   host_, req.allow_iana, family.has_value(), s.name);
       const bool adopted = req.adopt.contains(*req.port);
       if (adopted) {
         // The service holds the port already: its listener is no conflict, and an ephemeral
@@ -417,10 +415,7 @@ Result<Assignment> Allocator::Assign(const AssignRequest& req) {
     if (outcome.error().code != ErrorCode::kConflict) return std::unexpected(outcome.error());
     // Another process claimed the port between our read and our write: refresh the claims
     // (the loser learns the winner) and probe onward.
-    cache->claims_list = BERTH_TRY(store_.ListClaims(group));
-    cache->claimed[0] = {};
-    cache->claimed[1] = {};
-    for (const Claim& c : cache->claims_list) cache->claimed[SlotOf(c.slot)].Add(c.port);
+    cache->index = BERTH_TRY(store_.ClaimedPorts(group));
     if (req.port) continue;  // re-check the explicit port against the fresh claims
   }
   return Fail(ErrorCode::kUnavailable, fmt::format("could not claim a port for '{}': the registry "
@@ -442,8 +437,8 @@ Result<Proposal> Allocator::Propose(const AssignRequest& req) {
   Service& s = rec.service;
   std::string lost;
   if (req.port) {
-    auto broken = RuleViolations(*req.port, s.proto, cache->group, cache->claims_list, host_,
-                                 req.allow_iana, family.has_value(), s.name);
+    auto broken = RuleViolations(*req.port, s.proto, cache->group, ClaimsAt(*cache, *req.port),
+                                 host_, req.allow_iana, family.has_value(), s.name);
     if (broken.empty()) {
       s.port = *req.port;
       rec.reason = "preferred port, checked against every rule";

@@ -135,8 +135,8 @@ class Allocator {
   struct GroupCache {
     bool stale = false;  // Reload() was called: read the group and its claims again
     EffectiveGroup group;
-    std::vector<Claim> claims_list;
-    PortSet claimed[2];  // by slot: tcp, udp
+    const ClaimIndex* index = nullptr;  // the store's, current with the last Reload
+    ClaimIndex held;                    // claimed (or proposed) through this Allocator since
     std::map<int, std::vector<Port>> spaces;  // by (proto * 2 + allow_iana)
   };
   Result<GroupCache*> Cache(const std::string& group);
@@ -149,6 +149,8 @@ class Allocator {
   Result<std::optional<Family>> FamilyOf(const AssignRequest& request);
   // Records a claim in the cache (the store holds the truth).
   static void Hold(GroupCache& cache, const Service& s);
+  // The claims of `port` in the group, the store's and this Allocator's.
+  static std::vector<Claim> ClaimsAt(const GroupCache& cache, Port port);
 
   Store& store_;
   HostView host_;

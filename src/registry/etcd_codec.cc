@@ -1,5 +1,6 @@
 #include "registry/etcd_codec.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <set>
@@ -370,6 +371,50 @@ Result<Lease> DecodeLeaseKeepAlive(std::string_view body, int http_status) {
   return l;
 }
 
+Result<std::int64_t> DecodeLeaseTimeToLive(std::string_view body, int http_status) {
+  const json doc = BERTH_TRY(Parse(body, http_status));
+  const std::int64_t ttl = BERTH_TRY(Int(doc, "TTL", "timetolive"));
+  return ttl < 0 ? -1 : ttl;  // an absent TTL (zero omitted) is a lease about to go: 0
+}
+
+std::string EncodeWatchCreate(std::string_view key, std::string_view range_end,
+                              std::int64_t start_revision) {
+  json create{{"key", Base64Encode(key)}};
+  if (!range_end.empty()) create["range_end"] = Base64Encode(range_end);
+  if (start_revision > 0) create["start_revision"] = std::to_string(start_revision);
+  return json{{"create_request", std::move(create)}}.dump();
+}
+
+Result<WatchMessage> DecodeWatchMessage(std::string_view line) {
+  const json doc = BERTH_TRY(Parse(line, 200));
+  auto result = doc.find("result");
+  if (result == doc.end() || !result->is_object()) return Bad("a watch message without a result");
+  WatchMessage m;
+  if (auto h = result->find("header"); h != result->end() && h->is_object()) {
+    m.revision = BERTH_TRY(Int(*h, "revision", "watch.header"));
+  }
+  auto flag = [&](const char* name) -> Result<bool> {
+    auto it = result->find(name);
+    if (it == result->end()) return false;
+    if (!it->is_boolean()) return Bad(fmt::format("watch.{} is not true or false", name));
+    return it->get<bool>();
+  };
+  m.created = BERTH_TRY(flag("created"));
+  m.canceled = BERTH_TRY(flag("canceled"));
+  m.compact_revision = BERTH_TRY(Int(*result, "compact_revision", "watch"));
+  if (auto ev = result->find("events"); ev != result->end()) {
+    if (!ev->is_array()) return Bad("watch.events is not a list");
+    m.events = ev->size();
+    for (const json& e : *ev) {
+      if (!e.is_object()) return Bad("a watch event is not an object");
+      auto kv = e.find("kv");
+      if (kv == e.end() || !kv->is_object()) return Bad("a watch event without a kv");
+      m.last_event_revision = std::max(m.last_event_revision, BERTH_TRY(Int(*kv, "mod_revision", "watch.event.kv")));
+    }
+  }
+  return m;
+}
+
 Result<MemberStatus> DecodeStatus(std::string_view body, int http_status) {
   const json doc = BERTH_TRY(Parse(body, http_status));
   MemberStatus s;
@@ -385,6 +430,50 @@ Result<MemberStatus> DecodeStatus(std::string_view body, int http_status) {
     s.version = TerminalSafe(v->get<std::string>(), 32);
   }
   return s;
+}
+
+std::string EncodeAuthenticate(std::string_view user, std::string_view password) {
+  return json{{"name", user}, {"password", password}}.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+Result<std::string> DecodeAuthenticate(std::string_view body, int http_status) {
+  const json doc = BERTH_TRY(Parse(body, http_status));
+  auto token = doc.find("token");
+  if (token == doc.end() || !token->is_string() || token->get_ref<const std::string&>().empty()) {
+    return Bad("an authenticate answer without a token");
+  }
+  const std::string& t = token->get_ref<const std::string&>();
+  if (t.size() > kMaxTokenBytes) return Bad(fmt::format("a token of {} bytes", t.size()));
+  for (char c : t) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x21 || u > 0x7e) return Bad("a token with a byte that cannot go in an HTTP header");
+  }
+  return t;
+}
+
+AuthRefusal ClassifyAuthRefusal(std::string_view body, int http_status) {
+  if (http_status == 200) return AuthRefusal::kNone;
+  if (http_status == 400 && body.starts_with("CommonName of client sending a request against gateway")) {
+    return AuthRefusal::kCommonNameRefused;
+  }
+  if (body.size() > kMaxResponseBytes || !CheckJsonDepth(body, kMaxResponseDepth, "etcd's answer")) {
+    return AuthRefusal::kNone;
+  }
+  const json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object()) return AuthRefusal::kNone;
+  auto code = Int(doc, "code", "error");
+  auto err = doc.find("error");
+  if (!code || err == doc.end() || !err->is_string()) return AuthRefusal::kNone;
+  const std::string& text = err->get_ref<const std::string&>();
+  auto says = [&](std::string_view what) { return text.find(what) != std::string::npos; };
+  if (*code == 16 || says("invalid auth token") || says("revision of auth store is old")) {
+    return AuthRefusal::kTokenInvalid;
+  }
+  if (says("user name is empty")) return AuthRefusal::kNoToken;
+  if (says("authentication failed, invalid user ID or password")) return AuthRefusal::kBadCredentials;
+  if (*code == 7 || says("permission denied")) return AuthRefusal::kPermissionDenied;
+  if (says("authentication is not enabled")) return AuthRefusal::kAuthNotEnabled;
+  return AuthRefusal::kNone;
 }
 
 }  // namespace berth::registry::etcd

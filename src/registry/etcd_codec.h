@@ -126,6 +126,24 @@ std::string EncodeLeaseId(std::int64_t id);
 // A keepalive answers {"result": {...}}; an expired lease answers without TTL (ttl 0).
 [[nodiscard]] Result<Lease> DecodeLeaseKeepAlive(std::string_view body, int http_status = 200);
 
+// /v3/lease/timetolive: the seconds left, or -1 when the lease is gone (etcd answers TTL -1).
+[[nodiscard]] Result<std::int64_t> DecodeLeaseTimeToLive(std::string_view body, int http_status = 200);
+
+// /v3/watch: a create request over [key, range_end) from `start_revision`, and one message of
+// the stream it answers (one JSON object per line).
+std::string EncodeWatchCreate(std::string_view key, std::string_view range_end,
+                              std::int64_t start_revision);
+struct WatchMessage {
+  std::int64_t revision = 0;           // header.revision
+  bool created = false;                // the answer to the create request
+  bool canceled = false;               // the watch ended (compaction or an error)
+  std::int64_t compact_revision = 0;   // set when start_revision was compacted away
+  std::size_t events = 0;
+  std::int64_t last_event_revision = 0;  // the highest kv.mod_revision among the events
+};
+// Failure: kMalformed; an {"error": ...} message as the decoders above.
+[[nodiscard]] Result<WatchMessage> DecodeWatchMessage(std::string_view line);
+
 // One member's /v3/maintenance/status.
 struct MemberStatus {
   std::string version;
@@ -136,5 +154,27 @@ struct MemberStatus {
   std::int64_t db_size = 0;
 };
 [[nodiscard]] Result<MemberStatus> DecodeStatus(std::string_view body, int http_status = 200);
+
+// Authentication (/v3/auth/authenticate). The token goes in each request's Authorization
+// header; etcd refuses it once it expires (simple tokens: --auth-token-ttl after its last
+// use), is revoked (the user's password set) or the auth store changed after it was issued.
+inline constexpr std::size_t kMaxTokenBytes = 4096;
+std::string EncodeAuthenticate(std::string_view user, std::string_view password);
+// The token. Failure as the decoders above; kMalformed for an answer without a token, or
+// with one over kMaxTokenBytes or holding a byte that cannot go in an HTTP header.
+[[nodiscard]] Result<std::string> DecodeAuthenticate(std::string_view body, int http_status = 200);
+
+// What an answer says about authentication, from etcd's error (code and text, stable since
+// etcd 3.3) or the gateway's plain-text refusal of a client certificate with a Common Name.
+enum class AuthRefusal : std::uint8_t {
+  kNone,              // not an authentication error (or not an error)
+  kTokenInvalid,      // expired, revoked, or issued before the auth store changed: authenticate again
+  kNoToken,           // authentication is enabled and the request carried no token
+  kBadCredentials,    // authenticate: wrong user or password
+  kPermissionDenied,  // the user's roles do not cover the key
+  kAuthNotEnabled,    // authenticate on a server without authentication
+  kCommonNameRefused, // etcd 3.4's gateway refuses a client certificate with a CN when auth is on
+};
+AuthRefusal ClassifyAuthRefusal(std::string_view body, int http_status);
 
 }  // namespace berth::registry::etcd

@@ -211,6 +211,106 @@ Result<HostScans> DecodeHostScans(std::string_view value, std::string_view key) 
   return h;
 }
 
+std::string EncodePresence(const HostPresence& p) {
+  return Dump(json{{"host", p.host},         {"lease", p.lease},     {"ttl", p.ttl},
+                   {"interval", p.interval}, {"refresh", p.refresh}, {"started", p.started},
+                   {"version", p.version}});
+}
+
+Result<HostPresence> DecodePresence(std::string_view value, std::string_view key) {
+  const json j = BERTH_TRY(ParseObject(value, key));
+  const Reader in{j, key};
+  HostPresence p;
+  p.host = BERTH_TRY(in.Text("host", true));
+  p.lease = BERTH_TRY(in.Int("lease", std::numeric_limits<std::int64_t>::min(),
+                             std::numeric_limits<std::int64_t>::max()));
+  p.ttl = BERTH_TRY(in.Int("ttl", 0, kMaxTime));
+  p.interval = BERTH_TRY(in.Int("interval", 0, kMaxTime));
+  p.refresh = BERTH_TRY(in.Int("refresh", 0, 1 << 30));
+  p.started = BERTH_TRY(in.Int("started", 0, kMaxTime));
+  p.version = BERTH_TRY(in.Text("version"));
+  return p;
+}
+
+std::string EncodeHostReport(const HostReport& r, const std::vector<Finding>& findings) {
+  json list = json::array();
+  for (const Finding& f : findings) {
+    json item{{"id", std::string(FindingIdName(f.id))},
+              {"severity", std::string(SeverityName(f.severity))},
+              {"subject", f.subject},
+              {"ports", f.ports.Format()},
+              {"pids", f.pids},
+              {"why", f.why},
+              {"fix", f.fix}};
+    if (f.proto) item["proto"] = std::string(ProtocolName(*f.proto));
+    list.push_back(std::move(item));
+  }
+  return Dump(json{{"host", r.host},
+                   {"group", r.group},
+                   {"ephemeral", fmt::format("{}-{}", r.ephemeral.low, r.ephemeral.high)},
+                   {"reserved", r.reserved.Format()},
+                   {"scanned", r.scanned},
+                   {"changed", r.changed},
+                   {"digest", r.digest},
+                   {"listeners", r.listeners},
+                   {"error", r.error},
+                   {"findings", std::move(list)}});
+}
+
+Result<HostReportDoc> DecodeHostReport(std::string_view value, std::string_view key) {
+  const json j = BERTH_TRY(ParseObject(value, key));
+  const Reader in{j, key};
+  HostReportDoc d;
+  HostReport& r = d.report;
+  r.host = BERTH_TRY(in.Text("host", true));
+  r.group = BERTH_TRY(in.Text("group"));
+  const auto eph = ParsePortRange(BERTH_TRY(in.Text("ephemeral", true)));
+  if (!eph) return Bad(key, "'ephemeral' is not one port range");
+  r.ephemeral = *eph;
+  r.reserved = BERTH_TRY(in.Set("reserved"));
+  r.scanned = BERTH_TRY(in.Int("scanned", 0, kMaxTime));
+  r.changed = BERTH_TRY(in.Int("changed", 0, kMaxTime));
+  r.digest = BERTH_TRY(in.Text("digest"));
+  r.listeners = static_cast<std::uint32_t>(BERTH_TRY(in.Int("listeners", 0, 1 << 30)));
+  r.error = BERTH_TRY(in.Text("error"));
+  auto list = j.find("findings");
+  if (list == j.end() || !list->is_array()) return Bad(key, "no 'findings' list");
+  if (list->size() > kMaxFindings) return Bad(key, "more findings than berth keeps");
+  for (const json& item : *list) {
+    if (!item.is_object()) return Bad(key, "a finding is not an object");
+    const Reader f{item, key};
+    Finding out;
+    const auto id = ParseFindingId(BERTH_TRY(f.Text("id", true)));
+    if (!id) return Bad(key, "a finding's 'id' is not one berth knows");
+    out.id = *id;
+    auto severity = ParseSeverity(BERTH_TRY(f.Text("severity", true)));
+    if (!severity) return Bad(key, "a finding's 'severity' is not info, warning or error");
+    out.severity = *severity;
+    out.subject = BERTH_TRY(f.Text("subject"));
+    const std::string proto = BERTH_TRY(f.Text("proto"));
+    if (!proto.empty()) {
+      auto p = ParseProtocol(proto);
+      if (!p) return Bad(key, "a finding's 'proto' is not tcp or udp");
+      out.proto = *p;
+    }
+    out.ports = BERTH_TRY(f.Set("ports"));
+    auto pids = item.find("pids");
+    if (pids != item.end()) {
+      if (!pids->is_array() || pids->size() > 4096) return Bad(key, "a finding's 'pids' is not a list");
+      for (const json& pid : *pids) {
+        if (!pid.is_number_integer() || pid.get<std::int64_t>() < 0 || pid.get<std::int64_t>() > (1 << 30)) {
+          return Bad(key, "a finding's pid is not a pid");
+        }
+        out.pids.push_back(pid.get<int>());
+      }
+    }
+    out.why = BERTH_TRY(f.Text("why"));
+    out.fix = BERTH_TRY(f.Text("fix"));
+    d.findings.push_back(std::move(out));
+  }
+  return d;
+}
+
 std::string KeyPart(std::string_view name) {
   std::string out;
   for (unsigned char c : name) {

@@ -40,6 +40,18 @@ struct HostScans {
 std::string EncodeHostScans(const HostScans& h);
 [[nodiscard]] Result<HostScans> DecodeHostScans(std::string_view value, std::string_view key);
 
+// The fleet's records (docs/fleet.md), kept the same way by both stores: a host's presence,
+// and its report with the findings of its last scan. At most kMaxFindings findings.
+inline constexpr std::size_t kMaxFindings = 4096;
+std::string EncodePresence(const HostPresence& p);
+[[nodiscard]] Result<HostPresence> DecodePresence(std::string_view value, std::string_view key);
+struct HostReportDoc {
+  HostReport report;
+  std::vector<Finding> findings;
+};
+std::string EncodeHostReport(const HostReport& r, const std::vector<Finding>& findings);
+[[nodiscard]] Result<HostReportDoc> DecodeHostReport(std::string_view value, std::string_view key);
+
 // A name as one key part: bytes outside [A-Za-z0-9._-] (a '/' above all) as %XX.
 std::string KeyPart(std::string_view name);
 // The inverse. Failure: kMalformed for a bad escape.

@@ -129,6 +129,7 @@ struct EtcdStore::Stm {
   std::map<std::string, std::optional<std::string>> writes;  // nullopt: delete
   std::map<std::string, std::optional<KeyValue>> prefetch;   // a lost txn's answers
   std::map<std::string, std::int64_t> marks;  // a group's claims prefix -> its mark's version at rev
+  std::set<std::string> current;  // prefixes whose listing was brought to `rev` (ClaimedPorts)
 
   std::string Key(std::string_view kind, std::string_view name) const;
   bool Covered(const std::string& key) const {
@@ -146,7 +147,8 @@ struct EtcdStore::Committed {
 
 EtcdStore::EtcdStore(EtcdOptions options)
     : options_(std::move(options)),
-      client_(options_.endpoints, HttpLimits{5000, options_.deadline_ms, etcd::kMaxResponseBytes}) {}
+      client_(options_.endpoints, HttpLimits{5000, options_.deadline_ms, etcd::kMaxResponseBytes},
+              options_.security) {}
 
 EtcdStore::~EtcdStore() = default;
 
@@ -228,56 +230,113 @@ Result<std::vector<KeyValue>> EtcdStore::RangeAt(const std::string& key, const s
   return out;
 }
 
-Result<std::vector<KeyValue>> EtcdStore::ListAt(const std::string& prefix, const std::string& end,
-                                                std::int64_t revision, std::int64_t mark) {
+Result<EtcdStore::Listing*> EtcdStore::Refresh(const std::string& prefix, const std::string& end,
+                                               std::int64_t revision, std::int64_t mark) {
   auto it = listings_.find(prefix);
+  ClaimIndex* index = it == listings_.end() ? nullptr : it->second.index;
   if (it != listings_.end() && it->second.rev <= revision) {
     Listing& l = it->second;
-    std::vector<KeyValue> changed;
     if (l.rev < revision && mark >= 0 && l.mark == mark) l.rev = revision;  // nothing changed
-    if (l.rev < revision) {
-      etcd::RangeRequest req;
-      req.key = prefix;
-      req.range_end = end;
-      req.revision = revision;
-      req.serializable = options_.stale;
-      req.min_mod_revision = l.rev + 1;
-      auto page = client_.Range(req);
-      if (!page) return std::unexpected(Explain(page.error(), false));
-      if (page->more) page->kvs.clear();  // too many changes: list it whole below
-      changed = std::move(page->kvs);
-      if (!page->more) {
-        for (KeyValue& kv : changed) l.kvs[kv.key] = std::move(kv);
-        etcd::RangeRequest count;
-        count.key = prefix;
-        count.range_end = end;
-        count.revision = revision;
-        count.serializable = options_.stale;
-        count.count_only = true;
-        auto n = client_.Range(count);
-        if (!n) return std::unexpected(Explain(n.error(), false));
-        if (n->count == static_cast<std::int64_t>(l.kvs.size())) {  // nothing was deleted
-          l.rev = revision;
-          l.mark = mark;
-          std::vector<KeyValue> out;
-          out.reserve(l.kvs.size());
-          for (const auto& [k, kv] : l.kvs) out.push_back(kv);
-          return out;
-        }
+    if (l.rev == revision) return &l;
+    etcd::RangeRequest req;
+    req.key = prefix;
+    req.range_end = end;
+    req.revision = revision;
+    req.serializable = options_.stale;
+    req.min_mod_revision = l.rev + 1;
+    auto page = client_.Range(req);
+    if (!page) return std::unexpected(Explain(page.error(), false));
+    if (!page->more) {  // else too many changes: list it whole below
+      for (KeyValue& kv : page->kvs) {
+        if (l.index != nullptr) IndexClaim(*l.index, prefix, kv.key, &kv.value);
+        std::string k = kv.key;
+        l.kvs[std::move(k)] = std::move(kv);
       }
-    } else {
-      std::vector<KeyValue> out;
-      for (const auto& [k, kv] : l.kvs) out.push_back(kv);
-      return out;
+      etcd::RangeRequest count;
+      count.key = prefix;
+      count.range_end = end;
+      count.revision = revision;
+      count.serializable = options_.stale;
+      count.count_only = true;
+      auto n = client_.Range(count);
+      if (!n) return std::unexpected(Explain(n.error(), false));
+      if (n->count == static_cast<std::int64_t>(l.kvs.size())) {  // nothing was deleted
+        l.rev = revision;
+        l.mark = mark;
+        return &l;
+      }
     }
   }
   std::vector<KeyValue> all = BERTH_TRY(RangeAt(prefix, end, revision));
   Listing fresh;
   fresh.rev = revision;
   fresh.mark = mark;
-  for (const KeyValue& kv : all) fresh.kvs.emplace(kv.key, kv);
-  listings_[prefix] = std::move(fresh);
-  return all;
+  for (KeyValue& kv : all) {
+    std::string k = kv.key;
+    fresh.kvs.emplace(std::move(k), std::move(kv));
+  }
+  Listing& l = listings_[prefix] = std::move(fresh);
+  if (index != nullptr) AttachIndex(l, prefix, *index);
+  return &l;
+}
+
+Result<std::vector<KeyValue>> EtcdStore::ListAt(const std::string& prefix, const std::string& end,
+                                                std::int64_t revision, std::int64_t mark) {
+  const Listing* l = BERTH_TRY(Refresh(prefix, end, revision, mark));
+  std::vector<KeyValue> out;
+  out.reserve(l->kvs.size());
+  for (const auto& [k, kv] : l->kvs) out.push_back(kv);
+  return out;
+}
+
+// A key of a group's claims listing, PREFIX/SLOT/PORT, into the index (`value`: its holder;
+// null: the claim is gone). Keys berth never writes are left to 'berth store check'.
+void EtcdStore::IndexClaim(ClaimIndex& index, std::string_view prefix, std::string_view key,
+                           const std::string* value) {
+  if (!key.starts_with(prefix)) return;
+  const std::string_view rest = key.substr(prefix.size());
+  const auto slash = rest.find('/');
+  if (slash == std::string_view::npos) return;
+  auto slot = ParseProtocol(rest.substr(0, slash));
+  const std::string_view digits = rest.substr(slash + 1);
+  int port = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+  if (!slot || ec != std::errc() || end != digits.data() + digits.size() || port < 1 || port > 65535) {
+    return;
+  }
+  if (value != nullptr) {
+    index.Add(*slot, static_cast<Port>(port), *value);
+  } else {
+    index.Remove(*slot, static_cast<Port>(port));
+  }
+}
+
+void EtcdStore::AttachIndex(Listing& l, std::string_view prefix, ClaimIndex& index) {
+  for (auto& [p, other] : listings_) {
+    if (other.index == &index) other.index = nullptr;  // another generation's listing
+  }
+  l.index = &index;
+  index.Clear();
+  for (const auto& [k, kv] : l.kvs) IndexClaim(index, prefix, k, &kv.value);
+}
+
+Result<const ClaimIndex*> EtcdStore::ClaimedPorts(std::string_view group) {
+  return Run<const ClaimIndex*>([&](Stm& t) -> Result<const ClaimIndex*> {
+    BERTH_TRY(Begin(t));
+    const std::string prefix = Dir(t.gen) + "claims/" + etcd::KeyPart(group) + "/";
+    const auto mark = t.marks.find(prefix);
+    Listing* l = BERTH_TRY(Refresh(prefix, etcd::PrefixEnd(prefix), t.rev,
+                                   mark == t.marks.end() ? -1 : mark->second));
+    auto slot = claim_indexes_.find(group);
+    if (slot == claim_indexes_.end()) {
+      slot = claim_indexes_.emplace(std::string(group), std::make_unique<ClaimIndex>()).first;
+    }
+    if (l->index != slot->second.get()) AttachIndex(*l, prefix, *slot->second);
+    t.current.insert(prefix);  // Get serves this prefix's keys from the listing
+    // This step's own writes are not in the listing until they commit: the caller (the
+    // allocator) holds what it claimed itself.
+    return static_cast<const ClaimIndex*>(l->index);
+  });
 }
 
 Result<void> EtcdStore::Begin(Stm& t, const std::vector<std::string>& rel) {
@@ -384,7 +443,10 @@ Result<void> EtcdStore::Begin(Stm& t, const std::vector<std::string>& rel) {
     }
     const auto& changed = txn->responses[first_delta + 2 * d].range;
     const auto& count = txn->responses[first_delta + 2 * d + 1].range;
-    for (const KeyValue& kv : changed.kvs) l.kvs[kv.key] = kv;
+    for (const KeyValue& kv : changed.kvs) {
+      if (l.index != nullptr) IndexClaim(*l.index, prefix, kv.key, &kv.value);
+      l.kvs[kv.key] = kv;
+    }
     if (changed.more || count.count != static_cast<std::int64_t>(l.kvs.size())) {
       listings_.erase(prefix);  // a key was deleted: list it whole when asked
     } else {
@@ -405,6 +467,7 @@ void EtcdStore::KeepOwnWrites(const Stm& t, std::int64_t revision) {
     bool wrote = false;
     for (auto w = t.writes.lower_bound(prefix); w != t.writes.end() && w->first < end; ++w) {
       wrote = true;
+      if (l.index != nullptr) IndexClaim(*l.index, prefix, w->first, w->second ? &*w->second : nullptr);
       if (!w->second) {
         l.kvs.erase(w->first);
         continue;
@@ -441,12 +504,23 @@ Result<std::optional<KeyValue>> EtcdStore::Get(Stm& t, const std::string& key) {
     got = p->second;
   } else if (t.Covered(key)) {  // listed at the same revision: no round trip
     if (auto l = t.listed.find(key); l != t.listed.end()) got = l->second;
+  } else if (const Listing* l = CurrentListing(t, key)) {  // indexed at the same revision
+    if (auto kv = l->kvs.find(key); kv != l->kvs.end()) got = kv->second;
   } else {
     auto kvs = BERTH_TRY(RangeAt(key, {}, t.rev));
     if (!kvs.empty()) got = std::move(kvs.front());
   }
   t.reads.emplace(key, got);
   return got;
+}
+
+const EtcdStore::Listing* EtcdStore::CurrentListing(const Stm& t, const std::string& key) const {
+  for (const std::string& prefix : t.current) {
+    if (!key.starts_with(prefix)) continue;
+    auto it = listings_.find(prefix);
+    if (it != listings_.end() && it->second.rev == t.rev) return &it->second;
+  }
+  return nullptr;
 }
 
 Result<std::vector<KeyValue>> EtcdStore::List(Stm& t, const std::string& prefix) {
@@ -1070,6 +1144,124 @@ Result<void> EtcdStore::Replace(const RegistryDoc& doc, std::string_view reason)
               fmt::format("the registry at {} kept changing while the new one was written; "
                           "nothing was changed: retry",
                           CommentText(options_.url)));
+}
+
+// ---- The fleet (docs/fleet.md): PREFIX/fleet/presence/HOST under the agent's lease,
+// PREFIX/fleet/reports/HOST without one (a down host keeps what it last said).
+std::string EtcdStore::FleetKey(std::string_view kind, std::string_view host) const {
+  return fmt::format("{}/fleet/{}/{}", options_.prefix, kind, etcd::KeyPart(host));
+}
+
+Result<std::int64_t> EtcdStore::GrantLease(std::int64_t ttl) {
+  if (ttl < 1) return Fail(ErrorCode::kInvalidArgument, "a lease needs a TTL of at least 1 s");
+  auto lease = client_.LeaseGrant(ttl);
+  if (!lease) return std::unexpected(Explain(lease.error(), true));
+  return lease->id;
+}
+
+Result<std::optional<std::int64_t>> EtcdStore::KeepAlive(std::int64_t lease) {
+  auto l = client_.LeaseKeepAlive(lease);
+  if (!l) return std::unexpected(Explain(l.error(), true));
+  if (l->ttl <= 0) return std::optional<std::int64_t>{};
+  return std::optional<std::int64_t>{l->ttl};
+}
+
+Result<std::optional<std::int64_t>> EtcdStore::LeaseRemaining(std::int64_t lease) {
+  auto ttl = client_.LeaseTimeToLive(lease);
+  if (!ttl) return std::unexpected(Explain(ttl.error(), false));
+  if (*ttl < 0) return std::optional<std::int64_t>{};
+  return std::optional<std::int64_t>{*ttl};
+}
+
+Result<void> EtcdStore::RevokeLease(std::int64_t lease) {
+  auto r = client_.LeaseRevoke(lease);
+  if (!r && r.error().message.find("lease not found") != std::string::npos) return {};
+  if (!r) return std::unexpected(Explain(r.error(), true));
+  return {};
+}
+
+Result<void> EtcdStore::PutPresence(const HostPresence& presence) {
+  auto txn = client_.Txn({}, {PutOp(FleetKey("presence", presence.host),
+                                    etcd::EncodePresence(presence), presence.lease)},
+                         {});
+  if (!txn && txn.error().message.find("lease not found") != std::string::npos) {
+    return Fail(ErrorCode::kNotFound,
+                fmt::format("lease {} at {} has expired", presence.lease, CommentText(options_.url)));
+  }
+  if (!txn) return std::unexpected(Explain(txn.error(), true));
+  return {};
+}
+
+Result<void> EtcdStore::PutHostReport(const HostReport& report, const std::vector<Finding>& findings) {
+  if (findings.size() > etcd::kMaxFindings) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("{} findings for {}: the store keeps at most {}", findings.size(),
+                            TerminalSafe(report.host, 200), etcd::kMaxFindings));
+  }
+  std::string value = etcd::EncodeHostReport(report, findings);
+  if (value.size() > etcd::kMaxRecordBytes) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("the report of {} is {} bytes, over the {} a record may hold",
+                            TerminalSafe(report.host, 200), value.size(), etcd::kMaxRecordBytes));
+  }
+  return Run<void>([&](Stm& t) -> Result<void> {
+    t.writes[FleetKey("reports", report.host)] = value;
+    return {};
+  });
+}
+
+Result<std::vector<FleetHost>> EtcdStore::ListHosts() {
+  std::map<std::string, FleetHost> hosts;
+  const std::string reports = options_.prefix + "/fleet/reports/";
+  for (const KeyValue& kv : BERTH_TRY(RangeAt(reports, etcd::PrefixEnd(reports), 0))) {
+    auto doc = BERTH_TRY(etcd::DecodeHostReport(kv.value, kv.key));
+    const std::string host = doc.report.host;
+    hosts[host].report = std::move(doc.report);
+  }
+  const std::string presences = options_.prefix + "/fleet/presence/";
+  for (const KeyValue& kv : BERTH_TRY(RangeAt(presences, etcd::PrefixEnd(presences), 0))) {
+    HostPresence p = BERTH_TRY(etcd::DecodePresence(kv.value, kv.key));
+    FleetHost& h = hosts[p.host];
+    h.report.host = p.host;
+    h.presence = std::move(p);
+  }
+  std::vector<FleetHost> out;
+  out.reserve(hosts.size());
+  for (auto& [name, h] : hosts) out.push_back(std::move(h));
+  return out;
+}
+
+Result<std::vector<Finding>> EtcdStore::HostFindings(std::string_view host) {
+  const auto kvs = BERTH_TRY(RangeAt(FleetKey("reports", host), {}, 0));
+  if (kvs.empty()) return std::vector<Finding>{};
+  return BERTH_TRY(etcd::DecodeHostReport(kvs.front().value, kvs.front().key)).findings;
+}
+
+Result<std::int64_t> EtcdStore::WaitForChange(std::int64_t since, int timeout_ms) {
+  if (since <= 0) {
+    etcd::RangeRequest req;
+    req.key = GenKey();
+    req.serializable = options_.stale;
+    req.count_only = true;
+    auto now = client_.Range(req);
+    if (!now) return std::unexpected(Explain(now.error(), false));
+    return now->revision;
+  }
+  const std::string dir = options_.prefix + "/";
+  auto changed = client_.Watch(dir, etcd::PrefixEnd(dir), since + 1, timeout_ms);
+  if (!changed) return std::unexpected(Explain(changed.error(), false));
+  return *changed == 0 ? since : std::max(*changed, since + 1);
+}
+
+Result<std::int64_t> EtcdStore::WaitForRegistryChange(std::int64_t since, int timeout_ms) {
+  if (since <= 0) return WaitForChange(since, timeout_ms);
+  // [PREFIX/g/, PREFIX/gen\0): every generation's keys and the pointer PREFIX/gen, nothing
+  // else berth writes ("fleet", "hosts", "leases" and "gens" sort outside it).
+  const std::string from = options_.prefix + "/g/";
+  const std::string to = GenKey() + std::string(1, '\0');
+  auto changed = client_.Watch(from, to, since + 1, timeout_ms);
+  if (!changed) return std::unexpected(Explain(changed.error(), false));
+  return *changed == 0 ? since : std::max(*changed, since + 1);
 }
 
 }  // namespace berth::registry

@@ -29,6 +29,7 @@ struct EtcdOptions {
   int deadline_ms = 8000;              // each request, across endpoints
   int retry_ms = 30000;                // an operation's lost races, run again until this
   bool stale = false;                  // serializable reads: any member answers, maybe stale
+  etcd::Security security = {};        // TLS and the etcd user (etcds://, registry/store_security.h)
 };
 
 class EtcdStore final : public Store {
@@ -49,6 +50,7 @@ class EtcdStore final : public Store {
   Result<std::optional<ServiceRecord>> GetService(std::string_view name) override;
   Result<std::vector<ServiceRecord>> ListServices() override;
   Result<std::vector<Claim>> ListClaims(std::string_view group) override;
+  Result<const ClaimIndex*> ClaimedPorts(std::string_view group) override;
   Result<ClaimOutcome> ClaimService(const ServiceRecord& record) override;
   Result<bool> ReleaseService(std::string_view name) override;
   Result<bool> ReleaseServices(std::span<const std::string> names) override;
@@ -68,6 +70,18 @@ class EtcdStore final : public Store {
   Result<std::vector<Observation>> ScanObservations(std::string_view host,
                                                     std::int64_t time) override;
   Result<std::vector<Observation>> ServiceObservations(std::string_view service) override;
+  Result<std::int64_t> GrantLease(std::int64_t ttl) override;
+  Result<std::optional<std::int64_t>> KeepAlive(std::int64_t lease) override;
+  Result<std::optional<std::int64_t>> LeaseRemaining(std::int64_t lease) override;
+  Result<void> RevokeLease(std::int64_t lease) override;
+  Result<void> PutPresence(const HostPresence& presence) override;
+  Result<void> PutHostReport(const HostReport& report, const std::vector<Finding>& findings) override;
+  Result<std::vector<FleetHost>> ListHosts() override;
+  Result<std::vector<Finding>> HostFindings(std::string_view host) override;
+  Result<std::int64_t> WaitForChange(std::int64_t since, int timeout_ms) override;
+  // A watch on the pointer and the generations (PREFIX/g/ up to PREFIX/gen): not the fleet's
+  // keys nor the observations.
+  Result<std::int64_t> WaitForRegistryChange(std::int64_t since, int timeout_ms) override;
   Result<RegistryDoc> Export() override;
   Result<void> Replace(const RegistryDoc& doc, std::string_view reason) override;
 
@@ -92,6 +106,7 @@ class EtcdStore final : public Store {
   Result<bool> Release(Stm& t, std::string_view name);
 
   std::string GenKey() const;
+  std::string FleetKey(std::string_view kind, std::string_view host) const;
   std::string Dir(const std::string& gen) const;
 
   // The last listing of each prefix, brought up to date by asking only for what changed
@@ -104,7 +119,15 @@ class EtcdStore final : public Store {
     std::int64_t rev = 0;
     std::int64_t mark = -1;  // the mark's version this listing is current with; -1 unknown
     std::map<std::string, etcd::KeyValue> kvs;
+    ClaimIndex* index = nullptr;  // a group's claims: kept in step with kvs (ClaimedPorts)
   };
+  // Brings the listing of `prefix` to `revision` (only what changed, when it can) and returns it.
+  Result<Listing*> Refresh(const std::string& prefix, const std::string& end,
+                           std::int64_t revision, std::int64_t mark);
+  static void IndexClaim(ClaimIndex& index, std::string_view prefix, std::string_view key,
+                         const std::string* value);
+  void AttachIndex(Listing& l, std::string_view prefix, ClaimIndex& index);
+  const Listing* CurrentListing(const Stm& t, const std::string& key) const;
   // `mark`: the group mark's version at `revision`, when known (-1 otherwise).
   Result<std::vector<etcd::KeyValue>> ListAt(const std::string& prefix, const std::string& end,
                                              std::int64_t revision, std::int64_t mark = -1);

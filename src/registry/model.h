@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/classify.h"
+#include "core/finding.h"
 #include "core/port.h"
 #include "core/service.h"
 
@@ -61,6 +62,39 @@ struct Observation {
   std::string command;
   std::int64_t first_seen = 0;
   std::int64_t last_seen = 0;
+};
+
+// The fleet: what each host's `berth agent` publishes (docs/fleet.md). The presence lives as
+// long as the agent's lease; the report and the findings stay when the agent goes, so a
+// down host still shows what it last said.
+struct HostPresence {
+  std::string host;
+  std::int64_t lease = 0;     // the store's lease id
+  std::int64_t ttl = 0;       // seconds, as granted
+  std::int64_t interval = 0;  // seconds between the agent's scans
+  std::int64_t refresh = 0;   // the agent rewrites even an unchanged report every N scans; 0 never
+  std::int64_t started = 0;   // unix seconds the agent started
+  std::string version;        // the agent's berth version
+  friend bool operator==(const HostPresence&, const HostPresence&) = default;
+};
+
+struct HostReport {
+  std::string host;
+  std::string group;          // the group the agent serves ("default" when not told)
+  PortRange ephemeral;        // the host's ip_local_port_range
+  PortSet reserved;           // the host's ip_local_reserved_ports
+  std::int64_t scanned = 0;   // unix seconds of the scan this report describes
+  std::int64_t changed = 0;   // unix seconds its listeners or findings last changed
+  std::string digest;         // hash of the listeners, findings and ranges written
+  std::uint32_t listeners = 0;
+  std::string error;          // why the last scan failed, "" when it did not
+  friend bool operator==(const HostReport&, const HostReport&) = default;
+};
+
+// One host as the fleet view sees it.
+struct FleetHost {
+  HostReport report;                    // report.host is always set
+  std::optional<HostPresence> presence; // absent: no live agent (its lease expired or was revoked)
 };
 
 // A whole registry (minus observations): what berth.toml describes.

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <ctime>
 #include <filesystem>
 #include <cstdio>
@@ -17,6 +18,7 @@
 
 #include <fmt/core.h>
 
+#include "registry/etcd_records.h"
 #include "registry/sqlite_rows.h"
 #include "registry/sqlite_util.h"
 
@@ -59,11 +61,35 @@ CREATE TABLE observations (
   last_seen INTEGER NOT NULL, PRIMARY KEY (host, proto, port, command)) WITHOUT ROWID;
 CREATE INDEX observations_by_service ON observations (service, last_seen);
 )sql",
+    // 1 -> 2: the fleet (berth agent): leases, presences, host reports; a change counter
+    // for what is not the registry (scans, presences, reports), for WaitForChange.
+    R"sql(
+-- AUTOINCREMENT: an id is never granted twice, so an agent that lost its lease can never
+-- renew or revoke the one another agent was granted after it (etcd's ids are unique too).
+CREATE TABLE leases (id INTEGER PRIMARY KEY AUTOINCREMENT, ttl INTEGER NOT NULL,
+                     expires_ms INTEGER NOT NULL);
+CREATE TABLE presence (host TEXT PRIMARY KEY, lease INTEGER NOT NULL, doc TEXT NOT NULL)
+  WITHOUT ROWID;
+CREATE TABLE host_reports (host TEXT PRIMARY KEY, doc TEXT NOT NULL) WITHOUT ROWID;
+INSERT INTO meta VALUES ('changes', 0);
+)sql",
 };
 constexpr int kMigrationCount = static_cast<int>(std::size(kMigrations));
 static_assert(kMigrationCount == kSchemaVersion);
 
 std::int64_t Now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+std::int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Counts a write that is not the registry's (scans, presences, reports) for WaitForChange.
+Result<void> CountChange(sql::StmtCache& cache) {
+  auto s = BERTH_TRY(cache.Get("UPDATE meta SET value = value + 1 WHERE key = 'changes'"));
+  return s->Run();
+}
 
 // SQLite's default busy handler sleeps 1, 2, 5, 10... up to 100 ms between tries, which
 // leaves the lock idle most of the time when many processes write small transactions.
@@ -387,6 +413,20 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
     return db;
   };
   auto db = BERTH_TRY(connect(false));
+  if (mode == OpenMode::kWrite && !exists && ::geteuid() == 0) {
+    // Root creating the registry in a directory another user owns (the package's
+    // /var/lib/berth is _berth's, for the agent and serve units): the file is that user's
+    // too. SQLite gives the -wal and -shm files it makes as root the database's owner.
+    struct stat dir {};
+    const std::string parent = std::filesystem::path(path).parent_path().string();
+    if (::stat(parent.empty() ? "." : parent.c_str(), &dir) == 0 && dir.st_uid != 0 &&
+        ::chown(path.c_str(), dir.st_uid, dir.st_gid) != 0) {
+      return Fail(ErrorCode::kPermissionDenied,
+                  fmt::format("created the registry {} but cannot give it to the owner of its "
+                              "directory (uid {}): {}; chown it by hand",
+                              path, dir.st_uid, std::strerror(errno)));
+    }
+  }
   auto version = Inspect(db.get(), path);
   if (!version && mode == OpenMode::kRead &&
       (version.error().code == ErrorCode::kNotFound ||
@@ -608,6 +648,7 @@ Result<ScanRecorded> SqliteStore::RecordScan(std::string_view host, std::int64_t
           .Bind(7, out.time);
       BERTH_TRY(up->Run());
     }
+    BERTH_TRY(CountChange(cache_));
     return out;
   });
 }
@@ -637,6 +678,140 @@ Result<std::vector<Observation>> SqliteStore::ServiceObservations(std::string_vi
   std::vector<Observation> out;
   while (BERTH_TRY(s->Step())) out.push_back(rows::ReadObservation(*s));
   return out;
+}
+
+// ---- The fleet. A lease is a row whose expires_ms the agent moves forward; a presence
+// whose lease has expired reads as absent and is deleted by the next fleet write.
+namespace {
+Result<void> DropExpired(sql::StmtCache& cache) {
+  auto gone = BERTH_TRY(cache.Get("DELETE FROM leases WHERE expires_ms <= ?1"));
+  gone->Bind(1, NowMs());
+  BERTH_TRY(gone->Run());
+  auto orphans = BERTH_TRY(cache.Get("DELETE FROM presence WHERE lease NOT IN (SELECT id FROM leases)"));
+  return orphans->Run();
+}
+
+std::optional<std::int64_t> SecondsLeft(std::int64_t expires_ms) {
+  const std::int64_t left = expires_ms - NowMs();
+  if (left <= 0) return std::nullopt;
+  return (left + 999) / 1000;
+}
+}  // namespace
+
+Result<std::int64_t> SqliteStore::GrantLease(std::int64_t ttl) {
+  if (ttl < 1) return Fail(ErrorCode::kInvalidArgument, "a lease needs a TTL of at least 1 s");
+  return InTxn([&]() -> Result<std::int64_t> {
+    BERTH_TRY(DropExpired(cache_));
+    auto s = BERTH_TRY(cache_.Get("INSERT INTO leases (ttl, expires_ms) VALUES (?1, ?2) RETURNING id"));
+    s->Bind(1, ttl).Bind(2, NowMs() + ttl * 1000);
+    if (!BERTH_TRY(s->Step())) return Fail(ErrorCode::kInternal, "no lease id came back");
+    const std::int64_t id = s->Int(0);
+    BERTH_TRY(s->Step());
+    return id;
+  });
+}
+
+Result<std::optional<std::int64_t>> SqliteStore::KeepAlive(std::int64_t lease) {
+  return InTxn([&]() -> Result<std::optional<std::int64_t>> {
+    auto s = BERTH_TRY(cache_.Get("UPDATE leases SET expires_ms = ?2 + ttl * 1000 "
+                                  "WHERE id = ?1 AND expires_ms > ?2 RETURNING ttl"));
+    s->Bind(1, lease).Bind(2, NowMs());
+    if (!BERTH_TRY(s->Step())) return std::optional<std::int64_t>{};
+    const std::int64_t ttl = s->Int(0);
+    BERTH_TRY(s->Step());
+    return std::optional<std::int64_t>{ttl};
+  });
+}
+
+Result<std::optional<std::int64_t>> SqliteStore::LeaseRemaining(std::int64_t lease) {
+  auto s = BERTH_TRY(cache_.Get("SELECT expires_ms FROM leases WHERE id = ?1"));
+  s->Bind(1, lease);
+  if (!BERTH_TRY(s->Step())) return std::optional<std::int64_t>{};
+  return SecondsLeft(s->Int(0));
+}
+
+Result<void> SqliteStore::RevokeLease(std::int64_t lease) {
+  return InTxn([&]() -> Result<void> {
+    auto s = BERTH_TRY(cache_.Get("DELETE FROM leases WHERE id = ?1"));
+    s->Bind(1, lease);
+    BERTH_TRY(s->Run());
+    BERTH_TRY(DropExpired(cache_));
+    return CountChange(cache_);
+  });
+}
+
+Result<void> SqliteStore::PutPresence(const HostPresence& presence) {
+  return InTxn([&]() -> Result<void> {
+    BERTH_TRY(DropExpired(cache_));
+    auto live = BERTH_TRY(cache_.Get("SELECT count(*) FROM leases WHERE id = ?1"));
+    live->Bind(1, presence.lease);
+    if (!BERTH_TRY(live->Step()) || live->Int(0) == 0) {
+      return Fail(ErrorCode::kNotFound, fmt::format("lease {} of {} has expired", presence.lease, path_));
+    }
+    BERTH_TRY(live->Step());
+    auto s = BERTH_TRY(cache_.Get("INSERT OR REPLACE INTO presence (host, lease, doc) VALUES (?1, ?2, ?3)"));
+    s->Bind(1, presence.host).Bind(2, presence.lease).Bind(3, etcd::EncodePresence(presence));
+    BERTH_TRY(s->Run());
+    return CountChange(cache_);
+  });
+}
+
+Result<void> SqliteStore::PutHostReport(const HostReport& report, const std::vector<Finding>& findings) {
+  if (findings.size() > etcd::kMaxFindings) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("{} findings for {}: the store keeps at most {}", findings.size(),
+                            report.host, etcd::kMaxFindings));
+  }
+  return InTxn([&]() -> Result<void> {
+    auto s = BERTH_TRY(cache_.Get("INSERT OR REPLACE INTO host_reports (host, doc) VALUES (?1, ?2)"));
+    s->Bind(1, report.host).Bind(2, etcd::EncodeHostReport(report, findings));
+    BERTH_TRY(s->Run());
+    return CountChange(cache_);
+  });
+}
+
+Result<std::vector<FleetHost>> SqliteStore::ListHosts() {
+  std::map<std::string, FleetHost> hosts;
+  auto reports = BERTH_TRY(cache_.Get("SELECT host, doc FROM host_reports"));
+  while (BERTH_TRY(reports->Step())) {
+    const std::string host = reports->Text(0);
+    auto doc = BERTH_TRY(etcd::DecodeHostReport(reports->Text(1), "host_reports/" + host));
+    hosts[host].report = std::move(doc.report);
+  }
+  auto presences = BERTH_TRY(cache_.Get(
+      "SELECT p.host, p.doc FROM presence p JOIN leases l ON l.id = p.lease WHERE l.expires_ms > ?1"));
+  presences->Bind(1, NowMs());
+  while (BERTH_TRY(presences->Step())) {
+    const std::string host = presences->Text(0);
+    FleetHost& h = hosts[host];
+    h.report.host = host;
+    h.presence = BERTH_TRY(etcd::DecodePresence(presences->Text(1), "presence/" + host));
+  }
+  std::vector<FleetHost> out;
+  out.reserve(hosts.size());
+  for (auto& [name, h] : hosts) out.push_back(std::move(h));
+  return out;
+}
+
+Result<std::vector<Finding>> SqliteStore::HostFindings(std::string_view host) {
+  auto s = BERTH_TRY(cache_.Get("SELECT doc FROM host_reports WHERE host = ?1"));
+  s->Bind(1, host);
+  if (!BERTH_TRY(s->Step())) return std::vector<Finding>{};
+  auto doc = BERTH_TRY(etcd::DecodeHostReport(s->Text(0), "host_reports/" + std::string(host)));
+  BERTH_TRY(s->Step());
+  return std::move(doc.findings);
+}
+
+// Polls the counters (SQLite has no notification across processes): every 100 ms.
+Result<std::int64_t> SqliteStore::WaitForChange(std::int64_t since, int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    const std::int64_t now = 1 + BERTH_TRY(QueryInt(
+        db_.get(), "SELECT sum(value) FROM meta WHERE key IN ('revision', 'changes')"));
+    if (now != since) return now;
+    if (std::chrono::steady_clock::now() >= deadline) return since;
+    ::usleep(100 * 1000);
+  }
 }
 
 Result<std::vector<std::string>> SqliteStore::CheckIntegrity() {

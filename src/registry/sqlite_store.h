@@ -19,7 +19,7 @@
 
 namespace berth::registry {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 // How long a write waits for another process's write lock before failing (`--wait`).
 inline constexpr std::chrono::milliseconds kDefaultLockWait{5000};
@@ -75,6 +75,15 @@ class SqliteStore final : public Store {
   Result<std::vector<Observation>> ScanObservations(std::string_view host,
                                                     std::int64_t time) override;
   Result<std::vector<Observation>> ServiceObservations(std::string_view service) override;
+  Result<std::int64_t> GrantLease(std::int64_t ttl) override;
+  Result<std::optional<std::int64_t>> KeepAlive(std::int64_t lease) override;
+  Result<std::optional<std::int64_t>> LeaseRemaining(std::int64_t lease) override;
+  Result<void> RevokeLease(std::int64_t lease) override;
+  Result<void> PutPresence(const HostPresence& presence) override;
+  Result<void> PutHostReport(const HostReport& report, const std::vector<Finding>& findings) override;
+  Result<std::vector<FleetHost>> ListHosts() override;
+  Result<std::vector<Finding>> HostFindings(std::string_view host) override;
+  Result<std::int64_t> WaitForChange(std::int64_t since, int timeout_ms) override;
   Result<RegistryDoc> Export() override;
   Result<void> Replace(const RegistryDoc& doc, std::string_view reason) override;
   Result<bool> ReleaseServices(std::span<const std::string> names) override;

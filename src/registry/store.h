@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <optional>
@@ -27,6 +28,20 @@ struct Claim {
   Protocol slot = Protocol::kTcp;
   Port port = 0;
   std::string service;
+};
+
+// A group's claims as the allocator asks about them (Store::ClaimedPorts): which ports each
+// slot holds, and whose.
+struct ClaimIndex {
+  PortSet claimed[2];  // by slot: [0] tcp, [1] udp
+  std::map<std::pair<Protocol, Port>, std::string> holders;
+
+  void Add(Protocol slot, Port port, std::string service);
+  void Remove(Protocol slot, Port port);
+  void Clear();
+  bool Holds(Protocol slot, Port port) const { return claimed[slot == Protocol::kTcp ? 0 : 1].contains(port); }
+  // The claims of `port` (tcp, then udp) in `group`.
+  std::vector<Claim> At(std::string_view group, Port port) const;
 };
 
 enum class ClaimStatus : std::uint8_t {
@@ -86,6 +101,13 @@ class Store {
   // The claims of one group ("" for every group), sorted by (group, slot, port).
   [[nodiscard]] virtual Result<std::vector<Claim>> ListClaims(std::string_view group) = 0;
 
+  // The claims of `group` as an index, current with this step's reads inside Atomically (else
+  // with the store now). The index belongs to the store, stays valid as long as it, and is
+  // brought up to date in place by later calls: a store across a network applies only what
+  // changed since it last read them, so an allocator asking at every assign pays for the
+  // changes, not for the group's size. The default builds it from ListClaims.
+  [[nodiscard]] virtual Result<const ClaimIndex*> ClaimedPorts(std::string_view group);
+
   // Registers `record.service` and claims its port for each protocol it covers, in one
   // atomic step. If the name is already registered nothing changes and the outcome is
   // kExists with the stored record. Failure: kConflict when a slot is already claimed (the
@@ -127,12 +149,50 @@ class Store {
   [[nodiscard]] virtual Result<std::vector<Observation>> ServiceObservations(
       std::string_view service) = 0;
 
+  // ---- The fleet (berth agent writes, berth serve reads; docs/fleet.md) ----
+  // A lease expires `ttl` seconds after it was granted or last renewed; what is written
+  // under it goes with it. Grant: the new lease id.
+  [[nodiscard]] virtual Result<std::int64_t> GrantLease(std::int64_t ttl) = 0;
+  // Renews `lease`: its remaining seconds, or nullopt when it is gone (expired or revoked:
+  // grant a new one and write the presence again).
+  [[nodiscard]] virtual Result<std::optional<std::int64_t>> KeepAlive(std::int64_t lease) = 0;
+  // Seconds left on `lease` without renewing it; nullopt when it is gone.
+  [[nodiscard]] virtual Result<std::optional<std::int64_t>> LeaseRemaining(std::int64_t lease) = 0;
+  // Ends `lease` now, and its presence with it. Revoking a lease that is gone is not a failure.
+  [[nodiscard]] virtual Result<void> RevokeLease(std::int64_t lease) = 0;
+  // The host's presence, bound to presence.lease.
+  [[nodiscard]] virtual Result<void> PutPresence(const HostPresence& presence) = 0;
+  // The host's report and its findings (replacing the previous ones), in one atomic step.
+  [[nodiscard]] virtual Result<void> PutHostReport(const HostReport& report,
+                                                   const std::vector<Finding>& findings) = 0;
+  // Every host that has a report or a presence, sorted by name.
+  [[nodiscard]] virtual Result<std::vector<FleetHost>> ListHosts() = 0;
+  // The findings `host`'s agent last reported (empty when none or no such host).
+  [[nodiscard]] virtual Result<std::vector<Finding>> HostFindings(std::string_view host) = 0;
+  // A change counter over everything in the store (the registry, presences, reports,
+  // scans): blocks until it passes `since` (0, or a value this returned before) or
+  // `timeout_ms` passed, and returns its value then (equal to `since` on a timeout). A
+  // first call with since = 0 returns at once. Never waits longer than timeout_ms plus one
+  // request's bound.
+  [[nodiscard]] virtual Result<std::int64_t> WaitForChange(std::int64_t since, int timeout_ms) = 0;
+  // The same, woken at least by every registry write (services, groups, families, apply) and
+  // as few others as the store can tell apart: an agent that only needs the registry is not
+  // woken by every other host's report (etcd: a watch on the registry's keys only). The
+  // counter is WaitForChange's. By default, WaitForChange.
+  [[nodiscard]] virtual Result<std::int64_t> WaitForRegistryChange(std::int64_t since, int timeout_ms) {
+    return WaitForChange(since, timeout_ms);
+  }
+
   // The registry as a document (groups, families, services; no observations).
   [[nodiscard]] virtual Result<RegistryDoc> Export() = 0;
   // Makes the registry equal to `doc` in one atomic step: all of it or none of it. A
   // service equal to the stored one keeps its created time and reason. Failure:
   // kConflict when two services of `doc` claim one slot (nothing is written).
   [[nodiscard]] virtual Result<void> Replace(const RegistryDoc& doc, std::string_view reason) = 0;
+
+ protected:
+  // ClaimedPorts' indexes, by group: each allocated once, so pointers to it stay valid.
+  std::map<std::string, std::unique_ptr<ClaimIndex>, std::less<>> claim_indexes_;
 };
 
 }  // namespace berth::registry

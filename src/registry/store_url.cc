@@ -9,6 +9,7 @@
 #include <fmt/core.h>
 
 #include "base/text.h"
+#include "base/tls.h"
 #include "registry/db_path.h"
 #include "registry/etcd_store.h"
 #include "registry/sqlite_store.h"
@@ -17,7 +18,8 @@ namespace berth::registry {
 namespace {
 
 constexpr std::string_view kForms =
-    "use sqlite:///PATH (a registry file) or etcd://HOST:PORT[,HOST:PORT...]/PREFIX";
+    "use sqlite:///PATH (a registry file) or etcd://HOST:PORT[,HOST:PORT...]/PREFIX (etcds:// "
+    "for TLS)";
 
 std::string_view Env(const char* name) {
   const char* v = std::getenv(name);
@@ -45,6 +47,7 @@ Result<StoreLocation> ParseStoreUrl(std::string_view url) {
     loc.kind = StoreKind::kEtcd;
     loc.url = std::string(url);
     loc.chosen = true;
+    loc.security.tls = url.starts_with("etcds://");
     std::string_view rest = url.substr(url.find("://") + 3);
     const auto slash = rest.find('/');
     const std::string_view hosts = rest.substr(0, slash);
@@ -114,17 +117,13 @@ Result<StoreLocation> ResolveStore(std::string_view store_flag, std::string_view
 Result<std::unique_ptr<Store>> OpenStore(const StoreLocation& where, OpenMode mode,
                                          std::chrono::milliseconds lock_wait) {
   if (where.kind == StoreKind::kEtcd) {
-    if (where.url.starts_with("etcds://")) {
-      return Fail(ErrorCode::kUnavailable,
-                  fmt::format("{}: this berth talks to etcd without TLS only (etcd://); TLS and "
-                              "etcd authentication are not built yet",
-                              CommentText(where.url)));
-    }
+    if (where.security.tls) BERTH_TRY(CheckTlsFiles(where.security.files));
     EtcdOptions options;
     options.endpoints = where.endpoints;
     options.prefix = where.prefix;
     options.url = where.url;
     options.stale = where.stale && mode == OpenMode::kRead;
+    options.security = where.security;
     // --wait: how long lost races are run again (at least 30 s: 16 writers on two cores).
     options.retry_ms = static_cast<int>(std::max<std::int64_t>(30000, lock_wait.count()));
     auto store = BERTH_TRY(EtcdStore::Open(options, mode));

@@ -1,5 +1,6 @@
 // Opening the registry by URL: `sqlite:///path/registry.db` (the embedded store, the default)
-// and `etcd://HOST:PORT[,HOST:PORT...]/PREFIX` (docs/etcd-store.md). The location comes from --store URL,
+// and `etcd://HOST:PORT[,HOST:PORT...]/PREFIX`, `etcds://...` over TLS (docs/etcd-store.md;
+// its certificates and user: registry/store_security.h). The location comes from --store URL,
 // else --db PATH (a SQLite file), else $BERTH_STORE, else $BERTH_DB, else the default SQLite
 // file (registry/db_path.h). Thread-safe (no shared state); each Store is used by one thread.
 #pragma once
@@ -11,6 +12,7 @@
 #include <string_view>
 
 #include "base/error.h"
+#include "registry/etcd_client.h"
 #include "registry/store.h"
 
 namespace berth::registry {
@@ -30,6 +32,7 @@ struct StoreLocation {
   std::vector<std::string> endpoints;  // kEtcd: "HOST:PORT" each
   std::string prefix;                  // kEtcd: "/berth"
   bool stale = false;                  // kEtcd: serializable reads (any member, maybe stale)
+  etcd::Security security = {};        // kEtcd: TLS (etcds://), its files, the user (AddStoreSecurity)
 };
 
 // Resolves the registry's location. `store_flag` is --store ("" when not given), `db_flag`
@@ -42,7 +45,7 @@ struct StoreLocation {
 [[nodiscard]] Result<StoreLocation> ParseStoreUrl(std::string_view url);
 
 // Opens the store. Failure: the store's own (see SqliteStore::Open, EtcdStore::Open);
-// kUnavailable for etcds:// (TLS), which this build does not have yet.
+// for etcds://, kInvalidArgument for a TLS file that cannot be used (base/tls.h CheckTlsFiles).
 // `lock_wait`: how long a write waits for another process's lock (then kUnavailable naming
 // the holder). A chosen SQLite location gets its file created, never missing directories.
 [[nodiscard]] Result<std::unique_ptr<Store>> OpenStore(

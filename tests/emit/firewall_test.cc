@@ -184,8 +184,8 @@ TEST(Firewall, GroupAllowListIsOpenInEveryFormat) {
                                     "--add-service=berth-_allow"}},
       {FirewallFormat::kUfw, {"ufw allow proto tcp from any to any port 22,3389,20001 ",
                               "ufw allow proto udp from any to any port 22,3389 "}},
-      {FirewallFormat::kPowershell, {"-Protocol TCP -LocalPort 22,3389 ",
-                                     "-Protocol UDP -LocalPort 22,3389 "}},
+      {FirewallFormat::kPowershell, {"-Protocol TCP -LocalPort '22','3389' ",
+                                     "-Protocol UDP -LocalPort '22','3389' "}},
   };
   for (const auto& [format, needles] : expected) {
     const std::string text = Render(format, services, o);

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 
+#include "emit/firewall.h"
 #include "emit/firewall_quote.h"
 #include "emit/hostile_corpus.h"
 #include "support/powershell_tree.h"
@@ -216,6 +217,48 @@ TEST(WindowsRemedy, HostileNamesStayInertOnTheParseTree) {
     }
     // The hostile text reached the script only as data: the host check compares with it.
     EXPECT_TRUE(HasVerbatim(p, UnquoteVerbatim(PowerShellQuote(evil)))) << evil;
+  }
+}
+
+// berth firewall --format powershell: every rule parses, lists are lists of literals, and a
+// hostile service name or description stays one literal.
+TEST(WindowsFirewall, RulesParseAndHostileNamesStayInert) {
+  REQUIRE_GRAMMAR();
+  auto script = [](std::string_view name, std::string_view description) {
+    std::vector<Service> services(2);
+    services[0].name = std::string(name);
+    services[0].port = 1433;
+    services[0].proto = ServiceProto::kTcp;
+    services[0].group = "default";
+    services[0].description = std::string(description);
+    services[0].sources = {"10.0.0.0/8", "192.168.1.0/24"};
+    services[1].name = "dns";
+    services[1].port = 53;
+    services[1].proto = ServiceProto::kBoth;
+    services[1].group = "default";
+    FirewallOptions options;
+    options.allow = PortSet{{22, 22}, {3389, 3389}, {5985, 5986}};
+    std::string out;
+    auto r = RenderFirewall(FirewallFormat::kPowershell, services, options,
+                            [&](std::string_view s) { out += s; });
+    EXPECT_TRUE(r) << r.error().message;
+    return out;
+  };
+  const PsParse benign = ParsePowerShell(script("mssql.instance1", "orders"));
+  ASSERT_TRUE(benign.ok) << benign.error << "\n" << script("mssql.instance1", "orders");
+  const auto rules = benign.Named("New-NetFirewallRule");
+  ASSERT_EQ(rules.size(), 5u);  // dns tcp and udp, mssql tcp, the allow list tcp and udp
+  EXPECT_EQ(rules[2].Arg("-RemoteAddress"), "'10.0.0.0/8','192.168.1.0/24'");  // by name: dns first
+  EXPECT_EQ(rules[3].Arg("-LocalPort"), "'22','3389','5985-5986'");
+  const auto profile = benign.Named("Set-NetFirewallProfile");
+  ASSERT_EQ(profile.size(), 1u);
+  EXPECT_EQ(profile[0].Arg("-Profile"), "'Domain','Private','Public'");
+  for (const std::string& evil : test::HostileCorpus("/tmp/berth-pwned")) {
+    // A name must pass ValidateServiceName; a description is free text.
+    const std::string text = script("mssql.instance1", evil);
+    const PsParse p = ParsePowerShell(text);
+    ASSERT_TRUE(p.ok) << p.error << "\nentry: " << evil;
+    EXPECT_EQ(p.shape, benign.shape) << "entry: " << evil;
   }
 }
 

@@ -5,11 +5,17 @@
 #pragma once
 
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <fmt/core.h>
 
@@ -28,17 +34,45 @@ class EtcdCluster {
   static std::string Endpoint(int i) { return fmt::format("127.0.0.1:{}", ClientPort(i)); }
 
   // Starts the members and waits (polling, at most 20 s) until one of them reports a leader.
-  // nullptr when etcd is missing or the cluster did not come up (the reason in `why`).
-  static std::unique_ptr<EtcdCluster> Start(std::string& why) {
+  // nullptr when etcd is missing or the cluster did not come up (the reason in `why`). With
+  // `netns`, the members run inside that namespace and listen on `ip` there (a fleet test's
+  // LAN, fleet_lan.h); PostHere() then talks to them from inside it.
+  static std::unique_ptr<EtcdCluster> Start(std::string& why, const Netns* netns = nullptr,
+                                            std::string ip = "127.0.0.1") {
     if (Run({"sh", "-c", "command -v etcd"}).exit_code != 0) {
       why = "etcd is not installed (scripts/install-deps test installs etcd-server)";
       return nullptr;
     }
+    if (netns == nullptr) {  // a fresh namespace has every port free
+      for (int i = 0; i < kMembers; ++i) {
+        for (int port : {ClientPort(i), ClientPort(i) + 1}) {
+          if (PortTaken(port)) {
+            why = fmt::format("port {} is taken: another etcd (another checkout's tests?) runs "
+                              "there; a cluster started now would not be this test's",
+                              port);
+            return nullptr;
+          }
+        }
+      }
+    }
     auto c = std::make_unique<EtcdCluster>();
+    c->netns_ = netns;
+    c->ip_ = std::move(ip);
     for (int i = 0; i < kMembers; ++i) c->StartMember(i);
     if (!c->WaitForLeader(0)) {
       why = "the three etcd members did not elect a leader within 20 s";
       return nullptr;
+    }
+    // A leader on these ports is not proof that it is ours: with the ports taken (another
+    // cluster left running, another checkout's tests) our members exit and the test would
+    // talk to someone else's data.
+    for (int i = 0; i < kMembers; ++i) {
+      if (!c->MemberRunning(i)) {
+        why = fmt::format("etcd member m{} exited at start: its ports ({}, {}) are taken by another "
+                          "process (see m{}.log); stop it and run again",
+                          i, ClientPort(i), ClientPort(i) + 1, i);
+        return nullptr;
+      }
     }
     return c;
   }
@@ -63,23 +97,34 @@ class EtcdCluster {
   void StartMember(int i) {
     std::string initial;
     for (int k = 0; k < kMembers; ++k) {
-      initial += fmt::format("{}m{}=http://127.0.0.1:{}", k == 0 ? "" : ",", k, ClientPort(k) + 1);
+      initial += fmt::format("{}m{}=http://{}:{}", k == 0 ? "" : ",", k, ip_, ClientPort(k) + 1);
     }
-    const std::string peer = fmt::format("http://127.0.0.1:{}", ClientPort(i) + 1);
-    const std::string client = fmt::format("http://{}", Endpoint(i));
-    members_[static_cast<std::size_t>(i)].emplace(Child::Exec(
-        {"etcd", "--name", fmt::format("m{}", i), "--data-dir", dir_.File(fmt::format("m{}", i)),
+    const std::string peer = fmt::format("http://{}:{}", ip_, ClientPort(i) + 1);
+    const std::string client = fmt::format("http://{}:{}", ip_, ClientPort(i));
+    std::vector<std::string> argv;
+    if (netns_ != nullptr) argv = {"ip", "netns", "exec", netns_->name()};  // ip execs etcd: same PID
+    members_[static_cast<std::size_t>(i)].emplace(Child::Exec(Concat(argv, {"etcd", "--name", fmt::format("m{}", i), "--data-dir", dir_.File(fmt::format("m{}", i)),
          "--listen-client-urls", client, "--advertise-client-urls", client, "--listen-peer-urls",
          peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", initial,
          "--initial-cluster-state", "new", "--initial-cluster-token", "berth-test",
          "--log-level", "error", "--logger", "zap", "--log-outputs",
-         dir_.File(fmt::format("m{}.log", i))}));
+         dir_.File(fmt::format("m{}.log", i))})));
+  }
+
+  // True while member i's process runs. Not reaped here (WNOWAIT): Kill() reaps it, so its
+  // PID cannot be reused by another process before.
+  bool MemberRunning(int i) {
+    auto& m = members_[static_cast<std::size_t>(i)];
+    if (!m || m->pid() <= 0) return false;
+    siginfo_t info{};
+    if (::waitid(P_PID, static_cast<id_t>(m->pid()), &info, WEXITED | WNOHANG | WNOWAIT) != 0) return false;
+    return info.si_pid == 0;
   }
 
   // Polls member i (at most 20 s) until it reports a leader.
   bool WaitForLeader(int i) {
     return probe::test::WaitFor([&] {
-      auto r = Post(i, "/v3/maintenance/status", "{}");
+      auto r = PostHere(i, "/v3/maintenance/status", "{}");
       return r && r->status == 200 && r->body.find("\"leader\"") != std::string::npos;
     }, 20);
   }
@@ -91,16 +136,63 @@ class EtcdCluster {
     return fmt::format("etcd://{}{}", eps, prefix);
   }
 
-  // POSTs `body` to member i's gateway at `path`, with 5 s timeouts.
+  // The store URL of this cluster where it runs (its namespace's address).
+  std::string UrlHere(const std::string& prefix) const {
+    std::string eps;
+    for (int i = 0; i < kMembers; ++i) eps += fmt::format("{}{}:{}", i ? "," : "", ip_, ClientPort(i));
+    return fmt::format("etcd://{}{}", eps, prefix);
+  }
+
+  // POSTs `body` to member i's gateway at `path` of the loopback cluster, with 5 s timeouts.
   static httplib::Result Post(int i, const std::string& path, const std::string& body) {
-    httplib::Client client(fmt::format("http://{}", Endpoint(i)));
+    return PostTo("127.0.0.1", i, path, body);
+  }
+
+  // The same to this cluster where it runs: from inside its namespace when it has one (on a
+  // thread that enters it).
+  httplib::Result PostHere(int i, const std::string& path, const std::string& body) const {
+    auto post = [&] { return PostTo(ip_, i, path, body); };
+    if (netns_ == nullptr) return post();
+    httplib::Result out{nullptr, httplib::Error::Connection};
+    std::thread t([&] {
+      if (netns_->EnterThread()) out = post();
+    });
+    t.join();
+    return out;
+  }
+
+ private:
+  // True when a TCP socket cannot bind 127.0.0.1:port.
+  static bool PortTaken(int port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
+    const int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool taken = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0;
+    ::close(fd);
+    return taken;
+  }
+
+  static httplib::Result PostTo(const std::string& ip, int i, const std::string& path,
+                                const std::string& body) {
+    httplib::Client client(fmt::format("http://{}:{}", ip, ClientPort(i)));
     client.set_connection_timeout(5, 0);
     client.set_read_timeout(5, 0);
     client.set_write_timeout(5, 0);
     return client.Post(path, body, "application/json");
   }
 
- private:
+  static std::vector<std::string> Concat(std::vector<std::string> a, std::vector<std::string> b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+  }
+
+  const Netns* netns_ = nullptr;
+  std::string ip_ = "127.0.0.1";
   TempDir dir_;
   std::array<std::optional<Child>, kMembers> members_;
 };

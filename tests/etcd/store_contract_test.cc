@@ -305,5 +305,228 @@ TEST_P(StoreContract, ConcurrentClaimsOfOnePortHaveOneWinner) {
   EXPECT_EQ(s().ListClaims("").value().size(), 1u);
 }
 
+TEST_P(StoreContract, ClaimedPortsFollowsOwnAndOtherWritersAndANewGeneration) {
+  auto other = Open();
+  ASSERT_NE(other, nullptr);
+  auto index = s().ClaimedPorts("default");
+  ASSERT_TRUE(index) << index.error().message;
+  const ClaimIndex* idx = *index;
+  ASSERT_NE(idx, nullptr);
+  EXPECT_TRUE(idx->claimed[0].empty());
+  ASSERT_TRUE(other->ClaimService(Rec("a", 7000)));
+  ASSERT_TRUE(s().ClaimService(Rec("b", 7001, ServiceProto::kBoth)));
+  auto again = s().ClaimedPorts("default");
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(*again, idx);  // the same index, brought up to date in place
+  EXPECT_EQ(idx->claimed[0].Format(), "7000-7001");
+  EXPECT_EQ(idx->claimed[1].Format(), "7001");
+  ASSERT_EQ(idx->At("default", 7000).size(), 1u);
+  EXPECT_EQ(idx->At("default", 7000)[0].service, "a");
+  EXPECT_EQ(idx->At("default", 7001).size(), 2u);
+  ASSERT_TRUE(other->ReleaseService("a").value());  // a deletion by another writer
+  ASSERT_TRUE(s().ClaimedPorts("default"));
+  EXPECT_EQ(idx->claimed[0].Format(), "7001");
+  EXPECT_TRUE(idx->At("default", 7000).empty());
+  RegistryDoc doc;  // a new generation on etcd
+  Service c;
+  c.name = "c";
+  c.port = 7100;
+  c.group = "default";
+  doc.services.push_back(c);
+  ASSERT_TRUE(other->Replace(doc, "test"));
+  ASSERT_TRUE(s().ClaimedPorts("default"));
+  EXPECT_EQ(idx->claimed[0].Format(), "7100");
+  EXPECT_TRUE(idx->claimed[1].empty());
+  // The same answers as ListClaims.
+  PortSet listed;
+  for (const Claim& cl : s().ListClaims("default").value()) listed.Add(cl.port);
+  EXPECT_EQ(listed, idx->claimed[0]);
+}
+
+
+// ---- The fleet (berth agent and serve).
+
+HostPresence Presence(std::string host, std::int64_t lease) {
+  HostPresence p;
+  p.host = std::move(host);
+  p.lease = lease;
+  p.ttl = 30;
+  p.interval = 10;
+  p.started = 1700000000;
+  p.version = "test";
+  return p;
+}
+
+// Polls `done` until it holds or 20 s pass (a lease expires on the store's own clock).
+template <class F>
+bool Eventually(F done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return done();
+}
+
+TEST_P(StoreContract, APresenceLivesAsLongAsItsLease) {
+  auto lease = s().GrantLease(30);
+  ASSERT_TRUE(lease) << lease.error().message;
+  ASSERT_TRUE(s().PutPresence(Presence("web1", *lease)));
+  auto hosts = s().ListHosts();
+  ASSERT_TRUE(hosts) << hosts.error().message;
+  ASSERT_EQ(hosts->size(), 1u);
+  EXPECT_EQ((*hosts)[0].report.host, "web1");
+  ASSERT_TRUE((*hosts)[0].presence);
+  EXPECT_EQ(*(*hosts)[0].presence, Presence("web1", *lease));
+  auto left = s().LeaseRemaining(*lease);
+  ASSERT_TRUE(left && *left);
+  EXPECT_GT(**left, 0);
+  EXPECT_LE(**left, 30);
+  auto renewed = s().KeepAlive(*lease);
+  ASSERT_TRUE(renewed && *renewed);
+  EXPECT_EQ(**renewed, 30);
+
+  ASSERT_TRUE(s().RevokeLease(*lease));
+  hosts = s().ListHosts();
+  ASSERT_TRUE(hosts);
+  EXPECT_TRUE(hosts->empty());  // no report was written: nothing is left of the host
+  EXPECT_EQ(s().KeepAlive(*lease).value(), std::nullopt);
+  EXPECT_EQ(s().LeaseRemaining(*lease).value(), std::nullopt);
+  EXPECT_TRUE(s().RevokeLease(*lease));  // revoking twice is not a failure
+  auto late = s().PutPresence(Presence("web1", *lease));
+  ASSERT_FALSE(late);
+  EXPECT_EQ(late.error().code, ErrorCode::kNotFound) << late.error().message;
+}
+
+// A lease id is never granted again once its lease is gone: an agent that lost its lease
+// (a partition) must not renew or revoke the one granted to another agent since.
+TEST_P(StoreContract, ALeaseIdIsNeverGrantedTwice) {
+  auto first = s().GrantLease(30);
+  ASSERT_TRUE(first) << first.error().message;
+  ASSERT_TRUE(s().RevokeLease(*first));
+  auto second = s().GrantLease(30);
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_NE(*second, *first);
+  EXPECT_EQ(s().KeepAlive(*first).value(), std::nullopt);
+  ASSERT_TRUE(s().RevokeLease(*second));
+}
+
+TEST_P(StoreContract, AnUnrenewedLeaseExpiresAndTakesThePresenceWithIt) {
+  auto lease = s().GrantLease(1);
+  ASSERT_TRUE(lease) << lease.error().message;
+  ASSERT_TRUE(s().PutPresence(Presence("web2", *lease)));
+  HostReport report;
+  report.host = "web2";
+  report.ephemeral = {32768, 60999};
+  ASSERT_TRUE(s().PutHostReport(report, {}));
+  auto other = Open();  // another process sees it go
+  ASSERT_NE(other, nullptr);
+  EXPECT_TRUE(Eventually([&] {
+    auto hosts = other->ListHosts();
+    return hosts && hosts->size() == 1 && !(*hosts)[0].presence;
+  }));
+  auto hosts = other->ListHosts().value();
+  ASSERT_EQ(hosts.size(), 1u);
+  EXPECT_EQ(hosts[0].report, report);  // the report stays: a down host shows what it last said
+  EXPECT_EQ(s().KeepAlive(*lease).value(), std::nullopt);
+}
+
+TEST_P(StoreContract, AHostReportKeepsEveryFieldAndItsFindings) {
+  HostReport r;
+  r.host = "db/1\x1b[31m";  // a hostile name is a key part, not a path
+  r.group = "prod";
+  r.ephemeral = {49152, 65535};
+  r.reserved = PortSet{{5432, 5432}, {9000, 9010}};
+  r.scanned = 1700000100;
+  r.changed = 1700000000;
+  r.digest = "abc123";
+  r.listeners = 7;
+  r.error = "";
+  Finding f;
+  f.id = FindingId::kEphemeralListener;
+  f.severity = Severity::kError;
+  f.subject = "python3 (pid 10)";
+  f.proto = Protocol::kTcp;
+  f.ports = PortSet{{50051, 50051}};
+  f.pids = {10};
+  f.why = "listens inside the ephemeral range";
+  f.fix = "berth assign grpc\nberth reserve --apply";
+  Finding g;
+  g.id = FindingId::kReservedPortsEmpty;
+  g.subject = "host";
+  ASSERT_TRUE(s().PutHostReport(r, {f, g}));
+  auto hosts = Open()->ListHosts();
+  ASSERT_TRUE(hosts) << hosts.error().message;
+  ASSERT_EQ(hosts->size(), 1u);
+  EXPECT_EQ((*hosts)[0].report, r);
+  EXPECT_FALSE((*hosts)[0].presence);
+  auto findings = s().HostFindings(r.host);
+  ASSERT_TRUE(findings) << findings.error().message;
+  ASSERT_EQ(findings->size(), 2u);
+  const Finding& back = (*findings)[0];
+  EXPECT_EQ(back.id, f.id);
+  EXPECT_EQ(back.severity, f.severity);
+  EXPECT_EQ(back.subject, f.subject);
+  EXPECT_EQ(back.proto, f.proto);
+  EXPECT_EQ(back.ports, f.ports);
+  EXPECT_EQ(back.pids, f.pids);
+  EXPECT_EQ(back.why, f.why);
+  EXPECT_EQ(back.fix, f.fix);
+  EXPECT_FALSE((*findings)[1].proto);
+  EXPECT_TRUE(s().HostFindings("nobody").value().empty());
+  ASSERT_TRUE(s().PutHostReport(r, {}));  // replaced, not added to
+  EXPECT_TRUE(s().HostFindings(r.host).value().empty());
+  EXPECT_EQ(s().Revision().value(), 0);  // the fleet is not the registry
+}
+
+TEST_P(StoreContract, WaitForChangeWakesOnAWriteFromAnotherProcessAndTimesOutOtherwise) {
+  auto first = s().WaitForChange(0, 0);
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(s().WaitForChange(*first, 2000).value(), *first);  // nothing changed
+  auto other = Open();
+  ASSERT_NE(other, nullptr);
+  std::atomic<std::int64_t> woke{-1};
+  std::string error;
+  std::thread waiter([&] {
+    auto r = s().WaitForChange(*first, 20000);
+    if (r) woke = *r;
+    else error = r.error().message;
+  });
+  HostReport r;
+  r.host = "web3";
+  r.ephemeral = {32768, 60999};
+  ASSERT_TRUE(other->PutHostReport(r, {}));
+  waiter.join();
+  EXPECT_EQ(error, "");
+  EXPECT_GT(woke.load(), *first);
+  // A registry write wakes it too.
+  const std::int64_t after_report = woke.load();
+  ASSERT_TRUE(other->ClaimService(Rec("web", 7100)));
+  const auto after_claim = s().WaitForChange(after_report, 20000);
+  ASSERT_TRUE(after_claim);
+  EXPECT_GT(*after_claim, after_report);
+}
+
+TEST_P(StoreContract, AScanAndAReportCommitTogether) {
+  HostReport r;
+  r.host = "web4";
+  r.ephemeral = {32768, 60999};
+  const Observation o{"web4", "", Protocol::kTcp, 4000, 10, "app", 0, 0};
+  auto failed = s().Atomically([&]() -> Result<void> {
+    BERTH_TRY(s().RecordScan("web4", 100, {o}));
+    BERTH_TRY(s().PutHostReport(r, {}));
+    return Fail(ErrorCode::kInternal, "stop");
+  });
+  ASSERT_FALSE(failed);
+  EXPECT_TRUE(s().ListHosts().value().empty());
+  EXPECT_EQ(s().LastScan("web4").value(), std::nullopt);
+  ASSERT_TRUE(s().Atomically([&]() -> Result<void> {
+    BERTH_TRY(s().RecordScan("web4", 100, {o}));
+    return s().PutHostReport(r, {});
+  }));
+  EXPECT_EQ(s().ListHosts().value().size(), 1u);
+  EXPECT_EQ(s().LastScan("web4").value(), std::optional<std::int64_t>(100));
+}
+
 }  // namespace
 }  // namespace berth::registry

@@ -1,5 +1,6 @@
 // Fuzz target: the etcd gateway's answers are untrusted bytes. No decoder may crash or throw,
-// and a decoded range never holds more keys than it counts.
+// a decoded range never holds more keys than it counts, and a token is never empty or
+// over its cap.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -19,5 +20,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (auto l = etcd::DecodeLeaseGrant(body); l && (l->id == 0 || l->ttl <= 0)) __builtin_trap();
   if (auto k = etcd::DecodeLeaseKeepAlive(body); k && k->ttl < 0) __builtin_trap();
   (void)etcd::DecodeStatus(body);
+  if (auto t = etcd::DecodeLeaseTimeToLive(body); t && *t < -1) __builtin_trap();
+  if (auto w = etcd::DecodeWatchMessage(body); w && w->last_event_revision > 0 && w->events == 0) {
+    __builtin_trap();
+  }
+  if (auto token = etcd::DecodeAuthenticate(body);
+      token && (token->empty() || token->size() > etcd::kMaxTokenBytes)) {
+    __builtin_trap();
+  }
+  for (int status : {200, 400, 401, 403, 500}) (void)etcd::ClassifyAuthRefusal(body, status);
   return 0;
 }

@@ -32,6 +32,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       __builtin_trap();
     }
   }
+  if (auto p = etcd::DecodePresence(value, "k")) {
+    auto again = etcd::DecodePresence(etcd::EncodePresence(*p), "k");
+    if (!again || !(*again == *p)) __builtin_trap();
+  }
+  if (auto d = etcd::DecodeHostReport(value, "k")) {
+    auto again = etcd::DecodeHostReport(etcd::EncodeHostReport(d->report, d->findings), "k");
+    if (!again || !(again->report == d->report) || again->findings.size() != d->findings.size()) {
+      __builtin_trap();
+    }
+  }
   if (auto part = etcd::FromKeyPart(value)) {
     if (etcd::FromKeyPart(etcd::KeyPart(*part)) != *part) __builtin_trap();
   }

@@ -147,6 +147,29 @@ TEST(EtcdCodec, RequestsHaveTheShapeTheServerAccepted) {
             nlohmann::json::parse(R"({"key":"L2E=","range_end":"L2I=","revision":"7","serializable":true})"));
 }
 
+TEST(EtcdCodec, ReadsTheWatchStreamsMessages) {
+  // Captured from etcd 3.4.23: a put, a put under a lease, and the lease's revocation.
+  auto created = DecodeWatchMessage(Fixture("watch_created.json"));
+  ASSERT_TRUE(created) << created.error().message;
+  EXPECT_TRUE(created->created);
+  EXPECT_EQ(created->events, 0u);
+  EXPECT_EQ(created->revision, 4);
+  auto events = DecodeWatchMessage(Fixture("watch_events.json"));
+  ASSERT_TRUE(events) << events.error().message;
+  EXPECT_FALSE(events->created);
+  EXPECT_EQ(events->events, 3u);
+  EXPECT_EQ(events->last_event_revision, 4);  // the DELETE's kv has its mod_revision
+  auto compacted = DecodeWatchMessage(R"({"result":{"header":{"revision":"9"},"compact_revision":"5","canceled":true}})");
+  ASSERT_TRUE(compacted);
+  EXPECT_TRUE(compacted->canceled);
+  EXPECT_EQ(compacted->compact_revision, 5);
+  EXPECT_FALSE(DecodeWatchMessage(R"({"result":{"events":[{"type":"DELETE"}]}})"));  // no kv
+  EXPECT_FALSE(DecodeWatchMessage(R"({"result":{"created":"yes"}})"));
+  EXPECT_FALSE(DecodeWatchMessage(R"({"error":"etcdserver: mvcc: required revision has been compacted","code":11})"));
+  EXPECT_EQ(EncodeWatchCreate("/a/", "/a0", 7),
+            R"({"create_request":{"key":"L2Ev","range_end":"L2Ew","start_revision":"7"}})");
+}
+
 }  // namespace
 // Leases and member status, as Debian's etcd 3.4.23 answered them (a one-member server).
 TEST(EtcdCodec, LeaseAndStatusAnswersOfTheRealServer) {
@@ -166,9 +189,51 @@ TEST(EtcdCodec, LeaseAndStatusAnswersOfTheRealServer) {
   EXPECT_NE(status->leader, 0);
   EXPECT_EQ(status->revision, 10);
   EXPECT_EQ(status->db_size, 36864);
+  EXPECT_EQ(DecodeLeaseTimeToLive(Fixture("timetolive.json")).value(), 29);
+  EXPECT_EQ(DecodeLeaseTimeToLive(R"({"header":{},"ID":"7","TTL":"-1"})").value(), -1);  // gone
   EXPECT_FALSE(DecodeLeaseGrant(R"({"header":{"revision":"1"}})"));  // no ID, no TTL
   EXPECT_EQ(EncodeLeaseGrant(30), R"({"TTL":"30"})");
   EXPECT_EQ(EncodeLeaseId(7), R"({"ID":"7"})");
+}
+
+// Authentication: the authenticate answer and the errors that say what is wrong with a token
+// or a user, captured from a one-member server with TLS and auth on.
+TEST(EtcdAuthCodec, AuthenticateAnswerGivesTheToken) {
+  auto token = DecodeAuthenticate(Fixture("authenticate.json"));
+  ASSERT_TRUE(token) << token.error().message;
+  EXPECT_EQ(*token, "MMnZnagqwaibUpNo.12");
+  const auto request = nlohmann::json::parse(EncodeAuthenticate("berth", "s3cr:\"et"));
+  EXPECT_EQ(request["name"], "berth");
+  EXPECT_EQ(request["password"], "s3cr:\"et");
+}
+
+TEST(EtcdAuthCodec, HostileTokensAreRefused) {
+  EXPECT_FALSE(DecodeAuthenticate(R"({"header":{}})"));                 // no token
+  EXPECT_FALSE(DecodeAuthenticate(R"({"header":{},"token":""})"));      // empty
+  EXPECT_FALSE(DecodeAuthenticate(R"({"header":{},"token":7})"));       // not text
+  EXPECT_FALSE(DecodeAuthenticate(R"({"header":{},"token":"a\r\nX: y"})"));  // header injection
+  EXPECT_FALSE(DecodeAuthenticate(
+      nlohmann::json{{"token", std::string(kMaxTokenBytes + 1, 'a')}}.dump()));
+  auto refused = DecodeAuthenticate(Fixture("error_auth_failed.json"), 400);
+  ASSERT_FALSE(refused);
+  EXPECT_THAT(refused.error().message, HasSubstr("invalid user ID or password"));
+}
+
+TEST(EtcdAuthCodec, RefusalsAreToldApart) {
+  EXPECT_EQ(ClassifyAuthRefusal(Fixture("error_invalid_token.json"), 401), AuthRefusal::kTokenInvalid);
+  EXPECT_EQ(ClassifyAuthRefusal(
+                R"({"error":"etcdserver: revision of auth store is old","code":3})", 400),
+            AuthRefusal::kTokenInvalid);
+  EXPECT_EQ(ClassifyAuthRefusal(Fixture("error_user_empty.json"), 400), AuthRefusal::kNoToken);
+  EXPECT_EQ(ClassifyAuthRefusal(Fixture("error_auth_failed.json"), 400), AuthRefusal::kBadCredentials);
+  EXPECT_EQ(ClassifyAuthRefusal(Fixture("error_permission_denied.json"), 403),
+            AuthRefusal::kPermissionDenied);
+  EXPECT_EQ(ClassifyAuthRefusal(Fixture("error_gateway_cn.txt"), 400),
+            AuthRefusal::kCommonNameRefused);
+  EXPECT_EQ(ClassifyAuthRefusal(Fixture("authenticate.json"), 200), AuthRefusal::kNone);
+  EXPECT_EQ(ClassifyAuthRefusal(Fixture("error_future_rev.json"), 400), AuthRefusal::kNone);
+  EXPECT_EQ(ClassifyAuthRefusal("not json", 500), AuthRefusal::kNone);
+  EXPECT_EQ(ClassifyAuthRefusal(std::string(100, '['), 400), AuthRefusal::kNone);
 }
 
 }  // namespace berth::registry::etcd

@@ -1,6 +1,8 @@
 #include "registry/sqlite_store.h"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -9,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "registry/registry_test_util.h"  // tests/registry
+#include "support/test_support.h"
 
 namespace berth::registry {
 namespace {
@@ -114,6 +117,69 @@ TEST(RegistryStore, NegativeSchemaVersionIsRefused) {
     EXPECT_EQ(store.error().code, ErrorCode::kMalformed);
     EXPECT_NE(store.error().message.find("schema version -1"), std::string::npos)
         << store.error().message;
+  }
+}
+
+// A registry written by the berth before the fleet (schema 1) is taken to schema 2 on the
+// first write open, its services kept.
+TEST(RegistryStore, ASchemaOneFileGainsTheFleetTablesAndKeepsItsServices) {
+  TempDir dir;
+  const std::string path = dir.File("r.db");
+  {
+    auto store = OpenOrDie(path);
+    ASSERT_NE(store, nullptr);
+    ServiceRecord r;
+    r.service.name = "web";
+    r.service.port = 18080;
+    r.service.group = "default";
+    ASSERT_TRUE(store->ClaimService(r));
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP TABLE leases; DROP TABLE presence; DROP TABLE host_reports; "
+                         "DELETE FROM meta WHERE key = 'changes'; PRAGMA user_version = 1",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->GetService("web").value());
+  auto lease = store->GrantLease(10);
+  ASSERT_TRUE(lease) << lease.error().message;
+  HostPresence p;
+  p.host = "web1";
+  p.lease = *lease;
+  ASSERT_TRUE(store->PutPresence(p));
+  auto hosts = store->ListHosts();
+  ASSERT_TRUE(hosts) << hosts.error().message;
+  ASSERT_EQ(hosts->size(), 1u);
+  EXPECT_TRUE((*hosts)[0].presence);
+}
+
+// Root creating the registry in a directory the service user owns (/var/lib/berth is
+// _berth's): the database and SQLite's -wal and -shm are that user's, so the agent and serve
+// units, running as it, can write what root created.
+TEST(RegistryStore, RootCreatingItInAnotherUsersDirectoryGivesItToThatUser) {
+  BERTH_REQUIRE_ROOT();
+  TempDir dir;
+  const std::string sub = dir.File("state");
+  ASSERT_TRUE(std::filesystem::create_directory(sub));
+  constexpr uid_t kNobody = 65534;
+  ASSERT_EQ(::chown(sub.c_str(), kNobody, kNobody), 0);
+  const std::string path = sub + "/registry.db";
+  auto store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  ServiceRecord r;
+  r.service.name = "web";
+  r.service.port = 18080;
+  r.service.group = "default";
+  ASSERT_TRUE(store->ClaimService(r));
+  for (const std::string& f : {path, path + "-wal", path + "-shm"}) {
+    struct stat st {};
+    ASSERT_EQ(::stat(f.c_str(), &st), 0) << f;
+    EXPECT_EQ(st.st_uid, kNobody) << f;
+    EXPECT_EQ(st.st_gid, kNobody) << f;
   }
 }
 

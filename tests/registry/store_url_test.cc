@@ -102,9 +102,13 @@ TEST(StoreUrl, BadEtcdUrlsSayWhatIsWrong) {
   }
   auto tls = ParseStoreUrl("etcds://127.0.0.1:2379/berth");
   ASSERT_TRUE(tls) << tls.error().message;
+  EXPECT_TRUE(tls->security.tls);
+  EXPECT_FALSE(ParseStoreUrl("etcd://127.0.0.1:2379/berth")->security.tls);
+  // TLS files are read before anything is sent: a missing CA file is named.
+  tls->security.files.ca_file = "/nonexistent/ca.pem";
   auto store = OpenStore(*tls, OpenMode::kRead);
   ASSERT_FALSE(store);
-  EXPECT_THAT(store.error().message, HasSubstr("TLS"));
+  EXPECT_THAT(store.error().message, HasSubstr("/nonexistent/ca.pem"));
 }
 
 TEST(StoreUrl, OpenIfPresentCreatesOnlyAChosenStore) {

@@ -1,0 +1,39 @@
+// The request bodies `berth serve` accepts (docs/api.md): POST /api/v1/assign and
+// POST /api/v1/release. Untrusted bytes: the size and nesting are checked before the JSON
+// parser runs, every field is checked for type and length, and an unknown field is an error
+// (a misspelt field must not be ignored). Messages never quote the body. Pure; thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.h"
+#include "core/service.h"
+
+namespace berth::server {
+
+inline constexpr std::size_t kMaxRequestBody = 64 * 1024;
+inline constexpr int kMaxRequestDepth = 4;
+inline constexpr std::size_t kMaxFieldBytes = 1024;
+inline constexpr std::size_t kMaxReleaseNames = 256;
+
+struct AssignBody {
+  std::string name;                   // checked: ValidateServiceName
+  std::string group;                  // "" = default
+  std::optional<ServiceProto> proto;  // default tcp
+  std::string owner, description;
+};
+
+struct ReleaseBody {
+  std::vector<std::string> names;  // at least one, each checked: ValidateServiceName
+};
+
+// Failure: kMalformed (not JSON, too deep, too large: "request body: ...") or
+// kInvalidArgument (a field missing, unknown, of the wrong type or too long; a bad name).
+[[nodiscard]] Result<AssignBody> ParseAssignBody(std::string_view body);
+[[nodiscard]] Result<ReleaseBody> ParseReleaseBody(std::string_view body);
+
+}  // namespace berth::server
