@@ -21,6 +21,10 @@ class SystemClock final : public Clock {
   std::int64_t UnixSeconds() const override;
 };
 
+// Seconds since the Unix epoch by the system clock (SystemClock's answer), where no Clock is
+// injected: stores stamping their own records, serve's ages.
+std::int64_t UnixNow();
+
 // A clock that says what it was told: for tests.
 class FakeClock final : public Clock {
  public:

@@ -52,7 +52,7 @@ std::string Trim(std::string s) {
   return s;
 }
 
-Result<void> MakeDir(const std::string& dir) {
+Result<void> MakeStateDir(const std::string& dir) {
   for (std::size_t i = 1; i <= dir.size(); ++i) {
     if (i < dir.size() && dir[i] != '/') continue;
     const std::string part = dir.substr(0, i);
@@ -197,7 +197,7 @@ Result<void> ApplyFirewall(RulesTool which, std::string_view rules, const ApplyO
   }
   const Tool tool = ToolFor(which, options);
   const std::string history = HistoryDir(tool, options);
-  BERTH_TRY(MakeDir(history));
+  BERTH_TRY(MakeStateDir(history));
   const std::string rules_path = fmt::format("{}/{}.rules", options.state_dir, tool.name);
   BERTH_TRY(WriteFileAtomic(rules_path, rules, 0600));
 

@@ -3,17 +3,13 @@
 #include <string>
 
 #include "lint/conf_parse.h"
+#include "lint/conf_reader.h"
 #include "lint/connstr_parse.h"
 #include "lint/line_reader.h"
 #include "lint/yaml_parse.h"
 
 namespace berth::lint {
 namespace {
-
-std::string_view BaseName(std::string_view path) {
-  const std::size_t slash = path.rfind('/');
-  return slash == std::string_view::npos ? path : path.substr(slash + 1);
-}
 
 bool HasDir(std::string_view path, std::string_view dir) {
   const std::string needle = "/" + std::string(dir) + "/";

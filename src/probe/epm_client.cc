@@ -14,7 +14,7 @@ namespace {
 
 enum class Stage { kBind, kLookup, kFreeing };
 
-struct Walk {
+struct EpmWalk {
   Engine* engine = nullptr;
   Endpoint host;
   PortSet ephemeral;
@@ -30,7 +30,7 @@ struct Walk {
   std::string end_style;
 };
 
-Next Lookup(Walk& w, const ContextHandle& handle) {
+Next Lookup(EpmWalk& w, const ContextHandle& handle) {
   w.stage = Stage::kLookup;
   w.stub.clear();
   ++w.calls;
@@ -38,7 +38,7 @@ Next Lookup(Walk& w, const ContextHandle& handle) {
 }
 
 // The answer to lookup_handle_free after an abandoned walk: says whether the server let go.
-Next HandleFreed(Walk& w, const Pdu& pdu) {
+Next HandleFreed(EpmWalk& w, const Pdu& pdu) {
   if (pdu.type == PduType::kResponse && pdu.call_id != w.call_id) return Next::Unmatched();
   if (pdu.type == PduType::kFault) {
     w.problem += fmt::format("; lookup_handle_free fault 0x{:08x}", pdu.status);
@@ -54,7 +54,7 @@ Next HandleFreed(Walk& w, const Pdu& pdu) {
   return Next::Done();
 }
 
-Next OnPdu(Walk& w, std::span<const std::byte> bytes) {
+Next OnPdu(EpmWalk& w, std::span<const std::byte> bytes) {
   auto pdu = DecodePdu(bytes);
   if (!pdu) {
     w.problem = pdu.error().message;
@@ -115,7 +115,7 @@ Next OnPdu(Walk& w, std::span<const std::byte> bytes) {
   return Lookup(w, result->handle);
 }
 
-void Finish(const std::shared_ptr<Walk>& w, const ConversationEnd& end) {
+void Finish(const std::shared_ptr<EpmWalk>& w, const ConversationEnd& end) {
   HostReport& r = *w->report;
   if (w->entries.empty() && !w->walked) {
     if (!w->problem.empty()) r.mappers.push_back({Mapper::kEpm, MapperState::kError, w->problem});
@@ -164,7 +164,7 @@ void Finish(const std::shared_ptr<Walk>& w, const ConversationEnd& end) {
 
 void AddEpmProbe(Engine& engine, const Endpoint& host, const PortSet& ephemeral,
                  std::shared_ptr<HostReport> report, EpmLimits limits) {
-  auto w = std::make_shared<Walk>();
+  auto w = std::make_shared<EpmWalk>();
   w->engine = &engine;
   w->host = host;
   w->ephemeral = ephemeral;

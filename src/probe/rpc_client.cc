@@ -34,7 +34,7 @@ Result<RpcReply> DecodeFramed(std::span<const std::byte> msg, Transport t, std::
   return DecodeRpcReply(storage);
 }
 
-struct Walk {
+struct RpcbWalk {
   Engine* engine = nullptr;
   Endpoint host;
   PortSet ephemeral;
@@ -84,7 +84,7 @@ void AddNullCall(Engine& engine, const Endpoint& host, const RpcbEntry& e, Trans
   engine.Add(std::move(c));
 }
 
-void Finish(const std::shared_ptr<Walk>& w, const ConversationEnd& end) {
+void Finish(const std::shared_ptr<RpcbWalk>& w, const ConversationEnd& end) {
   HostReport& r = *w->report;
   if (!w->got) {
     MapperStatus s{Mapper::kRpc, MapperState::kError, w->problem};
@@ -136,7 +136,7 @@ void Finish(const std::shared_ptr<Walk>& w, const ConversationEnd& end) {
   }
 }
 
-Conversation DumpConversation(const std::shared_ptr<Walk>& w) {
+Conversation DumpConversation(const std::shared_ptr<RpcbWalk>& w) {
   Conversation c;
   c.peer = WithPort(w->host, kRpcbPort);
   c.transport = Transport::kTcp;
@@ -195,7 +195,7 @@ std::string_view RpcProgramName(std::uint32_t program) {
 
 void AddRpcProbe(Engine& engine, const Endpoint& host, const PortSet& ephemeral,
                  std::shared_ptr<HostReport> report) {
-  auto w = std::make_shared<Walk>();
+  auto w = std::make_shared<RpcbWalk>();
   w->engine = &engine;
   w->host = host;
   w->ephemeral = ephemeral;

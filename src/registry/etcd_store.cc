@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
-#include <ctime>
 #include <map>
 #include <random>
 #include <set>
@@ -12,6 +11,7 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include "base/clock.h"
 #include "base/text.h"
 #include "registry/etcd_records.h"
 
@@ -29,7 +29,6 @@ constexpr int kPointerSchema = 1;
 constexpr std::int64_t kPageSize = 1000;
 constexpr std::int64_t kApplyLeaseTtl = 30;  // seconds; kept alive while apply writes
 
-std::int64_t Now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
 std::string PointerValue(const std::string& gen) {
   return nlohmann::json{{"schema", kPointerSchema}, {"generation", gen}}.dump();
@@ -771,7 +770,7 @@ Result<ClaimOutcome> EtcdStore::ClaimService(const ServiceRecord& record) {
     }
     ServiceRecord stored = record;
     stored.revision = 0;
-    if (stored.service.created == 0) stored.service.created = Now();
+    if (stored.service.created == 0) stored.service.created = UnixNow();
     if (stored.service.updated == 0) stored.service.updated = stored.service.created;
     t.writes[key] = etcd::EncodeService(stored);
     for (std::string& ck : claims) t.writes[std::move(ck)] = s.name;
@@ -1073,7 +1072,7 @@ Result<void> EtcdStore::Replace(const RegistryDoc& doc, std::string_view reason)
       if (!r) return std::unexpected(Explain(r.error(), true));
     }
     std::vector<Op> puts;
-    const std::int64_t now = Now();
+    const std::int64_t now = UnixNow();
     for (const Group& g : doc.groups) puts.push_back(PutOp(t.Key(dir + "groups/", g.name), etcd::EncodeGroup(g)));
     for (const Family& f : doc.families) puts.push_back(PutOp(t.Key(dir + "families/", f.name), etcd::EncodeFamily(f)));
     for (const Service& s : doc.services) {

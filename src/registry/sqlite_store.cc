@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <filesystem>
 #include <cstdio>
 #include <cstring>
@@ -18,6 +17,7 @@
 
 #include <fmt/core.h>
 
+#include "base/clock.h"
 #include "registry/etcd_records.h"
 #include "registry/sqlite_rows.h"
 #include "registry/sqlite_util.h"
@@ -77,7 +77,6 @@ INSERT INTO meta VALUES ('changes', 0);
 constexpr int kMigrationCount = static_cast<int>(std::size(kMigrations));
 static_assert(kMigrationCount == kSchemaVersion);
 
-std::int64_t Now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
 std::int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -551,7 +550,7 @@ Result<ClaimOutcome> SqliteStore::ClaimService(const ServiceRecord& record) {
     }
     ServiceRecord stored = record;
     stored.revision = BERTH_TRY(BumpRevision(cache_));
-    if (stored.service.created == 0) stored.service.created = Now();
+    if (stored.service.created == 0) stored.service.created = UnixNow();
     if (stored.service.updated == 0) stored.service.updated = stored.service.created;
     auto ins = BERTH_TRY(cache_.Get(rows::kInsertService));
     BERTH_TRY(rows::BindService(*ins, stored));
@@ -875,7 +874,7 @@ Result<void> SqliteStore::Replace(const RegistryDoc& doc, std::string_view reaso
     }
     auto ins = BERTH_TRY(cache_.Get(rows::kInsertService));
     auto claim = BERTH_TRY(cache_.Get("INSERT INTO claims (grp, slot, port, service) VALUES (?1, ?2, ?3, ?4)"));
-    const std::int64_t now = Now();
+    const std::int64_t now = UnixNow();
     for (const Service& s : doc.services) {
       auto old = before.find(s.name);
       const ServiceRecord rec =

@@ -2,14 +2,12 @@
 
 #include <fmt/core.h>
 
-#include <ctime>
+#include "base/clock.h"
 
 namespace berth::server {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
-
-std::int64_t UnixNow() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
 std::string Unanswered(const Error& e) {
   return fmt::format("the store did not answer ({}); showing what it said before", e.message);
@@ -289,4 +287,5 @@ Result<void> FleetWatch::WithStore(const std::function<Result<void>(registry::St
   return reread;
 }
 
-}  // namespace berth::server
+}  // namespace berth::server#include "base/clock.h"
+

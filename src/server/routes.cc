@@ -4,12 +4,12 @@
 
 #include <algorithm>
 #include <atomic>
-#include <ctime>
 #include <memory>
 #include <regex>
 
 #include "app/host_view.h"
 #include "app/registry_ops.h"
+#include "base/clock.h"
 #include "host/live_host.h"
 #include "server/api_json.h"
 #include "server/assets.h"
@@ -21,7 +21,6 @@ namespace {
 
 constexpr std::string_view kJson = "application/json";
 
-std::int64_t UnixNow() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
 void Reply(httplib::Response& res, int status, std::string body,
            std::string_view type = kJson) {

@@ -5,19 +5,12 @@
 #include <gtest/gtest.h>
 
 #include "app/firewall.h"
+#include "app/fixed_host.h"
 
 namespace berth {
 namespace {
 
-class FixedHost final : public HostSource {
- public:
-  Result<HostSnapshot> Take(const HostQuery& query) override {
-    last_query = query;
-    return snap;
-  }
-  HostSnapshot snap;
-  HostQuery last_query;
-};
+using test::FixedHost;
 
 IpAddress V4(const char* text) {
   IpAddress a;

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "app/fixed_host.h"
 #include "emit/scan_render.h"
 #include "registry/sqlite_store.h"
 #include "registry/registry_test_util.h"
@@ -16,18 +17,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// A host that answers with whatever snapshot it was last given: a recorded host in memory.
-class FixedHost final : public HostSource {
- public:
-  Result<HostSnapshot> Take(const HostQuery& query) override {
-    ++takes;
-    last_query = query;
-    return snap;
-  }
-  HostSnapshot snap;
-  HostQuery last_query;
-  int takes = 0;
-};
+using test::FixedHost;
 
 // One process `command` (pid) listening on TCP `port`, on host "db1" with Linux's defaults.
 HostSnapshot OneListener(const std::string& command, int pid, Port port) {

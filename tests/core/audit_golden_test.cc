@@ -17,14 +17,14 @@
 namespace berth {
 namespace {
 
-class Host {
+class GoldenHost {
  public:
-  Host() { snap_.owners_resolved = true; }
+  GoldenHost() { snap_.owners_resolved = true; }
   int Process(std::string command, int pid) {
     snap_.processes.push_back(ProcessInfo{pid, 0, "root", std::move(command), "", ""});
     return static_cast<int>(snap_.processes.size() - 1);
   }
-  Host& Listen(Protocol proto, Port port, int process) {
+  GoldenHost& Listen(Protocol proto, Port port, int process) {
     SocketRecord s;
     s.proto = proto;
     s.state = proto == Protocol::kTcp ? SocketState::kListen : SocketState::kClose;
@@ -38,7 +38,7 @@ class Host {
     }
     return *this;
   }
-  Host& Connect(Port local, std::uint8_t last_octet, Port remote, SocketState state) {
+  GoldenHost& Connect(Port local, std::uint8_t last_octet, Port remote, SocketState state) {
     SocketRecord s;
     s.proto = Protocol::kTcp;
     s.state = state;
@@ -72,7 +72,7 @@ std::string Print(std::string_view title, const std::vector<Finding>& findings) 
 std::string AllAudits() {
   std::string out;
   {
-    Host h;  // every mapper and every mapped-service daemon, on an empty reserved list
+    GoldenHost h;  // every mapper and every mapped-service daemon, on an empty reserved list
     const int rpcbind = h.Process("rpcbind", 100);
     h.Listen(Protocol::kTcp, 111, rpcbind).Listen(Protocol::kUdp, 111, rpcbind);
     const int samba = h.Process("samba-dcerpcd", 200);
@@ -100,7 +100,7 @@ std::string AllAudits() {
     out += Print("mappers, mapped services, empty reserved list", AuditHost(h.snap()));
   }
   {
-    Host h;  // a reserved list that misses some listeners; a small range; a named netns
+    GoldenHost h;  // a reserved list that misses some listeners; a small range; a named netns
     h.snap().netns = "blue";
     h.snap().config.ephemeral = {40000, 45000};
     // .value(): a parse failure throws, and gtest fails this test instead of the binary crashing.
@@ -111,7 +111,7 @@ std::string AllAudits() {
     out += Print("unreserved ports, small range, named netns", AuditHost(h.snap()));
   }
   {
-    Host h;  // servers spread so the free part is large; a netns path; no owners looked up
+    GoldenHost h;  // servers spread so the free part is large; a netns path; no owners looked up
     h.snap().netns = "/proc/1234/ns/net";
     h.snap().owners_resolved = false;
     h.Listen(Protocol::kTcp, 32800, -1).Listen(Protocol::kTcp, 60000, -1);
@@ -119,7 +119,7 @@ std::string AllAudits() {
     out += Print("free part large, netns path, no owners", AuditHost(h.snap()));
   }
   {
-    Host h;  // one port in range: singular texts; no part of the range is large enough
+    GoldenHost h;  // one port in range: singular texts; no part of the range is large enough
     h.snap().config.ephemeral = {30000, 45000};
     h.snap().config.reserved = PortSet::Parse("1").value();
     const int app = h.Process("x", 7);
@@ -127,7 +127,7 @@ std::string AllAudits() {
     out += Print("singular, no large free part", AuditHost(h.snap()));
   }
   {
-    Host h;  // ephemeral-port pressure: one destination over 80 %, one over 50 %, TIME_WAIT
+    GoldenHost h;  // ephemeral-port pressure: one destination over 80 %, one over 50 %, TIME_WAIT
     h.snap().config.ephemeral = {40000, 40019};
     for (Port p = 40000; p < 40017; ++p) {
       h.Connect(p, 2, 443, p < 40010 ? SocketState::kTimeWait : SocketState::kEstablished);

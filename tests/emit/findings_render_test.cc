@@ -3,14 +3,12 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "emit/render_util.h"
+
 namespace berth {
 namespace {
 
-std::string Collect(const std::function<void(const Sink&)>& render) {
-  std::string out;
-  render([&out](std::string_view s) { out += s; });
-  return out;
-}
+using test::Collect;
 
 // A port set as berth.findings/1 and berth.scan/2 write it: every port, as numbers.
 nlohmann::json PortNumbers(const PortSet& set) {

@@ -14,6 +14,7 @@
 #include "emit/firewall.h"
 #include "emit/firewall_quote.h"
 #include "emit/hostile_corpus.h"
+#include "emit/render_util.h"
 #include "support/test_support.h"
 
 namespace berth {
@@ -39,15 +40,10 @@ class TempDir {
   std::string path_;
 };
 
-std::string Render(FirewallFormat f, const std::vector<Service>& s, FirewallOptions o = {}) {
-  std::string out;
-  auto r = RenderFirewall(f, s, o, [&out](std::string_view t) { out += t; });
-  EXPECT_TRUE(r) << (r ? "" : r.error().message);
-  return out;
-}
+using test::FirewallText;
 
 // The lines that are not '#' comments.
-std::string CodeLines(const std::string& text) {
+std::string Uncommented(const std::string& text) {
   std::istringstream in(text);
   std::string out;
   for (std::string line; std::getline(in, line);) {
@@ -76,7 +72,7 @@ class FirewallHostile : public ::testing::Test {
 TEST_F(FirewallHostile, EveryLineOfEveryFormatIsOneLine) {
   for (auto f : {FirewallFormat::kNft, FirewallFormat::kIptables, FirewallFormat::kIp6tables,
                  FirewallFormat::kFirewalld, FirewallFormat::kUfw, FirewallFormat::kPowershell}) {
-    const std::string h = Render(f, hostile_), b = Render(f, benign_);
+    const std::string h = FirewallText(f, hostile_), b = FirewallText(f, benign_);
     // Same number of lines: no free text added a line break anywhere.
     EXPECT_EQ(std::count(h.begin(), h.end(), '\n'), std::count(b.begin(), b.end(), '\n'))
         << FirewallFormatName(f);
@@ -89,7 +85,7 @@ TEST_F(FirewallHostile, EveryLineOfEveryFormatIsOneLine) {
 TEST_F(FirewallHostile, RuleTextOutsideCommentsIsUnchanged) {
   for (auto f : {FirewallFormat::kNft, FirewallFormat::kIptables, FirewallFormat::kIp6tables,
                  FirewallFormat::kUfw}) {
-    EXPECT_EQ(CodeLines(Render(f, hostile_)), CodeLines(Render(f, benign_)))
+    EXPECT_EQ(Uncommented(FirewallText(f, hostile_)), Uncommented(FirewallText(f, benign_)))
         << FirewallFormatName(f);
   }
 }
@@ -98,7 +94,7 @@ TEST_F(FirewallHostile, NftAndIptablesAcceptTheRulesInANamespace) {
   BERTH_REQUIRE_ROOT();
   auto ns = test::Netns::Create("fwhostile");
   ASSERT_TRUE(ns);
-  const std::string nft = dir_.Write("rules.nft", Render(FirewallFormat::kNft, hostile_));
+  const std::string nft = dir_.Write("rules.nft", FirewallText(FirewallFormat::kNft, hostile_));
   auto r = ns->Exec({"nft", "-c", "-f", nft});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   r = ns->Exec({"nft", "-f", nft});
@@ -112,7 +108,7 @@ TEST_F(FirewallHostile, NftAndIptablesAcceptTheRulesInANamespace) {
   EXPECT_EQ(rules, 10);
   for (auto [fmt, tool] : {std::pair{FirewallFormat::kIptables, "iptables-restore"},
                            std::pair{FirewallFormat::kIp6tables, "ip6tables-restore"}}) {
-    const std::string file = dir_.Write(tool, Render(fmt, hostile_));
+    const std::string file = dir_.Write(tool, FirewallText(fmt, hostile_));
     r = ns->Exec({tool, "--test", file});
     EXPECT_EQ(r.exit_code, 0) << tool << ": " << r.err;
   }
@@ -125,15 +121,15 @@ TEST_F(FirewallHostile, HostileGroupStaysInCommentsAndLiterals) {
   o.group = group;
   for (auto f : {FirewallFormat::kNft, FirewallFormat::kIptables, FirewallFormat::kUfw,
                  FirewallFormat::kPowershell, FirewallFormat::kFirewalld}) {
-    const std::string out = Render(f, services, o);
+    const std::string out = FirewallText(f, services, o);
     EXPECT_EQ(out.find("\nline2"), std::string::npos) << FirewallFormatName(f);
   }
-  const std::string ipt = Render(FirewallFormat::kIptables, services, o);
+  const std::string ipt = FirewallText(FirewallFormat::kIptables, services, o);
   EXPECT_NE(ipt.find("--comment \"berth:__touch_"), std::string::npos);  // SafeToken
   if (test::IsRoot()) {
     auto ns = test::Netns::Create("fwgroup");
     ASSERT_TRUE(ns);
-    auto r = ns->Exec({"nft", "-c", "-f", dir_.Write("g.nft", Render(FirewallFormat::kNft, services, o))});
+    auto r = ns->Exec({"nft", "-c", "-f", dir_.Write("g.nft", FirewallText(FirewallFormat::kNft, services, o))});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     r = ns->Exec({"iptables-restore", "--test", dir_.Write("g.ipt", ipt)});
     EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -147,7 +143,7 @@ TEST_F(FirewallHostile, UfwScriptRunsWithArgumentsAsData) {
   auto services = test::HostileServices(corpus_, group);
   FirewallOptions o;
   o.group = group;
-  const std::string script = dir_.Write("ufw.sh", Render(FirewallFormat::kUfw, services, o));
+  const std::string script = dir_.Write("ufw.sh", FirewallText(FirewallFormat::kUfw, services, o));
   const std::string bin = dir_.path() + "/bin";
   ASSERT_EQ(test::Run({"mkdir", bin}).exit_code, 0);
   const std::string log = dir_.path() + "/ufw.log";
@@ -193,7 +189,7 @@ TEST_F(FirewallHostile, UfwScriptRunsWithArgumentsAsData) {
 // The firewalld script against firewall-offline-cmd in a scratch configuration directory,
 // then every service XML through python's parser: descriptions come back as text.
 TEST_F(FirewallHostile, FirewalldScriptAndServiceXml) {
-  const std::string script = dir_.Write("firewalld.sh", Render(FirewallFormat::kFirewalld, hostile_));
+  const std::string script = dir_.Write("firewalld.sh", FirewallText(FirewallFormat::kFirewalld, hostile_));
   auto r = test::Run({"sh", "-n", script});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   if (std::system("command -v firewall-offline-cmd >/dev/null 2>&1") != 0) {
@@ -307,8 +303,8 @@ TEST_F(FirewallHostile, PowerShellUntrustedTextOnlyInSingleQuotedLiterals) {
   FirewallOptions ho, bo;
   ho.group = group;
   bo.group = "x";
-  const PsScan h = ScanPowerShell(Render(FirewallFormat::kPowershell, hostile, ho));
-  const PsScan b = ScanPowerShell(Render(FirewallFormat::kPowershell, benign, bo));
+  const PsScan h = ScanPowerShell(FirewallText(FirewallFormat::kPowershell, hostile, ho));
+  const PsScan b = ScanPowerShell(FirewallText(FirewallFormat::kPowershell, benign, bo));
   ASSERT_TRUE(h.ok) << h.error;
   ASSERT_TRUE(b.ok) << b.error;
   EXPECT_EQ(h.code, b.code);  // same statements, same arguments; only literal contents differ

@@ -6,6 +6,8 @@
 #include <map>
 #include <sstream>
 
+#include "emit/render_util.h"
+
 namespace berth {
 namespace {
 
@@ -20,13 +22,7 @@ Service Svc(std::string name, ServiceProto proto, Port port, std::string group =
   return s;
 }
 
-std::string Render(FirewallFormat f, const std::vector<Service>& services,
-                   FirewallOptions o = {}) {
-  std::string out;
-  auto r = RenderFirewall(f, services, o, [&out](std::string_view s) { out += s; });
-  EXPECT_TRUE(r) << (r ? "" : r.error().message);
-  return out;
-}
+using test::FirewallText;
 
 // Lines that are rules, not comments or blank.
 std::vector<std::string> CodeLines(const std::string& text) {
@@ -92,8 +88,8 @@ TEST(RenderNft, RuleCountIndependentOfPortCount) {
       return l.ends_with(" accept") || l.ends_with(" drop");
     });
   };
-  const std::string a = Render(FirewallFormat::kNft, few);
-  const std::string b = Render(FirewallFormat::kNft, many);
+  const std::string a = FirewallText(FirewallFormat::kNft, few);
+  const std::string b = FirewallText(FirewallFormat::kNft, many);
   EXPECT_EQ(rules(a), rules(b));
   EXPECT_EQ(rules(a), 10);
   EXPECT_NE(a.find("policy drop;"), std::string::npos);
@@ -104,7 +100,7 @@ TEST(RenderNft, RuleCountIndependentOfPortCount) {
 TEST(RenderNft, PolicyAccept) {
   FirewallOptions o;
   o.policy = FirewallPolicy::kAccept;
-  EXPECT_NE(Render(FirewallFormat::kNft, {Svc("a", ServiceProto::kTcp, 1)}, o).find("policy accept;"),
+  EXPECT_NE(FirewallText(FirewallFormat::kNft, {Svc("a", ServiceProto::kTcp, 1)}, o).find("policy accept;"),
             std::string::npos);
 }
 
@@ -125,8 +121,8 @@ TEST(MultiportBatches, FifteenSlotsARangeTakesTwo) {
 TEST(RenderIptables, BatchesAndFamilies) {
   std::vector<Service> s{Svc("a", ServiceProto::kTcp, 22), Svc("b", ServiceProto::kUdp, 53),
                          Svc("c", ServiceProto::kTcp, 5432, "default", {"10.0.0.0/8", "2001:db8::/32"})};
-  const std::string v4 = Render(FirewallFormat::kIptables, s);
-  const std::string v6 = Render(FirewallFormat::kIp6tables, s);
+  const std::string v4 = FirewallText(FirewallFormat::kIptables, s);
+  const std::string v6 = FirewallText(FirewallFormat::kIp6tables, s);
   EXPECT_NE(v4.find("-A BERTH-INPUT -p tcp -m multiport --dports 22 "), std::string::npos);
   EXPECT_NE(v4.find("-A BERTH-INPUT -s 10.0.0.0/8 -p tcp -m multiport --dports 5432 "), std::string::npos);
   EXPECT_EQ(v4.find("-s 2001:db8"), std::string::npos);
@@ -140,16 +136,16 @@ TEST(RenderIptables, BatchesAndFamilies) {
   EXPECT_TRUE(v4.ends_with("-A BERTH-INPUT -j DROP\n-I INPUT 1 -j BERTH-INPUT\nCOMMIT\n")) << v4;
   FirewallOptions accept;
   accept.policy = FirewallPolicy::kAccept;
-  EXPECT_EQ(Render(FirewallFormat::kIptables, s, accept).find("-j DROP\n-I"), std::string::npos);
+  EXPECT_EQ(FirewallText(FirewallFormat::kIptables, s, accept).find("-j DROP\n-I"), std::string::npos);
 }
 
 TEST(RenderUfwAndPowershell, Shapes) {
   std::vector<Service> s{Svc("a", ServiceProto::kBoth, 1434, "db", {"192.0.2.0/24"})};
-  const std::string ufw = Render(FirewallFormat::kUfw, s);
+  const std::string ufw = FirewallText(FirewallFormat::kUfw, s);
   EXPECT_NE(ufw.find("ufw allow proto udp from 192.0.2.0/24 to any port 1434 comment 'berth:all'"),
             std::string::npos);
   EXPECT_NE(ufw.find("ufw default deny incoming"), std::string::npos);
-  const std::string ps = Render(FirewallFormat::kPowershell, s);
+  const std::string ps = FirewallText(FirewallFormat::kPowershell, s);
   EXPECT_NE(ps.find("-Direction Inbound -Action Allow -Protocol UDP -LocalPort 1434 "
                     "-RemoteAddress '192.0.2.0/24'"),
             std::string::npos);
@@ -160,7 +156,7 @@ TEST(RenderFirewalld, ServiceFilesAndZone) {
   std::vector<Service> s{Svc("mssql.instance1", ServiceProto::kTcp, 1433)};
   FirewallOptions o;
   o.zone = "internal";
-  const std::string out = Render(FirewallFormat::kFirewalld, s, o);
+  const std::string out = FirewallText(FirewallFormat::kFirewalld, s, o);
   EXPECT_NE(out.find("berth-mssql_instance1.xml"), std::string::npos);
   EXPECT_NE(out.find("<port protocol=\"tcp\" port=\"1433\"/>"), std::string::npos);
   EXPECT_NE(out.find("fw --zone=internal --add-service=berth-mssql_instance1"), std::string::npos);
@@ -188,7 +184,7 @@ TEST(Firewall, GroupAllowListIsOpenInEveryFormat) {
                                      "-Protocol UDP -LocalPort '22','3389' "}},
   };
   for (const auto& [format, needles] : expected) {
-    const std::string text = Render(format, services, o);
+    const std::string text = FirewallText(format, services, o);
     for (const std::string& n : needles) {
       EXPECT_NE(text.find(n), std::string::npos) << FirewallFormatName(format) << ": " << n
                                                  << "\n" << text;
@@ -201,7 +197,7 @@ TEST(Firewall, GroupWithOnlyAnAllowListRenders) {
   FirewallOptions o;
   o.group = "ops";
   o.allow = PortSet{{22, 22}};
-  const std::string text = Render(FirewallFormat::kNft, {}, o);
+  const std::string text = FirewallText(FirewallFormat::kNft, {}, o);
   EXPECT_NE(text.find("elements = { 22 }"), std::string::npos) << text;
 }
 

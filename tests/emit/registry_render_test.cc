@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "emit/render_util.h"
 #include "registry/berth_toml.h"
 
 namespace berth {
@@ -23,11 +24,7 @@ using registry::ServiceRecord;
 
 constexpr std::int64_t kT = 1796215055;  // 2026-12-02T12:37:35Z
 
-std::string Collect(const std::function<void(const Sink&)>& render) {
-  std::string out;
-  render([&out](std::string_view s) { out += s; });
-  return out;
-}
+using test::Collect;
 
 std::string Reason(std::string_view name, int port) {
   return fmt::format("placed by name hash: FNV-1a('{}') mod 26671 free-policy ports of "
@@ -78,7 +75,7 @@ std::vector<Group> Groups() {
 std::vector<Family> Families() { return {{"mssql", "", 1433, 10, *PortSet::Parse("1434")}}; }
 
 // Records whose free text has every kind of character JSON escaping must get right.
-std::vector<ServiceRecord> Tricky() {
+std::vector<ServiceRecord> TrickyRecords() {
   ServiceRecord r = Rec("odd", 4000, 7);
   r.service.owner = "say \"hi\" C:\\dir\\";
   r.service.description = "tab\there\nnl\rcr\bbs\fff\x01\x1f del\x7f";
@@ -128,7 +125,7 @@ json CliObservationJson(const Observation& o) {
           {"last_seen", registry::FormatUtc(o.last_seen)}};
 }
 
-std::vector<std::vector<ServiceRecord>> Cases() { return {Services(), Tricky(), {}}; }
+std::vector<std::vector<ServiceRecord>> Cases() { return {Services(), TrickyRecords(), {}}; }
 
 TEST(RegistryRender, ListText) {
   EXPECT_EQ(Collect([](const Sink& s) { RenderServiceList(Services(), 9, RenderForm::kText, s); }),
@@ -356,7 +353,7 @@ TEST(RegistryRender, AssignJsonIsCliDump2) {
 }
 
 TEST(RegistryRender, TextEscapesControlBytes) {
-  ServiceRecord r = Tricky()[0];
+  ServiceRecord r = TrickyRecords()[0];
   r.service.name = "n\x1b[2J";
   const std::string show =
       Collect([&](const Sink& s) { RenderServiceShow(r, {}, RenderForm::kText, s); });

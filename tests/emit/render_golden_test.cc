@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "emit/render_util.h"
 #include "emit/probe_render.h"
 #include "emit/scan_render.h"
 
@@ -108,11 +109,7 @@ PressureReport Pressure() {
   return p;
 }
 
-std::string Collect(const std::function<void(const Sink&)>& render) {
-  std::string out;
-  render([&out](std::string_view s) { out += s; });
-  return out;
-}
+using test::Collect;
 
 TEST(RenderGolden, ScanTextServers) {
   const HostSnapshot snap = Snapshot();
@@ -144,8 +141,8 @@ TEST(RenderGolden, ScanTextAllStatesColourRegistryPressure) {
     const std::string name = color ? "scan_all_colour.golden" : "scan_all.golden";
     EXPECT_EQ(got, Golden(name, got)) << name;
   }
-  const std::string json = Collect([&](const Sink& s) { RenderScanJson(v, s); });
-  EXPECT_EQ(json, Golden("scan_all.json.golden", json));
+  const std::string as_json = Collect([&](const Sink& s) { RenderScanJson(v, s); });
+  EXPECT_EQ(as_json, Golden("scan_all.json.golden", as_json));
 }
 
 TEST(RenderGolden, ScanTextEmpty) {
@@ -184,11 +181,11 @@ std::vector<probe::HostReport> Hosts() {
   a.address = "10.0.0.5";
   a.mappers = {{Mapper::kRpc, MapperState::kAnswered, "rpcbind v4"},
                {Mapper::kSsrp, MapperState::kSilent, ""}};
-  ServiceRecord s1;
+  probe::ServiceRecord s1;
   s1.mapper = Mapper::kRpc, s1.name = "mountd", s1.program = 100005, s1.version = 3;
   s1.netid = "tcp", s1.port = 20048, s1.dynamic = true, s1.answers = true;
   s1.static_port = StaticPort{"nfs.mountd", ServiceProto::kTcp, 20048, false, "hash"};
-  ServiceRecord s2;
+  probe::ServiceRecord s2;
   s2.mapper = Mapper::kRpc, s2.name = "nfs", s2.program = 100003, s2.version = 4;
   s2.netid = "udp", s2.port = 2049, s2.transport = Protocol::kUdp;
   a.services = {s1, s2};
@@ -198,10 +195,10 @@ std::vector<probe::HostReport> Hosts() {
   b.broadcast = "10.0.0.255";
   b.interface = "eth0";
   b.mappers = {{Mapper::kSsrp, MapperState::kAnswered, "1 instance"}};
-  ServiceRecord s3;
+  probe::ServiceRecord s3;
   s3.mapper = Mapper::kSsrp, s3.instance = "SQLEXPRESS", s3.sql_version = "16.0.1000.6";
   s3.server_name = "WIN1", s3.port = 49731, s3.dynamic = true, s3.transport = Protocol::kTcp;
-  ServiceRecord s4;
+  probe::ServiceRecord s4;
   s4.mapper = Mapper::kEpm, s4.interface_uuid = "12345778-1234-abcd-ef00-0123456789ab";
   s4.interface_version = "1.0", s4.annotation = "lsa", s4.netid = "ncacn_np";
   s4.endpoint = "\\pipe\\lsass";
@@ -214,17 +211,17 @@ TEST(RenderGolden, ProbeTextAndJson) {
   probe::ProbeSummary sum{3, 1, 1.25, std::nullopt};  // no timing: the golden predates it
   const std::string text = Collect([&](const Sink& s) { probe::RenderProbeText(hosts, sum, s); });
   EXPECT_EQ(text, Golden("probe.golden", text));
-  const std::string json = Collect([&](const Sink& s) { probe::RenderProbeJson(hosts, sum, s); });
-  EXPECT_EQ(json, Golden("probe.json.golden", json));
+  const std::string as_json = Collect([&](const Sink& s) { probe::RenderProbeJson(hosts, sum, s); });
+  EXPECT_EQ(as_json, Golden("probe.json.golden", as_json));
 }
 
 TEST(RenderGolden, ProbeJsonTiming) {
   probe::ProbeSummary sum{3, 1, 1.25, probe::ProbeTiming{true, 1000, 14, 14, 100, 100, 30, 1.5, 0.25, 3.0}};
-  const std::string json = Collect([&](const Sink& s) { probe::RenderProbeJson(Hosts(), sum, s); });
-  const auto t = nlohmann::json::parse(json)["summary"]["timing"];
+  const std::string as_json = Collect([&](const Sink& s) { probe::RenderProbeJson(Hosts(), sum, s); });
+  const auto t = nlohmann::json::parse(as_json)["summary"]["timing"];
   EXPECT_EQ(t, nlohmann::json::parse(R"({"adaptive": true, "timeout_ms": 1000, "timeouts": 14, "shortened": 14,
       "shortest_wait_ms": 100, "longest_wait_ms": 100, "rtt_samples": 30, "srtt_ms": 1.5, "rttvar_ms": 0.25,
-      "max_rtt_ms": 3.0})")) << json;
+      "max_rtt_ms": 3.0})")) << as_json;
 }
 
 }  // namespace

@@ -68,10 +68,10 @@ TEST(WindowsCollector, ParsesAndReadsWhatTheReaderExpects) {
   const auto filters = p.Named("Get-NetFirewallPortFilter");
   ASSERT_EQ(filters.size(), 1u);
   EXPECT_TRUE(filters[0].Has("-All"));
-  const auto json = p.Named("ConvertTo-Json");
-  ASSERT_EQ(json.size(), 1u);
-  EXPECT_EQ(json[0].Arg("-Depth"), "8");
-  EXPECT_TRUE(json[0].Has("-Compress"));
+  const auto to_json = p.Named("ConvertTo-Json");
+  ASSERT_EQ(to_json.size(), 1u);
+  EXPECT_EQ(to_json[0].Arg("-Depth"), "8");
+  EXPECT_TRUE(to_json[0].Has("-Compress"));
   // netsh: both families and protocols, dynamic and excluded ranges.
   const auto netsh = p.Named("netsh.exe");
   ASSERT_EQ(netsh.size(), 2u);

@@ -1,7 +1,12 @@
 // A real three-member etcd cluster on loopback for tests (../shared/docs/etcd.md): client and
-// peer ports 22379-22384 (below the ephemeral range), data in a temp dir, each member started
+// peer ports 22379-22384 (below the ephemeral range) of a network namespace the test process
+// made its own (PrivateLoopback: etcd tests run side by side, each cluster on its own loopback;
+// or, for a fleet test, the namespace of its LAN), data in a temp dir, each member started
 // with fork+exec and stopped by its own PID (SIGTERM, then SIGKILL) in the destructor, so a
 // failing test leaves nothing behind. Post() talks to the JSON gateway with cpp-httplib.
+// The members run with --unsafe-no-fsync: what they write still reaches the page cache before
+// they answer, so a member killed by a test (SIGKILL, not a power cut) loses nothing, and
+// the tests' hundreds of thousands of writes do not wait on the disk.
 #pragma once
 
 #include <httplib.h>
@@ -43,18 +48,9 @@ class EtcdCluster {
       why = "etcd is not installed (scripts/install-deps test installs etcd-server)";
       return nullptr;
     }
-    if (netns == nullptr) {  // a fresh namespace has every port free
-      for (int i = 0; i < kMembers; ++i) {
-        for (int port : {ClientPort(i), ClientPort(i) + 1}) {
-          if (PortTaken(port)) {
-            why = fmt::format("port {} is taken: another etcd (another checkout's tests?) runs "
-                              "there; a cluster started now would not be this test's",
-                              port);
-            return nullptr;
-          }
-        }
-      }
-    }
+    // On loopback, in a network namespace of this test's own: other etcd tests running at the
+    // same time have theirs, on the same ports.
+    if (netns == nullptr && !PrivateLoopback(why)) return nullptr;
     auto c = std::make_unique<EtcdCluster>();
     c->netns_ = netns;
     c->ip_ = std::move(ip);
@@ -107,7 +103,7 @@ class EtcdCluster {
          "--listen-client-urls", client, "--advertise-client-urls", client, "--listen-peer-urls",
          peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", initial,
          "--initial-cluster-state", "new", "--initial-cluster-token", "berth-test",
-         "--log-level", "error", "--logger", "zap", "--log-outputs",
+         "--log-level", "error", "--logger", "zap", "--unsafe-no-fsync", "--log-outputs",
          dir_.File(fmt::format("m{}.log", i))})));
   }
 
@@ -162,21 +158,6 @@ class EtcdCluster {
   }
 
  private:
-  // True when a TCP socket cannot bind 127.0.0.1:port.
-  static bool PortTaken(int port) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return false;
-    const int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<std::uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const bool taken = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0;
-    ::close(fd);
-    return taken;
-  }
-
   static httplib::Result PostTo(const std::string& ip, int i, const std::string& path,
                                 const std::string& body) {
     httplib::Client client(fmt::format("http://{}:{}", ip, ClientPort(i)));

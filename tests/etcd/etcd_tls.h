@@ -46,6 +46,7 @@ class TlsEtcd {
         return nullptr;
       }
     }
+    if (!PrivateLoopback(why)) return nullptr;  // as EtcdCluster: its own loopback
     auto e = std::make_unique<TlsEtcd>();
     if (!e->MakeCertificates(why)) return nullptr;
     e->server_.emplace(e->StartServer("tls", kPort, "server.crt", true));
@@ -197,7 +198,8 @@ class TlsEtcd {
         "--advertise-client-urls", client, "--listen-peer-urls", peer,
         "--initial-advertise-peer-urls", peer, "--initial-cluster", fmt::format("{}={}", name, peer),
         "--initial-cluster-state", "new", "--cert-file", File(cert), "--key-file", File("server.key"),
-        "--log-level", "error", "--logger", "zap", "--log-outputs", File(name + ".log")};
+        "--log-level", "error", "--logger", "zap", "--unsafe-no-fsync",  // as etcd_cluster.h
+        "--log-outputs", File(name + ".log")};
     if (client_cert_auth) {
       argv.insert(argv.end(), {"--client-cert-auth", "--trusted-ca-file", File("ca.crt")});
     }

@@ -24,8 +24,8 @@
 namespace berth {
 namespace {
 
-constexpr const char* kServerIp = "198.18.2.1";
-constexpr const char* kClientIp = "198.18.2.2";
+constexpr const char* kLockoutServerIp = "198.18.2.1";
+constexpr const char* kLockoutClientIp = "198.18.2.2";
 constexpr int kSessionPort = 2222;
 
 // A registry with one registered service (not the session's port) in group "ops".
@@ -53,7 +53,7 @@ port = 20001
 proto = "tcp"
 )toml";
 
-sockaddr_in Addr(const char* ip, int port) {
+sockaddr_in LockoutAddr(const char* ip, int port) {
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<std::uint16_t>(port));
@@ -66,7 +66,7 @@ sockaddr_in Addr(const char* ip, int port) {
   const int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   const int one = 1;
   ::setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in a = Addr(kServerIp, kSessionPort);
+  sockaddr_in a = LockoutAddr(kLockoutServerIp, kSessionPort);
   if (::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(lfd, 16) != 0) {
     ::_exit(3);
   }
@@ -109,8 +109,8 @@ class FirewallLockout : public ::testing::Test {
     auto r = test::Run({"ip", "-n", server_->name(), "link", "add", veth_s, "type", "veth",
                         "peer", "name", veth_c, "netns", client_->name()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    for (auto [ns, dev, ip] : {std::tuple{&*server_, veth_s, kServerIp},
-                               std::tuple{&*client_, veth_c, kClientIp}}) {
+    for (auto [ns, dev, ip] : {std::tuple{&*server_, veth_s, kLockoutServerIp},
+                               std::tuple{&*client_, veth_c, kLockoutClientIp}}) {
       ASSERT_EQ(ns->Exec({"ip", "addr", "add", std::string(ip) + "/30", "dev", dev}).exit_code, 0);
       ASSERT_EQ(ns->Exec({"ip", "link", "set", dev, "up"}).exit_code, 0);
     }
@@ -140,7 +140,7 @@ class FirewallLockout : public ::testing::Test {
     std::thread([&] {
       if (!client_->EnterThread()) return;
       fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      sockaddr_in a = Addr(kServerIp, kSessionPort);
+      sockaddr_in a = LockoutAddr(kLockoutServerIp, kSessionPort);
       if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
         ::close(fd);
         fd = -1;
@@ -213,7 +213,7 @@ TEST_F(FirewallLockout, ApplyIsRefusedNamingTheSessionAndChangesNothing) {
   auto r = Berth(kClosed, {"--format", "nft", "--apply"});
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("local port 2222"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find(kClientIp), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(kLockoutClientIp), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("--force"), std::string::npos) << r.err;
   EXPECT_EQ(Ruleset(), before);
   EXPECT_TRUE(Echoes(session_));

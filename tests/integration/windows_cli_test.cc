@@ -71,9 +71,9 @@ TEST_F(WindowsCli, CollectorScriptParsesAndJsonCarriesIt) {
   auto script = RunBerth({"collect", "--format", "powershell"});
   ASSERT_EQ(script.exit_code, 0) << script.err;
   EXPECT_TRUE(script.out.starts_with("# berth collector for Windows hosts"));
-  auto json = RunBerth({"collect", "--format", "powershell", "--json"});
-  ASSERT_EQ(json.exit_code, 0) << json.err;
-  const auto doc = nlohmann::json::parse(json.out);
+  auto as_json = RunBerth({"collect", "--format", "powershell", "--json"});
+  ASSERT_EQ(as_json.exit_code, 0) << as_json.err;
+  const auto doc = nlohmann::json::parse(as_json.out);
   EXPECT_EQ(doc.at("schema"), "berth.collect/1");
   EXPECT_EQ(doc.at("output_schema"), "berth.windows/1");
   EXPECT_EQ(doc.at("script"), script.out);
@@ -92,13 +92,13 @@ TEST_F(WindowsCli, ScanOfACollectedHostHasExactFindingsInBothEncodings) {
     EXPECT_EQ(FindingLines(r.out), kWinSql01Findings) << file;
   }
   // berth scan --json of a collected host reads back as a recorded host (fds unknown: null).
-  auto json = RunBerth({"scan", "--from", Fixture("ps7-collector.json"), "--json", "--no-registry"});
+  auto as_json = RunBerth({"scan", "--from", Fixture("ps7-collector.json"), "--json", "--no-registry"});
   const std::string saved = dir_ + "/win-scan.json";
   {
     std::ofstream out(saved);
-    out << json.out;
+    out << as_json.out;
   }
-  EXPECT_NE(json.out.find("\"fd\":null"), std::string::npos);
+  EXPECT_NE(as_json.out.find("\"fd\":null"), std::string::npos);
   auto replay = RunBerth({"scan", "--from", saved, "--json", "--no-registry"});
   EXPECT_NE(replay.exit_code, 2) << replay.err;
   EXPECT_EQ(nlohmann::json::parse(replay.out).at("sockets").size(), 13u);
@@ -194,10 +194,10 @@ TEST_F(WindowsCli, RemedyClaimsThroughTheRegistryAndWritesAParsableScript) {
   EXPECT_EQ(again.err.find("berth: claimed"), std::string::npos) << again.err;
   EXPECT_NE(r.err.find("berth: claimed mssql.sqlexpress = "), std::string::npos) << r.err;
 
-  auto json = Berth({"remedy", "--format", "powershell", "--from", Fixture("ps7-collector.json"), "--json",
+  auto as_json = Berth({"remedy", "--format", "powershell", "--from", Fixture("ps7-collector.json"), "--json",
                      "--rpc-ports", "5000-5255"});
-  ASSERT_EQ(json.exit_code, 0) << json.err;
-  const auto plan = nlohmann::json::parse(json.out);
+  ASSERT_EQ(as_json.exit_code, 0) << as_json.err;
+  const auto plan = nlohmann::json::parse(as_json.out);
   EXPECT_EQ(plan.at("schema"), "berth.windows-remedy/1");
   EXPECT_EQ(plan.at("rpc_ports"), nlohmann::json::array({5000, 5255}));
   EXPECT_EQ(plan.at("sql")[1].at("connection_string"), "Server=tcp:WIN-SQL01," + std::to_string(port));

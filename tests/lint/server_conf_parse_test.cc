@@ -12,13 +12,13 @@
 namespace berth::lint {
 namespace {
 
-std::vector<PortDecl> Read(ConfigFormat f, std::string_view file, std::string_view text) {
+std::vector<PortDecl> ReadDecls(ConfigFormat f, std::string_view file, std::string_view text) {
   auto r = ReadPortDecls(f, file, text);
   EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().message);
   return r ? *r : std::vector<PortDecl>{};
 }
 
-void ExpectAt(const PortDecl& d, int line, int column, PortRange ports) {
+void ExpectRangeAt(const PortDecl& d, int line, int column, PortRange ports) {
   EXPECT_EQ(d.where.line, line) << d.key_path;
   EXPECT_EQ(d.where.column, column) << d.key_path;
   EXPECT_EQ(d.ports, ports) << d.key_path;
@@ -38,21 +38,21 @@ TEST(HaproxyParse, BindInFrontendAndListenSections) {
       "backend app\n    bind :1\n    server a 10.0.0.1:8080 check\n"
       "listen db 0.0.0.0:5432\n"
       "    bind [::1]:6432\n";
-  auto d = Read(ConfigFormat::kHaproxy, "/etc/haproxy/haproxy.cfg", text);
+  auto d = ReadDecls(ConfigFormat::kHaproxy, "/etc/haproxy/haproxy.cfg", text);
   ASSERT_EQ(d.size(), 6u);
-  ExpectAt(d[0], 6, 11, PortRange{80, 80});
+  ExpectRangeAt(d[0], 6, 11, PortRange{80, 80});
   EXPECT_EQ(d[0].service, "web");
   EXPECT_EQ(d[0].key_path, "web.bind");
   EXPECT_EQ(d[0].address, "");
-  ExpectAt(d[1], 6, 17, PortRange{8443, 8443});
+  ExpectRangeAt(d[1], 6, 17, PortRange{8443, 8443});
   EXPECT_EQ(d[1].address, "");  // ":::8443": IPv6's any address
-  ExpectAt(d[2], 7, 25, PortRange{40000, 40010});
+  ExpectRangeAt(d[2], 7, 25, PortRange{40000, 40010});
   EXPECT_EQ(d[2].address, "127.0.0.1");
-  ExpectAt(d[3], 9, 17, PortRange{443, 443});
+  ExpectRangeAt(d[3], 9, 17, PortRange{443, 443});
   EXPECT_EQ(d[3].proto, Protocol::kUdp);
-  ExpectAt(d[4], 14, 19, PortRange{5432, 5432});
+  ExpectRangeAt(d[4], 14, 19, PortRange{5432, 5432});
   EXPECT_EQ(d[4].service, "db");
-  ExpectAt(d[5], 15, 16, PortRange{6432, 6432});
+  ExpectRangeAt(d[5], 15, 16, PortRange{6432, 6432});
   EXPECT_EQ(d[5].address, "::1");
 }
 
@@ -65,18 +65,18 @@ TEST(ApacheParse, ListenAndVirtualHosts) {
       "Listen ${APACHE_PORT}\n"
       "<VirtualHost *:80 [::1]:40080>\n</VirtualHost>\n"
       "<virtualhost _default_:443>\n<VirtualHost *>\n";
-  auto d = Read(ConfigFormat::kApache, "/etc/apache2/ports.conf", text);
+  auto d = ReadDecls(ConfigFormat::kApache, "/etc/apache2/ports.conf", text);
   ASSERT_EQ(d.size(), 6u);
-  ExpectAt(d[0], 2, 8, PortRange{80, 80});
+  ExpectRangeAt(d[0], 2, 8, PortRange{80, 80});
   EXPECT_EQ(d[0].service, "apache");
-  ExpectAt(d[1], 4, 9, PortRange{443, 443});
-  ExpectAt(d[2], 6, 22, PortRange{8080, 8080});
+  ExpectRangeAt(d[1], 4, 9, PortRange{443, 443});
+  ExpectRangeAt(d[2], 6, 22, PortRange{8080, 8080});
   EXPECT_EQ(d[2].address, "2001:db8::1");
-  ExpectAt(d[3], 8, 16, PortRange{80, 80});
+  ExpectRangeAt(d[3], 8, 16, PortRange{80, 80});
   EXPECT_EQ(d[3].key_path, "VirtualHost");
-  ExpectAt(d[4], 8, 25, PortRange{40080, 40080});
+  ExpectRangeAt(d[4], 8, 25, PortRange{40080, 40080});
   EXPECT_EQ(d[4].address, "::1");
-  ExpectAt(d[5], 10, 24, PortRange{443, 443});
+  ExpectRangeAt(d[5], 10, 24, PortRange{443, 443});
 }
 
 TEST(ExecStartParse, PortFlagsOfKnownProgramsOnly) {
@@ -89,18 +89,18 @@ TEST(ExecStartParse, PortFlagsOfKnownProgramsOnly) {
       "ExecStart=-@/usr/bin/memcached memcached -p 11211 -U 11212 -m 64 --port=0\n"
       "ExecStart=/usr/bin/python3 -m http.server -p 8000\n"  // -p is not known for python3
       "ExecStart=\"/usr/bin/sshd\" -D -p \"2222\"\n";
-  auto d = Read(ConfigFormat::kSystemdService, "/etc/systemd/system/cache.service", text);
+  auto d = ReadDecls(ConfigFormat::kSystemdService, "/etc/systemd/system/cache.service", text);
   ASSERT_EQ(d.size(), 5u);
-  ExpectAt(d[0], 5, 58, PortRange{6380, 6380});
+  ExpectRangeAt(d[0], 5, 58, PortRange{6380, 6380});
   EXPECT_EQ(d[0].service, "redis");
   EXPECT_EQ(d[0].key_path, "ExecStart --port");
-  ExpectAt(d[1], 6, 16, PortRange{6381, 6381});
+  ExpectRangeAt(d[1], 6, 16, PortRange{6381, 6381});
   EXPECT_EQ(d[1].key_path, "ExecStart --tls-port");
-  ExpectAt(d[2], 7, 45, PortRange{11211, 11211});
+  ExpectRangeAt(d[2], 7, 45, PortRange{11211, 11211});
   EXPECT_EQ(d[2].service, "memcached");
-  ExpectAt(d[3], 7, 54, PortRange{11212, 11212});
+  ExpectRangeAt(d[3], 7, 54, PortRange{11212, 11212});
   EXPECT_EQ(d[3].proto, Protocol::kUdp);  // --port=0 turns TCP off: no declaration
-  ExpectAt(d[4], 9, 34, PortRange{2222, 2222});
+  ExpectRangeAt(d[4], 9, 34, PortRange{2222, 2222});
   EXPECT_EQ(d[4].service, "sshd");
 }
 
@@ -110,7 +110,7 @@ TEST(OdbcParse, NamedInstanceWithoutAPortIsABrowserClient) {
       "[sales]\nDriver = ODBC Driver 18 for SQL Server\nServer = tcp:sql1\\SALES\nPassword = hunter2\n"
       "[main]\nDriver = FreeTDS\nServer = sql2\\MAIN\nPort = 1533\n"
       "[pinned]\nServer = sql3\\PIN,1433\n";
-  auto d = Read(ConfigFormat::kOdbc, "/etc/odbc.ini", text);
+  auto d = ReadDecls(ConfigFormat::kOdbc, "/etc/odbc.ini", text);
   ASSERT_EQ(d.size(), 2u);
   EXPECT_EQ(d[0].mapper, Mapper::kSqlBrowser);
   EXPECT_EQ(d[0].where.line, 5);
@@ -118,7 +118,7 @@ TEST(OdbcParse, NamedInstanceWithoutAPortIsABrowserClient) {
   EXPECT_EQ(d[0].address, "sql1");
   EXPECT_EQ(d[0].instance, "SALES");
   EXPECT_EQ(d[0].service, "mssql.sales");
-  ExpectAt(d[1], 10, 8, PortRange{1533, 1533});
+  ExpectRangeAt(d[1], 10, 8, PortRange{1533, 1533});
   EXPECT_EQ(d[1].kind, DeclKind::kTarget);
   EXPECT_EQ(d[1].address, "sql2");
   for (const PortDecl& x : d) EXPECT_EQ(x.text.find("hunter2"), std::string::npos);
@@ -129,14 +129,14 @@ TEST(FreetdsParse, InstanceIsAPortMapperDependency) {
       "[global]\n\ttds version = auto\n"
       "[reports]\n\thost = sql3.example.com\n\tinstance = REPORTS\n"
       "[main]\n\thost = sql4\n\tport = 1433\n";
-  auto d = Read(ConfigFormat::kFreetds, "/etc/freetds/freetds.conf", text);
+  auto d = ReadDecls(ConfigFormat::kFreetds, "/etc/freetds/freetds.conf", text);
   ASSERT_EQ(d.size(), 2u);
   EXPECT_EQ(d[0].mapper, Mapper::kSqlBrowser);
   EXPECT_EQ(d[0].where.line, 5);
   EXPECT_EQ(d[0].where.column, 13);
   EXPECT_EQ(d[0].address, "sql3.example.com");
   EXPECT_EQ(d[0].service, "mssql.reports");
-  ExpectAt(d[1], 8, 9, PortRange{1433, 1433});
+  ExpectRangeAt(d[1], 8, 9, PortRange{1433, 1433});
   auto findings = ApplyRules(d, {});
   ASSERT_EQ(findings.size(), 1u);
   EXPECT_EQ(findings[0].rule, LintRule::kPortMapperClient);
@@ -153,7 +153,7 @@ TEST(ConnstrParse, GoMssqldbAndPymssql) {
       "conn = pymssql.connect(server=r'sql8\\INST8', user='sa', password='pw')\n"
       "conn = pymssql.connect(server=\"sql9\\\\INST9\", port=1433)\n"
       "conn = pymssql.connect(host='sql10\\\\INST10')\n";
-  auto d = Read(ConfigFormat::kText, "app.go", text);
+  auto d = ReadDecls(ConfigFormat::kText, "app.go", text);
   ASSERT_EQ(d.size(), 3u);
   EXPECT_EQ(d[0].where.line, 1);
   EXPECT_EQ(d[0].where.column, 29);

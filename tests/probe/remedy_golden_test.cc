@@ -15,7 +15,7 @@
 namespace berth::probe {
 namespace {
 
-ServiceRecord Rpc(std::uint32_t program, std::string name, Port port) {
+ServiceRecord RpcRecord(std::uint32_t program, std::string name, Port port) {
   ServiceRecord s;
   s.mapper = Mapper::kRpc;
   s.program = program;
@@ -42,9 +42,9 @@ std::string Print(std::string_view title, const HostReport& r) {
 std::string All() {
   HostReport r;
   r.target = "nfs1";
-  r.services = {Rpc(100003, "nfs", 40100), Rpc(100005, "mountd", 40101),
-                Rpc(100021, "nlockmgr", 40102), Rpc(100024, "status", 40103),
-                Rpc(100099, "custom", 40104), Rpc(100098, "", 40105)};
+  r.services = {RpcRecord(100003, "nfs", 40100), RpcRecord(100005, "mountd", 40101),
+                RpcRecord(100021, "nlockmgr", 40102), RpcRecord(100024, "status", 40103),
+                RpcRecord(100099, "custom", 40104), RpcRecord(100098, "", 40105)};
   std::string out = Print("every NFS program, default pins", r);
   for (ServiceRecord& s : r.services) {
     s.static_port = StaticPort{"x", ServiceProto::kBoth, static_cast<Port>(s.program % 1000 + 9000),

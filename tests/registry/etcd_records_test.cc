@@ -13,7 +13,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::string Fixture(const std::string& name) {
+std::string RecordsFixture(const std::string& name) {
   std::ifstream in(std::string(BERTH_FIXTURES) + "/fuzz/etcd_records_fuzz/" + name, std::ios::binary);
   std::stringstream s;
   s << in.rdbuf();
@@ -21,21 +21,21 @@ std::string Fixture(const std::string& name) {
 }
 
 TEST(EtcdRecords, ValuesWrittenByBerthOnARealServerDecode) {
-  auto s = DecodeService(Fixture("service.json"), "/dev/g/1/services/dns");
+  auto s = DecodeService(RecordsFixture("service.json"), "/dev/g/1/services/dns");
   ASSERT_TRUE(s) << s.error().message;
   EXPECT_EQ(s->service.name, "dns");
   EXPECT_EQ(s->service.proto, ServiceProto::kBoth);
   EXPECT_EQ(s->service.group, "win");
   EXPECT_EQ(s->service.tags, std::vector<std::string>{"prod"});
   EXPECT_EQ(s->revision, 0);  // not stored: the key's mod_revision stands for it
-  auto g = DecodeGroup(Fixture("group.json"), "k");
+  auto g = DecodeGroup(RecordsFixture("group.json"), "k");
   ASSERT_TRUE(g) << g.error().message;
   EXPECT_EQ(g->ephemeral, (PortSet{{49152, 65535}}));
   EXPECT_EQ(g->allow, (PortSet{{135, 135}}));
-  auto f = DecodeFamily(Fixture("family.json"), "k");
+  auto f = DecodeFamily(RecordsFixture("family.json"), "k");
   ASSERT_TRUE(f) << f.error().message;
   EXPECT_EQ(f->base, 14330);
-  auto h = DecodeHostScans(Fixture("host.json"), "k");
+  auto h = DecodeHostScans(RecordsFixture("host.json"), "k");
   ASSERT_TRUE(h) << h.error().message;
   EXPECT_EQ(h->scans.size(), 2u);
   EXPECT_FALSE(h->observations.empty());

@@ -2,7 +2,8 @@
 // fetched by scripts/install-deps test), from node's own test runner, against a real
 // `berth serve` on loopback whose registry is filled by the real CLI and serve_fixture.
 // Run by ctest (tests/CMakeLists.txt: server.page). Missing chromium or playwright-core:
-// the tests skip, and fail under CI=true. Screenshots go to docs/img/serve-*.png.
+// the tests skip, and fail under CI=true. Screenshots go to a temp dir; with
+// BERTH_UPDATE_SCREENSHOTS=1 to docs/img/serve-*.png (then review them).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
@@ -14,6 +15,10 @@ const berth = process.env.BERTH_BINARY;
 const fixture = process.env.BERTH_SERVE_FIXTURE;
 const pwDir = process.env.BERTH_PLAYWRIGHT_DIR || "";
 const sourceDir = process.env.BERTH_SOURCE_DIR;
+// A test run never writes into the checkout unless asked to.
+const updateShots = process.env.BERTH_UPDATE_SCREENSHOTS === "1" && Boolean(sourceDir);
+const shotDir = updateShots ? path.join(sourceDir, "docs", "img")
+                            : fs.mkdtempSync(path.join(os.tmpdir(), "berth-page-shots-"));
 const chromiumPath = "/usr/bin/chromium";
 const token = "page-token-0123456789abcdef";
 
@@ -85,6 +90,7 @@ after(async () => {
   if (browser) await browser.close();
   for (const c of children) await stopChild(c);
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  if (!updateShots) fs.rmSync(shotDir, { recursive: true, force: true });
 });
 
 // A page that records dialogs, page errors and console errors, loaded and rendered once.
@@ -100,9 +106,8 @@ async function openPage() {
 }
 
 function screenshot(page, name, options = {}) {
-  if (!sourceDir) return;
-  const out = path.join(sourceDir, "docs", "img", `serve-${name}.png`);
-  fs.mkdirSync(path.dirname(out), { recursive: true });
+  const out = path.join(shotDir, `serve-${name}.png`);
+  fs.mkdirSync(shotDir, { recursive: true });
   return page.screenshot({ path: out, ...options });
 }
 
@@ -125,7 +130,7 @@ test("the hosts and their ports are shown", async (t) => {
   await page.fill("#f-host", "");
   await page.fill("#f-port", "");
   await screenshot(page, "overview", { fullPage: false });
-  await (await page.$("#grid")).screenshot({ path: sourceDir ? path.join(sourceDir, "docs/img/serve-grid.png") : undefined });
+  await (await page.$("#grid")).screenshot({ path: path.join(shotDir, "serve-grid.png") });
   assert.deepEqual(seen.errors, []);
   await page.close();
 });

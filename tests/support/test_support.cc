@@ -1,10 +1,13 @@
 #include "support/test_support.h"
 
 #include <fcntl.h>
+#include <net/if.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -181,6 +184,32 @@ bool Netns::EnterThread() const {
   const bool ok = ::setns(fd, CLONE_NEWNET) == 0;
   ::close(fd);
   return ok;
+}
+
+bool PrivateLoopback(std::string& why) {
+  static bool done = false;
+  if (done) return true;
+  if (::unshare(CLONE_NEWNET) != 0) {
+    why = std::string("a private network namespace for this test's fixed loopback ports needs "
+                      "root (unshare: ") + std::strerror(errno) + ")";
+    return false;
+  }
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  bool up = false;
+  if (fd >= 0 && ::ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
+    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+    up = ::ioctl(fd, SIOCSIFFLAGS, &ifr) == 0;
+  }
+  const int err = errno;
+  if (fd >= 0) ::close(fd);
+  if (!up) {
+    why = std::string("bringing loopback up in this test's network namespace: ") + std::strerror(err);
+    return false;
+  }
+  done = true;
+  return true;
 }
 
 }  // namespace berth::test

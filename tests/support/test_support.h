@@ -95,4 +95,11 @@ class Netns {
   std::string name_;
 };
 
+// Moves this test process into a network namespace of its own (unshare(CLONE_NEWNET) of the
+// calling thread: every thread and process it starts from then on is in it too) with only
+// loopback, up. Tests whose peers listen on fixed loopback ports (the etcd clusters) can then
+// run at the same time as each other. Nothing to remove: the namespace goes with the process.
+// Once per process; false (the reason in `why`) without CAP_SYS_ADMIN.
+bool PrivateLoopback(std::string& why);
+
 }  // namespace berth::test
