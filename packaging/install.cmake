@@ -10,6 +10,9 @@ set(CMAKE_INSTALL_DEFAULT_COMPONENT_NAME berth)
 # berth itself looks for its registry in /var/lib/berth whatever the prefix (src/registry).
 set(BERTH_STATE_DIR /var/lib/berth CACHE PATH "berth's state directory (the root registry)")
 install(TARGETS berth RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# berth pin's LD_PRELOAD shim (docs/pin.md), private to berth: where it looks, ../lib/berth
+# beside its binary (not the multiarch library dir, which is for libraries others link).
+install(TARGETS berth_pin_preload LIBRARY DESTINATION lib/berth)
 
 # Man pages, compressed as Debian ships them: berth(1) and berth-COMMAND(1) (tools/gen-man).
 if(HELP2MAN)
