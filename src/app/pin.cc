@@ -1,5 +1,6 @@
 #include "app/pin.h"
 
+#include <csignal>
 #include <cstdlib>
 
 #include <fmt/core.h>
@@ -26,6 +27,15 @@ Result<void> ChangeReservation(Port port, bool add) {
 
 void Warn(const PinEvents& events, std::string_view text) {
   if (events.warning) events.warning(text);
+}
+
+// The moments between the steps of the setup, for the kill -9 tests (docs/pin.md): with
+// BERTH_PIN_STOP_AT=STAGE berth stops itself there (SIGSTOP), so a test can SIGKILL it at
+// exactly that point without guessing with sleeps. Stages: cgroup (made), reserved (port
+// added to ip_local_reserved_ports), attached (BPF programs on the cgroup).
+void StopHereIfAsked(std::string_view stage) {
+  const char* at = std::getenv("BERTH_PIN_STOP_AT");
+  if (at != nullptr && stage == at) (void)std::raise(SIGSTOP);
 }
 
 }  // namespace
@@ -64,6 +74,7 @@ Result<ChildEnd> StartAndWait(const ChildSpec& spec, const PinPlan& plan, const 
 Result<ChildEnd> RunInCgroup(const PinCgroup& cgroup, const PinPlan& plan,
                              const std::vector<std::string>& argv, const PinEvents& events) {
   const BindBpf bpf = BERTH_TRY(BindBpf::Attach(cgroup.dir_fd(), plan.rewrite));
+  StopHereIfAsked("attached");
   return StartAndWait({argv, cgroup.procs_fd(), false, {}}, plan, events);
 }
 
@@ -185,6 +196,7 @@ Result<PinOutcome> RunPinned(const PinPlan& plan, const std::vector<std::string>
     auto made = PinCgroup::Create(will_reserve ? std::optional<Port>(port) : std::nullopt);
     if (!made) return std::unexpected(made.error());
     cgroup.emplace(std::move(*made));
+    StopHereIfAsked("cgroup");
   }
   PinOutcome out;
   if (will_reserve) {
@@ -192,6 +204,7 @@ Result<PinOutcome> RunPinned(const PinPlan& plan, const std::vector<std::string>
       Warn(events, fmt::format("port {} could not be reserved: {}", port, r.error().message));
     } else {
       out.reserved_added = true;
+      StopHereIfAsked("reserved");
     }
   }
   Result<ChildEnd> end = cgroup ? RunInCgroup(*cgroup, plan, argv, events)

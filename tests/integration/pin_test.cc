@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <sstream>
 #include <thread>
 
@@ -514,6 +515,44 @@ TEST_F(PinTest, KillNineOfBerthLeavesACgroupTheNextPinRemoves) {
   EXPECT_TRUE(WaitFor([&] { return !Listening(port); }));
   EXPECT_FALSE(HasPinCgroupOf(killed));
   EXPECT_TRUE(Reserved().contains(port)) << "docs/pin.md says the seccomp engine leaves it";
+}
+
+// The process state letter of `pid` (/proc/PID/stat), or '?' when it cannot be read.
+char ProcState(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::size_t close = stat.rfind(')');
+  return close != std::string::npos && close + 2 < stat.size() ? stat[close + 2] : '?';
+}
+
+// Kill -9 of berth between the steps of its setup, each stage in turn (BERTH_PIN_STOP_AT
+// stops berth there; the test then SIGKILLs it): what remains is the cgroup, named after the
+// reservation if one was to be made, and the reservation once made; the next pin removes both.
+TEST_F(PinTest, KillNineAtEachSetupStepLeavesWhatTheNextPinRemoves) {
+  const Port port = Assign("web", "tcp");
+  for (const std::string stage : {"cgroup", "reserved", "attached"}) {
+    SCOPED_TRACE("killed at " + stage);
+    pid_t killed = 0;
+    {
+      std::vector<std::string> argv = Pin("web", {"--engine", "cgroup-bpf"},
+                                          {kPython, "-m", "http.server", "0", "--bind", "127.0.0.1"});
+      argv.insert(argv.begin(), {"env", "BERTH_PIN_STOP_AT=" + stage});  // env and nsenter exec
+      Proc berth(argv);
+      ASSERT_TRUE(WaitFor([&] { return ProcState(berth.pid()) == 'T' || !berth.Running(); }));
+      ASSERT_EQ(ProcState(berth.pid()), 'T') << "berth did not stop at " << stage;
+      killed = berth.pid();
+      ASSERT_EQ(::kill(killed, SIGKILL), 0);
+      EXPECT_EQ(berth.Reap(), 128 + SIGKILL);
+    }
+    EXPECT_FALSE(Listening(port)) << "the command never started";
+    EXPECT_TRUE(HasPinCgroupOf(killed));
+    EXPECT_EQ(Reserved().contains(port), stage != "cgroup");
+    CommandResult r = test::Run(Pin("web", {}, {"true"}));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find("which was killed"), std::string::npos) << r.err;
+    EXPECT_FALSE(HasPinCgroupOf(killed));
+    EXPECT_FALSE(Reserved().contains(port));
+  }
 }
 
 TEST_F(PinTest, PrintUnitGivesTheSocketActivationAlternative) {
