@@ -232,6 +232,11 @@ Result<LintReport> Lint(const LintRequest& request, registry::Store* store) {
                                                     request.group, store->Location()));
     }
   }
+  std::vector<lint::ProbedInstance> probed;
+  if (!request.probe_file.empty()) {
+    const std::string text = BERTH_TRY(ReadWholeFile(request.probe_file));
+    probed = BERTH_TRY(lint::ParseProbeInstances(text, request.probe_file));
+  }
   LintReport report;
   Walker walker(request, report);
   for (const std::string& path : request.paths) BERTH_TRY(walker.Path(path));
@@ -240,6 +245,12 @@ Result<LintReport> Lint(const LintRequest& request, registry::Store* store) {
   if (group) {
     ctx.group = group->name;
     ctx.group_ephemeral = group->ephemeral;
+  }
+  ctx.probe_file = request.probe_file;
+  for (const lint::ProbedInstance& p : probed) {
+    for (const std::string& host : {p.target, p.address}) {
+      if (!host.empty()) ctx.probed.emplace(lint::ProbedKey(host, p.instance), p);
+    }
   }
   report.findings = lint::ApplyRules(report.decls, ctx);
   return report;

@@ -27,6 +27,8 @@ struct LintRequest {
   std::vector<std::string> exclude;  // fnmatch globs: files and directories skipped
   bool gitignore = true;             // skip what .gitignore files below a directory ignore
   std::string group;                 // a registry group whose hosts' ephemeral ranges count too
+  std::string probe_file;            // a `berth probe --json` file: the SQL Server instances'
+                                     // ports for clients that name an instance without one
 };
 
 struct LintReport {
@@ -40,7 +42,7 @@ struct LintReport {
 // Lints what `request` names. `store` may be null (no registry). Failure: kNotFound for a
 // path that does not exist or a group the registry does not have, kInvalidArgument for no
 // path at all or a group without a registry, kMalformed past kMaxLintFiles files, the
-// store's error when the group cannot be read.
+// store's error when the group cannot be read; the probe file's read or parse error.
 [[nodiscard]] Result<LintReport> Lint(const LintRequest& request, registry::Store* store);
 
 struct FixOutcome {

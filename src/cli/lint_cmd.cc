@@ -221,10 +221,15 @@ void AddLintCommand(CLI::App& app, int& exit_code) {
                   "a registry group: the ephemeral ranges of its hosts (berth group add --ephemeral) "
                   "count too, not only Linux's default")
       ->type_name("G");
+  cmd->add_option("--probe", flags->request.probe_file,
+                  "a 'berth probe --json' file: clients naming a SQL Server instance without a "
+                  "port get the port it found, when that port is static (a dynamic one is "
+                  "named, not written)")
+      ->type_name("FILE");
   cmd->add_flag("--fix", flags->fix,
                 "rewrite what is certain, in place and atomically, every other byte kept: quote "
                 "Compose's base-60 entries, Server=HOST:PORT to HOST,PORT, and, with the "
-                "registry, its port for the service or the named instance; then lint again");
+                "registry (or --probe), its port for the service or the named instance; then lint again");
   cmd->add_flag("--diff", flags->diff,
                 "print what --fix would write as a unified diff (apply it with patch -p1 from "
                 "this directory), and write nothing; findings are not printed");

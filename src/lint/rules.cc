@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -10,6 +11,7 @@
 #include "core/classify.h"
 #include "core/fix_commands.h"
 #include "core/port_mappers.h"
+#include "lint/line_reader.h"
 
 namespace berth::lint {
 namespace {
@@ -36,6 +38,13 @@ const Service* Registered(const PortDecl& d, const RuleContext& ctx) {
   if (d.service.empty()) return nullptr;
   auto it = ctx.registry.find(d.service);
   return it == ctx.registry.end() ? nullptr : &it->second;
+}
+
+// What berth probe found for the instance a client names (lint --probe), or null.
+const ProbedInstance* Probed(const PortDecl& d, const RuleContext& ctx) {
+  if (ctx.probed.empty() || d.instance.empty()) return nullptr;
+  auto it = ctx.probed.find(ProbedKey(d.address, d.instance));
+  return it == ctx.probed.end() ? nullptr : &it->second;
 }
 
 // The name a printed `berth assign` gives the declaration's service: its own, else one made
@@ -212,20 +221,46 @@ void MapperRule(const PortDecl& d, const RuleContext& ctx, std::vector<LintFindi
                         "the instance's dynamic port must stay open",
                         d.instance);
     const Service* s = Registered(d, ctx);
-    const std::string port = s ? fmt::format("{}", s->port) : "PORT";
+    const ProbedInstance* p = s == nullptr ? Probed(d, ctx) : nullptr;
+    // The port to write: the registry's, else one berth probe saw that does not move (the
+    // registry's static port it reported, or a port outside the dynamic range). A dynamic
+    // port seen by the probe is the instance's port until its next start only.
+    std::optional<Port> known;
+    std::string whose;
+    if (s != nullptr) {
+      known = s->port;
+      whose = fmt::format(", the registry's port for {}", s->name);
+    } else if (p != nullptr && p->registered) {
+      known = *p->registered;
+      whose = fmt::format(", the registry's port for {}\\{} as berth probe reported it ({})",
+                          p->target, p->instance, ctx.probe_file);
+    } else if (p != nullptr && !p->dynamic) {
+      known = p->port;
+      whose = fmt::format(", the static port {}\\{} listens on (berth probe, {})", p->target,
+                          p->instance, ctx.probe_file);
+    }
+    const std::string port = known ? fmt::format("{}", *known) : "PORT";
     // Only connection strings carry their server value: the other forms (go-mssqldb, pymssql,
     // odbc.ini, freetds.conf) change in more than one place.
     const bool editable = d.key_path != "jdbc:jtds" && !d.text.empty();
-    f.fix = fmt::format("connect to the port: {}{}", ClientPortForm(d, port),
-                        s ? fmt::format(", the registry's port for {}", s->name)
-                          : fmt::format(", where PORT is the one 'berth assign {} "
-                                        "--allow-iana' prints and records, set as the instance's "
-                                        "TCP port (SQL Server Configuration Manager, IPAll, TCP "
-                                        "Port{})",
-                                        d.service, editable ? "; then lint --fix writes it here" : ""));
-    if (s != nullptr && editable) {
+    const std::string assign = fmt::format(
+        "where PORT is the one 'berth assign {} --allow-iana' prints and records, set as the "
+        "instance's TCP port (SQL Server Configuration Manager, IPAll, TCP Port{})",
+        d.service, editable ? "; then lint --fix writes it here" : "");
+    if (known) {
+      f.fix = fmt::format("connect to the port: {}{}", ClientPortForm(d, port), whose);
+    } else if (p != nullptr) {
+      f.fix = fmt::format("{}\\{} listens on dynamic port {} now (berth probe, {}), which moves "
+                          "when the instance restarts: give it a static port first, then connect "
+                          "to that: {}, {}",
+                          p->target, p->instance, p->port, ctx.probe_file,
+                          ClientPortForm(d, port), assign);
+    } else {
+      f.fix = fmt::format("connect to the port: {}, {}", ClientPortForm(d, port), assign);
+    }
+    if (known && editable) {
       const char sep = d.key_path == "jdbc:sqlserver" ? ':' : ',';
-      f.edit = Edit{d.text_offset, d.text, fmt::format("{}{}{}", d.text, sep, s->port)};
+      f.edit = Edit{d.text_offset, d.text, fmt::format("{}{}{}", d.text, sep, *known)};
     }
     out.push_back(std::move(f));
   }
@@ -338,6 +373,10 @@ std::vector<LintFinding> ApplyRules(std::span<const PortDecl> decls, const RuleC
            std::tuple(b.where.file, b.where.line, b.where.column, LintRuleName(b.rule));
   });
   return out;
+}
+
+std::string ProbedKey(std::string_view host, std::string_view instance) {
+  return AsciiLower(host) + "\\" + AsciiLower(instance);
 }
 
 }  // namespace berth::lint

@@ -11,6 +11,7 @@
 
 #include "core/service.h"
 #include "lint/port_decl.h"
+#include "lint/probe_json_parse.h"
 
 namespace berth::lint {
 
@@ -26,7 +27,14 @@ struct RuleContext {
   // 443, an HAProxy front end on :80 and :443). The registry holds one port a service, so
   // writing it over each would make them collide: no edit for those.
   std::set<std::string, std::less<>> several_ports;
+  // What `berth lint --probe FILE` read: the SQL Server instances found, by
+  // ProbedKey(host, instance) for their target and their address; `probe_file` names the file.
+  std::map<std::string, ProbedInstance, std::less<>> probed;
+  std::string probe_file;
 };
+
+// "host\instance", lower case: how `probed` is keyed.
+std::string ProbedKey(std::string_view host, std::string_view instance);
 
 // The findings for `decls`, sorted by file, line, column and rule id.
 std::vector<LintFinding> ApplyRules(std::span<const PortDecl> decls, const RuleContext& ctx);

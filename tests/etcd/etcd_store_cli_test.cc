@@ -222,7 +222,10 @@ TEST_F(EtcdCli, NoQuorumFailsClearlyAndWritesNothing) {
   EXPECT_THAT(status.out, HasSubstr("down"));
   cluster_->StartMember(1);
   cluster_->StartMember(2);
-  ASSERT_TRUE(cluster_->WaitForLeader(0));
+  // Every member back and caught up (the status below asks each within its own deadline).
+  for (int i = 0; i < EtcdCluster::kMembers; ++i) {
+    ASSERT_TRUE(cluster_->WaitForLeader(i)) << "member " << i;
+  }
   auto c = RunBerth(With({"assign", "c"}, url));
   ASSERT_EQ(c.exit_code, 0) << c.err;
   auto after = ListPorts(url);

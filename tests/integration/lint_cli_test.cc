@@ -444,6 +444,36 @@ TEST(LintCli, FixRewritesOnlyWhatIsCertain) {
   EXPECT_THAT(nothing.err, HasSubstr("--fix wrote 0 edits in 0 files"));
 }
 
+// lint --probe FILE, with no registry: sql1\REPORTING's static port from a berth probe
+// document goes into the connection string with --fix (the file's other text kept); a
+// dynamic instance is named, not written; a file that is not such a document is an error.
+TEST(LintCli, ProbeFileGivesAStaticInstanceItsPort) {
+  TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  const std::string app = dir.Write(
+      "appsettings.json",
+      "{\"ConnectionStrings\": {\"Reports\": \"Server=tcp:sql1\\\\REPORTING;Database=r\",\n"
+      "                       \"Express\": \"Server=192.0.2.10\\\\SQLEXPRESS;Database=e\",\n"
+      "                       \"Other\": \"Server=sql1\\\\SALES;Database=s\"}}\n");
+  const std::string probe = std::string(BERTH_FIXTURES) + "/fuzz/lint_probe_json_fuzz/probe.json";
+  auto r = Lint({"--probe", probe, app});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("Server=tcp:sql1,1533 (JDBC: jdbc:sqlserver://sql1:1533), the static "
+                               "port sql1\\REPORTING listens on (berth probe, " + probe + ")"));
+  // SQLEXPRESS listens on a dynamic port, but the probe saw the registry's static one for it.
+  EXPECT_THAT(r.out, HasSubstr("Server=tcp:192.0.2.10,21433"));
+  auto fix = Lint({"--fix", "--probe", probe, app});
+  EXPECT_THAT(fix.err, HasSubstr("--fix wrote 2 edits in 1 file"));
+  EXPECT_EQ(ReadFile(app),
+            "{\"ConnectionStrings\": {\"Reports\": \"Server=tcp:sql1\\\\REPORTING,1533;Database=r\",\n"
+            "                       \"Express\": \"Server=192.0.2.10\\\\SQLEXPRESS,21433;Database=e\",\n"
+            "                       \"Other\": \"Server=sql1\\\\SALES;Database=s\"}}\n");
+  // Not a probe document: exit 2, the file named, nothing linted or written.
+  auto bad = Lint({"--probe", app, app});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.err, HasSubstr(app + ": not a berth probe --json document (schema berth.probe/1)"));
+}
+
 TEST(LintCli, HostileFilesAreErrorsAndTheRestIsLinted) {
   TempDir dir;
   ASSERT_FALSE(dir.path().empty());

@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -193,6 +195,63 @@ TEST(LintRules, EditsOnlyWhereCertain) {
   EXPECT_EQ(edits[3], std::nullopt);  // a range (ephemeral-port)
   EXPECT_EQ(edits[4], std::nullopt);  // a range (registry-mismatch)
   EXPECT_EQ(edits[5], std::nullopt);  // isolated (ephemeral-port; no mismatch inside a pod)
+}
+
+// lint --probe: what berth probe saw of an instance gives its port where that port does not
+// move (the registry's static port it reported, or a port outside the dynamic range); a
+// dynamic port is named in the fix, never written.
+TEST(LintRules, ProbedInstancesGiveTheirStaticPortAndOnlyNameADynamicOne) {
+  auto client = [](int line, const char* host, const char* instance) {
+    std::string service = fmt::format("mssql.{}", instance);  // as SqlMapperService names it
+    for (char& c : service) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    PortDecl d = Decl("appsettings.json", line, 0, DeclKind::kTarget, service);
+    d.mapper = Mapper::kSqlBrowser;
+    d.instance = instance;
+    d.address = host;
+    d.text = fmt::format("{}\\{}", host, instance);
+    d.text_offset = static_cast<std::size_t>(line) * 100;
+    return d;
+  };
+  RuleContext ctx;
+  ctx.probe_file = "probe.json";
+  auto probed = [&](const char* target, const char* address, const char* instance, Port port,
+                    bool dynamic, std::optional<Port> registered) {
+    ProbedInstance p{target, address, instance, port, dynamic, registered};
+    ctx.probed.emplace(ProbedKey(target, instance), p);
+    ctx.probed.emplace(ProbedKey(address, instance), p);
+  };
+  probed("sql1", "192.0.2.1", "REPORTING", 1533, false, std::nullopt);  // a static port
+  probed("sql2", "192.0.2.2", "SALES", 49731, true, std::nullopt);      // dynamic
+  probed("sql3", "192.0.2.3", "HR", 49800, true, 21433);                // dynamic, registered
+  const std::vector<PortDecl> decls{client(1, "SQL1", "reporting"), client(2, "sql2", "SALES"),
+                                    client(3, "192.0.2.3", "HR"), client(4, "sql9", "SALES")};
+  auto f = ApplyRules(decls, ctx);
+  ASSERT_EQ(f.size(), 4u);
+  // Matched whatever the case of host and instance; the port it listens on, statically.
+  ASSERT_TRUE(f[0].edit.has_value()) << f[0].fix;
+  EXPECT_EQ(f[0].edit->replacement, "SQL1\\reporting,1533");
+  EXPECT_NE(f[0].fix.find("the static port sql1\\REPORTING listens on (berth probe, probe.json)"),
+            std::string::npos) << f[0].fix;
+  // Dynamic: named with what to do, nothing written.
+  EXPECT_FALSE(f[1].edit.has_value());
+  EXPECT_NE(f[1].fix.find("listens on dynamic port 49731 now"), std::string::npos) << f[1].fix;
+  EXPECT_NE(f[1].fix.find("Server=tcp:sql2,PORT"), std::string::npos) << f[1].fix;
+  // The registry's static port the probe reported, found by the address.
+  ASSERT_TRUE(f[2].edit.has_value()) << f[2].fix;
+  EXPECT_EQ(f[2].edit->replacement, "192.0.2.3\\HR,21433");
+  // Another host's instance of the same name is not this one.
+  EXPECT_FALSE(f[3].edit.has_value());
+  EXPECT_EQ(f[3].fix.find("berth probe"), std::string::npos) << f[3].fix;
+  // The registry, when it knows the service, wins over the probe.
+  RuleContext both = ctx;
+  Service s;
+  s.name = "mssql.sales";
+  s.port = 1600;
+  both.registry.emplace(s.name, s);
+  auto g = ApplyRules(std::vector<PortDecl>{decls[1]}, both);
+  ASSERT_EQ(g.size(), 1u);
+  ASSERT_TRUE(g[0].edit.has_value());
+  EXPECT_EQ(g[0].edit->replacement, "sql2\\SALES,1600");
 }
 
 TEST(LintRules, PortMappersAndTheirClients) {
