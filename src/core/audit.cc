@@ -29,7 +29,8 @@ AuditInput GroupServers(const HostSnapshot& snap) {
                 .primary = std::vector<int>(snap.sockets.size(), -1),
                 .groups = {},
                 .servers_in_range = {},
-                .tcp_in_range = {}};
+                .tcp_in_range = {},
+                .names = ServiceNamer(snap)};
   for (auto it = snap.owners.rbegin(); it != snap.owners.rend(); ++it) {
     in.primary[it->socket] = static_cast<int>(it->process);
   }

@@ -61,7 +61,7 @@ std::string NameFor(const audit::ServerGroup& g) {
 
 // The commands that keep `ports` where they are, registered (or allowed, outside the
 // registry's default range), at most three, joined by "; ".
-std::string KeepCommands(const HostSnapshot& snap, const audit::ServerGroup& g,
+std::string KeepCommands(const ServiceNamer& names, const audit::ServerGroup& g,
                          const PortSet& ports) {
   const std::string_view command =
       g.process != nullptr ? std::string_view(g.process->command) : std::string_view();
@@ -72,7 +72,7 @@ std::string KeepCommands(const HostSnapshot& snap, const audit::ServerGroup& g,
       if (shown == 3) return out + "; ...";
       if (shown++ > 0) out += "; ";
       const Port port = static_cast<Port>(p);
-      out += ListenerFix(SuggestServiceName(snap, command, port, g.proto), port, g.proto,
+      out += ListenerFix(names.Suggest(command, port, g.proto), port, g.proto,
                          kIanaUserRange);
     }
   }
@@ -169,7 +169,7 @@ std::optional<Finding> IanaMismatchFinding(const AuditInput& in, const ServerGro
                          foreign.count() == 1 ? "this port" : "these ports",
                          SampleIana(foreign, g.proto)),
       .fix = "fine if clients are configured with the port; to keep it, record it: " +
-             KeepCommands(in.snap, g, foreign)};
+             KeepCommands(in.names, g, foreign)};
 }
 
 }  // namespace audit

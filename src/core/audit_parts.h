@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/finding.h"
+#include "core/fix_commands.h"
 #include "core/socket.h"
 
 namespace berth::audit {
@@ -28,6 +29,7 @@ struct AuditInput {
   std::vector<ServerGroup> groups;  // by (owner index, protocol)
   PortSet servers_in_range;       // server ports inside the ephemeral range
   PortSet tcp_in_range;           // of which TCP
+  ServiceNamer names;             // the names fixes suggest
 };
 
 // Groups the server sockets of `snap`. The primary owner of a socket is the one with the

@@ -27,21 +27,25 @@ std::string SuggestServiceName(std::string_view command) {
   return out;
 }
 
-std::string SuggestServiceName(const HostSnapshot& snap, std::string_view command, Port port,
-                               Protocol proto) {
-  std::string base = SuggestServiceName(command);
-  if (base.empty()) return base;
-  std::set<std::pair<Protocol, Port>> held;
+ServiceNamer::ServiceNamer(const HostSnapshot& snap) {
   for (const SocketOwner& o : snap.owners) {
     if (o.socket >= snap.sockets.size() || o.process >= snap.processes.size()) continue;
     const SocketRecord& s = snap.sockets[o.socket];
-    if (s.is_server() && snap.processes[o.process].command == command) {
-      held.emplace(s.proto, s.local_port);
-    }
+    if (!s.is_server()) continue;
+    const std::string& command = snap.processes[o.process].command;
+    auto it = held_.find(command);
+    if (it == held_.end()) it = held_.emplace(command, std::set<std::pair<Protocol, Port>>{}).first;
+    it->second.emplace(s.proto, s.local_port);
   }
-  if (held.size() <= 1) return base;
+}
+
+std::string ServiceNamer::Suggest(std::string_view command, Port port, Protocol proto) const {
+  std::string base = SuggestServiceName(command);
+  if (base.empty()) return base;
+  auto it = held_.find(command);
+  if (it == held_.end() || it->second.size() <= 1) return base;
   std::string suffix = fmt::format("-{}", port);
-  if (proto == Protocol::kUdp && held.contains({Protocol::kTcp, port})) suffix += "-udp";
+  if (proto == Protocol::kUdp && it->second.contains({Protocol::kTcp, port})) suffix += "-udp";
   if (base.size() + suffix.size() > 63) base.resize(63 - suffix.size());
   while (!base.empty() && base.back() == '-') base.pop_back();
   return base + suffix;

@@ -3,6 +3,8 @@
 // A printed command must work as printed, so it carries every flag the port needs. Pure.
 #pragma once
 
+#include <map>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -17,12 +19,20 @@ namespace berth {
 // owner, "1234"): the caller then prints the placeholder NAME.
 std::string SuggestServiceName(std::string_view command);
 
-// The name suggested for the listener on `port`/`proto` held by processes named `command`
-// in `snap`: SuggestServiceName(command) when that command holds no other server port, else
-// with "-PORT" appended (and "-udp" for the UDP side of a port it holds over TCP too), so the
-// fixes of one process's ports never ask for the same name twice.
-std::string SuggestServiceName(const HostSnapshot& snap, std::string_view command, Port port,
-                               Protocol proto);
+// The server ports each command holds in one snapshot, gathered in one pass over its owners
+// (a host of a million sockets is read once, not once per finding), for the names fixes suggest.
+class ServiceNamer {
+ public:
+  explicit ServiceNamer(const HostSnapshot& snap);
+  // The name suggested for the listener on `port`/`proto` held by processes named `command`:
+  // SuggestServiceName(command) when that command holds no other server port, else with
+  // "-PORT" appended (and "-udp" for the UDP side of a port it holds over TCP too), so the
+  // fixes of one process's ports never ask for the same name twice.
+  std::string Suggest(std::string_view command, Port port, Protocol proto) const;
+
+ private:
+  std::map<std::string, std::set<std::pair<Protocol, Port>>, std::less<>> held_;
+};
 
 // The name a fix gives a listener whose process berth cannot see (another user's, without
 // root): "tcp-40000". A valid service name, so that the fix runs as printed.

@@ -82,6 +82,7 @@ std::vector<Finding> UnregisteredListeners(const HostSnapshot& snap,
   };
   std::vector<Owner> owners;
   std::map<std::tuple<int, std::string, int>, std::size_t> index;
+  const ServiceNamer names(snap);
   for (std::uint32_t i : stray) {
     const SocketRecord& sock = snap.sockets[i];
     auto [command, pid] = OwnerOf(snap, i);
@@ -112,7 +113,7 @@ std::vector<Finding> UnregisteredListeners(const HostSnapshot& snap,
           more.Add(port);
           continue;
         }
-        lines.push_back(AdoptCommand(SuggestServiceName(snap, o.command, port, o.proto), port,
+        lines.push_back(AdoptCommand(names.Suggest(o.command, port, o.proto), port,
                                      o.proto));
       }
     }
@@ -275,6 +276,7 @@ std::vector<Finding> CheckRange(PortRange proposed, const HostSnapshot& snap,
                  : "berth reserve --apply before widening the range, or move the service"));
   }
   const PortsByProto reg = RegisteredPorts(services);
+  const ServiceNamer names(snap);
   std::set<std::pair<int, Port>> seen;
   for (std::uint32_t i = 0; i < snap.sockets.size(); ++i) {
     const SocketRecord& sock = snap.sockets[i];
@@ -293,8 +295,7 @@ std::vector<Finding> CheckRange(PortRange proposed, const HostSnapshot& snap,
                        registrable.contains(sock.local_port)
                            ? fmt::format("register and reserve it ({}; berth reserve --apply), "
                                          "or move it",
-                                         AdoptCommand(SuggestServiceName(snap, command,
-                                                                         sock.local_port, sock.proto),
+                                         AdoptCommand(names.Suggest(command, sock.local_port, sock.proto),
                                                       sock.local_port, sock.proto))
                            : "move it out of the new range, or keep the range off its port"));
   }

@@ -54,11 +54,12 @@ TEST(FixCommands, OneProcessOnSeveralPortsGetsOneNamePerPort) {
   add(Protocol::kTcp, 20101, 0);
   add(Protocol::kUdp, 20101, 0);
   add(Protocol::kTcp, 8080, 1);
-  EXPECT_EQ(SuggestServiceName(snap, "python3", 20100, Protocol::kTcp), "python3-20100");
-  EXPECT_EQ(SuggestServiceName(snap, "python3", 20101, Protocol::kTcp), "python3-20101");
-  EXPECT_EQ(SuggestServiceName(snap, "python3", 20101, Protocol::kUdp), "python3-20101-udp");
-  EXPECT_EQ(SuggestServiceName(snap, "nginx", 8080, Protocol::kTcp), "nginx");
-  EXPECT_EQ(SuggestServiceName(snap, "", 9, Protocol::kTcp), "");
+  const ServiceNamer names(snap);
+  EXPECT_EQ(names.Suggest("python3", 20100, Protocol::kTcp), "python3-20100");
+  EXPECT_EQ(names.Suggest("python3", 20101, Protocol::kTcp), "python3-20101");
+  EXPECT_EQ(names.Suggest("python3", 20101, Protocol::kUdp), "python3-20101-udp");
+  EXPECT_EQ(names.Suggest("nginx", 8080, Protocol::kTcp), "nginx");
+  EXPECT_EQ(names.Suggest("", 9, Protocol::kTcp), "");
 }
 
 }  // namespace
