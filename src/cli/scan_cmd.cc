@@ -34,6 +34,7 @@ struct ScanFlags {
   bool udp_only = false;
   std::string fail_on = "warning";
   std::string color = "auto";
+  std::string owner_walk = "auto";
   std::string from;          // a recorded host instead of this one
   std::string record;        // record this host into a directory first
   StoreFlags store;          // registry (docs/registry.md); empty = the default one
@@ -64,6 +65,12 @@ void AddCommonFlags(CLI::App* cmd, ScanFlags& f) {
   cmd->add_flag("--all-owners", f.all_owners,
                 "find every process holding each socket (walks all of /proc; by default the "
                 "walk stops once each socket has an owner)");
+  cmd->add_option("--owner-walk", f.owner_walk,
+                  "how owners are found: auto (a BPF iterator, one pass in the kernel, when berth "
+                  "may load it: CAP_BPF and CAP_PERFMON, kernel BTF; else the /proc walk, with "
+                  "the same owners), bpf (an error when it cannot run), proc")
+      ->check(CLI::IsMember({"auto", "bpf", "proc"}))
+      ->capture_default_str();
   cmd->add_option("--threads", f.live.walk.threads,
                   fmt::format("threads for the /proc walk (default: one per core, at most 8; at most {})",
                               kMaxWalkThreads));
@@ -94,6 +101,9 @@ int Run(ScanFlags& f, bool pressure_command) {
   }
   f.query.resolve_owners = !f.no_procs;
   f.live.walk.stop_when_all_found = !f.all_owners;
+  f.live.walk.via = f.owner_walk == "bpf" ? OwnerWalk::kBpf
+                    : f.owner_walk == "proc" ? OwnerWalk::kProc
+                                             : OwnerWalk::kAuto;
   // ss's -t and -u add protocols: either alone narrows, both (ss -tu) is both.
   if (f.tcp_only && !f.udp_only) f.query.udp = false;
   if (f.udp_only && !f.tcp_only) f.query.tcp = false;
@@ -181,11 +191,19 @@ int Run(ScanFlags& f, bool pressure_command) {
                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   } else if (f.timing) {
     const ScanStats& stats = live.last_stats();
-    fmt::print(stderr,
-               "timing: netlink+sysctl {:.4f} s, /proc walk {:.4f} s ({} processes, {} fds, {}), "
-               "total {:.4f} s\n",
-               stats.netlink_seconds, stats.owners_seconds, stats.walk.processes, stats.walk.fds,
-               stats.walk.stopped_early ? "stopped early" : "walked all",
+    std::string owners = "owners not looked up";
+    if (r->snap.owners_walk == OwnerWalk::kBpf) {
+      owners = fmt::format("owners: BPF walk {:.4f} s ({} socket fds in {} processes)", stats.owners_seconds,
+                           stats.walk.fds, stats.walk.processes);
+    } else if (r->snap.owners_walk == OwnerWalk::kProc) {
+      owners = fmt::format("owners: /proc walk {:.4f} s ({} processes, {} fds, {})", stats.owners_seconds,
+                           stats.walk.processes, stats.walk.fds,
+                           stats.walk.stopped_early ? "stopped early" : "walked all");
+    }
+    if (!r->snap.owners_walk_fallback.empty()) {
+      owners += fmt::format(" [BPF walk not used: {}]", r->snap.owners_walk_fallback);
+    }
+    fmt::print(stderr, "timing: netlink+sysctl {:.4f} s, {}, total {:.4f} s\n", stats.netlink_seconds, owners,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   return FindingsExitCode(r->findings, f.fail_on);

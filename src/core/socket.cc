@@ -41,6 +41,9 @@ bool IpAddress::is_loopback() const {
 }
 
 std::string IpAddress::Format() const {
+  if (family == 4) {  // inet_ntop formats IPv4 with sprintf: a tenth of a large scan's time
+    return fmt::format("{}.{}.{}.{}", bytes[0], bytes[1], bytes[2], bytes[3]);
+  }
   char buf[INET6_ADDRSTRLEN];
   if (inet_ntop(family == 4 ? AF_INET : AF_INET6, bytes.data(), buf, sizeof buf) == nullptr) {
     return "?";
@@ -59,6 +62,16 @@ std::string_view HostSnapshot::InterfaceName(std::uint32_t ifindex) const {
     if (index == ifindex) return name;
   }
   return {};
+}
+
+std::string_view OwnerWalkName(OwnerWalk walk) {
+  switch (walk) {
+    case OwnerWalk::kNone: return "none";
+    case OwnerWalk::kAuto: return "auto";
+    case OwnerWalk::kBpf: return "bpf";
+    case OwnerWalk::kProc: return "proc";
+  }
+  return "?";
 }
 
 }  // namespace berth

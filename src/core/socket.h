@@ -89,6 +89,12 @@ struct SocketOwner {
   int fd;
 };
 
+// Which walk found the sockets' owners (host/proc_owners.h): a task_file BPF iterator or the
+// /proc/PID/fd links. kAuto (options only): the BPF walk when it can run, else /proc.
+// kNone (snapshots only): no walk ran here (--no-procs, or a recording).
+enum class OwnerWalk : std::uint8_t { kNone, kAuto, kBpf, kProc };
+std::string_view OwnerWalkName(OwnerWalk walk);  // "none", "auto", "bpf", "proc"
+
 struct HostSnapshot {
   std::string hostname;
   std::string netns;  // "" for the caller's own namespace
@@ -98,6 +104,8 @@ struct HostSnapshot {
   std::vector<SocketOwner> owners;  // sorted by (socket, process)
   std::vector<std::pair<std::uint32_t, std::string>> interfaces;  // ifindex -> name
   bool owners_resolved = false;  // false with --no-procs
+  OwnerWalk owners_walk = OwnerWalk::kNone;  // kBpf or kProc when a live walk ran
+  std::string owners_walk_fallback;  // the BPF walk was wanted but could not run: why
   bool partial = false;          // something could not be read; see warnings
   std::vector<std::string> warnings;
 

@@ -40,6 +40,8 @@ void RenderScanJson(const ScanView& v, const Sink& sink) {
   j.EndObject();
   j.Field("all_states", v.all_states);
   j.Field("owners_resolved", snap.owners_resolved);
+  j.Field("owners_walk", OwnerWalkName(snap.owners_walk));
+  WriteNullable(j, "owners_walk_fallback", snap.owners_walk_fallback);
   j.Field("partial", snap.partial);
   j.Key("warnings").BeginArray();
   for (const std::string& w : snap.warnings) j.String(w);

@@ -20,6 +20,7 @@
 #include <fmt/core.h>
 
 #include "host/proc_parse.h"
+#include "host/socket_fds.h"
 #include "host/sysctl.h"
 #include "base/unique_fd.h"
 
@@ -162,21 +163,19 @@ std::string UserName(std::uint32_t uid, std::unordered_map<std::uint32_t, std::s
 
 }  // namespace
 
-Result<OwnerWalkStats> ResolveOwners(HostSnapshot& snap, const OwnerWalkOptions& options) {
-  OwnerWalkStats stats;
-  int proc_fd = ::open(options.proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (proc_fd < 0) {
-    return std::unexpected(ErrnoError(errno, fmt::format("listing {}", options.proc_root)));
-  }
-  UniqueFd proc(proc_fd);
+namespace {
 
+// The /proc walk: every pid directory's fd links, on up to options.threads threads.
+Result<std::vector<Hit>> WalkProc(const InodeTable& table, int proc_fd, const OwnerWalkOptions& options,
+                                  OwnerWalkStats& stats, std::size_t& still_wanted, std::size_t sockets) {
   std::vector<int> pids;
   {
     int dup_fd = ::openat(proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     DIR* dir = dup_fd >= 0 ? ::fdopendir(dup_fd) : nullptr;
     if (dir == nullptr) {
+      const int err = errno;
       if (dup_fd >= 0) ::close(dup_fd);
-      return std::unexpected(ErrnoError(errno, fmt::format("listing {}", options.proc_root)));
+      return std::unexpected(ErrnoError(err, fmt::format("listing {}", options.proc_root)));
     }
     while (dirent* e = ::readdir(dir)) {
       int pid = 0;
@@ -188,13 +187,12 @@ Result<OwnerWalkStats> ResolveOwners(HostSnapshot& snap, const OwnerWalkOptions&
   }
   stats.processes = pids.size();
 
-  InodeTable table(snap.sockets);
   Shared sh;
   sh.table = &table;
   sh.proc_fd = proc_fd;
   sh.pids = &pids;
   sh.stop_when_all_found = options.stop_when_all_found;
-  sh.found = std::make_unique<std::atomic<bool>[]>(snap.sockets.size());
+  sh.found = std::make_unique<std::atomic<bool>[]>(sockets);
   sh.remaining = table.wanted();
 
   unsigned threads = std::min(options.threads, kMaxWalkThreads);
@@ -221,10 +219,50 @@ Result<OwnerWalkStats> ResolveOwners(HostSnapshot& snap, const OwnerWalkOptions&
   stats.vanished = sh.vanished;
   stats.fds = sh.fds;
   stats.stopped_early = sh.next.load() < pids.size();
+  still_wanted = sh.remaining.load();
+
+  std::vector<Hit> all = std::move(hits[0]);
+  for (std::size_t t = 1; t < hits.size(); ++t) all.insert(all.end(), hits[t].begin(), hits[t].end());
+  return all;
+}
+
+}  // namespace
+
+Result<OwnerWalkStats> ResolveOwners(HostSnapshot& snap, const OwnerWalkOptions& options,
+                                     SocketFdIterator* bpf) {
+  OwnerWalkStats stats;
+  int proc_fd = ::open(options.proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (proc_fd < 0) {
+    return std::unexpected(ErrnoError(errno, fmt::format("listing {}", options.proc_root)));
+  }
+  UniqueFd proc(proc_fd);
+
+  InodeTable table(snap.sockets);
+  std::vector<Hit> all;
+  std::size_t still_wanted = 0;
+  if (bpf != nullptr) {
+    stats.via = OwnerWalk::kBpf;
+    stats.threads = 1;
+    std::uint32_t last_pid = 0;
+    auto records = bpf->Read([&](std::span<const SocketFdRecord> batch) {
+      for (const SocketFdRecord& r : batch) {
+        // The kernel walks task by task: a new pid is a new process (or a thread of its own
+        // file table, counted again: rare).
+        if (r.pid != last_pid) ++stats.processes;
+        last_pid = r.pid;
+        const std::int64_t idx = table.Find(r.inode);
+        if (idx < 0) continue;
+        all.push_back(Hit{static_cast<std::uint32_t>(idx), static_cast<int>(r.pid), static_cast<int>(r.fd)});
+      }
+    });
+    if (!records) return std::unexpected(std::move(records.error()));
+    stats.fds = *records;
+  } else {
+    stats.via = OwnerWalk::kProc;
+    all = BERTH_TRY(WalkProc(table, proc_fd, options, stats, still_wanted, snap.sockets.size()));
+  }
 
   // Processes that own something, in pid order; then owners by (socket, process).
-  std::vector<Hit> all;
-  for (auto& h : hits) all.insert(all.end(), h.begin(), h.end());
   std::vector<int> owner_pids;
   for (const Hit& h : all) owner_pids.push_back(h.pid);
   std::sort(owner_pids.begin(), owner_pids.end());
@@ -258,14 +296,21 @@ Result<OwnerWalkStats> ResolveOwners(HostSnapshot& snap, const OwnerWalkOptions&
   std::sort(snap.owners.begin(), snap.owners.end(), [](const SocketOwner& a, const SocketOwner& b) {
     return std::tie(a.socket, a.process, a.fd) < std::tie(b.socket, b.process, b.fd);
   });
+  // A thread with a file table of its own reports its process's fds again.
+  snap.owners.erase(std::unique(snap.owners.begin(), snap.owners.end(),
+                                [](const SocketOwner& a, const SocketOwner& b) {
+                                  return a.socket == b.socket && a.process == b.process && a.fd == b.fd;
+                                }),
+                    snap.owners.end());
   snap.owners_resolved = true;
+  snap.owners_walk = stats.via;
 
-  if (stats.unreadable > 0 && sh.remaining.load() > 0) {
+  if (stats.unreadable > 0 && still_wanted > 0) {
     snap.partial = true;
     snap.warnings.push_back(fmt::format(
         "could not read the open files of {} of {} processes (permission denied), so {} sockets "
         "show no owner: run as root (sudo berth scan) to see every owner",
-        stats.unreadable, stats.processes, sh.remaining.load()));
+        stats.unreadable, stats.processes, still_wanted));
   }
   return stats;
 }

@@ -1,6 +1,8 @@
-// Attributing sockets to processes by walking /proc/PID/fd: each fd whose link reads
-// "socket:[INODE]" names an owner. The walk runs on several threads over a read-only
-// inode -> socket table and stops as soon as every wanted socket has an owner.
+// Attributing sockets to processes. Two walks give the same owners: a task_file BPF iterator
+// (host/socket_fds.h: one pass in the kernel, every owner of every socket), or /proc/PID/fd,
+// where each fd whose link reads "socket:[INODE]" names an owner; that walk runs on several
+// threads over a read-only inode -> socket table and stops as soon as every wanted socket has
+// an owner (unless asked for every owner).
 // Call from one thread; it starts and joins its own workers. When the system refuses a
 // thread (RLIMIT_NPROC, memory), the walk goes on with the threads it has, down to the
 // calling thread alone.
@@ -12,6 +14,9 @@
 
 namespace berth {
 
+class SocketFdIterator;
+
+
 // The most threads one walk uses, whatever OwnerWalkOptions::threads asks for.
 inline constexpr unsigned kMaxWalkThreads = 64;
 
@@ -19,22 +24,30 @@ struct OwnerWalkOptions {
   std::string proc_root = "/proc";
   unsigned threads = 0;            // 0: one per core, at most 8; at most kMaxWalkThreads
   bool stop_when_all_found = true; // false: every owner of every socket (slower)
+  OwnerWalk via = OwnerWalk::kAuto;  // kAuto, kBpf or kProc; the BPF walk needs proc_root "/proc"
 };
 
 struct OwnerWalkStats {
+  OwnerWalk via = OwnerWalk::kProc;  // the walk that ran: kBpf or kProc
+  std::string bpf_fallback;      // kAuto fell back to /proc: why the BPF walk did not run
   unsigned threads = 0;         // threads that walked (fewer than asked when some could not start)
-  std::size_t processes = 0;    // pid directories listed
+  std::size_t processes = 0;    // pid directories listed (BPF: processes holding a socket)
   std::size_t unreadable = 0;   // fd tables we may not read (not root)
   std::size_t vanished = 0;     // exited while we walked
-  std::size_t fds = 0;          // fd links read
+  std::size_t fds = 0;          // fd links read (BPF: socket fds reported)
   bool stopped_early = false;
 };
 
 // Fills snap.processes and snap.owners for snap.sockets and sets owners_resolved. Sockets
 // nobody visible holds keep no owner. When owners stay unknown because fd tables were
 // unreadable, marks the snapshot partial with a warning saying what to do.
-// Failure: only when proc_root itself cannot be listed (kNotFound / kPermissionDenied).
+// With `bpf` (loaded by the caller, see ScanHost) the owners come from the iterator, and every
+// owner of every socket is found (as stop_when_all_found = false); without it, from /proc.
+// The processes' names, users, units and containers are read from /proc either way.
+// Failure: only when proc_root itself cannot be listed (kNotFound / kPermissionDenied), or the
+// iterator fails mid-walk (the caller may walk /proc instead).
 [[nodiscard]] Result<OwnerWalkStats> ResolveOwners(HostSnapshot& snap,
-                                                   const OwnerWalkOptions& options = {});
+                                                   const OwnerWalkOptions& options = {},
+                                                   SocketFdIterator* bpf = nullptr);
 
 }  // namespace berth

@@ -137,7 +137,9 @@ Result<void> ReplayOwners(const std::string& dir, HostSnapshot& snap) {
   walk.proc_root = dir + "/proc";
   walk.threads = 1;
   walk.stop_when_all_found = false;  // the recording holds exactly the owners found live
+  walk.via = OwnerWalk::kProc;
   auto stats = ResolveOwners(snap, walk);
+  snap.owners_walk = OwnerWalk::kNone;  // a replay: no walk of this host ran
   if (!stats) {
     snap.partial = true;
     snap.warnings.push_back(fmt::format("process owners unknown: {}", stats.error().message));

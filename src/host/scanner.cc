@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <optional>
 #include <system_error>
 #include <thread>
 
@@ -17,6 +18,7 @@
 
 #include "base/file.h"
 #include "host/sock_diag.h"
+#include "host/socket_fds.h"
 #include "host/sysctl.h"
 #include "base/unique_fd.h"
 
@@ -142,6 +144,30 @@ Result<HostSnapshot> ScanHost(const ScanOptions& opt, ScanStats* stats) {
   snap.netns = opt.netns;
 
   auto t0 = std::chrono::steady_clock::now();
+  // The BPF owner walk is loaded before the dump: libbpf's copy of the kernel BTF is freed
+  // before the sockets take their memory.
+  std::optional<SocketFdIterator> bpf;
+  std::string bpf_fallback;
+  if (opt.resolve_owners && opt.walk.via != OwnerWalk::kProc) {
+    Result<SocketFdIterator> loaded = Fail(ErrorCode::kUnavailable, "");
+    if (opt.walk.proc_root != "/proc") {
+      loaded = Fail(ErrorCode::kUnavailable, fmt::format("the owners are read from {}, not /proc",
+                                                         opt.walk.proc_root));
+    } else if (std::string blocker = SocketFdIteratorBlocker(); !blocker.empty()) {
+      loaded = Fail(ErrorCode::kUnavailable, blocker);
+    } else {
+      loaded = SocketFdIterator::Load();
+    }
+    if (loaded) {
+      bpf.emplace(std::move(*loaded));
+    } else if (opt.walk.via == OwnerWalk::kBpf) {
+      return std::unexpected(std::move(loaded.error()));
+    } else {
+      bpf_fallback = loaded.error().message;
+    }
+  }
+  const double bpf_load_seconds = SecondsSince(t0);
+  t0 = std::chrono::steady_clock::now();
   Result<void> read_result;
   if (opt.netns.empty()) {
     read_result = ReadNamespace(opt, snap);
@@ -172,14 +198,21 @@ Result<HostSnapshot> ScanHost(const ScanOptions& opt, ScanStats* stats) {
 
   if (opt.resolve_owners) {
     t0 = std::chrono::steady_clock::now();
-    auto walk = ResolveOwners(snap, opt.walk);
+    auto walk = ResolveOwners(snap, opt.walk, bpf ? &*bpf : nullptr);
+    if (!walk && bpf && opt.walk.via == OwnerWalk::kAuto) {
+      // The iterator failed mid-walk: the /proc walk gives the same owners.
+      bpf_fallback = walk.error().message;
+      walk = ResolveOwners(snap, opt.walk);
+    }
+    snap.owners_walk_fallback = bpf_fallback;
+    if (walk) walk->bpf_fallback = bpf_fallback;
     if (!walk) {
       snap.partial = true;
       snap.warnings.push_back(fmt::format("process owners unknown: {}", walk.error().message));
     } else if (stats) {
       stats->walk = *walk;
     }
-    if (stats) stats->owners_seconds = SecondsSince(t0);
+    if (stats) stats->owners_seconds = bpf_load_seconds + SecondsSince(t0);
   }
   return snap;
 }

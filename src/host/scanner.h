@@ -33,7 +33,7 @@ struct ScanOptions {
 
 struct ScanStats {
   double netlink_seconds = 0;
-  double owners_seconds = 0;
+  double owners_seconds = 0;  // the walk, and loading the BPF one
   OwnerWalkStats walk;
 };
 
