@@ -107,8 +107,8 @@ Result<std::vector<InboundSession>> SessionsLockedOut(FirewallFormat format,
   for (const SocketRecord& s : snap.sockets) {
     if (s.proto != Protocol::kTcp || s.state != SocketState::kEstablished) continue;
     if (!listening.contains(s.local_port)) continue;  // outbound: this host connected
-    const IpAddress peer = Unmapped(s.remote);
-    const IpAddress local = Unmapped(s.local);
+    const IpAddress peer = Unmapped(snap.Remote(s));
+    const IpAddress local = Unmapped(snap.Local(s));
     if (peer.is_loopback() || peer == local) continue;  // through lo, which every format admits
     if (format == FirewallFormat::kIptables && peer.family != 4) continue;
     if (format == FirewallFormat::kIp6tables && peer.family != 6) continue;

@@ -163,7 +163,7 @@ Result<PinPlan> PlanPin(registry::Store& store, HostSource& host, const PinReque
   for (const SocketRecord& s : snap.sockets) {
     // TIME-WAIT is left from connections of an earlier run; it does not keep a listener out.
     if (s.local_port != plan.service.port || s.state == SocketState::kTimeWait) continue;
-    plan.holders.push_back({s.proto, FormatEndpoint(s.local, s.local_port),
+    plan.holders.push_back({s.proto, FormatEndpoint(snap.Local(s), s.local_port),
                             std::string(StateName(s.state, s.proto))});
   }
   if (auto reserved = ReadReservedPorts(); reserved) {

@@ -11,7 +11,7 @@ std::vector<PortHolder> HoldersOf(const HostSnapshot& snap, Port port, ServicePr
   for (std::uint32_t i = 0; i < snap.sockets.size(); ++i) {
     const SocketRecord& s = snap.sockets[i];
     if (!s.is_server() || s.local_port != port || !Covers(proto, s.proto)) continue;
-    PortHolder h{s.proto, FormatEndpoint(s.local, s.local_port), s.uid, {}};
+    PortHolder h{s.proto, FormatEndpoint(snap.Local(s), s.local_port), s.uid, {}};
     auto it = std::lower_bound(snap.owners.begin(), snap.owners.end(), i,
                                [](const SocketOwner& o, std::uint32_t x) { return o.socket < x; });
     for (; it != snap.owners.end() && it->socket == i; ++it) {

@@ -29,11 +29,11 @@ PressureReport AnalyzePressure(const HostSnapshot& snap) {
       continue;
     }
     if (!cfg.ephemeral.contains(s.local_port) || listening.contains(s.local_port)) continue;
-    auto [it, inserted] = rows.try_emplace(Key{s.local, s.remote, s.remote_port});
+    auto [it, inserted] = rows.try_emplace(Key{snap.Local(s), snap.Remote(s), s.remote_port});
     PressureRow& row = it->second;
     if (inserted) {
-      row.source = s.local;
-      row.destination = s.remote;
+      row.source = snap.Local(s);
+      row.destination = snap.Remote(s);
       row.destination_port = s.remote_port;
     }
     ++row.sockets;

@@ -24,6 +24,33 @@ std::string_view StateName(SocketState s, Protocol proto) {
   return "UNKNOWN";
 }
 
+AddressTable::AddressTable() : list_{IpAddress{}}, slots_(16, 0) { slots_[Slot(list_[0])] = 1; }
+
+std::size_t AddressTable::Slot(const IpAddress& a) const {
+  std::uint64_t lo = 0, hi = 0;
+  std::memcpy(&lo, a.bytes.data(), 8);
+  std::memcpy(&hi, a.bytes.data() + 8, 8);
+  std::uint64_t h = (lo ^ (hi * 0x9E3779B97F4A7C15ull) ^ a.family) * 0xBF58476D1CE4E5B9ull;
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t i = static_cast<std::size_t>(h >> 29) & mask;; i = (i + 1) & mask) {
+    if (slots_[i] == 0 || list_[slots_[i] - 1] == a) return i;
+  }
+}
+
+std::uint32_t AddressTable::Intern(const IpAddress& a) {
+  std::size_t i = Slot(a);
+  if (slots_[i] != 0) return slots_[i] - 1;
+  const auto index = static_cast<std::uint32_t>(list_.size());
+  list_.push_back(a);
+  if (list_.size() * 3 > slots_.size() * 2) {  // keep the load under 2/3
+    slots_.assign(slots_.size() * 2, 0);
+    for (std::uint32_t k = 0; k < list_.size(); ++k) slots_[Slot(list_[k])] = k + 1;
+  } else {
+    slots_[i] = index + 1;
+  }
+  return index;
+}
+
 bool IpAddress::is_any() const {
   const std::size_t n = family == 4 ? 4 : 16;
   for (std::size_t i = 0; i < n; ++i) {
@@ -57,11 +84,21 @@ std::string FormatEndpoint(const IpAddress& a, Port p) {
   return fmt::format("{}:{}", a.Format(), p);
 }
 
-std::string_view HostSnapshot::InterfaceName(std::uint32_t ifindex) const {
-  for (const auto& [index, name] : interfaces) {
-    if (index == ifindex) return name;
+std::string_view HostSnapshot::InterfaceName(const SocketRecord& s) const {
+  if (s.iface == 0 || s.iface > interfaces.size()) return {};
+  return interfaces[s.iface - 1u].second;
+}
+
+void HostSnapshot::SetInterface(SocketRecord& s, std::uint32_t ifindex) {
+  s.iface = 0;
+  if (ifindex == 0) return;
+  std::size_t i = 0;
+  while (i < interfaces.size() && interfaces[i].first != ifindex) ++i;
+  if (i == interfaces.size()) {
+    if (interfaces.size() >= 0x7fff) return;
+    interfaces.emplace_back(ifindex, "");
   }
-  return {};
+  s.iface = static_cast<std::uint16_t>((i + 1) & 0x7fff);
 }
 
 std::string_view OwnerWalkName(OwnerWalk walk) {

@@ -44,7 +44,7 @@ Result<SocketState> ParseStateName(std::string_view name) {
 
 bool Matches(const SocketFilter& f, const HostSnapshot& snap, std::size_t index) {
   const SocketRecord& s = snap.sockets[index];
-  if (f.family != 0 && s.local.family != f.family) return false;
+  if (f.family != 0 && snap.Local(s).family != f.family) return false;
   if (!f.ports.empty() && !f.ports.contains(s.local_port)) return false;
   if (!f.states.empty() && std::find(f.states.begin(), f.states.end(), s.state) == f.states.end()) {
     return false;

@@ -53,19 +53,21 @@ void RenderScanJson(const ScanView& v, const Sink& sink) {
   if (v.sockets) {
     for (std::size_t i = 0; i < snap.sockets.size(); ++i) {
       const SocketRecord& s = snap.sockets[i];
+      const IpAddress& local = snap.Local(s);
+      const IpAddress& remote = snap.Remote(s);
       while (owner_at < snap.owners.size() && snap.owners[owner_at].socket < i) ++owner_at;
       if (!v.all_states && !s.is_server()) continue;
       ++socket_count;
       j.BeginObject();
       j.Field("proto", ProtocolName(s.proto));
-      j.Field("family", s.local.family == 4 ? "ipv4" : "ipv6");
+      j.Field("family", local.family == 4 ? "ipv4" : "ipv6");
       j.Field("state", StateName(s.state, s.proto));
-      j.Field("address", s.local.Format());
+      j.Field("address", local.Format());
       j.Field("port", s.local_port);
-      WriteNullable(j, "interface", s.ifindex ? snap.InterfaceName(s.ifindex) : "");
-      if (s.local.family == 6) j.Field("v6only", s.v6only);
-      if (s.remote_port != 0 || !s.remote.is_any()) {
-        j.Field("peer_address", s.remote.Format());
+      WriteNullable(j, "interface", snap.InterfaceName(s));
+      if (local.family == 6) j.Field("v6only", s.v6only);
+      if (s.remote_port != 0 || !remote.is_any()) {
+        j.Field("peer_address", remote.Format());
         j.Field("peer_port", s.remote_port);
       }
       j.Field("inode", s.inode);

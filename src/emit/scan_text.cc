@@ -18,45 +18,60 @@ enum Col { kProcess, kPid, kUser, kUnit, kProto, kLocal, kState, kPeer, kClass, 
 constexpr std::array<std::string_view, kNumCols> kHeaders{
     "PROCESS", "PID", "USER", "UNIT", "PROTO", "LOCAL", "STATE", "PEER", "CLASS", "IANA", "REG"};
 
-struct Rows {
-  std::vector<std::uint32_t> order;  // socket indices, grouped by owner
-  std::vector<int> primary;          // socket -> process index, or -1
-  std::vector<std::uint32_t> extra;  // socket -> number of further owners
+// The owners of socket i: a range of snap.owners (sorted by socket, then process), so the
+// first is the primary owner (the lowest pid), and the distinct processes after it are the
+// "+N owners". Found by binary search: a row costs no per-socket array (a million-socket
+// table keeps 4 bytes a row, its order).
+struct RowOwners {
+  int primary = -1;
+  std::uint32_t extra = 0;
 };
 
-Rows BuildRows(const ScanView& v) {
-  const HostSnapshot& snap = *v.snap;
-  Rows r;
-  r.primary.assign(snap.sockets.size(), -1);
-  r.extra.assign(snap.sockets.size(), 0);
-  for (const SocketOwner& o : snap.owners) {
-    if (r.primary[o.socket] < 0) {
-      r.primary[o.socket] = static_cast<int>(o.process);
-    } else if (static_cast<int>(o.process) != r.primary[o.socket]) {
-      ++r.extra[o.socket];
-    }
+RowOwners OwnersOf(const HostSnapshot& snap, std::uint32_t i) {
+  auto it = std::lower_bound(snap.owners.begin(), snap.owners.end(), i,
+                             [](const SocketOwner& o, std::uint32_t x) { return o.socket < x; });
+  RowOwners r;
+  if (it == snap.owners.end() || it->socket != i) return r;
+  r.primary = static_cast<int>(it->process);
+  for (std::uint32_t last = it->process; ++it != snap.owners.end() && it->socket == i;) {
+    if (it->process != last) ++r.extra;
+    last = it->process;
   }
-  for (std::uint32_t i = 0; i < snap.sockets.size(); ++i) {
-    if (v.all_states || snap.sockets[i].is_server()) r.order.push_back(i);
-  }
-  // Group by owner (unowned last); sockets are already sorted by (proto, port, ...).
-  std::stable_sort(r.order.begin(), r.order.end(), [&](std::uint32_t a, std::uint32_t b) {
-    auto key = [&](std::uint32_t i) {
-      return r.primary[i] < 0 ? std::numeric_limits<int>::max() : r.primary[i];
-    };
-    return key(a) < key(b);
-  });
   return r;
 }
 
-void Cells(const ScanView& v, const Rows& rows, std::size_t n, std::array<std::string, kNumCols>& c,
-           bool& group_start, bool& ephemeral) {
+// Socket indices grouped by primary owner (unowned last), in socket order within a group
+// (sockets are sorted by proto, port, ...): a counting sort, one pass over the owners.
+std::vector<std::uint32_t> RowOrder(const ScanView& v) {
   const HostSnapshot& snap = *v.snap;
-  const std::uint32_t i = rows.order[n];
+  const std::size_t none = snap.processes.size();
+  std::vector<std::uint32_t> start(none + 2, 0);
+  auto each = [&](auto&& fn) {
+    std::size_t o = 0;
+    for (std::uint32_t i = 0; i < snap.sockets.size(); ++i) {
+      while (o < snap.owners.size() && snap.owners[o].socket < i) ++o;
+      if (!v.all_states && !snap.sockets[i].is_server()) continue;
+      const bool owned = o < snap.owners.size() && snap.owners[o].socket == i &&
+                         snap.owners[o].process < none;
+      fn(i, owned ? snap.owners[o].process : none);
+    }
+  };
+  each([&](std::uint32_t, std::size_t key) { ++start[key + 1]; });
+  for (std::size_t k = 1; k < start.size(); ++k) start[k] += start[k - 1];
+  std::vector<std::uint32_t> order(start.back());
+  each([&](std::uint32_t i, std::size_t key) { order[start[key]++] = i; });
+  return order;
+}
+
+// The cells of row n; `prev` is the primary owner of row n - 1 (-2 before the first row).
+void Cells(const ScanView& v, std::uint32_t i, int prev, std::array<std::string, kNumCols>& c,
+           bool& group_start, bool& ephemeral, int& primary) {
+  const HostSnapshot& snap = *v.snap;
   const SocketRecord& s = snap.sockets[i];
-  const int p = rows.primary[i];
+  const RowOwners owners = OwnersOf(snap, i);
+  const int p = primary = owners.primary;
   // Without a header (rows for a script) every row names its owner.
-  group_start = n == 0 || rows.primary[rows.order[n - 1]] != p || !v.header;
+  group_start = prev != p || !v.header;
   for (auto& cell : c) cell.clear();
   if (group_start) {
     if (p >= 0) {
@@ -72,14 +87,14 @@ void Cells(const ScanView& v, const Rows& rows, std::size_t n, std::array<std::s
       c[kPid] = c[kUser] = c[kUnit] = "-";
     }
   }
-  c[kProto] = fmt::format("{}{}", ProtocolName(s.proto), s.local.family == 6 ? "6" : "");
-  c[kLocal] = FormatEndpoint(s.local, s.local_port);
-  if (s.ifindex != 0) {
-    c[kLocal] += "%" + TerminalSafe(snap.InterfaceName(s.ifindex));
+  c[kProto] = fmt::format("{}{}", ProtocolName(s.proto), snap.Local(s).family == 6 ? "6" : "");
+  c[kLocal] = FormatEndpoint(snap.Local(s), s.local_port);
+  if (s.iface != 0) {
+    c[kLocal] += "%" + TerminalSafe(snap.InterfaceName(s));
   }
-  if (rows.extra[i] > 0) c[kLocal] += fmt::format(" (+{} owners)", rows.extra[i]);
+  if (owners.extra > 0) c[kLocal] += fmt::format(" (+{} owners)", owners.extra);
   c[kState] = StateName(s.state, s.proto);
-  c[kPeer] = s.remote_port == 0 && s.remote.is_any() ? "-" : FormatEndpoint(s.remote, s.remote_port);
+  c[kPeer] = s.remote_port == 0 && snap.Remote(s).is_any() ? "-" : FormatEndpoint(snap.Remote(s), s.remote_port);
   const PortClass cls = ClassifyPort(s.local_port, s.proto, snap.config);
   c[kClass] = ClassLabel(cls);
   ephemeral = cls.ephemeral;
@@ -94,7 +109,7 @@ void Cells(const ScanView& v, const Rows& rows, std::size_t n, std::array<std::s
 
 // Two passes over the rows (measure, then print) so that a 220k-socket table is never held.
 void RenderSockets(const ScanView& v, StyledText& out) {
-  Rows rows = BuildRows(v);
+  const std::vector<std::uint32_t> order = RowOrder(v);
   std::array<bool, kNumCols> shown{};
   shown.fill(true);
   if (!v.all_states) shown[kState] = shown[kPeer] = false;
@@ -110,22 +125,24 @@ void RenderSockets(const ScanView& v, StyledText& out) {
   std::array<std::string, kNumCols> c;
   std::vector<std::string> cells(source.size());
   bool group_start = false, ephemeral = false;
+  int primary = -2;
   auto select = [&] {
     for (std::size_t t = 0; t < source.size(); ++t) cells[t] = std::move(c[source[t]]);
   };
-  for (std::size_t n = 0; n < rows.order.size(); ++n) {
-    Cells(v, rows, n, c, group_start, ephemeral);
+  for (std::uint32_t i : order) {
+    Cells(v, i, primary, c, group_start, ephemeral, primary);
     select();
     table.Measure(cells);
   }
+  primary = -2;
   if (v.header) {
     out.Put(table.FormatHeader([&](std::string& line, std::size_t, std::string_view text) {
       out.AppendStyled(line, kBold, text);
     }));
     out.Put("\n");
   }
-  for (std::size_t n = 0; n < rows.order.size(); ++n) {
-    Cells(v, rows, n, c, group_start, ephemeral);
+  for (std::uint32_t i : order) {
+    Cells(v, i, primary, c, group_start, ephemeral, primary);
     select();
     out.Put(table.FormatRow(cells, [&](std::string& line, std::size_t t, std::string_view text) {
       const int k = source[t];
@@ -137,7 +154,7 @@ void RenderSockets(const ScanView& v, StyledText& out) {
     }));
     out.Put("\n");
   }
-  if (rows.order.empty() && v.header) {
+  if (order.empty() && v.header) {
     out.Styled(kDim, v.all_states ? "(no sockets)\n" : "(no listening sockets)\n");
   }
 }

@@ -48,7 +48,7 @@ std::vector<std::byte> BuildDiagRequest(int family, Protocol proto, std::uint32_
 }
 
 Result<DiagBatch> DecodeDiagBatch(std::span<const std::byte> bytes, Protocol proto,
-                                  std::uint32_t seq, std::vector<SocketRecord>& out) {
+                                  std::uint32_t seq, HostSnapshot& out) {
   DiagBatch batch;
   ByteReader all(bytes, "netlink sock_diag reply");
   while (all.remaining() >= kNlHeader) {
@@ -102,18 +102,17 @@ Result<DiagBatch> DecodeDiagBatch(std::span<const std::byte> bytes, Protocol pro
                   fmt::format("netlink sock_diag message: socket state {} is not 1-12", state));
     }
     rec.state = static_cast<SocketState>(state);
-    rec.local.family = rec.remote.family = family == AF_INET ? 4 : 6;
+    IpAddress local, remote;
+    local.family = remote.family = family == AF_INET ? 4 : 6;
     rec.local_port = BERTH_TRY(body.U16Be("idiag_sport"));
     rec.remote_port = BERTH_TRY(body.U16Be("idiag_dport"));
     auto src = BERTH_TRY(body.Bytes(16, "idiag_src"));
     auto dst = BERTH_TRY(body.Bytes(16, "idiag_dst"));
-    std::memcpy(rec.local.bytes.data(), src.data(), 16);
-    std::memcpy(rec.remote.bytes.data(), dst.data(), 16);
-    if (rec.local.family == 4) {
-      std::fill(rec.local.bytes.begin() + 4, rec.local.bytes.end(), 0);
-      std::fill(rec.remote.bytes.begin() + 4, rec.remote.bytes.end(), 0);
-    }
-    rec.ifindex = BERTH_TRY(body.U32Le("idiag_if"));
+    const std::size_t addr_len = local.family == 4 ? 4 : 16;
+    std::memcpy(local.bytes.data(), src.data(), addr_len);
+    std::memcpy(remote.bytes.data(), dst.data(), addr_len);
+    out.SetAddresses(rec, local, remote);
+    out.SetInterface(rec, BERTH_TRY(body.U32Le("idiag_if")));
     BERTH_TRY(body.Skip(8 + 4, "idiag_cookie/expires"));
     rec.rqueue = BERTH_TRY(body.U32Le("idiag_rqueue"));
     rec.wqueue = BERTH_TRY(body.U32Le("idiag_wqueue"));
@@ -135,7 +134,7 @@ Result<DiagBatch> DecodeDiagBatch(std::span<const std::byte> bytes, Protocol pro
         rec.v6only = std::to_integer<std::uint8_t>(payload[0]) != 0;
       }
     }
-    out.push_back(rec);
+    out.sockets.push_back(rec);
   }
   if (!all.empty()) {
     return Fail(ErrorCode::kMalformed,

@@ -27,11 +27,12 @@ struct DiagBatch {
   std::size_t messages = 0;
 };
 
-// Decodes one recv()'s worth of netlink messages, appending sockets to `out`. Messages whose
+// Decodes one recv()'s worth of netlink messages, appending sockets to `out.sockets` (their
+// addresses interned in `out.addresses`). Messages whose
 // seq differs from `seq` are skipped. Failure: kMalformed for a truncated or inconsistent
 // message (what was decoded before it is kept in `out`); the kernel's NLMSG_ERROR becomes
 // the matching errno Error.
 [[nodiscard]] Result<DiagBatch> DecodeDiagBatch(std::span<const std::byte> bytes, Protocol proto,
-                                                std::uint32_t seq, std::vector<SocketRecord>& out);
+                                                std::uint32_t seq, HostSnapshot& out);
 
 }  // namespace berth

@@ -1,6 +1,8 @@
 #include "host/proc_parse.h"
 
+#include <algorithm>
 #include <array>
+#include <charconv>
 #include <vector>
 
 namespace berth {
@@ -85,6 +87,44 @@ CgroupInfo ParseCgroup(std::string_view text) {
   }
   info.unit = std::string(!last_service.empty() ? last_service : last_scope);
   return info;
+}
+
+namespace {
+
+// The number after `key` on the line that starts with `label` ("TCP: inuse 5 ..."), or 0.
+std::size_t SockstatField(std::string_view text, std::string_view label, std::string_view key) {
+  for (std::size_t at = 0; at < text.size();) {
+    std::size_t end = text.find('\n', at);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(at, end - at);
+    at = end + 1;
+    if (!line.starts_with(label)) continue;
+    line.remove_prefix(label.size());
+    for (std::size_t k = line.find(key); k != std::string_view::npos; k = line.find(key, k + 1)) {
+      // a whole word: preceded by a space and followed by one
+      if (k == 0 || line[k - 1] != ' ' || k + key.size() >= line.size() || line[k + key.size()] != ' ') continue;
+      std::size_t n = 0;
+      const char* first = line.data() + k + key.size() + 1;
+      const char* last = line.data() + line.size();
+      auto [ptr, ec] = std::from_chars(first, last, n);
+      if (ec != std::errc() || ptr == first) return 0;
+      return std::min<std::size_t>(n, std::size_t{1} << 26);
+    }
+    return 0;
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::size_t SockstatSockets(std::string_view sockstat, std::string_view sockstat6, bool tcp, bool udp) {
+  std::size_t n = 0;
+  if (tcp) {
+    n += SockstatField(sockstat, "TCP:", "inuse") + SockstatField(sockstat, "TCP:", "tw") +
+         SockstatField(sockstat6, "TCP6:", "inuse");
+  }
+  if (udp) n += SockstatField(sockstat, "UDP:", "inuse") + SockstatField(sockstat6, "UDP6:", "inuse");
+  return n;
 }
 
 }  // namespace berth

@@ -1,4 +1,4 @@
-// Pure parsers for /proc text: fd link targets and cgroup membership. Fuzzed.
+// Pure parsers for /proc text: fd link targets, cgroup membership, socket counts. Fuzzed.
 #pragma once
 
 #include <cstdint>
@@ -18,5 +18,11 @@ struct CgroupInfo {
 
 // Parses /proc/PID/cgroup (v2 "0::/path" preferred, else v1 "name=systemd").
 CgroupInfo ParseCgroup(std::string_view text);
+
+// How many sockets a dump of every state will return, from /proc/net/sockstat and sockstat6
+// ("TCP: inuse N ... tw N", "TCP6: inuse N", "UDP: inuse N", "UDP6: inuse N"): the
+// namespace's own counts, read to size the socket table once instead of doubling it. A hint
+// only: 0 for anything unreadable, each count capped at 2^26.
+std::size_t SockstatSockets(std::string_view sockstat, std::string_view sockstat6, bool tcp, bool udp);
 
 }  // namespace berth

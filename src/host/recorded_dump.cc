@@ -253,7 +253,7 @@ void ReplaySockDiag(std::string_view bytes, Protocol proto, std::string_view wha
     if (skipping && *seq == failed_seq) continue;
     skipping = false;
     in_dump = true;
-    auto batch = DecodeDiagBatch(message, proto, *seq, snap.sockets);
+    auto batch = DecodeDiagBatch(message, proto, *seq, snap);
     if (!batch) {
       warn(fmt::format("{} sockets could not be listed: {}", ProtocolName(proto),
                        batch.error().message));
@@ -309,14 +309,15 @@ Result<HostSnapshot> ReadRecordedDump(const std::string& dir, bool resolve_owner
                     fmt::format("{}/interfaces: expected 'IFINDEX NAME' lines, got '{}'", dir,
                                 line.substr(0, 80)));
       }
-      snap.interfaces.emplace_back(index, std::string(line.substr(sp + 1)));
+      for (auto& [ifindex, ifname] : snap.interfaces) {
+        if (ifindex == index) ifname = std::string(line.substr(sp + 1));
+      }
     }
   }
-  for (const SocketRecord& s : snap.sockets) {
-    if (s.ifindex == 0 || !snap.InterfaceName(s.ifindex).empty()) continue;
-    snap.interfaces.emplace_back(s.ifindex, std::to_string(s.ifindex));  // as a live scan would
+  for (auto& [ifindex, ifname] : snap.interfaces) {
+    if (ifname.empty()) ifname = std::to_string(ifindex);  // as a live scan would
   }
-  SortSockets(snap.sockets);
+  SortSockets(snap);
 
   if (auto text = BERTH_TRY(ReadOptional(dir + "/warnings", kSmallFile))) {
     for (std::string_view line : Lines(*text)) snap.warnings.emplace_back(line);

@@ -196,10 +196,10 @@ Result<SocketRecord> ReadSocket(const Reader& r, const json& v, const std::strin
   const std::string state = BERTH_TRY(r.StrField(v, at, "state", 32));
   s.state = BERTH_TRY(ParseState(r, state, s.proto, at + ".state"));
   const std::string address = BERTH_TRY(r.StrField(v, at, "address", 64));
-  s.local = BERTH_TRY(ParseAddress(r, address, fam, at + ".address"));
+  const IpAddress local = BERTH_TRY(ParseAddress(r, address, fam, at + ".address"));
   s.local_port = static_cast<Port>(BERTH_TRY(r.UIntField(v, at, "port", 65535)));
-  s.remote = IpAddress{};
-  s.remote.family = fam;
+  IpAddress remote;
+  remote.family = fam;
   const json* peer = BERTH_TRY(r.Member(v, at, "peer_address", false));
   const json* peer_port = BERTH_TRY(r.Member(v, at, "peer_port", false));
   if ((peer == nullptr) != (peer_port == nullptr)) {
@@ -207,19 +207,21 @@ Result<SocketRecord> ReadSocket(const Reader& r, const json& v, const std::strin
   }
   if (peer != nullptr) {
     const std::string text = BERTH_TRY(r.Str(*peer, at + ".peer_address", 64, false));
-    s.remote = BERTH_TRY(ParseAddress(r, text, fam, at + ".peer_address"));
+    remote = BERTH_TRY(ParseAddress(r, text, fam, at + ".peer_address"));
     s.remote_port = static_cast<Port>(BERTH_TRY(r.UInt(*peer_port, at + ".peer_port", 65535)));
   }
+  snap.SetAddresses(s, local, remote);
   if (fam == 6) s.v6only = BERTH_TRY(r.BoolField(v, at, "v6only", false));
-  s.inode = BERTH_TRY(r.UIntField(v, at, "inode", std::numeric_limits<std::int64_t>::max()));
+  s.inode = static_cast<std::uint32_t>(BERTH_TRY(r.UIntField(v, at, "inode", 0xFFFFFFFFu)));
   s.uid = static_cast<std::uint32_t>(BERTH_TRY(r.UIntField(v, at, "uid", 0xFFFFFFFFu)));
   s.rqueue = static_cast<std::uint32_t>(BERTH_TRY(r.UIntField(v, at, "rqueue", 0xFFFFFFFFu)));
   s.wqueue = static_cast<std::uint32_t>(BERTH_TRY(r.UIntField(v, at, "wqueue", 0xFFFFFFFFu)));
   const std::string ifname = BERTH_TRY(r.StrField(v, at, "interface", 64, /*nullable=*/true));
   if (!ifname.empty()) {
+    // The document names devices, not their kernel indexes: number them in order of use.
     auto [it, added] = ifs.emplace(ifname, static_cast<std::uint32_t>(ifs.size() + 1));
-    if (added) snap.interfaces.emplace_back(it->second, ifname);
-    s.ifindex = it->second;
+    snap.SetInterface(s, it->second);
+    if (added && s.iface != 0) snap.interfaces[s.iface - 1u].second = ifname;
   }
   return s;
 }

@@ -17,6 +17,7 @@
 #include <fmt/core.h>
 
 #include "base/file.h"
+#include "host/proc_parse.h"
 #include "host/sock_diag.h"
 #include "host/socket_fds.h"
 #include "host/sysctl.h"
@@ -75,6 +76,15 @@ Result<void> ReadNamespace(const ScanOptions& opt, HostSnapshot& snap) {
                 fmt::format("{} (is the kernel built without CONFIG_INET_DIAG?)",
                             diag.error().message));
   }
+  if (opt.all_states) {
+    // Sized once from the namespace's counts: growing by doubling would hold up to three times
+    // a million sockets' records at the moment of a copy.
+    const auto stat = ReadSmallFile("/proc/net/sockstat");
+    const auto stat6 = ReadSmallFile("/proc/net/sockstat6");
+    const std::size_t expected =
+        SockstatSockets(stat ? *stat : "", stat6 ? *stat6 : "", opt.tcp, opt.udp);
+    snap.sockets.reserve(expected + expected / 32 + 256);
+  }
   const std::uint32_t tcp_states = opt.all_states ? kAllStates : 1u << 10;  // LISTEN
   const std::uint32_t udp_states =
       opt.all_states ? kAllStates : 1u << static_cast<int>(SocketState::kClose);
@@ -97,7 +107,7 @@ Result<void> ReadNamespace(const ScanOptions& opt, HostSnapshot& snap) {
     if (opt.capture != nullptr) {
       raw = t.proto == Protocol::kTcp ? &opt.capture->tcp_diag : &opt.capture->udp_diag;
     }
-    auto r = diag->Dump(t.family, t.proto, t.states, snap.sockets, raw);
+    auto r = diag->Dump(t.family, t.proto, t.states, snap, raw);
     if (!r) {
       snap.partial = true;
       snap.warnings.push_back(
@@ -114,21 +124,23 @@ Result<void> ReadNamespace(const ScanOptions& opt, HostSnapshot& snap) {
           t.name));
     }
   }
-  for (const SocketRecord& s : snap.sockets) {
-    if (s.ifindex == 0 || !snap.InterfaceName(s.ifindex).empty()) continue;
+  for (auto& [ifindex, ifname] : snap.interfaces) {  // the devices the decoder met
     char name[IF_NAMESIZE] = {};
-    snap.interfaces.emplace_back(s.ifindex,
-                                 ::if_indextoname(s.ifindex, name) ? name : std::to_string(s.ifindex));
+    ifname = ::if_indextoname(ifindex, name) ? name : std::to_string(ifindex);
   }
   return {};
 }
 
 }  // namespace
 
-void SortSockets(std::vector<SocketRecord>& sockets) {
-  std::sort(sockets.begin(), sockets.end(), [](const SocketRecord& a, const SocketRecord& b) {
-    return std::tie(a.proto, a.local_port, a.local, a.remote, a.remote_port, a.inode) <
-           std::tie(b.proto, b.local_port, b.local, b.remote, b.remote_port, b.inode);
+void SortSockets(HostSnapshot& snap) {
+  const AddressTable& addr = snap.addresses;
+  std::sort(snap.sockets.begin(), snap.sockets.end(), [&addr](const SocketRecord& a, const SocketRecord& b) {
+    if (a.proto != b.proto) return a.proto < b.proto;
+    if (a.local_port != b.local_port) return a.local_port < b.local_port;
+    if (a.local != b.local) return addr[a.local] < addr[b.local];
+    if (a.remote != b.remote) return addr[a.remote] < addr[b.remote];
+    return std::tie(a.remote_port, a.inode) < std::tie(b.remote_port, b.inode);
   });
 }
 
@@ -194,7 +206,7 @@ Result<HostSnapshot> ScanHost(const ScanOptions& opt, ScanStats* stats) {
   if (!read_result) return std::unexpected(std::move(read_result.error()));
   if (stats) stats->netlink_seconds = SecondsSince(t0);
 
-  SortSockets(snap.sockets);
+  SortSockets(snap);
 
   if (opt.resolve_owners) {
     t0 = std::chrono::steady_clock::now();

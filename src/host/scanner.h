@@ -45,7 +45,7 @@ struct ScanStats {
 
 // Sorts sockets the way ScanHost returns them: by (proto, local port, local address, peer,
 // inode), so snapshots of the same sockets compare equal whatever their source.
-void SortSockets(std::vector<SocketRecord>& sockets);
+void SortSockets(HostSnapshot& snap);
 
 // "/run/netns/NAME" for a bare name, the path itself otherwise.
 std::string NetnsPath(const std::string& spec);

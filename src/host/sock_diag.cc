@@ -20,7 +20,7 @@ Result<SockDiag> SockDiag::Open() {
 }
 
 Result<DiagBatch> SockDiag::Dump(int family, Protocol proto, std::uint32_t states,
-                                 std::vector<SocketRecord>& out, std::vector<std::byte>* raw) {
+                                 HostSnapshot& out, std::vector<std::byte>* raw) {
   const std::uint32_t seq = ++seq_;
   const std::vector<std::byte> req = BuildDiagRequest(family, proto, states, seq);
   sockaddr_nl kernel{};

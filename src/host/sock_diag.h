@@ -16,13 +16,13 @@ class SockDiag {
   // Failure: kUnavailable when the kernel has no sock_diag (CONFIG_INET_DIAG off).
   [[nodiscard]] static Result<SockDiag> Open();
 
-  // Appends every socket of (family, proto) whose state is in `states` to `out`. When `raw`
+  // Appends every socket of (family, proto) whose state is in `states` to `out.sockets`. When `raw`
   // is set, every reply buffer is also appended to it exactly as received (a recording that
   // DecodeDiagBatch replays), including the buffer that failed to decode.
   // Failure: the kernel's error (kNotFound for a missing udp_diag module), kMalformed for
   // an undecodable reply. Sockets decoded before a failure stay in `out`.
   [[nodiscard]] Result<DiagBatch> Dump(int family, Protocol proto, std::uint32_t states,
-                                       std::vector<SocketRecord>& out,
+                                       HostSnapshot& out,
                                        std::vector<std::byte>* raw = nullptr);
 
  private:

@@ -343,8 +343,11 @@ Result<void> ReadSockets(const Reader& r, const json& root, Protocol proto,
     s.proto = proto;
     s.state = proto == Protocol::kTcp ? SocketState::kListen : SocketState::kClose;
     std::string address = BERTH_TRY(r.Text(e, at, "LocalAddress", true));
-    s.local = BERTH_TRY(Address(r, std::move(address), at + ".LocalAddress"));
-    s.v6only = s.local.family == 6;
+    const IpAddress local = BERTH_TRY(Address(r, std::move(address), at + ".LocalAddress"));
+    IpAddress remote;
+    remote.family = local.family;
+    host.snap.SetAddresses(s, local, remote);
+    s.v6only = local.family == 6;
     s.local_port = static_cast<Port>(BERTH_TRY(r.IntField(e, at, "LocalPort", 0, 65535)));
     const auto pid = BERTH_TRY(r.IntField(e, at, "OwningProcess", 0, 0x7fffffff));
     const auto index = static_cast<std::uint32_t>(host.snap.sockets.size());

@@ -286,7 +286,7 @@ std::vector<Finding> CheckRange(PortRange proposed, const HostSnapshot& snap,
     if (!seen.insert({static_cast<int>(sock.proto), sock.local_port}).second) continue;
     auto [command, pid] = OwnerOf(snap, i);
     out.push_back(Make(FindingId::kRangeCoversListener, Severity::kWarning,
-                       command.empty() ? FormatEndpoint(sock.local, sock.local_port)
+                       command.empty() ? FormatEndpoint(snap.Local(sock), sock.local_port)
                                        : fmt::format("{} (pid {})", command, pid),
                        sock.proto, PortSet{{sock.local_port, sock.local_port}},
                        fmt::format("{}/{} listens in the new range: after a restart an outbound "
@@ -376,7 +376,7 @@ ScanMatch MatchScan(const HostSnapshot& snap, const std::vector<Service>& servic
       if (!allow.contains(sock.local_port)) stray.push_back(i);
       continue;
     }
-    const std::string subject = command.empty() ? FormatEndpoint(sock.local, sock.local_port)
+    const std::string subject = command.empty() ? FormatEndpoint(snap.Local(sock), sock.local_port)
                                                 : fmt::format("{} (pid {})", command, pid);
     Finding f;
     {

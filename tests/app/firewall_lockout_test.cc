@@ -19,14 +19,13 @@ IpAddress V4(const char* text) {
   return a;
 }
 
-SocketRecord Tcp(SocketState state, const char* local, Port lport, const char* remote,
-                 Port rport) {
+SocketRecord Tcp(HostSnapshot& snap, SocketState state, const char* local, Port lport,
+                 const char* remote, Port rport) {
   SocketRecord s;
   s.proto = Protocol::kTcp;
   s.state = state;
-  s.local = V4(local);
+  snap.SetAddresses(s, V4(local), V4(remote));
   s.local_port = lport;
-  s.remote = V4(remote);
   s.remote_port = rport;
   return s;
 }
@@ -35,16 +34,16 @@ class SessionsLockedOutTest : public ::testing::Test {
  protected:
   void SetUp() override {
     host_.snap.sockets = {
-        Tcp(SocketState::kListen, "0.0.0.0", 22, "0.0.0.0", 0),
-        Tcp(SocketState::kListen, "0.0.0.0", 20001, "0.0.0.0", 0),
+        Tcp(host_.snap, SocketState::kListen, "0.0.0.0", 22, "0.0.0.0", 0),
+        Tcp(host_.snap, SocketState::kListen, "0.0.0.0", 20001, "0.0.0.0", 0),
         // The operator's SSH session.
-        Tcp(SocketState::kEstablished, "198.18.0.1", 22, "198.18.0.2", 50000),
+        Tcp(host_.snap, SocketState::kEstablished, "198.18.0.1", 22, "198.18.0.2", 50000),
         // A client of the registered service: stays open.
-        Tcp(SocketState::kEstablished, "198.18.0.1", 20001, "198.18.0.3", 50001),
+        Tcp(host_.snap, SocketState::kEstablished, "198.18.0.1", 20001, "198.18.0.3", 50001),
         // Outbound (this host connected to a peer's 22): not inbound.
-        Tcp(SocketState::kEstablished, "198.18.0.1", 40000, "198.18.0.9", 22),
+        Tcp(host_.snap, SocketState::kEstablished, "198.18.0.1", 40000, "198.18.0.9", 22),
         // Over loopback: every format admits lo.
-        Tcp(SocketState::kEstablished, "127.0.0.1", 22, "127.0.0.1", 50002),
+        Tcp(host_.snap, SocketState::kEstablished, "127.0.0.1", 22, "127.0.0.1", 50002),
     };
     services_.push_back(Service{});
     services_[0].name = "app";

@@ -28,9 +28,8 @@ class GoldenHost {
     SocketRecord s;
     s.proto = proto;
     s.state = proto == Protocol::kTcp ? SocketState::kListen : SocketState::kClose;
-    s.local.family = s.remote.family = 4;
     s.local_port = port;
-    s.inode = snap_.sockets.size() + 100;
+    s.inode = static_cast<std::uint32_t>(snap_.sockets.size() + 100);
     snap_.sockets.push_back(s);
     if (process >= 0) {
       snap_.owners.push_back(SocketOwner{static_cast<std::uint32_t>(snap_.sockets.size() - 1),
@@ -42,9 +41,10 @@ class GoldenHost {
     SocketRecord s;
     s.proto = Protocol::kTcp;
     s.state = state;
-    s.local.family = s.remote.family = 4;
-    s.local.bytes[0] = 10, s.local.bytes[3] = 1;
-    s.remote.bytes[0] = 10, s.remote.bytes[3] = last_octet;
+    IpAddress from, to;
+    from.bytes[0] = 10, from.bytes[3] = 1;
+    to.bytes[0] = 10, to.bytes[3] = last_octet;
+    snap_.SetAddresses(s, from, to);
     s.local_port = local;
     s.remote_port = remote;
     snap_.sockets.push_back(s);

@@ -25,9 +25,11 @@ class Host {
     SocketRecord s;
     s.proto = proto;
     s.state = proto == Protocol::kTcp ? SocketState::kListen : SocketState::kClose;
-    s.local.family = s.remote.family = static_cast<std::uint8_t>(family);
+    IpAddress any;
+    any.family = static_cast<std::uint8_t>(family);
+    snap_.SetAddresses(s, any, any);
     s.local_port = port;
-    s.inode = snap_.sockets.size() + 100;
+    s.inode = static_cast<std::uint32_t>(snap_.sockets.size() + 100);
     snap_.sockets.push_back(s);
     if (process >= 0) {
       snap_.owners.push_back(SocketOwner{static_cast<std::uint32_t>(snap_.sockets.size() - 1),

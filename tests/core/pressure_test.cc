@@ -16,12 +16,12 @@ IpAddress V4(std::uint8_t a, std::uint8_t b, std::uint8_t c, std::uint8_t d) {
   return ip;
 }
 
-SocketRecord Conn(IpAddress src, Port sport, IpAddress dst, Port dport, SocketState st) {
+SocketRecord Conn(HostSnapshot& snap, IpAddress src, Port sport, IpAddress dst, Port dport,
+                  SocketState st) {
   SocketRecord s;
   s.proto = Protocol::kTcp;
   s.state = st;
-  s.local = src;
-  s.remote = dst;
+  snap.SetAddresses(s, src, dst);
   s.local_port = sport;
   s.remote_port = dport;
   return s;
@@ -32,14 +32,14 @@ TEST(Pressure, CountsPerSourceAndDestinationWithThresholds) {
   snap.config.ephemeral = PortRange{40000, 40099};  // 100 usable ports
   const IpAddress me = V4(10, 0, 0, 1), db = V4(10, 0, 0, 9), web = V4(10, 0, 0, 8);
   for (Port p = 0; p < 85; ++p) {
-    snap.sockets.push_back(Conn(me, static_cast<Port>(40000 + p), db, 5432,
+    snap.sockets.push_back(Conn(snap, me, static_cast<Port>(40000 + p), db, 5432,
                                 p < 60 ? SocketState::kTimeWait : SocketState::kEstablished));
   }
   for (Port p = 0; p < 55; ++p) {  // the 4-tuple rule: the same source ports toward another peer
-    snap.sockets.push_back(Conn(me, static_cast<Port>(40000 + p), web, 443, SocketState::kEstablished));
+    snap.sockets.push_back(Conn(snap, me, static_cast<Port>(40000 + p), web, 443, SocketState::kEstablished));
   }
   for (Port p = 0; p < 10; ++p) {
-    snap.sockets.push_back(Conn(me, static_cast<Port>(40000 + p), web, 80, SocketState::kEstablished));
+    snap.sockets.push_back(Conn(snap, me, static_cast<Port>(40000 + p), web, 80, SocketState::kEstablished));
   }
   auto r = AnalyzePressure(snap);
   EXPECT_EQ(r.usable, 100u);
@@ -60,7 +60,7 @@ TEST(Pressure, AdviceIsCorrectAboutTimeWait) {
   snap.config.tcp_tw_reuse = 2;  // loopback only (the default)
   const IpAddress me = V4(10, 0, 0, 1), peer = V4(10, 0, 0, 2);
   for (Port p = 0; p < 9; ++p) {
-    snap.sockets.push_back(Conn(me, static_cast<Port>(40000 + p), peer, 80, SocketState::kTimeWait));
+    snap.sockets.push_back(Conn(snap, me, static_cast<Port>(40000 + p), peer, 80, SocketState::kTimeWait));
   }
   auto r = AnalyzePressure(snap);
   ASSERT_EQ(r.findings.size(), 1u);
@@ -72,7 +72,7 @@ TEST(Pressure, AdviceIsCorrectAboutTimeWait) {
 
   // To a loopback peer tw_reuse=2 already applies: do not tell the user to turn it on.
   HostSnapshot lo = snap;
-  for (auto& s : lo.sockets) s.remote = V4(127, 0, 0, 1);
+  for (auto& s : lo.sockets) s.remote = lo.addresses.Intern(V4(127, 0, 0, 1));
   auto r2 = AnalyzePressure(lo);
   ASSERT_EQ(r2.findings.size(), 1u);
   EXPECT_THAT(r2.findings[0].fix, Not(HasSubstr("tcp_tw_reuse=1")));
@@ -85,7 +85,7 @@ TEST(Pressure, TwReuseIsNotAdvisedWithoutTimestamps) {
   snap.config.tcp_timestamps = 0;
   const IpAddress me = V4(10, 0, 0, 1), peer = V4(10, 0, 0, 2);
   for (Port p = 0; p < 9; ++p) {
-    snap.sockets.push_back(Conn(me, static_cast<Port>(40000 + p), peer, 80, SocketState::kTimeWait));
+    snap.sockets.push_back(Conn(snap, me, static_cast<Port>(40000 + p), peer, 80, SocketState::kTimeWait));
   }
   auto r = AnalyzePressure(snap);
   ASSERT_EQ(r.findings.size(), 1u);
@@ -104,12 +104,12 @@ TEST(Pressure, ServerSideAndReservedPortsDoNotCount) {
   snap.config.ephemeral = PortRange{40000, 40099};
   snap.config.reserved = *PortSet::Parse("40090-40099");
   const IpAddress me = V4(10, 0, 0, 1), client = V4(10, 0, 0, 2);
-  SocketRecord listener = Conn(me, 40050, IpAddress{}, 0, SocketState::kListen);
+  SocketRecord listener = Conn(snap, me, 40050, IpAddress{}, 0, SocketState::kListen);
   snap.sockets.push_back(listener);
   for (Port p = 0; p < 70; ++p) {  // accepted connections share the listener's port
-    snap.sockets.push_back(Conn(me, 40050, client, static_cast<Port>(50000 + p), SocketState::kEstablished));
+    snap.sockets.push_back(Conn(snap, me, 40050, client, static_cast<Port>(50000 + p), SocketState::kEstablished));
   }
-  snap.sockets.push_back(Conn(me, 8080, client, 9999, SocketState::kEstablished));  // outside the range
+  snap.sockets.push_back(Conn(snap, me, 8080, client, 9999, SocketState::kEstablished));  // outside the range
   auto r = AnalyzePressure(snap);
   EXPECT_EQ(r.usable, 89u);  // 100 - 10 reserved - 1 listening
   EXPECT_TRUE(r.rows.empty());

@@ -5,16 +5,18 @@
 namespace berth {
 namespace {
 
-SocketRecord Listener(Port port, std::uint8_t family = 4) {
+SocketRecord Listener(HostSnapshot& snap, Port port, std::uint8_t family = 4) {
   SocketRecord s;
-  s.local.family = family;
+  IpAddress any;
+  any.family = family;
+  snap.SetAddresses(s, any, any);
   s.local_port = port;
   return s;
 }
 
 HostSnapshot Snapshot() {
   HostSnapshot snap;
-  snap.sockets = {Listener(22), Listener(80, 6), Listener(45001)};
+  snap.sockets = {Listener(snap, 22), Listener(snap, 80, 6), Listener(snap, 45001)};
   snap.processes = {{101, 0, "root", "sshd", "ssh.service", ""},
                     {202, 33, "www-data", "nginx", "nginx.service", ""}};
   snap.owners = {{0, 0, 3}, {1, 1, 6}, {2, 1, 7}};

@@ -49,7 +49,8 @@ HostSnapshot Snapshot() {
   snap.warnings = {"cannot read /proc/77/fd: permission denied"};
   auto sock = [&](Protocol p, SocketState st, IpAddress local, Port port) {
     SocketRecord s;
-    s.proto = p, s.state = st, s.local = local, s.local_port = port;
+    s.proto = p, s.state = st, s.local_port = port;
+    s.local = snap.addresses.Intern(local);
     snap.sockets.push_back(s);
   };
   sock(Protocol::kTcp, SocketState::kListen, V4(0, 0, 0, 0), 22);
@@ -57,10 +58,10 @@ HostSnapshot Snapshot() {
   sock(Protocol::kTcp, SocketState::kListen, V6Loopback(), 40000);
   sock(Protocol::kUdp, SocketState::kClose, V4(0, 0, 0, 0), 53);
   sock(Protocol::kTcp, SocketState::kEstablished, V4(10, 0, 0, 2), 41000);
-  snap.sockets.back().remote = V4(10, 0, 0, 9);
+  snap.sockets.back().remote = snap.addresses.Intern(V4(10, 0, 0, 9));
   snap.sockets.back().remote_port = 443;
-  snap.sockets[3].ifindex = 2;
-  snap.interfaces = {{2, "eth0"}};
+  snap.SetInterface(snap.sockets[3], 2);
+  snap.interfaces[0].second = "eth0";
   snap.processes = {{812, 0, "root", "sshd", "ssh.service", ""},
                     {900, 105, "postgres", "postgres", "", "0123456789abcdef0123"},
                     {901, 105, "postgres", "postgres-wal", "", ""}};

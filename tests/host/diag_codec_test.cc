@@ -93,21 +93,22 @@ TEST(DiagCodec, DecodesSocketsAttributesAndDone) {
   r.Socket(AF_INET, 10, "127.0.0.1", 8080, "0.0.0.0", 0, 4242, 1000)
       .Socket(AF_INET6, 1, "::1", 40000, "::1", 5432, 4243, 0, 1)
       .Done();
-  std::vector<SocketRecord> out;
-  auto b = DecodeDiagBatch(r.bytes, Protocol::kTcp, 7, out);
+  HostSnapshot snap;
+  std::vector<SocketRecord>& out = snap.sockets;
+  auto b = DecodeDiagBatch(r.bytes, Protocol::kTcp, 7, snap);
   ASSERT_TRUE(b) << b.error().message;
   EXPECT_TRUE(b->done);
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(out[0].state, SocketState::kListen);
-  EXPECT_EQ(out[0].local.Format(), "127.0.0.1");
+  EXPECT_EQ(snap.Local(out[0]).Format(), "127.0.0.1");
   EXPECT_EQ(out[0].local_port, 8080);
   EXPECT_EQ(out[0].inode, 4242u);
   EXPECT_EQ(out[0].uid, 1000u);
   EXPECT_EQ(out[0].rqueue, 3u);
   EXPECT_EQ(out[0].wqueue, 128u);
   EXPECT_TRUE(out[0].is_server());
-  EXPECT_EQ(out[1].local.family, 6);
-  EXPECT_EQ(FormatEndpoint(out[1].remote, out[1].remote_port), "[::1]:5432");
+  EXPECT_EQ(snap.Local(out[1]).family, 6);
+  EXPECT_EQ(FormatEndpoint(snap.Remote(out[1]), out[1].remote_port), "[::1]:5432");
   EXPECT_TRUE(out[1].v6only);
   EXPECT_FALSE(out[1].is_server());
 }
@@ -115,8 +116,9 @@ TEST(DiagCodec, DecodesSocketsAttributesAndDone) {
 TEST(DiagCodec, SkipsOtherSequenceNumbers) {
   Reply r;
   r.Socket(AF_INET, 10, "1.2.3.4", 1, "0.0.0.0", 0, 1, 0, -1, /*seq=*/6).Done();
-  std::vector<SocketRecord> out;
-  auto b = DecodeDiagBatch(r.bytes, Protocol::kTcp, 7, out);
+  HostSnapshot snap;
+  std::vector<SocketRecord>& out = snap.sockets;
+  auto b = DecodeDiagBatch(r.bytes, Protocol::kTcp, 7, snap);
   ASSERT_TRUE(b);
   EXPECT_TRUE(out.empty());
   EXPECT_TRUE(b->done);
@@ -125,23 +127,24 @@ TEST(DiagCodec, SkipsOtherSequenceNumbers) {
 TEST(DiagCodec, KernelErrorsBecomeErrnoErrors) {
   Reply r;
   r.Error(-ENOENT);
-  std::vector<SocketRecord> out;
-  auto b = DecodeDiagBatch(r.bytes, Protocol::kUdp, 7, out);
+  HostSnapshot snap;
+  auto b = DecodeDiagBatch(r.bytes, Protocol::kUdp, 7, snap);
   ASSERT_FALSE(b);
   EXPECT_EQ(b.error().code, ErrorCode::kNotFound);
   Reply done_err;
   done_err.Done(-EINTR);
-  EXPECT_FALSE(DecodeDiagBatch(done_err.bytes, Protocol::kUdp, 7, out));
+  EXPECT_FALSE(DecodeDiagBatch(done_err.bytes, Protocol::kUdp, 7, snap));
 }
 
 TEST(DiagCodec, TruncatedAndInconsistentInputIsMalformedNotACrash) {
   Reply r;
   r.Socket(AF_INET, 10, "127.0.0.1", 22, "0.0.0.0", 0, 5, 0).Done();
-  std::vector<SocketRecord> out;
+  HostSnapshot snap;
+  std::vector<SocketRecord>& out = snap.sockets;
   // Every truncation point: either a clean error or (at message boundaries) fewer sockets.
   for (std::size_t n = 1; n < r.bytes.size(); ++n) {
     out.clear();
-    auto b = DecodeDiagBatch(std::span(r.bytes.data(), n), Protocol::kTcp, 7, out);
+    auto b = DecodeDiagBatch(std::span(r.bytes.data(), n), Protocol::kTcp, 7, snap);
     if (b) EXPECT_LE(out.size(), 1u);
     else EXPECT_EQ(b.error().code, ErrorCode::kMalformed);
   }
@@ -150,7 +153,7 @@ TEST(DiagCodec, TruncatedAndInconsistentInputIsMalformedNotACrash) {
   std::uint32_t len = 1 << 20;
   std::memcpy(big.data(), &len, 4);
   out.clear();
-  auto b = DecodeDiagBatch(big, Protocol::kTcp, 7, out);
+  auto b = DecodeDiagBatch(big, Protocol::kTcp, 7, snap);
   ASSERT_FALSE(b);
   EXPECT_NE(b.error().message.find("does not fit"), std::string::npos);
   // An attribute whose length runs past its message.
@@ -161,11 +164,11 @@ TEST(DiagCodec, TruncatedAndInconsistentInputIsMalformedNotACrash) {
   std::uint16_t rta_len = 200;
   std::memcpy(bad.data() + rta_at, &rta_len, 2);
   out.clear();
-  EXPECT_FALSE(DecodeDiagBatch(bad, Protocol::kTcp, 7, out));
+  EXPECT_FALSE(DecodeDiagBatch(bad, Protocol::kTcp, 7, snap));
   // A state the kernel never sends.
   Reply st;
   st.Socket(AF_INET, 0, "1.1.1.1", 1, "0.0.0.0", 0, 1, 0);
-  EXPECT_FALSE(DecodeDiagBatch(st.bytes, Protocol::kTcp, 7, out));
+  EXPECT_FALSE(DecodeDiagBatch(st.bytes, Protocol::kTcp, 7, snap));
 }
 
 }  // namespace

@@ -22,7 +22,7 @@ namespace fs = std::filesystem;
 
 SocketRecord WithInode(std::uint64_t inode) {
   SocketRecord s;
-  s.inode = inode;
+  s.inode = static_cast<std::uint32_t>(inode);
   return s;
 }
 
@@ -153,7 +153,7 @@ TEST(ProcOwners, FindsThisProcessAndAChildOnTheRealProc) {
     const SocketRecord& s = snap->sockets[o.socket];
     const ProcessInfo& p = snap->processes[o.process];
     if (s.proto == Protocol::kTcp && s.local_port == my_port && p.pid == ::getpid()) found_mine = true;
-    if (s.proto == Protocol::kUdp && s.local.family == 6 && p.pid == child.pid()) found_child = true;
+    if (s.proto == Protocol::kUdp && snap->Local(s).family == 6 && p.pid == child.pid()) found_child = true;
   }
   EXPECT_TRUE(found_mine);
   EXPECT_TRUE(found_child);

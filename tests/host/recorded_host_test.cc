@@ -61,11 +61,11 @@ TEST(RecordedHost, ReplaysTheDumpFixtureWithOwners) {
   EXPECT_EQ(snap->sockets[0].state, SocketState::kListen);
   const SocketRecord& estab = snap->sockets[1];
   EXPECT_EQ(estab.state, SocketState::kEstablished);
-  EXPECT_EQ(FormatEndpoint(estab.remote, estab.remote_port), "10.0.0.9:51000");
+  EXPECT_EQ(FormatEndpoint(snap->Remote(estab), estab.remote_port), "10.0.0.9:51000");
   const SocketRecord& v6 = snap->sockets[2];
-  EXPECT_EQ(v6.local.family, 6);
+  EXPECT_EQ(snap->Local(v6).family, 6);
   EXPECT_TRUE(v6.v6only);
-  EXPECT_EQ(snap->InterfaceName(v6.ifindex), "eth0");
+  EXPECT_EQ(snap->InterfaceName(v6), "eth0");
   EXPECT_EQ(snap->sockets[3].local_port, 5432);
   EXPECT_EQ(snap->sockets[3].wqueue, 244u);
   EXPECT_EQ(snap->sockets[4].proto, Protocol::kUdp);
@@ -239,10 +239,10 @@ TEST(RecordedHost, RecordThenReplayEqualsALiveTake) {
     const SocketRecord* b = find(*replay, inode);
     ASSERT_NE(a, nullptr) << inode;
     ASSERT_NE(b, nullptr) << inode;
-    EXPECT_EQ(std::tie(a->proto, a->state, a->local, a->local_port, a->remote, a->remote_port,
-                       a->uid, a->ifindex, a->rqueue, a->wqueue),
-              std::tie(b->proto, b->state, b->local, b->local_port, b->remote, b->remote_port,
-                       b->uid, b->ifindex, b->rqueue, b->wqueue));
+    EXPECT_EQ(std::make_tuple(a->proto, a->state, live->Local(*a), a->local_port, live->Remote(*a),
+                              a->remote_port, a->uid, live->InterfaceName(*a), a->rqueue, a->wqueue),
+              std::make_tuple(b->proto, b->state, replay->Local(*b), b->local_port, replay->Remote(*b),
+                              b->remote_port, b->uid, replay->InterfaceName(*b), b->rqueue, b->wqueue));
     int fd_live = -1, fd_replay = -2;
     const ProcessInfo* pa = OwnerOf(*live, inode, &fd_live);
     const ProcessInfo* pb = OwnerOf(*replay, inode, &fd_replay);

@@ -110,7 +110,7 @@ TEST(WindowsParse, EnumsAsNamesAndNonListenersSkipped) {
   auto h = ParseWindowsCollection(doc, "names.json");
   ASSERT_TRUE(h) << h.error().message;
   ASSERT_EQ(h->snap.sockets.size(), 1u);
-  EXPECT_EQ(h->snap.sockets[0].local.family, 6);
+  EXPECT_EQ(h->snap.Local(h->snap.sockets[0]).family, 6);
   EXPECT_EQ(h->snap.sockets[0].local_port, 5985);
   ASSERT_EQ(h->firewall.size(), 1u);
   EXPECT_TRUE(h->firewall[0].enabled && h->firewall[0].inbound && h->firewall[0].allow);
