@@ -155,7 +155,7 @@ Result<void> CheckRpcBlock(const windows::WindowsHost& host, PortRange block, co
     }
   }
   for (const registry::Claim& c : claims) {
-    if (block.contains(c.port)) {
+    if (block.contains(c.port) && c.service != windows::kRpcBlockService) {
       return Fail(ErrorCode::kInvalidArgument,
                   fmt::format("RPC block {}-{} holds port {}, claimed by {} in group {}: choose a block "
                               "free of registered ports",
@@ -195,11 +195,27 @@ Result<WindowsRemedyResult> PlanWindowsRemedy(const windows::WindowsHost& host, 
   WindowsRemedyPlan& plan = out.plan;
   plan.host = host.snap.hostname;
   plan.group = BERTH_TRY(HostGroup(store, host.snap.hostname, request.group));
-  // The RPC block first: a refused block claims nothing.
-  if (request.rpc_block) {
+  // The RPC block first: a refused block claims nothing. The group's range claim is the
+  // block when there is one; a block asked for must then be that one.
+  std::optional<PortRange> block = request.rpc_block;
+  if (auto claim = BERTH_TRY(store.GetService(windows::kRpcBlockService));
+      claim && claim->service.group == plan.group && claim->service.size > 1) {
+    const PortRange held = PortsOf(claim->service);
+    if (block && *block != held) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  fmt::format("RPC block {}: group {} holds {} for its RPC block ({}): use that "
+                              "one, or release it and claim the new block",
+                              FormatRange(*block), plan.group, FormatRange(held),
+                              windows::kRpcBlockService),
+                  {Hint{Remedy::kReleaseFirst, std::string(windows::kRpcBlockService)}});
+    }
+    block = held;
+    plan.rpc_block_claimed = true;
+  }
+  if (block) {
     const std::vector<registry::Claim> claims = BERTH_TRY(store.ListClaims(plan.group));
-    BERTH_TRY(CheckRpcBlock(host, *request.rpc_block, claims));
-    plan.rpc_block = request.rpc_block;
+    BERTH_TRY(CheckRpcBlock(host, *block, claims));
+    plan.rpc_block = block;
   }
   out.claimed = BERTH_TRY(ClaimSql(host, store, plan.group, plan.rpc_block, plan.sql));
   for (registry::Assignment& a : BERTH_TRY(ClaimRpcPins(host, store, plan.group, plan.rpc_block, plan.rpc_pins))) {

@@ -88,11 +88,16 @@ int RunRemedy(const RemedyFlags& f) {
     }
   }
   if (result->plan.rpc_block) {
-    fmt::print(stderr,
-               "berth: the RPC block {}-{} is not claimed in the registry (range claims come later): "
-               "keep it out of other services' ports yourself. The host needs a REBOOT after the "
-               "script for RPC to use it.\n",
-               result->plan.rpc_block->low, result->plan.rpc_block->high);
+    const std::string block = FormatRange(*result->plan.rpc_block);
+    fmt::print(stderr, "berth: {} The host needs a REBOOT after the script for RPC to use it.\n",
+               result->plan.rpc_block_claimed
+                   ? fmt::format("the RPC block {} is {}'s range claim in group {}.", block,
+                                 windows::kRpcBlockService, TerminalSafe(result->plan.group))
+                   : fmt::format("the RPC block {} is not claimed in the registry: claim it with "
+                                 "'berth assign {} --port {} --size {} --group {}' so that no "
+                                 "service is given a port in it.",
+                                 block, windows::kRpcBlockService, result->plan.rpc_block->low,
+                                 result->plan.rpc_block->size(), TerminalSafe(result->plan.group)));
   }
   if (f.json) {
     RenderWindowsRemedyJson(result->plan, kStdoutSink);
@@ -151,7 +156,8 @@ void AddRemedyCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--rpc-ports", f->rpc_ports,
                   "restrict MS-RPC's dynamic ports to this block, e.g. 5000-5255: at least 100 ports "
                   "from 1025 up, outside the host's dynamic range, holding no registered port; needs "
-                  "a reboot of the host")
+                  "a reboot of the host (default: the range the group's rpc.dynamic claims, when it "
+                  "has one: berth assign rpc.dynamic --size 256 --group GROUP)")
       ->type_name("LO-HI");
   cmd->add_flag("--json", f->json, "print the plan as JSON (schema berth.windows-remedy/1, docs/windows.md)");
   AddStoreOptions(cmd, f->store);
@@ -161,6 +167,7 @@ void AddRemedyCommand(CLI::App& app, int& exit_code) {
       "  berth group add win --host WIN1\n"
       "  berth remedy --format powershell --from win1.json > pin-win1.ps1\n"
       "  berth remedy --format powershell --from win1.json --rpc-ports 5000-5255 > pin-win1.ps1\n"
+      "  berth assign rpc.dynamic --size 256 --group win   (then the remedy's RPC block is that claim)\n"
       "  (on WIN1, elevated) .\\pin-win1.ps1 -WhatIf; then .\\pin-win1.ps1 -Restart");
   cmd->callback([f, &exit_code] { exit_code = RunRemedy(*f); });
 }

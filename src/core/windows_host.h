@@ -25,6 +25,8 @@ inline constexpr Port kEndpointMapperPort = 135;
 inline constexpr Port kSqlBrowserPort = 1434;
 // KB 154596: an RPC port block of at least 100 ports.
 inline constexpr std::uint32_t kRpcBlockMinPorts = 100;
+// The registry's range claim for a group's MS-RPC block (berth assign rpc.dynamic --size N).
+inline constexpr std::string_view kRpcBlockService = "rpc.dynamic";
 // WMI's fixed port once it runs in its own host (winmgmt /standalonehost).
 inline constexpr Port kWmiStandalonePort = 24158;
 

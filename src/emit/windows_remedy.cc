@@ -142,14 +142,18 @@ void RpcPart(const WindowsRemedyPlan& plan, const Sink& sink) {
   sink(fmt::format(
       R"PS(
 # MS-RPC (KB 154596): RPC services without a port setting of their own take ports from
-# {0}-{1} only. Windows reads Rpc\Internet at boot: the host must be REBOOTED for it.
+# {0}-{1} only{2}. Windows reads Rpc\Internet at boot: the host must be REBOOTED for it.
 $rpcKey = 'HKLM:\SOFTWARE\Microsoft\Rpc\Internet'
 $rpcChanged = Set-BerthRegistryValue -Key $rpcKey -Name 'Ports' -Value @('{0}-{1}') -Type 'MultiString'
 $rpcChanged = (Set-BerthRegistryValue -Key $rpcKey -Name 'PortsInternetAvailable' -Value 'Y' -Type 'String') -or $rpcChanged
 $rpcChanged = (Set-BerthRegistryValue -Key $rpcKey -Name 'UseInternetPorts' -Value 'Y' -Type 'String') -or $rpcChanged
 if ($rpcChanged) {{ $rebootNeeded = $true }}
 )PS",
-      r.low, r.high));
+      r.low, r.high,
+      plan.rpc_block_claimed
+          ? fmt::format(" (the registry's range claim {} in group {})", windows::kRpcBlockService,
+                        CommentText(plan.group))
+          : std::string()));
 }
 
 void RangePart(const WindowsRemedyPlan& plan, const Sink& sink) {
@@ -276,6 +280,8 @@ void RenderWindowsRemedyJson(const WindowsRemedyPlan& plan, const Sink& sink) {
   } else {
     w.Null();
   }
+  w.Key("rpc_ports_claim");  // the registry service whose range the block is, if any
+  if (plan.rpc_block_claimed) w.String(windows::kRpcBlockService); else w.Null();
   w.Key("rpc_pins").BeginArray();
   for (const WindowsRemedyPlan::RpcPin& pin : plan.rpc_pins) {
     w.BeginObject().Field("service", pin.service).Field("key", pin.key).Field("value", pin.value).Field("port", pin.port).EndObject();

@@ -42,6 +42,7 @@ struct WindowsRemedyPlan {
   };
   std::vector<RpcPin> rpc_pins;
   std::optional<PortRange> rpc_block;  // Rpc\Internet Ports; nullopt: left alone
+  bool rpc_block_claimed = false;       // the block is the group's rpc.dynamic range claim
   // netsh int ipv4|ipv6 set dynamicport tcp|udp: where each collected range must move
   // (only those that must).
   std::vector<windows::PortBlock> dynamic_moves;

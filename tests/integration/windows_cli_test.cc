@@ -254,6 +254,62 @@ TEST_F(WindowsCli, RemedyClaimsThroughTheRegistryAndWritesAParsableScript) {
   EXPECT_EQ(rules[0].Arg("-LocalPort"), expected);
 }
 
+// The group's range claim (berth assign rpc.dynamic --size 256) is the RPC block: it lands
+// in Rpc\Internet's Ports as one REG_MULTI_SZ item, and the firewall opens it once; a block
+// asked for that is not the claim is refused.
+TEST_F(WindowsCli, RemedyTakesTheRpcBlockFromTheGroupsRangeClaim) {
+  ASSERT_EQ(Berth({"group", "add", "win", "--host", "WIN-SQL01"}).exit_code, 0);
+  auto assigned = Berth({"assign", "rpc.dynamic", "--size", "256", "--group", "win", "--json"});
+  ASSERT_EQ(assigned.exit_code, 0) << assigned.err;
+  const auto claim = nlohmann::json::parse(assigned.out);
+  ASSERT_EQ(claim.at("size"), 256);
+  const int low = claim.at("port").get<int>();
+  const std::string block = std::to_string(low) + "-" + std::to_string(low + 255);
+
+  auto r = Berth({"remedy", "--format", "powershell", "--from", Fixture("ps7-collector.json")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("the RPC block " + block + " is rpc.dynamic's range claim in group win"),
+            std::string::npos)
+      << r.err;
+  auto as_json = Berth({"remedy", "--format", "powershell", "--from", Fixture("ps7-collector.json"), "--json"});
+  ASSERT_EQ(as_json.exit_code, 0) << as_json.err;
+  const auto plan = nlohmann::json::parse(as_json.out);
+  EXPECT_EQ(plan.at("rpc_ports"), nlohmann::json::array({low, low + 255}));
+  EXPECT_EQ(plan.at("rpc_ports_claim"), "rpc.dynamic");
+  // The claim itself, asked for again: the same script; another block: refused, nothing claimed.
+  auto same = Berth({"remedy", "--format", "powershell", "--from", Fixture("ps7-collector.json"),
+                     "--rpc-ports", block});
+  ASSERT_EQ(same.exit_code, 0) << same.err;
+  EXPECT_EQ(same.out, r.out);
+  auto other = Berth({"remedy", "--format", "powershell", "--from", Fixture("ps7-collector.json"),
+                      "--rpc-ports", "45000-45255"});
+  EXPECT_EQ(other.exit_code, 2);
+  EXPECT_NE(other.err.find("group win holds " + block + " for its RPC block (rpc.dynamic)"), std::string::npos)
+      << other.err;
+  EXPECT_NE(other.err.find("berth release rpc.dynamic"), std::string::npos) << other.err;
+
+  if (!HavePowerShellGrammar()) BERTH_MISSING_PEER("the PowerShell grammar is missing (scripts/install-deps test)");
+  const PsParse p = ParsePowerShell(r.out);
+  ASSERT_TRUE(p.ok) << p.error;
+  std::vector<std::string> rpc;
+  for (const PsCommand& c : p.Named("Set-BerthRegistryValue")) {
+    if (c.Arg("-Key") != "$rpcKey") continue;
+    rpc.push_back(UnquoteVerbatim(c.Arg("-Name")) + "=" + c.Arg("-Value") + ":" + UnquoteVerbatim(c.Arg("-Type")));
+  }
+  EXPECT_EQ(rpc, (std::vector<std::string>{"Ports=@('" + block + "'):MultiString",
+                                           "PortsInternetAvailable='Y':String",
+                                           "UseInternetPorts='Y':String"}));
+  EXPECT_TRUE(std::any_of(p.verbatim.begin(), p.verbatim.end(), [](const std::string& v) {
+    return UnquoteVerbatim(v) == "HKLM:\\SOFTWARE\\Microsoft\\Rpc\\Internet";
+  }));
+  const auto rules = p.Named("New-NetFirewallRule");
+  ASSERT_EQ(rules.size(), 1u);
+  const std::string ports = rules[0].Arg("-LocalPort");
+  EXPECT_NE(ports.find("'" + block + "'"), std::string::npos) << ports;
+  EXPECT_NE(ports.find("'135'"), std::string::npos) << ports;
+  EXPECT_EQ(ports.find("'" + std::to_string(low) + "'"), std::string::npos) << "the block once, as a range: " << ports;
+}
+
 ::testing::AssertionResult TerminalClean(std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
     char32_t cp = 0;
