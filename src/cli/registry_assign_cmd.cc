@@ -138,7 +138,8 @@ void AddAssignCommand(CLI::App& app, int& exit_code) {
               "  berth family add mssql --base 1433 --size 10\n"
               "  berth assign mssql.instance1 mssql.instance2 --allow-iana\n"
               "  berth assign legacy --port 8080\n"
-              "  berth assign rpc.dynamic --size 256 --group win   prints e.g. 5000-5255");
+              "  berth assign rpc.dynamic --size 256 --group win\n"
+              "                              prints a range, e.g. 5000-5255");
   cmd->callback([f, &exit_code] { exit_code = RunAssign(*f); });
 }
 

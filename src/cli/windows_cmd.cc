@@ -167,7 +167,9 @@ void AddRemedyCommand(CLI::App& app, int& exit_code) {
       "  berth group add win --host WIN1\n"
       "  berth remedy --format powershell --from win1.json > pin-win1.ps1\n"
       "  berth remedy --format powershell --from win1.json --rpc-ports 5000-5255 > pin-win1.ps1\n"
-      "  berth assign rpc.dynamic --size 256 --group win   (then the remedy's RPC block is that claim)\n"
+      "  berth assign rpc.dynamic --size 256 --group win\n"
+      "  berth remedy --format powershell --from win1.json\n"
+      "  (the RPC block is then that range claim)\n"
       "  (on WIN1, elevated) .\\pin-win1.ps1 -WhatIf; then .\\pin-win1.ps1 -Restart");
   cmd->callback([f, &exit_code] { exit_code = RunRemedy(*f); });
 }

@@ -271,14 +271,20 @@ Result<std::pair<Port, std::string>> Allocator::PlaceRange(GroupCache& cache, co
       allow_iana ? "" : ", minus IANA-assigned");
   if (space.size() >= n) {
     const std::size_t start = static_cast<std::size_t>(NameHash(s.name) % space.size());
-    for (std::size_t k = 0; k < space.size(); ++k) {
+    for (std::size_t k = 0; k < space.size();) {
       const std::size_t i = (start + k) % space.size();
       // The block is a run of the space: none of its ports is ephemeral or (unless allowed)
       // IANA's.
-      if (i + n > space.size() || std::size_t{space[i + n - 1]} - space[i] != n - 1) continue;
+      if (i + n > space.size() || std::size_t{space[i + n - 1]} - space[i] != n - 1) {
+        ++k;
+        continue;
+      }
       std::size_t free = 0;
       while (free < n && Free(cache, space[i + free], s.proto)) ++free;
-      if (free < n) continue;
+      if (free < n) {
+        k += free + 1;  // every block starting up to the taken port holds it: skip them
+        continue;
+      }
       return std::pair{space[i],
                        fmt::format("a range of {} ports placed by name hash: the first {} "
                                    "consecutive free-policy ports of {} from {} onward",

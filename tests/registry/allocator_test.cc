@@ -357,6 +357,50 @@ TEST(RegistryAllocator, ARangeIsARunOfPortsThatEachPassEveryRule) {
   EXPECT_TRUE(store->CheckIntegrity().value().empty());
 }
 
+// Claims cut the group's range 20000-20999 into runs of 100, 399 and 499 ports: a block of
+// 450 can only lie in the last, one of 500 fits nowhere (and says how to widen).
+TEST(RegistryAllocator, ARangeFindsTheOneRunLongEnough) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("r.db"));
+  ASSERT_TRUE(store);
+  Group g;
+  g.name = "tiny";
+  g.range = {20000, 20999};
+  ASSERT_TRUE(store->PutGroup(g));
+  Allocator alloc(*store, Host());
+  for (Port p : {Port{20100}, Port{20500}}) {
+    AssignRequest one = Req("at" + std::to_string(p));
+    one.group = "tiny";
+    one.port = p;
+    one.allow_iana = true;
+    ASSERT_TRUE(alloc.Assign(one));
+  }
+  for (const char* name : {"a", "b", "c", "d", "e"}) {  // several names: several hash starts
+    Allocator one(*store, Host());  // a proposal is held as claimed: one allocator each
+    AssignRequest r = Req(std::string("rpc.") + name);
+    r.group = "tiny";
+    r.size = 450;
+    r.allow_iana = true;
+    auto proposal = one.Propose(r);
+    ASSERT_TRUE(proposal) << name << ": " << proposal.error().message;
+    const PortRange got = PortsOf(proposal->record.service);
+    EXPECT_GE(got.low, 20501) << name;
+    EXPECT_LE(got.high, 20999) << name;
+  }
+  Allocator fresh(*store, Host());
+  AssignRequest big = Req("rpc.big");
+  big.group = "tiny";
+  big.size = 500;
+  big.allow_iana = true;
+  auto none = fresh.Assign(big);
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(none.error().message.find("no 500 consecutive free ports for 'rpc.big' in group 'tiny'"),
+            std::string::npos)
+      << none.error().message;
+  EXPECT_EQ(none.error().hints, (std::vector<Hint>{{Remedy::kWidenGroupRange, "tiny"}}));
+}
+
 TEST(RegistryAllocator, AnExplicitRangeNamesEachRuleItsPortsBreak) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("r.db"));
