@@ -49,19 +49,13 @@ struct RemedyFlags {
   StoreFlags store;
 };
 
-bool SameHost(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return (x | 0x20) == (y | 0x20);
-         });
-}
-
 int RunRemedy(const RemedyFlags& f) {
   if (f.from.empty()) {
     return PrintError(fmt::format(
         "berth remedy needs the collected host: the registry keeps what scans saw listening, not a "
         "Windows host's SQL Server, RPC and firewall settings. Collect it with the script that "
-        "'berth collect --format powershell' prints, then: berth remedy --format powershell --from "
-        "FILE{}",
+        "'berth collect --format powershell' prints (or probe it: berth probe --json), then: berth "
+        "remedy --format powershell --from FILE{}",
         f.host.empty() ? std::string() : " --host " + ShellQuote(TerminalSafe(f.host, 255))));
   }
   app::WindowsRemedyRequest req;
@@ -71,9 +65,21 @@ int RunRemedy(const RemedyFlags& f) {
     if (!r) return PrintError(Wrap(r.error(), "--rpc-ports: "));
     req.rpc_block = *r;
   }
-  auto host = app::LoadWindowsHost(f.from);
-  if (!host) return PrintError(host.error());
-  if (!f.host.empty() && !SameHost(f.host, host->snap.hostname)) {
+  auto loaded = app::LoadRemedyHost(f.from, f.host);
+  if (!loaded) {
+    if (loaded.error().code == ErrorCode::kConflict) {
+      return PrintError(loaded.error().message + " with --host NAME");
+    }
+    return PrintError(loaded.error());
+  }
+  const windows::WindowsHost* host = &loaded->host;
+  if (loaded->from_probe) {
+    fmt::print(stderr,
+               "berth: {} is a berth probe document: the script pins {}'s SQL Server instances "
+               "only. The dynamic ranges, exclusions, RPC services and legacy firewall rules need "
+               "the collected host (berth collect --format powershell).\n",
+               TerminalSafe(f.from, 255), TerminalSafe(host->snap.hostname, 255));
+  } else if (!f.host.empty() && !windows::SameWindowsName(f.host, host->snap.hostname)) {
     return PrintError(fmt::format("--host {}: {} was collected on {}", TerminalSafe(f.host, 255),
                                   TerminalSafe(f.from, 255), TerminalSafe(host->snap.hostname, 255)));
   }
@@ -140,15 +146,18 @@ void AddRemedyCommand(CLI::App& app, int& exit_code) {
       "the registry claims for it (mssql.INSTANCE), TcpDynamicPorts cleared; an optional RPC port "
       "block in Rpc\\Internet; the OS dynamic range within netsh's limits and off the RPC block; "
       "registered ports excluded from the dynamic range; firewall rules for exactly the registered "
-      "ports. The script supports -WhatIf, -Restart and -RemoveLegacy and ends with a read-back.");
+      "ports. The script supports -WhatIf, -Restart and -RemoveLegacy and ends with a read-back. "
+      "From a berth probe --json document it pins the named host's SQL Server instances only.");
   cmd->add_option("--format", f->format, "the script's language: powershell")
       ->check(CLI::IsMember({"powershell"}))
       ->required();
   cmd->add_option("--from", f->from,
                   "the collected host: the JSON written by the script 'berth collect --format "
-                  "powershell' prints (UTF-8 or UTF-16)")
+                  "powershell' prints (UTF-8 or UTF-16); or a 'berth probe --json' document, of "
+                  "which the SQL Server instances of --host are pinned")
       ->type_name("FILE");
-  cmd->add_option("--host", f->host, "the host's computer name; checked against the collected one")
+  cmd->add_option("--host", f->host, "the host's computer name; checked against the collected one "
+                                     "(a probe document: its target, address or computer name)")
       ->type_name("NAME");
   cmd->add_option("--group", f->group,
                   "registry group to claim the ports in (default: the one group that lists the host)")

@@ -90,6 +90,9 @@ struct WindowsHost {
   std::vector<WinService> services;
 };
 
+// Windows names (computer, service, process) compare without regard to ASCII case.
+bool SameWindowsName(std::string_view a, std::string_view b);
+
 // The dynamic range of `proto` and IPv4 as collected; Windows' default when it was not.
 PortRange DynamicRange(const WindowsHost& host, Protocol proto);
 // Every port of every collected dynamic range of `proto` (both families).

@@ -97,16 +97,32 @@ function Add-BerthExcludedPort {{
       PowerShellQuote(kRuleGroup)));
 }
 
+// PowerShell that sets $sqlKey to the instance's IPAll key: a literal under its id, or, for an
+// instance known from a probe (no id), the id looked up on the host under Instance Names\SQL
+// ($null when the instance is not installed there).
+std::string SqlKeyStatement(const WindowsRemedyPlan::Sql& s) {
+  if (!s.id.empty()) {
+    return "$sqlKey = " + PowerShellQuote("HKLM:\\SOFTWARE\\Microsoft\\Microsoft SQL Server\\" + s.id +
+                                          "\\MSSQLServer\\SuperSocketNetLib\\Tcp\\IPAll");
+  }
+  return fmt::format(
+      "$sqlKey = $null\n"
+      "$sqlNames = Get-ItemProperty -LiteralPath 'HKLM:\\SOFTWARE\\Microsoft\\Microsoft SQL "
+      "Server\\Instance Names\\SQL' -ErrorAction SilentlyContinue\n"
+      "$sqlId = if ($sqlNames) {{ $sqlNames.PSObject.Properties[{}] }} else {{ $null }}\n"
+      "if ($sqlId) {{ $sqlKey = 'HKLM:\\SOFTWARE\\Microsoft\\Microsoft SQL Server\\' + "
+      "$sqlId.Value + '\\MSSQLServer\\SuperSocketNetLib\\Tcp\\IPAll' }}",
+      PowerShellQuote(s.instance));
+}
+
 void SqlPart(const WindowsRemedyPlan& plan, const Sink& sink) {
   for (const WindowsRemedyPlan::Sql& s : plan.sql) {
-    const std::string key = "HKLM:\\SOFTWARE\\Microsoft\\Microsoft SQL Server\\" + s.id +
-                            "\\MSSQLServer\\SuperSocketNetLib\\Tcp\\IPAll";
     const std::string service = s.instance == "MSSQLSERVER" ? "MSSQLSERVER" : "MSSQL$" + s.instance;
     sink(fmt::format(
         R"PS(
 # SQL Server instance {0} ({1}): TCP port {2}, registered as {3}; TcpDynamicPorts cleared.
-$sqlKey = {4}
-if (Test-Path -LiteralPath $sqlKey) {{
+{4}
+if ($sqlKey -and (Test-Path -LiteralPath $sqlKey)) {{
   $changed = Set-BerthRegistryValue -Key $sqlKey -Name 'TcpPort' -Value {5} -Type 'String'
   $changed = (Set-BerthRegistryValue -Key $sqlKey -Name 'TcpDynamicPorts' -Value '' -Type 'String') -or $changed
   $sqlService = {6}
@@ -117,12 +133,13 @@ if (Test-Path -LiteralPath $sqlKey) {{
   }}
   Write-Host ('Clients of {{0}}: connect with {{1}}' -f $sqlService, {7})
 }} else {{
-  Write-Warning ('no SQL Server key {{0}}: is the instance still installed?' -f $sqlKey)
+  Write-Warning ('no SQL Server key for {{0}} ({{1}}): is the instance still installed?' -f {8}, $sqlKey)
 }}
 )PS",
-        CommentText(s.instance), CommentText(s.id), s.port, CommentText(s.service), PowerShellQuote(key),
-        PowerShellQuote(fmt::format("{}", s.port)), PowerShellQuote(service),
-        PowerShellQuote(fmt::format("Server=tcp:{},{}", plan.host, s.port))));
+        CommentText(s.instance), s.id.empty() ? "its id looked up on the host" : CommentText(s.id),
+        s.port, CommentText(s.service), SqlKeyStatement(s), PowerShellQuote(fmt::format("{}", s.port)),
+        PowerShellQuote(service), PowerShellQuote(fmt::format("Server=tcp:{},{}", plan.host, s.port)),
+        PowerShellQuote(s.instance)));
   }
 }
 
@@ -214,11 +231,9 @@ void ReadBack(const WindowsRemedyPlan& plan, const Sink& sink) {
   sink("\n# Read-back: what is set now and what listens where.\n"
        "Write-Host '--- berth read-back ---'\n");
   for (const WindowsRemedyPlan::Sql& s : plan.sql) {
-    const std::string key = "HKLM:\\SOFTWARE\\Microsoft\\Microsoft SQL Server\\" + s.id +
-                            "\\MSSQLServer\\SuperSocketNetLib\\Tcp\\IPAll";
-    sink(fmt::format("Get-ItemProperty -LiteralPath {} -ErrorAction SilentlyContinue | Select-Object "
-                     "-Property 'TcpPort', 'TcpDynamicPorts' | Format-List | Out-String | Write-Host\n",
-                     PowerShellQuote(key)));
+    sink(SqlKeyStatement(s) +
+         "\nif ($sqlKey) { Get-ItemProperty -LiteralPath $sqlKey -ErrorAction SilentlyContinue | "
+         "Select-Object -Property 'TcpPort', 'TcpDynamicPorts' | Format-List | Out-String | Write-Host }\n");
   }
   if (plan.rpc_block) {
     sink("Get-ItemProperty -LiteralPath 'HKLM:\\SOFTWARE\\Microsoft\\Rpc\\Internet' -ErrorAction "

@@ -26,7 +26,7 @@ struct WindowsRemedyPlan {
   std::string group;  // the registry group the ports are claimed in
   struct Sql {
     std::string instance;  // "SQLEXPRESS"
-    std::string id;        // "MSSQL16.SQLEXPRESS"
+    std::string id;        // "MSSQL16.SQLEXPRESS"; "" from a probe: the script looks it up
     std::string service;   // "mssql.sqlexpress"
     Port port = 0;         // the registry's port
     bool was_dynamic = false;

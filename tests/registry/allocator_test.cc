@@ -21,13 +21,19 @@ HostView Host() {
   return h;
 }
 
+// A group of no other host: `name`, placement in `range`.
+Group GroupOf(std::string name, PortRange range) {
+  Group g;
+  g.name = std::move(name);
+  g.range = range;
+  return g;
+}
+
 // Group "win": one Windows host (not this one), Windows' ephemeral range, placement in `range`.
 Group WinGroup(PortRange range) {
-  Group g;
-  g.name = "win";
+  Group g = GroupOf("win", range);
   g.hosts = {"winbox"};
   g.ephemeral = PortSet{{49152, 65535}};
-  g.range = range;
   return g;
 }
 
@@ -275,10 +281,7 @@ TEST(RegistryAllocator, FullSpaceSaysHowToWiden) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("r.db"));
   ASSERT_TRUE(store);
-  Group g;
-  g.name = "tiny";
-  g.range = {20000, 20001};
-  ASSERT_TRUE(store->PutGroup(g));
+  ASSERT_TRUE(store->PutGroup(GroupOf("tiny", {20000, 20001})));
   Allocator alloc(*store, Host());
   for (int i = 0; i < 2; ++i) {
     AssignRequest r = Req("t" + std::to_string(i));
@@ -363,10 +366,7 @@ TEST(RegistryAllocator, ARangeFindsTheOneRunLongEnough) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("r.db"));
   ASSERT_TRUE(store);
-  Group g;
-  g.name = "tiny";
-  g.range = {20000, 20999};
-  ASSERT_TRUE(store->PutGroup(g));
+  ASSERT_TRUE(store->PutGroup(GroupOf("tiny", {20000, 20999})));
   Allocator alloc(*store, Host());
   for (Port p : {Port{20100}, Port{20500}}) {
     AssignRequest one = Req("at" + std::to_string(p));
