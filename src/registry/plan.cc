@@ -155,8 +155,9 @@ std::vector<std::string> PolicyWarnings(const RegistryDoc& desired,
     HostView quiet = host;  // listeners and IANA are advice for assign, not for a declared file
     quiet.listening_tcp = {};
     quiet.listening_udp = {};
-    for (const Violation& v : RuleViolations(s.port, s.proto, g, {}, quiet, /*allow_iana=*/true,
-                                               !s.family.empty())) {
+    const auto no_claims = [](Port) { return std::vector<Claim>{}; };
+    for (const Violation& v : RangeViolations(PortsOf(s), s.proto, g, no_claims, quiet,
+                                              /*allow_iana=*/true, !s.family.empty())) {
       out.push_back(fmt::format("service {}: {}", s.name, v.text));
     }
   }
