@@ -124,6 +124,12 @@ Result<PinPlan> PlanPin(registry::Store& store, HostSource& host, const PinReque
                                                   store.Location()),
                 {Hint{Remedy::kAssignFirst, request.name}});
   }
+  if (record->service.size > 1) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("'{}' holds a range of {} ports ({}), a pool its program takes ports "
+                            "from itself: pinning gives a program one port",
+                            request.name, record->service.size, FormatRange(PortsOf(record->service))));
+  }
   PinPlan plan;
   plan.service = record->service;
   plan.rewrite.to = plan.service.port;

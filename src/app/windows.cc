@@ -2,14 +2,17 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <set>
 
 #include <fmt/format.h>
 
 #include "app/host_view.h"
 #include "app/registry_ops.h"
 #include "base/file.h"
+#include "base/text.h"
 #include "core/audit_windows.h"
 #include "host/windows_parse.h"
+#include "lint/probe_json_parse.h"
 #include "registry/conformance.h"
 
 namespace berth::app {
@@ -155,7 +158,7 @@ Result<void> CheckRpcBlock(const windows::WindowsHost& host, PortRange block, co
     }
   }
   for (const registry::Claim& c : claims) {
-    if (block.contains(c.port)) {
+    if (block.contains(c.port) && c.service != windows::kRpcBlockService) {
       return Fail(ErrorCode::kInvalidArgument,
                   fmt::format("RPC block {}-{} holds port {}, claimed by {} in group {}: choose a block "
                               "free of registered ports",
@@ -170,6 +173,62 @@ Result<void> CheckRpcBlock(const windows::WindowsHost& host, PortRange block, co
 Result<windows::WindowsHost> LoadWindowsHost(const std::string& path) {
   const std::string bytes = BERTH_TRY(ReadWholeFile(path));
   return ParseWindowsCollection(bytes, path);
+}
+
+Result<RemedyHost> LoadRemedyHost(const std::string& path, std::string_view host) {
+  const std::string bytes = BERTH_TRY(ReadWholeFile(path));
+  if (LooksLikeWindowsCollection(bytes)) {
+    return RemedyHost{BERTH_TRY(ParseWindowsCollection(bytes, path)), false};
+  }
+  auto probed = lint::ParseProbeInstances(bytes, path);
+  if (!probed) {
+    return Fail(ErrorCode::kMalformed,
+                fmt::format("{} is neither a collected Windows host nor a berth probe --json "
+                            "document: {}",
+                            path, probed.error().message));
+  }
+  // A host is known by its computer name when the SQL Server Browser gave it.
+  auto name_of = [](const lint::ProbedInstance& p) {
+    return p.server_name.empty() ? p.target : p.server_name;
+  };
+  std::set<std::string> all, chosen;
+  std::vector<const lint::ProbedInstance*> mine;
+  for (const lint::ProbedInstance& p : *probed) {
+    all.insert(name_of(p));
+    if (host.empty() || windows::SameWindowsName(host, p.target) ||
+        windows::SameWindowsName(host, p.address) || windows::SameWindowsName(host, p.server_name)) {
+      chosen.insert(name_of(p));
+      mine.push_back(&p);
+    }
+  }
+  if (mine.empty()) {
+    return Fail(ErrorCode::kNotFound,
+                host.empty() ? fmt::format("{} holds no SQL Server instance with a TCP port: nothing "
+                                           "to remedy",
+                                           path)
+                             : fmt::format("{} holds no SQL Server instance of {} (it holds {})", path,
+                                           TerminalSafe(host, 255),
+                                           all.empty() ? std::string("none")
+                                                       : TerminalSafe(fmt::format("{}", fmt::join(all, ", ")), 1000)));
+  }
+  if (chosen.size() > 1) {
+    return Fail(ErrorCode::kConflict,
+                fmt::format("{} holds SQL Server instances of several hosts ({}): name the one to "
+                            "remedy",
+                            path, TerminalSafe(fmt::format("{}", fmt::join(chosen, ", ")), 1000)));
+  }
+  RemedyHost out;
+  out.from_probe = true;
+  out.host.snap.hostname = *chosen.begin();
+  std::set<std::string> seen;  // a host probed twice (a target and a broadcast) lists each once
+  for (const lint::ProbedInstance* p : mine) {
+    if (!seen.insert(p->instance).second) continue;
+    windows::SqlInstance sql;
+    sql.name = p->instance;  // its id is looked up on the host by the script
+    (p->dynamic ? sql.tcp_dynamic_ports : sql.tcp_port) = std::to_string(p->port);
+    out.host.sql.push_back(std::move(sql));
+  }
+  return out;
 }
 
 bool IsWindowsCollection(const std::string& path) {
@@ -195,11 +254,27 @@ Result<WindowsRemedyResult> PlanWindowsRemedy(const windows::WindowsHost& host, 
   WindowsRemedyPlan& plan = out.plan;
   plan.host = host.snap.hostname;
   plan.group = BERTH_TRY(HostGroup(store, host.snap.hostname, request.group));
-  // The RPC block first: a refused block claims nothing.
-  if (request.rpc_block) {
+  // The RPC block first: a refused block claims nothing. The group's range claim is the
+  // block when there is one; a block asked for must then be that one.
+  std::optional<PortRange> block = request.rpc_block;
+  if (auto claim = BERTH_TRY(store.GetService(windows::kRpcBlockService));
+      claim && claim->service.group == plan.group && claim->service.size > 1) {
+    const PortRange held = PortsOf(claim->service);
+    if (block && *block != held) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  fmt::format("RPC block {}: group {} holds {} for its RPC block ({}): use that "
+                              "one, or release it and claim the new block",
+                              FormatRange(*block), plan.group, FormatRange(held),
+                              windows::kRpcBlockService),
+                  {Hint{Remedy::kReleaseFirst, std::string(windows::kRpcBlockService)}});
+    }
+    block = held;
+    plan.rpc_block_claimed = true;
+  }
+  if (block) {
     const std::vector<registry::Claim> claims = BERTH_TRY(store.ListClaims(plan.group));
-    BERTH_TRY(CheckRpcBlock(host, *request.rpc_block, claims));
-    plan.rpc_block = request.rpc_block;
+    BERTH_TRY(CheckRpcBlock(host, *block, claims));
+    plan.rpc_block = block;
   }
   out.claimed = BERTH_TRY(ClaimSql(host, store, plan.group, plan.rpc_block, plan.sql));
   for (registry::Assignment& a : BERTH_TRY(ClaimRpcPins(host, store, plan.group, plan.rpc_block, plan.rpc_pins))) {

@@ -22,6 +22,19 @@ namespace berth::app {
 // found, unreadable) or the reader's (kMalformed, saying what and where).
 [[nodiscard]] Result<windows::WindowsHost> LoadWindowsHost(const std::string& path);
 
+// The Windows host a remedy works on, from `path`: a collected host (LoadWindowsHost), or a
+// `berth probe --json` document (berth.probe/1), of which the SQL Server instances of the one
+// host `host` names (its target, address or computer name; "" when the document holds one
+// host) are taken: their names and ports, not their instance ids, dynamic ranges, firewall
+// rules or services, which only a collection holds (`from_probe` says so). Failure: the file's,
+// kMalformed for a document that is neither, kNotFound when it holds no instance (of `host`),
+// kConflict when it holds instances of several hosts and `host` does not choose one.
+struct RemedyHost {
+  windows::WindowsHost host;
+  bool from_probe = false;
+};
+[[nodiscard]] Result<RemedyHost> LoadRemedyHost(const std::string& path, std::string_view host);
+
 // True when the file at `path` is a collected Windows host (LooksLikeWindowsCollection);
 // false for anything else, a directory or an unreadable file.
 bool IsWindowsCollection(const std::string& path);

@@ -16,6 +16,7 @@ struct AssignFlags {
   std::vector<std::string> names;
   std::string proto;
   std::string port;  // decimal text: CLI11 would read 0x50 as 80
+  std::string size;
   std::string family;
   std::string group;
   bool allow_iana = false;
@@ -39,6 +40,11 @@ int RunAssign(const AssignFlags& f) {
     if (!port) return PrintError(port.error().message + " (without --port, berth chooses one)");
     if (f.names.size() > 1) return PrintError("--port with several names: give one name per explicit port");
     base.port = *port;
+  }
+  if (!f.size.empty()) {
+    auto size = ParseDecimalFlag("--size", f.size, 1, kMaxServiceSize, "number of ports");
+    if (!size) return PrintError(size.error());
+    base.size = static_cast<std::uint32_t>(*size);
   }
   for (const std::string& n : f.names) {
     if (auto v = ValidateServiceName(n); !v) return PrintError(v.error());
@@ -110,6 +116,10 @@ void AddAssignCommand(CLI::App& app, int& exit_code) {
                                      "and each one it breaks is explained (a port the service "
                                      "listens on now: berth adopt)")
       ->type_name("PORT");
+  cmd->add_option("--size", f->size, "claim a range of N consecutive ports (an RPC dynamic "
+                                     "block): each port passes every rule a single port must, "
+                                     "none overlaps another claim; with --port, the first one")
+      ->type_name("N");
   cmd->add_option("--family", f->family, "take the next free port of this family's block "
                                          "(default: the family named by the name's first label, if any)");
   cmd->add_option("--group", f->group, "the group of hosts sharing the port space (default: default)");
@@ -127,7 +137,9 @@ void AddAssignCommand(CLI::App& app, int& exit_code) {
               "  berth assign dns --proto both\n"
               "  berth family add mssql --base 1433 --size 10\n"
               "  berth assign mssql.instance1 mssql.instance2 --allow-iana\n"
-              "  berth assign legacy --port 8080");
+              "  berth assign legacy --port 8080\n"
+              "  berth assign rpc.dynamic --size 256 --group win\n"
+              "                              prints a range, e.g. 5000-5255");
   cmd->callback([f, &exit_code] { exit_code = RunAssign(*f); });
 }
 

@@ -10,15 +10,20 @@
 
 namespace berth::cli {
 
-Result<Port> ParsePortFlag(std::string_view text) {
+Result<long> ParseDecimalFlag(std::string_view flag, std::string_view text, long low, long high,
+                              std::string_view what) {
   const bool decimal =
       !text.empty() && text.size() <= 5 && text.find_first_not_of("0123456789") == std::string::npos;
-  const long port = decimal ? std::stol(std::string(text)) : 0;
-  if (port < 1 || port > 65535) {
+  const long n = decimal ? std::stol(std::string(text)) : 0;
+  if (n < low || n > high) {
     return Fail(ErrorCode::kInvalidArgument,
-                fmt::format("--port '{}': give a decimal port number 1-65535", text));
+                fmt::format("{} '{}': give a decimal {} {}-{}", flag, TerminalSafe(text), what, low, high));
   }
-  return static_cast<Port>(port);
+  return n;
+}
+
+Result<Port> ParsePortFlag(std::string_view text) {
+  return static_cast<Port>(BERTH_TRY(ParseDecimalFlag("--port", text, 1, 65535, "port number")));
 }
 
 void AddStoreOptions(CLI::App* cmd, StoreFlags& flags) {

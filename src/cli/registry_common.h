@@ -28,6 +28,10 @@ struct StoreFlags {
 
 // A --port value: decimal 1-65535 (CLI11 would read 0x50 as 80). Failure: kInvalidArgument
 // saying what is allowed.
+// A decimal number low-high given to `flag` (no sign, no hex: CLI11 would read 0x50 as 80).
+// Failure: kInvalidArgument "FLAG 'text': give a decimal WHAT LOW-HIGH".
+[[nodiscard]] Result<long> ParseDecimalFlag(std::string_view flag, std::string_view text, long low,
+                                            long high, std::string_view what);
 [[nodiscard]] Result<Port> ParsePortFlag(std::string_view text);
 
 // Adds --store URL, --db PATH and --wait SECONDS to `cmd`.

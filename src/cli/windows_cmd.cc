@@ -49,19 +49,13 @@ struct RemedyFlags {
   StoreFlags store;
 };
 
-bool SameHost(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return (x | 0x20) == (y | 0x20);
-         });
-}
-
 int RunRemedy(const RemedyFlags& f) {
   if (f.from.empty()) {
     return PrintError(fmt::format(
         "berth remedy needs the collected host: the registry keeps what scans saw listening, not a "
         "Windows host's SQL Server, RPC and firewall settings. Collect it with the script that "
-        "'berth collect --format powershell' prints, then: berth remedy --format powershell --from "
-        "FILE{}",
+        "'berth collect --format powershell' prints (or probe it: berth probe --json), then: berth "
+        "remedy --format powershell --from FILE{}",
         f.host.empty() ? std::string() : " --host " + ShellQuote(TerminalSafe(f.host, 255))));
   }
   app::WindowsRemedyRequest req;
@@ -71,9 +65,21 @@ int RunRemedy(const RemedyFlags& f) {
     if (!r) return PrintError(Wrap(r.error(), "--rpc-ports: "));
     req.rpc_block = *r;
   }
-  auto host = app::LoadWindowsHost(f.from);
-  if (!host) return PrintError(host.error());
-  if (!f.host.empty() && !SameHost(f.host, host->snap.hostname)) {
+  auto loaded = app::LoadRemedyHost(f.from, f.host);
+  if (!loaded) {
+    if (loaded.error().code == ErrorCode::kConflict) {
+      return PrintError(loaded.error().message + " with --host NAME");
+    }
+    return PrintError(loaded.error());
+  }
+  const windows::WindowsHost* host = &loaded->host;
+  if (loaded->from_probe) {
+    fmt::print(stderr,
+               "berth: {} is a berth probe document: the script pins {}'s SQL Server instances "
+               "only. The dynamic ranges, exclusions, RPC services and legacy firewall rules need "
+               "the collected host (berth collect --format powershell).\n",
+               TerminalSafe(f.from, 255), TerminalSafe(host->snap.hostname, 255));
+  } else if (!f.host.empty() && !windows::SameWindowsName(f.host, host->snap.hostname)) {
     return PrintError(fmt::format("--host {}: {} was collected on {}", TerminalSafe(f.host, 255),
                                   TerminalSafe(f.from, 255), TerminalSafe(host->snap.hostname, 255)));
   }
@@ -88,11 +94,16 @@ int RunRemedy(const RemedyFlags& f) {
     }
   }
   if (result->plan.rpc_block) {
-    fmt::print(stderr,
-               "berth: the RPC block {}-{} is not claimed in the registry (range claims come later): "
-               "keep it out of other services' ports yourself. The host needs a REBOOT after the "
-               "script for RPC to use it.\n",
-               result->plan.rpc_block->low, result->plan.rpc_block->high);
+    const std::string block = FormatRange(*result->plan.rpc_block);
+    fmt::print(stderr, "berth: {} The host needs a REBOOT after the script for RPC to use it.\n",
+               result->plan.rpc_block_claimed
+                   ? fmt::format("the RPC block {} is {}'s range claim in group {}.", block,
+                                 windows::kRpcBlockService, TerminalSafe(result->plan.group))
+                   : fmt::format("the RPC block {} is not claimed in the registry: claim it with "
+                                 "'berth assign {} --port {} --size {} --group {}' so that no "
+                                 "service is given a port in it.",
+                                 block, windows::kRpcBlockService, result->plan.rpc_block->low,
+                                 result->plan.rpc_block->size(), TerminalSafe(result->plan.group)));
   }
   if (f.json) {
     RenderWindowsRemedyJson(result->plan, kStdoutSink);
@@ -135,15 +146,18 @@ void AddRemedyCommand(CLI::App& app, int& exit_code) {
       "the registry claims for it (mssql.INSTANCE), TcpDynamicPorts cleared; an optional RPC port "
       "block in Rpc\\Internet; the OS dynamic range within netsh's limits and off the RPC block; "
       "registered ports excluded from the dynamic range; firewall rules for exactly the registered "
-      "ports. The script supports -WhatIf, -Restart and -RemoveLegacy and ends with a read-back.");
+      "ports. The script supports -WhatIf, -Restart and -RemoveLegacy and ends with a read-back. "
+      "From a berth probe --json document it pins the named host's SQL Server instances only.");
   cmd->add_option("--format", f->format, "the script's language: powershell")
       ->check(CLI::IsMember({"powershell"}))
       ->required();
   cmd->add_option("--from", f->from,
                   "the collected host: the JSON written by the script 'berth collect --format "
-                  "powershell' prints (UTF-8 or UTF-16)")
+                  "powershell' prints (UTF-8 or UTF-16); or a 'berth probe --json' document, of "
+                  "which the SQL Server instances of --host are pinned")
       ->type_name("FILE");
-  cmd->add_option("--host", f->host, "the host's computer name; checked against the collected one")
+  cmd->add_option("--host", f->host, "the host's computer name; checked against the collected one "
+                                     "(a probe document: its target, address or computer name)")
       ->type_name("NAME");
   cmd->add_option("--group", f->group,
                   "registry group to claim the ports in (default: the one group that lists the host)")
@@ -151,7 +165,8 @@ void AddRemedyCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--rpc-ports", f->rpc_ports,
                   "restrict MS-RPC's dynamic ports to this block, e.g. 5000-5255: at least 100 ports "
                   "from 1025 up, outside the host's dynamic range, holding no registered port; needs "
-                  "a reboot of the host")
+                  "a reboot of the host (default: the range the group's rpc.dynamic claims, when it "
+                  "has one: berth assign rpc.dynamic --size 256 --group GROUP)")
       ->type_name("LO-HI");
   cmd->add_flag("--json", f->json, "print the plan as JSON (schema berth.windows-remedy/1, docs/windows.md)");
   AddStoreOptions(cmd, f->store);
@@ -161,6 +176,9 @@ void AddRemedyCommand(CLI::App& app, int& exit_code) {
       "  berth group add win --host WIN1\n"
       "  berth remedy --format powershell --from win1.json > pin-win1.ps1\n"
       "  berth remedy --format powershell --from win1.json --rpc-ports 5000-5255 > pin-win1.ps1\n"
+      "  berth assign rpc.dynamic --size 256 --group win\n"
+      "  berth remedy --format powershell --from win1.json\n"
+      "  (the RPC block is then that range claim)\n"
       "  (on WIN1, elevated) .\\pin-win1.ps1 -WhatIf; then .\\pin-win1.ps1 -Restart");
   cmd->callback([f, &exit_code] { exit_code = RunRemedy(*f); });
 }

@@ -137,9 +137,13 @@ std::string PortSet::Format() const {
   std::string out;
   for (PortRange r : ranges_) {
     if (!out.empty()) out += ',';
-    out += r.low == r.high ? fmt::format("{}", r.low) : fmt::format("{}-{}", r.low, r.high);
+    out += FormatRange(r);
   }
   return out;
+}
+
+std::string FormatRange(PortRange r, char sep) {
+  return r.low == r.high ? fmt::format("{}", r.low) : fmt::format("{}{}{}", r.low, sep, r.high);
 }
 
 }  // namespace berth

@@ -33,6 +33,9 @@ struct PortRange {
 
 // "1433" or "1433-1436". Failure: kInvalidArgument saying what is allowed.
 Result<PortRange> ParsePortRange(std::string_view text);
+// "1433" for a single port, else low, `sep`, high: "49152-49407" (nft, firewalld, Windows),
+// "49152:49407" (iptables, ufw).
+std::string FormatRange(PortRange r, char sep = '-');
 
 class PortSet {
  public:

@@ -32,16 +32,30 @@ Result<std::vector<const Service*>> SelectServices(std::span<const Service> serv
   for (const Service& s : services) {
     if (!group.empty() && s.group != group) continue;
     BERTH_TRY(ValidateServiceName(s.name));
-    if (s.port == 0) {
-      return Fail(ErrorCode::kInvalidArgument,
-                  fmt::format("service '{}' has port 0: a static port is 1-65535", s.name));
-    }
+    BERTH_TRY(ValidateServiceSpan(s));
     out.push_back(&s);
   }
   std::sort(out.begin(), out.end(), [](const Service* a, const Service* b) {
     return std::tie(a->name, a->port) < std::tie(b->name, b->port);
   });
   return out;
+}
+
+Result<void> ValidateServiceSpan(const Service& s) {
+  if (s.port == 0) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("service '{}' has port 0: a static port is 1-65535", s.name));
+  }
+  if (s.size < 1 || s.size > kMaxServiceSize) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("service '{}' holds {} ports: a range holds 1-{}", s.name, s.size,
+                            kMaxServiceSize));
+  }
+  if (std::uint32_t{s.port} + s.size - 1 > 65535) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("service '{}': {} ports from {} end past 65535", s.name, s.size, s.port));
+  }
+  return {};
 }
 
 Result<void> ValidateServiceName(std::string_view name) {

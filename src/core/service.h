@@ -27,7 +27,8 @@ inline bool Covers(ServiceProto sp, Protocol p) {
 struct Service {
   std::string name;         // "mssql.instance1": DNS labels, dot-separated
   ServiceProto proto = ServiceProto::kTcp;
-  Port port = 0;
+  Port port = 0;            // the port, or the first of a range
+  std::uint32_t size = 1;   // ports held: port .. port+size-1 (a range claim when > 1)
   std::string group = "default";
   std::string family;       // "" or a family name such as "mssql"
   std::string owner;        // free text: a team or a person
@@ -38,9 +39,23 @@ struct Service {
   std::int64_t updated = 0;
 };
 
+// The most ports one service may hold: Windows' default dynamic range (16,384 ports) is the
+// largest block a port mapper is given.
+inline constexpr std::uint32_t kMaxServiceSize = 16384;
+
+// The ports `s` holds: {port, port} for one port, the whole block for a range claim.
+// Precondition: ValidateServiceSpan(s) passed (the block ends at 65535 at most).
+inline PortRange PortsOf(const Service& s) {
+  return PortRange{s.port, static_cast<Port>(s.port + s.size - 1)};
+}
+
+// A port 1-65535 and a size 1-kMaxServiceSize whose block ends at 65535 at most. Failure:
+// kInvalidArgument naming the service and what is wrong.
+Result<void> ValidateServiceSpan(const Service& s);
+
 // The services of `group` ("" = every group), sorted by (name, port), each checked: a valid
 // name and a static port (1-65535). The pointers point into `services`. An empty result is
-// not a failure. Failure: kInvalidArgument naming the first bad service.
+// not a failure. Failure: kInvalidArgument naming the first bad service (ValidateServiceSpan).
 [[nodiscard]] Result<std::vector<const Service*>> SelectServices(std::span<const Service> services,
                                                                  std::string_view group);
 

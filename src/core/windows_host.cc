@@ -1,9 +1,17 @@
 #include "core/windows_host.h"
 
+#include <algorithm>
+
 namespace berth::windows {
 
 bool SqlInstance::dynamic() const {
   return tcp_dynamic_ports.find_first_not_of(" \t") != std::string::npos;
+}
+
+bool SameWindowsName(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return (x | 0x20) == (y | 0x20);
+         });
 }
 
 PortRange DynamicRange(const WindowsHost& host, Protocol proto) {

@@ -25,6 +25,8 @@ inline constexpr Port kEndpointMapperPort = 135;
 inline constexpr Port kSqlBrowserPort = 1434;
 // KB 154596: an RPC port block of at least 100 ports.
 inline constexpr std::uint32_t kRpcBlockMinPorts = 100;
+// The registry's range claim for a group's MS-RPC block (berth assign rpc.dynamic --size N).
+inline constexpr std::string_view kRpcBlockService = "rpc.dynamic";
 // WMI's fixed port once it runs in its own host (winmgmt /standalonehost).
 inline constexpr Port kWmiStandalonePort = 24158;
 
@@ -87,6 +89,9 @@ struct WindowsHost {
   std::vector<FirewallRule> firewall;     // enabled or not; only rules naming local ports
   std::vector<WinService> services;
 };
+
+// Windows names (computer, service, process) compare without regard to ASCII case.
+bool SameWindowsName(std::string_view a, std::string_view b);
 
 // The dynamic range of `proto` and IPv4 as collected; Windows' default when it was not.
 PortRange DynamicRange(const WindowsHost& host, Protocol proto);

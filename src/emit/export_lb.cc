@@ -63,8 +63,16 @@ struct Plan {
 };
 
 // Whether `program` proxies `s`: HAProxy no UDP-only service.
+// A range claim (a port mapper's dynamic block) is reached directly, never proxied.
 bool Proxied(const Service& s, LbProgram program) {
-  return program == LbProgram::kNginx || Covers(s.proto, Protocol::kTcp);
+  return s.size == 1 && (program == LbProgram::kNginx || Covers(s.proto, Protocol::kTcp));
+}
+
+// The comment a front end gets instead of a range claim.
+std::string RangeNotProxied(const Service& s, std::string_view indent) {
+  return fmt::format("\n{}# {} ({}/{}, group {}): a range claim, reached directly, not proxied\n",
+                     indent, s.name, FormatRange(PortsOf(s)), ServiceProtoName(s.proto),
+                     CommentText(s.group));
 }
 
 // The selected services and each one's backends: the ones given, else its group's hosts
@@ -204,6 +212,10 @@ Result<void> RenderHaproxyExport(std::span<const Service> services, const LbOpti
       "    default-server inter 2s fall 3 rise 2 init-addr last,libc,none\n",
       Scope(options)));
   for (const Service* s : plan.services) {
+    if (s->size > 1) {
+      sink(RangeNotProxied(*s, ""));
+      continue;
+    }
     if (!Covers(s->proto, Protocol::kTcp)) {
       sink(fmt::format("\n# {} ({}/udp, group {}): UDP, which HAProxy does not proxy\n", s->name,
                        s->port, CommentText(s->group)));
@@ -233,6 +245,10 @@ Result<void> RenderNginxExport(std::span<const Service> services, const LbOption
       Scope(options)));
   const std::string listen_at = plan.bind.empty() ? "" : plan.bind + ":";
   for (const Service* s : plan.services) {
+    if (s->size > 1) {
+      sink(RangeNotProxied(*s, "    "));
+      continue;
+    }
     sink(fmt::format("    # {}: group {}\n    upstream {} {{\n", s->name, CommentText(s->group), s->name));
     for (const LbBackend& b : plan.backends.at(s->name)) {
       sink(fmt::format("        server {} max_fails=3 fail_timeout=10s;\n", Address(b)));

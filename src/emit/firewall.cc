@@ -43,7 +43,7 @@ Result<FirewallPlan> PlanFirewall(std::span<const Service> services,
     for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
       if (!Covers(s.proto, p)) continue;
       const auto i = static_cast<std::size_t>(p);
-      if (s.sources.empty()) plan.any[i].Add(s.port);
+      if (s.sources.empty()) plan.any[i].Add(PortsOf(s));
       for (const std::string& src : s.sources) {
         auto cidr = ParseCidr(src);
         if (!cidr) {
@@ -51,7 +51,7 @@ Result<FirewallPlan> PlanFirewall(std::span<const Service> services,
                       fmt::format("service '{}': {}", s.name, cidr.error().message));
         }
         auto& by_source = cidr->family == 4 ? plan.v4_sources[i] : plan.v6_sources[i];
-        by_source[cidr->text].Add(s.port);
+        by_source[cidr->text].Add(PortsOf(s));
       }
     }
   }
@@ -80,7 +80,7 @@ Result<void> RenderFirewall(FirewallFormat format, std::span<const Service> serv
 }
 
 std::string ServiceSummary(const Service& s) {
-  std::string out = fmt::format("{} {}/{} group={}", s.name, ServiceProtoName(s.proto), s.port,
+  std::string out = fmt::format("{} {}/{} group={}", s.name, ServiceProtoName(s.proto), FormatRange(PortsOf(s)),
                                 CommentText(s.group));
   if (!s.owner.empty()) out += " owner=" + CommentText(s.owner);
   if (!s.sources.empty()) {

@@ -28,7 +28,8 @@ void ServiceXml(const Service& s, const Sink& sink) {
   sink(fmt::format("  <description>{}</description>\n", XmlEscape(desc)));
   for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
     if (Covers(s.proto, p)) {
-      sink(fmt::format("  <port protocol=\"{}\" port=\"{}\"/>\n", ProtocolName(p), s.port));
+      sink(fmt::format("  <port protocol=\"{}\" port=\"{}\"/>\n", ProtocolName(p),
+                       FormatRange(PortsOf(s))));
     }
   }
   sink("</service>\n");
@@ -91,8 +92,7 @@ void RenderFirewalld(const FirewallPlan& plan, const FirewallOptions& options, c
     for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
       for (PortRange r : plan.allow.ranges()) {
         sink(fmt::format("  <port protocol=\"{}\" port=\"{}\"/>\n", ProtocolName(p),
-                         r.low == r.high ? fmt::format("{}", r.low)
-                                         : fmt::format("{}-{}", r.low, r.high)));
+                         FormatRange(r)));
       }
     }
     sink("</service>\n");

@@ -27,7 +27,7 @@ std::vector<std::string> MultiportBatches(const PortSet& ports) {
       used = 0;
     }
     if (!cur.empty()) cur += ',';
-    cur += r.low == r.high ? fmt::format("{}", r.low) : fmt::format("{}:{}", r.low, r.high);
+    cur += FormatRange(r, ':');
     used += need;
   }
   if (!cur.empty()) out.push_back(std::move(cur));

@@ -9,10 +9,6 @@
 namespace berth {
 namespace {
 
-std::string RangeText(PortRange r) {
-  return r.low == r.high ? fmt::format("{}", r.low) : fmt::format("{}-{}", r.low, r.high);
-}
-
 // Writes `elements = { a, b, ... }` wrapped at a fixed width; nothing for an empty set.
 void Elements(const std::vector<std::string>& items, const Sink& sink) {
   if (items.empty()) return;
@@ -40,14 +36,14 @@ void Set(std::string_view name, std::string_view type, const std::vector<std::st
 std::vector<std::string> PortItems(const PortSet& ports) {
   std::vector<std::string> out;
   out.reserve(ports.ranges().size());
-  for (PortRange r : ports.ranges()) out.push_back(RangeText(r));
+  for (PortRange r : ports.ranges()) out.push_back(FormatRange(r));
   return out;
 }
 
 std::vector<std::string> SourceItems(const std::map<std::string, PortSet>& by_source) {
   std::vector<std::string> out;
   for (const auto& [cidr, ports] : by_source) {
-    for (PortRange r : ports.ranges()) out.push_back(cidr + " . " + RangeText(r));
+    for (PortRange r : ports.ranges()) out.push_back(cidr + " . " + FormatRange(r));
   }
   return out;
 }

@@ -36,12 +36,14 @@ void RenderPowershell(const FirewallPlan& plan, const FirewallOptions& options, 
           remote += (i ? "," : "") + PowerShellQuote(cidr ? cidr->text : "");
         }
       }
+      // A range as a literal, like the allow list below: '49152-49407'.
+      const std::string ports = FormatRange(PortsOf(*s));
       sink(fmt::format(
           "New-NetFirewallRule -Name {} -DisplayName {} -Group $group -Direction Inbound "
           "-Action Allow -Protocol {} -LocalPort {}{}{} | Out-Null\n",
           PowerShellQuote(fmt::format("berth-{}-{}", s->name, ProtocolName(p))),
-          PowerShellQuote(fmt::format("berth {} {}/{}", s->name, ProtocolName(p), s->port)),
-          proto, s->port, remote, desc.empty() ? std::string() : " -Description " + PowerShellQuote(desc)));
+          PowerShellQuote(fmt::format("berth {} {}/{}", s->name, ProtocolName(p), ports)),
+          proto, s->size == 1 ? ports : "'" + ports + "'", remote, desc.empty() ? std::string() : " -Description " + PowerShellQuote(desc)));
     }
   }
   if (plan.allow.empty()) return;
@@ -49,8 +51,7 @@ void RenderPowershell(const FirewallPlan& plan, const FirewallOptions& options, 
   // in argument mode, but a literal cannot be read any other way.
   std::string ports;
   for (PortRange r : plan.allow.ranges()) {
-    ports += (ports.empty() ? "'" : ",'") +
-             (r.low == r.high ? fmt::format("{}", r.low) : fmt::format("{}-{}", r.low, r.high)) + "'";
+    ports += (ports.empty() ? "'" : ",'") + FormatRange(r) + "'";
   }
   sink("# " + AllowSummary(plan) + "\n");
   for (std::string_view proto : {"TCP", "UDP"}) {

@@ -69,6 +69,7 @@ void WriteServiceJson(JsonWriter& j, const registry::ServiceRecord& r,
   j.Field("reason", r.reason);
   j.Field("revision", r.revision);
   if (extras.with_schema) j.Field("schema", kRegistrySchema);
+  j.Field("size", s.size);
   j.StringArray("sources", s.sources);
   j.StringArray("tags", s.tags);
   j.Field("updated", registry::FormatUtc(s.updated));
@@ -134,7 +135,7 @@ void RenderServiceList(std::span<const registry::ServiceRecord> rows, std::int64
                {"OWNER"}});
   for (const auto& r : rows) {
     const Service& s = r.service;
-    table.AddRow({TerminalSafe(s.name), fmt::format("{}", s.port),
+    table.AddRow({TerminalSafe(s.name), FormatRange(PortsOf(s)),
                   std::string(ServiceProtoName(s.proto)), TerminalSafe(s.group), OrDash(s.family),
                   OrDash(s.owner)});
   }
@@ -155,8 +156,10 @@ void RenderServiceShow(const registry::ServiceRecord& rec,
     return;
   }
   const Service& s = rec.service;
-  std::string out = fmt::format("{}\n  port        {}/{}\n  group       {}\n", TerminalSafe(s.name),
-                                s.port, ServiceProtoName(s.proto), TerminalSafe(s.group));
+  std::string out = fmt::format("{}\n  port        {}/{}{}\n  group       {}\n", TerminalSafe(s.name),
+                                FormatRange(PortsOf(s)), ServiceProtoName(s.proto),
+                                s.size > 1 ? fmt::format(" (a range of {} ports)", s.size) : "",
+                                TerminalSafe(s.group));
   if (!s.family.empty()) out += fmt::format("  family      {}\n", TerminalSafe(s.family));
   if (!s.owner.empty()) out += fmt::format("  owner       {}\n", TerminalSafe(s.owner));
   if (!s.description.empty()) {
@@ -177,7 +180,7 @@ void RenderServiceShow(const registry::ServiceRecord& rec,
     out += fmt::format("  last seen   {} on {}:{}/{} by {} (pid {}){}\n",
                        registry::FormatUtc(o.last_seen), TerminalSafe(o.host), o.port,
                        ProtocolName(o.proto), o.command.empty() ? "?" : TerminalSafe(o.command),
-                       o.pid, o.port != s.port ? "  DRIFTED: not its registered port" : "");
+                       o.pid, !PortsOf(s).contains(o.port) ? "  DRIFTED: not its registered port" : "");
   }
   sink(out);
 }
@@ -283,15 +286,15 @@ void RenderAssignments(std::span<const registry::Assignment> assigned, std::size
   std::string out;
   for (const auto& a : assigned) {
     const Service& s = a.record.service;
-    out += requested == 1 ? fmt::format("{}\n", s.port)
-                          : fmt::format("{} {}\n", TerminalSafe(s.name), s.port);
+    out += requested == 1 ? fmt::format("{}\n", FormatRange(PortsOf(s)))
+                          : fmt::format("{} {}\n", TerminalSafe(s.name), FormatRange(PortsOf(s)));
   }
   sink(out);
 }
 
 void RenderAssignExplanation(const registry::Assignment& a, const Sink& sink) {
   const Service& s = a.record.service;
-  sink(fmt::format("{} {}/{}: {} ({})\n", TerminalSafe(s.name), s.port, ServiceProtoName(s.proto),
+  sink(fmt::format("{} {}/{}: {} ({})\n", TerminalSafe(s.name), FormatRange(PortsOf(s)), ServiceProtoName(s.proto),
                    a.created ? "assigned" : "already registered", TerminalSafe(a.record.reason)));
 }
 
@@ -350,7 +353,7 @@ void RenderReleased(std::span<const registry::ServiceRecord> released, RenderFor
   std::string out;
   for (const auto& r : released) {
     const Service& s = r.service;
-    out += fmt::format("released {} ({}/{})\n", TerminalSafe(s.name), s.port,
+    out += fmt::format("released {} ({}/{})\n", TerminalSafe(s.name), FormatRange(PortsOf(s)),
                        ServiceProtoName(s.proto));
   }
   sink(out);

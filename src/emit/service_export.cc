@@ -92,11 +92,15 @@ Result<void> Kubernetes(const Selected& sel, const ExportOptions& o, const Sink&
                      labels[i], YamlText(s.name), YamlText(s.group), YamlText(s.owner),
                      YamlText(s.description), YamlText(TagsJson(s))));
     sink(fmt::format("spec:\n  selector:\n    app.kubernetes.io/name: {}\n  ports:\n", labels[i]));
+    // A Service names each port: a range claim is one entry per port of its block.
+    const PortRange ports = PortsOf(s);
     for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
       if (!Covers(s.proto, p)) continue;
-      sink(fmt::format("    - name: {0}-{1}\n      protocol: {2}\n      port: {1}\n"
-                       "      targetPort: {1}\n",
-                       ProtocolName(p), s.port, p == Protocol::kTcp ? "TCP" : "UDP"));
+      for (std::uint32_t port = ports.low; port <= ports.high; ++port) {
+        sink(fmt::format("    - name: {0}-{1}\n      protocol: {2}\n      port: {1}\n"
+                         "      targetPort: {1}\n",
+                         ProtocolName(p), port, p == Protocol::kTcp ? "TCP" : "UDP"));
+      }
     }
   }
   return {};
@@ -110,7 +114,9 @@ Result<void> Compose(const Selected& sel, const ExportOptions& o, const Sink& si
   for (const Service* s : sel) {
     sink(fmt::format("  {}:\n    ports:\n", s->name));
     for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
-      if (Covers(s->proto, p)) sink(fmt::format("      - \"{0}:{0}/{1}\"\n", s->port, ProtocolName(p)));
+      if (Covers(s->proto, p)) {
+        sink(fmt::format("      - \"{0}:{0}/{1}\"\n", FormatRange(PortsOf(*s)), ProtocolName(p)));
+      }
     }
     sink(fmt::format("    labels:\n      dev.berth.name: {}\n      dev.berth.group: {}\n"
                      "      dev.berth.owner: {}\n      dev.berth.description: {}\n"
@@ -134,6 +140,8 @@ void ConsulService(JsonWriter& w, const Service& s, const std::string& label, bo
   w.Key(api ? "Meta" : "meta").BeginObject();
   w.Field("berth_name", s.name).Field("berth_group", Truncate(s.group, 512));
   w.Field("berth_proto", ServiceProtoName(s.proto));
+  // Consul's service has one port: a range claim's first, and the whole block in its meta.
+  if (s.size > 1) w.Field("berth_ports", FormatRange(PortsOf(s)));
   if (!s.owner.empty()) w.Field("owner", Truncate(s.owner, 512));
   if (!s.description.empty()) w.Field("description", Truncate(s.description, 512));
   w.EndObject();
@@ -205,7 +213,9 @@ Result<void> EtcServices(const Selected& sel, const ExportOptions& o, const Sink
     for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
       if (!Covers(s->proto, p)) continue;
       std::string line = fmt::format("{:<31} {}/{}", s->name, s->port, ProtocolName(p));
-      std::string note = s->description;
+      // services(5) has no ranges: a range claim's first port, with the block in the note.
+      std::string note = s->size > 1 ? "ports " + FormatRange(PortsOf(*s)) : std::string();
+      if (!s->description.empty()) note += (note.empty() ? "" : "; ") + s->description;
       if (!s->owner.empty()) note += (note.empty() ? "" : " ") + ("(owner: " + s->owner + ")");
       if (!note.empty()) line = fmt::format("{:<47} # {}", line, CommentText(note));
       sink(line + "\n");

@@ -23,8 +23,8 @@ SurfaceReport CompareSurface(std::span<const Service> services, const SurfaceOpt
   for (const Service& s : services) {
     if (!options.group.empty() && s.group != options.group) continue;
     ++r.services;
-    if (Covers(s.proto, Protocol::kTcp)) r.static_design.tcp.Add(s.port);
-    if (Covers(s.proto, Protocol::kUdp)) r.static_design.udp.Add(s.port);
+    if (Covers(s.proto, Protocol::kTcp)) r.static_design.tcp.Add(PortsOf(s));
+    if (Covers(s.proto, Protocol::kUdp)) r.static_design.udp.Add(PortsOf(s));
   }
   SurfaceSide& dyn = r.dynamic_design;
   if (options.design == DynamicDesign::kWindows) {

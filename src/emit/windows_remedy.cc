@@ -97,16 +97,32 @@ function Add-BerthExcludedPort {{
       PowerShellQuote(kRuleGroup)));
 }
 
+// PowerShell that sets $sqlKey to the instance's IPAll key: a literal under its id, or, for an
+// instance known from a probe (no id), the id looked up on the host under Instance Names\SQL
+// ($null when the instance is not installed there).
+std::string SqlKeyStatement(const WindowsRemedyPlan::Sql& s) {
+  if (!s.id.empty()) {
+    return "$sqlKey = " + PowerShellQuote("HKLM:\\SOFTWARE\\Microsoft\\Microsoft SQL Server\\" + s.id +
+                                          "\\MSSQLServer\\SuperSocketNetLib\\Tcp\\IPAll");
+  }
+  return fmt::format(
+      "$sqlKey = $null\n"
+      "$sqlNames = Get-ItemProperty -LiteralPath 'HKLM:\\SOFTWARE\\Microsoft\\Microsoft SQL "
+      "Server\\Instance Names\\SQL' -ErrorAction SilentlyContinue\n"
+      "$sqlId = if ($sqlNames) {{ $sqlNames.PSObject.Properties[{}] }} else {{ $null }}\n"
+      "if ($sqlId) {{ $sqlKey = 'HKLM:\\SOFTWARE\\Microsoft\\Microsoft SQL Server\\' + "
+      "$sqlId.Value + '\\MSSQLServer\\SuperSocketNetLib\\Tcp\\IPAll' }}",
+      PowerShellQuote(s.instance));
+}
+
 void SqlPart(const WindowsRemedyPlan& plan, const Sink& sink) {
   for (const WindowsRemedyPlan::Sql& s : plan.sql) {
-    const std::string key = "HKLM:\\SOFTWARE\\Microsoft\\Microsoft SQL Server\\" + s.id +
-                            "\\MSSQLServer\\SuperSocketNetLib\\Tcp\\IPAll";
     const std::string service = s.instance == "MSSQLSERVER" ? "MSSQLSERVER" : "MSSQL$" + s.instance;
     sink(fmt::format(
         R"PS(
 # SQL Server instance {0} ({1}): TCP port {2}, registered as {3}; TcpDynamicPorts cleared.
-$sqlKey = {4}
-if (Test-Path -LiteralPath $sqlKey) {{
+{4}
+if ($sqlKey -and (Test-Path -LiteralPath $sqlKey)) {{
   $changed = Set-BerthRegistryValue -Key $sqlKey -Name 'TcpPort' -Value {5} -Type 'String'
   $changed = (Set-BerthRegistryValue -Key $sqlKey -Name 'TcpDynamicPorts' -Value '' -Type 'String') -or $changed
   $sqlService = {6}
@@ -117,12 +133,13 @@ if (Test-Path -LiteralPath $sqlKey) {{
   }}
   Write-Host ('Clients of {{0}}: connect with {{1}}' -f $sqlService, {7})
 }} else {{
-  Write-Warning ('no SQL Server key {{0}}: is the instance still installed?' -f $sqlKey)
+  Write-Warning ('no SQL Server key for {{0}} ({{1}}): is the instance still installed?' -f {8}, $sqlKey)
 }}
 )PS",
-        CommentText(s.instance), CommentText(s.id), s.port, CommentText(s.service), PowerShellQuote(key),
-        PowerShellQuote(fmt::format("{}", s.port)), PowerShellQuote(service),
-        PowerShellQuote(fmt::format("Server=tcp:{},{}", plan.host, s.port))));
+        CommentText(s.instance), s.id.empty() ? "its id looked up on the host" : CommentText(s.id),
+        s.port, CommentText(s.service), SqlKeyStatement(s), PowerShellQuote(fmt::format("{}", s.port)),
+        PowerShellQuote(service), PowerShellQuote(fmt::format("Server=tcp:{},{}", plan.host, s.port)),
+        PowerShellQuote(s.instance)));
   }
 }
 
@@ -142,14 +159,18 @@ void RpcPart(const WindowsRemedyPlan& plan, const Sink& sink) {
   sink(fmt::format(
       R"PS(
 # MS-RPC (KB 154596): RPC services without a port setting of their own take ports from
-# {0}-{1} only. Windows reads Rpc\Internet at boot: the host must be REBOOTED for it.
+# {0}-{1} only{2}. Windows reads Rpc\Internet at boot: the host must be REBOOTED for it.
 $rpcKey = 'HKLM:\SOFTWARE\Microsoft\Rpc\Internet'
 $rpcChanged = Set-BerthRegistryValue -Key $rpcKey -Name 'Ports' -Value @('{0}-{1}') -Type 'MultiString'
 $rpcChanged = (Set-BerthRegistryValue -Key $rpcKey -Name 'PortsInternetAvailable' -Value 'Y' -Type 'String') -or $rpcChanged
 $rpcChanged = (Set-BerthRegistryValue -Key $rpcKey -Name 'UseInternetPorts' -Value 'Y' -Type 'String') -or $rpcChanged
 if ($rpcChanged) {{ $rebootNeeded = $true }}
 )PS",
-      r.low, r.high));
+      r.low, r.high,
+      plan.rpc_block_claimed
+          ? fmt::format(" (the registry's range claim {} in group {})", windows::kRpcBlockService,
+                        CommentText(plan.group))
+          : std::string()));
 }
 
 void RangePart(const WindowsRemedyPlan& plan, const Sink& sink) {
@@ -210,11 +231,9 @@ void ReadBack(const WindowsRemedyPlan& plan, const Sink& sink) {
   sink("\n# Read-back: what is set now and what listens where.\n"
        "Write-Host '--- berth read-back ---'\n");
   for (const WindowsRemedyPlan::Sql& s : plan.sql) {
-    const std::string key = "HKLM:\\SOFTWARE\\Microsoft\\Microsoft SQL Server\\" + s.id +
-                            "\\MSSQLServer\\SuperSocketNetLib\\Tcp\\IPAll";
-    sink(fmt::format("Get-ItemProperty -LiteralPath {} -ErrorAction SilentlyContinue | Select-Object "
-                     "-Property 'TcpPort', 'TcpDynamicPorts' | Format-List | Out-String | Write-Host\n",
-                     PowerShellQuote(key)));
+    sink(SqlKeyStatement(s) +
+         "\nif ($sqlKey) { Get-ItemProperty -LiteralPath $sqlKey -ErrorAction SilentlyContinue | "
+         "Select-Object -Property 'TcpPort', 'TcpDynamicPorts' | Format-List | Out-String | Write-Host }\n");
   }
   if (plan.rpc_block) {
     sink("Get-ItemProperty -LiteralPath 'HKLM:\\SOFTWARE\\Microsoft\\Rpc\\Internet' -ErrorAction "
@@ -276,6 +295,8 @@ void RenderWindowsRemedyJson(const WindowsRemedyPlan& plan, const Sink& sink) {
   } else {
     w.Null();
   }
+  w.Key("rpc_ports_claim");  // the registry service whose range the block is, if any
+  if (plan.rpc_block_claimed) w.String(windows::kRpcBlockService); else w.Null();
   w.Key("rpc_pins").BeginArray();
   for (const WindowsRemedyPlan::RpcPin& pin : plan.rpc_pins) {
     w.BeginObject().Field("service", pin.service).Field("key", pin.key).Field("value", pin.value).Field("port", pin.port).EndObject();

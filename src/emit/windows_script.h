@@ -26,7 +26,7 @@ struct WindowsRemedyPlan {
   std::string group;  // the registry group the ports are claimed in
   struct Sql {
     std::string instance;  // "SQLEXPRESS"
-    std::string id;        // "MSSQL16.SQLEXPRESS"
+    std::string id;        // "MSSQL16.SQLEXPRESS"; "" from a probe: the script looks it up
     std::string service;   // "mssql.sqlexpress"
     Port port = 0;         // the registry's port
     bool was_dynamic = false;
@@ -42,6 +42,7 @@ struct WindowsRemedyPlan {
   };
   std::vector<RpcPin> rpc_pins;
   std::optional<PortRange> rpc_block;  // Rpc\Internet Ports; nullopt: left alone
+  bool rpc_block_claimed = false;       // the block is the group's rpc.dynamic range claim
   // netsh int ipv4|ipv6 set dynamicport tcp|udp: where each collected range must move
   // (only those that must).
   std::vector<windows::PortBlock> dynamic_moves;

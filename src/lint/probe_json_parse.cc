@@ -71,6 +71,7 @@ Result<std::vector<ProbedInstance>> Read(std::string_view source, const json& ro
       p.target = target;
       p.address = address;
       p.instance = BERTH_TRY(Text(source, svc, "instance", at));
+      p.server_name = BERTH_TRY(Text(source, svc, "server_name", at));
       p.port = BERTH_TRY(PortField(source, svc, "port", at));
       if (p.instance.empty() || p.port == 0) continue;
       const json* dynamic = Field(svc, "dynamic");

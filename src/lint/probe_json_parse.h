@@ -28,6 +28,7 @@ struct ProbedInstance {
   bool dynamic = true;   // that port is from the dynamic range (moves on restart)
   std::optional<Port> registered;  // the registry's static port for it ("static".state
                                    // "registered"), when the probe had a registry
+  std::string server_name = {};  // the computer name the SQL Server Browser gave; "" when absent
 };
 
 // Failure: kMalformed "SOURCE: what is wrong (at hosts[1].services[0].port)" for a document

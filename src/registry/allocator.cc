@@ -67,6 +67,7 @@ Service NewService(const AssignRequest& req, const std::string& group, const std
   s.owner = req.owner;
   s.description = req.description;
   s.tags = req.tags;
+  s.size = req.size;
   if (family) s.family = family->name;
   return s;
 }
@@ -168,6 +169,35 @@ std::vector<Violation> RuleViolations(Port port, ServiceProto proto, const Effec
   return out;
 }
 
+std::vector<Violation> RangeViolations(PortRange ports, ServiceProto proto, const EffectiveGroup& g,
+                                       const std::function<std::vector<Claim>(Port)>& claims,
+                                       const HostView& host, bool allow_iana, bool in_family,
+                                       std::string_view self_name) {
+  std::vector<std::pair<PortSet, Violation>> by_rule;  // in the order first met
+  for (std::uint32_t p = ports.low; p <= ports.high; ++p) {
+    const Port port = static_cast<Port>(p);
+    for (Violation& v : RuleViolations(port, proto, g, claims(port), host, allow_iana, in_family,
+                                       self_name)) {
+      auto it = std::find_if(by_rule.begin(), by_rule.end(),
+                             [&](const auto& e) { return e.second.rule == v.rule; });
+      if (it == by_rule.end()) {
+        by_rule.emplace_back(PortSet{{port, port}}, std::move(v));
+      } else {
+        it->first.Add(port);
+      }
+    }
+  }
+  std::vector<Violation> out;
+  for (auto& [set, v] : by_rule) {
+    if (set.count() > 1) {
+      v.text = fmt::format("{} ports of the range ({}) break this rule, the first: {}", set.count(),
+                           set.Format(), v.text);
+    }
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
 void Allocator::Reload() {
   for (auto& [name, cache] : groups_) cache.stale = true;
 }
@@ -221,6 +251,53 @@ bool Allocator::Free(const GroupCache& cache, Port p, ServiceProto proto) const 
     if (cache.index->Holds(slot, p) || cache.held.Holds(slot, p) || listening.contains(p)) return false;
   }
   return true;
+}
+
+std::vector<Violation> Allocator::Violations(const GroupCache& cache, const Service& s, Port port,
+                                             bool allow_iana, bool in_family) const {
+  const PortRange ports{port, static_cast<Port>(port + s.size - 1)};
+  return RangeViolations(ports, s.proto, cache.group,
+                         [&](Port p) { return ClaimsAt(cache, p); }, host_, allow_iana, in_family,
+                         s.name);
+}
+
+Result<std::pair<Port, std::string>> Allocator::PlaceRange(GroupCache& cache, const Service& s,
+                                                           bool allow_iana) {
+  const std::vector<Port>& space = Space(cache, s.proto, allow_iana);
+  const std::size_t n = s.size;
+  const EffectiveGroup& g = cache.group;
+  const std::string policy = fmt::format(
+      "{}-{} (minus ephemeral {}{})", g.group.range.low, g.group.range.high, g.ephemeral.Format(),
+      allow_iana ? "" : ", minus IANA-assigned");
+  if (space.size() >= n) {
+    const std::size_t start = static_cast<std::size_t>(NameHash(s.name) % space.size());
+    for (std::size_t k = 0; k < space.size();) {
+      const std::size_t i = (start + k) % space.size();
+      // The block is a run of the space: none of its ports is ephemeral or (unless allowed)
+      // IANA's.
+      if (i + n > space.size() || std::size_t{space[i + n - 1]} - space[i] != n - 1) {
+        ++k;
+        continue;
+      }
+      std::size_t free = 0;
+      while (free < n && Free(cache, space[i + free], s.proto)) ++free;
+      if (free < n) {
+        k += free + 1;  // every block starting up to the taken port holds it: skip them
+        continue;
+      }
+      return std::pair{space[i],
+                       fmt::format("a range of {} ports placed by name hash: the first {} "
+                                   "consecutive free-policy ports of {} from {} onward",
+                                   n, n, policy, space[start])};
+    }
+  }
+  std::vector<Hint> hints{{Remedy::kWidenGroupRange, g.group.name}};
+  if (!allow_iana) hints.push_back({Remedy::kAllowIana});
+  return Fail(ErrorCode::kUnavailable,
+              fmt::format("no {} consecutive free ports for '{}' in group '{}': {} has no such "
+                          "run left",
+                          n, s.name, g.group.name, policy),
+              std::move(hints));
 }
 
 Result<std::pair<Port, std::string>> Allocator::Place(GroupCache& cache, const Service& s,
@@ -307,10 +384,42 @@ Result<void> ValidateRequestText(const AssignRequest& req) {
 }  // namespace
 
 void Allocator::Hold(GroupCache& cache, const Service& s) {
+  const PortRange ports = PortsOf(s);
   for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
     if (!Covers(s.proto, p)) continue;
-    cache.held.Add(p, s.port, s.name);
+    for (std::uint32_t port = ports.low; port <= ports.high; ++port) {
+      cache.held.Add(p, static_cast<Port>(port), s.name);
+    }
   }
+}
+
+namespace {
+
+// A range's size, and a range not in a family. Failure: kInvalidArgument.
+Result<void> ValidateRequestSize(const AssignRequest& req) {
+  if (req.size < 1 || req.size > kMaxServiceSize) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("'{}': a range holds 1 to {} ports, not {}", req.name, kMaxServiceSize,
+                            req.size));
+  }
+  if (req.port && std::uint32_t{*req.port} + req.size - 1 > 65535) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("'{}': {} ports from {} end past 65535", req.name, req.size, *req.port));
+  }
+  if (req.size > 1 && !req.family.empty()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("'{}': a range is placed in its group's range, not in a family's "
+                            "block: leave out the family",
+                            req.name));
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::optional<Family>> Allocator::RequestFamily(const AssignRequest& req) {
+  if (req.size > 1) return std::optional<Family>{};  // a name's first label names no block
+  return FamilyOf(req);
 }
 
 PrefetchHint HintFor(std::span<const AssignRequest> requests) {
@@ -330,14 +439,16 @@ PrefetchHint HintFor(std::span<const AssignRequest> requests) {
 Result<Assignment> Allocator::Assign(const AssignRequest& req) {
   BERTH_TRY(ValidateServiceName(req.name));
   BERTH_TRY(ValidateRequestText(req));
+  BERTH_TRY(ValidateRequestSize(req));
   const std::string group = req.group.empty() ? std::string(kDefaultGroup) : req.group;
   // The store's claim reports an existing name by itself; look first only when the request
   // pins something that an existing registration could contradict.
-  const bool pinned = req.port || req.proto || !req.group.empty();
+  const bool pinned = req.port || req.proto || !req.group.empty() || req.size > 1;
   if (auto existing = pinned ? BERTH_TRY(store_.GetService(req.name)) : std::nullopt) {
     const Service& e = existing->service;
     std::vector<std::string> diffs;
     if (req.port && *req.port != e.port) diffs.push_back(fmt::format("port {}", e.port));
+    if (req.size > 1 && req.size != e.size) diffs.push_back(fmt::format("{} port(s), {}", e.size, FormatRange(PortsOf(e))));
     if (req.proto && *req.proto != e.proto) diffs.push_back(fmt::format("protocol {}", ServiceProtoName(e.proto)));
     if (!req.group.empty() && group != e.group) diffs.push_back(fmt::format("group '{}'", e.group));
     if (!diffs.empty()) {
@@ -352,7 +463,7 @@ Result<Assignment> Allocator::Assign(const AssignRequest& req) {
   }
 
   GroupCache* cache = BERTH_TRY(Cache(group));
-  const std::optional<Family> family = BERTH_TRY(FamilyOf(req));
+  const std::optional<Family> family = BERTH_TRY(RequestFamily(req));
   const Service s = NewService(req, group, family);
 
   std::vector<Violation> warnings;
@@ -360,8 +471,7 @@ Result<Assignment> Allocator::Assign(const AssignRequest& req) {
     ServiceRecord rec;
     rec.service = s;
     if (req.port) {
-      auto broken = RuleViolations(*req.port, s.proto, cache->group, ClaimsAt(*cache, *req.port),
-                                   host_, req.allow_iana, family.has_value(), s.name);
+      auto broken = Violations(*cache, s, *req.port, req.allow_iana, family.has_value());
       const bool adopted = req.adopt.contains(*req.port);
       if (adopted) {
         // The service holds the port already: its listener is no conflict, and an ephemeral
@@ -381,7 +491,8 @@ Result<Assignment> Allocator::Assign(const AssignRequest& req) {
         });
       }
       if (!broken.empty()) {
-        std::string msg = fmt::format("cannot register '{}' on {}/{}:", req.name, *req.port,
+        std::string msg = fmt::format("cannot register '{}' on {}/{}:", req.name,
+                                      FormatRange({*req.port, static_cast<Port>(*req.port + s.size - 1)}),
                                       ServiceProtoName(s.proto));
         std::vector<Hint> hints;
         for (const auto& b : broken) {
@@ -395,7 +506,8 @@ Result<Assignment> Allocator::Assign(const AssignRequest& req) {
                              "other rule"
                            : "requested explicitly (--port), checked against every rule";
     } else {
-      auto placed = Place(*cache, s, req.allow_iana, family);
+      auto placed = s.size > 1 ? PlaceRange(*cache, s, req.allow_iana)
+                               : Place(*cache, s, req.allow_iana, family);
       if (!placed) {
         // A registered name keeps its port even when no new one would fit.
         if (auto existing = BERTH_TRY(store_.GetService(req.name))) {
@@ -425,20 +537,20 @@ Result<Assignment> Allocator::Assign(const AssignRequest& req) {
 Result<Proposal> Allocator::Propose(const AssignRequest& req) {
   BERTH_TRY(ValidateServiceName(req.name));
   BERTH_TRY(ValidateRequestText(req));
+  BERTH_TRY(ValidateRequestSize(req));
   if (auto held = proposals_.find(req.name); held != proposals_.end()) return held->second;
   if (auto existing = BERTH_TRY(store_.GetService(req.name))) {
     return proposals_.emplace(req.name, Proposal{std::move(*existing), true}).first->second;
   }
   const std::string group = req.group.empty() ? std::string(kDefaultGroup) : req.group;
   GroupCache* cache = BERTH_TRY(Cache(group));
-  const std::optional<Family> family = BERTH_TRY(FamilyOf(req));
+  const std::optional<Family> family = BERTH_TRY(RequestFamily(req));
   ServiceRecord rec;
   rec.service = NewService(req, group, family);
   Service& s = rec.service;
   std::string lost;
   if (req.port) {
-    auto broken = RuleViolations(*req.port, s.proto, cache->group, ClaimsAt(*cache, *req.port),
-                                 host_, req.allow_iana, family.has_value(), s.name);
+    auto broken = Violations(*cache, s, *req.port, req.allow_iana, family.has_value());
     if (broken.empty()) {
       s.port = *req.port;
       rec.reason = "preferred port, checked against every rule";
@@ -447,7 +559,8 @@ Result<Proposal> Allocator::Propose(const AssignRequest& req) {
     }
   }
   if (s.port == 0) {
-    auto placed = BERTH_TRY(Place(*cache, s, req.allow_iana, family));
+    auto placed = BERTH_TRY(s.size > 1 ? PlaceRange(*cache, s, req.allow_iana)
+                                       : Place(*cache, s, req.allow_iana, family));
     s.port = placed.first;
     rec.reason = lost + placed.second;
   }

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <span>
@@ -49,6 +50,10 @@ struct AssignRequest {
   std::string name;
   std::optional<ServiceProto> proto;  // default tcp
   std::optional<Port> port;           // explicit port: checked against every rule
+  // > 1: a range claim, `size` consecutive ports (the first is `port` when given), each
+  // checked against every rule a single port is; placed in the group's range, never in a
+  // family's block. At most kMaxServiceSize.
+  std::uint32_t size = 1;
   std::string family;                 // "" = none (or inferred from the name's first label)
   std::string group;                  // "" = default
   bool allow_iana = false;
@@ -97,6 +102,15 @@ std::vector<Violation> RuleViolations(Port port, ServiceProto proto, const Effec
                                       bool allow_iana, bool in_family,
                                       std::string_view self_name = {});
 
+// RuleViolations for every port of `ports` (claims: the group's, all of them), the ports
+// breaking one rule named together ("49152-49407 are inside ...") so that a range gives one
+// line per rule and port run, not one per port.
+std::vector<Violation> RangeViolations(PortRange ports, ServiceProto proto,
+                                       const EffectiveGroup& group,
+                                       const std::function<std::vector<Claim>(Port)>& claims,
+                                       const HostView& host, bool allow_iana, bool in_family,
+                                       std::string_view self_name = {});
+
 // The deterministic start: FNV-1a 64 of the name.
 std::uint64_t NameHash(std::string_view name);
 
@@ -142,11 +156,18 @@ class Allocator {
   Result<GroupCache*> Cache(const std::string& group);
   const std::vector<Port>& Space(GroupCache& cache, ServiceProto proto, bool allow_iana);
   bool Free(const GroupCache& cache, Port p, ServiceProto proto) const;
+  // A range claim's block: the first run of s.size consecutive free ports of the space from
+  // the name's hash onward.
+  Result<std::pair<Port, std::string>> PlaceRange(GroupCache& cache, const Service& s, bool allow_iana);
+  std::vector<Violation> Violations(const GroupCache& cache, const Service& s, Port port,
+                                    bool allow_iana, bool in_family) const;
   Result<std::pair<Port, std::string>> Place(GroupCache& cache, const Service& s,
                                              bool allow_iana,
                                              const std::optional<Family>& family);
   // The family named by the request, or by the name's first label when one exists.
   Result<std::optional<Family>> FamilyOf(const AssignRequest& request);
+  // FamilyOf, except that a range claim is in no family.
+  Result<std::optional<Family>> RequestFamily(const AssignRequest& request);
   // Records a claim in the cache (the store holds the truth).
   static void Hold(GroupCache& cache, const Service& s);
   // The claims of `port` in the group, the store's and this Allocator's.

@@ -78,6 +78,7 @@ std::string FormatBerthToml(const RegistryDoc& doc) {
     out += "\n[[service]]\n";
     Line(out, "name", Quote(s.name));
     if (s.port != 0) Line(out, "port", std::to_string(s.port));
+    if (s.size != 1) Line(out, "size", std::to_string(s.size));
     Line(out, "proto", Quote(ServiceProtoName(s.proto)));
     if (s.group != kDefaultGroup) Line(out, "group", Quote(s.group));
     if (!s.family.empty()) Line(out, "family", Quote(s.family));

@@ -228,14 +228,22 @@ class Parser {
     // (group, slot, port) -> (service, line), for duplicate claims within the file.
     std::map<std::tuple<std::string, int, Port>, std::pair<std::string, std::uint32_t>> claims;
     for (const toml::table* t : BERTH_TRY(Entries(root, "service"))) {
-      BERTH_TRY(KnownKeys(*t, "[[service]]", {"name", "port", "proto", "group", "family", "owner",
-                                              "description", "tags", "sources", "created", "updated"}));
+      BERTH_TRY(KnownKeys(*t, "[[service]]", {"name", "port", "size", "proto", "group", "family",
+                                              "owner", "description", "tags", "sources", "created",
+                                              "updated"}));
       Service s;
       s.name = BERTH_TRY(Str(*t, "name", true, t->source()));
       if (auto v = ValidateServiceName(s.name); !v) {
         return std::unexpected(At(t->get("name")->source(), v.error().message));
       }
       s.port = static_cast<Port>(BERTH_TRY(Int(*t, "port", 1, 65535)).value_or(0));
+      s.size = static_cast<std::uint32_t>(BERTH_TRY(Int(*t, "size", 1, kMaxServiceSize)).value_or(1));
+      if (s.size > 1 && (s.port == 0 || std::uint32_t{s.port} + s.size - 1 > 65535)) {
+        return std::unexpected(At(t->get("size")->source(),
+                                  fmt::format("service '{}' holds {} ports: a range needs its first "
+                                              "'port', and ends at 65535 at most",
+                                              s.name, s.size)));
+      }
       if (const toml::node* p = t->get("proto")) {
         auto proto = p->is_string() ? ParseServiceProto(p->as_string()->get())
                                     : Result<ServiceProto>(Fail(ErrorCode::kInvalidArgument,
@@ -276,13 +284,17 @@ class Parser {
       }
       for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
         if (s.port == 0 || !Covers(s.proto, p)) continue;
-        auto [it, fresh] = claims.try_emplace({s.group, static_cast<int>(p), s.port}, s.name, line);
-        if (!fresh) {
-          return std::unexpected(At(t->get("port")->source(),
-                                    fmt::format("service '{}' claims {}/{} in group '{}', which "
-                                                "'{}' (line {}) already claims",
-                                                s.name, s.port, ProtocolName(p), s.group,
-                                                it->second.first, it->second.second)));
+        const PortRange ports = PortsOf(s);
+        for (std::uint32_t port = ports.low; port <= ports.high; ++port) {
+          auto [it, fresh] = claims.try_emplace({s.group, static_cast<int>(p), static_cast<Port>(port)},
+                                                s.name, line);
+          if (!fresh) {
+            return std::unexpected(At(t->get("port")->source(),
+                                      fmt::format("service '{}' claims {}/{} in group '{}', which "
+                                                  "'{}' (line {}) already claims",
+                                                  s.name, port, ProtocolName(p), s.group,
+                                                  it->second.first, it->second.second)));
+          }
         }
       }
       doc.services.push_back(std::move(s));

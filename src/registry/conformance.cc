@@ -148,8 +148,8 @@ PortsByProto RegisteredPorts(const std::vector<Service>& services) {
   PortsByProto out;
   for (const Service& s : services) {
     if (s.port == 0) continue;
-    if (Covers(s.proto, Protocol::kTcp)) out.tcp.Add(s.port);
-    if (Covers(s.proto, Protocol::kUdp)) out.udp.Add(s.port);
+    if (Covers(s.proto, Protocol::kTcp)) out.tcp.Add(PortsOf(s));
+    if (Covers(s.proto, Protocol::kUdp)) out.udp.Add(PortsOf(s));
   }
   return out;
 }
@@ -190,24 +190,28 @@ std::vector<Finding> CheckHost(const HostSnapshot& snap, const std::vector<Servi
   // One finding per service and kind: a "both" service is one subject, not two.
   for (const Service& s : services) {
     const std::string subject =
-        fmt::format("{} ({}/{})", s.name, s.port, ServiceProtoName(s.proto));
+        fmt::format("{} ({}/{})", s.name, FormatRange(PortsOf(s)), ServiceProtoName(s.proto));
     const std::optional<Protocol> proto = SingleProtocol(s.proto);
-    if (eph.contains(s.port)) {
+    // The ports of the service inside the range (a range claim may hold a part of it).
+    const PortSet inside = PortSet{PortsOf(s)}.Intersect(eph);
+    if (!inside.empty()) {
       // Reserving only matters inside the ephemeral range: the kernel hands out no other
       // port. Reserved, the port is safe on this host but still a dynamic port to firewalls
       // and to the group's other hosts.
-      const bool reserved = snap.config.reserved.contains(s.port);
+      PortSet unreserved = inside;
+      unreserved.Subtract(snap.config.reserved);
+      const bool reserved = unreserved.empty();
       out.push_back(Make(
           FindingId::kRegisteredPortEphemeral, reserved ? Severity::kWarning : Severity::kError,
-          subject, proto, PortSet{{s.port, s.port}},
+          subject, proto, inside,
           reserved ? fmt::format("{} is inside ip_local_port_range {}-{}; it is reserved here, "
                                  "but firewalls see a dynamic port and hosts that do not "
                                  "reserve it can hand it out",
-                                 s.port, eph.low, eph.high)
+                                 inside.Format(), eph.low, eph.high)
                    : fmt::format("{} is inside ip_local_port_range {}-{} and not in "
                                  "net.ipv4.ip_local_reserved_ports: an outbound connection can "
                                  "take it before the service starts",
-                                 s.port, eph.low, eph.high),
+                                 unreserved.Format(), eph.low, eph.high),
           reserved ? fmt::format("move the service below {0} when you can ('berth release {1}' "
                                  "then 'berth assign {1}')",
                                  eph.low, s.name)
@@ -218,7 +222,9 @@ std::vector<Finding> CheckHost(const HostSnapshot& snap, const std::vector<Servi
     }
     std::vector<Protocol> silent;
     for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
-      if (Covers(s.proto, p) && !live.contains(p, s.port)) silent.push_back(p);
+      // A range claim is a pool its ports are taken from on demand (an RPC block): an idle
+      // one is not a silent service.
+      if (s.size == 1 && Covers(s.proto, p) && !live.contains(p, s.port)) silent.push_back(p);
     }
     if (!silent.empty()) {
       const std::string what =
@@ -260,18 +266,21 @@ std::vector<Finding> CheckRange(PortRange proposed, const HostSnapshot& snap,
                        "choose a higher LOW"));
   }
   for (const Service& s : services) {
-    if (!proposed.contains(s.port)) continue;
-    const bool reserved = snap.config.reserved.contains(s.port);
+    const PortSet inside = PortSet{PortsOf(s)}.Intersect(proposed);
+    if (inside.empty()) continue;
+    PortSet unreserved = inside;
+    unreserved.Subtract(snap.config.reserved);
+    const bool reserved = unreserved.empty();
     out.push_back(Make(
         FindingId::kRangeCoversRegistered, reserved ? Severity::kWarning : Severity::kError,
-        fmt::format("{} ({}/{})", s.name, s.port, ServiceProtoName(s.proto)), std::nullopt,
-        PortSet{{s.port, s.port}},
+        fmt::format("{} ({}/{})", s.name, FormatRange(PortsOf(s)), ServiceProtoName(s.proto)),
+        std::nullopt, inside,
         reserved ? fmt::format("{} would be inside the new range; it is reserved, so outbound "
                                "connections will not take it, but it leaves the static band",
-                               s.port)
+                               inside.Format())
                  : fmt::format("{} would be inside the new range and is not reserved: an "
                                "outbound connection can take it before {} starts",
-                               s.port, s.name),
+                               unreserved.Format(), s.name),
         reserved ? "keep it reserved, or move the service below the range"
                  : "berth reserve --apply before widening the range, or move the service"));
   }
@@ -321,7 +330,11 @@ ScanMatch MatchScan(const HostSnapshot& snap, const std::vector<Service>& servic
   std::map<std::pair<int, Port>, const Service*> by_port;
   for (const Service& s : services) {
     for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
-      if (Covers(s.proto, p)) by_port[{static_cast<int>(p), s.port}] = &s;
+      if (!Covers(s.proto, p)) continue;
+      const PortRange ports = PortsOf(s);
+      for (std::uint32_t port = ports.low; port <= ports.high; ++port) {
+        by_port[{static_cast<int>(p), static_cast<Port>(port)}] = &s;
+      }
     }
   }
   // command -> services it is known to run

@@ -89,6 +89,7 @@ std::string EncodeService(const ServiceRecord& r) {
          {"description", s.description}, {"tags", s.tags},            {"sources", s.sources},
          {"created", s.created}, {"updated", s.updated},               {"reason", r.reason}};
   if (r.revision != 0) j["revision"] = r.revision;
+  if (s.size != 1) j["size"] = s.size;  // absent: one port (records written before ranges)
   return Dump(j);
 }
 
@@ -103,6 +104,8 @@ Result<ServiceRecord> DecodeService(std::string_view value, std::string_view key
   s.proto = *proto;
   s.port = static_cast<Port>(BERTH_TRY(in.Int("port", 1, 65535, -1)));
   if (!j.contains("port")) return Bad(key, "no 'port'");
+  s.size = static_cast<std::uint32_t>(BERTH_TRY(in.Int("size", 1, kMaxServiceSize, 1)));
+  if (std::uint32_t{s.port} + s.size - 1 > 65535) return Bad(key, "'size' ends the range past 65535");
   s.group = BERTH_TRY(in.Text("group", true));
   s.family = BERTH_TRY(in.Text("family"));
   s.owner = BERTH_TRY(in.Text("owner"));

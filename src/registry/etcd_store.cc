@@ -97,6 +97,44 @@ Op RangeOp(std::string key) {
 
 std::string PortKey(Port p) { return fmt::format("{:05}", p); }
 
+// A claim key: DIR/claims/GROUP/SLOT/PORT, or .../LOW-HIGH for a range claim (one key for the
+// whole block, so that a range of any size is one write; docs/etcd-store.md, "Range claims").
+std::string ClaimKey(std::string_view dir, std::string_view group, Protocol slot, PortRange ports) {
+  return fmt::format("{}claims/{}/{}/{}{}", dir, etcd::KeyPart(group), ProtocolName(slot),
+                     PortKey(ports.low), ports.low == ports.high ? "" : "-" + PortKey(ports.high));
+}
+
+// A group's range guard, DIR/claims/GROUP/ranges: present once the group has held a range,
+// rewritten by every range claim. A one-port claim compares it, so a range claimed meanwhile
+// sends it back to look again.
+std::string RangesGuard(std::string_view dir, std::string_view group) {
+  return fmt::format("{}claims/{}/ranges", dir, etcd::KeyPart(group));
+}
+
+// A claim key's last part, "PORT" or "LOW-HIGH"; nullopt for anything berth does not write.
+std::optional<PortRange> ParseClaimPorts(std::string_view text) {
+  auto port = [](std::string_view digits) -> std::optional<Port> {
+    int n = 0;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+    if (ec != std::errc() || end != digits.data() + digits.size() || n < 1 || n > 65535) {
+      return std::nullopt;
+    }
+    return static_cast<Port>(n);
+  };
+  const auto dash = text.find('-');
+  if (dash == std::string_view::npos) {
+    auto p = port(text);
+    if (!p) return std::nullopt;
+    return PortRange{*p, *p};
+  }
+  auto low = port(text.substr(0, dash));
+  auto high = port(text.substr(dash + 1));
+  if (!low || !high || *low >= *high || std::uint32_t{*high} - *low + 1 > kMaxServiceSize) {
+    return std::nullopt;
+  }
+  return PortRange{*low, *high};
+}
+
 // The mark of a group's claims: DIR/claims/GROUP/ (a listing prefix) -> DIR/marks/GROUP; "" for
 // any other prefix or key.
 std::string MarkOf(std::string_view dir, std::string_view key) {
@@ -297,16 +335,14 @@ void EtcdStore::IndexClaim(ClaimIndex& index, std::string_view prefix, std::stri
   const auto slash = rest.find('/');
   if (slash == std::string_view::npos) return;
   auto slot = ParseProtocol(rest.substr(0, slash));
-  const std::string_view digits = rest.substr(slash + 1);
-  int port = 0;
-  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
-  if (!slot || ec != std::errc() || end != digits.data() + digits.size() || port < 1 || port > 65535) {
-    return;
-  }
-  if (value != nullptr) {
-    index.Add(*slot, static_cast<Port>(port), *value);
-  } else {
-    index.Remove(*slot, static_cast<Port>(port));
+  const auto ports = ParseClaimPorts(rest.substr(slash + 1));
+  if (!slot || !ports) return;
+  for (std::uint32_t p = ports->low; p <= ports->high; ++p) {
+    if (value != nullptr) {
+      index.Add(*slot, static_cast<Port>(p), *value);
+    } else {
+      index.Remove(*slot, static_cast<Port>(p));
+    }
   }
 }
 
@@ -716,29 +752,25 @@ Result<std::vector<Claim>> EtcdStore::ListClaims(std::string_view group) {
     const std::string prefix = group.empty() ? base : base + etcd::KeyPart(group) + "/";
     std::vector<Claim> out;
     for (const KeyValue& kv : BERTH_TRY(List(t, prefix))) {
-      // claims/GROUP/SLOT/PORT
+      // claims/GROUP/SLOT/PORT or claims/GROUP/SLOT/LOW-HIGH (one claim per port); claims/GROUP/ranges
       std::string_view rest = std::string_view(kv.key).substr(base.size());
       const auto a = rest.find('/');
+      if (a != std::string_view::npos && rest.substr(a + 1) == "ranges") continue;
       const auto b = a == std::string_view::npos ? a : rest.find('/', a + 1);
-      Claim c;
       auto g = b == std::string_view::npos ? Result<std::string>(Fail(ErrorCode::kMalformed, ""))
                                            : etcd::FromKeyPart(rest.substr(0, a));
       auto slot = b == std::string_view::npos ? Result<Protocol>(Fail(ErrorCode::kMalformed, ""))
                                               : ParseProtocol(rest.substr(a + 1, b - a - 1));
-      const std::string_view port = b == std::string_view::npos ? std::string_view() : rest.substr(b + 1);
-      int n = 0;
-      auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
-      if (!g || !slot || ec != std::errc() || end != port.data() + port.size() || n < 1 || n > 65535) {
+      const auto ports = b == std::string_view::npos ? std::nullopt : ParseClaimPorts(rest.substr(b + 1));
+      if (!g || !slot || !ports) {
         return Fail(ErrorCode::kMalformed,
                     fmt::format("etcd key {} is not a claim berth writes: check it with 'berth "
                                 "store check'",
                                 TerminalSafe(kv.key, 200)));
       }
-      c.group = *g;
-      c.slot = *slot;
-      c.port = static_cast<Port>(n);
-      c.service = kv.value;
-      out.push_back(std::move(c));
+      for (std::uint32_t p = ports->low; p <= ports->high; ++p) {
+        out.push_back(Claim{*g, *slot, static_cast<Port>(p), kv.value});
+      }
     }
     std::sort(out.begin(), out.end(), [](const Claim& x, const Claim& y) {
       return std::tie(x.group, x.slot, x.port) < std::tie(y.group, y.slot, y.port);
@@ -747,27 +779,58 @@ Result<std::vector<Claim>> EtcdStore::ListClaims(std::string_view group) {
   });
 }
 
+Result<void> EtcdStore::CheckRanges(Stm& t, const Service& s, bool range) {
+  const std::string dir = Dir(t.gen);
+  // Read (so compared at the commit): a one-port claim fails there when a range was claimed
+  // in the group meanwhile.
+  const bool ranges = BERTH_TRY(Get(t, RangesGuard(dir, s.group))).has_value();
+  if (!range && !ranges) return {};
+  // A range claim compares the group's mark, which every write of the group's claims puts:
+  // nothing was claimed in the group since the listing below, so no port of the range was.
+  if (range) BERTH_TRY(Get(t, MarkOf(dir, dir + "claims/" + etcd::KeyPart(s.group) + "/")));
+  const std::string prefix = dir + "claims/" + etcd::KeyPart(s.group) + "/";
+  const PortRange want = PortsOf(s);
+  for (const KeyValue& kv : BERTH_TRY(List(t, prefix))) {
+    const std::string_view rest = std::string_view(kv.key).substr(prefix.size());
+    const auto slash = rest.find('/');
+    if (slash == std::string_view::npos) continue;  // the guard
+    auto slot = ParseProtocol(rest.substr(0, slash));
+    auto held = ParseClaimPorts(rest.substr(slash + 1));
+    if (!slot || !held || !Covers(s.proto, *slot) || !held->overlaps(want)) continue;
+    return Fail(ErrorCode::kConflict,
+                fmt::format("{}/{} in group '{}' is already registered to '{}'",
+                            std::max(held->low, want.low), ProtocolName(*slot), s.group,
+                            TerminalSafe(kv.value, 200)));
+  }
+  return {};
+}
+
 Result<ClaimOutcome> EtcdStore::ClaimService(const ServiceRecord& record) {
   return Run<ClaimOutcome>([&](Stm& t) -> Result<ClaimOutcome> {
-    BERTH_TRY(Begin(t, {"services/" + etcd::KeyPart(record.service.name)}));
     const Service& s = record.service;
+    BERTH_TRY(ValidateServiceSpan(s));
+    BERTH_TRY(Begin(t, {"services/" + etcd::KeyPart(s.name), RangesGuard("", s.group)}));
     const std::string dir = Dir(t.gen);
     const std::string key = t.Key(dir + "services/", s.name);
     if (auto existing = BERTH_TRY(Get(t, key))) {
       return ClaimOutcome{ClaimStatus::kExists, BERTH_TRY(ReadService(*existing))};
     }
+    const PortRange ports = PortsOf(s);
+    const bool range = s.size > 1;
     std::vector<std::string> claims;
     for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
       if (!Covers(s.proto, p)) continue;
-      std::string ck = fmt::format("{}claims/{}/{}/{}", dir, etcd::KeyPart(s.group), ProtocolName(p),
-                                   PortKey(s.port));
-      if (auto holder = BERTH_TRY(Get(t, ck))) {
+      std::string ck = ClaimKey(dir, s.group, p, ports);
+      // A range key is only ever created by a range claim, which checks the whole group below.
+      if (auto holder = range ? std::nullopt : BERTH_TRY(Get(t, ck))) {
         return Fail(ErrorCode::kConflict,
                     fmt::format("{}/{} in group '{}' is already registered to '{}'", s.port,
                                 ProtocolName(p), s.group, TerminalSafe(holder->value, 200)));
       }
       claims.push_back(std::move(ck));
     }
+    BERTH_TRY(CheckRanges(t, s, range));
+    if (range) t.writes[RangesGuard(dir, s.group)] = "";
     ServiceRecord stored = record;
     stored.revision = 0;
     if (stored.service.created == 0) stored.service.created = UnixNow();
@@ -788,8 +851,7 @@ Result<bool> EtcdStore::Release(Stm& t, std::string_view name) {
   t.writes[key] = std::nullopt;
   for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
     if (!Covers(r.service.proto, p)) continue;
-    const std::string ck = fmt::format("{}claims/{}/{}/{}", dir, etcd::KeyPart(r.service.group),
-                                       ProtocolName(p), PortKey(r.service.port));
+    const std::string ck = ClaimKey(dir, r.service.group, p, PortsOf(r.service));
     auto holder = BERTH_TRY(Get(t, ck));
     if (holder && holder->value == name) t.writes[ck] = std::nullopt;
   }
@@ -996,7 +1058,7 @@ Result<std::vector<std::string>> EtcdStore::CheckIntegrity() {
     for (const Claim& c : *claims) {
       held.emplace(c.group, c.slot, c.port);
       auto s = services.find(c.service);
-      if (s == services.end() || s->second.group != c.group || s->second.port != c.port ||
+      if (s == services.end() || s->second.group != c.group || !PortsOf(s->second).contains(c.port) ||
           !Covers(s->second.proto, c.slot)) {
         problems.push_back(fmt::format("claim {}/{} in group '{}' names '{}', which does not hold it",
                                        c.port, ProtocolName(c.slot), TerminalSafe(c.group, 100),
@@ -1005,10 +1067,14 @@ Result<std::vector<std::string>> EtcdStore::CheckIntegrity() {
     }
     for (const auto& [name, s] : services) {
       for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
-        if (Covers(s.proto, p) && !held.contains({s.group, p, s.port})) {
+        if (!Covers(s.proto, p)) continue;
+        const PortRange ports = PortsOf(s);
+        for (std::uint32_t port = ports.low; port <= ports.high; ++port) {
+          if (held.contains({s.group, p, static_cast<Port>(port)})) continue;
           problems.push_back(fmt::format("service '{}' has no claim of {}/{} in group '{}'",
-                                         TerminalSafe(name, 100), s.port, ProtocolName(p),
+                                         TerminalSafe(name, 100), port, ProtocolName(p),
                                          TerminalSafe(s.group, 100)));
+          break;
         }
       }
     }
@@ -1019,13 +1085,19 @@ Result<std::vector<std::string>> EtcdStore::CheckIntegrity() {
 Result<void> EtcdStore::Replace(const RegistryDoc& doc, std::string_view reason) {
   // Two services of the file on one slot: refused before anything is written.
   std::set<std::tuple<std::string, Protocol, Port>> slots;
+  std::set<std::string> ranged;  // groups with a range claim: they get the range guard
   for (const Service& s : doc.services) {
+    BERTH_TRY(ValidateServiceSpan(s));
+    if (s.size > 1) ranged.insert(s.group);
+    const PortRange ports = PortsOf(s);
     for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
-      if (Covers(s.proto, p) && !slots.emplace(s.group, p, s.port).second) {
+      if (!Covers(s.proto, p)) continue;
+      for (std::uint32_t port = ports.low; port <= ports.high; ++port) {
+        if (slots.emplace(s.group, p, static_cast<Port>(port)).second) continue;
         return Fail(ErrorCode::kConflict,
                     fmt::format("'{}' claims {}/{} in group '{}', which another service of the "
                                 "same file claims too",
-                                s.name, s.port, ProtocolName(p), s.group));
+                                s.name, port, ProtocolName(p), s.group));
       }
     }
   }
@@ -1081,12 +1153,10 @@ Result<void> EtcdStore::Replace(const RegistryDoc& doc, std::string_view reason)
           ReplacedRecord(s, reason, 0, old == before.end() ? nullptr : &old->second, now);
       puts.push_back(PutOp(t.Key(dir + "services/", s.name), etcd::EncodeService(rec)));
       for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
-        if (!Covers(s.proto, p)) continue;
-        puts.push_back(PutOp(fmt::format("{}claims/{}/{}/{}", dir, etcd::KeyPart(s.group),
-                                         ProtocolName(p), PortKey(s.port)),
-                             s.name));
+        if (Covers(s.proto, p)) puts.push_back(PutOp(ClaimKey(dir, s.group, p, PortsOf(s)), s.name));
       }
     }
+    for (const std::string& g : ranged) puts.push_back(PutOp(RangesGuard(dir, g), ""));
     auto last_keepalive = Clock::now();
     const std::vector<Compare> alive{Cmp(lease_key, CompareTarget::kCreate, CompareResult::kGreater, 0)};
     for (std::size_t i = 0; i < puts.size(); i += etcd::kMaxTxnOps) {

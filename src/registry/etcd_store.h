@@ -104,6 +104,10 @@ class EtcdStore final : public Store {
   // An error from a request, with "no quorum" said when fewer than a majority answer.
   Error Explain(Error e, bool write);
   Result<bool> Release(Stm& t, std::string_view name);
+  // Fails kConflict when `s`'s ports overlap a claim of its group at this snapshot, reading
+  // what makes the commit fail if that changes (docs/etcd-store.md, "Range claims"). A
+  // one-port claim (`range` false) in a group that never held a range reads one key only.
+  Result<void> CheckRanges(Stm& t, const Service& s, bool range);
 
   std::string GenKey() const;
   std::string FleetKey(std::string_view kind, std::string_view host) const;

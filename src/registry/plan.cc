@@ -19,7 +19,7 @@ std::map<std::string, const T*, std::less<>> ByName(const std::vector<T>& items)
 }
 
 std::string Brief(const Service& s) {
-  std::string out = fmt::format("{}/{}", s.port, ServiceProtoName(s.proto));
+  std::string out = fmt::format("{}/{}", FormatRange(PortsOf(s)), ServiceProtoName(s.proto));
   if (s.group != kDefaultGroup) out += fmt::format(" in group '{}'", s.group);
   return out;
 }
@@ -32,7 +32,9 @@ std::string Join(const std::vector<std::string>& v) {
 
 std::string ServiceDelta(const Service& a, const Service& b) {
   std::vector<std::string> d;
-  if (a.port != b.port) d.push_back(fmt::format("port {} -> {}", a.port, b.port));
+  if (a.port != b.port || a.size != b.size) {
+    d.push_back(fmt::format("port {} -> {}", FormatRange(PortsOf(a)), FormatRange(PortsOf(b))));
+  }
   if (a.proto != b.proto) d.push_back(fmt::format("proto {} -> {}", ServiceProtoName(a.proto), ServiceProtoName(b.proto)));
   if (a.group != b.group) d.push_back(fmt::format("group '{}' -> '{}'", TerminalSafe(a.group), TerminalSafe(b.group)));
   if (a.family != b.family) d.push_back(fmt::format("family '{}' -> '{}'", TerminalSafe(a.family), TerminalSafe(b.family)));
@@ -153,8 +155,9 @@ std::vector<std::string> PolicyWarnings(const RegistryDoc& desired,
     HostView quiet = host;  // listeners and IANA are advice for assign, not for a declared file
     quiet.listening_tcp = {};
     quiet.listening_udp = {};
-    for (const Violation& v : RuleViolations(s.port, s.proto, g, {}, quiet, /*allow_iana=*/true,
-                                               !s.family.empty())) {
+    const auto no_claims = [](Port) { return std::vector<Claim>{}; };
+    for (const Violation& v : RangeViolations(PortsOf(s), s.proto, g, no_claims, quiet,
+                                              /*allow_iana=*/true, !s.family.empty())) {
       out.push_back(fmt::format("service {}: {}", s.name, v.text));
     }
   }

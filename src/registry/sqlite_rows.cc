@@ -63,6 +63,11 @@ Result<ServiceRecord> ReadService(const sql::Stmt& s) {
   r.service.created = s.Int(10);
   r.service.updated = s.Int(11);
   r.revision = s.Int(12);
+  const std::int64_t size = s.Int(13);
+  if (size < 1 || size + r.service.port - 1 > 65535) {
+    return Fail(ErrorCode::kMalformed, "registry: stored service size is invalid");
+  }
+  r.service.size = static_cast<std::uint32_t>(size);
   return r;
 }
 
@@ -71,7 +76,8 @@ Result<void> BindService(sql::Stmt& s, const ServiceRecord& r) {
   s.Bind(1, v.name).Bind(2, ServiceProtoName(v.proto)).Bind(3, std::int64_t{v.port})
       .Bind(4, v.group).Bind(5, v.family).Bind(6, v.owner).Bind(7, v.description)
       .Bind(8, JoinList(v.tags)).Bind(9, JoinList(v.sources)).Bind(10, r.reason)
-      .Bind(11, v.created).Bind(12, v.updated).Bind(13, r.revision);
+      .Bind(11, v.created).Bind(12, v.updated).Bind(13, r.revision)
+      .Bind(14, std::int64_t{v.size});
   return {};
 }
 

@@ -9,11 +9,11 @@ namespace berth::registry::rows {
 
 inline constexpr const char* kSelectService =
     "SELECT name, proto, port, grp, family, owner, description, tags, sources, reason, created, "
-    "updated, revision FROM services";
+    "updated, revision, size FROM services";
 inline constexpr const char* kInsertService =
     "INSERT INTO services (name, proto, port, grp, family, owner, description, tags, sources, "
-    "reason, created, updated, revision) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-    "?12, ?13)";
+    "reason, created, updated, revision, size) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+    "?11, ?12, ?13, ?14)";
 inline constexpr const char* kSelectGroup =
     "SELECT name, description, hosts, ephemeral, reserved, range_low, range_high, allow "
     "FROM groups";

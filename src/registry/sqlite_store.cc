@@ -73,6 +73,10 @@ CREATE TABLE presence (host TEXT PRIMARY KEY, lease INTEGER NOT NULL, doc TEXT N
 CREATE TABLE host_reports (host TEXT PRIMARY KEY, doc TEXT NOT NULL) WITHOUT ROWID;
 INSERT INTO meta VALUES ('changes', 0);
 )sql",
+    // 2 -> 3: a service may hold a range, port .. port+size-1 (one claim row per port).
+    R"sql(
+ALTER TABLE services ADD COLUMN size INTEGER NOT NULL DEFAULT 1 CHECK (size BETWEEN 1 AND 16384);
+)sql",
 };
 constexpr int kMigrationCount = static_cast<int>(std::size(kMigrations));
 static_assert(kMigrationCount == kSchemaVersion);
@@ -530,22 +534,25 @@ Result<ClaimOutcome> SqliteStore::ClaimService(const ServiceRecord& record) {
     if (auto existing = BERTH_TRY(GetService(record.service.name))) {
       return ClaimOutcome{ClaimStatus::kExists, std::move(*existing)};
     }
+    BERTH_TRY(ValidateServiceSpan(record.service));
     auto claim = BERTH_TRY(cache_.Get("INSERT INTO claims (grp, slot, port, service) VALUES (?1, ?2, ?3, ?4) "
             "ON CONFLICT DO NOTHING RETURNING 1"));
+    const PortRange ports = PortsOf(record.service);
     for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
       if (!Covers(record.service.proto, p)) continue;
-      claim->Bind(1, record.service.group).Bind(2, ProtocolName(p))
-          .Bind(3, std::int64_t{record.service.port}).Bind(4, record.service.name);
-      const bool inserted = BERTH_TRY(claim->Step());
-      claim->Reset();
-      if (!inserted) {
+      // A range is one row per port: the primary key refuses any overlap.
+      for (std::uint32_t port = ports.low; port <= ports.high; ++port) {
+        claim->Bind(1, record.service.group).Bind(2, ProtocolName(p))
+            .Bind(3, std::int64_t{port}).Bind(4, record.service.name);
+        const bool inserted = BERTH_TRY(claim->Step());
+        claim->Reset();
+        if (inserted) continue;
         auto holder = BERTH_TRY(cache_.Get("SELECT service FROM claims WHERE grp = ?1 AND slot = ?2 AND port = ?3"));
-        holder->Bind(1, record.service.group).Bind(2, ProtocolName(p))
-            .Bind(3, std::int64_t{record.service.port});
+        holder->Bind(1, record.service.group).Bind(2, ProtocolName(p)).Bind(3, std::int64_t{port});
         std::string who = BERTH_TRY(holder->Step()) ? holder->Text(0) : "another service";
         return Fail(ErrorCode::kConflict,
-                    fmt::format("{}/{} in group '{}' is already registered to '{}'",
-                                record.service.port, ProtocolName(p), record.service.group, who));
+                    fmt::format("{}/{} in group '{}' is already registered to '{}'", port,
+                                ProtocolName(p), record.service.group, who));
       }
     }
     ServiceRecord stored = record;
@@ -563,15 +570,16 @@ Result<bool> SqliteStore::ReleaseService(std::string_view name) {
   return InTxn([&]() -> Result<bool> {
     // A service's claims are found from its own record (group, port), so claims need no
     // index by service.
-    auto del = BERTH_TRY(cache_.Get("DELETE FROM services WHERE name = ?1 RETURNING grp, port"));
+    auto del = BERTH_TRY(cache_.Get("DELETE FROM services WHERE name = ?1 RETURNING grp, port, size"));
     del->Bind(1, name);
     if (!BERTH_TRY(del->Step())) return false;
     const std::string group = del->Text(0);
     const std::int64_t port = del->Int(1);
+    const std::int64_t last = port + del->Int(2) - 1;
     BERTH_TRY(del->Step());
     auto claims = BERTH_TRY(cache_.Get(
-        "DELETE FROM claims WHERE grp = ?1 AND port = ?2 AND service = ?3"));
-    claims->Bind(1, group).Bind(2, port).Bind(3, name);
+        "DELETE FROM claims WHERE grp = ?1 AND port BETWEEN ?2 AND ?3 AND service = ?4"));
+    claims->Bind(1, group).Bind(2, port).Bind(3, last).Bind(4, name);
     BERTH_TRY(claims->Run());
     BERTH_TRY(BumpRevision(cache_));
     return true;
@@ -881,17 +889,20 @@ Result<void> SqliteStore::Replace(const RegistryDoc& doc, std::string_view reaso
           ReplacedRecord(s, reason, revision, old == before.end() ? nullptr : &old->second, now);
       BERTH_TRY(rows::BindService(*ins, rec));
       BERTH_TRY(ins->Run());
+      BERTH_TRY(ValidateServiceSpan(s));
+      const PortRange ports = PortsOf(s);
       for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
         if (!Covers(s.proto, p)) continue;
-        claim->Bind(1, s.group).Bind(2, ProtocolName(p)).Bind(3, std::int64_t{s.port}).Bind(4, s.name);
-        auto r = claim->Run();
-        if (!r) {
+        for (std::uint32_t port = ports.low; port <= ports.high; ++port) {
+          claim->Bind(1, s.group).Bind(2, ProtocolName(p)).Bind(3, std::int64_t{port}).Bind(4, s.name);
+          auto r = claim->Run();
+          if (r) continue;
           claim->Reset();
           if (r.error().code != ErrorCode::kConflict) return r;
           return Fail(ErrorCode::kConflict,
                       fmt::format("'{}' claims {}/{} in group '{}', which another service of the "
                                   "same file claims too",
-                                  s.name, s.port, ProtocolName(p), s.group));
+                                  s.name, port, ProtocolName(p), s.group));
         }
       }
     }

@@ -19,7 +19,7 @@
 
 namespace berth::registry {
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 // How long a write waits for another process's write lock before failing (`--wait`).
 inline constexpr std::chrono::milliseconds kDefaultLockWait{5000};

@@ -101,6 +101,7 @@ void ServiceObject(JsonWriter& j, const registry::ServiceRecord& rec) {
   j.Field("name", s.name);
   j.Field("proto", ServiceProtoName(s.proto));
   j.Field("port", static_cast<std::int64_t>(s.port));
+  j.Field("size", static_cast<std::int64_t>(s.size));  // > 1: a range claim, port .. port+size-1
   j.Field("group", s.group);
   j.Field("family", s.family);
   j.Field("owner", s.owner);

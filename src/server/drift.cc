@@ -32,7 +32,7 @@ std::vector<Drift> FindDrift(const FleetSnapshot& snap) {
       const auto obs = snap.observations.find(h.report.host);
       if (obs == snap.observations.end()) continue;
       for (const registry::Observation& o : obs->second) {
-        if (o.service == s.name && o.port != s.port && moved.emplace(o.host, o.port).second) {
+        if (o.service == s.name && !PortsOf(s).contains(o.port) && moved.emplace(o.host, o.port).second) {
           out.push_back({s.name, s.group, s.port, DriftKind::kOtherPort, h.report.host, o.port,
                          o.proto});
         }
@@ -41,10 +41,11 @@ std::vector<Drift> FindDrift(const FleetSnapshot& snap) {
       reported = true;
       listening = listening || std::any_of(obs->second.begin(), obs->second.end(),
                                            [&](const registry::Observation& o) {
-                                             return o.port == s.port && Covers(s.proto, o.proto);
+                                             return PortsOf(s).contains(o.port) && Covers(s.proto, o.proto);
                                            });
     }
-    if (reported && !listening) {
+    // A range claim is a pool taken from on demand (an RPC block): idle is not drift.
+    if (reported && !listening && s.size == 1) {
       out.push_back({s.name, s.group, s.port, DriftKind::kNotListening, "", 0,
                      s.proto == ServiceProto::kUdp ? Protocol::kUdp : Protocol::kTcp});
     }

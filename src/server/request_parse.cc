@@ -81,7 +81,7 @@ Result<std::string> ServiceName(std::string name) {
 
 Result<AssignBody> ParseAssignBody(std::string_view body) {
   const json doc = BERTH_TRY(ParseObject(body));
-  BERTH_TRY(OnlyKnownFields(doc, {"name", "group", "proto", "owner", "description"}));
+  BERTH_TRY(OnlyKnownFields(doc, {"name", "group", "proto", "size", "owner", "description"}));
   AssignBody out;
   std::string name = BERTH_TRY(StringField(doc, "name", true));
   out.name = BERTH_TRY(ServiceName(std::move(name)));
@@ -96,6 +96,15 @@ Result<AssignBody> ParseAssignBody(std::string_view body) {
                   fmt::format("{}: \"proto\" must be tcp, udp or both", kSource));
     }
     out.proto = *p;
+  }
+  if (auto it = doc.find("size"); it != doc.end()) {
+    if (!it->is_number_unsigned() || it->get<std::uint64_t>() < 1 ||
+        it->get<std::uint64_t>() > kMaxServiceSize) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  fmt::format("{}: \"size\" must be a whole number of ports 1-{}", kSource,
+                              kMaxServiceSize));
+    }
+    out.size = static_cast<std::uint32_t>(it->get<std::uint64_t>());
   }
   return out;
 }

@@ -24,6 +24,7 @@ struct AssignBody {
   std::string name;                   // checked: ValidateServiceName
   std::string group;                  // "" = default
   std::optional<ServiceProto> proto;  // default tcp
+  std::uint32_t size = 1;             // > 1: a range claim of that many ports (1-kMaxServiceSize)
   std::string owner, description;
 };
 

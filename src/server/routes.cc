@@ -119,6 +119,7 @@ class Api {
     r.name = body->name;
     r.group = body->group;
     r.proto = body->proto;
+    r.size = body->size;
     r.owner = body->owner;
     r.description = body->description;
     std::optional<registry::Assignment> done;

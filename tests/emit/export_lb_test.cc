@@ -203,6 +203,28 @@ TEST(LbExport, TheRealProgramsLoadBothExports) {
   }
 }
 
+// A range claim is reached directly: no front end, a comment instead, and the real programs
+// still load what is written.
+TEST(LbExport, ARangeClaimGetsNoFrontEnd) {
+  LbOptions o;
+  o.backends = {"api=10.0.0.1"};
+  std::vector<Service> services{Svc("api", 18234), Svc("rpc.dynamic", 5000)};
+  services[1].size = 256;
+  for (const char* format : {"haproxy", "nginx"}) {
+    auto out = Render(format, services, o);
+    ASSERT_TRUE(out) << format << ": " << out.error().message;
+    EXPECT_NE(out->find("# rpc.dynamic (5000-5255/tcp, group default): a range claim"), std::string::npos)
+        << *out;
+    EXPECT_EQ(out->find("5000;"), std::string::npos) << *out;
+    EXPECT_EQ(out->find(":5000\n"), std::string::npos) << *out;
+    if (!Have(format)) {
+      BERTH_MISSING_PEER(format << " is not installed (scripts/install-deps test installs it)");
+    }
+    auto checked = Check(format, *out);
+    EXPECT_EQ(checked.exit_code, 0) << format << "\n" << checked.out << checked.err << *out;
+  }
+}
+
 // HAProxy starts with a backend whose name does not resolve yet (init-addr last,libc,none),
 // and its check keeps trying.
 TEST(LbExport, HaproxyLoadsABackendNameThatDoesNotResolve) {

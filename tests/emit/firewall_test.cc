@@ -193,6 +193,53 @@ TEST(Firewall, GroupAllowListIsOpenInEveryFormat) {
   }
 }
 
+// A range claim (berth assign rpc.dynamic --size 256) opens its whole block, as one range
+// in each format's own syntax, next to single ports.
+TEST(Firewall, EveryFormatOpensARangeClaimAsOneRange) {
+  std::vector<Service> services{Svc("rpc.dynamic", ServiceProto::kBoth, 49152),
+                                Svc("web", ServiceProto::kTcp, 8080)};
+  services[0].size = 256;
+  auto plan = PlanFirewall(services, {});
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_EQ(plan->any[0].Format(), "8080,49152-49407");
+  EXPECT_EQ(plan->any[1].Format(), "49152-49407");
+  const std::map<FirewallFormat, std::vector<std::string>> expected{
+      {FirewallFormat::kNft, {"elements = { 8080, 49152-49407 }", "elements = { 49152-49407 }"}},
+      {FirewallFormat::kIptables, {"-p tcp -m multiport --dports 8080,49152:49407 ",
+                                   "-p udp -m multiport --dports 49152:49407 "}},
+      {FirewallFormat::kIp6tables, {"-p tcp -m multiport --dports 8080,49152:49407 "}},
+      {FirewallFormat::kFirewalld, {"<port protocol=\"tcp\" port=\"49152-49407\"/>",
+                                    "<port protocol=\"udp\" port=\"49152-49407\"/>",
+                                    "<port protocol=\"tcp\" port=\"8080\"/>"}},
+      {FirewallFormat::kUfw, {"ufw allow proto tcp from any to any port 8080,49152:49407 ",
+                              "ufw allow proto udp from any to any port 49152:49407 "}},
+      {FirewallFormat::kPowershell, {"-Protocol TCP -LocalPort '49152-49407' ",
+                                     "-Protocol UDP -LocalPort '49152-49407' ",
+                                     "-Protocol TCP -LocalPort 8080 ",
+                                     "-DisplayName 'berth rpc.dynamic tcp/49152-49407'"}},
+  };
+  for (const auto& [format, needles] : expected) {
+    const std::string text = FirewallText(format, services, {});
+    for (const std::string& n : needles) {
+      EXPECT_NE(text.find(n), std::string::npos) << FirewallFormatName(format) << ": " << n
+                                                 << "\n" << text;
+    }
+    if (format == FirewallFormat::kPowershell) continue;  // its rule names say it (above)
+    EXPECT_NE(text.find("rpc.dynamic both/49152-49407"), std::string::npos)
+        << FirewallFormatName(format) << ": the summary names the range\n" << text;
+  }
+  // With sources, a range goes into the per-source sets whole.
+  services[0].sources = {"10.1.0.0/16"};
+  EXPECT_NE(FirewallText(FirewallFormat::kNft, services, {}).find("10.1.0.0/16 . 49152-49407"),
+            std::string::npos);
+  // A range past 65535, or larger than a service may hold, is refused, not clipped.
+  services[0].port = 65500;
+  EXPECT_EQ(PlanFirewall(services, {}).error().code, ErrorCode::kInvalidArgument);
+  services[0].port = 1024;
+  services[0].size = kMaxServiceSize + 1;
+  EXPECT_EQ(PlanFirewall(services, {}).error().code, ErrorCode::kInvalidArgument);
+}
+
 TEST(Firewall, GroupWithOnlyAnAllowListRenders) {
   FirewallOptions o;
   o.group = "ops";

@@ -93,7 +93,7 @@ json CliServiceJson(const ServiceRecord& r) {
               {"proto", ServiceProtoName(s.proto)}, {"group", s.group},
               {"family", s.family},     {"owner", s.owner},
               {"description", s.description}, {"tags", s.tags},
-              {"sources", s.sources},   {"reason", r.reason},
+              {"sources", s.sources},   {"reason", r.reason}, {"size", s.size},
               {"created", registry::FormatUtc(s.created)},
               {"updated", registry::FormatUtc(s.updated)},
               {"revision", r.revision}};
@@ -346,6 +346,7 @@ TEST(RegistryRender, AssignJsonIsCliDump2) {
             "  \"reason\": \"" + Reason("web", 8917) + "\",\n"
             "  \"revision\": 1,\n"
             "  \"schema\": \"berth.registry/2\",\n"
+            "  \"size\": 1,\n"
             "  \"sources\": [],\n"
             "  \"tags\": [],\n"
             "  \"updated\": \"2026-12-02T12:37:35Z\"\n"

@@ -159,6 +159,26 @@ TEST(ServiceExport, EtcServicesLines) {
   EXPECT_EQ(note, "resolver");
 }
 
+// A range claim in each export: a port per entry where the format names ports one by one
+// (Kubernetes), the range where it has one (Compose), the first port and the block noted
+// where it holds one port (Consul, services(5)).
+TEST(ServiceExport, ARangeClaimInEveryExport) {
+  std::vector<Service> s{Svc("rpc.dynamic", ServiceProto::kTcp, 5000)};
+  s[0].size = 4;
+  json k8s = LoadYaml(Export("k8s", s))[0];
+  ASSERT_EQ(k8s["spec"]["ports"].size(), 4u);
+  EXPECT_EQ(k8s["spec"]["ports"][0]["name"], "tcp-5000");
+  EXPECT_EQ(k8s["spec"]["ports"][3]["port"], 5003);
+  json compose = LoadYaml(Export("compose", s))[0];
+  EXPECT_EQ(compose["services"]["rpc.dynamic"]["ports"], (json{"5000-5003:5000-5003/tcp"}));
+  json consul = json::parse(Export("consul", s));
+  EXPECT_EQ(consul["services"][0]["port"], 5000);
+  EXPECT_EQ(consul["services"][0]["meta"]["berth_ports"], "5000-5003");
+  const std::string etc = Export("services", s);
+  EXPECT_NE(etc.find("5000/tcp"), std::string::npos) << etc;
+  EXPECT_NE(etc.find("# ports 5000-5003"), std::string::npos) << etc;
+}
+
 class ExportHostile : public ::testing::Test {
  protected:
   void SetUp() override {

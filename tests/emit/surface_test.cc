@@ -31,6 +31,23 @@ TEST(Surface, WindowsDesignAgainstStatic) {
   EXPECT_NE(text.find("opens 2 ports instead of 16386 (8193x fewer)"), std::string::npos);
 }
 
+// With the group's RPC block as a range claim, the static design opens the block too.
+TEST(Surface, ARangeClaimCountsEveryPortOfItsBlock) {
+  std::vector<Service> services = Services();
+  Service rpc;
+  rpc.name = "rpc.dynamic";
+  rpc.port = 5000;
+  rpc.size = 256;
+  rpc.group = "db";
+  services.push_back(rpc);
+  SurfaceOptions o;
+  o.group = "db";
+  o.design = DynamicDesign::kWindows;
+  const SurfaceReport r = CompareSurface(services, o);
+  EXPECT_EQ(r.static_design.tcp.Format(), "1433-1434,5000-5255");
+  EXPECT_EQ(r.static_design.count(), 258u);
+}
+
 TEST(Surface, HostDesignWithLiveMappers) {
   SurfaceOptions o;
   o.ephemeral = {32768, 60999};

@@ -220,6 +220,39 @@ TEST(WindowsRemedy, HostileNamesStayInertOnTheParseTree) {
   }
 }
 
+// An instance known from a berth probe document has no id: the script looks it up on the host
+// (Instance Names\SQL) and sets IPAll under it, and a hostile instance name stays one literal
+// there too.
+TEST(WindowsRemedy, AnInstanceWithoutAnIdIsLookedUpOnTheHost) {
+  REQUIRE_GRAMMAR();
+  WindowsRemedyPlan plan;
+  plan.host = "SQL1";
+  plan.group = "win";
+  plan.sql.push_back({"SQLEXPRESS", "", "mssql.sqlexpress", 21433, true});
+  const std::string script = Render([&](const Sink& s) { RenderWindowsRemedy(plan, s); });
+  const PsParse p = ParsePowerShell(script);
+  ASSERT_TRUE(p.ok) << p.error << "\n" << script;
+  EXPECT_TRUE(HasVerbatim(p, "HKLM:\\SOFTWARE\\Microsoft\\Microsoft SQL Server\\Instance Names\\SQL"));
+  EXPECT_TRUE(HasVerbatim(p, "SQLEXPRESS"));
+  EXPECT_NE(script.find("$sqlNames.PSObject.Properties['SQLEXPRESS']"), std::string::npos) << script;
+  std::vector<std::string> set;
+  for (const test::PsCommand& c : p.Named("Set-BerthRegistryValue")) {
+    set.push_back(c.Arg("-Key") + " " + UnquoteVerbatim(c.Arg("-Name")) + "=" + c.Arg("-Value"));
+  }
+  EXPECT_EQ(set, (std::vector<std::string>{"$sqlKey TcpPort='21433'", "$sqlKey TcpDynamicPorts=''"}));
+  const std::string shape = p.shape;
+  for (const std::string& evil : test::HostileCorpus("/tmp/berth-pwned")) {
+    plan.sql[0].instance = evil;
+    const PsParse hostile = ParsePowerShell(Render([&](const Sink& s) { RenderWindowsRemedy(plan, s); }));
+    ASSERT_TRUE(hostile.ok) << hostile.error << "\nentry: " << evil;
+    EXPECT_EQ(hostile.shape, shape) << "entry: " << evil;
+    for (const std::string& token : hostile.verbatim) {
+      EXPECT_TRUE(test::VerbatimClosedForPowerShell(token)) << token;
+    }
+    EXPECT_TRUE(HasVerbatim(hostile, UnquoteVerbatim(PowerShellQuote(evil)))) << evil;
+  }
+}
+
 // berth firewall --format powershell: every rule parses, lists are lists of literals, and a
 // hostile service name or description stays one literal.
 TEST(WindowsFirewall, RulesParseAndHostileNamesStayInert) {

@@ -266,6 +266,54 @@ TEST_F(EtcdCli, ClientFailsOverWhenItsMemberDies) {
 }
 
 // SQLite -> etcd -> SQLite: the three exports are byte-identical.
+// Range claims from real processes at once: four blocks of 300 ports (each one etcd txn,
+// although 300 claim keys would not fit in one) while four processes assign 30 single names
+// each in the same group. No port is held twice, none is in the group's ephemeral range, and
+// the registry copies to SQLite and back with its blocks whole.
+TEST_F(EtcdCli, RangeAndPortAssignsAtOnceNeverOverlap) {
+  const std::string url = EtcdCluster::Url("/ranges");
+  ASSERT_EQ(RunBerth(With({"group", "add", "win", "--host", "w1", "--ephemeral", "49152-65535"}, url)).exit_code, 0);
+  std::vector<std::future<CommandResult>> runs;
+  for (int p = 0; p < 4; ++p) {
+    runs.push_back(std::async(std::launch::async, [url, p] {
+      return RunBerth(With({"assign", fmt::format("rpc.block{}", p), "--size", "300", "--group", "win"}, url));
+    }));
+    runs.push_back(std::async(std::launch::async, [url, p] {
+      std::vector<std::string> args{"assign", "--group", "win"};
+      for (int i = 0; i < 30; ++i) args.push_back(fmt::format("p{}-n{}", p, i));
+      return RunBerth(With(args, url));
+    }));
+  }
+  for (auto& f : runs) {
+    CommandResult r = f.get();
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+  }
+  auto listed = RunBerth(With({"list", "--json"}, url));
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  const auto doc = nlohmann::json::parse(listed.out);
+  std::map<int, std::string> held;  // port -> service
+  int blocks = 0;
+  for (const auto& svc : doc["services"]) {
+    const int port = svc["port"].get<int>();
+    const int size = svc["size"].get<int>();
+    if (size > 1) ++blocks;
+    for (int q = port; q < port + size; ++q) {
+      EXPECT_LT(q, 49152) << svc["name"];
+      auto [it, fresh] = held.emplace(q, svc["name"].get<std::string>());
+      EXPECT_TRUE(fresh) << q << " held by " << it->second << " and " << svc["name"];
+    }
+  }
+  EXPECT_EQ(blocks, 4);
+  EXPECT_EQ(held.size(), 4u * 300u + 4u * 30u);
+  auto check = RunBerth(With({"store", "check"}, url));
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  const std::string exported = RunBerth(With({"export"}, url)).out;
+  EXPECT_THAT(exported, HasSubstr("size = 300"));
+  const std::string db = "sqlite://" + dir_.File("ranges.db");
+  ASSERT_EQ(RunBerth({"store", "copy", "--from", url, "--to", db}).exit_code, 0);
+  EXPECT_EQ(RunBerth(With({"export"}, db)).out, exported);
+}
+
 TEST_F(EtcdCli, StoreCopyRoundTripsExactly) {
   const std::string db = "sqlite://" + dir_.File("a.db");
   ASSERT_EQ(RunBerth(With({"group", "add", "win", "--host", "sql1", "--ephemeral", "49152-65535"}, db)).exit_code, 0);

@@ -344,6 +344,131 @@ TEST_P(StoreContract, ClaimedPortsFollowsOwnAndOtherWritersAndANewGeneration) {
 }
 
 
+// ---- Range claims (berth assign NAME --size N): one service holds a block of ports.
+
+ServiceRecord RangeRec(std::string name, Port port, std::uint32_t size,
+                       ServiceProto proto = ServiceProto::kTcp, std::string group = "default") {
+  ServiceRecord r = Rec(std::move(name), port, proto, std::move(group));
+  r.service.size = size;
+  return r;
+}
+
+// The claim fails with kConflict naming `holder`, and leaves no record of `name`.
+void ExpectClaimRefused(Store& store, const ServiceRecord& r, std::string_view holder) {
+  auto c = store.ClaimService(r);
+  ASSERT_FALSE(c) << r.service.name << " was claimed";
+  EXPECT_EQ(c.error().code, ErrorCode::kConflict) << c.error().message;
+  EXPECT_THAT(c.error().message, HasSubstr(fmt::format("already registered to '{}'", holder)));
+  EXPECT_FALSE(store.GetService(r.service.name).value());
+}
+
+TEST_P(StoreContract, ARangeClaimHoldsEveryPortOfItsBlockAndOverlapsNoClaim) {
+  ASSERT_TRUE(s().ClaimService(Rec("single", 5100)));
+  ExpectClaimRefused(s(), RangeRec("around", 5000, 256), "single");  // a single port inside it
+  auto r = s().ClaimService(RangeRec("rpc.dynamic", 5200, 256));  // 5200-5455
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->status, ClaimStatus::kClaimed);
+  EXPECT_EQ(r->record.service.size, 256u);
+  EXPECT_EQ(s().GetService("rpc.dynamic").value()->service.size, 256u);
+  EXPECT_EQ(s().ListClaims("default").value().size(), 257u);  // one claim per port
+
+  // From this handle and from another (another process): single ports at both ends and
+  // inside, a range reaching in from below, a range inside, a range around it.
+  auto other = Open();
+  ASSERT_NE(other, nullptr);
+  for (Store* store : {&s(), other.get()}) {
+    for (Port p : {Port{5200}, Port{5300}, Port{5455}}) ExpectClaimRefused(*store, Rec("in", p), "rpc.dynamic");
+    ExpectClaimRefused(*store, RangeRec("below", 5150, 60), "rpc.dynamic");
+    ExpectClaimRefused(*store, RangeRec("inside", 5300, 10), "rpc.dynamic");
+    ExpectClaimRefused(*store, RangeRec("over", 5101, 1000), "rpc.dynamic");
+    ExpectClaimRefused(*store, Rec("both", 5455, ServiceProto::kBoth), "rpc.dynamic");
+  }
+  EXPECT_TRUE(other->ClaimService(RangeRec("after", 5456, 10)));  // adjacent: no overlap
+  EXPECT_TRUE(other->ClaimService(Rec("udp", 5300, ServiceProto::kUdp)));  // the other slot
+  ExpectClaimRefused(s(), Rec("late", 5460), "after");
+
+  auto index = s().ClaimedPorts("default");
+  ASSERT_TRUE(index) << index.error().message;
+  EXPECT_EQ((*index)->claimed[0].Format(), "5100,5200-5465");
+  EXPECT_EQ((*index)->claimed[1].Format(), "5300");
+  ASSERT_EQ((*index)->At("default", 5300).size(), 2u);
+  EXPECT_EQ((*index)->At("default", 5300)[0].service, "rpc.dynamic");
+  EXPECT_TRUE(s().CheckIntegrity().value().empty());
+
+  // Released, the whole block is free again, from either handle.
+  ASSERT_TRUE(s().ReleaseService("rpc.dynamic").value());
+  EXPECT_TRUE(other->ClaimService(Rec("in", 5300)));
+  EXPECT_TRUE(s().ClaimService(RangeRec("again", 5200, 100)));
+  EXPECT_EQ(s().ListClaims("default").value().size(), 1u + 1u + 1u + 10u + 100u);
+  EXPECT_TRUE(s().CheckIntegrity().value().empty());
+}
+
+TEST_P(StoreContract, ARangeGoesThroughReplaceAndExportWhole) {
+  ASSERT_TRUE(s().ClaimService(Rec("old", 7000)));
+  RegistryDoc bad;  // a range over another service of the same document
+  bad.services = {RangeRec("rpc.dynamic", 5000, 256).service, Rec("web", 5255).service};
+  auto refused = s().Replace(bad, "apply");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kConflict);
+  EXPECT_THAT(refused.error().message, HasSubstr("5255/tcp"));
+  EXPECT_EQ(s().Export().value().services.size(), 1u);  // nothing changed
+
+  RegistryDoc doc;
+  doc.services = {RangeRec("rpc.dynamic", 5000, 256, ServiceProto::kBoth).service, Rec("web", 6000).service};
+  ASSERT_TRUE(s().Replace(doc, "apply"));
+  const RegistryDoc back = s().Export().value();
+  ASSERT_EQ(back.services.size(), 2u);
+  EXPECT_TRUE(SameService(back.services[0], doc.services[0]));
+  EXPECT_EQ(back.services[0].size, 256u);
+  EXPECT_EQ(s().ListClaims("").value().size(), 2u * 256u + 1u);
+  EXPECT_TRUE(s().CheckIntegrity().value().empty());
+  // What the document claimed holds against later claims, from another handle too.
+  auto other = Open();
+  ASSERT_NE(other, nullptr);
+  ExpectClaimRefused(*other, Rec("in", 5128, ServiceProto::kUdp), "rpc.dynamic");
+  ExpectClaimRefused(s(), RangeRec("across", 4990, 20), "rpc.dynamic");
+  EXPECT_TRUE(other->ClaimService(Rec("next", 5256)));
+}
+
+// Clients claiming overlapping ranges and single ports at once: whatever wins, no port is
+// held twice, and every loser was told of a conflict (not a failure).
+TEST_P(StoreContract, ConcurrentRangeAndPortClaimsNeverOverlap) {
+  const std::vector<ServiceRecord> wants = {
+      RangeRec("r0", 5000, 40), RangeRec("r1", 5030, 40), RangeRec("r2", 5060, 40),
+      RangeRec("r3", 5020, 10), Rec("p0", 5035),         Rec("p1", 5065),
+      Rec("p2", 5005),          Rec("p3", 5099)};
+  std::vector<std::unique_ptr<Store>> stores;
+  for (std::size_t i = 0; i < wants.size(); ++i) {
+    stores.push_back(Open());
+    ASSERT_NE(stores.back(), nullptr);
+  }
+  std::atomic<int> ready{0};
+  std::vector<std::thread> threads;
+  std::vector<std::string> errors(wants.size());
+  for (std::size_t i = 0; i < wants.size(); ++i) {
+    threads.emplace_back([&, i] {
+      ++ready;
+      while (ready.load() < static_cast<int>(wants.size())) std::this_thread::yield();
+      auto r = stores[i]->ClaimService(wants[i]);
+      if (!r && r.error().code != ErrorCode::kConflict) errors[i] = r.error().message;
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& e : errors) EXPECT_EQ(e, "");
+  const auto won = s().ListServices().value();
+  ASSERT_FALSE(won.empty());
+  std::size_t ports = 0;
+  PortSet held;
+  for (const ServiceRecord& w : won) {
+    PortSet mine{PortsOf(w.service)};
+    EXPECT_TRUE(held.Intersect(mine).empty()) << w.service.name << " overlaps another winner";
+    held.Add(mine);
+    ports += w.service.size;
+  }
+  EXPECT_EQ(s().ListClaims("").value().size(), ports);
+  EXPECT_TRUE(s().CheckIntegrity().value().empty());
+}
+
 // ---- The fleet (berth agent and serve).
 
 HostPresence Presence(std::string host, std::int64_t lease) {

@@ -1,8 +1,9 @@
 // Real packets through berth's firewall rules: a server namespace with listeners on
 // registered and unregistered ports (TCP and UDP), a client namespace joined by a veth pair
 // (198.18.0.1/30 <-> 198.18.0.2/30), rules loaded in the server namespace only with
-// `berth firewall --apply`, then `--rollback`. Every connection stays between the two
-// namespaces the test created; both are deleted, and the listener killed, on any outcome.
+// `berth firewall --apply`, then `--rollback`; a range claim's whole block among them. Every
+// connection stays between the two namespaces the test created; both are deleted, and the
+// listener killed, on any outcome.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -58,6 +59,12 @@ name = "reg-from-elsewhere"
 port = 20021
 proto = "tcp"
 sources = ["192.0.2.0/24"]
+
+[[service]]
+name = "reg-range"
+port = 20040
+size = 8
+proto = "both"
 )toml";
 
 // Every port has a listener; only these answer once the rules are loaded.
@@ -65,6 +72,10 @@ const std::map<std::pair<int, bool>, bool> kExpected{
     {{20001, true}, true},  {{20002, true}, true},   {{20002, false}, true},
     {{20003, false}, true}, {{20020, true}, true},   {{20021, true}, false},
     {{20010, true}, false}, {{20011, false}, false}, {{20001, false}, false},
+    // reg-range, 20040-20047: both ends and the middle answer, the ports beside it do not.
+    {{20040, true}, true},  {{20043, true}, true},   {{20047, true}, true},
+    {{20040, false}, true}, {{20047, false}, true},  {{20039, true}, false},
+    {{20048, true}, false}, {{20048, false}, false}, {{20039, false}, false},
 };
 
 int Socket(bool tcp) {

@@ -49,6 +49,37 @@ TEST_F(RegistryCli, AssignIsIdempotentAndShowExplains) {
   EXPECT_EQ(Berth({"release", "web", "--missing-ok"}).exit_code, 0);
 }
 
+// A range claim through the commands: assign prints the block, list and show and --json carry
+// it, export/import round-trip it, a port inside it is refused with its holder, release frees
+// it all, and pin refuses it (a pool, not one program's port).
+TEST_F(RegistryCli, ARangeClaimThroughEveryRegistryCommand) {
+  auto a = Berth({"assign", "rpc.dynamic", "--size", "256", "--port", "20000", "--allow-iana"});
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_EQ(a.out, "20000-20255\n");
+  EXPECT_NE(Berth({"list"}).out.find("rpc.dynamic  20000-20255"), std::string::npos);
+  EXPECT_NE(Berth({"show", "rpc.dynamic"}).out.find("port        20000-20255/tcp (a range of 256 ports)"),
+            std::string::npos);
+  const auto shown = nlohmann::json::parse(Berth({"show", "rpc.dynamic", "--json"}).out);
+  EXPECT_EQ(shown.at("port"), 20000);
+  EXPECT_EQ(shown.at("size"), 256);
+  auto inside = Berth({"assign", "web", "--port", "20100"});
+  EXPECT_EQ(inside.exit_code, 2);
+  EXPECT_NE(inside.err.find("20100/tcp is already registered to 'rpc.dynamic'"), std::string::npos) << inside.err;
+  auto pin = RunBerth({"pin", "rpc.dynamic", "--db", db_, "--", "true"});
+  EXPECT_EQ(pin.exit_code, 2);
+  EXPECT_NE(pin.err.find("holds a range of 256 ports (20000-20255)"), std::string::npos) << pin.err;
+
+  const std::string file = dir_.File("export.toml");
+  ASSERT_EQ(Berth({"export", "-o", file}).exit_code, 0);
+  const std::string other = dir_.File("other.db");
+  ASSERT_EQ(RunBerth({"import", file, "--db", other}).exit_code, 0);
+  EXPECT_EQ(RunBerth({"export", "--db", other}).out, Berth({"export"}).out);
+  EXPECT_NE(Berth({"export"}).out.find("size = 256"), std::string::npos);
+
+  ASSERT_EQ(Berth({"release", "rpc.dynamic"}).exit_code, 0);
+  EXPECT_EQ(Berth({"assign", "web", "--port", "20100"}).exit_code, 0) << "20100 is free again";
+}
+
 TEST_F(RegistryCli, BadNameIsAnErrorThatSaysWhatIsAllowed) {
   auto r = Berth({"assign", "My_Service"});
   EXPECT_EQ(r.exit_code, 2);

@@ -254,6 +254,122 @@ TEST_F(WindowsCli, RemedyClaimsThroughTheRegistryAndWritesAParsableScript) {
   EXPECT_EQ(rules[0].Arg("-LocalPort"), expected);
 }
 
+// The group's range claim (berth assign rpc.dynamic --size 256) is the RPC block: it lands
+// in Rpc\Internet's Ports as one REG_MULTI_SZ item, and the firewall opens it once; a block
+// asked for that is not the claim is refused.
+TEST_F(WindowsCli, RemedyTakesTheRpcBlockFromTheGroupsRangeClaim) {
+  ASSERT_EQ(Berth({"group", "add", "win", "--host", "WIN-SQL01"}).exit_code, 0);
+  auto assigned = Berth({"assign", "rpc.dynamic", "--size", "256", "--group", "win", "--json"});
+  ASSERT_EQ(assigned.exit_code, 0) << assigned.err;
+  const auto claim = nlohmann::json::parse(assigned.out);
+  ASSERT_EQ(claim.at("size"), 256);
+  const int low = claim.at("port").get<int>();
+  const std::string block = std::to_string(low) + "-" + std::to_string(low + 255);
+
+  auto r = Berth({"remedy", "--format", "powershell", "--from", Fixture("ps7-collector.json")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("the RPC block " + block + " is rpc.dynamic's range claim in group win"),
+            std::string::npos)
+      << r.err;
+  auto as_json = Berth({"remedy", "--format", "powershell", "--from", Fixture("ps7-collector.json"), "--json"});
+  ASSERT_EQ(as_json.exit_code, 0) << as_json.err;
+  const auto plan = nlohmann::json::parse(as_json.out);
+  EXPECT_EQ(plan.at("rpc_ports"), nlohmann::json::array({low, low + 255}));
+  EXPECT_EQ(plan.at("rpc_ports_claim"), "rpc.dynamic");
+  // The claim itself, asked for again: the same script; another block: refused, nothing claimed.
+  auto same = Berth({"remedy", "--format", "powershell", "--from", Fixture("ps7-collector.json"),
+                     "--rpc-ports", block});
+  ASSERT_EQ(same.exit_code, 0) << same.err;
+  EXPECT_EQ(same.out, r.out);
+  auto other = Berth({"remedy", "--format", "powershell", "--from", Fixture("ps7-collector.json"),
+                      "--rpc-ports", "45000-45255"});
+  EXPECT_EQ(other.exit_code, 2);
+  EXPECT_NE(other.err.find("group win holds " + block + " for its RPC block (rpc.dynamic)"), std::string::npos)
+      << other.err;
+  EXPECT_NE(other.err.find("berth release rpc.dynamic"), std::string::npos) << other.err;
+
+  if (!HavePowerShellGrammar()) BERTH_MISSING_PEER("the PowerShell grammar is missing (scripts/install-deps test)");
+  const PsParse p = ParsePowerShell(r.out);
+  ASSERT_TRUE(p.ok) << p.error;
+  std::vector<std::string> rpc;
+  for (const PsCommand& c : p.Named("Set-BerthRegistryValue")) {
+    if (c.Arg("-Key") != "$rpcKey") continue;
+    rpc.push_back(UnquoteVerbatim(c.Arg("-Name")) + "=" + c.Arg("-Value") + ":" + UnquoteVerbatim(c.Arg("-Type")));
+  }
+  EXPECT_EQ(rpc, (std::vector<std::string>{"Ports=@('" + block + "'):MultiString",
+                                           "PortsInternetAvailable='Y':String",
+                                           "UseInternetPorts='Y':String"}));
+  EXPECT_TRUE(std::any_of(p.verbatim.begin(), p.verbatim.end(), [](const std::string& v) {
+    return UnquoteVerbatim(v) == "HKLM:\\SOFTWARE\\Microsoft\\Rpc\\Internet";
+  }));
+  const auto rules = p.Named("New-NetFirewallRule");
+  ASSERT_EQ(rules.size(), 1u);
+  const std::string ports = rules[0].Arg("-LocalPort");
+  EXPECT_NE(ports.find("'" + block + "'"), std::string::npos) << ports;
+  EXPECT_NE(ports.find("'135'"), std::string::npos) << ports;
+  EXPECT_EQ(ports.find("'" + std::to_string(low) + "'"), std::string::npos) << "the block once, as a range: " << ports;
+}
+
+// remedy --from a berth probe --json document: the SQL Server instances of the host named
+// (by target, address or the computer name the Browser gave), claimed like a collected host's;
+// their ids are looked up on the host by the script.
+TEST_F(WindowsCli, RemedyFromAProbeDocumentPinsTheNamedHostsInstances) {
+  const std::string probe = Fixture("probe-two-hosts.json");
+  auto several = Berth({"remedy", "--format", "powershell", "--from", probe});
+  EXPECT_EQ(several.exit_code, 2);
+  EXPECT_NE(several.err.find("SQL Server instances of several hosts (SQL1, SQL2)"), std::string::npos) << several.err;
+  EXPECT_NE(several.err.find("--host NAME"), std::string::npos) << several.err;
+  auto nosuch = Berth({"remedy", "--format", "powershell", "--from", probe, "--host", "sql9"});
+  EXPECT_EQ(nosuch.exit_code, 2);
+  EXPECT_NE(nosuch.err.find("holds no SQL Server instance of sql9 (it holds SQL1, SQL2)"), std::string::npos)
+      << nosuch.err;
+  const std::string bogus = dir_ + "/bogus.json";
+  std::ofstream(bogus) << R"({"schema": "berth.scan/2"})";
+  auto neither = Berth({"remedy", "--format", "powershell", "--from", bogus});
+  EXPECT_EQ(neither.exit_code, 2);
+  EXPECT_NE(neither.err.find("is neither a collected Windows host nor a berth probe --json document"),
+            std::string::npos)
+      << neither.err;
+
+  ASSERT_EQ(Berth({"group", "add", "win", "--host", "SQL1"}).exit_code, 0);
+  auto r = Berth({"remedy", "--format", "powershell", "--from", probe, "--host", "sql1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("is a berth probe document: the script pins SQL1's SQL Server instances only"),
+            std::string::npos)
+      << r.err;
+  // The static instance keeps its port (it listens there); the dynamic one gets the allocator's.
+  EXPECT_EQ(nlohmann::json::parse(Berth({"show", "mssql.reporting", "--json"}).out).at("port"), 21533);
+  const int port = nlohmann::json::parse(Berth({"show", "mssql.sqlexpress", "--json"}).out).at("port").get<int>();
+  EXPECT_NE(port, 1434);
+  EXPECT_LT(port, 49152);
+  // The same host by its address: the same script.
+  auto by_address = Berth({"remedy", "--format", "powershell", "--from", probe, "--host", "192.0.2.10"});
+  ASSERT_EQ(by_address.exit_code, 0) << by_address.err;
+  EXPECT_EQ(by_address.out, r.out);
+
+  if (!HavePowerShellGrammar()) BERTH_MISSING_PEER("the PowerShell grammar is missing (scripts/install-deps test)");
+  const PsParse p = ParsePowerShell(r.out);
+  ASSERT_TRUE(p.ok) << p.error;
+  std::vector<std::string> set;
+  for (const PsCommand& c : p.Named("Set-BerthRegistryValue")) {
+    set.push_back(c.Arg("-Key") + " " + UnquoteVerbatim(c.Arg("-Name")) + "=" + c.Arg("-Value"));
+  }
+  EXPECT_EQ(set, (std::vector<std::string>{"$sqlKey TcpPort='" + std::to_string(port) + "'",
+                                           "$sqlKey TcpDynamicPorts=''", "$sqlKey TcpPort='21533'",
+                                           "$sqlKey TcpDynamicPorts=''"}));
+  for (const char* instance : {"REPORTING", "SQLEXPRESS"}) {
+    EXPECT_NE(r.out.find(std::string("$sqlNames.PSObject.Properties['") + instance + "']"), std::string::npos)
+        << instance;
+  }
+  // Nothing the probe did not see: no dynamic range moved, no exclusion, no RPC block.
+  EXPECT_TRUE(p.Named("Set-BerthDynamicRange").empty());
+  EXPECT_TRUE(p.Named("Add-BerthExcludedPort").empty());
+  EXPECT_EQ(r.out.find("Rpc\\Internet' -Name"), std::string::npos);
+  const auto rules = p.Named("New-NetFirewallRule");
+  ASSERT_EQ(rules.size(), 1u);
+  EXPECT_NE(rules[0].Arg("-LocalPort").find("'21533'"), std::string::npos) << rules[0].Arg("-LocalPort");
+}
+
 ::testing::AssertionResult TerminalClean(std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
     char32_t cp = 0;

@@ -21,6 +21,22 @@ HostView Host() {
   return h;
 }
 
+// A group of no other host: `name`, placement in `range`.
+Group GroupOf(std::string name, PortRange range) {
+  Group g;
+  g.name = std::move(name);
+  g.range = range;
+  return g;
+}
+
+// Group "win": one Windows host (not this one), Windows' ephemeral range, placement in `range`.
+Group WinGroup(PortRange range) {
+  Group g = GroupOf("win", range);
+  g.hosts = {"winbox"};
+  g.ephemeral = PortSet{{49152, 65535}};
+  return g;
+}
+
 AssignRequest Req(std::string name) {
   AssignRequest r;
   r.name = std::move(name);
@@ -240,11 +256,7 @@ TEST(RegistryAllocator, GroupEphemeralRangesOfOtherHostsAreAvoided) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("r.db"));
   ASSERT_TRUE(store);
-  Group g;
-  g.name = "win";
-  g.hosts = {"winbox"};
-  g.ephemeral = PortSet{{49152, 65535}};
-  g.range = {40000, 50000};
+  const Group g = WinGroup({40000, 50000});
   ASSERT_TRUE(store->PutGroup(g));
   Allocator alloc(*store, Host());  // this host is not in the group
   for (int i = 0; i < 50; ++i) {
@@ -269,10 +281,7 @@ TEST(RegistryAllocator, FullSpaceSaysHowToWiden) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("r.db"));
   ASSERT_TRUE(store);
-  Group g;
-  g.name = "tiny";
-  g.range = {20000, 20001};
-  ASSERT_TRUE(store->PutGroup(g));
+  ASSERT_TRUE(store->PutGroup(GroupOf("tiny", {20000, 20001})));
   Allocator alloc(*store, Host());
   for (int i = 0; i < 2; ++i) {
     AssignRequest r = Req("t" + std::to_string(i));
@@ -291,6 +300,154 @@ TEST(RegistryAllocator, FullSpaceSaysHowToWiden) {
   EXPECT_EQ(a.error().message.find("--"), std::string::npos) << a.error().message;
   // allow_iana was given, so widening is the one way out.
   EXPECT_EQ(a.error().hints, (std::vector<Hint>{{Remedy::kWidenGroupRange, "tiny"}}));
+}
+
+// berth assign rpc.dynamic --size 256 --group win: a run of consecutive ports, each one
+// passing every rule a single port must (range, ephemeral ranges of the group's hosts, IANA,
+// claims, listeners), deterministic, idempotent, and never over another claim.
+TEST(RegistryAllocator, ARangeIsARunOfPortsThatEachPassEveryRule) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("r.db"));
+  ASSERT_TRUE(store);
+  const Group g = WinGroup({1024, 49151});
+  ASSERT_TRUE(store->PutGroup(g));
+  HostView host = Host();
+  host.remote_ephemeral = PortSet{{30000, 30999}};
+  Allocator alloc(*store, host);
+  ASSERT_TRUE(alloc.Assign(Req("web")));  // a single claim the range must avoid
+  AssignRequest r = Req("rpc.dynamic");
+  r.group = "win";
+  r.size = 256;
+  auto a = alloc.Assign(r);
+  ASSERT_TRUE(a) << a.error().message;
+  const Service& s = a->record.service;
+  EXPECT_EQ(s.size, 256u);
+  const PortRange block = PortsOf(s);
+  for (std::uint32_t p = block.low; p <= block.high; ++p) {
+    const Port port = static_cast<Port>(p);
+    EXPECT_TRUE(g.range.contains(port)) << p;
+    EXPECT_FALSE(g.ephemeral.contains(port) || host.remote_ephemeral.contains(port)) << p;
+    EXPECT_FALSE(IanaAssigned(port, Protocol::kTcp)) << p;
+    EXPECT_NE(port, 1434);
+  }
+  EXPECT_NE(a->record.reason.find("a range of 256 ports"), std::string::npos) << a->record.reason;
+  // The same name again: the same block, from a fresh allocator (another process) too.
+  Allocator other(*store, host);
+  auto again = other.Assign(r);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_FALSE(again->created);
+  EXPECT_EQ(again->record.service.port, s.port);
+  // Asking it for another size is a conflict: a name keeps its ports.
+  r.size = 128;
+  auto resized = other.Assign(r);
+  ASSERT_FALSE(resized);
+  EXPECT_EQ(resized.error().code, ErrorCode::kConflict);
+  // A second range in the group lies beside it, never over it; a single port never inside it.
+  AssignRequest second = Req("rpc.second");
+  second.group = "win";
+  second.size = 256;
+  auto b = other.Assign(second);
+  ASSERT_TRUE(b) << b.error().message;
+  EXPECT_FALSE(PortsOf(b->record.service).overlaps(block));
+  for (int i = 0; i < 40; ++i) {
+    AssignRequest one = Req("w" + std::to_string(i));
+    one.group = "win";
+    auto w = other.Assign(one);
+    ASSERT_TRUE(w) << w.error().message;
+    EXPECT_FALSE(block.contains(w->record.service.port));
+    EXPECT_FALSE(PortsOf(b->record.service).contains(w->record.service.port));
+  }
+  EXPECT_TRUE(store->CheckIntegrity().value().empty());
+}
+
+// Claims cut the group's range 20000-20999 into runs of 100, 399 and 499 ports: a block of
+// 450 can only lie in the last, one of 500 fits nowhere (and says how to widen).
+TEST(RegistryAllocator, ARangeFindsTheOneRunLongEnough) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("r.db"));
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->PutGroup(GroupOf("tiny", {20000, 20999})));
+  Allocator alloc(*store, Host());
+  for (Port p : {Port{20100}, Port{20500}}) {
+    AssignRequest one = Req("at" + std::to_string(p));
+    one.group = "tiny";
+    one.port = p;
+    one.allow_iana = true;
+    ASSERT_TRUE(alloc.Assign(one));
+  }
+  for (const char* name : {"a", "b", "c", "d", "e"}) {  // several names: several hash starts
+    Allocator one(*store, Host());  // a proposal is held as claimed: one allocator each
+    AssignRequest r = Req(std::string("rpc.") + name);
+    r.group = "tiny";
+    r.size = 450;
+    r.allow_iana = true;
+    auto proposal = one.Propose(r);
+    ASSERT_TRUE(proposal) << name << ": " << proposal.error().message;
+    const PortRange got = PortsOf(proposal->record.service);
+    EXPECT_GE(got.low, 20501) << name;
+    EXPECT_LE(got.high, 20999) << name;
+  }
+  Allocator fresh(*store, Host());
+  AssignRequest big = Req("rpc.big");
+  big.group = "tiny";
+  big.size = 500;
+  big.allow_iana = true;
+  auto none = fresh.Assign(big);
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(none.error().message.find("no 500 consecutive free ports for 'rpc.big' in group 'tiny'"),
+            std::string::npos)
+      << none.error().message;
+  EXPECT_EQ(none.error().hints, (std::vector<Hint>{{Remedy::kWidenGroupRange, "tiny"}}));
+}
+
+TEST(RegistryAllocator, AnExplicitRangeNamesEachRuleItsPortsBreak) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("r.db"));
+  ASSERT_TRUE(store);
+  Allocator alloc(*store, Host());  // ephemeral 32768-60999 (the default group holds this host)
+  AssignRequest held = Req("held");
+  held.port = Port{20050};
+  ASSERT_TRUE(alloc.Assign(held));
+  // 1400-1499 holds 1434 (IANA ms-sql-m, the SQL Server Browser) and other IANA ports.
+  AssignRequest r = Req("rpc.dynamic");
+  r.size = 100;
+  r.port = Port{1400};
+  auto iana = alloc.Assign(r);
+  ASSERT_FALSE(iana);
+  EXPECT_EQ(iana.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(iana.error().message.find("cannot register 'rpc.dynamic' on 1400-1499/tcp"), std::string::npos)
+      << iana.error().message;
+  EXPECT_NE(iana.error().message.find("break this rule, the first: IANA assigns 1400/tcp"), std::string::npos)
+      << iana.error().message;
+  EXPECT_EQ(iana.error().hints, (std::vector<Hint>{{Remedy::kAllowIana}}));
+  // Over a claim and into the ephemeral range: one line per rule, naming the ports.
+  r.port = Port{20000};
+  r.size = 16000;  // 20000-35999
+  r.allow_iana = true;
+  auto over = alloc.Assign(r);
+  ASSERT_FALSE(over);
+  EXPECT_NE(over.error().message.find("already registered to 'held'"), std::string::npos) << over.error().message;
+  EXPECT_NE(over.error().message.find("3232 ports of the range (32768-35999) break this rule"), std::string::npos)
+      << over.error().message;
+  EXPECT_FALSE(store->GetService("rpc.dynamic").value());
+  // Past 65535, too large, or in a family's block: refused before anything is read.
+  r.port = Port{65500};
+  r.size = 100;
+  EXPECT_EQ(alloc.Assign(r).error().code, ErrorCode::kInvalidArgument);
+  r.port.reset();
+  r.size = kMaxServiceSize + 1;
+  EXPECT_EQ(alloc.Assign(r).error().code, ErrorCode::kInvalidArgument);
+  r.size = 10;
+  r.family = "mssql";
+  EXPECT_EQ(alloc.Assign(r).error().code, ErrorCode::kInvalidArgument);
+  // A fitting block: taken as asked.
+  r.family.clear();
+  r.port = Port{21000};
+  auto ok = alloc.Assign(r);
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(FormatRange(PortsOf(ok->record.service)), "21000-21009");
+  EXPECT_EQ(store->ListClaims("default").value().size(), 11u);
 }
 
 TEST(RegistryAllocator, InvalidNamesAreRejectedWithTheRule) {

@@ -95,6 +95,29 @@ TEST(RegistryToml, SemanticErrorsAreClear) {
   ExpectError("[[family]]\nname = \"big\"\nbase = 65500\n", "a block of 100 ports");  // default size
 }
 
+// A range claim in the file: `size` beside its first `port`, written back only when not 1, and
+// every port of the block counted against the file's other claims.
+TEST(RegistryToml, ARangeKeepsItsSizeAndClaimsEveryPort) {
+  auto doc = ParseBerthToml("[[service]]\nname = \"rpc.dynamic\"\nport = 5000\nsize = 256\n"
+                            "[[service]]\nname = \"web\"\nport = 6000\n",
+                            "t.toml");
+  ASSERT_TRUE(doc) << doc.error().message;
+  EXPECT_EQ(doc->services[0].size, 256u);
+  EXPECT_EQ(doc->services[1].size, 1u);
+  const std::string text = FormatBerthToml(*doc);
+  EXPECT_NE(text.find("port = 5000\nsize = 256\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("size = 1\n"), std::string::npos) << text;
+  auto again = ParseBerthToml(text, "again.toml");
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(FormatBerthToml(*again), text);
+  ExpectError("[[service]]\nname = \"r\"\nport = 5000\nsize = 0\n", "bad.toml:4:8: 'size' must be an integer 1-16384");
+  ExpectError("[[service]]\nname = \"r\"\nport = 5000\nsize = 16385\n", "'size' must be an integer 1-16384");
+  ExpectError("[[service]]\nname = \"r\"\nsize = 10\n", "a range needs its first 'port'");
+  ExpectError("[[service]]\nname = \"r\"\nport = 65500\nsize = 100\n", "ends at 65535 at most");
+  ExpectError("[[service]]\nname = \"r\"\nport = 5000\nsize = 256\n[[service]]\nname = \"b\"\nport = 5255\n",
+              "'b' claims 5255/tcp in group 'default', which 'r' (line 1) already claims");
+}
+
 TEST(RegistryToml, ServiceWithoutPortIsLeftForTheAllocator) {
   auto doc = ParseBerthToml("[[service]]\nname = \"a\"\n", "t.toml");
   ASSERT_TRUE(doc);

@@ -272,6 +272,45 @@ TEST(RegistryPlan, DiffAndPortResolution) {
 namespace berth::registry {
 namespace {
 
+// A range claim (rpc.dynamic, 32000-32999, reaching into the ephemeral range 32768-60999):
+// check names the ports inside the range, an idle block is not "not listening", a listener
+// anywhere in the block is the service's, range and reserve take the whole block, and a
+// declared range is warned of by the ports that break the rule.
+TEST(RegistryCheck, ARangeClaimIsCheckedByEveryPortOfItsBlock) {
+  Service rpc = Svc("rpc.dynamic", 32000);
+  rpc.size = 1000;
+  HostSnapshot snap = Snap({{Protocol::kTcp, 32500, "svchost"}, {Protocol::kTcp, 33000, "other"}});
+  snap.config.reserved = PortSet{{32768, 32800}};
+  auto findings = CheckHost(snap, {rpc}, {});
+  ASSERT_EQ(Ids(findings), (std::vector<std::string>{"registered-port-ephemeral", "unregistered-listener"}));
+  EXPECT_EQ(findings[0].subject, "rpc.dynamic (32000-32999/tcp)");
+  EXPECT_EQ(findings[0].ports.Format(), "32768-32999");
+  EXPECT_EQ(findings[0].severity, Severity::kError);  // 32801-32999 are not reserved
+  EXPECT_NE(findings[0].why.find("32801-32999"), std::string::npos) << findings[0].why;
+  EXPECT_NE(findings[1].subject.find("other"), std::string::npos) << findings[1].subject;  // 33000: outside
+
+  ScanMatch m = MatchScan(snap, {rpc}, {});
+  ASSERT_EQ(m.sockets.size(), 2u);
+  EXPECT_EQ(m.sockets[0]->status, RegStatus::kRegistered);
+  EXPECT_EQ(m.sockets[0]->service, "rpc.dynamic");
+  EXPECT_EQ(m.sockets[1]->status, RegStatus::kUnregistered);
+
+  auto range = CheckRange({32900, 60999}, Snap({}), {rpc});
+  ASSERT_EQ(range.size(), 1u);
+  EXPECT_EQ(range[0].ports.Format(), "32900-32999");
+  EXPECT_TRUE(MergeReserved({}, {rpc}).contains(32999));
+  EXPECT_EQ(MergeReserved({}, {rpc}).count(), 1000u);
+
+  RegistryDoc desired;
+  desired.services = {rpc};
+  HostView host;
+  host.config.ephemeral = {32768, 60999};
+  auto warnings = PolicyWarnings(desired, Diff({}, desired), host);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("232 ports of the range (32768-32999) break this rule"), std::string::npos)
+      << warnings[0];
+}
+
 TEST(RegistryPlan, DeclaredPortsInsideTheEphemeralRangeAreWarned) {
   RegistryDoc desired;
   desired.services = {Svc("ok", 20000), Svc("eph", 40000), Svc("low", 80)};

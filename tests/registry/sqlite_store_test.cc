@@ -138,7 +138,8 @@ TEST(RegistryStore, ASchemaOneFileGainsTheFleetTablesAndKeepsItsServices) {
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
                          "DROP TABLE leases; DROP TABLE presence; DROP TABLE host_reports; "
-                         "DELETE FROM meta WHERE key = 'changes'; PRAGMA user_version = 1",
+                         "DELETE FROM meta WHERE key = 'changes'; ALTER TABLE services DROP COLUMN size; "
+                         "PRAGMA user_version = 1",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);

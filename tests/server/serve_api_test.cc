@@ -158,6 +158,18 @@ TEST_F(ServeApi, AssignAndReleaseNeedTheTokenAndUseTheRegistry) {
   EXPECT_EQ(r.status, 200);  // idempotent
   EXPECT_EQ(Body(r)["created"], false);
 
+  // A range claim, as berth assign --size: the block in the record, one claim per port.
+  r = serve_.Post("/api/v1/assign", R"({"name":"rpc.dynamic","size":256})", std::string(kServeToken));
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(Body(r)["service"]["size"], 256);
+  const int low = Body(r)["service"]["port"];
+  const json shown = json::parse(RunBerth({"show", "rpc.dynamic", "--json", "--db", serve_.db()}).out);
+  EXPECT_EQ(shown["port"], low);
+  EXPECT_EQ(shown["size"], 256);
+  EXPECT_TRUE(UntilChanged(serve_.port(), [&] {
+    return Body(serve_.Get("/api/v1/claims?group=default"))["claims"].size() == 2u + 256u;  // web, api and the block
+  }));
+
   r = serve_.Post("/api/v1/release", R"({"name":"api"})", std::nullopt);
   EXPECT_EQ(r.status, 401);
   r = serve_.Post("/api/v1/release", R"({"name":"api"})", std::string(kServeToken));
@@ -174,6 +186,8 @@ TEST_F(ServeApi, BadBodiesAreRefusedAndWriteNothing) {
        {std::string("{"), std::string("not json"), std::string("[1,2]"),
         std::string(R"({"name":"x","nme":"y"})"), std::string(R"({"name":"Bad Name"})"),
         std::string(R"({"name":17})"), std::string(R"({"name":"a","proto":"sctp"})"),
+        std::string(R"({"name":"a","size":0})"), std::string(R"({"name":"a","size":16385})"),
+        std::string(R"({"name":"a","size":"8"})"), std::string(R"({"name":"a","size":2.5})"),
         std::string(1000, '[') + std::string(1000, ']'), std::string("{\"name\":\"a\0\"}", 13),
         std::string(R"({"name":")") + std::string(5000, 'a') + "\"}"}) {
     const HttpReply r = serve_.Post("/api/v1/assign", body, token);
