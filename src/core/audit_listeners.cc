@@ -1,4 +1,5 @@
 // Findings about where servers listen (see core/audit_parts.h).
+#include <algorithm>
 #include <array>
 
 #include <fmt/core.h>
@@ -6,6 +7,7 @@
 #include "core/audit.h"
 #include "core/audit_parts.h"
 #include "core/classify.h"
+#include "core/conventional_ports.h"
 #include "core/fix_commands.h"
 #include "core/iana.h"
 
@@ -77,6 +79,17 @@ std::string KeepCommands(const HostSnapshot& snap, const audit::ServerGroup& g,
     }
   }
   return out;
+}
+
+// Processes that run someone else's program (an interpreter, a VM, a container's port
+// forwarder): their name says nothing of the product they serve.
+constexpr std::array<std::string_view, 12> kRuntimes{
+    "java", "node", "ruby", "dotnet", "beam.smp", "php", "perl", "mono", "docker-proxy",
+    "rootlessport", "conmon", "containerd-shim"};
+
+bool AnonymousRuntime(const ProcessInfo& p) {
+  if (p.command.starts_with("python")) return true;
+  return std::find(kRuntimes.begin(), kRuntimes.end(), p.command) != kRuntimes.end();
 }
 
 }  // namespace
@@ -151,6 +164,9 @@ std::optional<Finding> IanaMismatchFinding(const AuditInput& in, const ServerGro
   for (PortRange r : g.ports.ranges()) {
     for (std::uint32_t p = r.low; p <= r.high; ++p) {
       if (in.ephemeral.contains(static_cast<Port>(p))) continue;
+      // A conventional port is the table's to judge: its product is at home there, and
+      // another owner draws conventional-port, which names IANA's service too.
+      if (!ConventionalAt(static_cast<Port>(p), g.proto).empty()) continue;
       auto e = IanaLookup(static_cast<Port>(p), g.proto);
       if (e && !CommandMatchesService(g.process->command, e->service)) {
         foreign.Add(static_cast<Port>(p));
@@ -170,6 +186,35 @@ std::optional<Finding> IanaMismatchFinding(const AuditInput& in, const ServerGro
                          SampleIana(foreign, g.proto)),
       .fix = "fine if clients are configured with the port; to keep it, record it: " +
              KeepCommands(in.snap, g, foreign)};
+}
+
+std::optional<Finding> ConventionalPortFinding(const AuditInput& in, const ServerGroup& g) {
+  if (g.process == nullptr || AnonymousRuntime(*g.process)) return std::nullopt;
+  PortSet ports;
+  std::string why;
+  for (PortRange r : g.ports.ranges()) {
+    for (std::uint32_t p = r.low; p <= r.high; ++p) {
+      const Port port = static_cast<Port>(p);
+      // The product at home: its command or its unit (elasticsearch.service) names it.
+      const auto others = ConventionalOthers(port, g.proto, g.process->command);
+      if (others.empty() || ConventionalOthers(port, g.proto, g.process->unit).empty()) continue;
+      if (ports.empty()) why = ConventionalWhy(others, g.process->command);
+      ports.Add(port);
+    }
+  }
+  if (ports.empty()) return std::nullopt;
+  if (ports.count() > 1) why += fmt::format(" (and {} more)", Plural(ports.count() - 1, "port"));
+  return Finding{
+      .id = FindingId::kConventionalPort,
+      .severity = Severity::kInfo,
+      .subject = g.subject,
+      .proto = g.proto,
+      .ports = ports,
+      .pids = g.pids,
+      .why = why,
+      .fix = "fine if nothing here expects that product; to keep the port, record it: " +
+             KeepCommands(in.snap, g, ports) +
+             fmt::format("; or move the service (berth assign {} prints a free port)", NameFor(g))};
 }
 
 }  // namespace audit
