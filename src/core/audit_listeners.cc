@@ -14,15 +14,6 @@
 namespace berth {
 namespace {
 
-std::string Normalize(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) out += c;
-  }
-  return out;
-}
-
 // Daemons whose /proc comm shares no letters with the IANA name of what they serve. The
 // second element is a token of the service name: "http" covers www-http, https, http-alt.
 constexpr std::array<std::pair<std::string_view, std::string_view>, 36> kAliases{{
@@ -98,8 +89,8 @@ bool CommandMatchesService(std::string_view command, std::string_view service) {
   for (auto [c, token] : kAliases) {
     if (c == command && service.find(token) != std::string_view::npos) return true;
   }
-  std::string cmd = Normalize(command);
-  std::string svc = Normalize(service);
+  std::string cmd = LettersAndDigits(command);
+  std::string svc = LettersAndDigits(service);
   if (cmd.empty() || svc.empty()) return false;
   if (cmd.size() > 3 && cmd.back() == 'd') cmd.pop_back();  // sshd -> ssh
   if (cmd == svc) return true;

@@ -77,8 +77,9 @@ constexpr std::array<ConventionalPort, 29> kTable{{
      "https://grpc.io/docs/languages/python/quickstart/"},
 }};
 
-// Lower-case letters and digits only.
-std::string Letters(std::string_view s) {
+}  // namespace
+
+std::string LettersAndDigits(std::string_view s) {
   std::string out;
   for (char c : s) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
@@ -86,8 +87,6 @@ std::string Letters(std::string_view s) {
   }
   return out;
 }
-
-}  // namespace
 
 std::span<const ConventionalPort> ConventionalPorts() { return kTable; }
 
@@ -100,7 +99,7 @@ std::span<const ConventionalPort> ConventionalAt(Port port, Protocol proto) {
 }
 
 bool IsConventionalOwner(const ConventionalPort& c, std::string_view name) {
-  const std::string have = Letters(name);
+  const std::string have = LettersAndDigits(name);
   if (have.empty()) return false;
   std::string_view words = c.names;
   while (!words.empty()) {
@@ -137,9 +136,16 @@ std::string ConventionalText(std::span<const ConventionalPort> entries) {
 }
 
 std::string ConventionalWhy(std::span<const ConventionalPort> others, std::string_view name) {
+  const bool owned = std::any_of(others.begin(), others.end(),
+                                 [](const ConventionalPort& c) { return !c.names.empty(); });
+  if (!owned) {
+    return fmt::format("{}: services that copy it collide when two share a host, and a client "
+                       "that assumes the convention reaches '{}'",
+                       ConventionalText(others), name);
+  }
   const std::string_view them = others.size() == 1 ? "it" : "one of them";
   return fmt::format("{}, and '{}' is not {}: a client, scraper or dashboard that assumes the "
-                     "convention reaches '{}', and installing {} beside it finds the port taken",
+                     "convention reaches '{}', and installing {} there finds the port taken",
                      ConventionalText(others), name, them, name, them);
 }
 

@@ -25,6 +25,10 @@ struct ConventionalPort {
   std::string_view source;   // where the product documents the port (a URL)
 };
 
+// `s` lower-cased, every character but letters and digits dropped ("Grafana-Server" ->
+// "grafanaserver"): how service names, commands and products are compared.
+std::string LettersAndDigits(std::string_view s);
+
 // Every entry, sorted by port and protocol.
 std::span<const ConventionalPort> ConventionalPorts();
 
@@ -49,7 +53,8 @@ std::string ConventionalText(std::span<const ConventionalPort> entries);
 
 // Why `name` on such a port is a risk: ConventionalText, then "and 'NAME' is not one of them:
 // a client, scraper or dashboard that assumes the convention reaches 'NAME', and installing
-// one of them beside it finds the port taken". `others` as ConventionalOthers gives them.
+// one of them there finds the port taken" (for a port no product owns, gRPC's: services that
+// copy it collide). `others` as ConventionalOthers gives them.
 std::string ConventionalWhy(std::span<const ConventionalPort> others, std::string_view name);
 
 }  // namespace berth

@@ -173,7 +173,7 @@ TEST(RegistryAllocator, AConventionalPortOfAnotherProductIsAWarningNotARefusal) 
             "9090/tcp is where Prometheus (server: web UI, API) and Cockpit (web console) listen "
             "by convention (IANA gives it to websm), and 'billing' is not one of them: a client, "
             "scraper or dashboard that assumes the convention reaches 'billing', and installing "
-            "one of them beside it finds the port taken");
+            "one of them there finds the port taken");
   // Asked again, the registered name comes back without a new warning.
   auto again = alloc.Assign(billing);
   ASSERT_TRUE(again) << again.error().message;
