@@ -90,6 +90,7 @@ Result<std::vector<PortDecl>> ReadPortDecls(ConfigFormat format, std::string_vie
     case ConfigFormat::kCompose:
     case ConfigFormat::kKubernetes:
     case ConfigFormat::kYaml:
+    case ConfigFormat::kEnvoy:
       decls = BERTH_TRY(ParseYamlPorts(path, text, format == ConfigFormat::kCompose));
       break;
     case ConfigFormat::kJson: decls = BERTH_TRY(ParseJsonPorts(path, text)); break;

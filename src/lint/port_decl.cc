@@ -36,6 +36,7 @@ std::string_view ConfigFormatName(ConfigFormat f) {
     case ConfigFormat::kFreetds: return "freetds";
     case ConfigFormat::kJson: return "json";
     case ConfigFormat::kXml: return "xml";
+    case ConfigFormat::kEnvoy: return "envoy";
     case ConfigFormat::kText: return "text";
   }
   return "text";

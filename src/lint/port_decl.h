@@ -66,6 +66,7 @@ enum class ConfigFormat : std::uint8_t {
   kFreetds,      // freetds.conf: servers with host, port, instance
   kJson,         // appsettings*.json, *config*.json, *settings*.json: keys named port
   kXml,          // web.config, app.config, *.config, server.xml: attributes named port
+  kEnvoy,        // Envoy's bootstrap YAML: listeners' and clusters' socket_address
   kText,         // any other text: connection strings only
 };
 std::string_view ConfigFormatName(ConfigFormat f);  // "compose", "kubernetes", ...

@@ -49,6 +49,9 @@ class YamlReader {
       const YAML::Node name = Get(Get(doc, "metadata"), "name");
       service_ = name.IsScalar() ? name.Scalar() : std::string();
       Kubernetes(doc, "", 0);
+    } else if (doc.IsMap() && (Get(doc, "static_resources").IsMap() ||
+                               Get(Get(doc, "admin"), "address").IsMap())) {
+      Envoy(doc, "", 0, false);
     } else {
       Generic(doc, "", 0);
     }
@@ -302,6 +305,53 @@ class YamlReader {
       if (error_) return;
     }
     image_ = outer_image;
+  }
+
+  // Envoy's bootstrap: each socket_address {address, port_value, protocol}; the listeners'
+  // and the admin interface's are *listen* (service: the listener's name, or envoy-admin),
+  // the clusters' endpoints *target*. `listen` says which side of the tree `n` is in.
+  void Envoy(const YAML::Node& n, const std::string& path, int depth, bool listen) {
+    if (!Visit(n, depth)) return;
+    if (n.IsSequence()) {
+      for (std::size_t i = 0; i < n.size(); ++i) {
+        const std::string item = fmt::format("{}[{}]", path, i);
+        if (path == "static_resources.listeners") {
+          service_ = Get(n[i], "name").IsScalar() ? Get(n[i], "name").Scalar() : std::string();
+        }
+        Envoy(n[i], item, depth + 1, listen);
+        if (error_) return;
+      }
+      if (path == "static_resources.listeners") service_.clear();
+      return;
+    }
+    if (!n.IsMap()) return;
+    const YAML::Node port = Get(n, "port_value");
+    if (path.ends_with("socket_address") && port.IsScalar()) {
+      auto value = ParsePortNumber(port.Scalar());
+      if (!value) return;
+      PortDecl& d = Add(port, Plain(port) ? 0 : 1, path + ".port_value", PortRange{*value, *value},
+                        ConfigFormat::kEnvoy);
+      d.kind = listen ? DeclKind::kListen : DeclKind::kTarget;
+      if (*value == 0 && listen) d.dynamic = Dynamic::kZero;
+      const YAML::Node address = Get(n, "address");
+      if (address.IsScalar() && address.Scalar() != "0.0.0.0" && address.Scalar() != "::") {
+        d.address = address.Scalar();
+      }
+      const YAML::Node protocol = Get(n, "protocol");
+      if (protocol.IsScalar() && protocol.Scalar() == "UDP") d.proto = Protocol::kUdp;
+      if (path.starts_with("admin.")) d.service = "envoy-admin";
+      return;
+    }
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      if (!it->first.IsScalar()) continue;
+      const std::string& key = it->first.Scalar();
+      const std::string child = path.empty() ? key : path + "." + key;
+      Envoy(it->second, child, depth + 1,
+            child == "admin" || child == "static_resources.listeners" ? true
+            : child == "static_resources.clusters"                    ? false
+                                                                      : listen);
+      if (error_) return;
+    }
   }
 
   void Generic(const YAML::Node& n, const std::string& path, int depth) {

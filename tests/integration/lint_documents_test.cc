@@ -1,4 +1,4 @@
-// berth lint's JSON and XML readers and the Kubernetes NodePort range through the real binary
+// berth lint's JSON, XML and Envoy readers and the Kubernetes NodePort range through the real binary
 // on tests/fixtures/lint/documents: findings with their positions, a billion-laughs document
 // refused while the others are linted, and python3's own json and xml.etree reading the same
 // files as an independent oracle (the ports must agree); Debian's manpath.config, a *.config
@@ -35,14 +35,17 @@ TEST(LintDocuments, FindingsInJsonXmlAndKubernetesFilesAndAHostileOneRefused) {
         "/dotnet/web.config:14:58: error [port-collision]",
         "/tomcat/server.xml:4:22: error [port-collision]",
         "/k8s/kube-apiserver.yaml:14:33: warning [node-port-range] the NodePort range "
-        "30000-40000 overlaps the Linux ephemeral range 32768-60999 (32768-40000)"}) {
+        "30000-40000 overlaps the Linux ephemeral range 32768-60999 (32768-40000)",
+        // Envoy's listener on 9090 collides with config.json's, and is no Prometheus.
+        "/envoy/envoy.yaml:20:21: info [conventional-port] 9090/tcp is where Prometheus",
+        "/envoy/envoy.yaml:20:21: error [port-collision] metrics 9090/tcp is also declared by"}) {
     EXPECT_THAT(r.out, HasSubstr(line));
   }
   EXPECT_THAT(r.out, HasSubstr("  key  Server.Service.Connector@port\n"));
   // The systemd unit keeps Kubernetes' default range: nothing to say about it.
   EXPECT_THAT(r.out, Not(HasSubstr("kube-apiserver.service")));
   EXPECT_THAT(r.out, Not(HasSubstr("hunter2")));
-  EXPECT_THAT(r.out, HasSubstr("berth lint: 5 files, 13 declarations, 2 errors, 4 warnings, 1 info\n"));
+  EXPECT_THAT(r.out, HasSubstr("berth lint: 6 files, 17 declarations, 4 errors, 4 warnings, 2 info\n"));
 }
 
 // python3's json and xml.etree.ElementTree read the JSON and XML fixtures: keys, attributes
@@ -98,6 +101,41 @@ print("\n".join(sorted(out)))
   }
   EXPECT_EQ(berth, python);
   EXPECT_EQ(python.size(), 10u);  // 4 JSON, 2 web.config, 4 server.xml
+}
+
+// PyYAML reads the Envoy bootstrap on its own: every socket_address's port, listen under
+// admin and the listeners, target under the clusters, must be berth's.
+TEST(LintDocuments, EnvoyPortsAgreeWithPyYaml) {
+  const std::string envoy = kDocuments + "/envoy/envoy.yaml";
+  auto py = test::Run({"python3", "-c", R"(
+import sys, yaml
+out = []
+def walk(v, side):
+    if isinstance(v, dict):
+        for k, x in v.items():
+            if k == "socket_address" and "port_value" in x:
+                out.append(side + " " + str(x["port_value"]))
+            else:
+                walk(x, "listen" if k in ("admin", "listeners") else "target" if k == "clusters" else side)
+    elif isinstance(v, list):
+        for x in v: walk(x, side)
+walk(yaml.safe_load(open(sys.argv[1])), "")
+print("\n".join(sorted(out)))
+)", envoy});
+  ASSERT_EQ(py.exit_code, 0) << py.err;
+  std::multiset<std::string> python;
+  std::istringstream lines(py.out);
+  for (std::string line; std::getline(lines, line);) python.insert(line);
+  auto r = RunBerth({"lint", "--no-registry", "--json", envoy});
+  ASSERT_EQ(r.exit_code, 0) << r.err;  // 9090 alone draws an info finding only
+  auto j = nlohmann::json::parse(r.out);
+  std::multiset<std::string> berth;
+  for (const auto& d : j["declarations"]) {
+    EXPECT_EQ(d["format"], "envoy");
+    berth.insert(d["kind"].get<std::string>() + " " + d["ports"].get<std::string>());
+  }
+  EXPECT_EQ(berth, python);
+  EXPECT_EQ(python.size(), 4u);  // admin, two listeners, one endpoint
 }
 
 // Debian's man-db ships /etc/manpath.config: a *.config that is not XML is read for

@@ -75,6 +75,51 @@ TEST(YamlParse, KubernetesNodePortRangeInEachPlaceItIsSet) {
   EXPECT_EQ((*k3s)[0].format, ConfigFormat::kYaml);
 }
 
+TEST(YamlParse, EnvoyListenersListenAndClustersAreTargets) {
+  const std::string text =
+      "admin:\n"
+      "  address:\n"
+      "    socket_address: { address: 127.0.0.1, port_value: 9901 }\n"
+      "static_resources:\n"
+      "  listeners:\n"
+      "  - name: ingress\n"
+      "    address:\n"
+      "      socket_address: { address: 0.0.0.0, port_value: 10000 }\n"
+      "  - name: dns\n"
+      "    address:\n"
+      "      socket_address: {address: \"::\", port_value: \"5353\", protocol: UDP}\n"
+      "  clusters:\n"
+      "  - name: backend\n"
+      "    load_assignment:\n"
+      "      endpoints:\n"
+      "      - lb_endpoints:\n"
+      "        - endpoint:\n"
+      "            address:\n"
+      "              socket_address: { address: shop.internal, port_value: 8080 }\n";
+  auto r = ParseYamlPorts("envoy.yaml", text, false);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  ASSERT_EQ(r->size(), 4u);
+  const auto& d = *r;
+  EXPECT_EQ(d[0].format, ConfigFormat::kEnvoy);
+  EXPECT_EQ(d[0].key_path, "admin.address.socket_address.port_value");
+  EXPECT_EQ(d[0].kind, DeclKind::kListen);
+  EXPECT_EQ(d[0].address, "127.0.0.1");
+  EXPECT_EQ(d[0].service, "envoy-admin");
+  EXPECT_EQ(d[0].where.line, 3);
+  EXPECT_EQ(d[0].where.column, 55);
+  EXPECT_EQ(d[1].key_path, "static_resources.listeners[0].address.socket_address.port_value");
+  EXPECT_EQ(d[1].service, "ingress");
+  EXPECT_EQ(d[1].address, "");
+  EXPECT_EQ(d[1].ports, (PortRange{10000, 10000}));
+  EXPECT_EQ(d[2].service, "dns");
+  EXPECT_EQ(d[2].proto, Protocol::kUdp);
+  EXPECT_EQ(d[2].where.column, 52);  // after the quote
+  EXPECT_EQ(d[3].kind, DeclKind::kTarget);
+  EXPECT_EQ(d[3].address, "shop.internal");
+  EXPECT_EQ(d[3].service, "");
+  EXPECT_EQ(text.substr(d[3].offset, 4), "8080");
+}
+
 TEST(YamlParse, ComposeImagesNameWhatServesThePorts) {
   const std::string text =
       "services:\n"
