@@ -66,8 +66,10 @@ std::optional<ConfigFormat> DetectFormat(std::string_view path, std::string_view
     return ConfigFormat::kCompose;
   }
   if (yaml) return ConfigFormat::kYaml;
-  if (ends(".json") && (base.starts_with("appsettings") || base.find("config") != std::string::npos ||
-                         base.find("settings") != std::string::npos)) {
+  // JSON configuration by name: .NET's appsettings, config.json and config.*.json,
+  // *.config.json, and node-config's config/*.json (not tsconfig.json or package.json).
+  if (ends(".json") && (base.starts_with("appsettings") || base.starts_with("config.") ||
+                         ends(".config.json") || HasDir(path, "config"))) {
     return ConfigFormat::kJson;
   }
   if (ends(".config") || base == "server.xml") return ConfigFormat::kXml;

@@ -19,7 +19,8 @@ namespace berth::lint {
 // docker-compose*.y(a)ml (kCompose), other *.yml/*.yaml (kYaml: the reader tells Kubernetes
 // documents apart); haproxy.cfg and *.cfg under haproxy/ (kHaproxy); apache2.conf,
 // httpd.conf, ports.conf and *.conf under apache2/ or httpd/ (kApache); odbc.ini (kOdbc);
-// freetds.conf (kFreetds); appsettings*.json, *config*.json, *settings*.json (kJson);
+// freetds.conf (kFreetds); appsettings*.json, config.json, config.*.json, *.config.json and
+// *.json under a config/ directory (kJson);
 // *.config and server.xml (kXml); *.ini (kText: connection strings); with `text` (a file
 // named or included), any other *.json (kJson) or *.xml (kXml);
 // another *.conf whose content has a <VirtualHost> (kApache) or an nginx "server {" block

@@ -1,5 +1,6 @@
 #include "lint/json_parse.h"
 
+#include <algorithm>
 #include <iterator>
 #include <string>
 
@@ -177,11 +178,51 @@ class PortSax final : public json::json_sax_t {
   LineColumn at_;
 };
 
+// The offset after the blanks and comments from `i` on.
+std::size_t SkipBlanksAndComments(std::string_view text, std::size_t i) {
+  while (i < text.size()) {
+    if (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n') {
+      ++i;
+    } else if (text.substr(i, 2) == "//") {
+      i = std::min(text.find('\n', i), text.size());
+    } else if (text.substr(i, 2) == "/*") {
+      const std::size_t end = text.find("*/", i + 2);
+      i = end == std::string_view::npos ? text.size() : end + 2;
+    } else {
+      break;
+    }
+  }
+  return i;
+}
+
+// JSONC's trailing commas (.NET's configuration accepts them, nlohmann does not): a copy of
+// `text` in which each comma that only blanks and comments separate from a closing '}' or
+// ']' is a blank, so that every other byte keeps its offset. Linear: a comment or a run of
+// blanks is looked over at most twice.
+std::string WithoutTrailingCommas(std::string_view text) {
+  std::string out(text);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (out[i] == '"') {
+      for (++i; i < out.size() && out[i] != '"'; ++i) {
+        if (out[i] == '\\') ++i;
+      }
+    } else if (out[i] == '/' && (text.substr(i, 2) == "//" || text.substr(i, 2) == "/*")) {
+      i = SkipBlanksAndComments(text, i) - 1;
+    } else if (out[i] == ',') {
+      const std::size_t next = SkipBlanksAndComments(text, i + 1);
+      if (next < out.size() && (out[next] == '}' || out[next] == ']')) out[i] = ' ';
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<std::vector<PortDecl>> ParseJsonPorts(std::string_view file, std::string_view text) {
   BERTH_TRY(CheckDocumentBytes(text, kMaxJsonBytes, "JSON"));
   BERTH_TRY(CheckJsonDepth(text, kMaxJsonDepth, "JSON"));
+  const std::string jsonc = WithoutTrailingCommas(text);
+  text = jsonc;
   const char* last = text.data();
   PortSax sax(file, text, &last);
   // nlohmann reports a syntax error to the handler; anything else it throws ends here.

@@ -20,7 +20,8 @@ inline constexpr int kMaxJsonDepth = 64;
 // The declarations of `text`: each key named port (lint/conf_parse.h's IsPortKey) whose value
 // is a port number or a string of one, at its value's line and column; *listen* for a key
 // path IsListenKey takes (port, server.port, anything with listen), else *target*; 0 is
-// dynamic. Comments (// and /* */, which .NET's configuration allows) are skipped. Failure:
+// dynamic. Comments (// and /* */) and trailing commas, which .NET's configuration allows,
+// are accepted. Failure:
 // kMalformed for invalid JSON (naming the byte), more than kMaxJsonBytes, nesting deeper than
 // kMaxJsonDepth, or a NUL byte.
 [[nodiscard]] Result<std::vector<PortDecl>> ParseJsonPorts(std::string_view file,

@@ -203,7 +203,11 @@ TEST(Format, ByNameAndContent) {
   EXPECT_EQ(DetectFormat("x/.env.local", ""), ConfigFormat::kEnv);
   EXPECT_EQ(DetectFormat("appsettings.Production.json", ""), ConfigFormat::kJson);
   EXPECT_EQ(DetectFormat("app/config.json", ""), ConfigFormat::kJson);
-  EXPECT_EQ(DetectFormat(".vscode/settings.json", ""), ConfigFormat::kJson);
+  EXPECT_EQ(DetectFormat("app/config.production.json", ""), ConfigFormat::kJson);
+  EXPECT_EQ(DetectFormat("app/service.config.json", ""), ConfigFormat::kJson);
+  EXPECT_EQ(DetectFormat("app/config/default.json", ""), ConfigFormat::kJson);  // node-config
+  EXPECT_EQ(DetectFormat("tsconfig.json", ""), std::nullopt);
+  EXPECT_EQ(DetectFormat(".vscode/settings.json", ""), std::nullopt);
   EXPECT_EQ(DetectFormat("package.json", ""), std::nullopt);  // walked past: not read
   EXPECT_EQ(DetectFormat("package.json", "{}"), ConfigFormat::kJson);  // named or included
   EXPECT_EQ(DetectFormat("web.config", ""), ConfigFormat::kXml);

@@ -50,6 +50,23 @@ TEST(JsonParse, KeysNamedPortWithTheirPositions) {
   EXPECT_EQ(d[4].dynamic, Dynamic::kRandom);
 }
 
+TEST(JsonParse, TrailingCommasAsDotNetAcceptsThemKeepEveryOffset) {
+  const std::string text =
+      "{\n"
+      "  \"Kestrel\": {\"Port\": 5000, /* last */ },\n"
+      "  \"list\": [1, 2, // two\n  ],\n"
+      "  \"note\": \"a, }\",\n"
+      "  \"Metrics\": {\"ListenPort\": 9102,},\n"
+      "}\n";
+  auto r = ParseJsonPorts("appsettings.json", text);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  ASSERT_EQ(r->size(), 2u);
+  ExpectAt(text, (*r)[0], 2, 23, 5000);
+  ExpectAt(text, (*r)[1], 6, 29, 9102);
+  // A comma before nothing at all is still invalid.
+  EXPECT_FALSE(ParseJsonPorts("a.json", "{\"port\": 1,,}").has_value());
+}
+
 TEST(JsonParse, AppsettingsGiveTheirPortsAndTheirConnectionStrings) {
   const std::string text =
       "{\"Port\": 5000,\n"
