@@ -63,19 +63,20 @@ registry::ScanMatch MatchHost(const HostSnapshot& snap, const registry::Registry
   if (!services.empty()) {
     // Once the registry speaks for this host, a port it registers or allows is documented,
     // and one it does not is an unregistered-listener whose fix already handles IANA: the
-    // audit's iana-mismatch would only say the same thing again.
+    // audit's iana-mismatch (or conventional-port) would only say the same thing again.
+    const auto narrowed = [](const Finding& f) {
+      return f.id == FindingId::kIanaMismatch || f.id == FindingId::kConventionalPort;
+    };
     const registry::PortsByProto reg = registry::RegisteredPorts(services);
     for (Finding& f : audit) {
-      if (f.id != FindingId::kIanaMismatch || !f.proto) continue;
+      if (!narrowed(f) || !f.proto) continue;
       f.ports.Subtract(*f.proto == Protocol::kTcp ? reg.tcp : reg.udp);
       f.ports.Subtract(allow);
       for (const Finding& u : m.findings) {
         if (u.id == FindingId::kUnregisteredListener && u.proto == f.proto) f.ports.Subtract(u.ports);
       }
     }
-    std::erase_if(audit, [](const Finding& f) {
-      return f.id == FindingId::kIanaMismatch && f.ports.empty();
-    });
+    std::erase_if(audit, [&](const Finding& f) { return narrowed(f) && f.ports.empty(); });
   }
   return m;
 }

@@ -45,6 +45,18 @@ std::string TerminalSafe(std::string_view s, std::size_t max_chars) {
   std::size_t chars = 0;
   std::size_t i = 0;
   for (; i < s.size() && chars < max_chars; ++chars) {
+    // Printable ASCII, nearly all of any text, in one append: a character a byte.
+    std::size_t run = i;
+    while (run < s.size() && run - i < max_chars - chars &&
+           static_cast<unsigned char>(s[run]) >= 0x20 && static_cast<unsigned char>(s[run]) < 0x7F) {
+      ++run;
+    }
+    if (run > i) {
+      out.append(s.substr(i, run - i));
+      chars += run - i - 1;  // the loop counts one more
+      i = run;
+      continue;
+    }
     char32_t cp = 0;
     const std::size_t n = DecodeUtf8(s, i, cp);
     if (n == 0) {  // invalid UTF-8, including a lone C1 byte 0x80-0x9F

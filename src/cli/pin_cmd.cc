@@ -68,6 +68,7 @@ Result<void> AssignIfMissing(const PinFlags& f) {
   for (const registry::Assignment& a : steps.done) {
     fmt::print(stderr, "berth: pin: assigned {} port {}/{}\n", a.record.service.name,
                a.record.service.port, ServiceProtoName(a.record.service.proto));
+    for (const registry::Violation& w : a.warnings) PrintWarning(w.text);
   }
   return {};
 }

@@ -79,6 +79,9 @@ int RunAssign(const AssignFlags& f) {
     return PrintError(*steps.failed);
   }
   WriteStdout(out);
+  for (const registry::Assignment& a : steps.done) {
+    for (const registry::Violation& w : a.warnings) PrintWarning(w.text);
+  }
   return 0;
 }
 

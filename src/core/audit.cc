@@ -71,6 +71,7 @@ std::vector<Finding> AuditHost(const HostSnapshot& snap) {
     add(DynamicRangeListenerFinding(in, g));
     add(MappedServiceFinding(in, g));
     add(IanaMismatchFinding(in, g));
+    add(ConventionalPortFinding(in, g));
   }
   add(EphemeralRangeSmallFinding(in));
   add(RangeOverlapsListenersFinding(in));

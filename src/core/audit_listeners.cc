@@ -1,4 +1,5 @@
 // Findings about where servers listen (see core/audit_parts.h).
+#include <algorithm>
 #include <array>
 
 #include <fmt/core.h>
@@ -6,20 +7,12 @@
 #include "core/audit.h"
 #include "core/audit_parts.h"
 #include "core/classify.h"
+#include "core/conventional_ports.h"
 #include "core/fix_commands.h"
 #include "core/iana.h"
 
 namespace berth {
 namespace {
-
-std::string Normalize(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) out += c;
-  }
-  return out;
-}
 
 // Daemons whose /proc comm shares no letters with the IANA name of what they serve. The
 // second element is a token of the service name: "http" covers www-http, https, http-alt.
@@ -79,14 +72,25 @@ std::string KeepCommands(const ServiceNamer& names, const audit::ServerGroup& g,
   return out;
 }
 
+// Processes that run someone else's program (an interpreter, a VM, a container's port
+// forwarder): their name says nothing of the product they serve.
+constexpr std::array<std::string_view, 12> kRuntimes{
+    "java", "node", "ruby", "dotnet", "beam.smp", "php", "perl", "mono", "docker-proxy",
+    "rootlessport", "conmon", "containerd-shim"};
+
+bool AnonymousRuntime(const ProcessInfo& p) {
+  if (p.command.starts_with("python")) return true;
+  return std::find(kRuntimes.begin(), kRuntimes.end(), p.command) != kRuntimes.end();
+}
+
 }  // namespace
 
 bool CommandMatchesService(std::string_view command, std::string_view service) {
   for (auto [c, token] : kAliases) {
     if (c == command && service.find(token) != std::string_view::npos) return true;
   }
-  std::string cmd = Normalize(command);
-  std::string svc = Normalize(service);
+  std::string cmd = LettersAndDigits(command);
+  std::string svc = LettersAndDigits(service);
   if (cmd.empty() || svc.empty()) return false;
   if (cmd.size() > 3 && cmd.back() == 'd') cmd.pop_back();  // sshd -> ssh
   if (cmd == svc) return true;
@@ -151,6 +155,9 @@ std::optional<Finding> IanaMismatchFinding(const AuditInput& in, const ServerGro
   for (PortRange r : g.ports.ranges()) {
     for (std::uint32_t p = r.low; p <= r.high; ++p) {
       if (in.ephemeral.contains(static_cast<Port>(p))) continue;
+      // A conventional port is the table's to judge: its product is at home there, and
+      // another owner draws conventional-port, which names IANA's service too.
+      if (!ConventionalAt(static_cast<Port>(p), g.proto).empty()) continue;
       auto e = IanaLookup(static_cast<Port>(p), g.proto);
       if (e && !CommandMatchesService(g.process->command, e->service)) {
         foreign.Add(static_cast<Port>(p));
@@ -170,6 +177,35 @@ std::optional<Finding> IanaMismatchFinding(const AuditInput& in, const ServerGro
                          SampleIana(foreign, g.proto)),
       .fix = "fine if clients are configured with the port; to keep it, record it: " +
              KeepCommands(in.names, g, foreign)};
+}
+
+std::optional<Finding> ConventionalPortFinding(const AuditInput& in, const ServerGroup& g) {
+  if (g.process == nullptr || AnonymousRuntime(*g.process)) return std::nullopt;
+  PortSet ports;
+  std::string why;
+  for (PortRange r : g.ports.ranges()) {
+    for (std::uint32_t p = r.low; p <= r.high; ++p) {
+      const Port port = static_cast<Port>(p);
+      // The product at home: its command or its unit (elasticsearch.service) names it.
+      const auto others = ConventionalOthers(port, g.proto, g.process->command);
+      if (others.empty() || ConventionalOthers(port, g.proto, g.process->unit).empty()) continue;
+      if (ports.empty()) why = ConventionalWhy(others, g.process->command);
+      ports.Add(port);
+    }
+  }
+  if (ports.empty()) return std::nullopt;
+  if (ports.count() > 1) why += fmt::format(" (and {} more)", Plural(ports.count() - 1, "port"));
+  return Finding{
+      .id = FindingId::kConventionalPort,
+      .severity = Severity::kInfo,
+      .subject = g.subject,
+      .proto = g.proto,
+      .ports = ports,
+      .pids = g.pids,
+      .why = why,
+      .fix = "fine if nothing here expects that product; to keep the port, record it: " +
+             KeepCommands(in.snap, g, ports) +
+             fmt::format("; or move the service (berth assign {} prints a free port)", NameFor(g))};
 }
 
 }  // namespace audit

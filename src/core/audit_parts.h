@@ -48,10 +48,14 @@ std::vector<Finding> PortMapperFindings(const AuditInput& in);
 std::optional<Finding> MappedServiceFinding(const AuditInput& in, const ServerGroup& g);
 
 // audit_listeners.cc: servers inside this host's ephemeral range; servers in IANA's dynamic
-// range outside it; ports IANA assigns to another service than the owner's.
+// range outside it; ports IANA assigns to another service than the owner's; ports other
+// products use by convention.
 std::optional<Finding> EphemeralListenerFinding(const AuditInput& in, const ServerGroup& g);
 std::optional<Finding> DynamicRangeListenerFinding(const AuditInput& in, const ServerGroup& g);
 std::optional<Finding> IanaMismatchFinding(const AuditInput& in, const ServerGroup& g);
+// A port the conventional-ports table gives to products the owner is not
+// (core/conventional_ports.h); none for an interpreter or a container's port forwarder.
+std::optional<Finding> ConventionalPortFinding(const AuditInput& in, const ServerGroup& g);
 
 // audit_config.cc: the host's port configuration: a small ephemeral range, a range that
 // overlaps servers, TCP listeners in the range that the reserved list misses.

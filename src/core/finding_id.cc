@@ -8,13 +8,14 @@ namespace {
 
 // The one table of names. Order does not matter; the tests check that every enumerator is
 // here exactly once and that names are unique.
-constexpr std::array<std::pair<FindingId, std::string_view>, 20> kNames{{
+constexpr std::array<std::pair<FindingId, std::string_view>, 21> kNames{{
     {FindingId::kEphemeralListener, "ephemeral-listener"},
     {FindingId::kReservedPortsEmpty, "reserved-ports-empty"},
     {FindingId::kUnreservedEphemeralPorts, "unreserved-ephemeral-ports"},
     {FindingId::kPortMapper, "port-mapper"},
     {FindingId::kMappedService, "mapped-service"},
     {FindingId::kIanaMismatch, "iana-mismatch"},
+    {FindingId::kConventionalPort, "conventional-port"},
     {FindingId::kDynamicRangeListener, "dynamic-range-listener"},
     {FindingId::kRangeOverlapsListeners, "range-overlaps-listeners"},
     {FindingId::kEphemeralRangeSmall, "ephemeral-range-small"},

@@ -18,6 +18,7 @@ enum class FindingId : std::uint8_t {
   kPortMapper,
   kMappedService,
   kIanaMismatch,
+  kConventionalPort,
   kDynamicRangeListener,
   kRangeOverlapsListeners,
   kEphemeralRangeSmall,

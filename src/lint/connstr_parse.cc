@@ -217,6 +217,11 @@ Result<std::vector<PortDecl>> ParseConnectionStrings(ConfigFormat format, std::s
   const std::vector<Line> lines = BERTH_TRY(SplitLines(text));
   Scanner s{format, file, text, &out};
   for (const Line& line : lines) {
+    // Cheapest filter first, before the lower-case copy: every form has '=' or "://".
+    if (line.text.find('=') == std::string_view::npos &&
+        line.text.find("://") == std::string_view::npos) {
+      continue;
+    }
     const std::string lower = AsciiLower(line.text);
     // Cheap filter: every form has '=' or "sqlserver://".
     if (lower.find('=') == std::string::npos && lower.find("sqlserver://") == std::string::npos) continue;

@@ -5,7 +5,9 @@
 #include "lint/conf_parse.h"
 #include "lint/conf_reader.h"
 #include "lint/connstr_parse.h"
+#include "lint/json_parse.h"
 #include "lint/line_reader.h"
+#include "lint/xml_parse.h"
 #include "lint/yaml_parse.h"
 
 namespace berth::lint {
@@ -26,6 +28,14 @@ bool LooksLikeNginx(std::string_view text) {
   return head.find("server {") != std::string_view::npos ||
          head.find("server{") != std::string_view::npos ||
          head.find("http {") != std::string_view::npos;
+}
+
+// XML starts with '<' (after a byte order mark and blanks); a *.config that does not (Debian's
+// manpath.config) is text.
+bool LooksLikeXml(std::string_view text) {
+  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
+  const std::size_t first = text.find_first_not_of(" \t\r\n");
+  return first != std::string_view::npos && text[first] == '<';
 }
 
 }  // namespace
@@ -56,12 +66,20 @@ std::optional<ConfigFormat> DetectFormat(std::string_view path, std::string_view
     return ConfigFormat::kCompose;
   }
   if (yaml) return ConfigFormat::kYaml;
-  if ((base.starts_with("appsettings") && ends(".json")) || ends(".config") || ends(".ini")) {
-    return ConfigFormat::kText;
+  // JSON configuration by name: .NET's appsettings, config.json and config.*.json,
+  // *.config.json, and node-config's config/*.json (not tsconfig.json or package.json).
+  if (ends(".json") && (base.starts_with("appsettings") || base.starts_with("config.") ||
+                         ends(".config.json") || HasDir(path, "config"))) {
+    return ConfigFormat::kJson;
   }
+  if (ends(".config") || base == "server.xml") return ConfigFormat::kXml;
+  if (ends(".ini")) return ConfigFormat::kText;
   if (HasDir(path, "nginx") && !ends(".types") && !ends("_params") && !ends(".default")) {
     return ConfigFormat::kNginx;
   }
+  // Any other JSON or XML file is read as such when it is named or included (then it has text).
+  if (!text.empty() && ends(".json")) return ConfigFormat::kJson;
+  if (!text.empty() && ends(".xml")) return ConfigFormat::kXml;
   if (ends(".conf") && LooksLikeApache(text)) return ConfigFormat::kApache;
   if (ends(".conf") && LooksLikeNginx(text)) return ConfigFormat::kNginx;
   return std::nullopt;
@@ -74,7 +92,12 @@ Result<std::vector<PortDecl>> ReadPortDecls(ConfigFormat format, std::string_vie
     case ConfigFormat::kCompose:
     case ConfigFormat::kKubernetes:
     case ConfigFormat::kYaml:
+    case ConfigFormat::kEnvoy:
       decls = BERTH_TRY(ParseYamlPorts(path, text, format == ConfigFormat::kCompose));
+      break;
+    case ConfigFormat::kJson: decls = BERTH_TRY(ParseJsonPorts(path, text)); break;
+    case ConfigFormat::kXml:
+      if (LooksLikeXml(text)) decls = BERTH_TRY(ParseXmlPorts(path, text));
       break;
     case ConfigFormat::kText: break;
     default: decls = BERTH_TRY(ParseConfPorts(format, path, text)); break;

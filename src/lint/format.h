@@ -19,12 +19,16 @@ namespace berth::lint {
 // docker-compose*.y(a)ml (kCompose), other *.yml/*.yaml (kYaml: the reader tells Kubernetes
 // documents apart); haproxy.cfg and *.cfg under haproxy/ (kHaproxy); apache2.conf,
 // httpd.conf, ports.conf and *.conf under apache2/ or httpd/ (kApache); odbc.ini (kOdbc);
-// freetds.conf (kFreetds); appsettings*.json, *.config, *.ini (kText: connection strings);
+// freetds.conf (kFreetds); appsettings*.json, config.json, config.*.json, *.config.json and
+// *.json under a config/ directory (kJson);
+// *.config and server.xml (kXml); *.ini (kText: connection strings); with `text` (a file
+// named or included), any other *.json (kJson) or *.xml (kXml);
 // another *.conf whose content has a <VirtualHost> (kApache) or an nginx "server {" block
 // (kNginx).
 std::optional<ConfigFormat> DetectFormat(std::string_view path, std::string_view text);
 
-// The declarations of one file read as `format`: the format's reader, then connection
+// The declarations of one file read as `format` (a kXml file that does not start with '<',
+// such as Debian's manpath.config, is read as text): the format's reader, then connection
 // strings (every format but nginx, sshd, systemd units, HAProxy, Apache, odbc.ini and
 // freetds.conf, whose reader reads their servers). Failure: the reader's kMalformed.
 [[nodiscard]] Result<std::vector<PortDecl>> ReadPortDecls(ConfigFormat format,

@@ -101,6 +101,19 @@ std::optional<PortRange> ParsePortOrRange(std::string_view s) {
   return PortRange{*lo, *hi};
 }
 
+Result<void> CheckDocumentBytes(std::string_view text, std::size_t max_bytes,
+                                std::string_view format) {
+  if (text.size() > max_bytes) {
+    return Fail(ErrorCode::kMalformed,
+                fmt::format("{} bytes, more than the {} KiB a {} configuration file may have",
+                            text.size(), max_bytes >> 10, format));
+  }
+  if (text.find('\0') != std::string_view::npos) {
+    return Fail(ErrorCode::kMalformed, fmt::format("a NUL byte: binary content, not {}", format));
+  }
+  return {};
+}
+
 LineColumn PositionOf(std::string_view text, std::size_t offset) {
   offset = std::min(offset, text.size());
   LineColumn lc;

@@ -26,6 +26,12 @@ struct Line {
 // kMaxLineBytes, a NUL byte (binary content), or more than kMaxLines lines.
 [[nodiscard]] Result<std::vector<Line>> SplitLines(std::string_view text);
 
+// The checks a document read whole (JSON, XML) passes first. Failure: kMalformed for more
+// than `max_bytes` ("N bytes, more than the K KiB a FORMAT configuration file may have") or a
+// NUL byte (binary content).
+[[nodiscard]] Result<void> CheckDocumentBytes(std::string_view text, std::size_t max_bytes,
+                                              std::string_view format);
+
 // `s` without leading and trailing blanks (space, tab, CR, vertical tab, form feed).
 std::string_view Trim(std::string_view s);
 

@@ -11,6 +11,7 @@ std::string_view DeclKindName(DeclKind k) {
     case DeclKind::kTarget: return "target";
     case DeclKind::kInternal: return "internal";
     case DeclKind::kDerived: return "derived";
+    case DeclKind::kNodePortRange: return "node-port-range";
   }
   return "listen";
 }
@@ -33,6 +34,9 @@ std::string_view ConfigFormatName(ConfigFormat f) {
     case ConfigFormat::kApache: return "apache";
     case ConfigFormat::kOdbc: return "odbc";
     case ConfigFormat::kFreetds: return "freetds";
+    case ConfigFormat::kJson: return "json";
+    case ConfigFormat::kXml: return "xml";
+    case ConfigFormat::kEnvoy: return "envoy";
     case ConfigFormat::kText: return "text";
   }
   return "text";
@@ -43,7 +47,8 @@ constexpr std::array kRules{LintRule::kDynamicPort,      LintRule::kEphemeralPor
                             LintRule::kPortCollision,    LintRule::kPortMapper,
                             LintRule::kPortMapperClient,
                             LintRule::kRegistryMismatch, LintRule::kSexagesimal,
-                            LintRule::kSqlClientHostPort};
+                            LintRule::kSqlClientHostPort, LintRule::kIanaOtherService,
+                            LintRule::kConventionalPort, LintRule::kNodePortRange};
 }  // namespace
 
 std::span<const LintRule> AllLintRules() { return kRules; }
@@ -58,6 +63,9 @@ std::string_view LintRuleName(LintRule r) {
     case LintRule::kRegistryMismatch: return "registry-mismatch";
     case LintRule::kSexagesimal: return "compose-sexagesimal";
     case LintRule::kSqlClientHostPort: return "sqlclient-host-port";
+    case LintRule::kIanaOtherService: return "iana-other-service";
+    case LintRule::kConventionalPort: return "conventional-port";
+    case LintRule::kNodePortRange: return "node-port-range";
   }
   return "dynamic-port";
 }
@@ -85,6 +93,15 @@ std::string_view LintRuleSummary(LintRule r) {
       return "An unquoted Compose HOST:CONTAINER entry that YAML 1.1 reads as a base-60 number.";
     case LintRule::kSqlClientHostPort:
       return "Server=HOST:PORT in a SqlClient connection string: the port goes after a comma.";
+    case LintRule::kIanaOtherService:
+      return "A server port that IANA assigns to another service than the one declaring it.";
+    case LintRule::kConventionalPort:
+      return "A server port that well-known products use by convention (Prometheus and Cockpit "
+             "on 9090, Grafana 3000, Elasticsearch 9200, gRPC's 50051), declared by another "
+             "service.";
+    case LintRule::kNodePortRange:
+      return "A Kubernetes --service-node-port-range that overlaps the ephemeral range: every "
+             "node opens its NodePorts there.";
   }
   return {};
 }
@@ -93,6 +110,8 @@ Severity LintRuleSeverity(LintRule r) {
   switch (r) {
     case LintRule::kPortCollision:
     case LintRule::kSqlClientHostPort: return Severity::kError;
+    case LintRule::kIanaOtherService:
+    case LintRule::kConventionalPort: return Severity::kInfo;
     default: return Severity::kWarning;
   }
 }

@@ -24,8 +24,12 @@ enum class DeclKind : std::uint8_t {
   kTarget,    // where traffic goes: a container port behind a published one, a client's server
   kInternal,  // only inside a container or cluster network (Compose expose:, a Service port)
   kDerived,   // opened because of another setting (Redis cluster bus, MySQL X Plugin)
+  // The range Kubernetes hands NodePorts from (kube-apiserver --service-node-port-range):
+  // every node opens each NodePort, but no port of it is a declaration of its own.
+  kNodePortRange,
 };
-std::string_view DeclKindName(DeclKind k);  // "listen", "publish", "target", "internal", "derived"
+// "listen", "publish", "target", "internal", "derived", "node-port-range"
+std::string_view DeclKindName(DeclKind k);
 
 // Why a declaration has no fixed port.
 enum class Dynamic : std::uint8_t {
@@ -60,6 +64,9 @@ enum class ConfigFormat : std::uint8_t {
   kApache,       // apache2.conf, httpd.conf, ports.conf, sites-enabled/*.conf
   kOdbc,         // odbc.ini: DSNs with Server= and Port=
   kFreetds,      // freetds.conf: servers with host, port, instance
+  kJson,         // appsettings*.json, *config*.json, *settings*.json: keys named port
+  kXml,          // web.config, app.config, *.config, server.xml: attributes named port
+  kEnvoy,        // Envoy's bootstrap YAML: listeners' and clusters' socket_address
   kText,         // any other text: connection strings only
 };
 std::string_view ConfigFormatName(ConfigFormat f);  // "compose", "kubernetes", ...
@@ -84,6 +91,8 @@ struct PortDecl {
   Mapper mapper = Mapper::kNone;
   std::string instance;  // the named instance a Mapper::kSqlBrowser client asks for
   std::string service;   // who declares it: a Compose service, a manifest's name, "nginx"
+  std::string image;     // what serves it, when the file says: a Compose service's or a
+                         // container's image, its base name ("postgres" for postgres:16)
   std::string derived_from;  // for kDerived: how ("cluster bus: port + 10000")
   bool windows = false;  // the file targets Windows hosts (its dynamic range applies too)
   bool isolated = false;  // in a container's or pod's own network namespace (a Kubernetes
@@ -116,6 +125,9 @@ enum class LintRule : std::uint8_t {
   kRegistryMismatch,   // the registry holds another port for this service
   kSexagesimal,        // an unquoted Compose "a:b" with b < 60: YAML 1.1 reads a number
   kSqlClientHostPort,  // Server=HOST:PORT: SqlClient wants HOST,PORT
+  kIanaOtherService,   // IANA assigns the port to another service (info)
+  kConventionalPort,   // other products use the port by convention (info)
+  kNodePortRange,      // --service-node-port-range overlaps the ephemeral range
 };
 std::span<const LintRule> AllLintRules();
 std::string_view LintRuleName(LintRule r);  // "dynamic-port", ...

@@ -12,18 +12,16 @@
 #include "core/fix_commands.h"
 #include "core/port_mappers.h"
 #include "lint/line_reader.h"
+#include "lint/rule_parts.h"
 
 namespace berth::lint {
-namespace {
 
-// The ports a host shares: what a server binds on the host itself, or publishes to it.
 bool OnHost(const PortDecl& d) {
   return !d.isolated && d.mapper == Mapper::kNone && !d.host_port &&
          (d.kind == DeclKind::kListen || d.kind == DeclKind::kPublish ||
           d.kind == DeclKind::kDerived);
 }
 
-// A declaration whose port a server takes (on the host or in its own namespace).
 bool Serves(const PortDecl& d) {
   return d.mapper == Mapper::kNone && !d.host_port &&
          (d.kind == DeclKind::kListen || d.kind == DeclKind::kPublish ||
@@ -40,15 +38,6 @@ const Service* Registered(const PortDecl& d, const RuleContext& ctx) {
   return it == ctx.registry.end() ? nullptr : &it->second;
 }
 
-// What berth probe found for the instance a client names (lint --probe), or null.
-const ProbedInstance* Probed(const PortDecl& d, const RuleContext& ctx) {
-  if (ctx.probed.empty() || d.instance.empty()) return nullptr;
-  auto it = ctx.probed.find(ProbedKey(d.address, d.instance));
-  return it == ctx.probed.end() ? nullptr : &it->second;
-}
-
-// The name a printed `berth assign` gives the declaration's service: its own, else one made
-// from the file's name (nginx.conf -> nginx), so that the command runs as printed.
 std::string AssignName(const PortDecl& d) {
   if (!d.service.empty()) return d.service;
   std::string_view file = d.where.file;
@@ -58,7 +47,6 @@ std::string AssignName(const PortDecl& d) {
   return name.empty() ? std::string("service") : name;
 }
 
-// "PORT (the registry's port for NAME)" or how to get one.
 std::string PortAdvice(const PortDecl& d, const RuleContext& ctx) {
   // A derived port is not the service's own: the registry's port for the service is not it.
   if (d.kind == DeclKind::kDerived) return "a port below 32768 that nothing else uses";
@@ -80,6 +68,15 @@ LintFinding Make(LintRule rule, const PortDecl& d) {
     f.ports.Add(d.ports);
   }
   return f;
+}
+
+namespace {
+
+// What berth probe found for the instance a client names (lint --probe), or null.
+const ProbedInstance* Probed(const PortDecl& d, const RuleContext& ctx) {
+  if (ctx.probed.empty() || d.instance.empty()) return nullptr;
+  auto it = ctx.probed.find(ProbedKey(d.address, d.instance));
+  return it == ctx.probed.end() ? nullptr : &it->second;
 }
 
 std::string Derivation(const PortDecl& d) {
@@ -366,6 +363,9 @@ std::vector<LintFinding> ApplyRules(std::span<const PortDecl> decls, const RuleC
     PortMapperRule(d, out);
     RegistryRule(d, ctx, out);
     SexagesimalRule(d, out);
+    IanaOtherServiceRule(d, ctx, out);
+    ConventionalPortRule(d, ctx, out);
+    NodePortRangeRule(d, ctx, out);
   }
   CollisionRule(decls, out);
   std::stable_sort(out.begin(), out.end(), [](const LintFinding& a, const LintFinding& b) {

@@ -31,6 +31,7 @@ void ForEachKeyIn(const std::vector<Line>& lines, std::string_view wanted, Each 
 struct PortFlag {
   std::string_view flag;
   Protocol proto = Protocol::kTcp;
+  bool node_port_range = false;  // kube-apiserver's range of NodePorts, not a port
 };
 struct KnownProgram {
   std::string_view program;  // the executable's base name
@@ -39,7 +40,8 @@ struct KnownProgram {
 };
 constexpr PortFlag Tcp(std::string_view flag) { return PortFlag{flag, Protocol::kTcp}; }
 constexpr PortFlag Udp(std::string_view flag) { return PortFlag{flag, Protocol::kUdp}; }
-constexpr std::array<KnownProgram, 10> kKnownPrograms{{
+constexpr PortFlag kNodePorts{"--service-node-port-range", Protocol::kTcp, true};
+constexpr std::array<KnownProgram, 12> kKnownPrograms{{
     {"redis-server", "redis", {Tcp("--port"), Tcp("--tls-port"), {}, {}}},
     {"redis-sentinel", "redis-sentinel", {Tcp("--port"), {}, {}, {}}},
     {"memcached", "memcached", {Tcp("-p"), Tcp("--port"), Udp("-U"), Udp("--udp-port")}},
@@ -50,6 +52,8 @@ constexpr std::array<KnownProgram, 10> kKnownPrograms{{
     {"mysqld", "mysql", {Tcp("--port"), Tcp("-P"), {}, {}}},
     {"mariadbd", "mysql", {Tcp("--port"), Tcp("-P"), {}, {}}},
     {"uvicorn", "", {Tcp("--port"), {}, {}, {}}},
+    {"kube-apiserver", "kube-apiserver", {kNodePorts, {}, {}, {}}},
+    {"k3s", "k3s", {kNodePorts, {}, {}, {}}},  // k3s server --service-node-port-range
 }};
 
 // At most this many words of one command line are read (continuation lines included).
@@ -127,12 +131,17 @@ void ReadExecStartPorts(const std::vector<Line>& lines, ConfReader& r, std::stri
         }
         if (!value) continue;
         // 0 turns the listener off in redis and memcached; no other of them takes it.
-        auto port = ParsePortNumber(value->text);
-        if (!port || *port == 0) continue;
+        std::optional<PortRange> ports;
+        if (f.node_port_range) {
+          ports = ParsePortOrRange(value->text);
+        } else if (auto port = ParsePortNumber(value->text)) {
+          ports = PortRange{*port, *port};
+        }
+        if (!ports || ports->high == 0) continue;
         const int column = static_cast<int>(value->text.data() - value->line->text.data()) + 1;
-        PortDecl& d = r.Add(*value->line, column, fmt::format("ExecStart {}", f.flag),
-                            PortRange{*port, *port});
+        PortDecl& d = r.Add(*value->line, column, fmt::format("ExecStart {}", f.flag), *ports);
         d.proto = f.proto;
+        if (f.node_port_range) d.kind = DeclKind::kNodePortRange;
         d.service = std::string(known->service.empty() ? unit : known->service);
       }
     }

@@ -15,6 +15,13 @@ namespace {
 
 bool Plain(const YAML::Node& n) { return n.Tag() == "?"; }
 
+// An image reference's base name: "docker.io/bitnami/postgresql:16@sha256:..." -> "postgresql".
+std::string ImageName(std::string_view ref) {
+  ref = ref.substr(0, ref.find('@'));
+  ref = ref.substr(ref.rfind('/') + 1);
+  return std::string(ref.substr(0, ref.find(':')));
+}
+
 // map[key], or an undefined node (never yaml-cpp's "zombie", whose every accessor throws).
 YAML::Node Get(const YAML::Node& map, const char* key) {
   if (!map.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
@@ -33,6 +40,7 @@ class YamlReader {
     const std::size_t first = out_.size();
     windows_ = false;
     service_.clear();
+    image_.clear();
     kind_.clear();
     if (IsCompose(doc)) {
       Compose(doc);
@@ -41,6 +49,9 @@ class YamlReader {
       const YAML::Node name = Get(Get(doc, "metadata"), "name");
       service_ = name.IsScalar() ? name.Scalar() : std::string();
       Kubernetes(doc, "", 0);
+    } else if (doc.IsMap() && (Get(doc, "static_resources").IsMap() ||
+                               Get(Get(doc, "admin"), "address").IsMap())) {
+      Envoy(doc, "", 0, false);
     } else {
       Generic(doc, "", 0);
     }
@@ -96,6 +107,7 @@ class YamlReader {
     d.format = format;
     d.ports = ports;
     d.service = service_;
+    d.image = image_;
     out_.push_back(std::move(d));
     return out_.back();
   }
@@ -107,6 +119,7 @@ class YamlReader {
       if (!it->first.IsScalar() || !it->second.IsMap()) continue;
       service_ = it->first.Scalar();
       const YAML::Node svc = it->second;
+      image_ = Get(svc, "image").IsScalar() ? ImageName(Get(svc, "image").Scalar()) : std::string();
       const std::string path = "services." + service_;
       if (Get(svc, "platform").IsScalar() && Get(svc, "platform").Scalar().starts_with("windows")) {
         windows_ = true;
@@ -144,6 +157,7 @@ class YamlReader {
       }
     }
     service_.clear();
+    image_.clear();
   }
 
   void ComposeShort(const YAML::Node& n, const std::string& path) {
@@ -210,10 +224,35 @@ class YamlReader {
     t.proto = proto;
   }
 
+  // kube-apiserver's --service-node-port-range, as a flag in a command or args list
+  // ("--service-node-port-range=30000-40000"), a key (kubeadm's extraArgs, k3s's config.yaml)
+  // or kubeadm v1beta4's {name: service-node-port-range, value: ...}. `map` holds `key`: `v`
+  // (key "" for an item of a list).
+  void NodePortRange(const YAML::Node& map, std::string_view key, const YAML::Node& v,
+                     const std::string& path, ConfigFormat format) {
+    static constexpr std::string_view kFlag = "service-node-port-range";
+    if (!v.IsScalar()) return;
+    std::string_view text = v.Scalar();
+    int skip = 0;
+    const YAML::Node name = Get(map, "name");
+    if (key.empty() && text.starts_with("--") && text.substr(2).starts_with(kFlag) &&
+        text.size() > kFlag.size() + 2 && text[kFlag.size() + 2] == '=') {
+      skip = static_cast<int>(kFlag.size()) + 3;
+      text.remove_prefix(static_cast<std::size_t>(skip));
+    } else if (key != kFlag && !(key == "value" && name.IsScalar() && name.Scalar() == kFlag)) {
+      return;
+    }
+    auto range = ParsePortOrRange(text);
+    if (!range || range->low == 0) return;
+    PortDecl& d = Add(v, (Plain(v) ? 0 : 1) + skip, path, *range, format);
+    d.kind = DeclKind::kNodePortRange;
+  }
+
   void Kubernetes(const YAML::Node& n, const std::string& path, int depth) {
     if (!Visit(n, depth)) return;
     if (n.IsSequence()) {
       for (std::size_t i = 0; i < n.size(); ++i) {
+        NodePortRange(n, "", n[i], fmt::format("{}[{}]", path, i), ConfigFormat::kKubernetes);
         Kubernetes(n[i], fmt::format("{}[{}]", path, i), depth + 1);
         if (error_) return;
       }
@@ -225,12 +264,16 @@ class YamlReader {
       if (auto p = ParseProtocol(Get(n, "protocol").Scalar())) proto = *p;
     }
     const bool in_ports_list = path.ends_with("]") && path.rfind(".ports[") != std::string::npos;
+    // A container's image names what serves its ports, for the walk below it.
+    const std::string outer_image = image_;
+    if (Get(n, "image").IsScalar()) image_ = ImageName(Get(n, "image").Scalar());
     for (auto it = n.begin(); it != n.end(); ++it) {
       if (!it->first.IsScalar()) continue;
       const std::string& key = it->first.Scalar();
       const std::string child = path.empty() ? key : path + "." + key;
       const YAML::Node v = it->second;
       if (key == "kubernetes.io/os" && v.IsScalar() && v.Scalar() == "windows") windows_ = true;
+      NodePortRange(n, key, v, child, ConfigFormat::kKubernetes);
       if (v.IsScalar()) {
         std::optional<DeclKind> kind;
         bool isolated = false;
@@ -261,12 +304,61 @@ class YamlReader {
       Kubernetes(v, child, depth + 1);
       if (error_) return;
     }
+    image_ = outer_image;
+  }
+
+  // Envoy's bootstrap: each socket_address {address, port_value, protocol}; the listeners'
+  // and the admin interface's are *listen* (service: the listener's name, or envoy-admin),
+  // the clusters' endpoints *target*. `listen` says which side of the tree `n` is in.
+  void Envoy(const YAML::Node& n, const std::string& path, int depth, bool listen) {
+    if (!Visit(n, depth)) return;
+    if (n.IsSequence()) {
+      for (std::size_t i = 0; i < n.size(); ++i) {
+        const std::string item = fmt::format("{}[{}]", path, i);
+        if (path == "static_resources.listeners") {
+          service_ = Get(n[i], "name").IsScalar() ? Get(n[i], "name").Scalar() : std::string();
+        }
+        Envoy(n[i], item, depth + 1, listen);
+        if (error_) return;
+      }
+      if (path == "static_resources.listeners") service_.clear();
+      return;
+    }
+    if (!n.IsMap()) return;
+    const YAML::Node port = Get(n, "port_value");
+    if (path.ends_with("socket_address") && port.IsScalar()) {
+      auto value = ParsePortNumber(port.Scalar());
+      if (!value) return;
+      PortDecl& d = Add(port, Plain(port) ? 0 : 1, path + ".port_value", PortRange{*value, *value},
+                        ConfigFormat::kEnvoy);
+      d.kind = listen ? DeclKind::kListen : DeclKind::kTarget;
+      if (*value == 0 && listen) d.dynamic = Dynamic::kZero;
+      const YAML::Node address = Get(n, "address");
+      if (address.IsScalar() && address.Scalar() != "0.0.0.0" && address.Scalar() != "::") {
+        d.address = address.Scalar();
+      }
+      const YAML::Node protocol = Get(n, "protocol");
+      if (protocol.IsScalar() && protocol.Scalar() == "UDP") d.proto = Protocol::kUdp;
+      if (path.starts_with("admin.")) d.service = "envoy-admin";
+      return;
+    }
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      if (!it->first.IsScalar()) continue;
+      const std::string& key = it->first.Scalar();
+      const std::string child = path.empty() ? key : path + "." + key;
+      Envoy(it->second, child, depth + 1,
+            child == "admin" || child == "static_resources.listeners" ? true
+            : child == "static_resources.clusters"                    ? false
+                                                                      : listen);
+      if (error_) return;
+    }
   }
 
   void Generic(const YAML::Node& n, const std::string& path, int depth) {
     if (!Visit(n, depth)) return;
     if (n.IsSequence()) {
       for (std::size_t i = 0; i < n.size(); ++i) {
+        NodePortRange(n, "", n[i], fmt::format("{}[{}]", path, i), ConfigFormat::kYaml);
         Generic(n[i], fmt::format("{}[{}]", path, i), depth + 1);
         if (error_) return;
       }
@@ -279,6 +371,7 @@ class YamlReader {
       const std::string child = path.empty() ? key : path + "." + key;
       const YAML::Node v = it->second;
       if (child == "spring.application.name" && v.IsScalar()) service_ = v.Scalar();
+      NodePortRange(n, key, v, child, ConfigFormat::kYaml);
       if (!v.IsScalar()) {
         Generic(v, child, depth + 1);
         if (error_) return;
@@ -308,6 +401,7 @@ class YamlReader {
   std::size_t visited_ = 0;
   bool windows_ = false;
   std::string service_;
+  std::string image_;
   std::string kind_;
   int line_offset_ = 0;
   std::size_t byte_offset_ = 0;

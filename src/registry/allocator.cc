@@ -4,6 +4,7 @@
 
 #include <fmt/core.h>
 
+#include "core/conventional_ports.h"
 #include "core/iana.h"
 
 namespace berth::registry {
@@ -196,6 +197,17 @@ std::vector<Violation> RangeViolations(PortRange ports, ServiceProto proto, cons
     out.push_back(std::move(v));
   }
   return out;
+}
+
+std::optional<Violation> ConventionalWarning(Port port, ServiceProto proto, std::string_view name) {
+  for (Protocol x : {Protocol::kTcp, Protocol::kUdp}) {
+    if (!Covers(proto, x)) continue;
+    const auto others = ConventionalOthers(port, x, name);
+    if (others.empty()) continue;
+    return Violation{ConventionalWhy(others, name),
+                     std::nullopt, Rule::kConventional};
+  }
+  return std::nullopt;
 }
 
 void Allocator::Reload() {
@@ -521,8 +533,11 @@ Result<Assignment> Allocator::Assign(const AssignRequest& req) {
     auto outcome = store_.ClaimService(rec);
     if (outcome) {
       Hold(*cache, outcome->record.service);
-      return Assignment{std::move(outcome->record), outcome->status == ClaimStatus::kClaimed,
-                        std::move(warnings)};
+      const bool created = outcome->status == ClaimStatus::kClaimed;
+      if (auto c = ConventionalWarning(outcome->record.service.port, s.proto, s.name); c && created) {
+        warnings.push_back(std::move(*c));
+      }
+      return Assignment{std::move(outcome->record), created, std::move(warnings)};
     }
     if (outcome.error().code != ErrorCode::kConflict) return std::unexpected(outcome.error());
     // Another process claimed the port between our read and our write: refresh the claims

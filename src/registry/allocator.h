@@ -69,7 +69,9 @@ struct AssignRequest {
 
 // One rule a port breaks: which, the sentence, and what would let the port through if anything
 // would.
-enum class Rule : std::uint8_t { kPortZero, kRange, kEphemeral, kClaimed, kListening, kIana };
+// kConventional is only ever a warning: a port other products use by convention
+// (core/conventional_ports.h).
+enum class Rule : std::uint8_t { kPortZero, kRange, kEphemeral, kClaimed, kListening, kIana, kConventional };
 struct Violation {
   std::string text;
   std::optional<Hint> hint = {};
@@ -79,7 +81,8 @@ struct Violation {
 struct Assignment {
   ServiceRecord record;
   bool created = false;  // false: the name was already registered (idempotent)
-  // Rules an adopted port breaks that did not refuse it (an ephemeral range), with remedies.
+  // Rules an adopted port breaks that did not refuse it (an ephemeral range), with remedies,
+  // and a port that other products use by convention (a new claim, explicit or placed).
   std::vector<Violation> warnings = {};
 };
 
@@ -110,6 +113,11 @@ std::vector<Violation> RangeViolations(PortRange ports, ServiceProto proto,
                                        const std::function<std::vector<Claim>(Port)>& claims,
                                        const HostView& host, bool allow_iana, bool in_family,
                                        std::string_view self_name = {});
+
+// The warning for a service named `name` on a port that products other than it use by
+// convention (core/conventional_ports.h), for the protocols `proto` covers; nullopt when
+// there is none or the service is the product (prometheus on 9090).
+std::optional<Violation> ConventionalWarning(Port port, ServiceProto proto, std::string_view name);
 
 // The deterministic start: FNV-1a 64 of the name.
 std::uint64_t NameHash(std::string_view name);

@@ -147,6 +147,34 @@ TEST_F(ScanUseCase, ARegisteredPortDrawsNoIanaMismatchAndAnUnregisteredOneIsSaid
   EXPECT_THAT(unreg->fix, HasSubstr("--allow-iana"));  // what iana-mismatch would have said
 }
 
+// A listener on a conventional port that is not the product: the scan's text and JSON name
+// the products; once the registry registers the port for the service, it is said no more.
+TEST_F(ScanUseCase, AConventionalPortIsNamedInTheScanUntilTheRegistryRecordsIt) {
+  host_.snap = OneListener("billing", 4242, 9090);
+  auto before = ScanAt(1'700'000'000);
+  ASSERT_TRUE(before) << before.error().message;
+  EXPECT_FALSE(Has(before->findings, "iana-mismatch"));  // the table speaks for 9090
+  ASSERT_TRUE(Has(before->findings, "conventional-port"));
+  std::string text;
+  ScanView view{&before->snap, &before->findings, nullptr, false, true, nullptr};
+  RenderScanText(view, false, [&](std::string_view s) { text += s; });
+  EXPECT_THAT(text, HasSubstr("conventional-port"));
+  EXPECT_THAT(text, HasSubstr("9090/tcp is where Prometheus (server: web UI, API) and Cockpit"));
+  std::string json;
+  RenderScanJson(view, [&](std::string_view s) { json += s; });
+  EXPECT_THAT(json, HasSubstr("\"conventional-port\""));
+
+  registry::ServiceRecord rec;
+  rec.service.name = "billing";
+  rec.service.port = 9090;
+  rec.service.proto = ServiceProto::kTcp;
+  rec.service.group = "default";
+  ASSERT_TRUE(store_->ClaimService(rec));
+  auto after = ScanAt(1'700'000'100);
+  ASSERT_TRUE(after) << after.error().message;
+  EXPECT_FALSE(Has(after->findings, "conventional-port"));
+}
+
 TEST_F(ScanUseCase, PressureAsksTheSourceForEveryStateAndSkipsTheRegistry) {
   host_.snap = OneListener("myd", 4242, 40001);
   app::ScanRequest req;

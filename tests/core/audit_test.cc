@@ -170,6 +170,26 @@ TEST(Audit, IanaMismatchIsInfoAndKnowsCommonDaemons) {
   EXPECT_THAT(f[0].why, HasSubstr("3306 is mysql"));
 }
 
+TEST(Audit, AConventionalPortIsAtHomeWithItsProductAndNamedForAnyOtherOwner) {
+  Host h;
+  h.Listen(Protocol::kTcp, 9090, h.Process("prometheus", 30));
+  h.Listen(Protocol::kTcp, 9200, h.Process("java", 31));  // Elasticsearch, or anything
+  h.Listen(Protocol::kTcp, 3000, h.Process("billing", 32));
+  h.snap().processes.push_back(ProcessInfo{33, 0, "root", "bin", "elasticsearch.service", ""});
+  h.Listen(Protocol::kTcp, 9300, 3);
+  auto f = h.Audit();
+  // Prometheus on 9090 (IANA: websm), java and a unit named for the product draw nothing.
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(FindingIdName(f[0].id), "conventional-port");
+  EXPECT_EQ(f[0].severity, Severity::kInfo);
+  EXPECT_EQ(f[0].subject, "billing (pid 32)");
+  EXPECT_EQ(f[0].ports.Format(), "3000");
+  EXPECT_THAT(f[0].why, HasSubstr("3000/tcp is where Grafana (web UI) listens by convention "
+                                  "(IANA gives it to remoteware-cl), and 'billing' is not it"));
+  EXPECT_THAT(f[0].fix, HasSubstr("berth adopt"));
+  EXPECT_THAT(f[0].fix, HasSubstr("berth assign billing"));
+}
+
 TEST(Audit, UnownedSocketsAreAuditedNotDropped) {
   Host h;
   h.Listen(Protocol::kTcp, 45000, -1);

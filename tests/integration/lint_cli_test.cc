@@ -88,11 +88,14 @@ TEST(LintCli, TextNamesEveryFindingWithItsPosition) {
            "/dotnet/appsettings.json:3:28: warning [port-mapper-client] the named instance REPORTING",
            "/dotnet/appsettings.json:4:26: error [sqlclient-host-port]",
            "/k8s/app.yaml:41:30: warning [ephemeral-port] port 62000 is inside the Windows",
-           "/app/.env:3:28: warning [ephemeral-port] port 45000"}) {
+           "/app/.env:3:28: warning [ephemeral-port] port 45000",
+           "/app/.env:1:6: info [conventional-port] 3000/tcp is where Grafana",
+           "/systemd/app.socket:5:22: info [conventional-port] 9100/tcp is where Prometheus node_exporter",
+           "/compose.yaml:11:10: info [conventional-port] 50051/tcp is where gRPC"}) {
     EXPECT_THAT(r.out, HasSubstr(line));
   }
   EXPECT_THAT(r.out, HasSubstr("  fix  Server=tcp:sql2,1433\n"));
-  EXPECT_THAT(r.out, HasSubstr("berth lint: 11 files, 40 declarations, 7 errors, 12 warnings, 0 info\n"));
+  EXPECT_THAT(r.out, HasSubstr("berth lint: 11 files, 40 declarations, 7 errors, 12 warnings, 3 info\n"));
   // Secrets in connection strings are never shown; the ignored directory is not read.
   EXPECT_THAT(r.out, Not(HasSubstr("hunter2")));
   EXPECT_THAT(r.out, Not(HasSubstr("s3cret")));
@@ -164,7 +167,7 @@ run = log["runs"][0]
 driver = run["tool"]["driver"]
 assert driver["name"] == "berth" and driver["version"]
 ids = [r["id"] for r in driver["rules"]]
-assert len(ids) == len(set(ids)) == 8, ids
+assert len(ids) == len(set(ids)) == 11, ids
 for rule in driver["rules"]:
     assert rule["shortDescription"]["text"]
     assert rule["defaultConfiguration"]["level"] in ("error", "warning", "note")
@@ -190,7 +193,7 @@ print(len(run["results"]), fixes)
 )"},
                 r.out);
   ASSERT_EQ(py.exit_code, 0) << py.err;
-  EXPECT_EQ(py.out, "19 2\n");  // the base-60 entry and Server=HOST:PORT carry their rewrite
+  EXPECT_EQ(py.out, "22 2\n");  // the base-60 entry and Server=HOST:PORT carry their rewrite
 }
 
 // PyYAML reads the Compose file and the manifests on its own; the host ports and Kubernetes

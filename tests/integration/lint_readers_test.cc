@@ -65,12 +65,13 @@ TEST(LintReaders, ServersFixtureFindings) {
            "/etc/odbc.ini:6:16: warning [port-mapper-client] the named instance SALES",
            "/etc/freetds/freetds.conf:6:13: warning [port-mapper-client] the named instance REPORTS",
            "/src/db.go:3:37: warning [port-mapper-client] the named instance ORDERS",
-           "/src/db.py:3:33: warning [port-mapper-client] the named instance BILLING"}) {
+           "/src/db.py:3:33: warning [port-mapper-client] the named instance BILLING",
+           "/etc/haproxy/haproxy.cfg:20:17: info [conventional-port] 50051/tcp is where gRPC"}) {
     EXPECT_THAT(r.out, HasSubstr(line));
   }
   EXPECT_THAT(r.out, HasSubstr("  fix  connect to the port: port = PORT in place of instance = REPORTS"));
   EXPECT_THAT(r.out, HasSubstr("sqlserver://sql4:PORT (go-mssqldb)"));
-  EXPECT_THAT(r.out, HasSubstr("berth lint: 8 files, 14 declarations, 2 errors, 7 warnings, 0 info\n"));
+  EXPECT_THAT(r.out, HasSubstr("berth lint: 8 files, 14 declarations, 2 errors, 7 warnings, 1 info\n"));
   EXPECT_THAT(r.out, ::testing::Not(HasSubstr("hunter2")));
   EXPECT_THAT(r.out, ::testing::Not(HasSubstr("s3cret")));
 }

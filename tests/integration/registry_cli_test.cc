@@ -80,6 +80,26 @@ TEST_F(RegistryCli, ARangeClaimThroughEveryRegistryCommand) {
   EXPECT_EQ(Berth({"assign", "web", "--port", "20100"}).exit_code, 0) << "20100 is free again";
 }
 
+// A port other products use by convention is registered with a warning on stderr; stdout
+// stays the port alone, for scripts. The product itself is at home there.
+TEST_F(RegistryCli, AssignWarnsOfAConventionalPortOfAnotherProduct) {
+  auto a = Berth({"assign", "billing", "--port", "15672"});  // RabbitMQ's management UI
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_EQ(a.out, "15672\n");
+  EXPECT_NE(a.err.find("berth: warning: 15672/tcp is where RabbitMQ (management UI and API) "
+                       "listens by convention (IANA gives it to no service), and 'billing' is "
+                       "not it"), std::string::npos) << a.err;
+  auto again = Berth({"assign", "billing", "--port", "15672"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(again.err, "");  // already registered: nothing new to warn of
+  auto product = Berth({"assign", "rabbitmq", "--port", "16686", "--json"});  // Jaeger's
+  ASSERT_EQ(product.exit_code, 0) << product.err;
+  EXPECT_NE(product.err.find("Jaeger"), std::string::npos) << product.err;
+  auto at_home = Berth({"assign", "zipkin", "--port", "9411"});
+  ASSERT_EQ(at_home.exit_code, 0) << at_home.err;
+  EXPECT_EQ(at_home.err, "");
+}
+
 TEST_F(RegistryCli, BadNameIsAnErrorThatSaysWhatIsAllowed) {
   auto r = Berth({"assign", "My_Service"});
   EXPECT_EQ(r.exit_code, 2);

@@ -201,8 +201,20 @@ TEST(Format, ByNameAndContent) {
   EXPECT_EQ(DetectFormat("site.conf", "server {\n listen 80;\n}"), ConfigFormat::kNginx);
   EXPECT_EQ(DetectFormat("site.conf", "a=b"), std::nullopt);
   EXPECT_EQ(DetectFormat("x/.env.local", ""), ConfigFormat::kEnv);
-  EXPECT_EQ(DetectFormat("appsettings.Production.json", ""), ConfigFormat::kText);
-  EXPECT_EQ(DetectFormat("package.json", ""), std::nullopt);
+  EXPECT_EQ(DetectFormat("appsettings.Production.json", ""), ConfigFormat::kJson);
+  EXPECT_EQ(DetectFormat("app/config.json", ""), ConfigFormat::kJson);
+  EXPECT_EQ(DetectFormat("app/config.production.json", ""), ConfigFormat::kJson);
+  EXPECT_EQ(DetectFormat("app/service.config.json", ""), ConfigFormat::kJson);
+  EXPECT_EQ(DetectFormat("app/config/default.json", ""), ConfigFormat::kJson);  // node-config
+  EXPECT_EQ(DetectFormat("tsconfig.json", ""), std::nullopt);
+  EXPECT_EQ(DetectFormat(".vscode/settings.json", ""), std::nullopt);
+  EXPECT_EQ(DetectFormat("package.json", ""), std::nullopt);  // walked past: not read
+  EXPECT_EQ(DetectFormat("package.json", "{}"), ConfigFormat::kJson);  // named or included
+  EXPECT_EQ(DetectFormat("web.config", ""), ConfigFormat::kXml);
+  EXPECT_EQ(DetectFormat("/etc/tomcat10/server.xml", ""), ConfigFormat::kXml);
+  EXPECT_EQ(DetectFormat("pom.xml", ""), std::nullopt);
+  EXPECT_EQ(DetectFormat("pom.xml", "<project/>"), ConfigFormat::kXml);
+  EXPECT_EQ(DetectFormat("php.ini", ""), ConfigFormat::kText);
   EXPECT_EQ(DetectFormat("/etc/mysql/mariadb.conf.d/50-server.cnf", ""), ConfigFormat::kMysql);
 }
 

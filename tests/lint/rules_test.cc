@@ -49,7 +49,87 @@ TEST(LintRules, CleanDeclarationsGiveNothing) {
   std::vector<PortDecl> d{Decl("a", 1, 8080, DeclKind::kListen, "web"),
                           Decl("b", 1, 5432, DeclKind::kListen, "db"),
                           Decl("c", 1, 40000, DeclKind::kTarget, "client")};
+  d[1].image = "postgres";  // IANA's postgresql: the image says it is one
   EXPECT_TRUE(ApplyRules(d, {}).empty());
+}
+
+TEST(LintRules, IanaAssignmentsToOtherWellKnownServicesAreInfo) {
+  PortDecl cache = Decl("compose.yaml", 3, 5432, DeclKind::kPublish, "cache");
+  cache.address = "127.0.0.1";
+  PortDecl pg = Decl("compose.yaml", 4, 5432, DeclKind::kPublish, "postgresql");
+  pg.address = "127.0.0.2";  // no collision with cache
+  PortDecl obscure = Decl("b", 1, 5433, DeclKind::kListen, "db");  // IANA: pyrrho, nobody's
+  PortDecl system = Decl("c", 1, 25, DeclKind::kListen, "mailer");  // smtp: a system port
+  system.address = "127.0.0.4";
+  PortDecl exim = Decl("d", 1, 25, DeclKind::kListen, "exim4");
+  exim.address = "127.0.0.3";
+  PortDecl target = Decl("e", 1, 3306, DeclKind::kTarget, "client");  // a client's, not a server's
+  PortDecl recorded = Decl("f", 1, 6379, DeclKind::kListen, "sessions");
+  auto f = ApplyRules(std::vector<PortDecl>{cache, pg, obscure, system, exim, target, recorded},
+                      WithRegistry({{"sessions", 6379}}));
+  ASSERT_EQ(Rules(f), (std::vector<LintRule>{LintRule::kIanaOtherService,
+                                             LintRule::kIanaOtherService}));
+  EXPECT_EQ(f[0].where.file, "c");
+  EXPECT_EQ(f[0].severity, Severity::kInfo);
+  EXPECT_EQ(f[1].where.file, "compose.yaml");
+  EXPECT_EQ(f[1].where.line, 3);
+  EXPECT_NE(f[1].why.find("IANA assigns 5432/tcp to postgresql (PostgreSQL Database), not to "
+                          "cache"), std::string::npos) << f[1].why;
+  EXPECT_NE(f[1].fix.find("berth assign cache --port 5432 --allow-iana"), std::string::npos)
+      << f[1].fix;
+}
+
+TEST(LintRules, ConventionalPortsOfOtherProductsAreInfoAndTheProductIsAtHome) {
+  PortDecl billing = Decl("compose.yaml", 3, 9090, DeclKind::kPublish, "billing");
+  PortDecl metrics = Decl("compose.yaml", 4, 9090, DeclKind::kPublish, "metrics");
+  metrics.image = "prometheus";  // prom/prometheus: at home on 9090
+  metrics.address = "127.0.0.2";
+  PortDecl cockpit = Decl("cockpit.socket", 1, 9090, DeclKind::kListen, "cockpit");
+  cockpit.address = "127.0.0.3";
+  PortDecl grpc = Decl("g", 1, 50051, DeclKind::kListen, "api");
+  PortDecl range = Decl("r", 1, 9000, DeclKind::kPublish, "workers");
+  range.ports = PortRange{9000, 9100};  // a range is not judged port by port
+  auto f = ApplyRules(std::vector<PortDecl>{billing, metrics, cockpit, grpc, range}, {});
+  std::vector<LintFinding> conventional;
+  for (const LintFinding& x : f) {
+    if (x.rule == LintRule::kConventionalPort) conventional.push_back(x);
+  }
+  ASSERT_EQ(conventional.size(), 2u);
+  EXPECT_EQ(conventional[0].where.file, "compose.yaml");
+  EXPECT_EQ(conventional[0].where.line, 3);
+  EXPECT_EQ(conventional[0].severity, Severity::kInfo);
+  EXPECT_NE(conventional[0].why.find("Prometheus (server: web UI, API) and Cockpit (web console)"),
+            std::string::npos) << conventional[0].why;
+  EXPECT_NE(conventional[0].why.find("'billing' is not one of them"), std::string::npos);
+  EXPECT_EQ(conventional[1].where.file, "g");
+  EXPECT_NE(conventional[1].why.find("services that copy it collide"), std::string::npos)
+      << conventional[1].why;
+  // With the registry holding billing on 9090, the choice is recorded: nothing to say.
+  auto recorded = ApplyRules(std::vector<PortDecl>{billing}, WithRegistry({{"billing", 9090}}));
+  EXPECT_TRUE(recorded.empty());
+}
+
+TEST(LintRules, ANodePortRangeOverTheEphemeralRangeIsAWarningAndNothingElse) {
+  PortDecl wide = Decl("kube-apiserver.yaml", 20, 30000, DeclKind::kNodePortRange, "kube-apiserver");
+  wide.ports = PortRange{30000, 40000};
+  PortDecl standard = Decl("kube-apiserver.service", 5, 30000, DeclKind::kNodePortRange);
+  standard.ports = PortRange{30000, 32767};  // Kubernetes' default: below Linux's range
+  PortDecl other = Decl("other.yaml", 1, 30000, DeclKind::kListen, "x");  // no collision with a range
+  auto f = ApplyRules(std::vector<PortDecl>{wide, standard, other}, {});
+  ASSERT_EQ(Rules(f), (std::vector<LintRule>{LintRule::kNodePortRange}));
+  EXPECT_EQ(f[0].severity, Severity::kWarning);
+  EXPECT_EQ(f[0].ports.Format(), "32768-40000");
+  EXPECT_NE(f[0].why.find("the NodePort range 30000-40000 overlaps the Linux ephemeral range "
+                          "32768-60999"), std::string::npos) << f[0].why;
+  EXPECT_NE(f[0].fix.find("--service-node-port-range=30000-32767"), std::string::npos);
+  EXPECT_NE(f[0].fix.find("ip_local_reserved_ports=32768-40000"), std::string::npos);
+  // A group whose hosts' ephemeral range starts lower catches the default range too.
+  RuleContext bsd;
+  bsd.group = "bsd";
+  bsd.group_ephemeral = PortSet{PortRange{10000, 65535}};
+  auto g = ApplyRules(std::vector<PortDecl>{standard}, bsd);
+  ASSERT_EQ(Rules(g), (std::vector<LintRule>{LintRule::kNodePortRange}));
+  EXPECT_NE(g[0].why.find("group bsd's hosts"), std::string::npos) << g[0].why;
 }
 
 TEST(LintRules, DynamicPorts) {

@@ -104,6 +104,22 @@ TEST(ExecStartParse, PortFlagsOfKnownProgramsOnly) {
   EXPECT_EQ(d[4].service, "sshd");
 }
 
+TEST(ExecStartParse, KubeApiserversNodePortRangeIsARangeNotAPort) {
+  const std::string text =
+      "[Service]\n"
+      "ExecStart=/usr/local/bin/kube-apiserver --advertise-address=10.0.0.1 \\\n"
+      "  --service-node-port-range 30000-40000 --secure-port=6443\n"
+      "ExecStart=/usr/local/bin/k3s server --service-node-port-range=20000-22767\n";
+  auto d = ReadDecls(ConfigFormat::kSystemdService, "/etc/systemd/system/kube-apiserver.service", text);
+  ASSERT_EQ(d.size(), 2u);
+  ExpectRangeAt(d[0], 3, 29, PortRange{30000, 40000});
+  EXPECT_EQ(d[0].kind, DeclKind::kNodePortRange);
+  EXPECT_EQ(d[0].service, "kube-apiserver");
+  EXPECT_EQ(d[0].key_path, "ExecStart --service-node-port-range");
+  ExpectRangeAt(d[1], 4, 63, PortRange{20000, 22767});
+  EXPECT_EQ(d[1].service, "k3s");
+}
+
 TEST(OdbcParse, NamedInstanceWithoutAPortIsABrowserClient) {
   const std::string text =
       "[ODBC Data Sources]\nsales = x\n"

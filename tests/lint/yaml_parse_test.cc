@@ -20,6 +20,121 @@ const PortDecl* Find(const std::vector<PortDecl>& decls, std::string_view key, D
   return nullptr;
 }
 
+TEST(YamlParse, KubernetesNodePortRangeInEachPlaceItIsSet) {
+  const std::string text =
+      "apiVersion: v1\n"
+      "kind: Pod\n"
+      "metadata:\n"
+      "  name: kube-apiserver\n"
+      "spec:\n"
+      "  containers:\n"
+      "  - command:\n"
+      "    - kube-apiserver\n"
+      "    - --service-node-port-range=30000-40000\n"
+      "    - \"--service-node-port-range-x=1-2\"\n"
+      "    image: registry.k8s.io/kube-apiserver:v1.29.0\n"
+      "---\n"
+      "apiVersion: kubeadm.k8s.io/v1beta3\n"
+      "kind: ClusterConfiguration\n"
+      "apiServer:\n"
+      "  extraArgs:\n"
+      "    service-node-port-range: \"30000-32767\"\n"
+      "---\n"
+      "apiVersion: kubeadm.k8s.io/v1beta4\n"
+      "kind: ClusterConfiguration\n"
+      "apiServer:\n"
+      "  extraArgs:\n"
+      "  - name: service-node-port-range\n"
+      "    value: 31000-45000\n";
+  auto r = ParseYamlPorts("kube.yaml", text, false);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  ASSERT_EQ(r->size(), 3u);
+  const PortDecl& pod = (*r)[0];
+  EXPECT_EQ(pod.kind, DeclKind::kNodePortRange);
+  EXPECT_EQ(pod.key_path, "spec.containers[0].command[1]");
+  EXPECT_EQ(pod.ports, (PortRange{30000, 40000}));
+  EXPECT_EQ(pod.where.line, 9);
+  EXPECT_EQ(pod.where.column, 33);  // the range after the flag's '='
+  EXPECT_EQ(pod.service, "kube-apiserver");
+  EXPECT_EQ(pod.image, "kube-apiserver");
+  EXPECT_EQ(text.substr(pod.offset, 11), "30000-40000");
+  const PortDecl& v3 = (*r)[1];
+  EXPECT_EQ(v3.key_path, "apiServer.extraArgs.service-node-port-range");
+  EXPECT_EQ(v3.ports, (PortRange{30000, 32767}));
+  EXPECT_EQ(v3.where.line, 17);
+  EXPECT_EQ(v3.where.column, 31);  // after the quote
+  const PortDecl& v4 = (*r)[2];
+  EXPECT_EQ(v4.key_path, "apiServer.extraArgs[0].value");
+  EXPECT_EQ(v4.ports, (PortRange{31000, 45000}));
+  EXPECT_EQ(v4.where.line, 24);
+  // k3s's config.yaml is plain YAML.
+  auto k3s = ParseYamlPorts("config.yaml", "write-kubeconfig-mode: \"0644\"\nservice-node-port-range: 30000-40000\n", false);
+  ASSERT_TRUE(k3s.has_value()) << k3s.error().message;
+  ASSERT_EQ(k3s->size(), 1u);
+  EXPECT_EQ((*k3s)[0].kind, DeclKind::kNodePortRange);
+  EXPECT_EQ((*k3s)[0].format, ConfigFormat::kYaml);
+}
+
+TEST(YamlParse, EnvoyListenersListenAndClustersAreTargets) {
+  const std::string text =
+      "admin:\n"
+      "  address:\n"
+      "    socket_address: { address: 127.0.0.1, port_value: 9901 }\n"
+      "static_resources:\n"
+      "  listeners:\n"
+      "  - name: ingress\n"
+      "    address:\n"
+      "      socket_address: { address: 0.0.0.0, port_value: 10000 }\n"
+      "  - name: dns\n"
+      "    address:\n"
+      "      socket_address: {address: \"::\", port_value: \"5353\", protocol: UDP}\n"
+      "  clusters:\n"
+      "  - name: backend\n"
+      "    load_assignment:\n"
+      "      endpoints:\n"
+      "      - lb_endpoints:\n"
+      "        - endpoint:\n"
+      "            address:\n"
+      "              socket_address: { address: shop.internal, port_value: 8080 }\n";
+  auto r = ParseYamlPorts("envoy.yaml", text, false);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  ASSERT_EQ(r->size(), 4u);
+  const auto& d = *r;
+  EXPECT_EQ(d[0].format, ConfigFormat::kEnvoy);
+  EXPECT_EQ(d[0].key_path, "admin.address.socket_address.port_value");
+  EXPECT_EQ(d[0].kind, DeclKind::kListen);
+  EXPECT_EQ(d[0].address, "127.0.0.1");
+  EXPECT_EQ(d[0].service, "envoy-admin");
+  EXPECT_EQ(d[0].where.line, 3);
+  EXPECT_EQ(d[0].where.column, 55);
+  EXPECT_EQ(d[1].key_path, "static_resources.listeners[0].address.socket_address.port_value");
+  EXPECT_EQ(d[1].service, "ingress");
+  EXPECT_EQ(d[1].address, "");
+  EXPECT_EQ(d[1].ports, (PortRange{10000, 10000}));
+  EXPECT_EQ(d[2].service, "dns");
+  EXPECT_EQ(d[2].proto, Protocol::kUdp);
+  EXPECT_EQ(d[2].where.column, 52);  // after the quote
+  EXPECT_EQ(d[3].kind, DeclKind::kTarget);
+  EXPECT_EQ(d[3].address, "shop.internal");
+  EXPECT_EQ(d[3].service, "");
+  EXPECT_EQ(text.substr(d[3].offset, 4), "8080");
+}
+
+TEST(YamlParse, ComposeImagesNameWhatServesThePorts) {
+  const std::string text =
+      "services:\n"
+      "  metrics:\n"
+      "    image: docker.io/prom/prometheus:v2.51.0@sha256:0123\n"
+      "    ports: [\"9090:9090\"]\n"
+      "  web:\n"
+      "    build: .\n"
+      "    ports: [\"8080:80\"]\n";
+  auto r = ParseYamlPorts("compose.yaml", text, true);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(Find(*r, "services.metrics.ports[0]", DeclKind::kPublish)->image, "prometheus");
+  EXPECT_EQ(Find(*r, "services.web.ports[0]", DeclKind::kPublish)->image, "");
+}
+
 TEST(YamlParse, ComposeShortSyntaxWithPositions) {
   const std::string text =
       "services:\n"

@@ -172,6 +172,40 @@ TEST(RegistryAllocator, AdoptingWaivesTheListenerAndWarnsOfTheEphemeralRange) {
   EXPECT_FALSE(alloc.Assign(other));
 }
 
+TEST(RegistryAllocator, AConventionalPortOfAnotherProductIsAWarningNotARefusal) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("r.db"));
+  ASSERT_TRUE(store);
+  Allocator alloc(*store, Host());
+  AssignRequest billing = Req("billing");
+  billing.port = 9090;
+  billing.allow_iana = true;  // IANA gives 9090 to websm
+  auto a = alloc.Assign(billing);
+  ASSERT_TRUE(a) << a.error().message;
+  EXPECT_EQ(a->record.service.port, 9090);
+  ASSERT_EQ(a->warnings.size(), 1u);
+  EXPECT_EQ(a->warnings[0].rule, Rule::kConventional);
+  EXPECT_EQ(a->warnings[0].text,
+            "9090/tcp is where Prometheus (server: web UI, API) and Cockpit (web console) listen "
+            "by convention (IANA gives it to websm), and 'billing' is not one of them: a client, "
+            "scraper or dashboard that assumes the convention reaches 'billing', and installing "
+            "one of them there finds the port taken");
+  // Asked again, the registered name comes back without a new warning.
+  auto again = alloc.Assign(billing);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_FALSE(again->created);
+  EXPECT_TRUE(again->warnings.empty());
+  // The product itself is at home there (and so is a UDP-only service: the table is TCP's).
+  AssignRequest grafana = Req("grafana");
+  grafana.port = 3000;
+  grafana.allow_iana = true;
+  auto g = alloc.Assign(grafana);
+  ASSERT_TRUE(g) << g.error().message;
+  EXPECT_TRUE(g->warnings.empty());
+  EXPECT_FALSE(ConventionalWarning(9200, ServiceProto::kUdp, "search"));
+  EXPECT_TRUE(ConventionalWarning(9200, ServiceProto::kBoth, "search"));
+}
+
 TEST(RegistryAllocator, ChangingAnExistingNameIsAConflict) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("r.db"));

@@ -1,0 +1,14 @@
+// Fuzz target: berth lint's the XML reader (libxml2, no DTD, no entity substitution, no network). Any input must give declarations or an error, never a
+// crash, and the declarations must pass CheckLintDecls (offsets, lines and columns right).
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "lint_decl_check.h"
+#include "lint/xml_parse.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  if (auto decls = berth::lint::ParseXmlPorts("web.config", text)) CheckLintDecls(text, *decls);
+  return 0;
+}
