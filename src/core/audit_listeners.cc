@@ -204,7 +204,7 @@ std::optional<Finding> ConventionalPortFinding(const AuditInput& in, const Serve
       .pids = g.pids,
       .why = why,
       .fix = "fine if nothing here expects that product; to keep the port, record it: " +
-             KeepCommands(in.snap, g, ports) +
+             KeepCommands(in.names, g, ports) +
              fmt::format("; or move the service (berth assign {} prints a free port)", NameFor(g))};
 }
 
