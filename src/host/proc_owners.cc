@@ -158,10 +158,6 @@ std::string UserName(std::uint32_t uid, std::unordered_map<std::uint32_t, std::s
   return name;
 }
 
-}  // namespace
-
-namespace {
-
 // The /proc walk: every pid directory's fd links, on up to options.threads threads.
 Result<std::vector<Hit>> WalkProc(const InodeTable& table, int proc_fd, const OwnerWalkOptions& options,
                                   OwnerWalkStats& stats, std::size_t& still_wanted, std::size_t sockets) {
@@ -239,7 +235,7 @@ Result<OwnerWalkStats> ResolveOwners(HostSnapshot& snap, const OwnerWalkOptions&
 
   std::vector<Hit> all;
   std::size_t still_wanted = 0;
-  {  // the table goes before the processes are read: at a million sockets it is 8 MiB
+  {  // the table goes before the processes are read (5 MiB at a million sockets)
     const InodeTable table(snap.sockets);
     if (bpf != nullptr) {
       stats.via = OwnerWalk::kBpf;
