@@ -251,6 +251,9 @@ const std::vector<Port>& Allocator::Space(GroupCache& cache, ServiceProto proto,
     const Port port = static_cast<Port>(p);
     if (cache.group.ephemeral.contains(port)) continue;
     if (!allow_iana && IanaFor(port, proto)) continue;
+    // Ports products use by convention (Prometheus' 9090, Jaeger's 16686, ...) are never
+    // chosen for a service: only asked for (--port), and then with a warning.
+    if (ConventionalWarning(port, proto, "")) continue;
     space.push_back(port);
   }
   return cache.spaces.emplace(key, std::move(space)).first->second;

@@ -311,6 +311,32 @@ TEST(RegistryAllocator, GroupEphemeralRangesOfOtherHostsAreAvoided) {
             (std::vector<Hint>{{Remedy::kCreateGroup, "nosuch"}, {Remedy::kUseDefaultGroup}}));
 }
 
+// Placement never lands on a port another product uses by convention, IANA allowed or not:
+// the group 9410-9412 holds Zipkin's 9411, and three services fill only 9410 and 9412.
+TEST(RegistryAllocator, PlacementSkipsConventionalPorts) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("r.db"));
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->PutGroup(GroupOf("z", {9410, 9412})));
+  Allocator alloc(*store, Host());
+  std::vector<Port> got;
+  for (int i = 0; i < 3; ++i) {
+    AssignRequest r = Req("svc" + std::to_string(i));
+    r.group = "z";
+    r.allow_iana = true;
+    auto a = alloc.Assign(r);
+    if (i < 2) {
+      ASSERT_TRUE(a) << a.error().message;
+      EXPECT_TRUE(a->warnings.empty());
+      got.push_back(a->record.service.port);
+    } else {
+      EXPECT_FALSE(a) << "placed on " << a->record.service.port;
+    }
+  }
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<Port>{9410, 9412}));
+}
+
 TEST(RegistryAllocator, FullSpaceSaysHowToWiden) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("r.db"));
