@@ -40,7 +40,10 @@ bool TrickleUntilClosed(int fd, const std::string& request, std::chrono::millise
 TEST(ServeHardening, ASlowClientIsCutOffWhileOthersAreServed) {
   ServeProcess serve;
   ServeProcess::Options options;
-  options.extra_args = {"--request-timeout", "2", "--threads", "2"};
+  // The slow clients stay open for the request timeout; the requests below must find them
+  // open, also when a loaded machine (make test runs three tests at once, under ASan) takes
+  // a second or two to answer the first one: 2 s was seen to pass before any answer came.
+  options.extra_args = {"--request-timeout", "8", "--threads", "2"};
   ASSERT_TRUE(serve.Start(options)) << serve.error();
   // More slow clients than workers: they must not starve the others.
   std::vector<int> fds;
