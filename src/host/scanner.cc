@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <optional>
 #include <system_error>
@@ -28,6 +29,21 @@ namespace {
 
 double SecondsSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Below this many open files on the host (fs.file-nr) the /proc walk beats loading the BPF
+// iterator: loading costs about 20 ms and 11 MiB (libbpf reads the kernel's BTF), the /proc
+// walk about 4.5 us a file. Measured: 315 open files, 9.3 ms against 30.5 ms for the scan.
+constexpr std::size_t kBpfWalkFromOpenFiles = 10000;
+
+// The host's open files (the first field of /proc/sys/fs/file-nr); unknown counts as many.
+std::size_t OpenFiles() {
+  auto text = ReadSmallFile("/proc/sys/fs/file-nr");
+  std::size_t n = 0;
+  if (!text || std::from_chars(text->data(), text->data() + text->size(), n).ec != std::errc()) {
+    return kBpfWalkFromOpenFiles;
+  }
+  return n;
 }
 
 Result<void> EnterNetns(const std::string& spec) {
@@ -167,10 +183,14 @@ Result<HostSnapshot> ScanHost(const ScanOptions& opt, ScanStats* stats) {
                                                          opt.walk.proc_root));
     } else if (std::string blocker = SocketFdIteratorBlocker(); !blocker.empty()) {
       loaded = Fail(ErrorCode::kUnavailable, blocker);
+    } else if (opt.walk.via == OwnerWalk::kAuto && OpenFiles() < kBpfWalkFromOpenFiles) {
+      loaded = Fail(ErrorCode::kUnavailable, "");  // a small host: /proc is faster, no fallback to say
     } else {
       loaded = SocketFdIterator::Load();
     }
-    if (loaded) {
+    if (!loaded && loaded.error().message.empty()) {
+      // the /proc walk, chosen
+    } else if (loaded) {
       bpf.emplace(std::move(*loaded));
     } else if (opt.walk.via == OwnerWalk::kBpf) {
       return std::unexpected(std::move(loaded.error()));

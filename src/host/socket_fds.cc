@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -83,6 +84,18 @@ std::string SocketFdIteratorBlocker() {
       if (fields > 1) {
         return "berth runs in a child PID namespace, where the kernel's pids are not the ones "
                "/proc shows";
+      }
+    }
+  }
+  if (auto status = ReadSmallFile("/proc/self/status")) {
+    const std::size_t at = status->find("CapEff:");
+    if (at != std::string::npos) {
+      const std::uint64_t caps = std::strtoull(status->c_str() + at + 7, nullptr, 16);
+      auto has = [caps](int cap) { return ((caps >> cap) & 1U) != 0; };
+      constexpr int kSysAdmin = 21, kPerfmon = 38, kBpf = 39;
+      if (!has(kSysAdmin) && !(has(kBpf) && has(kPerfmon))) {
+        return "loading the BPF owner walk needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN): "
+               "run as root";
       }
     }
   }

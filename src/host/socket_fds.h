@@ -28,8 +28,8 @@ struct SocketFdRecord {
 static_assert(sizeof(SocketFdRecord) == 16);
 
 // Why this process cannot use the iterator, before trying: it runs in a child PID namespace
-// (the kernel reports the initial namespace's pids), or the kernel has no BTF. "" when nothing
-// is known to stand in the way.
+// (the kernel reports the initial namespace's pids), lacks CAP_BPF + CAP_PERFMON (or
+// CAP_SYS_ADMIN), or the kernel has no BTF. "" when nothing is known to stand in the way.
 std::string SocketFdIteratorBlocker();
 
 class SocketFdIterator {

@@ -111,7 +111,8 @@ TEST(ScanOwnerWalk, WithoutBpfPrivilegeFallsBackToProcAndSaysSo) {
 
   // The text output is the same whichever walk ran; --timing names it and why.
   auto text_fallback = with({"scan", "--all", "--fail-on", "none", "--no-header", "--timing", "--all-owners"});
-  auto text_bpf = inside(false, {"scan", "--all", "--fail-on", "none", "--no-header", "--timing"});
+  auto text_bpf = inside(false, {"scan", "--all", "--fail-on", "none", "--no-header", "--timing",
+                                 "--owner-walk", "bpf"});
   ASSERT_EQ(text_fallback.exit_code, 0) << text_fallback.err;
   ASSERT_EQ(text_bpf.exit_code, 0) << text_bpf.err;
   EXPECT_EQ(text_fallback.out, text_bpf.out);
