@@ -1,5 +1,7 @@
 #include "app/pin.h"
 
+#include <algorithm>
+#include <array>
 #include <csignal>
 #include <cstdlib>
 
@@ -12,17 +14,23 @@
 namespace berth::app {
 namespace {
 
-// Adds or removes `port` in ip_local_reserved_ports, merging with what is there.
-Result<void> ChangeReservation(Port port, bool add) {
-  PortSet now = BERTH_TRY(ReadReservedPorts());
-  if (now.contains(port) == add) return {};
+// Adds or removes `ports` in ip_local_reserved_ports, merging with what is there.
+Result<void> ChangeReservation(const PortSet& ports, bool add) {
+  const PortSet before = BERTH_TRY(ReadReservedPorts());
+  PortSet now = before;
   if (add) {
-    now.Add(port);
+    now.Add(ports);
   } else {
-    now.Subtract(PortRange{port, port});
+    now.Subtract(ports);
   }
+  if (now == before) return {};
   BERTH_TRY(SetReservedPorts(now));
   return {};
+}
+
+std::string PortsText(const PortSet& ports) {
+  const bool one = ports.ranges().size() == 1 && ports.ranges()[0].low == ports.ranges()[0].high;
+  return fmt::format("{} {}", one ? "port" : "ports", ports.Format());
 }
 
 void Warn(const PinEvents& events, std::string_view text) {
@@ -50,9 +58,9 @@ void SweepKilledPins(const PinEvents& events) {
     }
     Warn(events, fmt::format("removed the cgroup {} left by berth pin (pid {}), which was killed",
                              s.path, s.owner));
-    if (s.reserved) {
-      if (auto r = ChangeReservation(*s.reserved, false); !r) {
-        Warn(events, fmt::format("port {} stays in ip_local_reserved_ports: {}", *s.reserved,
+    if (!s.reserved.empty()) {
+      if (auto r = ChangeReservation(s.reserved, false); !r) {
+        Warn(events, fmt::format("{} stay in ip_local_reserved_ports: {}", PortsText(s.reserved),
                                  r.error().message));
       }
     }
@@ -84,10 +92,10 @@ Result<ChildEnd> RunPreloaded(const PinPlan& plan, const std::vector<std::string
   const std::string shim = BERTH_TRY(FindPreloadShim());
   const char* outer = std::getenv("LD_PRELOAD");
   const std::string preload = shim + (outer != nullptr && *outer != '\0' ? std::string(":") + outer : "");
-  const char* proto = plan.rewrite.tcp && plan.rewrite.udp ? "both" : plan.rewrite.tcp ? "tcp" : "udp";
+  const Service& service = plan.service();  // one service: PlanPin refuses more
   return StartAndWait({argv, -1, false,
-                       {"LD_PRELOAD=" + preload, fmt::format("BERTH_PIN_PORT={}", plan.rewrite.to),
-                        fmt::format("BERTH_PIN_PROTO={}", proto)}},
+                       {"LD_PRELOAD=" + preload, fmt::format("BERTH_PIN_PORT={}", service.port),
+                        fmt::format("BERTH_PIN_PROTO={}", ServiceProtoName(service.proto))}},
                       plan, events);
 }
 
@@ -117,25 +125,65 @@ Result<PinEngine> ParsePinEngine(std::string_view text) {
               fmt::format("unknown engine '{}': auto, cgroup-bpf, seccomp or preload", text));
 }
 
-Result<PinPlan> PlanPin(registry::Store& store, HostSource& host, const PinRequest& request) {
-  auto record = BERTH_TRY(store.GetService(request.name));
+namespace {
+
+// The registered service `name` as a pin can use it. Failure: kNotFound, or kInvalidArgument
+// for a range claim.
+Result<Service> PinnableService(registry::Store& store, const std::string& name) {
+  auto record = BERTH_TRY(store.GetService(name));
   if (!record) {
-    return Fail(ErrorCode::kNotFound, fmt::format("'{}' is not registered in {}", request.name,
-                                                  store.Location()),
-                {Hint{Remedy::kAssignFirst, request.name}});
+    return Fail(ErrorCode::kNotFound, fmt::format("'{}' is not registered in {}", name, store.Location()),
+                {Hint{Remedy::kAssignFirst, name}});
   }
   if (record->service.size > 1) {
     return Fail(ErrorCode::kInvalidArgument,
                 fmt::format("'{}' holds a range of {} ports ({}), a pool its program takes ports "
                             "from itself: pinning gives a program one port",
-                            request.name, record->service.size, FormatRange(PortsOf(record->service))));
+                            name, record->service.size, FormatRange(PortsOf(record->service))));
   }
+  return record->service;
+}
+
+constexpr std::size_t kMaxPinnedPorts = 16;  // a protocol's, as the BPF program compares them
+
+}  // namespace
+
+Result<PinPlan> PlanPin(registry::Store& store, HostSource& host, const PinRequest& request) {
   PinPlan plan;
-  plan.service = record->service;
-  plan.rewrite.to = plan.service.port;
+  std::vector<std::string> names{request.name};
+  names.insert(names.end(), request.more.begin(), request.more.end());
+  for (const std::string& name : names) {
+    for (const Service& earlier : plan.services) {
+      if (earlier.name == name) {
+        return Fail(ErrorCode::kInvalidArgument, fmt::format("'{}' is named twice: each listener "
+                                                             "of the command gets a service of its own", name));
+      }
+    }
+    Service service = BERTH_TRY(PinnableService(store, name));
+    for (const Service& earlier : plan.services) {
+      const bool shared = std::ranges::any_of(std::array{Protocol::kTcp, Protocol::kUdp}, [&](Protocol p) {
+        return Covers(earlier.proto, p) && Covers(service.proto, p);
+      });
+      if (earlier.port == service.port && shared) {
+        return Fail(ErrorCode::kInvalidArgument,
+                    fmt::format("'{}' and '{}' are both registered on port {}: two listeners of one "
+                                "protocol cannot share it", earlier.name, name, service.port));
+      }
+    }
+    for (const Protocol proto : {Protocol::kTcp, Protocol::kUdp}) {
+      if (Covers(service.proto, proto)) {
+        (proto == Protocol::kTcp ? plan.rewrite.tcp : plan.rewrite.udp).push_back(service.port);
+      }
+    }
+    plan.ports.Add(service.port);
+    plan.services.push_back(std::move(service));
+  }
+  if (plan.rewrite.tcp.size() > kMaxPinnedPorts || plan.rewrite.udp.size() > kMaxPinnedPorts) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("{} services: at most {} ports a protocol can be pinned for one command",
+                            plan.services.size(), kMaxPinnedPorts));
+  }
   plan.rewrite.from = request.from;
-  plan.rewrite.tcp = Covers(plan.service.proto, Protocol::kTcp);
-  plan.rewrite.udp = Covers(plan.service.proto, Protocol::kUdp);
   plan.engine = request.engine;
   if (plan.engine == PinEngine::kAuto) {
     const bool privileged = HasBpfPrivilege();
@@ -157,23 +205,32 @@ Result<PinPlan> PlanPin(registry::Store& store, HostSource& host, const PinReque
                   "the preload engine moves binds to port 0 only, not to listed ports: use the "
                   "cgroup-bpf or seccomp engine");
     }
+    if (plan.engine == PinEngine::kPreload && plan.services.size() > 1) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "the preload engine pins one service: each process counts its own binds, so "
+                  "it cannot hand out several ports in order; use the cgroup-bpf or seccomp engine");
+    }
   }
 
   HostQuery query;
   query.all_states = true;
-  query.tcp = plan.rewrite.tcp;
-  query.udp = plan.rewrite.udp;
+  query.tcp = !plan.rewrite.tcp.empty();
+  query.udp = !plan.rewrite.udp.empty();
   query.resolve_owners = false;
   HostSnapshot snap = BERTH_TRY(host.Take(query));
   plan.warnings = snap.warnings;
   for (const SocketRecord& s : snap.sockets) {
     // TIME-WAIT is left from connections of an earlier run; it does not keep a listener out.
-    if (s.local_port != plan.service.port || s.state == SocketState::kTimeWait) continue;
-    plan.holders.push_back({s.proto, FormatEndpoint(snap.Local(s), s.local_port),
+    if (s.state == SocketState::kTimeWait) continue;
+    const bool pinned = std::ranges::any_of(plan.services, [&](const Service& v) {
+      return v.port == s.local_port && Covers(v.proto, s.proto);
+    });
+    if (!pinned) continue;
+    plan.holders.push_back({s.local_port, s.proto, FormatEndpoint(snap.Local(s), s.local_port),
                             std::string(StateName(s.state, s.proto))});
   }
   if (auto reserved = ReadReservedPorts(); reserved) {
-    plan.reserved = reserved->contains(plan.service.port);
+    plan.reserved = plan.ports.Intersect(*reserved);
   } else {
     plan.warnings.push_back(reserved.error().message);
   }
@@ -184,41 +241,42 @@ Result<PinPlan> PlanPin(registry::Store& store, HostSource& host, const PinReque
 Result<PinOutcome> RunPinned(const PinPlan& plan, const std::vector<std::string>& argv,
                              const PinEvents& events) {
   if (!plan.holders.empty()) {
-    return Fail(ErrorCode::kConflict, fmt::format("port {} is in use ({} {})", plan.service.port,
+    return Fail(ErrorCode::kConflict, fmt::format("port {} is in use ({} {})", plan.holders[0].port,
                                                   plan.holders[0].endpoint, plan.holders[0].state));
   }
-  const Port port = plan.service.port;
-  const bool reserved = plan.reserved;
-  const bool will_reserve = !reserved && plan.can_reserve;
-  if (!reserved && !plan.can_reserve) {
-    Warn(events, fmt::format("port {} is not reserved in ip_local_reserved_ports (needs root): "
-                             "another program may get it as an ephemeral port", port));
+  PortSet unreserved = plan.ports;
+  unreserved.Subtract(plan.reserved);
+  const PortSet to_reserve = plan.can_reserve ? unreserved : PortSet{};
+  if (!unreserved.empty() && !plan.can_reserve) {
+    Warn(events, fmt::format("{} not reserved in ip_local_reserved_ports (needs root): another "
+                             "program may get it as an ephemeral port", PortsText(unreserved)));
   }
   // The cgroup engine names its cgroup after the reservation before making it, and undoes the
   // reservation before removing the cgroup, so a berth killed at any point leaves the sweep
   // what it needs.
   std::optional<PinCgroup> cgroup;
   if (plan.engine == PinEngine::kCgroupBpf) {
-    auto made = PinCgroup::Create(will_reserve ? std::optional<Port>(port) : std::nullopt);
+    auto made = PinCgroup::Create(to_reserve);
     if (!made) return std::unexpected(made.error());
     cgroup.emplace(std::move(*made));
     StopHereIfAsked("cgroup");
   }
   PinOutcome out;
-  if (will_reserve) {
-    if (auto r = ChangeReservation(port, true); !r) {
-      Warn(events, fmt::format("port {} could not be reserved: {}", port, r.error().message));
+  if (!to_reserve.empty()) {
+    if (auto r = ChangeReservation(to_reserve, true); !r) {
+      Warn(events, fmt::format("{} could not be reserved: {}", PortsText(to_reserve), r.error().message));
     } else {
-      out.reserved_added = true;
+      out.reserved_added = to_reserve;
       StopHereIfAsked("reserved");
     }
   }
   Result<ChildEnd> end = cgroup ? RunInCgroup(*cgroup, plan, argv, events)
                          : plan.engine == PinEngine::kPreload ? RunPreloaded(plan, argv, events)
                                                               : RunSupervised(plan, argv, events);
-  if (out.reserved_added) {
-    if (auto r = ChangeReservation(port, false); !r) {
-      Warn(events, fmt::format("port {} stays in ip_local_reserved_ports: {}", port, r.error().message));
+  if (!out.reserved_added.empty()) {
+    if (auto r = ChangeReservation(out.reserved_added, false); !r) {
+      Warn(events, fmt::format("{} stay in ip_local_reserved_ports: {}", PortsText(out.reserved_added),
+                               r.error().message));
     }
   }
   if (cgroup) {

@@ -26,31 +26,38 @@ std::string_view PinEngineName(PinEngine e);
 [[nodiscard]] Result<PinEngine> ParsePinEngine(std::string_view text);
 
 struct PinRequest {
-  std::string name;          // the registered service
+  std::string name;                 // the registered service
+  std::vector<std::string> more;    // --ports: the services of the second, third... listener
   PinEngine engine = PinEngine::kAuto;
-  PortSet from;              // further ports moved to the static one
+  PortSet from;                     // further ports moved to the static one
 };
 
-// Something on the host that holds the service's port already.
+// Something on the host that holds a pinned port already.
 struct PortHolder {
+  Port port = 0;
   Protocol proto = Protocol::kTcp;
   std::string endpoint;  // "127.0.0.1:8080"
   std::string state;     // ss's name: LISTEN, UNCONN, ESTAB
 };
 
 struct PinPlan {
-  Service service;
+  std::vector<Service> services;             // NAME, then the --ports services, in bind order
   BindRewrite rewrite;
   PinEngine engine = PinEngine::kCgroupBpf;  // never kAuto
   std::string engine_why;                    // why this engine ("root", "not root", "asked")
-  std::vector<PortHolder> holders;           // non-empty: the port is taken, do not start
-  bool reserved = false;                     // already in ip_local_reserved_ports
-  bool can_reserve = false;                  // berth may add it (root)
+  std::vector<PortHolder> holders;           // non-empty: a port is taken, do not start
+  PortSet ports;                             // every pinned port
+  PortSet reserved;                          // those already in ip_local_reserved_ports
+  bool can_reserve = false;                  // berth may add them (root)
   std::vector<std::string> warnings;
+
+  const Service& service() const { return services.front(); }
 };
 
-// Failure: kNotFound naming the registry when `name` is not registered; the store's; the
-// host's. A taken port is not a failure: it is in `holders`.
+// Failure: kNotFound naming the registry when a name is not registered; kInvalidArgument for
+// a range claim, a name given twice, two services on one port and protocol, more than 16
+// ports a protocol, or several services with the preload engine; the store's; the host's. A
+// taken port is not a failure: it is in `holders`.
 [[nodiscard]] Result<PinPlan> PlanPin(registry::Store& store, HostSource& host,
                                       const PinRequest& request);
 
@@ -62,7 +69,7 @@ struct PinEvents {
 
 struct PinOutcome {
   ChildEnd end;
-  bool reserved_added = false;  // berth added the port to ip_local_reserved_ports (and removed it)
+  PortSet reserved_added;  // what berth added to ip_local_reserved_ports (and removed at the end)
 };
 
 // Kills and removes what berth pins killed with SIGKILL left (their cgroups, what still runs
@@ -71,7 +78,7 @@ struct PinOutcome {
 // without the cgroup engine's privilege (those cgroups are root's).
 void SweepKilledPins(const PinEvents& events);
 
-// Runs `argv` under `plan` (whose holders must be empty): reserves the port when it can, sets the engine up, runs the command to its
+// Runs `argv` under `plan` (whose holders must be empty): reserves the ports when it can, sets the engine up, runs the command to its
 // end, then removes the cgroup, the programs and the reservation it added. Failure: setting
 // up (nothing is left behind; the command did not run or was killed), or the supervisor's.
 [[nodiscard]] Result<PinOutcome> RunPinned(const PinPlan& plan, const std::vector<std::string>& argv,

@@ -1,5 +1,6 @@
 // berth pin: run a server that binds "any port" on its registered static port
 // (src/app/pin.h, docs/pin.md).
+#include <algorithm>
 #include <memory>
 
 #include <fmt/core.h>
@@ -18,6 +19,7 @@ namespace {
 
 struct PinFlags {
   std::string name;
+  std::vector<std::string> more;  // --ports
   std::vector<std::string> command;
   std::string engine = "auto";
   std::string from;
@@ -41,28 +43,34 @@ std::string ShowCommand(const std::vector<std::string>& argv) {
 
 PinView ToView(const app::PinPlan& plan) {
   PinView v;
-  v.service = plan.service;
+  v.services = plan.services;
   v.from = plan.rewrite.from;
   v.engine = std::string(app::PinEngineName(plan.engine));
   v.engine_why = plan.engine_why;
   for (const app::PortHolder& h : plan.holders) {
-    v.holders.push_back({std::string(ProtocolName(h.proto)), h.endpoint, h.state});
+    v.holders.push_back({h.port, std::string(ProtocolName(h.proto)), h.endpoint, h.state});
   }
-  v.reserved = plan.reserved;
+  v.reserved = plan.reserved == plan.ports;
   v.can_reserve = plan.can_reserve;
   v.warnings = plan.warnings;
   return v;
 }
 
-// --assign: registers the name (berth assign NAME [--proto P]) when it is not yet.
+// --assign: registers the names (berth assign NAME... [--proto P]) that are not yet.
 Result<void> AssignIfMissing(const PinFlags& f) {
   auto store = BERTH_TRY(OpenRegistry(f.store, registry::OpenMode::kWrite));
-  if (BERTH_TRY(store->GetService(f.name))) return {};
-  registry::AssignRequest request;
-  request.name = f.name;
-  if (!f.proto.empty()) request.proto = BERTH_TRY(ParseServiceProto(f.proto));
+  std::vector<registry::AssignRequest> requests;
+  std::vector<std::string> names{f.name};
+  names.insert(names.end(), f.more.begin(), f.more.end());
+  for (const std::string& name : names) {
+    if (BERTH_TRY(store->GetService(name))) continue;
+    registry::AssignRequest request;
+    request.name = name;
+    if (!f.proto.empty()) request.proto = BERTH_TRY(ParseServiceProto(f.proto));
+    requests.push_back(std::move(request));
+  }
+  if (requests.empty()) return {};
   registry::HostView host = BERTH_TRY(TakeHostView());
-  const std::vector<registry::AssignRequest> requests{request};
   auto steps = app::Assign(*store, std::move(host), requests);
   if (steps.failed) return std::unexpected(*steps.failed);
   for (const registry::Assignment& a : steps.done) {
@@ -76,6 +84,7 @@ Result<void> AssignIfMissing(const PinFlags& f) {
 int RunPin(const PinFlags& f) {
   app::PinRequest request;
   request.name = f.name;
+  request.more = f.more;
   auto engine = app::ParsePinEngine(f.engine);
   if (!engine) return PrintError(engine.error());
   request.engine = *engine;
@@ -121,34 +130,44 @@ int RunPin(const PinFlags& f) {
   PrintWarnings(plan->warnings);
   if (!plan->holders.empty()) {
     const app::PortHolder& h = plan->holders.front();
+    const auto held = std::ranges::find_if(plan->services, [&](const Service& v) { return v.port == h.port; });
     return PrintError(fmt::format(
         "{}: port {} is in use ({} {} {}); the command was not started. Stop what holds the port "
         "(see 'ss -tulpn sport = :{}'), then run berth pin again",
-        f.name, plan->service.port, ProtocolName(h.proto), h.endpoint, h.state, plan->service.port));
+        held != plan->services.end() ? held->name : f.name, h.port, ProtocolName(h.proto),
+        h.endpoint, h.state, h.port));
   }
   view.command = ShowCommand(f.command);
-  if (!PinPortOption(plan->service).empty() && !f.json) {
+  for (const Service& v : plan->services) {
+    if (PinPortOption(v).empty() || f.json) continue;
     fmt::print(stderr, "berth: pin: note: {} has a port option, which needs no pin: see 'berth "
-                       "pin --print-unit {}'\n", f.name, f.name);
+                       "pin --print-unit {}'\n", v.name, v.name);
   }
   events.started = [&](pid_t pid) {
     view.pid = pid;
     if (f.json) {
       RenderPinPlan(view, form, true, [](std::string_view s) { fmt::print(stderr, "{}", s); });
     } else {
-      fmt::print(stderr, "berth: pin: {} on {}/{} with the {} engine, pid {}: {}\n", f.name,
-                 plan->service.port, ServiceProtoName(plan->service.proto), view.engine, pid,
-                 TerminalSafe(view.command));
+      std::string pinned;
+      for (const Service& v : plan->services) {
+        pinned += fmt::format("{}{} on {}/{}", pinned.empty() ? "" : ", ", v.name, v.port,
+                              ServiceProtoName(v.proto));
+      }
+      fmt::print(stderr, "berth: pin: {} with the {} engine, pid {}: {}\n", pinned, view.engine,
+                 pid, TerminalSafe(view.command));
     }
   };
-  events.moved = [](const MovedBind& m) {
-    if (m.error != 0) {
-      PrintWarning(fmt::format(
-          "pid {}: its bind of {} port {}, moved to {}, failed ({}); the command got that error. "
-          "A second listener of the pinned protocol asking for any port cannot have the one "
-          "static port too",
-          m.pid, ProtocolName(m.proto), m.asked, m.bound, ErrnoError(m.error, "bind").message));
-    }
+  events.moved = [&plan](const MovedBind& m) {
+    if (m.error == 0) return;
+    const std::size_t ports = plan->rewrite.PortsOf(m.proto).size();
+    const std::string why =
+        ports == 1 ? fmt::format("A second listener of {} asking for any port cannot have the one "
+                                 "static port too: name a service for each with --ports", ProtocolName(m.proto))
+                   : fmt::format("Listeners of {} past the {} pinned ports (--ports) get the last one",
+                                 ProtocolName(m.proto), ports);
+    PrintWarning(fmt::format("pid {}: its bind of {} port {}, moved to {}, failed ({}); the command "
+                             "got that error. {}", m.pid, ProtocolName(m.proto), m.asked, m.bound,
+                             ErrnoError(m.error, "bind").message, why));
   };
   auto outcome = app::RunPinned(*plan, f.command, events);
   if (!outcome) return PrintError(outcome.error());
@@ -173,9 +192,16 @@ void AddPinCommand(CLI::App& app, int& exit_code) {
                   "preload: an LD_PRELOAD shim, the last resort (misses raw syscalls, static "
                   "binaries and io_uring); auto: cgroup-bpf when privileged, else seccomp")
       ->check(CLI::IsMember({"auto", "cgroup-bpf", "seccomp", "preload"}))->capture_default_str();
+  cmd->add_option("--ports", f->more,
+                  "further registered services for the command's second, third... listener: the "
+                  "listeners of a protocol take NAME's port, then these, in the order they bind "
+                  "(counted per address family: a listener's IPv4 and IPv6 sockets get the same "
+                  "port)")
+      ->delimiter(',')->allow_extra_args(false)->type_name("NAME,...");
   cmd->add_option("--from", f->from, "also move binds to these ports (the server's own "
                                      "\"dynamic\" choice), e.g. 32768-60999")->type_name("PORTS");
-  cmd->add_flag("--assign", f->assign, "register NAME first when it is not (as berth assign NAME)");
+  cmd->add_flag("--assign", f->assign, "register NAME (and the --ports names) first when it is "
+                                       "not (as berth assign NAME)");
   cmd->add_option("--proto", f->proto, "with --assign: tcp, udp or both (default tcp)");
   cmd->add_flag("--json", f->json, "print the plan as JSON (schema berth.pin/1); with a command, "
                                    "the start line on stderr as one JSON object");

@@ -4,10 +4,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <span>
 #include <string>
 
 #include <fmt/core.h>
@@ -18,6 +20,7 @@ namespace berth {
 namespace {
 
 constexpr std::size_t kMaxRanges = 64;
+constexpr std::size_t kMaxPorts = 16;
 
 bpf_insn Insn(std::uint8_t code, int dst, int src, std::int16_t off, std::int32_t imm) {
   bpf_insn i{};
@@ -88,35 +91,81 @@ bool HasBpfPrivilege() {
   return has(kNetAdmin) && (has(kBpf) || has(kSysAdmin));
 }
 
-Result<std::vector<bpf_insn>> BuildBindProgram(const BindRewrite& rewrite) {
+Result<std::vector<bpf_insn>> BuildBindProgram(const BindRewrite& rewrite, BindFamily family,
+                                               int counter_map_fd) {
   if (rewrite.from.ranges().size() > kMaxRanges) {
     return Fail(ErrorCode::kInvalidArgument,
                 fmt::format("{} port ranges to move: at most {}", rewrite.from.ranges().size(), kMaxRanges));
   }
-  if (rewrite.to == 0 || (!rewrite.tcp && !rewrite.udp)) {
+  if (rewrite.tcp.empty() && rewrite.udp.empty()) {
     return Fail(ErrorCode::kInvalidArgument, "a bind rewrite needs a port and a protocol");
   }
-  enum Label { kRewrite, kOut, kFirstNext };
+  for (const Protocol proto : {Protocol::kTcp, Protocol::kUdp}) {
+    const std::span<const Port> ports = rewrite.PortsOf(proto);
+    if (ports.size() > kMaxPorts) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  fmt::format("{} {} ports to pin: at most {}", ports.size(), ProtocolName(proto), kMaxPorts));
+    }
+    if (std::ranges::find(ports, Port{0}) != ports.end()) {
+      return Fail(ErrorCode::kInvalidArgument, "a bind rewrite cannot move a bind to port 0");
+    }
+    if (ports.size() > 1 && counter_map_fd < 0) {
+      return Fail(ErrorCode::kInvalidArgument, "several ports of a protocol need the bind counter map");
+    }
+  }
+  // Labels: kMatched (the bind asks for a port to move), kOut (leave it), then one per
+  // protocol's port choice, then the `from` ranges' and the counter's own.
+  enum Label { kMatched, kOut, kTakeTcp, kTakeUdp, kFirstFree };
+  int next_label = kFirstFree;
   constexpr auto kPort = static_cast<std::int16_t>(offsetof(bpf_sock_addr, user_port));
   constexpr auto kProto = static_cast<std::int16_t>(offsetof(bpf_sock_addr, protocol));
+  auto store_port = [&](Assembler& a, Port port) {
+    a.Emit(Insn(BPF_ST | BPF_W | BPF_MEM, 6, 0, kPort, htons(port)));
+    a.Jump(BPF_JA, 0, 0, kOut);
+  };
   Assembler a;
-  a.Emit(Insn(BPF_ALU64 | BPF_MOV | BPF_X, 6, 1, 0, 0));  // r6 = ctx
-  if (!(rewrite.tcp && rewrite.udp)) {
-    a.Emit(Insn(BPF_LDX | BPF_W | BPF_MEM, 2, 6, kProto, 0));  // r2 = ctx->protocol
-    a.Jump(BPF_JNE, 2, rewrite.tcp ? IPPROTO_TCP : IPPROTO_UDP, kOut);
-  }
-  a.Emit(Insn(BPF_LDX | BPF_W | BPF_MEM, 2, 6, kPort, 0));  // r2 = ctx->user_port (network order)
+  a.Emit(Insn(BPF_ALU64 | BPF_MOV | BPF_X, 6, 1, 0, 0));     // r6 = ctx
+  a.Emit(Insn(BPF_LDX | BPF_W | BPF_MEM, 2, 6, kPort, 0));   // r2 = ctx->user_port (network order)
   a.Emit(Insn(BPF_ALU | BPF_END | BPF_TO_BE, 2, 0, 0, 16));  // r2 = host order, 16 bits
-  a.Jump(BPF_JEQ, 2, 0, kRewrite);
-  int next = kFirstNext;
+  a.Jump(BPF_JEQ, 2, 0, kMatched);
   for (const PortRange& r : rewrite.from.ranges()) {
+    const int next = next_label++;
     a.Jump(BPF_JLT, 2, r.low, next);
-    a.Jump(BPF_JLE, 2, r.high, kRewrite);
-    a.Bind(next++);
+    a.Jump(BPF_JLE, 2, r.high, kMatched);
+    a.Bind(next);
   }
   a.Jump(BPF_JA, 0, 0, kOut);
-  a.Bind(kRewrite);
-  a.Emit(Insn(BPF_ST | BPF_W | BPF_MEM, 6, 0, kPort, htons(rewrite.to)));
+  a.Bind(kMatched);
+  a.Emit(Insn(BPF_LDX | BPF_W | BPF_MEM, 2, 6, kProto, 0));  // r2 = ctx->protocol
+  if (!rewrite.tcp.empty()) a.Jump(BPF_JEQ, 2, IPPROTO_TCP, kTakeTcp);
+  if (!rewrite.udp.empty()) a.Jump(BPF_JEQ, 2, IPPROTO_UDP, kTakeUdp);
+  a.Jump(BPF_JA, 0, 0, kOut);
+  for (const Protocol proto : {Protocol::kTcp, Protocol::kUdp}) {
+    const std::span<const Port> ports = rewrite.PortsOf(proto);
+    if (ports.empty()) continue;
+    a.Bind(proto == Protocol::kTcp ? kTakeTcp : kTakeUdp);
+    if (ports.size() == 1) {
+      store_port(a, ports[0]);
+      continue;
+    }
+    // r1 = the count of this protocol and family's moved binds so far (atomically taken).
+    a.Emit(Insn(BPF_ST | BPF_W | BPF_MEM, 10, 0, -4, CounterSlot(proto, family)));  // key on the stack
+    a.Emit(Insn(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0));
+    a.Emit(Insn(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -4));                         // r2 = &key
+    a.Emit(Insn(BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, counter_map_fd));  // r1 = map
+    a.Emit(Insn(0, 0, 0, 0, 0));
+    a.Emit(Insn(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem));
+    a.Jump(BPF_JEQ, 0, 0, kOut);  // never for an array map's key in range; the verifier wants it
+    a.Emit(Insn(BPF_ALU64 | BPF_MOV | BPF_K, 1, 0, 0, 1));
+    a.Emit(Insn(BPF_STX | BPF_W | BPF_ATOMIC, 0, 1, 0, BPF_ADD | BPF_FETCH));  // r1 = (*r0)++
+    for (std::size_t k = 0; k + 1 < ports.size(); ++k) {
+      const int next = next_label++;
+      a.Jump(BPF_JNE, 1, static_cast<std::int32_t>(k), next);
+      store_port(a, ports[k]);
+      a.Bind(next);
+    }
+    store_port(a, ports.back());  // the last port, and every bind past it
+  }
   a.Bind(kOut);
   a.Emit(Insn(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 1));  // 1: let the bind go on
   a.Emit(Insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
@@ -124,10 +173,25 @@ Result<std::vector<bpf_insn>> BuildBindProgram(const BindRewrite& rewrite) {
 }
 
 Result<BindBpf> BindBpf::Attach(int cgroup_dir_fd, const BindRewrite& rewrite) {
-  const std::vector<bpf_insn> program = BERTH_TRY(BuildBindProgram(rewrite));
   BindBpf out;
+  int counter_fd = -1;
+  if (rewrite.tcp.size() > 1 || rewrite.udp.size() > 1) {
+    bpf_attr create{};
+    create.map_type = BPF_MAP_TYPE_ARRAY;
+    create.key_size = sizeof(std::uint32_t);
+    create.value_size = sizeof(std::uint32_t);
+    create.max_entries = 4;
+    std::memcpy(create.map_name, "berth_pin_binds", sizeof "berth_pin_binds");
+    UniqueFd map(static_cast<int>(Bpf(BPF_MAP_CREATE, create)));
+    if (!map.valid()) return std::unexpected(BpfError(errno, "creating the bind counter (bpf BPF_MAP_CREATE)"));
+    counter_fd = map.get();
+    out.fds_.push_back(std::move(map));
+  }
   for (const bpf_attach_type hook : {BPF_CGROUP_INET4_BIND, BPF_CGROUP_INET6_BIND}) {
-    const char* name = hook == BPF_CGROUP_INET4_BIND ? "bind4" : "bind6";
+    const bool v4 = hook == BPF_CGROUP_INET4_BIND;
+    const char* name = v4 ? "bind4" : "bind6";
+    const std::vector<bpf_insn> program =
+        BERTH_TRY(BuildBindProgram(rewrite, v4 ? BindFamily::kInet4 : BindFamily::kInet6, counter_fd));
     std::string log(4096, '\0');
     bpf_attr load{};
     load.prog_type = BPF_PROG_TYPE_CGROUP_SOCK_ADDR;

@@ -4,9 +4,11 @@
 // it is made (libc, raw syscall, static binary, io_uring IORING_OP_BIND); implicit binds of
 // connect() and sendto() do not pass through the hook and are never touched.
 //
-// The program is built here as a struct bpf_insn[] (a dozen instructions, the port and the
+// The program is built here as a struct bpf_insn[] (a dozen instructions, the ports and the
 // protocols as immediates) and loaded with the raw bpf() syscall: no libbpf, no clang, no
-// object file to install (docs/pin.md says why). It is attached with BPF_LINK_CREATE: the link
+// object file to install (docs/pin.md says why). With several ports for a protocol it counts
+// the moved binds in a four-slot array map (TCP/UDP x IPv4/IPv6), an atomic fetch-and-add per
+// bind, and stores the port of that count. It is attached with BPF_LINK_CREATE: the link
 // lives as long as its fd, so the program is detached when berth exits, however it exits.
 // Needs CAP_BPF (or CAP_SYS_ADMIN) and CAP_NET_ADMIN. One thread per object.
 #pragma once
@@ -21,11 +23,13 @@
 
 namespace berth {
 
-enum class BindHook { kInet4, kInet6 };
-
-// The program for one hook, pure (unit-tested without a kernel). At most 64 ranges of
-// `rewrite.from` are compared; more is kInvalidArgument.
-[[nodiscard]] Result<std::vector<bpf_insn>> BuildBindProgram(const BindRewrite& rewrite);
+// The program for the hook of `family`, pure (unit-tested without a kernel). `counter_map_fd`
+// is the bind counter (an array of four u32, key CounterSlot), read only when a protocol has
+// more than one port. At most 64 ranges of `rewrite.from` and 16 ports a protocol are compared;
+// more is kInvalidArgument.
+[[nodiscard]] Result<std::vector<bpf_insn>> BuildBindProgram(const BindRewrite& rewrite,
+                                                             BindFamily family = BindFamily::kInet4,
+                                                             int counter_map_fd = -1);
 
 // True when the effective capabilities hold what Attach needs: CAP_NET_ADMIN and CAP_BPF
 // (or CAP_SYS_ADMIN). Reads /proc/self/status; false when it cannot.
@@ -40,7 +44,7 @@ class BindBpf {
   [[nodiscard]] static Result<BindBpf> Attach(int cgroup_dir_fd, const BindRewrite& rewrite);
 
  private:
-  std::vector<UniqueFd> fds_;  // programs and links
+  std::vector<UniqueFd> fds_;  // the counter map, programs and links
 };
 
 }  // namespace berth

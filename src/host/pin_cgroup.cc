@@ -113,12 +113,11 @@ std::optional<PinCgroupName> ParsePinCgroupName(std::string_view name) {
   if (rest.empty()) return out;
   if (rest.rfind(".r", 0) != 0) return std::nullopt;
   rest.remove_prefix(2);
-  unsigned port = 0;
-  const auto [q, ec2] = std::from_chars(rest.data(), rest.data() + rest.size(), port);
-  if (ec2 != std::errc() || q != rest.data() + rest.size() || port == 0 || port > 65535) {
-    return std::nullopt;
-  }
-  out.reserved = static_cast<Port>(port);
+  // PortSet's canonical text: "8080", "8080,8090", "8080-8082".
+  if (rest.empty() || rest.find_first_not_of("0123456789,-") != std::string_view::npos) return std::nullopt;
+  auto ports = PortSet::Parse(rest);
+  if (!ports || ports->empty() || ports->contains(0)) return std::nullopt;
+  out.reserved = std::move(*ports);
   return out;
 }
 
@@ -143,12 +142,12 @@ std::uint64_t OwnNetns() {
   return ::stat("/proc/self/ns/net", &st) == 0 ? static_cast<std::uint64_t>(st.st_ino) : 0;
 }
 
-Result<PinCgroup> PinCgroup::Create(std::optional<Port> reserved) {
+Result<PinCgroup> PinCgroup::Create(const PortSet& reserved) {
   const std::string parent = BERTH_TRY(OwnCgroupDir());
   PinCgroup cg;
   cg.path_ = fmt::format("{}/{}{}", parent, kPrefix, ::getpid());
   if (const std::uint64_t ns = OwnNetns(); ns != 0) cg.path_ += fmt::format(".n{}", ns);
-  if (reserved) cg.path_ += fmt::format(".r{}", *reserved);
+  if (!reserved.empty()) cg.path_ += fmt::format(".r{}", reserved.Format());
   if (::mkdir(cg.path_.c_str(), 0755) != 0) {
     Error e = ErrnoError(errno, fmt::format("cannot create the cgroup {}", cg.path_));
     if (errno == EACCES || errno == EPERM || errno == EROFS) {

@@ -1,6 +1,7 @@
-// The cgroup v2 a pinned command runs in: "berth-pin.<berth pid>" (with ".r<port>" when berth
-// added the port to ip_local_reserved_ports) under the caller's own cgroup, so that under
-// systemd it stays inside the unit's cgroup and dies with the unit. Removing it kills what is
+// The cgroup v2 a pinned command runs in: "berth-pin.<berth pid>" (with ".n<netns inode>", and
+// ".r<ports>" when berth added ports to ip_local_reserved_ports: "8080", "8080,8090") under
+// the caller's own cgroup, so that under systemd it stays inside the unit's cgroup and dies
+// with the unit. Removing it kills what is
 // left in it (cgroup.kill) and removes the directory. A berth killed with SIGKILL leaves its
 // directory behind: SweepStalePinCgroups, run by `berth pin` before it checks the port, kills and
 // removes the cgroups whose berth is gone and returns what they had reserved. One thread.
@@ -28,7 +29,8 @@ class PinCgroup {
  public:
   // Creates the cgroup under OwnCgroupDir(). Failure: kPermissionDenied (not root, or the
   // caller's cgroup is not delegated), kUnavailable without cgroup v2.
-  [[nodiscard]] static Result<PinCgroup> Create(std::optional<Port> reserved);
+  // `reserved`: the ports berth adds to ip_local_reserved_ports, recorded in the name.
+  [[nodiscard]] static Result<PinCgroup> Create(const PortSet& reserved);
   PinCgroup(PinCgroup&& o) noexcept
       : path_(std::exchange(o.path_, {})), dir_(std::move(o.dir_)), procs_(std::move(o.procs_)) {}
   PinCgroup& operator=(PinCgroup&&) = delete;
@@ -51,21 +53,21 @@ class PinCgroup {
 struct StalePin {
   std::string path;
   pid_t owner = 0;                // the berth that created it, no longer running
-  std::optional<Port> reserved;   // the port it had added to ip_local_reserved_ports
+  PortSet reserved;               // the ports it had added to ip_local_reserved_ports
   bool removed = false;           // false: still there (the error is in `problem`)
   std::string problem;
 };
-// Finds "berth-pin.PID[.nNETNS][.rPORT]" cgroups under OwnCgroupDir() whose berth is gone and
+// Finds "berth-pin.PID[.nNETNS][.rPORTS]" cgroups under OwnCgroupDir() whose berth is gone and
 // which were made in this network namespace (where their reservation is), kills what runs in
 // them and removes them. An empty result when there is nothing to do (or no cgroup v2).
 std::vector<StalePin> SweepStalePinCgroups();
 
-// Parses a pin cgroup's directory name: the owner pid and the reserved port. nullopt when it
-// is not one. Pure.
+// Parses a pin cgroup's directory name: the owner pid, its network namespace and the reserved
+// ports. nullopt when it is not one. Pure.
 struct PinCgroupName {
   pid_t owner = 0;
   std::optional<std::uint64_t> netns;  // the inode of the berth's network namespace
-  std::optional<Port> reserved;
+  PortSet reserved;  // empty: none
 };
 // The inode of this process's network namespace (/proc/self/ns/net); 0 when unknown.
 std::uint64_t OwnNetns();

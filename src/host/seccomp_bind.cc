@@ -115,12 +115,14 @@ Result<std::optional<MovedBind>> BindSupervisor::HandleOne() {
     BERTH_TRY(Continue(listener_.get(), req.id));
     return std::nullopt;
   }
-  if (addr.ss_family == AF_INET) {
-    reinterpret_cast<sockaddr_in*>(&addr)->sin_port = htons(rewrite_.to);
+  const BindFamily family = addr.ss_family == AF_INET ? BindFamily::kInet4 : BindFamily::kInet6;
+  const Port to = rewrite_.PortFor(p, moved_[static_cast<std::size_t>(CounterSlot(p, family))]++);
+  if (family == BindFamily::kInet4) {
+    reinterpret_cast<sockaddr_in*>(&addr)->sin_port = htons(to);
   } else {
-    reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port = htons(rewrite_.to);
+    reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port = htons(to);
   }
-  MovedBind moved{pid, p, asked, rewrite_.to, 0};
+  MovedBind moved{pid, p, asked, to, 0};
   if (::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), static_cast<socklen_t>(addr_len)) != 0) {
     moved.error = errno;
   }

@@ -1,7 +1,8 @@
 // The seccomp engine of `berth pin`, for a caller without privilege: the pinned command runs
 // under a seccomp filter that sends each bind(2) to a supervisor (SECCOMP_RET_USER_NOTIF).
 // The supervisor reads the address, and for a bind the BindRewrite names it duplicates the
-// target's socket (pidfd_getfd), binds the duplicate itself to the static port and answers the
+// target's socket (pidfd_getfd), binds the duplicate itself to the static port (with several,
+// the one of this bind's rank, counted as the BPF engine counts) and answers the
 // syscall with bind's result. The target's memory is never written, so there is no race
 // between the check and the bind: the kernel binds the address the supervisor built. Other
 // binds continue unchanged (SECCOMP_USER_NOTIF_FLAG_CONTINUE). io_uring binds do not pass
@@ -11,6 +12,8 @@
 
 #include <sys/types.h>
 
+#include <array>
+#include <cstddef>
 #include <optional>
 
 #include "base/error.h"
@@ -47,6 +50,7 @@ class BindSupervisor {
  private:
   UniqueFd listener_;
   BindRewrite rewrite_;
+  std::array<std::size_t, 4> moved_{};  // binds moved so far, by CounterSlot
 };
 
 }  // namespace berth

@@ -9,66 +9,102 @@
 namespace berth {
 namespace {
 
-// The immediate the program stores into user_port, if it has one store.
-std::optional<std::int32_t> StoredPort(const std::vector<bpf_insn>& prog) {
-  std::optional<std::int32_t> out;
+// The immediates the program stores into user_port, in program order.
+std::vector<std::int32_t> StoredPorts(const std::vector<bpf_insn>& prog) {
+  std::vector<std::int32_t> out;
   for (const bpf_insn& i : prog) {
-    if (i.code == (BPF_ST | BPF_W | BPF_MEM)) {
-      EXPECT_FALSE(out.has_value()) << "one store only";
+    if (i.code == (BPF_ST | BPF_W | BPF_MEM) && i.dst_reg == 6) {
       EXPECT_EQ(i.off, static_cast<std::int16_t>(offsetof(bpf_sock_addr, user_port)));
-      out = i.imm;
+      out.push_back(i.imm);
     }
   }
   return out;
 }
 
+// Every jump lands inside the program, forward (the verifier refuses loops we never write).
+void ExpectJumpsInRange(const std::vector<bpf_insn>& prog) {
+  for (std::size_t at = 0; at < prog.size(); ++at) {
+    const bpf_insn& i = prog[at];
+    if (BPF_CLASS(i.code) == BPF_JMP && BPF_OP(i.code) != BPF_EXIT && BPF_OP(i.code) != BPF_CALL) {
+      const auto target = static_cast<std::ptrdiff_t>(at) + 1 + i.off;
+      EXPECT_GT(target, static_cast<std::ptrdiff_t>(at)) << "at " << at;
+      EXPECT_LT(target, static_cast<std::ptrdiff_t>(prog.size())) << "at " << at;
+    }
+  }
+}
+
+BindRewrite Rewrite(std::vector<Port> tcp, std::vector<Port> udp, PortSet from = {}) {
+  return BindRewrite{.tcp = std::move(tcp), .udp = std::move(udp), .from = std::move(from)};
+}
+
 TEST(BindProgram, StoresTheStaticPortInNetworkOrderAndEndsWithAllow) {
-  BindRewrite rw;
-  rw.to = 18123;
-  auto prog = BuildBindProgram(rw);
+  auto prog = BuildBindProgram(Rewrite({18123}, {}));
   ASSERT_TRUE(prog.has_value()) << prog.error().message;
-  EXPECT_EQ(StoredPort(*prog), htons(18123));
+  EXPECT_EQ(StoredPorts(*prog), std::vector<std::int32_t>{htons(18123)});
   ASSERT_GE(prog->size(), 2U);
   EXPECT_EQ(prog->back().code, BPF_JMP | BPF_EXIT);
   const bpf_insn& r0 = (*prog)[prog->size() - 2];
   EXPECT_EQ(r0.code, BPF_ALU64 | BPF_MOV | BPF_K);
   EXPECT_EQ(r0.imm, 1) << "the bind always goes on";
-  // Every jump lands inside the program.
-  for (std::size_t at = 0; at < prog->size(); ++at) {
-    const bpf_insn& i = (*prog)[at];
-    if (BPF_CLASS(i.code) == BPF_JMP && BPF_OP(i.code) != BPF_EXIT) {
-      const auto target = static_cast<std::ptrdiff_t>(at) + 1 + i.off;
-      EXPECT_GT(target, static_cast<std::ptrdiff_t>(at));
-      EXPECT_LT(target, static_cast<std::ptrdiff_t>(prog->size()));
-    }
-  }
+  ExpectJumpsInRange(*prog);
+  for (const bpf_insn& i : *prog) EXPECT_NE(i.code, BPF_JMP | BPF_CALL) << "one port needs no map";
 }
 
-TEST(BindProgram, ChecksTheProtocolUnlessBoth) {
+TEST(BindProgram, ComparesOnlyThePinnedProtocols) {
   auto compares_proto = [](const BindRewrite& rw, std::int32_t proto) {
     auto prog = BuildBindProgram(rw);
     EXPECT_TRUE(prog.has_value());
     for (const bpf_insn& i : *prog) {
-      if (i.code == (BPF_JMP | BPF_JNE | BPF_K) && i.imm == proto) return true;
+      if (i.code == (BPF_JMP | BPF_JEQ | BPF_K) && i.src_reg == 0 && i.dst_reg == 2 && i.imm == proto) return true;
     }
     return false;
   };
-  BindRewrite tcp{.to = 1000, .from = {}, .tcp = true, .udp = false};
-  BindRewrite udp{.to = 1000, .from = {}, .tcp = false, .udp = true};
-  BindRewrite both{.to = 1000, .from = {}, .tcp = true, .udp = true};
-  EXPECT_TRUE(compares_proto(tcp, IPPROTO_TCP));
-  EXPECT_TRUE(compares_proto(udp, IPPROTO_UDP));
-  EXPECT_FALSE(compares_proto(both, IPPROTO_TCP));
-  EXPECT_FALSE(compares_proto(both, IPPROTO_UDP));
+  EXPECT_TRUE(compares_proto(Rewrite({1000}, {}), IPPROTO_TCP));
+  EXPECT_FALSE(compares_proto(Rewrite({1000}, {}), IPPROTO_UDP));
+  EXPECT_TRUE(compares_proto(Rewrite({}, {1000}), IPPROTO_UDP));
+  EXPECT_FALSE(compares_proto(Rewrite({}, {1000}), IPPROTO_TCP));
+  EXPECT_TRUE(compares_proto(Rewrite({1000}, {1000}), IPPROTO_TCP));
+  EXPECT_TRUE(compares_proto(Rewrite({1000}, {1000}), IPPROTO_UDP));
+}
+
+TEST(BindProgram, SeveralPortsCountBindsInTheMapSlotOfTheHooksFamily) {
+  const BindRewrite rw = Rewrite({1000, 1001, 1002}, {2000});
+  auto needs_map = BuildBindProgram(rw);
+  EXPECT_FALSE(needs_map.has_value()) << "several ports without the counter map";
+  for (const BindFamily family : {BindFamily::kInet4, BindFamily::kInet6}) {
+    auto prog = BuildBindProgram(rw, family, 7);
+    ASSERT_TRUE(prog.has_value()) << prog.error().message;
+    ExpectJumpsInRange(*prog);
+    // The TCP ports in rank order, the last once more past them, then UDP's one.
+    EXPECT_EQ(StoredPorts(*prog), (std::vector<std::int32_t>{htons(1000), htons(1001), htons(1002), htons(2000)}));
+    int map_loads = 0, fetch_adds = 0, key = -1;
+    for (std::size_t at = 0; at < prog->size(); ++at) {
+      const bpf_insn& i = (*prog)[at];
+      if (i.code == (BPF_LD | BPF_DW | BPF_IMM) && i.src_reg == BPF_PSEUDO_MAP_FD) {
+        ++map_loads;
+        EXPECT_EQ(i.imm, 7);
+      }
+      if (i.code == (BPF_STX | BPF_W | BPF_ATOMIC)) {
+        ++fetch_adds;
+        EXPECT_EQ(i.imm, BPF_ADD | BPF_FETCH);
+      }
+      if (i.code == (BPF_ST | BPF_W | BPF_MEM) && i.dst_reg == 10) key = i.imm;
+    }
+    EXPECT_EQ(map_loads, 1) << "UDP's one port needs no count";
+    EXPECT_EQ(fetch_adds, 1);
+    EXPECT_EQ(key, CounterSlot(Protocol::kTcp, family));
+  }
 }
 
 TEST(BindProgram, RefusesWhatItCannotExpress) {
-  BindRewrite zero;
-  EXPECT_FALSE(BuildBindProgram(zero).has_value());
-  BindRewrite none{.to = 1000, .from = {}, .tcp = false, .udp = false};
-  EXPECT_FALSE(BuildBindProgram(none).has_value());
-  BindRewrite many;
-  many.to = 1000;
+  EXPECT_FALSE(BuildBindProgram(Rewrite({}, {})).has_value());
+  EXPECT_FALSE(BuildBindProgram(Rewrite({0}, {})).has_value());
+  std::vector<Port> seventeen;
+  for (Port p = 1000; p < 1017; ++p) seventeen.push_back(p);
+  EXPECT_FALSE(BuildBindProgram(Rewrite(seventeen, {}), BindFamily::kInet4, 3).has_value());
+  seventeen.pop_back();
+  EXPECT_TRUE(BuildBindProgram(Rewrite(seventeen, {}), BindFamily::kInet4, 3).has_value());
+  BindRewrite many = Rewrite({1000}, {});
   for (Port p = 2000; p < 2000 + 2 * 65; p += 2) many.from.Add(p);
   EXPECT_FALSE(BuildBindProgram(many).has_value());
   many.from = PortSet{{2000, 2010}, {3000, 3000}};
@@ -76,36 +112,49 @@ TEST(BindProgram, RefusesWhatItCannotExpress) {
 }
 
 TEST(BindRewriteMatches, PortZeroAndTheListedPortsOfItsProtocols) {
-  BindRewrite rw{.to = 1000, .from = PortSet{{5000, 5010}}, .tcp = true, .udp = false};
+  const BindRewrite rw = Rewrite({1000}, {}, PortSet{{5000, 5010}});
   EXPECT_TRUE(rw.Matches(Protocol::kTcp, 0));
   EXPECT_TRUE(rw.Matches(Protocol::kTcp, 5005));
   EXPECT_FALSE(rw.Matches(Protocol::kTcp, 5011));
   EXPECT_FALSE(rw.Matches(Protocol::kUdp, 0));
 }
 
+TEST(BindRewritePortFor, TheRanksPortAndTheLastPastThem) {
+  const BindRewrite rw = Rewrite({1000, 1001}, {2000});
+  EXPECT_EQ(rw.PortFor(Protocol::kTcp, 0), 1000);
+  EXPECT_EQ(rw.PortFor(Protocol::kTcp, 1), 1001);
+  EXPECT_EQ(rw.PortFor(Protocol::kTcp, 5), 1001);
+  EXPECT_EQ(rw.PortFor(Protocol::kUdp, 0), 2000);
+  EXPECT_EQ(rw.PortFor(Protocol::kUdp, 1), 2000);
+}
+
 TEST(PinCgroupName, ParsesOwnerAndReservation) {
   auto a = ParsePinCgroupName("berth-pin.123");
   ASSERT_TRUE(a.has_value());
   EXPECT_EQ(a->owner, 123);
-  EXPECT_FALSE(a->reserved.has_value());
+  EXPECT_TRUE(a->reserved.empty());
   auto b = ParsePinCgroupName("berth-pin.45.r8080");
   ASSERT_TRUE(b.has_value());
   EXPECT_EQ(b->owner, 45);
-  EXPECT_EQ(b->reserved, Port{8080});
+  EXPECT_EQ(b->reserved, (PortSet{{8080, 8080}}));
   EXPECT_FALSE(b->netns.has_value());
   auto c = ParsePinCgroupName("berth-pin.45.n4026531840.r8080");
   ASSERT_TRUE(c.has_value());
   EXPECT_EQ(c->owner, 45);
   EXPECT_EQ(c->netns, std::uint64_t{4026531840});
-  EXPECT_EQ(c->reserved, Port{8080});
+  EXPECT_EQ(c->reserved, (PortSet{{8080, 8080}}));
   auto d = ParsePinCgroupName("berth-pin.45.n4026531840");
   ASSERT_TRUE(d.has_value());
   EXPECT_EQ(d->netns, std::uint64_t{4026531840});
-  EXPECT_FALSE(d->reserved.has_value());
+  EXPECT_TRUE(d->reserved.empty());
+  auto e = ParsePinCgroupName("berth-pin.45.n4026531840.r8080,8090-8091");
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->reserved, (PortSet{{8080, 8080}, {8090, 8091}}));
   for (const char* bad : {"berth-pin.", "berth-pin.x", "berth-pin.0", "berth-pin.12.r0",
                           "berth-pin.12.n", "berth-pin.12.n0", "berth-pin.12.nx.r80",
                           "berth-pin.12.r80.n5",
                           "berth-pin.12.r70000", "berth-pin.12.x80", "berth-pin.12.r80x",
+                          "berth-pin.12.r", "berth-pin.12.r0,80", "berth-pin.12.r80 81",
                           "other.12", "berth-pin.-3"}) {
     EXPECT_FALSE(ParsePinCgroupName(bad).has_value()) << bad;
   }

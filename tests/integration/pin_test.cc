@@ -457,6 +457,122 @@ TEST_F(PinTest, ExitStatusPassesThroughAndATakenPortStopsTheStart) {
   EXPECT_EQ(j["free"], false);
 }
 
+// The process state letter of `pid` (/proc/PID/stat), or '?' when it cannot be read.
+char ProcState(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::size_t close = stat.rfind(')');
+  return close != std::string::npos && close + 2 < stat.size() ? stat[close + 2] : '?';
+}
+
+// A server with several listeners asking for any port: --ports gives each its own registered
+// service, in the order they bind, counted per protocol and address family (a listener's IPv4
+// and IPv6 sockets share its port); a listener past the last gets the last port, taken, and
+// EADDRINUSE. Both engines; every port reserved while pinned and released after.
+constexpr const char* kListenersScript = R"(
+import json, socket
+out, keep = {}, []
+def listen(family, addr, kind=socket.SOCK_STREAM):
+    s = socket.socket(family, kind)
+    s.bind((addr, 0))
+    if kind == socket.SOCK_STREAM: s.listen()
+    keep.append(s)
+    return s.getsockname()[1]
+out["first4"] = listen(socket.AF_INET, "127.0.0.1")
+out["first6"] = listen(socket.AF_INET6, "::1")
+out["second4"] = listen(socket.AF_INET, "127.0.0.1")
+out["second6"] = listen(socket.AF_INET6, "::1")
+out["udp4"] = listen(socket.AF_INET, "127.0.0.1", socket.SOCK_DGRAM)
+c = socket.create_connection(("127.0.0.1", out["first4"])); out["connect_src"] = c.getsockname()[1]
+try:
+    out["third4"] = listen(socket.AF_INET, "127.0.0.1")
+except OSError as e:
+    out["third4"] = -e.errno
+out["reserved"] = open("/proc/sys/net/ipv4/ip_local_reserved_ports").read().strip()
+print(json.dumps(out))
+)";
+
+TEST_F(PinTest, PortsGivesEachListenerItsServiceInBindOrder) {
+  const Port web = Assign("web", "tcp");
+  const Port admin = Assign("admin", "tcp");
+  const Port dns = Assign("dns", "udp");
+  for (const char* engine : {"cgroup-bpf", "seccomp"}) {
+    SCOPED_TRACE(engine);
+    CommandResult r = test::Run(Pin("web", {"--engine", engine, "--ports", "admin,dns"},
+                                    {kPython, "-c", kListenersScript}));
+    nlohmann::json got = RunProbe(r);
+    EXPECT_EQ(got["first4"], web);
+    EXPECT_EQ(got["first6"], web) << "the first listener's IPv6 socket";
+    EXPECT_EQ(got["second4"], admin);
+    EXPECT_EQ(got["second6"], admin);
+    EXPECT_EQ(got["udp4"], dns);
+    EXPECT_EQ(got["third4"], -EADDRINUSE) << "a third TCP listener has no port of its own";
+    EXPECT_NE(got["connect_src"], web);
+    EXPECT_NE(got["connect_src"], admin);
+    auto reserved = PortSet::Parse(got["reserved"].get<std::string>());
+    ASSERT_TRUE(reserved.has_value()) << got.dump();
+    EXPECT_TRUE(reserved->contains(web) && reserved->contains(admin) && reserved->contains(dns)) << got.dump();
+    EXPECT_NE(r.err.find(fmt::format("web on {}/tcp, admin on {}/tcp, dns on {}/udp", web, admin, dns)),
+              std::string::npos) << r.err;
+    const PortSet after = Reserved();
+    EXPECT_FALSE(after.contains(web) || after.contains(admin) || after.contains(dns)) << after.Format();
+  }
+  // The plan names each service in bind order.
+  CommandResult plan = RunBerth({"pin", "web", "--ports", "admin", "--ports", "dns", "--db", db_, "--json"});
+  EXPECT_EQ(plan.exit_code, 0) << plan.err;
+  auto j = nlohmann::json::parse(plan.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << plan.out;
+  ASSERT_TRUE(j["services"].is_array()) << plan.out;
+  ASSERT_EQ(j["services"].size(), 3U) << plan.out;
+  EXPECT_EQ(j["services"][0]["service"], "web");
+  EXPECT_EQ(j["services"][1]["port"], admin);
+  EXPECT_EQ(j["services"][2]["proto"], "udp");
+  plan = RunBerth({"pin", "web", "--ports", "admin,dns", "--db", db_});
+  EXPECT_NE(plan.out.find("tcp listeners, in the order they bind: web, then admin; any further one: admin's"),
+            std::string::npos) << plan.out;
+  EXPECT_NE(plan.out.find("udp listeners, in the order they bind: dns;"), std::string::npos) << plan.out;
+  // What cannot be pinned is refused before anything runs.
+  const std::string marker = dir_ + "/started";
+  for (const auto& [extra, says] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--ports", "admin", "--engine", "preload"}, "preload engine pins one service"},
+           {{"--ports", "admin,web"}, "'web' is named twice"},
+           {{"--ports", "nope"}, "berth assign nope"}}) {
+    CommandResult refused = test::Run(Pin("web", extra, {"touch", marker}));
+    EXPECT_EQ(refused.exit_code, 2) << refused.err;
+    EXPECT_NE(refused.err.find(says), std::string::npos) << refused.err;
+    EXPECT_FALSE(std::filesystem::exists(marker));
+  }
+  // --assign registers every name not yet registered.
+  CommandResult assigned = test::Run(Pin("api", {"--assign", "--ports", "api-admin"}, {"true"}));
+  EXPECT_EQ(assigned.exit_code, 0) << assigned.err;
+  EXPECT_EQ(RunBerth({"show", "api-admin", "--db", db_}).exit_code, 0);
+}
+
+// Killed with several ports reserved: the cgroup's name records them all, and the next pin
+// removes every one.
+TEST_F(PinTest, KillNineWithSeveralPortsReservedLeavesThemAllToTheNextPin) {
+  const Port web = Assign("web", "tcp");
+  const Port admin = Assign("admin", "tcp");
+  pid_t killed = 0;
+  {
+    std::vector<std::string> argv = Pin("web", {"--engine", "cgroup-bpf", "--ports", "admin"}, {"true"});
+    argv.insert(argv.begin(), {"env", "BERTH_PIN_STOP_AT=reserved"});
+    Proc berth(argv);
+    ASSERT_TRUE(WaitFor([&] { return ProcState(berth.pid()) == 'T' || !berth.Running(); }));
+    ASSERT_EQ(ProcState(berth.pid()), 'T') << "berth did not stop after reserving";
+    killed = berth.pid();
+    ASSERT_EQ(::kill(killed, SIGKILL), 0);
+    EXPECT_EQ(berth.Reap(), 128 + SIGKILL);
+  }
+  EXPECT_TRUE(HasPinCgroupOf(killed));
+  EXPECT_TRUE(Reserved().contains(web) && Reserved().contains(admin)) << Reserved().Format();
+  CommandResult r = test::Run(Pin("web", {}, {"true"}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("which was killed"), std::string::npos) << r.err;
+  EXPECT_FALSE(HasPinCgroupOf(killed));
+  EXPECT_FALSE(Reserved().contains(web) || Reserved().contains(admin)) << Reserved().Format();
+}
+
 TEST_F(PinTest, KillNineOfBerthLeavesACgroupTheNextPinRemoves) {
   const Port port = Assign("web", "tcp");
   pid_t killed = 0;
@@ -515,14 +631,6 @@ TEST_F(PinTest, KillNineOfBerthLeavesACgroupTheNextPinRemoves) {
   EXPECT_TRUE(WaitFor([&] { return !Listening(port); }));
   EXPECT_FALSE(HasPinCgroupOf(killed));
   EXPECT_TRUE(Reserved().contains(port)) << "docs/pin.md says the seccomp engine leaves it";
-}
-
-// The process state letter of `pid` (/proc/PID/stat), or '?' when it cannot be read.
-char ProcState(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const std::size_t close = stat.rfind(')');
-  return close != std::string::npos && close + 2 < stat.size() ? stat[close + 2] : '?';
 }
 
 // Kill -9 of berth between the steps of its setup, each stage in turn (BERTH_PIN_STOP_AT
