@@ -1,6 +1,10 @@
 // berth pin: run a server that binds "any port" on its registered static port
 // (src/app/pin.h, docs/pin.md).
+#include <signal.h>
+
 #include <algorithm>
+#include <csignal>
+#include <cstdio>
 #include <memory>
 
 #include <fmt/core.h>
@@ -39,6 +43,28 @@ std::string ShowCommand(const std::vector<std::string>& argv) {
     out += plain ? a : "'" + a + "'";
   }
   return out;
+}
+
+// The command was killed by `sig`: when that signal's default action ends a process quietly,
+// berth ends by it too, once everything is cleaned up, so that what started berth sees what
+// it would have seen without it: systemd a clean stop (code=killed, signal=TERM, not a failed
+// unit with status 143), a shell $? = 128+N. For a signal that dumps core, berth returns and
+// exits 128+N: a core of berth would mislead.
+void EndLikeTheCommand(int sig) {
+  switch (sig) {
+    case SIGHUP: case SIGINT: case SIGKILL: case SIGPIPE: case SIGALRM: case SIGTERM:
+    case SIGUSR1: case SIGUSR2:
+      break;
+    default:
+      return;
+  }
+  std::fflush(nullptr);
+  std::signal(sig, SIG_DFL);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, sig);
+  ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
+  std::raise(sig);
 }
 
 PinView ToView(const app::PinPlan& plan) {
@@ -171,6 +197,7 @@ int RunPin(const PinFlags& f) {
   };
   auto outcome = app::RunPinned(*plan, f.command, events);
   if (!outcome) return PrintError(outcome.error());
+  if (outcome->end.signal) EndLikeTheCommand(*outcome->end.signal);
   return outcome->end.status();
 }
 
@@ -211,11 +238,15 @@ void AddPinCommand(CLI::App& app, int& exit_code) {
                 "knows (nfs.conf for nfs.statd, nfs.mountd, nfs.lockd)");
   AddStoreOptions(cmd, f->store);
   cmd->footer(
-      "Exit status: with a command, the command's (128+N when killed by signal N), 2 when berth "
-      "could not start it; without, 0 the port is free, 1 it is in use, 2 error.\n"
+      "Exit status: with a command, the command's; when a signal N killed it, berth ends by the "
+      "same signal (a shell shows 128+N; systemd a clean stop), or exits 128+N for a signal "
+      "that dumps core; 2 when berth could not start it. Without a command: 0 the port is free, "
+      "1 it is in use, 2 error.\n"
       "Signals INT, TERM, HUP, QUIT, USR1, USR2 and WINCH are passed to the command. The cgroup, "
       "the BPF programs and the reservation berth added are removed when the command ends.\n"
       "Example: sudo berth pin --assign web -- python3 -m http.server 0\n"
+      "Under systemd: ExecStart=berth pin NAME -- /usr/sbin/daemon --foreground, with "
+      "Delegate=yes (berth makes a cgroup inside the unit's).\n"
       "A server that supports socket activation or a port option needs no pin: see "
       "--print-unit. docs/pin.md: the engines, what each catches and misses.");
   cmd->callback([f, &exit_code] { exit_code = RunPin(*f); });
