@@ -70,20 +70,26 @@ void SweepKilledPins(const PinEvents& events) {
 namespace {
 
 // Starts the command as `spec` says and waits for it; `supervisor` answers its binds.
-Result<ChildEnd> StartAndWait(const ChildSpec& spec, const PinPlan& plan, const PinEvents& events) {
+Result<ChildEnd> StartAndWait(const ChildSpec& spec, const PinPlan& plan, const PinEvents& events,
+                              const WaitWatch& watch = {}) {
   PinnedChild child = BERTH_TRY(PinnedChild::Start(spec));
   std::optional<BindSupervisor> supervisor;
   if (spec.seccomp_notify) supervisor.emplace(child.TakeListener(), plan.rewrite);
   if (events.started) events.started(child.pid());
-  return child.Wait(supervisor ? &*supervisor : nullptr, events.moved);
+  return child.Wait(supervisor ? &*supervisor : nullptr, events.moved, watch);
 }
 
 // cgroup-bpf: the programs live as long as this call (their links close with it).
 Result<ChildEnd> RunInCgroup(const PinCgroup& cgroup, const PinPlan& plan,
                              const std::vector<std::string>& argv, const PinEvents& events) {
-  const BindBpf bpf = BERTH_TRY(BindBpf::Attach(cgroup.dir_fd(), plan.rewrite));
+  BindBpf bpf = BERTH_TRY(BindBpf::Attach(cgroup.dir_fd(), plan.rewrite));
   StopHereIfAsked("attached");
-  return StartAndWait({argv, cgroup.procs_fd(), false, {}}, plan, events);
+  const WaitWatch overflows{bpf.overflow_fd(), [&] {
+                              for (const BindOverflow& o : bpf.TakeOverflows()) {
+                                if (events.overflow) events.overflow(o);
+                              }
+                            }};
+  return StartAndWait({argv, cgroup.procs_fd(), false, {}}, plan, events, overflows);
 }
 
 // preload: the shim in LD_PRELOAD (before any the caller set), the port in its variables.

@@ -65,6 +65,7 @@ struct PinEvents {
   std::function<void(std::string_view warning)> warning;
   std::function<void(pid_t pid)> started;         // the command runs, pinned
   std::function<void(const MovedBind&)> moved;    // the seccomp engine moved a bind
+  std::function<void(const BindOverflow&)> overflow;  // cgroup-bpf: a bind past the last port
 };
 
 struct PinOutcome {

@@ -3,9 +3,11 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <array>
 #include <csignal>
 #include <cstdio>
 #include <memory>
+#include <utility>
 
 #include <fmt/core.h>
 
@@ -183,17 +185,33 @@ int RunPin(const PinFlags& f) {
                  pid, TerminalSafe(view.command));
     }
   };
-  events.moved = [&plan](const MovedBind& m) {
+  // Why a listener's bind failed or will fail: it asked for any port past the pinned ones.
+  auto past_the_last = [&plan](Protocol proto) {
+    const std::size_t ports = plan->rewrite.PortsOf(proto).size();
+    return ports == 1 ? fmt::format("A second listener of {} asking for any port cannot have the one "
+                                    "static port too: name a service for each with --ports",
+                                    ProtocolName(proto))
+                      : fmt::format("Listeners of {} past the {} pinned ports (--ports) get the last one",
+                                    ProtocolName(proto), ports);
+  };
+  events.moved = [past_the_last](const MovedBind& m) {
     if (m.error == 0) return;
-    const std::size_t ports = plan->rewrite.PortsOf(m.proto).size();
-    const std::string why =
-        ports == 1 ? fmt::format("A second listener of {} asking for any port cannot have the one "
-                                 "static port too: name a service for each with --ports", ProtocolName(m.proto))
-                   : fmt::format("Listeners of {} past the {} pinned ports (--ports) get the last one",
-                                 ProtocolName(m.proto), ports);
     PrintWarning(fmt::format("pid {}: its bind of {} port {}, moved to {}, failed ({}); the command "
                              "got that error. {}", m.pid, ProtocolName(m.proto), m.asked, m.bound,
-                             ErrnoError(m.error, "bind").message, why));
+                             ErrnoError(m.error, "bind").message, past_the_last(m.proto)));
+  };
+  // Once per protocol and family: a server that closes its listener and binds it again (a
+  // reload) passes here at every bind, and the first warning says all there is to say.
+  events.overflow = [past_the_last, told = std::array<bool, 4>{}](const BindOverflow& o) mutable {
+    bool& once = told[static_cast<std::size_t>(CounterSlot(o.proto, o.family))];
+    if (std::exchange(once, true)) return;
+    PrintWarning(fmt::format("the command's {} bind #{} to any port ({}) was given port {} as well, "
+                             "which an earlier bind holds unless it closed it: this one fails with "
+                             "EADDRINUSE unless both sockets set SO_REUSEPORT (further such binds "
+                             "are not told). {}",
+                             ProtocolName(o.proto), o.rank + 1,
+                             o.family == BindFamily::kInet4 ? "IPv4" : "IPv6", o.port,
+                             past_the_last(o.proto)));
   };
   auto outcome = app::RunPinned(*plan, f.command, events);
   if (!outcome) return PrintError(outcome.error());

@@ -1,6 +1,7 @@
 #include "host/bind_bpf.h"
 
 #include <netinet/in.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <cstring>
 #include <span>
 #include <string>
+#include <utility>
 
 #include <fmt/core.h>
 
@@ -92,13 +94,16 @@ bool HasBpfPrivilege() {
 }
 
 Result<std::vector<bpf_insn>> BuildBindProgram(const BindRewrite& rewrite, BindFamily family,
-                                               int counter_map_fd) {
+                                               BindMaps maps) {
   if (rewrite.from.ranges().size() > kMaxRanges) {
     return Fail(ErrorCode::kInvalidArgument,
                 fmt::format("{} port ranges to move: at most {}", rewrite.from.ranges().size(), kMaxRanges));
   }
   if (rewrite.tcp.empty() && rewrite.udp.empty()) {
     return Fail(ErrorCode::kInvalidArgument, "a bind rewrite needs a port and a protocol");
+  }
+  if (maps.overflow >= 0 && maps.counter < 0) {
+    return Fail(ErrorCode::kInvalidArgument, "telling of binds past the last port needs the bind counter map");
   }
   for (const Protocol proto : {Protocol::kTcp, Protocol::kUdp}) {
     const std::span<const Port> ports = rewrite.PortsOf(proto);
@@ -109,7 +114,7 @@ Result<std::vector<bpf_insn>> BuildBindProgram(const BindRewrite& rewrite, BindF
     if (std::ranges::find(ports, Port{0}) != ports.end()) {
       return Fail(ErrorCode::kInvalidArgument, "a bind rewrite cannot move a bind to port 0");
     }
-    if (ports.size() > 1 && counter_map_fd < 0) {
+    if (ports.size() > 1 && maps.counter < 0) {
       return Fail(ErrorCode::kInvalidArgument, "several ports of a protocol need the bind counter map");
     }
   }
@@ -119,11 +124,12 @@ Result<std::vector<bpf_insn>> BuildBindProgram(const BindRewrite& rewrite, BindF
   int next_label = kFirstFree;
   constexpr auto kPort = static_cast<std::int16_t>(offsetof(bpf_sock_addr, user_port));
   constexpr auto kProto = static_cast<std::int16_t>(offsetof(bpf_sock_addr, protocol));
-  auto store_port = [&](Assembler& a, Port port) {
-    a.Emit(Insn(BPF_ST | BPF_W | BPF_MEM, 6, 0, kPort, htons(port)));
-    a.Jump(BPF_JA, 0, 0, kOut);
-  };
   Assembler a;
+  auto store_port = [&](Port port) { a.Emit(Insn(BPF_ST | BPF_W | BPF_MEM, 6, 0, kPort, htons(port))); };
+  auto load_map = [&](int reg, int fd) {
+    a.Emit(Insn(BPF_LD | BPF_DW | BPF_IMM, reg, BPF_PSEUDO_MAP_FD, 0, fd));
+    a.Emit(Insn(0, 0, 0, 0, 0));
+  };
   a.Emit(Insn(BPF_ALU64 | BPF_MOV | BPF_X, 6, 1, 0, 0));     // r6 = ctx
   a.Emit(Insn(BPF_LDX | BPF_W | BPF_MEM, 2, 6, kPort, 0));   // r2 = ctx->user_port (network order)
   a.Emit(Insn(BPF_ALU | BPF_END | BPF_TO_BE, 2, 0, 0, 16));  // r2 = host order, 16 bits
@@ -144,27 +150,45 @@ Result<std::vector<bpf_insn>> BuildBindProgram(const BindRewrite& rewrite, BindF
     const std::span<const Port> ports = rewrite.PortsOf(proto);
     if (ports.empty()) continue;
     a.Bind(proto == Protocol::kTcp ? kTakeTcp : kTakeUdp);
-    if (ports.size() == 1) {
-      store_port(a, ports[0]);
+    if (maps.counter < 0) {  // one port, nothing counted
+      store_port(ports[0]);
+      a.Jump(BPF_JA, 0, 0, kOut);
       continue;
     }
-    // r1 = the count of this protocol and family's moved binds so far (atomically taken).
-    a.Emit(Insn(BPF_ST | BPF_W | BPF_MEM, 10, 0, -4, CounterSlot(proto, family)));  // key on the stack
+    const int slot = CounterSlot(proto, family);
+    const int last = next_label++;
+    // r7 = this bind's rank among the protocol and family's moved binds (atomically taken).
+    a.Emit(Insn(BPF_ALU64 | BPF_MOV | BPF_K, 7, 0, 0, 0));     // (rank 0 if the lookup fails)
+    a.Emit(Insn(BPF_ST | BPF_W | BPF_MEM, 10, 0, -4, slot));  // the key, on the stack
     a.Emit(Insn(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0));
-    a.Emit(Insn(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -4));                         // r2 = &key
-    a.Emit(Insn(BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, counter_map_fd));  // r1 = map
-    a.Emit(Insn(0, 0, 0, 0, 0));
+    a.Emit(Insn(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -4));   // r2 = &key
+    load_map(1, maps.counter);
     a.Emit(Insn(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem));
-    a.Jump(BPF_JEQ, 0, 0, kOut);  // never for an array map's key in range; the verifier wants it
-    a.Emit(Insn(BPF_ALU64 | BPF_MOV | BPF_K, 1, 0, 0, 1));
-    a.Emit(Insn(BPF_STX | BPF_W | BPF_ATOMIC, 0, 1, 0, BPF_ADD | BPF_FETCH));  // r1 = (*r0)++
+    a.Jump(BPF_JEQ, 0, 0, last);  // never for an array map's key in range; the verifier wants it
+    a.Emit(Insn(BPF_ALU64 | BPF_MOV | BPF_K, 7, 0, 0, 1));
+    a.Emit(Insn(BPF_STX | BPF_W | BPF_ATOMIC, 0, 7, 0, BPF_ADD | BPF_FETCH));  // r7 = (*r0)++
     for (std::size_t k = 0; k + 1 < ports.size(); ++k) {
       const int next = next_label++;
-      a.Jump(BPF_JNE, 1, static_cast<std::int32_t>(k), next);
-      store_port(a, ports[k]);
+      a.Jump(BPF_JNE, 7, static_cast<std::int32_t>(k), next);
+      store_port(ports[k]);
+      a.Jump(BPF_JA, 0, 0, kOut);
       a.Bind(next);
     }
-    store_port(a, ports.back());  // the last port, and every bind past it
+    a.Bind(last);
+    store_port(ports.back());  // the last port, and every bind past it
+    if (maps.overflow >= 0) {
+      // Past the last port: tell berth {slot, rank} through the ring buffer.
+      a.Jump(BPF_JLE, 7, static_cast<std::int32_t>(ports.size() - 1), kOut);
+      a.Emit(Insn(BPF_ST | BPF_W | BPF_MEM, 10, 0, -16, slot));
+      a.Emit(Insn(BPF_STX | BPF_W | BPF_MEM, 10, 7, -12, 0));
+      load_map(1, maps.overflow);
+      a.Emit(Insn(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0));
+      a.Emit(Insn(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -16));  // r2 = &event
+      a.Emit(Insn(BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, 8));    // its size
+      a.Emit(Insn(BPF_ALU64 | BPF_MOV | BPF_K, 4, 0, 0, 0));    // flags
+      a.Emit(Insn(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_ringbuf_output));
+    }
+    a.Jump(BPF_JA, 0, 0, kOut);
   }
   a.Bind(kOut);
   a.Emit(Insn(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 1));  // 1: let the bind go on
@@ -172,26 +196,49 @@ Result<std::vector<bpf_insn>> BuildBindProgram(const BindRewrite& rewrite, BindF
   return a.Finish();
 }
 
+namespace {
+
+constexpr std::uint32_t kOverflowBytes = 4096;  // the ring: 512 events of 8 bytes, a page
+
+long PageSize() { return ::sysconf(_SC_PAGESIZE); }
+
+Result<UniqueFd> CreateMap(bpf_map_type type, std::uint32_t key, std::uint32_t value,
+                           std::uint32_t entries, std::string_view name, std::string_view what) {
+  bpf_attr create{};
+  create.map_type = type;
+  create.key_size = key;
+  create.value_size = value;
+  create.max_entries = entries;
+  std::memcpy(create.map_name, name.data(), std::min(name.size(), sizeof create.map_name - 1));
+  UniqueFd map(static_cast<int>(Bpf(BPF_MAP_CREATE, create)));
+  if (!map.valid()) return std::unexpected(BpfError(errno, fmt::format("creating {} (bpf BPF_MAP_CREATE)", what)));
+  return map;
+}
+
+}  // namespace
+
 Result<BindBpf> BindBpf::Attach(int cgroup_dir_fd, const BindRewrite& rewrite) {
   BindBpf out;
-  int counter_fd = -1;
-  if (rewrite.tcp.size() > 1 || rewrite.udp.size() > 1) {
-    bpf_attr create{};
-    create.map_type = BPF_MAP_TYPE_ARRAY;
-    create.key_size = sizeof(std::uint32_t);
-    create.value_size = sizeof(std::uint32_t);
-    create.max_entries = 4;
-    std::memcpy(create.map_name, "berth_pin_binds", sizeof "berth_pin_binds");
-    UniqueFd map(static_cast<int>(Bpf(BPF_MAP_CREATE, create)));
-    if (!map.valid()) return std::unexpected(BpfError(errno, "creating the bind counter (bpf BPF_MAP_CREATE)"));
-    counter_fd = map.get();
-    out.fds_.push_back(std::move(map));
-  }
+  out.rewrite_ = rewrite;
+  out.counter_ = BERTH_TRY(CreateMap(BPF_MAP_TYPE_ARRAY, sizeof(std::uint32_t), sizeof(std::uint32_t), 4,
+                                     "berth_pin_binds", "the bind counter"));
+  out.overflow_ = BERTH_TRY(CreateMap(BPF_MAP_TYPE_RINGBUF, 0, 0, kOverflowBytes, "berth_pin_over",
+                                      "the ring buffer for binds past the last port"));
+  const long page = PageSize();
+  void* consumer = ::mmap(nullptr, static_cast<std::size_t>(page), PROT_READ | PROT_WRITE, MAP_SHARED,
+                          out.overflow_.get(), 0);
+  if (consumer == MAP_FAILED) return std::unexpected(ErrnoError(errno, "mapping the ring buffer's consumer page"));
+  out.consumer_ = consumer;
+  void* producer = ::mmap(nullptr, static_cast<std::size_t>(page) + 2 * kOverflowBytes, PROT_READ, MAP_SHARED,
+                          out.overflow_.get(), page);
+  if (producer == MAP_FAILED) return std::unexpected(ErrnoError(errno, "mapping the ring buffer's data"));
+  out.producer_ = producer;
+  const BindMaps maps{out.counter_.get(), out.overflow_.get()};
   for (const bpf_attach_type hook : {BPF_CGROUP_INET4_BIND, BPF_CGROUP_INET6_BIND}) {
     const bool v4 = hook == BPF_CGROUP_INET4_BIND;
     const char* name = v4 ? "bind4" : "bind6";
     const std::vector<bpf_insn> program =
-        BERTH_TRY(BuildBindProgram(rewrite, v4 ? BindFamily::kInet4 : BindFamily::kInet6, counter_fd));
+        BERTH_TRY(BuildBindProgram(rewrite, v4 ? BindFamily::kInet4 : BindFamily::kInet6, maps));
     std::string log(4096, '\0');
     bpf_attr load{};
     load.prog_type = BPF_PROG_TYPE_CGROUP_SOCK_ADDR;
@@ -219,8 +266,51 @@ Result<BindBpf> BindBpf::Attach(int cgroup_dir_fd, const BindRewrite& rewrite) {
       return std::unexpected(BpfError(errno, fmt::format("linking the {} program to the cgroup "
                                                          "(bpf BPF_LINK_CREATE)", name)));
     }
-    out.fds_.push_back(std::move(prog));
-    out.fds_.push_back(std::move(link_fd));
+    out.links_.push_back(std::move(prog));
+    out.links_.push_back(std::move(link_fd));
+  }
+  return out;
+}
+
+BindBpf::BindBpf(BindBpf&& o) noexcept
+    : rewrite_(std::move(o.rewrite_)), counter_(std::move(o.counter_)), overflow_(std::move(o.overflow_)),
+      links_(std::move(o.links_)), consumer_(std::exchange(o.consumer_, nullptr)),
+      producer_(std::exchange(o.producer_, nullptr)) {}
+
+BindBpf::~BindBpf() {
+  const auto page = static_cast<std::size_t>(PageSize());
+  if (consumer_ != nullptr) ::munmap(consumer_, page);
+  if (producer_ != nullptr) ::munmap(producer_, page + 2 * kOverflowBytes);
+}
+
+std::vector<BindOverflow> BindBpf::TakeOverflows() {
+  std::vector<BindOverflow> out;
+  if (consumer_ == nullptr || producer_ == nullptr) return out;
+  const auto page = static_cast<std::size_t>(PageSize());
+  auto* consumer_pos = static_cast<unsigned long*>(consumer_);
+  const auto* producer_pos = static_cast<const unsigned long*>(producer_);
+  const auto* data = static_cast<const unsigned char*>(producer_) + page;
+  unsigned long cons = __atomic_load_n(consumer_pos, __ATOMIC_ACQUIRE);
+  const unsigned long prod = __atomic_load_n(producer_pos, __ATOMIC_ACQUIRE);
+  while (cons < prod) {
+    const auto* header = reinterpret_cast<const std::uint32_t*>(data + (cons & (kOverflowBytes - 1)));
+    std::uint32_t len = __atomic_load_n(header, __ATOMIC_ACQUIRE);
+    if (len & BPF_RINGBUF_BUSY_BIT) break;  // still being written
+    const bool discarded = (len & BPF_RINGBUF_DISCARD_BIT) != 0;
+    len &= ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
+    if (!discarded && len == 8) {
+      std::uint32_t event[2];
+      std::memcpy(event, reinterpret_cast<const unsigned char*>(header) + BPF_RINGBUF_HDR_SZ, sizeof event);
+      BindOverflow o;
+      o.proto = event[0] >= 2 ? Protocol::kUdp : Protocol::kTcp;
+      o.family = event[0] % 2 == 0 ? BindFamily::kInet4 : BindFamily::kInet6;
+      o.rank = event[1];
+      const std::span<const Port> ports = rewrite_.PortsOf(o.proto);
+      o.port = ports.empty() ? 0 : ports.back();
+      if (event[0] < 4) out.push_back(o);
+    }
+    cons += (len + BPF_RINGBUF_HDR_SZ + 7) & ~7UL;
+    __atomic_store_n(consumer_pos, cons, __ATOMIC_RELEASE);
   }
   return out;
 }

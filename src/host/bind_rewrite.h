@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <vector>
 
@@ -42,6 +43,15 @@ struct BindRewrite {
     const std::span<const Port> ports = PortsOf(proto);
     return ports[nth < ports.size() ? nth : ports.size() - 1];
   }
+};
+
+// A bind past the last port of its protocol (with one service pinned: a second listener). The
+// cgroup engine's program tells it (as its counter slot and the bind's rank, 8 bytes).
+struct BindOverflow {
+  Protocol proto = Protocol::kTcp;
+  BindFamily family = BindFamily::kInet4;
+  std::uint32_t rank = 0;  // from 0: 1 for the second bind when one port is pinned
+  Port port = 0;           // the port it was given: the protocol's last
 };
 
 }  // namespace berth

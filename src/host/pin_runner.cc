@@ -217,11 +217,13 @@ PinnedChild::~PinnedChild() {
 }
 
 Result<ChildEnd> PinnedChild::Wait(BindSupervisor* supervisor,
-                                   const std::function<void(const MovedBind&)>& on_bind) {
+                                   const std::function<void(const MovedBind&)>& on_bind,
+                                   const WaitWatch& watch) {
   for (;;) {
-    pollfd fds[3] = {{pidfd_.get(), POLLIN, 0}, {signals_.get(), POLLIN, 0},
-                     {supervisor ? supervisor->fd() : -1, POLLIN, 0}};
-    if (::poll(fds, 3, -1) < 0) {
+    pollfd fds[4] = {{pidfd_.get(), POLLIN, 0}, {signals_.get(), POLLIN, 0},
+                     {supervisor ? supervisor->fd() : -1, POLLIN, 0},
+                     {watch.on_ready ? watch.fd : -1, POLLIN, 0}};
+    if (::poll(fds, 4, -1) < 0) {
       if (errno == EINTR) continue;
       return std::unexpected(ErrnoError(errno, "poll"));
     }
@@ -236,6 +238,7 @@ Result<ChildEnd> PinnedChild::Wait(BindSupervisor* supervisor,
       if (!moved) return std::unexpected(moved.error());
       if (*moved && on_bind) on_bind(**moved);
     }
+    if (fds[3].revents & POLLIN) watch.on_ready();
     if (fds[0].revents & POLLIN) {
       siginfo_t info{};
       if (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED) != 0) {
@@ -243,6 +246,7 @@ Result<ChildEnd> PinnedChild::Wait(BindSupervisor* supervisor,
         return std::unexpected(ErrnoError(errno, "waitid"));
       }
       pid_ = -1;
+      if (watch.on_ready) watch.on_ready();
       ChildEnd end;
       if (info.si_code == CLD_EXITED) {
         end.exit_code = info.si_status;

@@ -29,6 +29,13 @@ struct ChildSpec {
 // binary, else in ../lib/berth from it. Failure: kNotFound naming where it looked.
 [[nodiscard]] Result<std::string> FindPreloadShim();
 
+// One more fd PinnedChild::Wait watches: `on_ready` runs when it is readable, and once more
+// after the child ended (what it told just before it ended is not lost).
+struct WaitWatch {
+  int fd = -1;
+  std::function<void()> on_ready;
+};
+
 // How the child ended: an exit status, or the signal that killed it.
 struct ChildEnd {
   int exit_code = 0;
@@ -53,10 +60,11 @@ class PinnedChild {
   UniqueFd TakeListener() { return std::move(listener_); }
 
   // Waits for the child, forwarding signals to it and calling `supervisor->HandleOne` when a
-  // bind is pending; `on_bind` hears each moved bind. Failure: the errno Error of the wait, or
-  // the supervisor's (the child is then killed).
+  // bind is pending; `on_bind` hears each moved bind; `watch` as WaitWatch says. Failure: the
+  // errno Error of the wait, or the supervisor's (the child is then killed).
   [[nodiscard]] Result<ChildEnd> Wait(BindSupervisor* supervisor,
-                                      const std::function<void(const MovedBind&)>& on_bind);
+                                      const std::function<void(const MovedBind&)>& on_bind,
+                                      const WaitWatch& watch = {});
 
  private:
   PinnedChild() = default;

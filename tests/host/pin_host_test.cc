@@ -72,12 +72,13 @@ TEST(BindProgram, SeveralPortsCountBindsInTheMapSlotOfTheHooksFamily) {
   auto needs_map = BuildBindProgram(rw);
   EXPECT_FALSE(needs_map.has_value()) << "several ports without the counter map";
   for (const BindFamily family : {BindFamily::kInet4, BindFamily::kInet6}) {
-    auto prog = BuildBindProgram(rw, family, 7);
+    auto prog = BuildBindProgram(rw, family, BindMaps{.counter = 7});
     ASSERT_TRUE(prog.has_value()) << prog.error().message;
     ExpectJumpsInRange(*prog);
     // The TCP ports in rank order, the last once more past them, then UDP's one.
     EXPECT_EQ(StoredPorts(*prog), (std::vector<std::int32_t>{htons(1000), htons(1001), htons(1002), htons(2000)}));
-    int map_loads = 0, fetch_adds = 0, key = -1;
+    int map_loads = 0, fetch_adds = 0;
+    std::vector<std::int32_t> keys;
     for (std::size_t at = 0; at < prog->size(); ++at) {
       const bpf_insn& i = (*prog)[at];
       if (i.code == (BPF_LD | BPF_DW | BPF_IMM) && i.src_reg == BPF_PSEUDO_MAP_FD) {
@@ -88,12 +89,34 @@ TEST(BindProgram, SeveralPortsCountBindsInTheMapSlotOfTheHooksFamily) {
         ++fetch_adds;
         EXPECT_EQ(i.imm, BPF_ADD | BPF_FETCH);
       }
-      if (i.code == (BPF_ST | BPF_W | BPF_MEM) && i.dst_reg == 10) key = i.imm;
+      if (i.code == (BPF_ST | BPF_W | BPF_MEM) && i.dst_reg == 10 && i.off == -4) keys.push_back(i.imm);
     }
-    EXPECT_EQ(map_loads, 1) << "UDP's one port needs no count";
-    EXPECT_EQ(fetch_adds, 1);
-    EXPECT_EQ(key, CounterSlot(Protocol::kTcp, family));
+    EXPECT_EQ(map_loads, 2) << "each protocol counts its binds";
+    EXPECT_EQ(fetch_adds, 2);
+    EXPECT_EQ(keys, (std::vector<std::int32_t>{CounterSlot(Protocol::kTcp, family),
+                                               CounterSlot(Protocol::kUdp, family)}));
   }
+}
+
+TEST(BindProgram, TellsOfBindsPastTheLastPortThroughTheRingBuffer) {
+  const BindRewrite rw = Rewrite({1000}, {2000, 2001});
+  EXPECT_FALSE(BuildBindProgram(rw, BindFamily::kInet6, BindMaps{.overflow = 9}).has_value())
+      << "the ring buffer needs the counter";
+  auto prog = BuildBindProgram(rw, BindFamily::kInet6, BindMaps{.counter = 7, .overflow = 9});
+  ASSERT_TRUE(prog.has_value()) << prog.error().message;
+  ExpectJumpsInRange(*prog);
+  EXPECT_EQ(StoredPorts(*prog), (std::vector<std::int32_t>{htons(1000), htons(2000), htons(2001)}));
+  int ring_loads = 0, outputs = 0;
+  std::vector<std::int32_t> slots;
+  for (const bpf_insn& i : *prog) {
+    if (i.code == (BPF_LD | BPF_DW | BPF_IMM) && i.src_reg == BPF_PSEUDO_MAP_FD && i.imm == 9) ++ring_loads;
+    if (i.code == (BPF_JMP | BPF_CALL) && i.imm == BPF_FUNC_ringbuf_output) ++outputs;
+    if (i.code == (BPF_ST | BPF_W | BPF_MEM) && i.dst_reg == 10 && i.off == -16) slots.push_back(i.imm);
+  }
+  EXPECT_EQ(ring_loads, 2) << "one event per protocol";
+  EXPECT_EQ(outputs, 2);
+  EXPECT_EQ(slots, (std::vector<std::int32_t>{CounterSlot(Protocol::kTcp, BindFamily::kInet6),
+                                              CounterSlot(Protocol::kUdp, BindFamily::kInet6)}));
 }
 
 TEST(BindProgram, RefusesWhatItCannotExpress) {
@@ -101,9 +124,9 @@ TEST(BindProgram, RefusesWhatItCannotExpress) {
   EXPECT_FALSE(BuildBindProgram(Rewrite({0}, {})).has_value());
   std::vector<Port> seventeen;
   for (Port p = 1000; p < 1017; ++p) seventeen.push_back(p);
-  EXPECT_FALSE(BuildBindProgram(Rewrite(seventeen, {}), BindFamily::kInet4, 3).has_value());
+  EXPECT_FALSE(BuildBindProgram(Rewrite(seventeen, {}), BindFamily::kInet4, BindMaps{.counter = 3}).has_value());
   seventeen.pop_back();
-  EXPECT_TRUE(BuildBindProgram(Rewrite(seventeen, {}), BindFamily::kInet4, 3).has_value());
+  EXPECT_TRUE(BuildBindProgram(Rewrite(seventeen, {}), BindFamily::kInet4, BindMaps{.counter = 3}).has_value());
   BindRewrite many = Rewrite({1000}, {});
   for (Port p = 2000; p < 2000 + 2 * 65; p += 2) many.from.Add(p);
   EXPECT_FALSE(BuildBindProgram(many).has_value());

@@ -429,14 +429,20 @@ TEST_F(PinTest, ExitStatusPassesThroughAndATakenPortStopsTheStart) {
   const Port port = Assign("web", "tcp");
   CommandResult r = test::Run(Pin("web", {}, {"sh", "-c", "exit 7"}));
   EXPECT_EQ(r.exit_code, 7) << r.err;
-  // A second listener asking for any port gets EADDRINUSE; the seccomp engine says why.
-  r = test::Run(Pin("web", {"--engine", "seccomp"},
-                    {kPython, "-c",
-                     "import socket,sys; a=socket.socket(); a.bind(('127.0.0.1',0)); a.listen()\n"
-                     "b=socket.socket()\ntry: b.bind(('127.0.0.1',0))\n"
-                     "except OSError as e: sys.exit(e.errno)"}));
-  EXPECT_EQ(r.exit_code, EADDRINUSE) << r.err;
-  EXPECT_NE(r.err.find("second listener"), std::string::npos) << r.err;
+  // A second listener asking for any port gets EADDRINUSE, and berth says why: the seccomp
+  // engine from the bind it made, the cgroup engine from its program's ring buffer.
+  for (const char* engine : {"seccomp", "cgroup-bpf"}) {
+    r = test::Run(Pin("web", {"--engine", engine},
+                      {kPython, "-c",
+                       "import socket,sys; a=socket.socket(); a.bind(('127.0.0.1',0)); a.listen()\n"
+                       "b=socket.socket()\ntry: b.bind(('127.0.0.1',0))\n"
+                       "except OSError as e: sys.exit(e.errno)"}));
+    EXPECT_EQ(r.exit_code, EADDRINUSE) << engine << ": " << r.err;
+    EXPECT_NE(r.err.find("A second listener of tcp asking for any port cannot have the one static port "
+                         "too: name a service for each with --ports"), std::string::npos) << engine << ": " << r.err;
+  }
+  EXPECT_NE(r.err.find(fmt::format("tcp bind #2 to any port (IPv4) was given port {} as well", port)),
+            std::string::npos) << r.err;
   // Something else holds the port: a clear error, and the command never starts.
   Proc holder(InNs({kPython, "-c",
                     "import socket,time; s=socket.socket(); s.bind(('127.0.0.1'," +
@@ -514,6 +520,8 @@ TEST_F(PinTest, PortsGivesEachListenerItsServiceInBindOrder) {
     EXPECT_TRUE(reserved->contains(web) && reserved->contains(admin) && reserved->contains(dns)) << got.dump();
     EXPECT_NE(r.err.find(fmt::format("web on {}/tcp, admin on {}/tcp, dns on {}/udp", web, admin, dns)),
               std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("Listeners of tcp past the 2 pinned ports (--ports) get the last one"), std::string::npos)
+        << "the third listener is told of: " << r.err;
     const PortSet after = Reserved();
     EXPECT_FALSE(after.contains(web) || after.contains(admin) || after.contains(dns)) << after.Format();
   }
