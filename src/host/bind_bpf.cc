@@ -177,8 +177,10 @@ Result<std::vector<bpf_insn>> BuildBindProgram(const BindRewrite& rewrite, BindF
     a.Bind(last);
     store_port(ports.back());  // the last port, and every bind past it
     if (maps.overflow >= 0) {
-      // Past the last port: tell berth {slot, rank} through the ring buffer.
-      a.Jump(BPF_JLE, 7, static_cast<std::int32_t>(ports.size() - 1), kOut);
+      // The first bind past the last port: tell berth {slot, rank} through the ring buffer.
+      // Only the first: berth says it once, and a server that rebinds (a reload, or a loop of
+      // binds) should not pay a wakeup of berth at every bind.
+      a.Jump(BPF_JNE, 7, static_cast<std::int32_t>(ports.size()), kOut);
       a.Emit(Insn(BPF_ST | BPF_W | BPF_MEM, 10, 0, -16, slot));
       a.Emit(Insn(BPF_STX | BPF_W | BPF_MEM, 10, 7, -12, 0));
       load_map(1, maps.overflow);

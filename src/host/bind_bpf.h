@@ -9,8 +9,8 @@
 // object file to install (docs/pin.md says why). It counts the moved binds in a four-slot
 // array map (TCP/UDP x IPv4/IPv6), an atomic fetch-and-add per bind, and stores the port of
 // that rank; a bind past the last port (a second listener, when one service is pinned) also
-// gets the last port and is told to berth through a ring buffer, so that berth can say why
-// the server's bind then fails. It is attached with BPF_LINK_CREATE: the link
+// gets the last port, and the first such bind of a protocol and family is told to berth
+// through a ring buffer, so that berth can say why the server's bind then fails. It is attached with BPF_LINK_CREATE: the link
 // lives as long as its fd, so the program is detached when berth exits, however it exits.
 // Needs CAP_BPF (or CAP_SYS_ADMIN) and CAP_NET_ADMIN. One thread per object.
 #pragma once
