@@ -224,18 +224,24 @@ Result<BindBpf> BindBpf::Attach(int cgroup_dir_fd, const BindRewrite& rewrite) {
   out.rewrite_ = rewrite;
   out.counter_ = BERTH_TRY(CreateMap(BPF_MAP_TYPE_ARRAY, sizeof(std::uint32_t), sizeof(std::uint32_t), 4,
                                      "berth_pin_binds", "the bind counter"));
-  out.overflow_ = BERTH_TRY(CreateMap(BPF_MAP_TYPE_RINGBUF, 0, 0, kOverflowBytes, "berth_pin_over",
-                                      "the ring buffer for binds past the last port"));
-  const long page = PageSize();
-  void* consumer = ::mmap(nullptr, static_cast<std::size_t>(page), PROT_READ | PROT_WRITE, MAP_SHARED,
-                          out.overflow_.get(), 0);
-  if (consumer == MAP_FAILED) return std::unexpected(ErrnoError(errno, "mapping the ring buffer's consumer page"));
-  out.consumer_ = consumer;
-  void* producer = ::mmap(nullptr, static_cast<std::size_t>(page) + 2 * kOverflowBytes, PROT_READ, MAP_SHARED,
-                          out.overflow_.get(), page);
-  if (producer == MAP_FAILED) return std::unexpected(ErrnoError(errno, "mapping the ring buffer's data"));
-  out.producer_ = producer;
-  const BindMaps maps{out.counter_.get(), out.overflow_.get()};
+  // The ring buffer only serves a warning: a kernel without one (before Linux 5.8) pins all
+  // the same, and a second listener's EADDRINUSE is then the server's to explain.
+  if (auto ring = CreateMap(BPF_MAP_TYPE_RINGBUF, 0, 0, kOverflowBytes, "berth_pin_over",
+                            "the ring buffer for binds past the last port")) {
+    const auto page = static_cast<std::size_t>(PageSize());
+    void* consumer = ::mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_SHARED, ring->get(), 0);
+    void* producer = ::mmap(nullptr, page + 2 * kOverflowBytes, PROT_READ, MAP_SHARED, ring->get(),
+                            static_cast<off_t>(page));
+    if (consumer != MAP_FAILED && producer != MAP_FAILED) {
+      out.overflow_ = std::move(*ring);
+      out.consumer_ = consumer;
+      out.producer_ = producer;
+    } else {
+      if (consumer != MAP_FAILED) ::munmap(consumer, page);
+      if (producer != MAP_FAILED) ::munmap(producer, page + 2 * kOverflowBytes);
+    }
+  }
+  const BindMaps maps{out.counter_.get(), out.overflow_.valid() ? out.overflow_.get() : -1};
   for (const bpf_attach_type hook : {BPF_CGROUP_INET4_BIND, BPF_CGROUP_INET6_BIND}) {
     const bool v4 = hook == BPF_CGROUP_INET4_BIND;
     const char* name = v4 ? "bind4" : "bind6";

@@ -54,8 +54,9 @@ class BindBpf {
   BindBpf& operator=(BindBpf&&) = delete;
   ~BindBpf();
 
-  // Readable (poll) when the program has told of binds past the last port.
-  int overflow_fd() const { return overflow_.get(); }
+  // Readable (poll) when the program has told of binds past the last port; -1 on a kernel
+  // without BPF ring buffers (before Linux 5.8), where nothing is told.
+  int overflow_fd() const { return overflow_.valid() ? overflow_.get() : -1; }
   // The binds past the last port told since the last call (none when there are none).
   std::vector<BindOverflow> TakeOverflows();
 
