@@ -77,6 +77,17 @@ function Set-BerthRegistryValue {{
   return $true
 }}
 
+# Restarts a service whose port setting changed, only with -Restart; otherwise says it must be.
+function Restart-BerthService {{
+  [CmdletBinding(SupportsShouldProcess = $true)]
+  param([string]$Name, [string]$Why)
+  if ($Restart) {{
+    if ($PSCmdlet.ShouldProcess($Name, 'Restart-Service')) {{ Restart-Service -Name $Name -Force }}
+  }} else {{
+    Write-Warning ('{{0}}: restart it (or run this script with -Restart) {{1}}' -f $Name, $Why)
+  }}
+}}
+
 # netsh int FAMILY set dynamicport PROTO start=S num=N, unless the range is already that.
 function Set-BerthDynamicRange {{
   [CmdletBinding(SupportsShouldProcess = $true)]
@@ -137,11 +148,7 @@ if ($sqlKey -and (Test-Path -LiteralPath $sqlKey)) {{
   $changed = Set-BerthRegistryValue -Key $sqlKey -Name 'TcpPort' -Value {5} -Type 'String'
   $changed = (Set-BerthRegistryValue -Key $sqlKey -Name 'TcpDynamicPorts' -Value '' -Type 'String') -or $changed
   $sqlService = {6}
-  if ($changed -and $Restart) {{
-    if ($PSCmdlet.ShouldProcess($sqlService, 'Restart-Service')) {{ Restart-Service -Name $sqlService -Force }}
-  }} elseif ($changed) {{
-    Write-Warning ('{{0}}: restart the instance (or run this script with -Restart) for TCP port {{1}} to take effect' -f $sqlService, {2})
-  }}
+  if ($changed) {{ Restart-BerthService -Name $sqlService -Why 'for TCP port {2} to take effect' }}
   Write-Host ('Clients of {{0}}: connect with {{1}}' -f $sqlService, {7})
 }} else {{
   Write-Warning ('no SQL Server key for {{0}} ({{1}}): is the instance still installed?' -f {8}, $sqlKey)
@@ -168,11 +175,7 @@ if ($dfsrConfig -and [int]$dfsrConfig.RpcPortAssignment -eq {1}) {{
 }} elseif ($PSCmdlet.ShouldProcess('DFSR', 'dfsrdiag StaticRPC /port:{1}')) {{
   & dfsrdiag.exe StaticRPC '/port:{1}' ('/Member:{{0}}' -f $env:COMPUTERNAME)
   if ($LASTEXITCODE -ne 0) {{ throw 'dfsrdiag StaticRPC /port:{1} failed' }}
-  if ($Restart) {{
-    if ($PSCmdlet.ShouldProcess('DFSR', 'Restart-Service')) {{ Restart-Service -Name 'DFSR' -Force }}
-  }} else {{
-    Write-Warning 'DFSR: restart the DFS Replication service (or run this script with -Restart) for TCP port {1} to take effect'
-  }}
+  Restart-BerthService -Name 'DFSR' -Why 'for DFS Replication to take TCP port {1}'
 }}
 )PS",
       CommentText(pin.service), pin.port));
@@ -189,11 +192,7 @@ if ($wmiService -and $wmiService.ServiceType -eq 'Own Process') {{
 }} elseif ($PSCmdlet.ShouldProcess('Winmgmt', 'winmgmt /standalonehost')) {{
   & winmgmt.exe /standalonehost
   if ($LASTEXITCODE -ne 0) {{ throw 'winmgmt /standalonehost failed' }}
-  if ($Restart) {{
-    if ($PSCmdlet.ShouldProcess('Winmgmt', 'Restart-Service')) {{ Restart-Service -Name 'Winmgmt' -Force }}
-  }} else {{
-    Write-Warning 'Winmgmt: restart the WMI service (or run this script with -Restart) for WMI to move to TCP {1}'
-  }}
+  Restart-BerthService -Name 'Winmgmt' -Why 'for WMI to move to TCP {1}'
 }}
 )PS",
       CommentText(pin.service), pin.port));

@@ -34,18 +34,22 @@ class WindowsRemedyUseCase : public ::testing::Test {
     g.hosts = {"W1"};
     ASSERT_TRUE(store_->PutGroup(g));
   }
+  // Registers `name` on `port` in group win, as berth assign would have.
+  void Claim(const std::string& name, Port port, ServiceProto proto = ServiceProto::kTcp) {
+    registry::ServiceRecord rec;
+    rec.service.name = name;
+    rec.service.group = "win";
+    rec.service.proto = proto;
+    rec.service.port = port;
+    ASSERT_TRUE(store_->ClaimService(rec));
+  }
   test::TempDir dir_;
   std::unique_ptr<registry::SqliteStore> store_;
 };
 
 TEST_F(WindowsRemedyUseCase, TheOldTooSmallRangeMovesBackAndRegisteredPortsInItAreExcluded) {
   // A service registered in the group on a port inside Windows' default range.
-  registry::ServiceRecord rec;
-  rec.service.name = "app.api";
-  rec.service.group = "win";
-  rec.service.proto = ServiceProto::kBoth;
-  rec.service.port = 50500;
-  ASSERT_TRUE(store_->ClaimService(rec));
+  Claim("app.api", 50500, ServiceProto::kBoth);
 
   auto r = app::PlanWindowsRemedy(Host(), *store_, app::WindowsRemedyRequest{"", PortRange{6000, 6255}});
   ASSERT_TRUE(r) << r.error().message;
@@ -76,24 +80,22 @@ TEST_F(WindowsRemedyUseCase, TheOldTooSmallRangeMovesBackAndRegisteredPortsInItA
   EXPECT_FALSE(plan.open_udp.contains(135));
 }
 
-TEST_F(WindowsRemedyUseCase, AnRpcBlockOnTheCurrentDynamicRangeIsRefused) {
-  auto r = app::PlanWindowsRemedy(Host(), *store_, app::WindowsRemedyRequest{"", PortRange{5000, 5255}});
-  ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
-  EXPECT_NE(r.error().message.find("overlaps W1's tcp dynamic range at 5000-5100"), std::string::npos)
-      << r.error().message;
-  auto services = store_->ListServices();  // a refused block claims nothing
-  ASSERT_TRUE(services);
-  EXPECT_TRUE(services->empty());
+TEST_F(WindowsRemedyUseCase, AnRpcBlockOnTheDynamicRangeOrOn1434IsRefusedAndClaimsNothing) {
+  for (const auto& [block, says] : std::vector<std::pair<PortRange, std::string>>{
+           {{5000, 5255}, "overlaps W1's tcp dynamic range at 5000-5100"},
+           {{1400, 1655}, "holds 1434, the SQL Server Browser's port"}}) {
+    auto r = app::PlanWindowsRemedy(Host(), *store_, app::WindowsRemedyRequest{"", block});
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(r.error().message.find(says), std::string::npos) << r.error().message;
+    auto services = store_->ListServices();  // a refused block claims nothing
+    ASSERT_TRUE(services);
+    EXPECT_TRUE(services->empty());
+  }
 }
 
 TEST_F(WindowsRemedyUseCase, AnInstanceRegisteredOn1434IsRefused) {
-  registry::ServiceRecord rec;
-  rec.service.name = "mssql.sqlexpress";
-  rec.service.group = "win";
-  rec.service.proto = ServiceProto::kTcp;
-  rec.service.port = 1434;
-  ASSERT_TRUE(store_->ClaimService(rec));
+  Claim("mssql.sqlexpress", 1434);
   auto r = app::PlanWindowsRemedy(Host(), *store_, app::WindowsRemedyRequest{});
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("the SQL Server Browser's port"), std::string::npos) << r.error().message;
@@ -138,17 +140,6 @@ TEST_F(WindowsRemedyUseCase, AnRpcBlockGivenAloneIsClaimedAsTheGroupsRange) {
   EXPECT_NE(other.error().message.find("group win holds 6000-6255"), std::string::npos) << other.error().message;
 }
 
-TEST_F(WindowsRemedyUseCase, AnRpcBlockHolding1434IsRefusedAndClaimsNothing) {
-  auto r = app::PlanWindowsRemedy(Host(), *store_, app::WindowsRemedyRequest{"", PortRange{1400, 1655}});
-  ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
-  EXPECT_NE(r.error().message.find("holds 1434, the SQL Server Browser's port"), std::string::npos)
-      << r.error().message;
-  auto services = store_->ListServices();
-  ASSERT_TRUE(services);
-  EXPECT_TRUE(services->empty());
-}
-
 windows::WindowsHost DfsrAndWmiHost() {
   windows::WindowsHost h = Host();
   h.services.push_back({"DFSR", 1700, "Running"});
@@ -187,12 +178,7 @@ TEST_F(WindowsRemedyUseCase, DfsrAndWmiArePinnedOnPortsTheRegistryClaims) {
 // 24158 registered to another service: WMI cannot move there; refused before anything is
 // claimed (the block, the instance, DFSR), naming the holder and the release that frees it.
 TEST_F(WindowsRemedyUseCase, WmisFixedPortHeldByAnotherClaimIsRefusedBeforeAnyClaim) {
-  registry::ServiceRecord rec;
-  rec.service.name = "legacy.app";
-  rec.service.group = "win";
-  rec.service.proto = ServiceProto::kTcp;
-  rec.service.port = windows::kWmiStandalonePort;
-  ASSERT_TRUE(store_->ClaimService(rec));
+  Claim("legacy.app", windows::kWmiStandalonePort);
   auto r = app::PlanWindowsRemedy(DfsrAndWmiHost(), *store_, app::WindowsRemedyRequest{"", PortRange{6000, 6255}});
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);

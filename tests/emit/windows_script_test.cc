@@ -143,13 +143,17 @@ TEST(WindowsRemedy, ParsesWithEverySettingInTheTree) {
   EXPECT_TRUE(HasVerbatim(p, "MSSQL$SQLEXPRESS"));  // the service, $ inside single quotes
   EXPECT_TRUE(HasVerbatim(p, "MSSQLSERVER"));
   EXPECT_TRUE(HasVerbatim(p, "Server=tcp:WIN-SQL01,41433"));
-  // The restart only under -Restart, through ShouldProcess.
+  // The restart only under -Restart, through ShouldProcess: one helper, called for each
+  // instance whose port changed, for DFSR and for WMI.
   const auto restart = p.Named("Restart-Service");
-  ASSERT_EQ(restart.size(), 4u);
-  EXPECT_EQ(restart[0].Arg("-Name"), "$sqlService");
-  EXPECT_EQ(restart[2].Arg("-Name"), "'DFSR'");
-  EXPECT_EQ(restart[3].Arg("-Name"), "'Winmgmt'");
-  EXPECT_NE(script.find("if ($changed -and $Restart)"), std::string::npos);
+  ASSERT_EQ(restart.size(), 1u);
+  EXPECT_EQ(restart[0].Arg("-Name"), "$Name");
+  EXPECT_NE(script.find("  if ($Restart) {\n    if ($PSCmdlet.ShouldProcess($Name, 'Restart-Service')) { Restart-Service"),
+            std::string::npos);
+  std::vector<std::string> restarted;
+  for (const test::PsCommand& c : p.Named("Restart-BerthService")) restarted.push_back(c.Arg("-Name"));
+  EXPECT_EQ(restarted, (std::vector<std::string>{"$sqlService", "$sqlService", "'DFSR'", "'Winmgmt'"}));
+  EXPECT_NE(script.find("if ($changed) { Restart-BerthService -Name $sqlService"), std::string::npos);
 
   // DFSR: read back through its WMI provider, dfsrdiag's presence checked, then StaticRPC.
   const auto dfsrdiag = p.Named("dfsrdiag.exe");

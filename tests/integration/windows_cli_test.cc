@@ -465,12 +465,14 @@ TEST_F(WindowsCli, RemedyPinsDfsrAndWmiOnPortsTheRegistryClaims) {
   ASSERT_EQ(winmgmt.size(), 1u);
   EXPECT_EQ(winmgmt[0].elements, (std::vector<std::string>{"/standalonehost"}));
   EXPECT_NE(r.out.find("$wmiService.ServiceType -eq 'Own Process'"), std::string::npos);
-  // Restarts only under -Restart, through ShouldProcess.
+  // Restarted only under -Restart (the script's one Restart-Service, gated by it and by
+  // ShouldProcess), and only once the command ran, itself under ShouldProcess.
   std::vector<std::string> restarts;
-  for (const PsCommand& c : p.Named("Restart-Service")) restarts.push_back(c.Arg("-Name"));
+  for (const PsCommand& c : p.Named("Restart-BerthService")) restarts.push_back(c.Arg("-Name"));
   EXPECT_EQ(restarts, (std::vector<std::string>{"$sqlService", "$sqlService", "'DFSR'", "'Winmgmt'"}));
-  for (const char* gate : {"if ($PSCmdlet.ShouldProcess('DFSR', 'Restart-Service'))",
-                           "if ($PSCmdlet.ShouldProcess('Winmgmt', 'Restart-Service'))",
+  ASSERT_EQ(p.Named("Restart-Service").size(), 1u);
+  for (const char* gate : {"if ($Restart) {\n    if ($PSCmdlet.ShouldProcess($Name, 'Restart-Service'))",
+                           "elseif ($PSCmdlet.ShouldProcess('DFSR', 'dfsrdiag StaticRPC /port:",
                            "elseif ($PSCmdlet.ShouldProcess('Winmgmt', 'winmgmt /standalonehost'))"}) {
     EXPECT_NE(r.out.find(gate), std::string::npos) << gate;
   }
@@ -572,7 +574,7 @@ TEST_F(WindowsCli, HostileNamesInACollectedHostStayInert) {
         "New-NetFirewallRule", "Where-Object", "Select-Object", "Format-List", "Out-String", "Format-Table",
         "Sort-Object", "Get-NetTCPConnection", "Get-Process", "Get-NetFirewallPortFilter", "Set-BerthRegistryValue",
         "Set-BerthDynamicRange", "Add-BerthExcludedPort", "Get-CimInstance", "Get-Command", "dfsrdiag.exe",
-        "winmgmt.exe"};
+        "winmgmt.exe", "Restart-BerthService"};
     for (const PsCommand& c : p.commands) EXPECT_TRUE(allowed.contains(c.name)) << "command " << c.name;
     EXPECT_EQ(p.Named("dfsrdiag.exe").size(), 1u);
     EXPECT_EQ(p.Named("winmgmt.exe").size(), 1u);
