@@ -114,18 +114,23 @@ bool Runs(const windows::WindowsHost& host, std::string_view service) {
                      [&](const windows::WinService& s) { return windows::SameWindowsName(s.name, service); });
 }
 
-// A listener on `port` that is the process hosting `service` (WMI already standalone on its
-// fixed port): adopted, not a conflict. False when nothing listens there or another does.
-bool ListensAsService(const windows::WindowsHost& host, std::string_view service, Port port) {
-  const std::vector<PortHolder> holders = HoldersOf(host.snap, port, ServiceProto::kTcp);
-  if (holders.empty()) return false;
-  return std::all_of(holders.begin(), holders.end(), [&](const PortHolder& h) {
+// The listeners on `port` that are not the process hosting `service`.
+std::vector<PortHolder> OthersOn(const windows::WindowsHost& host, std::string_view service, Port port) {
+  std::vector<PortHolder> holders = HoldersOf(host.snap, port, ServiceProto::kTcp);
+  std::erase_if(holders, [&](const PortHolder& h) {
     return std::any_of(h.processes.begin(), h.processes.end(), [&](const ProcessInfo& p) {
       return std::any_of(host.services.begin(), host.services.end(), [&](const windows::WinService& s) {
         return s.pid == p.pid && windows::SameWindowsName(s.name, service);
       });
     });
   });
+  return holders;
+}
+
+// A listener on `port` that is the process hosting `service` (WMI already standalone on its
+// fixed port): adopted, not a conflict. False when nothing listens there or another does.
+bool ListensAsService(const windows::WindowsHost& host, std::string_view service, Port port) {
+  return !HoldersOf(host.snap, port, ServiceProto::kTcp).empty() && OthersOn(host, service, port).empty();
 }
 
 // The RPC services with a port setting of their own that the host runs (windows::kRpcPins):
@@ -168,13 +173,12 @@ Result<std::vector<registry::Assignment>> ClaimRpcPins(const windows::WindowsHos
 Result<void> CheckFixedPins(const windows::WindowsHost& host, const std::vector<registry::Claim>& claims) {
   for (const windows::RpcPinSpec& p : windows::kRpcPins) {
     if (p.fixed_port == 0 || !Runs(host, p.windows_service)) continue;
-    const std::vector<PortHolder> holders = HoldersOf(host.snap, p.fixed_port, ServiceProto::kTcp);
-    if (!holders.empty() && !ListensAsService(host, p.windows_service, p.fixed_port)) {
+    if (const std::vector<PortHolder> others = OthersOn(host, p.windows_service, p.fixed_port); !others.empty()) {
       return Fail(ErrorCode::kInvalidArgument,
                   fmt::format("{} runs on {}: its fixed port {}/tcp ({}) is held there by {}; "
                               "{} cannot move to it: move that program to another port first",
                               p.windows_service, host.snap.hostname, p.fixed_port, p.claim,
-                              DescribeHolder(holders.front()), p.windows_service));
+                              DescribeHolder(others.front()), p.windows_service));
     }
     for (const registry::Claim& c : claims) {
       if (c.port == p.fixed_port && c.slot == Protocol::kTcp && c.service != p.claim) {
