@@ -32,8 +32,8 @@ std::string DescribeExpect(const AdoptExpect& e) {
   return out;
 }
 
-std::string PortProto(Port port, ServiceProto proto) {
-  return fmt::format("{}/{}", port, ServiceProtoName(proto));
+std::string PortProto(PortRange ports, ServiceProto proto) {
+  return fmt::format("{}/{}", FormatRange(ports), ServiceProtoName(proto));
 }
 
 }  // namespace
@@ -46,7 +46,13 @@ Result<AdoptResult> Adopt(registry::Store& store, HostSource& host, const AdoptR
                 fmt::format("adopting '{}' needs the port its listener holds", asked.name));
   }
   BERTH_TRY(ValidateServiceName(asked.name));
-  const Port port = *asked.port;
+  if (asked.size < 1 || std::uint32_t{*asked.port} + asked.size - 1 > 65535) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("adopting '{}': {} ports from {} end past 65535", asked.name, asked.size,
+                            *asked.port));
+  }
+  // One port, or a range (--size): its listeners may hold any of its ports.
+  const PortRange port{*asked.port, static_cast<Port>(*asked.port + asked.size - 1)};
   const ServiceProto proto = asked.proto.value_or(ServiceProto::kTcp);
 
   HostQuery query;  // servers only, with their owners
@@ -57,9 +63,10 @@ Result<AdoptResult> Adopt(registry::Store& store, HostSource& host, const AdoptR
   out.holders = HoldersOf(snap, port, proto);
   if (out.holders.empty()) {
     return Fail(ErrorCode::kNotFound,
-                fmt::format("nothing listens on {} on {} right now: adopting registers the port "
+                fmt::format("nothing listens on {} on {} right now: adopting registers the {} "
                             "a running service already holds",
-                            PortProto(port, proto), snap.hostname),
+                            PortProto(port, proto), snap.hostname,
+                            port.size() > 1 ? "range" : "port"),
                 {{Remedy::kAssignInstead, asked.name, PortProto(port, proto)}});
   }
   for (const PortHolder& h : out.holders) {
@@ -82,7 +89,7 @@ Result<AdoptResult> Adopt(registry::Store& store, HostSource& host, const AdoptR
   }
 
   registry::AssignRequest req = asked;
-  req.adopt = PortSet{{port, port}};
+  req.adopt = PortSet{port};
   auto steps = Assign(store, HostViewOf(snap), std::span(&req, 1));
   if (steps.failed) return std::unexpected(std::move(*steps.failed));
   out.assignment = std::move(steps.done.front());

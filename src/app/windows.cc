@@ -11,6 +11,7 @@
 #include "base/file.h"
 #include "base/text.h"
 #include "core/audit_windows.h"
+#include "core/port_holder.h"
 #include "host/windows_parse.h"
 #include "lint/probe_json_parse.h"
 #include "registry/conformance.h"
@@ -108,38 +109,114 @@ Result<std::vector<registry::Assignment>> ClaimSql(const windows::WindowsHost& h
   return claimed;
 }
 
-// On a domain controller (the NTDS service runs), AD replication and Netlogon get ports of
-// their own, claimed as msrpc.drsuapi and msrpc.netlogon (the names berth probe uses).
+bool Runs(const windows::WindowsHost& host, std::string_view service) {
+  return std::any_of(host.services.begin(), host.services.end(),
+                     [&](const windows::WinService& s) { return windows::SameWindowsName(s.name, service); });
+}
+
+// The listeners on `port` that are not the process hosting `service`.
+std::vector<PortHolder> OthersOn(const windows::WindowsHost& host, std::string_view service, Port port) {
+  std::vector<PortHolder> holders = HoldersOf(host.snap, port, ServiceProto::kTcp);
+  std::erase_if(holders, [&](const PortHolder& h) {
+    return std::any_of(h.processes.begin(), h.processes.end(), [&](const ProcessInfo& p) {
+      return std::any_of(host.services.begin(), host.services.end(), [&](const windows::WinService& s) {
+        return s.pid == p.pid && windows::SameWindowsName(s.name, service);
+      });
+    });
+  });
+  return holders;
+}
+
+// A listener on `port` that is the process hosting `service` (WMI already standalone on its
+// fixed port): adopted, not a conflict. False when nothing listens there or another does.
+bool ListensAsService(const windows::WindowsHost& host, std::string_view service, Port port) {
+  return !HoldersOf(host.snap, port, ServiceProto::kTcp).empty() && OthersOn(host, service, port).empty();
+}
+
+// The RPC services with a port setting of their own that the host runs (windows::kRpcPins):
+// on a domain controller (NTDS runs) AD replication and Netlogon, DFS Replication, and WMI,
+// each claimed in the group under the name berth probe uses (WMI as msrpc.wmi on its fixed
+// port 24158).
 Result<std::vector<registry::Assignment>> ClaimRpcPins(const windows::WindowsHost& host, registry::Store& store,
                                                        const std::string& group,
                                                        const std::optional<PortRange>& rpc_block,
                                                        std::vector<WindowsRemedyPlan::RpcPin>& out) {
   std::vector<registry::Assignment> claimed;
-  const bool dc = std::any_of(host.services.begin(), host.services.end(),
-                              [](const windows::WinService& s) { return s.name == "NTDS"; });
-  if (!dc) return claimed;
   registry::HostView view = HostViewOf(host.snap);
   view.remote_ephemeral = DynamicOrDefault(host, rpc_block);
-  struct Pin {
-    const char* service;
-    const char* key;
-    const char* value;
-  };
-  for (const Pin& p : {Pin{"msrpc.drsuapi", "HKLM:\\SYSTEM\\CurrentControlSet\\Services\\NTDS\\Parameters", "TCP/IP Port"},
-                       Pin{"msrpc.netlogon", "HKLM:\\SYSTEM\\CurrentControlSet\\Services\\Netlogon\\Parameters",
-                           "DCTcpipPort"}}) {
+  for (const windows::RpcPinSpec& p : windows::kRpcPins) {
+    if (!Runs(host, p.windows_service)) continue;
     registry::AssignRequest req;
-    req.name = p.service;
+    req.name = p.claim;
     req.proto = ServiceProto::kTcp;
     req.group = group;
-    req.description = fmt::format("{} of the domain controller", p.value);
+    req.description = p.method == windows::PinMethod::kRegistryDword
+                          ? fmt::format("{} of the domain controller", p.value)
+                          : fmt::format("the {} service's static RPC port", p.windows_service);
+    if (p.fixed_port != 0) {
+      req.port = p.fixed_port;
+      if (ListensAsService(host, p.windows_service, p.fixed_port)) req.adopt.Add(p.fixed_port);
+    }
     std::array one{req};
     Steps<registry::Assignment> steps = Assign(store, view, one);
-    if (steps.failed) return std::unexpected(Wrap(*steps.failed, fmt::format("{}: ", p.service)));
-    out.push_back({p.service, p.key, p.value, steps.done.front().record.service.port});
+    if (steps.failed) return std::unexpected(Wrap(*steps.failed, fmt::format("{}: ", p.claim)));
+    out.push_back({std::string(p.claim), std::string(p.key), std::string(p.value),
+                   steps.done.front().record.service.port, p.method});
     claimed.push_back(steps.done.front());
   }
   return claimed;
+}
+
+// A fixed port Windows gives a pinned service (WMI's 24158) held by another claim of the
+// group, or by another program's listener on the host: refused before anything is claimed,
+// naming the holder.
+Result<void> CheckFixedPins(const windows::WindowsHost& host, const std::vector<registry::Claim>& claims) {
+  for (const windows::RpcPinSpec& p : windows::kRpcPins) {
+    if (p.fixed_port == 0 || !Runs(host, p.windows_service)) continue;
+    if (const std::vector<PortHolder> others = OthersOn(host, p.windows_service, p.fixed_port); !others.empty()) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  fmt::format("{} runs on {}: its fixed port {}/tcp ({}) is held there by {}; "
+                              "{} cannot move to it: move that program to another port first",
+                              p.windows_service, host.snap.hostname, p.fixed_port, p.claim,
+                              DescribeHolder(others.front()), p.windows_service));
+    }
+    for (const registry::Claim& c : claims) {
+      if (c.port == p.fixed_port && c.slot == Protocol::kTcp && c.service != p.claim) {
+        return Fail(ErrorCode::kInvalidArgument,
+                    fmt::format("{} runs on {}: its fixed port {}/tcp ({}) is registered to {} in "
+                                "group {}; move {} to another port (berth release {}, then assign "
+                                "it again) so that {} can be pinned",
+                                p.windows_service, host.snap.hostname, p.fixed_port, p.claim,
+                                c.service, c.group, c.service, c.service, p.claim),
+                    {Hint{Remedy::kReleaseFirst, c.service}});
+      }
+    }
+  }
+  return {};
+}
+
+// Claims the RPC block asked for by --rpc-ports as the group's range claim rpc.dynamic
+// (KB 154596's block is the user's choice: IANA's names for other products do not refuse it;
+// every other rule of a range claim applies).
+Result<registry::Assignment> ClaimRpcBlock(const windows::WindowsHost& host, registry::Store& store,
+                                           const std::string& group, PortRange block) {
+  registry::HostView view = HostViewOf(host.snap);
+  view.remote_ephemeral = windows::DynamicPorts(host, Protocol::kTcp);  // as CheckRpcBlock
+  view.remote_ephemeral.Add(windows::DynamicPorts(host, Protocol::kUdp));
+  registry::AssignRequest req;
+  req.name = std::string(windows::kRpcBlockService);
+  req.proto = ServiceProto::kTcp;
+  req.group = group;
+  req.port = block.low;
+  req.size = block.size();
+  req.allow_iana = true;
+  req.description = "MS-RPC dynamic port block (Rpc\\Internet Ports)";
+  std::array one{req};
+  Steps<registry::Assignment> steps = Assign(store, view, one);
+  if (steps.failed) {
+    return std::unexpected(Wrap(*steps.failed, fmt::format("{}: ", windows::kRpcBlockService)));
+  }
+  return steps.done.front();
 }
 
 Result<void> CheckRpcBlock(const windows::WindowsHost& host, PortRange block, const std::vector<registry::Claim>& claims) {
@@ -147,6 +224,12 @@ Result<void> CheckRpcBlock(const windows::WindowsHost& host, PortRange block, co
     return Fail(ErrorCode::kInvalidArgument,
                 fmt::format("RPC block {}-{}: give at least {} ports from {} up (KB 154596)", block.low,
                             block.high, windows::kRpcBlockMinPorts, windows::kNetshMinStart));
+  }
+  if (block.contains(windows::kSqlBrowserPort)) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("RPC block {}-{} holds {}, the SQL Server Browser's port: choose a block "
+                            "above it",
+                            block.low, block.high, windows::kSqlBrowserPort));
   }
   for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
     const PortSet inside = windows::DynamicPorts(host, p).Intersect(block);
@@ -271,17 +354,22 @@ Result<WindowsRemedyResult> PlanWindowsRemedy(const windows::WindowsHost& host, 
     block = held;
     plan.rpc_block_claimed = true;
   }
-  if (block) {
-    const std::vector<registry::Claim> claims = BERTH_TRY(store.ListClaims(plan.group));
-    BERTH_TRY(CheckRpcBlock(host, *block, claims));
-    plan.rpc_block = block;
+  // Every check before the first write: a refused block or pin leaves the registry as it was.
+  const std::vector<registry::Claim> claims = BERTH_TRY(store.ListClaims(plan.group));
+  if (block) BERTH_TRY(CheckRpcBlock(host, *block, claims));
+  BERTH_TRY(CheckFixedPins(host, claims));
+  if (block && !plan.rpc_block_claimed) {
+    out.claimed.push_back(BERTH_TRY(ClaimRpcBlock(host, store, plan.group, *block)));
+    plan.rpc_block_claimed = true;
   }
-  out.claimed = BERTH_TRY(ClaimSql(host, store, plan.group, plan.rpc_block, plan.sql));
+  plan.rpc_block = block;
+  for (registry::Assignment& a : BERTH_TRY(ClaimSql(host, store, plan.group, plan.rpc_block, plan.sql))) {
+    out.claimed.push_back(std::move(a));
+  }
   for (registry::Assignment& a : BERTH_TRY(ClaimRpcPins(host, store, plan.group, plan.rpc_block, plan.rpc_pins))) {
     out.claimed.push_back(std::move(a));
   }
   plan.restart_note = std::any_of(plan.sql.begin(), plan.sql.end(), [](const auto& s) { return s.was_dynamic; });
-
 
   PortSet avoid;
   if (plan.rpc_block) avoid.Add(*plan.rpc_block);

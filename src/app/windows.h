@@ -56,14 +56,19 @@ struct WindowsRemedyResult {
   std::vector<registry::Assignment> claimed;  // what this run claimed (created) or found
 };
 
-// Claims mssql.INSTANCE for each SQL Server instance of `host` in the group (the registered
-// port when the name is registered; 1433 for the default instance; the instance's current
-// static port when it breaks no rule; else the allocator's), and on a domain controller
-// msrpc.drsuapi and msrpc.netlogon (NTDS "TCP/IP Port", Netlogon DCTcpipPort), then plans the rest from the
-// registry. The RPC block must hold at least windows::kRpcBlockMinPorts ports from 1025 up,
-// lie outside the host's dynamic ranges and hold no port claimed in the group. Failure:
-// kNotFound when no group lists the host (hint: create it), kInvalidArgument for an RPC
-// block that breaks a rule or an instance registered on 1434, the allocator's and the store's.
+// Claims, in the group: the RPC block as the range claim rpc.dynamic (the block asked for,
+// unless the group holds one already: then that one, and another block is refused);
+// mssql.INSTANCE for each SQL Server instance of `host` (the registered port when the name is
+// registered; 1433 for the default instance; the instance's current static port when it breaks
+// no rule; else the allocator's); the RPC services with a port setting of their own that the
+// host runs (windows::kRpcPins: msrpc.drsuapi and msrpc.netlogon on a domain controller,
+// msrpc.dfsr, msrpc.wmi on WMI's fixed port 24158). Then plans the rest from the registry. The
+// RPC block must hold at least windows::kRpcBlockMinPorts ports from 1025 up, not 1434, lie
+// outside the host's dynamic ranges and hold no port claimed in the group; these checks, and
+// 24158 being free of other claims, come before the first write, so a refusal leaves the
+// registry as it was. Failure: kNotFound when no group lists the host (hint: create it),
+// kInvalidArgument for an RPC block that breaks a rule, 24158 claimed by another service or an
+// instance registered on 1434, the allocator's and the store's.
 [[nodiscard]] Result<WindowsRemedyResult> PlanWindowsRemedy(const windows::WindowsHost& host,
                                                             registry::Store& store,
                                                             const WindowsRemedyRequest& request);

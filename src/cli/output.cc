@@ -97,9 +97,12 @@ std::string WordRemedy(const Hint& h) {
     case Remedy::kAdoptListener:
     case Remedy::kAssignInstead: {
       const auto slash = h.detail.find('/');
-      const std::string port = TerminalSafe(h.detail.substr(0, slash));
+      std::string port = TerminalSafe(h.detail.substr(0, slash));
       const std::string proto =
           slash == std::string::npos ? "tcp" : TerminalSafe(h.detail.substr(slash + 1));
+      if (auto r = ParsePortRange(port); r && r->size() > 1) {  // a range: its first port and size
+        port = fmt::format("{} --size {}", r->low, r->size());
+      }
       if (h.remedy == Remedy::kAssignInstead) {
         return fmt::format("to register a port nothing holds yet, run 'berth assign {} --port {} "
                            "--proto {}'",

@@ -16,6 +16,7 @@ namespace {
 struct AdoptFlags {
   std::string name;
   std::string port;  // decimal text, as for assign
+  std::string size;
   std::string proto;
   std::string group;
   bool allow_iana = false;
@@ -36,6 +37,11 @@ int RunAdopt(const AdoptFlags& f) {
   auto port = ParsePortFlag(f.port);
   if (!port) return PrintError(port.error());
   req.assign.port = *port;
+  if (!f.size.empty()) {
+    auto size = ParseDecimalFlag("--size", f.size, 1, kMaxServiceSize, "number of ports");
+    if (!size) return PrintError(size.error());
+    req.assign.size = static_cast<std::uint32_t>(*size);
+  }
   if (!f.proto.empty()) {
     auto proto = ParseServiceProto(f.proto);
     if (!proto) return PrintError(proto.error());
@@ -58,7 +64,8 @@ int RunAdopt(const AdoptFlags& f) {
   if (adopted->unidentified) {
     PrintWarning(fmt::format("berth cannot see which process holds {}/{} (it is another user's): "
                              "'{}' was registered on your word; run berth as root to see it",
-                             *port, f.proto.empty() ? "tcp" : f.proto, f.name));
+                             FormatRange(PortsOf(adopted->assignment.record.service)),
+                             f.proto.empty() ? "tcp" : f.proto, f.name));
   }
   for (const registry::Violation& w : adopted->assignment.warnings) {
     PrintWarning(w.text);
@@ -80,11 +87,19 @@ void AddAdoptCommand(CLI::App& app, int& exit_code) {
       "with --process, --unit or --pid it must be that one. Every other rule of assign still "
       "applies (group range, not registered to another service, IANA unless --allow-iana); a "
       "port inside an ephemeral range is accepted with a warning (reserve it: berth reserve "
-      "--apply).");
+      "--apply). With --size N, the range PORT..PORT+N-1 a running program uses: its listeners "
+      "are identified the same way, and the range must obey every rule of 'assign --size'.");
   cmd->add_option("name", f->name, "the service's name: lowercase DNS labels, dots for "
                                     "instances (mssql.instance1)")->required();
-  cmd->add_option("--port", f->port, "the port the service listens on now (decimal, 1-65535)")
+  cmd->add_option("--port", f->port, "the port the service listens on now (decimal, 1-65535); "
+                                     "with --size, the first port of its range")
       ->type_name("PORT")->required();
+  cmd->add_option("--size", f->size, "adopt a range of N consecutive ports from PORT that the "
+                                     "program uses now (an RPC block): something must listen on "
+                                     "one of them; the rules of 'assign --size' apply (no overlap "
+                                     "with any claim, outside every ephemeral range of the group, "
+                                     "no IANA port such as 1434 unless --allow-iana)")
+      ->type_name("N");
   cmd->add_option("--proto", f->proto, "tcp (default), udp, or both")
       ->check(CLI::IsMember({"tcp", "udp", "both"}));
   cmd->add_option("--group", f->group, "the group of hosts sharing the port space (default: default)");
@@ -102,12 +117,14 @@ void AddAdoptCommand(CLI::App& app, int& exit_code) {
   cmd->add_flag("--json", f->json, "print the record and the listeners as JSON (docs/registry.md)");
   AddStoreOptions(cmd, f->store);
   cmd->footer("Exit status: 0 registered (or already registered there), 2 error: nothing\n"
-              "listens on PORT (use 'berth assign NAME --port PORT'), the listener is not the one\n"
+              "listens on PORT, or in the range (use 'berth assign NAME --port PORT [--size N]'),\n"
+              "a listener is not the one\n"
               "--process/--unit/--pid name, or a rule of assign refuses the port.\n"
               "Examples:\n"
               "  berth adopt web --port 32106              whoever listens on 32106/tcp is web\n"
               "  berth adopt dns --port 5353 --proto both --allow-iana\n"
-              "  berth adopt pg --port 5432 --allow-iana --unit postgresql");
+              "  berth adopt pg --port 5432 --allow-iana --unit postgresql\n"
+              "  berth adopt app.rpc --port 10300 --size 64 --process app");
   cmd->callback([f, &exit_code] { exit_code = RunAdopt(*f); });
 }
 

@@ -90,20 +90,15 @@ int RunRemedy(const RemedyFlags& f) {
   for (const registry::Assignment& a : result->claimed) {
     if (a.created) {
       fmt::print(stderr, "berth: claimed {} = {}/tcp in group {}\n", TerminalSafe(a.record.service.name),
-                 a.record.service.port, TerminalSafe(a.record.service.group));
+                 FormatRange(PortsOf(a.record.service)), TerminalSafe(a.record.service.group));
     }
   }
   if (result->plan.rpc_block) {
-    const std::string block = FormatRange(*result->plan.rpc_block);
-    fmt::print(stderr, "berth: {} The host needs a REBOOT after the script for RPC to use it.\n",
-               result->plan.rpc_block_claimed
-                   ? fmt::format("the RPC block {} is {}'s range claim in group {}.", block,
-                                 windows::kRpcBlockService, TerminalSafe(result->plan.group))
-                   : fmt::format("the RPC block {} is not claimed in the registry: claim it with "
-                                 "'berth assign {} --port {} --size {} --group {}' so that no "
-                                 "service is given a port in it.",
-                                 block, windows::kRpcBlockService, result->plan.rpc_block->low,
-                                 result->plan.rpc_block->size(), TerminalSafe(result->plan.group)));
+    fmt::print(stderr,
+               "berth: the RPC block {} is {}'s range claim in group {}. The host needs a REBOOT "
+               "after the script for RPC to use it.\n",
+               FormatRange(*result->plan.rpc_block), windows::kRpcBlockService,
+               TerminalSafe(result->plan.group));
   }
   if (f.json) {
     RenderWindowsRemedyJson(result->plan, kStdoutSink);
@@ -143,8 +138,11 @@ void AddRemedyCommand(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "remedy",
       "Write the script that pins a collected Windows host: each SQL Server instance on the port "
-      "the registry claims for it (mssql.INSTANCE), TcpDynamicPorts cleared; an optional RPC port "
-      "block in Rpc\\Internet; the OS dynamic range within netsh's limits and off the RPC block; "
+      "the registry claims for it (mssql.INSTANCE), TcpDynamicPorts cleared; the RPC services "
+      "with a port setting of their own (NTDS and Netlogon on a domain controller, DFS "
+      "Replication with dfsrdiag StaticRPC, WMI alone on TCP 24158 with winmgmt /standalonehost; "
+      "claimed as msrpc.drsuapi, msrpc.netlogon, msrpc.dfsr, msrpc.wmi); an optional RPC port "
+      "block in Rpc\\Internet, claimed as rpc.dynamic; the OS dynamic range within netsh's limits and off the RPC block; "
       "registered ports excluded from the dynamic range; firewall rules for exactly the registered "
       "ports. The script supports -WhatIf, -Restart and -RemoveLegacy and ends with a read-back. "
       "From a berth probe --json document it pins the named host's SQL Server instances only.");
@@ -163,10 +161,11 @@ void AddRemedyCommand(CLI::App& app, int& exit_code) {
                   "registry group to claim the ports in (default: the one group that lists the host)")
       ->type_name("GROUP");
   cmd->add_option("--rpc-ports", f->rpc_ports,
-                  "restrict MS-RPC's dynamic ports to this block, e.g. 5000-5255: at least 100 ports "
-                  "from 1025 up, outside the host's dynamic range, holding no registered port; needs "
-                  "a reboot of the host (default: the range the group's rpc.dynamic claims, when it "
-                  "has one: berth assign rpc.dynamic --size 256 --group GROUP)")
+                  "restrict MS-RPC's dynamic ports to this block, e.g. 5000-5255, and claim it as "
+                  "the group's range rpc.dynamic: at least 100 ports from 1025 up, not 1434, outside "
+                  "the host's dynamic range, holding no registered port (checked before anything is "
+                  "claimed); needs a reboot of the host (default: the range the group's rpc.dynamic "
+                  "claims, when it has one: berth assign rpc.dynamic --size 256 --group GROUP)")
       ->type_name("LO-HI");
   cmd->add_flag("--json", f->json, "print the plan as JSON (schema berth.windows-remedy/1, docs/windows.md)");
   AddStoreOptions(cmd, f->store);

@@ -46,6 +46,7 @@ struct Companion {
   std::string_view service;  // Windows service name; "" = any service of `command`
   std::string_view what;
   std::string_view fix;
+  bool remedy_pins = false;  // berth remedy's script pins it (windows::kRpcPins)
 };
 
 constexpr std::array kCompanions{
@@ -56,13 +57,16 @@ constexpr std::array kCompanions{
               "HKLM\\SYSTEM\\CurrentControlSet\\Services\\NTDS\\Parameters 'TCP/IP Port' "
               "(REG_DWORD) and HKLM\\SYSTEM\\CurrentControlSet\\Services\\Netlogon\\Parameters "
               "DCTcpipPort (REG_DWORD), each claimed in the registry (berth assign "
-              "msrpc.drsuapi, berth assign msrpc.netlogon); restart the domain controller"},
+              "msrpc.drsuapi, berth assign msrpc.netlogon); restart the domain controller",
+              true},
     Companion{"dfsrs", "", "DFS Replication",
               "pin it: dfsrdiag StaticRPC /port:PORT /Member:THIS-SERVER with a port claimed in "
-              "the registry (berth assign msrpc.dfsr)"},
+              "the registry (berth assign msrpc.dfsr)",
+              true},
     Companion{"", "Winmgmt", "WMI (Winmgmt)",
               "run WMI in its own host on its fixed port 24158: winmgmt /standalonehost, then "
-              "restart the Winmgmt service (its firewall rule: TCP 24158)"},
+              "restart the Winmgmt service (its firewall rule: TCP 24158)",
+              true},
 };
 
 const Companion* FindCompanion(const ProcessInfo& p) {
@@ -169,7 +173,11 @@ void ListenerFindings(const WindowsHost& host, const audit::AuditInput& in, std:
                             .why = fmt::format("{} on a dynamic port, found by clients only "
                                                "through a port mapper",
                                                c->what),
-                            .fix = std::string(c->fix)});
+                            .fix = c->remedy_pins
+                                       ? fmt::format("{}; the script printed by the command below "
+                                                     "claims the port and pins it: {}",
+                                                     c->fix, remedy)
+                                       : std::string(c->fix)});
       continue;
     }
     const bool rpc_host = g.process != nullptr && epm_live &&

@@ -6,11 +6,11 @@
 
 namespace berth {
 
-std::vector<PortHolder> HoldersOf(const HostSnapshot& snap, Port port, ServiceProto proto) {
+std::vector<PortHolder> HoldersOf(const HostSnapshot& snap, PortRange ports, ServiceProto proto) {
   std::vector<PortHolder> out;
   for (std::uint32_t i = 0; i < snap.sockets.size(); ++i) {
     const SocketRecord& s = snap.sockets[i];
-    if (!s.is_server() || s.local_port != port || !Covers(proto, s.proto)) continue;
+    if (!s.is_server() || !ports.contains(s.local_port) || !Covers(proto, s.proto)) continue;
     PortHolder h{s.proto, FormatEndpoint(snap.Local(s), s.local_port), s.uid, {}};
     auto it = std::lower_bound(snap.owners.begin(), snap.owners.end(), i,
                                [](const SocketOwner& o, std::uint32_t x) { return o.socket < x; });

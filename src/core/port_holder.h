@@ -20,9 +20,12 @@ struct PortHolder {
   std::vector<ProcessInfo> processes;  // empty: not visible (another user's, no root)
 };
 
-// The server sockets of `snap` on `port` for the protocols `proto` covers, in socket order,
-// each with its distinct owning processes.
-std::vector<PortHolder> HoldersOf(const HostSnapshot& snap, Port port, ServiceProto proto);
+// The server sockets of `snap` on `port` (or any port of `ports`) for the protocols `proto`
+// covers, in socket order, each with its distinct owning processes.
+std::vector<PortHolder> HoldersOf(const HostSnapshot& snap, PortRange ports, ServiceProto proto);
+inline std::vector<PortHolder> HoldersOf(const HostSnapshot& snap, Port port, ServiceProto proto) {
+  return HoldersOf(snap, PortRange{port, port}, proto);
+}
 
 // "python3 (pid 4242, unit web.service, user app) on 127.0.0.1:32106/tcp", or "a process of
 // uid 105 (hidden from this user) on *:32106/tcp". Not terminal-safe: callers print it so.

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/port.h"
@@ -27,8 +28,36 @@ inline constexpr Port kSqlBrowserPort = 1434;
 inline constexpr std::uint32_t kRpcBlockMinPorts = 100;
 // The registry's range claim for a group's MS-RPC block (berth assign rpc.dynamic --size N).
 inline constexpr std::string_view kRpcBlockService = "rpc.dynamic";
-// WMI's fixed port once it runs in its own host (winmgmt /standalonehost).
+// WMI's fixed port once it runs in its own host (winmgmt /standalonehost; Microsoft's
+// "Setting Up a Fixed Port for WMI").
 inline constexpr Port kWmiStandalonePort = 24158;
+
+// How an RPC service with a port setting of its own is pinned (KB 154596: before the block).
+enum class PinMethod : std::uint8_t {
+  kRegistryDword,     // a REG_DWORD under the service's Parameters key (KB 224196); reboot
+  kDfsrdiag,          // dfsrdiag StaticRPC /port:N (DFS Replication); restart of DFSR
+  kWinmgmtStandalone, // winmgmt /standalonehost: WMI alone in its svchost on kWmiStandalonePort
+};
+
+// One such service: pinned when the collected host runs `windows_service`; its port is
+// claimed in the registry as `claim` (the names berth probe uses where it has one), at
+// `fixed_port` when Windows fixes it, else where the allocator places it.
+struct RpcPinSpec {
+  std::string_view windows_service;  // "NTDS", "DFSR", "Winmgmt"
+  std::string_view claim;            // "msrpc.drsuapi"
+  PinMethod method = PinMethod::kRegistryDword;
+  std::string_view key;    // kRegistryDword: "HKLM:\SYSTEM\...\Parameters"
+  std::string_view value;  // kRegistryDword: "TCP/IP Port"
+  Port fixed_port = 0;     // 0: placed by the allocator
+};
+inline constexpr RpcPinSpec kRpcPins[] = {
+    {"NTDS", "msrpc.drsuapi", PinMethod::kRegistryDword,
+     "HKLM:\\SYSTEM\\CurrentControlSet\\Services\\NTDS\\Parameters", "TCP/IP Port", 0},
+    {"NTDS", "msrpc.netlogon", PinMethod::kRegistryDword,
+     "HKLM:\\SYSTEM\\CurrentControlSet\\Services\\Netlogon\\Parameters", "DCTcpipPort", 0},
+    {"DFSR", "msrpc.dfsr", PinMethod::kDfsrdiag, "", "", 0},
+    {"Winmgmt", "msrpc.wmi", PinMethod::kWinmgmtStandalone, "", "", kWmiStandalonePort},
+};
 
 // One `netsh int ipvN show dynamicport tcp|udp` answer, or one excluded port range.
 struct PortBlock {

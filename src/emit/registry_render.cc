@@ -335,10 +335,11 @@ void RenderAdoption(const registry::Assignment& a, std::span<const PortHolder> h
     Finish(j, sink);
     return;
   }
-  std::string out = a.created ? fmt::format("adopted {} on {}/{}\n", TerminalSafe(s.name), s.port,
+  const std::string ports = FormatRange(PortsOf(s));
+  std::string out = a.created ? fmt::format("adopted {} on {}/{}\n", TerminalSafe(s.name), ports,
                                             ServiceProtoName(s.proto))
                               : fmt::format("{} was already registered on {}/{}\n",
-                                            TerminalSafe(s.name), s.port, ServiceProtoName(s.proto));
+                                            TerminalSafe(s.name), ports, ServiceProtoName(s.proto));
   for (const PortHolder& h : holders) out += "  listener: " + TerminalSafe(DescribeHolder(h)) + "\n";
   sink(out);
 }

@@ -33,12 +33,14 @@ struct WindowsRemedyPlan {
   };
   std::vector<Sql> sql;
   // RPC services with a port setting of their own, pinned first (KB 154596, KB 224196): on a
-  // domain controller, AD replication (NTDS "TCP/IP Port") and Netlogon (DCTcpipPort).
+  // domain controller, AD replication (NTDS "TCP/IP Port") and Netlogon (DCTcpipPort); DFS
+  // Replication (dfsrdiag StaticRPC); WMI alone in its svchost (winmgmt /standalonehost).
   struct RpcPin {
-    std::string service;  // "msrpc.drsuapi"
-    std::string key;      // "HKLM:\SYSTEM\CurrentControlSet\Services\NTDS\Parameters"
-    std::string value;    // "TCP/IP Port" (REG_DWORD)
+    std::string service;  // the registry claim, "msrpc.drsuapi"
+    std::string key;      // kRegistryDword: "HKLM:\SYSTEM\CurrentControlSet\Services\NTDS\Parameters"
+    std::string value;    // kRegistryDword: "TCP/IP Port" (REG_DWORD)
     Port port = 0;
+    windows::PinMethod method = windows::PinMethod::kRegistryDword;
   };
   std::vector<RpcPin> rpc_pins;
   std::optional<PortRange> rpc_block;  // Rpc\Internet Ports; nullopt: left alone

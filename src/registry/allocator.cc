@@ -190,6 +190,9 @@ std::vector<Violation> RangeViolations(PortRange ports, ServiceProto proto, cons
   }
   std::vector<Violation> out;
   for (auto& [set, v] : by_rule) {
+    if (v.rule == Rule::kListening && v.hint && ports.size() > 1) {
+      v.hint->detail = fmt::format("{}/{}", FormatRange(ports), ServiceProtoName(proto));  // adopt it whole
+    }
     if (set.count() > 1) {
       v.text = fmt::format("{} ports of the range ({}) break this rule, the first: {}", set.count(),
                            set.Format(), v.text);
@@ -487,12 +490,16 @@ Result<Assignment> Allocator::Assign(const AssignRequest& req) {
     rec.service = s;
     if (req.port) {
       auto broken = Violations(*cache, s, *req.port, req.allow_iana, family.has_value());
-      const bool adopted = req.adopt.contains(*req.port);
+      const PortRange asked{*req.port, static_cast<Port>(*req.port + s.size - 1)};
+      const bool adopted = req.adopt.Intersect(asked).count() == asked.size();
       if (adopted) {
         // The service holds the port already: its listener is no conflict, and an ephemeral
-        // range is a risk to warn of (while it is down), not a reason to refuse.
+        // range is a risk to warn of (while it is down), not a reason to refuse. A range
+        // stays out of every ephemeral range, as assign --size does: the kernel would hand
+        // its idle ports to outbound connections.
         warnings.clear();
         std::erase_if(broken, [&](const Violation& v) {
+          if (v.rule == Rule::kEphemeral && s.size > 1) return false;
           if (v.rule == Rule::kEphemeral) {
             warnings.push_back(
                 {fmt::format("{} is inside {}: while '{}' is down (a restart, a crash) the "

@@ -58,9 +58,10 @@ struct AssignRequest {
   std::string group;                  // "" = default
   bool allow_iana = false;
   // Ports whose current listener is the service being registered (berth adopt; the caller
-  // has identified it). For an explicit port in this set a listener there is not a conflict,
-  // and the port lying in an ephemeral range is a warning on the Assignment, not a refusal:
-  // the service already runs there. Every other rule still applies.
+  // has identified it). For an explicit port (every port of an explicit range) in this set a
+  // listener there is not a conflict, and a single port lying in an ephemeral range is a
+  // warning on the Assignment, not a refusal: the service already runs there. A range inside
+  // an ephemeral range is still refused. Every other rule still applies.
   PortSet adopt;
   std::string owner;
   std::string description;

@@ -103,6 +103,8 @@ WindowsRemedyPlan SamplePlan() {
   plan.sql.push_back({"MSSQLSERVER", "MSSQL16.MSSQLSERVER", "mssql.mssqlserver", 1433, false});
   plan.rpc_pins.push_back({"msrpc.drsuapi", "HKLM:\\SYSTEM\\CurrentControlSet\\Services\\NTDS\\Parameters",
                            "TCP/IP Port", 38901});
+  plan.rpc_pins.push_back({"msrpc.dfsr", "", "", 38903, windows::PinMethod::kDfsrdiag});
+  plan.rpc_pins.push_back({"msrpc.wmi", "", "", 24158, windows::PinMethod::kWinmgmtStandalone});
   plan.rpc_block = PortRange{5000, 5255};
   plan.dynamic_moves.push_back({Protocol::kTcp, 4, {49152, 65535}, false});
   plan.exclusions.push_back({Protocol::kTcp, 4, {50500, 50501}, false});
@@ -141,11 +143,32 @@ TEST(WindowsRemedy, ParsesWithEverySettingInTheTree) {
   EXPECT_TRUE(HasVerbatim(p, "MSSQL$SQLEXPRESS"));  // the service, $ inside single quotes
   EXPECT_TRUE(HasVerbatim(p, "MSSQLSERVER"));
   EXPECT_TRUE(HasVerbatim(p, "Server=tcp:WIN-SQL01,41433"));
-  // The restart only under -Restart, through ShouldProcess.
+  // The restart only under -Restart, through ShouldProcess: one helper, called for each
+  // instance whose port changed, for DFSR and for WMI.
   const auto restart = p.Named("Restart-Service");
-  ASSERT_EQ(restart.size(), 2u);
-  EXPECT_EQ(restart[0].Arg("-Name"), "$sqlService");
-  EXPECT_NE(script.find("if ($changed -and $Restart)"), std::string::npos);
+  ASSERT_EQ(restart.size(), 1u);
+  EXPECT_EQ(restart[0].Arg("-Name"), "$Name");
+  EXPECT_NE(script.find("  if ($Restart) {\n    if ($PSCmdlet.ShouldProcess($Name, 'Restart-Service')) { Restart-Service"),
+            std::string::npos);
+  std::vector<std::string> restarted;
+  for (const test::PsCommand& c : p.Named("Restart-BerthService")) restarted.push_back(c.Arg("-Name"));
+  EXPECT_EQ(restarted, (std::vector<std::string>{"$sqlService", "$sqlService", "'DFSR'", "'Winmgmt'"}));
+  EXPECT_NE(script.find("if ($changed) { Restart-BerthService -Name $sqlService"), std::string::npos);
+
+  // DFSR: read back through its WMI provider, dfsrdiag's presence checked, then StaticRPC.
+  const auto dfsrdiag = p.Named("dfsrdiag.exe");
+  ASSERT_EQ(dfsrdiag.size(), 1u);
+  EXPECT_EQ(dfsrdiag[0].elements, (std::vector<std::string>{"StaticRPC", "'/port:38903'",
+                                                           "('/Member:{0}' -f $env:COMPUTERNAME)"}));
+  EXPECT_TRUE(HasVerbatim(p, "root\\MicrosoftDFS"));
+  EXPECT_TRUE(HasVerbatim(p, "DfsrMachineConfig"));
+  ASSERT_EQ(p.Named("Get-Command").size(), 1u);
+  EXPECT_EQ(p.Named("Get-Command")[0].Arg("-Name"), "'dfsrdiag.exe'");
+  // WMI: winmgmt /standalonehost unless Winmgmt is its own process already.
+  ASSERT_EQ(p.Named("winmgmt.exe").size(), 1u);
+  EXPECT_EQ(p.Named("winmgmt.exe")[0].elements, (std::vector<std::string>{"/standalonehost"}));
+  EXPECT_TRUE(HasVerbatim(p, "Name = 'Winmgmt'"));
+  EXPECT_NE(script.find("$wmiService.ServiceType -eq 'Own Process'"), std::string::npos);
 
   // netsh: the dynamic range within its limits, one exclusion per registered port in it.
   const auto dyn = p.Named("Set-BerthDynamicRange");
@@ -208,6 +231,7 @@ TEST(WindowsRemedy, HostileNamesStayInertOnTheParseTree) {
     plan.legacy[0].name = evil;
     plan.legacy[0].display_name = evil;
     plan.legacy[0].local_port = evil;
+    for (WindowsRemedyPlan::RpcPin& pin : plan.rpc_pins) pin.service = evil;
     const std::string script = Render([&](const Sink& s) { RenderWindowsRemedy(plan, s); });
     const PsParse p = ParsePowerShell(script);
     ASSERT_TRUE(p.ok) << p.error << "\nentry: " << evil;

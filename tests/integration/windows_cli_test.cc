@@ -173,7 +173,12 @@ TEST_F(WindowsCli, RemedyClaimsThroughTheRegistryAndWritesAParsableScript) {
   auto r = Berth(remedy);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("REBOOT"), std::string::npos);
-  EXPECT_NE(r.err.find("not claimed in the registry"), std::string::npos);
+  // The block given alone is claimed as the group's range rpc.dynamic.
+  EXPECT_NE(r.err.find("berth: claimed rpc.dynamic = 5000-5255/tcp in group win"), std::string::npos) << r.err;
+  const auto rpc_claim = nlohmann::json::parse(Berth({"show", "rpc.dynamic", "--json"}).out);
+  EXPECT_EQ(rpc_claim.at("port"), 5000);
+  EXPECT_EQ(rpc_claim.at("size"), 256);
+  EXPECT_EQ(rpc_claim.at("group"), "win");
   // The instances are registered now: the default one on 1433, the named one where the
   // allocator put it, never on 1434 or in the dynamic range.
   auto show = Berth({"show", "mssql.sqlexpress", "--json"});
@@ -204,8 +209,11 @@ TEST_F(WindowsCli, RemedyClaimsThroughTheRegistryAndWritesAParsableScript) {
   EXPECT_EQ(plan.at("legacy_rules").size(), 1u);
   EXPECT_TRUE(plan.at("excluded_ports").empty());
   EXPECT_TRUE(plan.at("dynamic_range_moves").empty());
+  EXPECT_EQ(plan.at("rpc_ports_claim"), "rpc.dynamic");
 
-  // RPC blocks that break a rule.
+  // RPC blocks that break a rule, with no block claimed: each is refused before anything is
+  // claimed, so rpc.dynamic stays unregistered.
+  ASSERT_EQ(Berth({"release", "rpc.dynamic"}).exit_code, 0);
   for (const auto& [block, says] : std::vector<std::pair<std::string, std::string>>{
            {"50000-50255", "overlaps WIN-SQL01's tcp dynamic range"},
            {"5000-5050", "at least 100 ports"},
@@ -214,6 +222,7 @@ TEST_F(WindowsCli, RemedyClaimsThroughTheRegistryAndWritesAParsableScript) {
     auto bad = Berth({"remedy", "--format", "powershell", "--from", Fixture("ps7-collector.json"), "--rpc-ports", block});
     EXPECT_EQ(bad.exit_code, 2) << block;
     EXPECT_NE(bad.err.find(says), std::string::npos) << block << ": " << bad.err;
+    EXPECT_EQ(Berth({"show", "rpc.dynamic"}).exit_code, 2) << block;
   }
   auto other = Berth({"remedy", "--format", "powershell", "--from", Fixture("ps7-collector.json"), "--host", "WIN2"});
   EXPECT_EQ(other.exit_code, 2);
@@ -370,6 +379,140 @@ TEST_F(WindowsCli, RemedyFromAProbeDocumentPinsTheNamedHostsInstances) {
   EXPECT_NE(rules[0].Arg("-LocalPort").find("'21533'"), std::string::npos) << rules[0].Arg("-LocalPort");
 }
 
+// The collected domain controller, also running DFS Replication and WMI (in the svchost it
+// shares with Schedule, or alone with `standalone`), written where the remedy reads it.
+std::string DcWithDfsrAndWmi(const std::string& dir, bool standalone) {
+  std::ifstream in(Fixture("ps7-collector.json"), std::ios::binary);
+  nlohmann::json doc = nlohmann::json::parse(in);
+  doc["Processes"].push_back({{"Id", 1700}, {"ProcessName", "dfsrs"}});
+  doc["Services"].push_back({{"Name", "DFSR"}, {"ProcessId", 1700}, {"State", "Running"}});
+  if (standalone) {  // winmgmt /standalonehost ran: WMI alone in its svchost, on 24158
+    doc["Processes"].push_back({{"Id", 1800}, {"ProcessName", "svchost"}});
+    doc["Services"].push_back({{"Name", "Winmgmt"}, {"ProcessId", 1800}, {"State", "Running"}});
+    doc["TcpListeners"].push_back(
+        {{"LocalAddress", "0.0.0.0"}, {"LocalPort", 24158}, {"OwningProcess", 1800}, {"State", 2}});
+  } else {
+    doc["Services"].push_back({{"Name", "Winmgmt"}, {"ProcessId", 1400}, {"State", "Running"}});
+  }
+  const std::string file = dir + (standalone ? "/dc-standalone.json" : "/dc.json");
+  std::ofstream(file, std::ios::binary) << doc.dump();
+  return file;
+}
+
+// DFSR and WMI pinned individually (KB 154596): claimed in the host's group as msrpc.dfsr
+// (placed) and msrpc.wmi (WMI's fixed 24158), written as dfsrdiag StaticRPC and winmgmt
+// /standalonehost, each checked first, restarted only with -Restart, opened in the firewall,
+// and shown by the read-back. 24158 held by another claim is refused before anything is
+// claimed.
+TEST_F(WindowsCli, RemedyPinsDfsrAndWmiOnPortsTheRegistryClaims) {
+  const std::string dc = DcWithDfsrAndWmi(dir_, false);
+  ASSERT_EQ(Berth({"group", "add", "win", "--host", "WIN-SQL01"}).exit_code, 0);
+  ASSERT_EQ(Berth({"assign", "legacy.app", "--port", "24158", "--group", "win"}).exit_code, 0);
+  auto held = Berth({"remedy", "--format", "powershell", "--from", dc, "--rpc-ports", "5000-5255"});
+  EXPECT_EQ(held.exit_code, 2);
+  EXPECT_NE(held.err.find("Winmgmt runs on WIN-SQL01: its fixed port 24158/tcp (msrpc.wmi) is registered to "
+                          "legacy.app in group win"),
+            std::string::npos)
+      << held.err;
+  EXPECT_NE(held.err.find("berth release legacy.app"), std::string::npos) << held.err;
+  for (const char* name : {"rpc.dynamic", "mssql.sqlexpress", "msrpc.dfsr", "msrpc.wmi"}) {
+    EXPECT_EQ(Berth({"show", name}).exit_code, 2) << name << " claimed by a refused remedy";
+  }
+  ASSERT_EQ(Berth({"release", "legacy.app"}).exit_code, 0);
+
+  auto r = Berth({"remedy", "--format", "powershell", "--from", dc, "--rpc-ports", "5000-5255"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("berth: claimed msrpc.wmi = 24158/tcp in group win"), std::string::npos) << r.err;
+  const int dfsr = nlohmann::json::parse(Berth({"show", "msrpc.dfsr", "--json"}).out).at("port").get<int>();
+  EXPECT_LT(dfsr, 49152);
+  EXPECT_TRUE(dfsr < 5000 || dfsr > 5255) << dfsr;
+  EXPECT_EQ(nlohmann::json::parse(Berth({"show", "msrpc.wmi", "--json"}).out).at("port"), 24158);
+  auto as_json = Berth({"remedy", "--format", "powershell", "--from", dc, "--json"});
+  ASSERT_EQ(as_json.exit_code, 0) << as_json.err;
+  std::vector<std::string> pins;
+  const auto plan = nlohmann::json::parse(as_json.out);
+  for (const auto& pin : plan.at("rpc_pins")) {
+    pins.push_back(pin.at("service").get<std::string>() + " " + pin.at("method").get<std::string>() + " " +
+                   pin.at("key").dump() + " " + std::to_string(pin.at("port").get<int>()));
+  }
+  ASSERT_EQ(pins.size(), 4u);
+  EXPECT_EQ(pins[2], "msrpc.dfsr dfsrdiag null " + std::to_string(dfsr));
+  EXPECT_EQ(pins[3], "msrpc.wmi winmgmt null 24158");
+
+  if (!HavePowerShellGrammar()) BERTH_MISSING_PEER("the PowerShell grammar is missing (scripts/install-deps test)");
+  const PsParse p = ParsePowerShell(r.out);
+  ASSERT_TRUE(p.ok) << p.error;
+  // DFSR: the static port read back first through its WMI provider, dfsrdiag's presence
+  // checked (and the tools to install named), then dfsrdiag StaticRPC on this member.
+  std::vector<std::string> cim;
+  for (const PsCommand& c : p.Named("Get-CimInstance")) {
+    cim.push_back(c.Arg("-Namespace") + " " + c.Arg("-ClassName") + " " + c.Arg("-Filter"));
+  }
+  const std::string dfsr_cim = "'root\\MicrosoftDFS' 'DfsrMachineConfig' ";
+  const std::string wmi_cim = " 'Win32_Service' 'Name = ''Winmgmt'''";
+  EXPECT_EQ(cim, (std::vector<std::string>{dfsr_cim, wmi_cim, dfsr_cim, wmi_cim})) << "check, check, read-back x2";
+  const auto tool = p.Named("Get-Command");
+  ASSERT_EQ(tool.size(), 1u);
+  EXPECT_EQ(tool[0].Arg("-Name"), "'dfsrdiag.exe'");
+  EXPECT_NE(r.out.find("Install-WindowsFeature -Name RSAT-DFS-Mgmt-Con"), std::string::npos);
+  const auto dfsrdiag = p.Named("dfsrdiag.exe");
+  ASSERT_EQ(dfsrdiag.size(), 1u);
+  EXPECT_EQ(dfsrdiag[0].elements, (std::vector<std::string>{"StaticRPC", "'/port:" + std::to_string(dfsr) + "'",
+                                                           "('/Member:{0}' -f $env:COMPUTERNAME)"}));
+  EXPECT_NE(r.out.find("[int]$dfsrConfig.RpcPortAssignment -eq " + std::to_string(dfsr) + ")"), std::string::npos);
+  // WMI: winmgmt /standalonehost unless the service is already its own process.
+  const auto winmgmt = p.Named("winmgmt.exe");
+  ASSERT_EQ(winmgmt.size(), 1u);
+  EXPECT_EQ(winmgmt[0].elements, (std::vector<std::string>{"/standalonehost"}));
+  EXPECT_NE(r.out.find("$wmiService.ServiceType -eq 'Own Process'"), std::string::npos);
+  // Restarted only under -Restart (the script's one Restart-Service, gated by it and by
+  // ShouldProcess), and only once the command ran, itself under ShouldProcess.
+  std::vector<std::string> restarts;
+  for (const PsCommand& c : p.Named("Restart-BerthService")) restarts.push_back(c.Arg("-Name"));
+  EXPECT_EQ(restarts, (std::vector<std::string>{"$sqlService", "$sqlService", "'DFSR'", "'Winmgmt'"}));
+  ASSERT_EQ(p.Named("Restart-Service").size(), 1u);
+  for (const char* gate : {"if ($Restart) {\n    if ($PSCmdlet.ShouldProcess($Name, 'Restart-Service'))",
+                           "elseif ($PSCmdlet.ShouldProcess('DFSR', 'dfsrdiag StaticRPC /port:",
+                           "elseif ($PSCmdlet.ShouldProcess('Winmgmt', 'winmgmt /standalonehost'))"}) {
+    EXPECT_NE(r.out.find(gate), std::string::npos) << gate;
+  }
+  // Pinned before the RPC block (KB 154596), and opened in the firewall.
+  EXPECT_LT(r.out.find("& winmgmt.exe"), r.out.find("$rpcKey = "));
+  const auto rules = p.Named("New-NetFirewallRule");
+  ASSERT_EQ(rules.size(), 1u);
+  EXPECT_NE(rules[0].Arg("-LocalPort").find("'24158'"), std::string::npos) << rules[0].Arg("-LocalPort");
+  EXPECT_NE(rules[0].Arg("-LocalPort").find("'" + std::to_string(dfsr) + "'"), std::string::npos);
+  // The read-back shows every pin: the NTDS and Netlogon values too.
+  std::vector<std::string> read;
+  for (const PsCommand& c : p.Named("Select-Object")) read.push_back(c.Arg("-Property"));
+  for (const char* shown : {"'TCP/IP Port'", "'DCTcpipPort'", "'RpcPortAssignment'"}) {
+    EXPECT_NE(std::find(read.begin(), read.end(), shown), read.end()) << shown;
+  }
+}
+
+// WMI already standalone on 24158 (its own svchost listens there): the port is adopted for
+// msrpc.wmi; another program on 24158 is a conflict, named.
+TEST_F(WindowsCli, RemedyAdoptsWmisPortWhenWmiAlreadyListensThere) {
+  ASSERT_EQ(Berth({"group", "add", "win", "--host", "WIN-SQL01"}).exit_code, 0);
+  auto r = Berth({"remedy", "--format", "powershell", "--from", DcWithDfsrAndWmi(dir_, true)});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(Berth({"show", "msrpc.wmi", "--json"}).out).at("port"), 24158);
+
+  std::ifstream in(DcWithDfsrAndWmi(dir_, false), std::ios::binary);
+  nlohmann::json doc = nlohmann::json::parse(in);
+  doc["TcpListeners"].push_back({{"LocalAddress", "0.0.0.0"}, {"LocalPort", 24158}, {"OwningProcess", 4100}, {"State", 2}});
+  const std::string foreign = dir_ + "/foreign.json";
+  std::ofstream(foreign, std::ios::binary) << doc.dump();
+  ASSERT_EQ(Berth({"release", "msrpc.wmi"}).exit_code, 0);
+  auto refused = Berth({"remedy", "--format", "powershell", "--from", foreign});
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.err.find("Winmgmt runs on WIN-SQL01: its fixed port 24158/tcp (msrpc.wmi) is held "
+                             "there by nginx (pid 4100"),
+            std::string::npos)
+      << refused.err;
+  EXPECT_EQ(Berth({"show", "msrpc.wmi"}).exit_code, 2);
+}
+
 ::testing::AssertionResult TerminalClean(std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
     char32_t cp = 0;
@@ -403,6 +546,11 @@ TEST_F(WindowsCli, HostileNamesInACollectedHostStayInert) {
       doc["FirewallRules"].push_back({{"Name", corpus[i]}, {"DisplayName", corpus[i]}, {"Enabled", 1}, {"Direction", 1},
                                       {"Action", 2}, {"Protocol", "TCP"}, {"LocalPort", {"49152-65535"}}});
     }
+    // A domain controller with DFSR and WMI, hosted by processes with hostile names: every
+    // RPC pin is written too.
+    for (const auto& [service, pid] : std::vector<std::pair<std::string, int>>{{"NTDS", 1000}, {"DFSR", 1001}, {"Winmgmt", 1002}}) {
+      doc["Services"].push_back({{"Name", service}, {"ProcessId", pid}, {"State", "Running"}});
+    }
     const std::string file = dir_ + "/hostile.json";
     {
       std::ofstream out(file, std::ios::binary);
@@ -425,8 +573,14 @@ TEST_F(WindowsCli, HostileNamesInACollectedHostStayInert) {
         "netsh.exe", "Write-Warning", "Write-Host", "Restart-Service", "Get-NetFirewallRule", "Remove-NetFirewallRule",
         "New-NetFirewallRule", "Where-Object", "Select-Object", "Format-List", "Out-String", "Format-Table",
         "Sort-Object", "Get-NetTCPConnection", "Get-Process", "Get-NetFirewallPortFilter", "Set-BerthRegistryValue",
-        "Set-BerthDynamicRange", "Add-BerthExcludedPort"};
+        "Set-BerthDynamicRange", "Add-BerthExcludedPort", "Get-CimInstance", "Get-Command", "dfsrdiag.exe",
+        "winmgmt.exe", "Restart-BerthService"};
     for (const PsCommand& c : p.commands) EXPECT_TRUE(allowed.contains(c.name)) << "command " << c.name;
+    EXPECT_EQ(p.Named("dfsrdiag.exe").size(), 1u);
+    EXPECT_EQ(p.Named("winmgmt.exe").size(), 1u);
+    std::size_t dwords = 0;
+    for (const PsCommand& c : p.Named("Set-BerthRegistryValue")) dwords += c.Arg("-Type") == "'DWord'" ? 1 : 0;
+    EXPECT_EQ(dwords, 2u) << "NTDS, Netlogon";
   }
 }
 
