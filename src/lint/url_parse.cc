@@ -167,6 +167,7 @@ bool ListenUrlKey(std::string_view key) {
 void SetUrlPort(PortDecl& d, const UrlPort& u, std::string_view key) {
   const bool listen = ListenUrlKey(key);
   d.kind = listen ? DeclKind::kListen : DeclKind::kTarget;
+  d.in_url = true;
   d.ports = PortRange{u.port, u.port};
   d.dynamic = u.port == 0 ? Dynamic::kZero : Dynamic::kNo;
   const bool wildcard = u.host.empty() || u.host == "0.0.0.0" || u.host == "::" || u.host == "*" ||

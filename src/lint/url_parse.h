@@ -48,7 +48,7 @@ bool ListenUrlKey(std::string_view key);
 // Makes `d` the declaration of `u`, found under key `key` (the key's name or path, as the
 // reader passes it to IsListenKey for port keys): a server's *listen* when ListenUrlKey, its address
 // empty for a wildcard (0.0.0.0, ::, *, ASP.NET's +, an empty host); else a client's *target*, its address
-// the host. Port 0 is dynamic (Dynamic::kZero). Sets kind, ports, dynamic and address; the
+// the host. Port 0 is dynamic (Dynamic::kZero). Sets kind, ports, dynamic, address and in_url; the
 // caller sets the position, the key path, the format and the service.
 void SetUrlPort(PortDecl& d, const UrlPort& u, std::string_view key);
 

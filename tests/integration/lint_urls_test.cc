@@ -68,6 +68,10 @@ TEST(LintUrls, EveryFormatDeclaresItsUrlPortsWhereTheyAre) {
   // Targets are a client's (no rule speaks of them) and the Compose service's listen URL is
   // inside its container.
   EXPECT_EQ(findings, rules) << r.out;
+  for (const auto& f : j["findings"]) {
+    EXPECT_NE(f["fix"].get<std::string>().find("the port of the URL in " + f["key"].get<std::string>()),
+              std::string::npos) << f["fix"];
+  }
 }
 
 TEST(LintUrls, PasswordsInUrlsAreInNoOutput) {
