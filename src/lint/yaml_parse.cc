@@ -363,7 +363,8 @@ class YamlReader {
   }
 
   // The ports of URLs in every scalar of a document (`DATABASE_URL: postgres://db:5432/app`;
-  // in a list, `- DATABASE_URL=postgres://...` is keyed by its name), with their own budget of
+  // in a list, `- DATABASE_URL=postgres://...` is keyed by its name, and a Kubernetes env
+  // entry's value by its `name`), with their own budget of
   // visits. A port is placed only where the scalar is written on one line as it reads (plain,
   // or quoted with no escape before the port): a folded, block or escaped scalar is skipped
   // rather than placed wrongly. In a Compose service or a Kubernetes manifest the program
@@ -376,10 +377,13 @@ class YamlReader {
         Urls(n[i], format, fmt::format("{}[{}]", path, i), key, depth + 1);
       }
     } else if (n.IsMap()) {
+      // {name: BIND_URL, value: http://...} (a Kubernetes env entry): the name is the key.
+      const YAML::Node name = Get(n, "name");
       for (auto it = n.begin(); it != n.end() && !error_; ++it) {
         if (!it->first.IsScalar()) continue;
         const std::string& k = it->first.Scalar();
-        Urls(it->second, format, path.empty() ? k : path + "." + k, k, depth + 1);
+        const std::string_view named = k == "value" && name.IsScalar() ? name.Scalar() : k;
+        Urls(it->second, format, path.empty() ? k : path + "." + k, named, depth + 1);
       }
     } else if (n.IsScalar()) {
       UrlScalar(n, format, path, key);

@@ -180,6 +180,34 @@ TEST(UrlParse, ComposeEnvironmentIsTheContainers) {
   EXPECT_EQ(d[2].service, "worker");
 }
 
+// A manifest's container env: the program runs in the pod's own namespace.
+TEST(UrlParse, KubernetesEnvIsThePods) {
+  const std::string k8s =
+      "apiVersion: apps/v1\n"
+      "kind: Deployment\n"
+      "metadata:\n"
+      "  name: api\n"
+      "spec:\n"
+      "  template:\n"
+      "    spec:\n"
+      "      containers:\n"
+      "        - name: api\n"
+      "          env:\n"
+      "            - name: DATABASE_URL\n"
+      "              value: \"postgres://u:pw@db.prod.svc:5432/app\"\n"
+      "            - name: BIND_URL\n"
+      "              value: http://0.0.0.0:40000\n";
+  auto d = ReadWithUrls(ConfigFormat::kYaml, "deploy.yaml", k8s);
+  ASSERT_EQ(d.size(), 2u);
+  ExpectUrlPort(k8s, d[0], 12, 51, 5432, DeclKind::kTarget, "db.prod.svc");
+  EXPECT_EQ(d[0].format, ConfigFormat::kKubernetes);
+  EXPECT_EQ(d[0].service, "api");
+  // {name: BIND_URL, value: ...} is keyed by its name: a listen, in the pod's namespace.
+  ExpectUrlPort(k8s, d[1], 14, 37, 40000, DeclKind::kListen, "");
+  EXPECT_TRUE(d[1].isolated);
+  EXPECT_EQ(d[1].key_path, "spec.template.spec.containers[0].env[1].value");
+}
+
 TEST(UrlParse, Json) {
   const std::string json =
       "{\n"
