@@ -5,6 +5,7 @@
 
 #include "lint/conf_reader.h"
 #include "lint/line_reader.h"
+#include "lint/url_parse.h"
 
 namespace berth::lint {
 
@@ -240,8 +241,15 @@ void ReadKeyValues(const std::vector<Line>& lines, ConfReader& r, std::string_vi
     auto kv = SplitKeyValue(body.substr(skip), separators);
     if (!kv) continue;
     if (kv->key == "spring.application.name") app_name = std::string(Unquote(kv->value));
-    if (!IsPortKey(kv->key)) continue;
     std::string_view v = Unquote(kv->value);
+    if (!IsPortKey(kv->key)) {
+      // DATABASE_URL=postgres://db:5432/app: the ports of URLs in the value.
+      for (const UrlPort& u : FindUrlPorts(v)) {
+        const auto at = static_cast<std::size_t>(v.data() - line.text.data()) + u.port_offset;
+        SetUrlPort(r.Add(line, static_cast<int>(at) + 1, std::string(kv->key), {}), u, kv->key);
+      }
+      continue;
+    }
     const int column = static_cast<int>(skip) + kv->value_column +
                        (v.size() == kv->value.size() ? 0 : 1);
     Dynamic dynamic = Dynamic::kNo;

@@ -11,6 +11,7 @@
 #include "base/json_text.h"
 #include "lint/conf_parse.h"
 #include "lint/line_reader.h"
+#include "lint/url_parse.h"
 
 namespace berth::lint {
 namespace {
@@ -82,6 +83,7 @@ class PortSax final : public json::json_sax_t {
     if (quote > s.size() && text_[quote - s.size() - 1] == '"' &&
         text_.substr(quote - s.size(), s.size()) == s) {
       Declare(s, quote - s.size(), true);
+      DeclareUrls(s, quote - s.size());
     }
     return Item();
   }
@@ -151,7 +153,26 @@ class PortSax final : public json::json_sax_t {
     } else {
       return;
     }
-    // Declarations come in the order of the text: the position moves forward from the last.
+    d.kind = IsListenKey(Path()) ? DeclKind::kListen : DeclKind::kTarget;
+    Place(std::move(d), offset);
+  }
+
+  // The ports of URLs in string `value` (written without escapes) at byte `offset`, under
+  // any key or in an array: "ConnectionStrings.Redis": "redis://cache:6379/0".
+  void DeclareUrls(std::string_view value, std::size_t offset) {
+    if (frames_.empty() || value.find("://") == std::string_view::npos) return;
+    if (!frames_.back().array && IsPortKey(frames_.back().key)) return;  // read by Declare
+    const std::string path = Path();
+    for (const UrlPort& u : FindUrlPorts(value)) {
+      PortDecl d;
+      SetUrlPort(d, u, path);
+      Place(std::move(d), offset + u.port_offset);
+    }
+  }
+
+  // Adds `d` at byte `offset`. Declarations come in the order of the text: the position moves
+  // forward from the last.
+  void Place(PortDecl d, std::size_t offset) {
     while (cursor_ < offset) {
       if (text_[cursor_++] == '\n') {
         ++at_.line;
@@ -164,7 +185,6 @@ class PortSax final : public json::json_sax_t {
     d.offset = offset;
     d.key_path = Path();
     d.format = ConfigFormat::kJson;
-    d.kind = IsListenKey(d.key_path) ? DeclKind::kListen : DeclKind::kTarget;
     out_.push_back(std::move(d));
   }
 

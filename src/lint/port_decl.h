@@ -99,6 +99,7 @@ struct PortDecl {
                           // containerPort, a Service port): it shares no port with the host
   bool sexagesimal = false;  // an unquoted Compose "a:b" that YAML 1.1 reads as base 60
   bool host_port = false;    // a SqlClient "Server=HOST:PORT" (the port belongs after a comma)
+  bool in_url = false;       // the port of a URL the key holds (DATABASE_URL=postgres://db:5432)
   std::size_t offset = 0;    // byte offset of `where` in the file
   std::string text;          // the whole value a fix may rewrite: a Compose short-syntax entry,
                              // a connection string's server value ("" for other declarations)

@@ -82,7 +82,7 @@ void IanaOtherServiceRule(const PortDecl& d, const RuleContext& ctx, std::vector
                       iana->service);
   f.fix = fmt::format("fine when every client is configured with the port: record it ('berth "
                       "assign {} --port {} --allow-iana'); or set {} to {}",
-                      name, *port, d.key_path, PortAdvice(d, ctx));
+                      name, *port, PortSetting(d), PortAdvice(d, ctx));
   out.push_back(std::move(f));
 }
 
@@ -100,7 +100,7 @@ void ConventionalPortRule(const PortDecl& d, const RuleContext& ctx, std::vector
   f.why = ConventionalWhy(others, name);
   f.fix = fmt::format("fine when nothing on these hosts expects {}: record it ('berth assign {} "
                       "--port {} --allow-iana'); or set {} to {}",
-                      others.size() == 1 ? "it" : "them", name, *port, d.key_path,
+                      others.size() == 1 ? "it" : "them", name, *port, PortSetting(d),
                       PortAdvice(d, ctx));
   out.push_back(std::move(f));
 }

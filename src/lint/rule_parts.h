@@ -21,6 +21,8 @@ const Service* Registered(const PortDecl& d, const RuleContext& ctx);
 // The name a printed `berth assign` gives the declaration's service: its own, else one made
 // from the file's name (nginx.conf -> nginx), so that the command runs as printed.
 std::string AssignName(const PortDecl& d);
+// What a fix sets: the key ("server.port"), or "the port of the URL in KEY".
+std::string PortSetting(const PortDecl& d);
 // "PORT (the registry's port for NAME)" or how to get one.
 std::string PortAdvice(const PortDecl& d, const RuleContext& ctx);
 // A finding of `rule` at `d`, with its port unless it has none.

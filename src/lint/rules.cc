@@ -47,6 +47,10 @@ std::string AssignName(const PortDecl& d) {
   return name.empty() ? std::string("service") : name;
 }
 
+std::string PortSetting(const PortDecl& d) {
+  return d.in_url ? "the port of the URL in " + d.key_path : d.key_path;
+}
+
 std::string PortAdvice(const PortDecl& d, const RuleContext& ctx) {
   // A derived port is not the service's own: the registry's port for the service is not it.
   if (d.kind == DeclKind::kDerived) return "a port below 32768 that nothing else uses";
@@ -110,12 +114,12 @@ void DynamicRule(const PortDecl& d, const RuleContext& ctx, std::vector<LintFind
     case Dynamic::kZero:
       f.why = "port 0: the kernel gives the server a random port from the ephemeral range, a "
               "new one at every start, so no client, firewall or monitor can know it";
-      f.fix = fmt::format("set {} to {}", d.key_path, PortAdvice(d, ctx));
+      f.fix = fmt::format("set {} to {}", PortSetting(d), PortAdvice(d, ctx));
       f.edit = RegistryEdit(d, ctx);
       break;
     case Dynamic::kRandom:
       f.why = "a random port at every start: no client, firewall or monitor can know it";
-      f.fix = fmt::format("set {} to {}", d.key_path, PortAdvice(d, ctx));
+      f.fix = fmt::format("set {} to {}", PortSetting(d), PortAdvice(d, ctx));
       break;
     case Dynamic::kUnpublished:
       f.ports = PortSet{};
@@ -159,9 +163,9 @@ void EphemeralRule(const PortDecl& d, const RuleContext& ctx, std::vector<LintFi
   if (d.kind == DeclKind::kDerived) {
     f.fix = fmt::format("set {} explicitly to {} (or move the port it is derived from, or turn "
                         "it off); until then reserve it on every host: {}",
-                        d.key_path, PortAdvice(d, ctx), reserve);
+                        PortSetting(d), PortAdvice(d, ctx), reserve);
   } else {
-    f.fix = fmt::format("set {} to {}; until then reserve it on every host: {}", d.key_path,
+    f.fix = fmt::format("set {} to {}; until then reserve it on every host: {}", PortSetting(d),
                         PortAdvice(d, ctx), reserve);
     f.edit = RegistryEdit(d, ctx);
   }
@@ -285,7 +289,7 @@ void RegistryRule(const PortDecl& d, const RuleContext& ctx, std::vector<LintFin
   LintFinding f = Make(LintRule::kRegistryMismatch, d);
   f.why = fmt::format("the registry gives {} port {}/{}, this file declares {}", s->name,
                       s->port, ServiceProtoName(s->proto), RangeText(d.ports));
-  f.fix = fmt::format("set {} to {} (or move the service in the registry)", d.key_path, s->port);
+  f.fix = fmt::format("set {} to {} (or move the service in the registry)", PortSetting(d), s->port);
   f.edit = RegistryEdit(d, ctx);
   out.push_back(std::move(f));
 }

@@ -13,6 +13,7 @@
 #include "lint/conf_parse.h"
 #include "lint/conf_reader.h"
 #include "lint/line_reader.h"
+#include "lint/url_parse.h"
 
 namespace berth::lint {
 namespace {
@@ -89,6 +90,24 @@ class XmlWalker {
         const std::string_view ip = value->substr(0, first);
         AddAt(e, "bindingInformation", *value, value->substr(first + 1, second - first - 1),
               path + "@bindingInformation", true, ip == "*" ? "" : ip);
+      } else if (attr == "value" && key) {
+        // appSettings: <add key="ApiUrl" value="http://api:8080/"/>, the key names it.
+        Urls(e, attr, *value, path + "[" + std::string(*key) + "]", *key);
+      } else {
+        Urls(e, attr, *value, path + "@" + std::string(attr), attr);
+      }
+    }
+  }
+
+  // The ports of URLs in `value`, written as attribute or text `name` of `e` (see Find): up
+  // to each port the value must be written as it reads (an entity after it does not matter).
+  void Urls(const xmlNode* e, std::string_view name, std::string_view value,
+            const std::string& key_path, std::string_view key) {
+    if (value.find("://") == std::string_view::npos) return;
+    for (const UrlPort& u : FindUrlPorts(value)) {
+      const std::string_view read = value.substr(0, u.port_offset + u.port_size);
+      if (PortDecl* d = AddAt(e, name, read, read.substr(u.port_offset), key_path, false, "")) {
+        SetUrlPort(*d, u, key);
       }
     }
   }
@@ -96,11 +115,15 @@ class XmlWalker {
   // <port>8080</port>
   void Text(const xmlNode* e, std::string_view name, const std::string& path) {
     const xmlNode* t = e->children;
-    if (!IsPortKey(name) || t == nullptr || t->next != nullptr || t->type != XML_TEXT_NODE) return;
+    if (t == nullptr || t->next != nullptr || t->type != XML_TEXT_NODE) return;
     std::string_view value = Name(t->content);
     while (!value.empty() && Blank(value.front())) value.remove_prefix(1);
     while (!value.empty() && Blank(value.back())) value.remove_suffix(1);
-    AddAt(e, "<" + std::string(name), value, value, path, IsListenKey(name), "");
+    if (IsPortKey(name)) {
+      AddAt(e, "<" + std::string(name), value, value, path, IsListenKey(name), "");
+    } else {
+      Urls(e, "<" + std::string(name), value, path, name);  // <url>http://svc:8080/</url>
+    }
   }
 
   static bool Blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
@@ -149,14 +172,14 @@ class XmlWalker {
   }
 
   // A declaration of `port_text` (a part of `value`, which element `e` holds as attribute or
-  // text `name`: see Find).
-  void AddAt(const xmlNode* e, std::string_view name, std::string_view value,
+  // text `name`: see Find); nullptr when it is not a port or cannot be placed.
+  PortDecl* AddAt(const xmlNode* e, std::string_view name, std::string_view value,
              std::string_view port_text, std::string key_path, bool listen,
              std::string_view address) {
     const std::optional<Port> port = ParsePortNumber(port_text);
-    if (!port) return;
+    if (!port) return nullptr;
     const std::optional<std::size_t> at = Find(e, name, value);
-    if (!at) return;
+    if (!at) return nullptr;
     const std::size_t offset = *at + static_cast<std::size_t>(port_text.data() - value.data());
     const LineColumn lc = PositionOf(text_, offset);
     PortDecl d;
@@ -169,6 +192,7 @@ class XmlWalker {
     d.ports = PortRange{*port, *port};
     if (*port == 0) d.dynamic = Dynamic::kZero;
     out_.push_back(std::move(d));
+    return &out_.back();
   }
 
   std::string_view file_;

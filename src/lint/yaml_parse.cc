@@ -9,6 +9,7 @@
 #include "lint/compose_port.h"
 #include "lint/conf_parse.h"
 #include "lint/line_reader.h"
+#include "lint/url_parse.h"
 
 namespace berth::lint {
 namespace {
@@ -31,7 +32,8 @@ YAML::Node Get(const YAML::Node& map, const char* key) {
 
 class YamlReader {
  public:
-  YamlReader(std::string_view file, bool compose_name) : file_(file), compose_name_(compose_name) {}
+  YamlReader(std::string_view file, std::string_view text, bool compose_name)
+      : file_(file), text_(text), compose_name_(compose_name) {}
 
   // Reads one document whose first line is line `line_offset` + 1 of the file.
   Result<void> Read(const YAML::Node& doc, int line_offset, std::size_t byte_offset) {
@@ -42,19 +44,24 @@ class YamlReader {
     service_.clear();
     image_.clear();
     kind_.clear();
+    ConfigFormat format = ConfigFormat::kYaml;
     if (IsCompose(doc)) {
+      format = ConfigFormat::kCompose;
       Compose(doc);
     } else if (doc.IsMap() && Get(doc, "apiVersion").IsScalar() && Get(doc, "kind").IsScalar()) {
+      format = ConfigFormat::kKubernetes;
       kind_ = Get(doc, "kind").Scalar();
       const YAML::Node name = Get(Get(doc, "metadata"), "name");
       service_ = name.IsScalar() ? name.Scalar() : std::string();
       Kubernetes(doc, "", 0);
     } else if (doc.IsMap() && (Get(doc, "static_resources").IsMap() ||
                                Get(Get(doc, "admin"), "address").IsMap())) {
+      format = ConfigFormat::kEnvoy;
       Envoy(doc, "", 0, false);
     } else {
       Generic(doc, "", 0);
     }
+    if (!error_) Urls(doc, format, "", "", 0);
     if (error_) return std::unexpected(*error_);
     if (windows_) {
       for (std::size_t i = first; i < out_.size(); ++i) out_[i].windows = true;
@@ -66,9 +73,10 @@ class YamlReader {
 
  private:
   // Counts a visit; false (with the error set) once the budget or the depth is exceeded.
-  bool Visit(const YAML::Node& n, int depth) {
+  bool Visit(const YAML::Node& n, int depth) { return Visit(n, depth, visited_); }
+  bool Visit(const YAML::Node& n, int depth, std::size_t& visited) {
     if (error_) return false;
-    if (++visited_ > kMaxYamlNodes) {
+    if (++visited > kMaxYamlNodes) {
       Stop(n, fmt::format("more than {} YAML nodes (aliases counted at each use): refusing an "
                           "alias bomb or a file too large to be a configuration file",
                           kMaxYamlNodes));
@@ -354,6 +362,68 @@ class YamlReader {
     }
   }
 
+  // The ports of URLs in every scalar of a document (`DATABASE_URL: postgres://db:5432/app`;
+  // in a list, `- DATABASE_URL=postgres://...` is keyed by its name, and a Kubernetes env
+  // entry's value by its `name`), with their own budget of
+  // visits. A port is placed only where the scalar is written on one line as it reads (plain,
+  // or quoted with no escape before the port): a folded, block or escaped scalar is skipped
+  // rather than placed wrongly. In a Compose service or a Kubernetes manifest the program
+  // runs in its own network namespace: a listen URL there is isolated from the host.
+  void Urls(const YAML::Node& n, ConfigFormat format, const std::string& path,
+            std::string_view key, int depth) {
+    if (!Visit(n, depth, url_visited_)) return;
+    if (n.IsSequence()) {
+      for (std::size_t i = 0; i < n.size() && !error_; ++i) {
+        Urls(n[i], format, fmt::format("{}[{}]", path, i), key, depth + 1);
+      }
+    } else if (n.IsMap()) {
+      // {name: BIND_URL, value: http://...} (a Kubernetes env entry): the name is the key.
+      const YAML::Node name = Get(n, "name");
+      for (auto it = n.begin(); it != n.end() && !error_; ++it) {
+        if (!it->first.IsScalar()) continue;
+        const std::string& k = it->first.Scalar();
+        const std::string_view named = k == "value" && name.IsScalar() ? name.Scalar() : k;
+        Urls(it->second, format, path.empty() ? k : path + "." + k, named, depth + 1);
+      }
+    } else if (n.IsScalar()) {
+      UrlScalar(n, format, path, key);
+    }
+  }
+
+  void UrlScalar(const YAML::Node& n, ConfigFormat format, const std::string& path,
+                 std::string_view key) {
+    const std::string_view v = n.Scalar();
+    const std::size_t scheme = v.find("://");
+    if (scheme == std::string_view::npos) return;
+    if (path.ends_with(']')) {
+      const std::size_t eq = v.find('=');
+      if (eq < scheme) key = v.substr(0, eq);
+    }
+    const int quote = Plain(n) ? 0 : 1;
+    if (n.Mark().pos < 0) return;
+    const std::size_t start = byte_offset_ + static_cast<std::size_t>(n.Mark().pos + quote);
+    if (start > text_.size()) return;
+    const std::string_view raw = text_.substr(start);
+    for (const UrlPort& u : FindUrlPorts(v)) {
+      const std::size_t end = u.port_offset + u.port_size;
+      const std::string_view read = v.substr(0, end);
+      if (raw.substr(0, end) != read || read.find('\n') != std::string_view::npos) continue;
+      PortDecl& d = Add(n, quote + static_cast<int>(u.port_offset), path, {}, format);
+      SetUrlPort(d, u, key);
+      if (format == ConfigFormat::kCompose) {
+        // The Compose service the scalar is under ("services.NAME...."), if any.
+        std::string_view rest = path;
+        d.service.clear();
+        d.image.clear();
+        if (rest.starts_with("services.")) {
+          rest.remove_prefix(std::string_view("services.").size());
+          d.service = std::string(rest.substr(0, rest.find_first_of(".[")));
+        }
+      }
+      d.isolated = format == ConfigFormat::kCompose || format == ConfigFormat::kKubernetes;
+    }
+  }
+
   void Generic(const YAML::Node& n, const std::string& path, int depth) {
     if (!Visit(n, depth)) return;
     if (n.IsSequence()) {
@@ -395,10 +465,12 @@ class YamlReader {
   }
 
   std::string_view file_;
+  std::string_view text_;  // the whole file
   bool compose_name_;
   std::vector<PortDecl> out_;
   std::optional<Error> error_;
   std::size_t visited_ = 0;
+  std::size_t url_visited_ = 0;
   bool windows_ = false;
   std::string service_;
   std::string image_;
@@ -460,7 +532,7 @@ Result<std::vector<PortDecl>> ParseYamlPorts(std::string_view file, std::string_
     return Fail(ErrorCode::kMalformed, "a NUL byte: binary content, not YAML");
   }
   const std::vector<Document> docs = BERTH_TRY(SplitDocuments(text));
-  YamlReader reader(file, compose_name);
+  YamlReader reader(file, text, compose_name);
   for (const Document& d : docs) {
     // yaml-cpp reports errors by exception; they end here, at the library's boundary.
     try {

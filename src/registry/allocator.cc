@@ -202,6 +202,19 @@ std::vector<Violation> RangeViolations(PortRange ports, ServiceProto proto, cons
   return out;
 }
 
+std::string_view RuleName(Rule r) {
+  switch (r) {
+    case Rule::kPortZero: return "port-zero";
+    case Rule::kRange: return "range";
+    case Rule::kEphemeral: return "ephemeral";
+    case Rule::kClaimed: return "claimed";
+    case Rule::kListening: return "listening";
+    case Rule::kIana: return "iana";
+    case Rule::kConventional: return "conventional";
+  }
+  return "range";
+}
+
 std::optional<Violation> ConventionalWarning(Port port, ServiceProto proto, std::string_view name) {
   for (Protocol x : {Protocol::kTcp, Protocol::kUdp}) {
     if (!Covers(proto, x)) continue;

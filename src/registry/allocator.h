@@ -73,6 +73,8 @@ struct AssignRequest {
 // kConventional is only ever a warning: a port other products use by convention
 // (core/conventional_ports.h).
 enum class Rule : std::uint8_t { kPortZero, kRange, kEphemeral, kClaimed, kListening, kIana, kConventional };
+// "port-zero", "range", "ephemeral", "claimed", "listening", "iana", "conventional"
+std::string_view RuleName(Rule r);
 struct Violation {
   std::string text;
   std::optional<Hint> hint = {};

@@ -313,9 +313,16 @@ class Parser {
 // A cheap pass over the text before toml++ sees it. toml++ 3.3.0 recurses once per
 // dotted-key part and per nesting level, so a table header or a key with 40,000 parts
 // overflows the stack; the pass bounds both (kMaxKeyParts, kMaxNesting). It also refuses
-// non-ASCII characters outside strings and comments (TOML allows none there, and toml++
-// reaches __builtin_unreachable() on some, e.g. U+0156 where a key should start: found by
-// the fuzzer). Returns the 1-based (line, column) of the first offending byte and what is
+// non-ASCII characters where toml++ 3.3.0 asks whether one is whitespace: its
+// is_non_ascii_horizontal_whitespace() reaches __builtin_unreachable() for most code points
+// of U+00A1-U+0499, U+2C5E-U+3057 and U+FB26-U+FEFE (marzer/tomlplusplus#190, #295; fixed
+// after 3.3.0). It asks outside strings and comments (TOML allows no such character there:
+// U+0156 where a key should start, found by the fuzzer), in a quoted key (toml++ records
+// keys through the same check), after a backslash in a basic string (an escape, or a
+// line-ending backslash with the blanks and line breaks it swallows), and, reading ahead
+// for a value's end, after a quote that cannot start a string (`n = 6"...`: the quote is
+// part of the bare value; found by the fuzzer). Strings in values and comments may hold any
+// character. Returns the 1-based (line, column) of the first offending byte and what is
 // wrong, if anything.
 struct ScanProblem {
   std::uint32_t line = 0, column = 0;
@@ -338,26 +345,54 @@ std::optional<ScanProblem> PreScan(std::string_view t) {
     }
   };
   auto here = [&](std::string what) { return ScanProblem{line, col, std::move(what)}; };
+  auto non_ascii = [&t](std::size_t at) {
+    return at < t.size() && static_cast<unsigned char>(t[at]) >= 0x80;
+  };
+  char prev = '\n';     // the last byte outside strings, comments and blanks
+  bool header = false;  // in a [table] or [[array]] header
   while (i < t.size()) {
     const char c = t[i];
+    // Where a string may start: a key's or a value's first byte.
+    const bool string_start = prev == '\n' || prev == '=' || prev == '[' || prev == '{' ||
+                              prev == ',' || prev == '.';
     if (c == '#') {
       while (i < t.size() && t[i] != '\n') advance(1);
-    } else if (c == '"' || c == '\'') {
+    } else if ((c == '"' || c == '\'') && string_start) {
       const bool multi = t.substr(i, 3) == std::string_view(c == '"' ? "\"\"\"" : "'''");
       const std::string_view close = multi ? t.substr(i, 3) : t.substr(i, 1);
+      const ScanProblem key_problem{line, col, "a non-ASCII character in a quoted key: "
+                                               "berth.toml's keys are ASCII"};
+      bool wide = false;  // holds a non-ASCII character
       advance(close.size());
       while (i < t.size()) {
         if (c == '"' && t[i] == '\\') {
-          advance(2);
+          advance(1);
+          while (i < t.size() &&
+                 (t[i] == ' ' || t[i] == '\t' || (multi && (t[i] == '\r' || t[i] == '\n')))) {
+            advance(1);
+          }
+          if (non_ascii(i)) {
+            return here("a non-ASCII character after a backslash in a string: write it as "
+                        "\\uXXXX, or start the line with an ASCII character");
+          }
+          advance(1);
         } else if (t.substr(i, close.size()) == close) {
           advance(close.size());
           break;
         } else if (!multi && t[i] == '\n') {
           break;  // unterminated: toml++ reports it
         } else {
+          wide = wide || non_ascii(i);
           advance(1);
         }
       }
+      // A key: in a header, or followed by '=' or '.'.
+      std::size_t next = i;
+      while (next < t.size() && (t[next] == ' ' || t[next] == '\t')) ++next;
+      if (wide && (header || (next < t.size() && (t[next] == '=' || t[next] == '.')))) {
+        return key_problem;
+      }
+      prev = c;
     } else if (static_cast<unsigned char>(c) >= 0x80) {
       return here("a non-ASCII character outside a string or comment: keys and values other "
                   "than strings are ASCII in TOML");
@@ -379,6 +414,10 @@ std::optional<ScanProblem> PreScan(std::string_view t) {
                                 "berth.toml keys have at most a few",
                                 kMaxKeyParts));
       }
+      if (c == '[' && prev == '\n' && depth == 1) header = true;
+      if (c == '\n' && depth == 0) header = false;
+      // A line break inside brackets (a multi-line array) keeps what came before it.
+      if (c != ' ' && c != '\t' && c != '\r' && (c != '\n' || depth == 0)) prev = c;
       advance(1);
     }
   }

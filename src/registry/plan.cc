@@ -160,6 +160,13 @@ std::vector<std::string> PolicyWarnings(const RegistryDoc& desired,
                                               /*allow_iana=*/true, !s.family.empty())) {
       out.push_back(fmt::format("service {}: {}", s.name, v.text));
     }
+    // A port other products use by convention: the same warning as berth assign --port's.
+    const PortRange ports = PortsOf(s);
+    for (std::uint32_t p = ports.low; p <= ports.high; ++p) {
+      if (auto v = ConventionalWarning(static_cast<Port>(p), s.proto, s.name)) {
+        out.push_back(fmt::format("service {}: {}", s.name, v->text));
+      }
+    }
   }
   return out;
 }

@@ -95,6 +95,15 @@ void ObservationObject(JsonWriter& j, const registry::HostReport& r,
   j.EndObject();
 }
 
+// {remedy, subject, detail}: what would get past an error or a warning.
+void RemedyObject(JsonWriter& j, const Hint& h) {
+  j.BeginObject();
+  j.Field("remedy", RemedyName(h.remedy));
+  j.Field("subject", h.subject);
+  j.Field("detail", h.detail);
+  j.EndObject();
+}
+
 void ServiceObject(JsonWriter& j, const registry::ServiceRecord& rec) {
   const Service& s = rec.service;
   j.BeginObject();
@@ -301,13 +310,31 @@ std::string MapJson(const FleetSnapshot& snap, std::span<const JudgedHost> hosts
   return out;
 }
 
-std::string AssignedJson(const registry::Assignment& a) {
+std::string AssignedJson(const registry::Assignment& a, std::span<const std::string> host_warnings) {
   JsonWriter j;
   j.BeginObject();
   j.Field("schema", kApiSchema);
   j.Field("created", a.created);
   j.Key("service");
   ServiceObject(j, a.record);
+  j.Key("warnings").BeginArray();
+  for (const registry::Violation& w : a.warnings) {
+    j.BeginObject();
+    j.Field("rule", registry::RuleName(w.rule));
+    j.Field("message", w.text);
+    j.Key("remedies").BeginArray();
+    if (w.hint) RemedyObject(j, *w.hint);
+    j.EndArray();
+    j.EndObject();
+  }
+  for (const std::string& w : host_warnings) {
+    j.BeginObject();
+    j.Field("rule", "host");
+    j.Field("message", w);
+    j.Key("remedies").BeginArray().EndArray();
+    j.EndObject();
+  }
+  j.EndArray();
   return Close(j);
 }
 
@@ -328,13 +355,7 @@ std::string ErrorJson(std::string_view code, std::string_view message,
   j.Field("error", code);
   j.Field("message", message);
   j.Key("remedies").BeginArray();
-  for (const Hint& h : hints) {
-    j.BeginObject();
-    j.Field("remedy", RemedyName(h.remedy));
-    j.Field("subject", h.subject);
-    j.Field("detail", h.detail);
-    j.EndObject();
-  }
+  for (const Hint& h : hints) RemedyObject(j, h);
   j.EndArray();
   j.EndObject();
   return j.Take() + "\n";

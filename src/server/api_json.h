@@ -32,7 +32,10 @@ std::string DriftJson(const FleetSnapshot& snap);
 std::string MapJson(const FleetSnapshot& snap, std::span<const JudgedHost> hosts,
                     std::int64_t now);
 
-std::string AssignedJson(const registry::Assignment& a);
+// POST /api/v1/assign's reply: the record, and as `warnings` the rules its port breaks
+// without being refused (a port other products use by convention) and what the host view
+// could not read (`host_warnings`), each {rule, message, remedies}.
+std::string AssignedJson(const registry::Assignment& a, std::span<const std::string> host_warnings);
 std::string ReleasedJson(std::span<const registry::ServiceRecord> released);
 
 // {"error": CODE, "message": ..., "remedies": [{"remedy", "subject", "detail"}]}.

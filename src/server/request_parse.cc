@@ -81,7 +81,8 @@ Result<std::string> ServiceName(std::string name) {
 
 Result<AssignBody> ParseAssignBody(std::string_view body) {
   const json doc = BERTH_TRY(ParseObject(body));
-  BERTH_TRY(OnlyKnownFields(doc, {"name", "group", "proto", "size", "owner", "description"}));
+  BERTH_TRY(OnlyKnownFields(
+      doc, {"name", "group", "proto", "size", "port", "allow_iana", "owner", "description"}));
   AssignBody out;
   std::string name = BERTH_TRY(StringField(doc, "name", true));
   out.name = BERTH_TRY(ServiceName(std::move(name)));
@@ -105,6 +106,21 @@ Result<AssignBody> ParseAssignBody(std::string_view body) {
                               kMaxServiceSize));
     }
     out.size = static_cast<std::uint32_t>(it->get<std::uint64_t>());
+  }
+  if (auto it = doc.find("port"); it != doc.end()) {
+    if (!it->is_number_unsigned() || it->get<std::uint64_t>() < 1 ||
+        it->get<std::uint64_t>() > 65535) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  fmt::format("{}: \"port\" must be a whole number 1-65535", kSource));
+    }
+    out.port = static_cast<Port>(it->get<std::uint64_t>());
+  }
+  if (auto it = doc.find("allow_iana"); it != doc.end()) {
+    if (!it->is_boolean()) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  fmt::format("{}: \"allow_iana\" must be true or false", kSource));
+    }
+    out.allow_iana = it->get<bool>();
   }
   return out;
 }

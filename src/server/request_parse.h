@@ -25,6 +25,8 @@ struct AssignBody {
   std::string group;                  // "" = default
   std::optional<ServiceProto> proto;  // default tcp
   std::uint32_t size = 1;             // > 1: a range claim of that many ports (1-kMaxServiceSize)
+  std::optional<Port> port;           // explicit: checked against every rule (1-65535)
+  bool allow_iana = false;            // an explicit port IANA assigns to another service
   std::string owner, description;
 };
 

@@ -120,20 +120,22 @@ class Api {
     r.group = body->group;
     r.proto = body->proto;
     r.size = body->size;
+    r.port = body->port;
+    r.allow_iana = body->allow_iana;
     r.owner = body->owner;
     r.description = body->description;
     std::optional<registry::Assignment> done;
+    std::vector<std::string> host_warnings;  // what the host view could not read
     auto ok = watch_.WithStore([&](registry::Store& store) -> Result<void> {
       LiveHost live;
-      std::vector<std::string> warnings;
-      registry::HostView host = BERTH_TRY(app::TakeHostView(live, warnings));
+      registry::HostView host = BERTH_TRY(app::TakeHostView(live, host_warnings));
       auto steps = app::Assign(store, std::move(host), std::span(&r, 1));
       if (steps.failed) return std::unexpected(*steps.failed);
       done = steps.done.front();
       return {};
     });
     if (!done) return ReplyFailure(res, ok.error());
-    Reply(res, done->created ? 201 : 200, AssignedJson(*done));
+    Reply(res, done->created ? 201 : 200, AssignedJson(*done, host_warnings));
   }
 
   void Release(const httplib::Request& req, httplib::Response& res) {

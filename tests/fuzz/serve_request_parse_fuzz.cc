@@ -11,7 +11,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   namespace server = berth::server;
   if (auto a = server::ParseAssignBody(body)) {
     if (a->name.empty() || a->name.size() > server::kMaxFieldBytes ||
-        a->owner.size() > server::kMaxFieldBytes || size > server::kMaxRequestBody) {
+        a->owner.size() > server::kMaxFieldBytes || size > server::kMaxRequestBody ||
+        (a->port && *a->port == 0)) {
       __builtin_trap();
     }
   }

@@ -100,6 +100,27 @@ TEST_F(RegistryCli, AssignWarnsOfAConventionalPortOfAnotherProduct) {
   EXPECT_EQ(at_home.err, "");
 }
 
+// berth plan and apply of a berth.toml entry on such a port say the same (docs/registry.md);
+// --json carries it in warnings.
+TEST_F(RegistryCli, PlanAndApplyWarnOfAConventionalPortOfAnotherProduct) {
+  const std::string file = dir_.File("berth.toml");
+  Write(file, "[[service]]\nname = \"billing\"\nport = 15672\n");
+  const std::string sentence = "service billing: 15672/tcp is where RabbitMQ (management UI and API) "
+                               "listens by convention";
+  auto plan = Berth({"plan", file});
+  EXPECT_EQ(plan.exit_code, 1) << plan.err;  // something to change
+  EXPECT_NE(plan.err.find("berth: warning: " + sentence), std::string::npos) << plan.err;
+  auto json = Berth({"plan", file, "--json"});
+  const auto doc = nlohmann::json::parse(json.out, nullptr, false);
+  ASSERT_TRUE(doc.is_object()) << json.out;
+  ASSERT_EQ(doc["warnings"].size(), 1u) << json.out;
+  EXPECT_EQ(doc["warnings"][0].get<std::string>().find(sentence), 0u) << json.out;
+  auto apply = Berth({"apply", file});
+  ASSERT_EQ(apply.exit_code, 0) << apply.err;
+  EXPECT_NE(apply.err.find("berth: warning: " + sentence), std::string::npos) << apply.err;
+  EXPECT_EQ(Berth({"plan", file}).err, "");  // applied: nothing new to warn of
+}
+
 TEST_F(RegistryCli, BadNameIsAnErrorThatSaysWhatIsAllowed) {
   auto r = Berth({"assign", "My_Service"});
   EXPECT_EQ(r.exit_code, 2);

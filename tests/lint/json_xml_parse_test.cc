@@ -8,17 +8,10 @@
 #include <string>
 
 #include "lint/format.h"
+#include "lint/lint_decl_expect.h"
 
 namespace berth::lint {
 namespace {
-
-// The byte at a declaration's offset starts its port.
-void ExpectAt(const std::string& text, const PortDecl& d, int line, int column, Port port) {
-  EXPECT_EQ(d.where.line, line) << d.key_path;
-  EXPECT_EQ(d.where.column, column) << d.key_path;
-  EXPECT_EQ(d.ports, (PortRange{port, port})) << d.key_path;
-  EXPECT_EQ(text.substr(d.offset, std::to_string(port).size()), std::to_string(port)) << d.key_path;
-}
 
 TEST(JsonParse, KeysNamedPortWithTheirPositions) {
   const std::string text =
@@ -35,16 +28,16 @@ TEST(JsonParse, KeysNamedPortWithTheirPositions) {
   ASSERT_TRUE(r.has_value()) << r.error().message;
   ASSERT_EQ(r->size(), 5u);
   const auto& d = *r;
-  ExpectAt(text, d[0], 3, 22, 8080);
+  ExpectDeclAt(text, d[0], 3, 22, 8080);
   EXPECT_EQ(d[0].key_path, "server.port");
   EXPECT_EQ(d[0].kind, DeclKind::kListen);  // server.port, as in Spring
   EXPECT_EQ(d[0].format, ConfigFormat::kJson);
-  ExpectAt(text, d[1], 4, 44, 5432);  // after the quote
+  ExpectDeclAt(text, d[1], 4, 44, 5432);  // after the quote
   EXPECT_EQ(d[1].key_path, "Database.Port");
   EXPECT_EQ(d[2].key_path, "workers[0].listenPort");
   EXPECT_EQ(d[2].kind, DeclKind::kListen);
   EXPECT_EQ(d[2].dynamic, Dynamic::kZero);
-  ExpectAt(text, d[3], 5, 49, 9100);
+  ExpectDeclAt(text, d[3], 5, 49, 9100);
   EXPECT_EQ(d[3].key_path, "workers[1].listenPort");
   EXPECT_EQ(d[4].key_path, "random.port");
   EXPECT_EQ(d[4].dynamic, Dynamic::kRandom);
@@ -61,8 +54,8 @@ TEST(JsonParse, TrailingCommasAsDotNetAcceptsThemKeepEveryOffset) {
   auto r = ParseJsonPorts("appsettings.json", text);
   ASSERT_TRUE(r.has_value()) << r.error().message;
   ASSERT_EQ(r->size(), 2u);
-  ExpectAt(text, (*r)[0], 2, 23, 5000);
-  ExpectAt(text, (*r)[1], 6, 29, 9102);
+  ExpectDeclAt(text, (*r)[0], 2, 23, 5000);
+  ExpectDeclAt(text, (*r)[1], 6, 29, 9102);
   // A comma before nothing at all is still invalid.
   EXPECT_FALSE(ParseJsonPorts("a.json", "{\"port\": 1,,}").has_value());
 }
@@ -121,16 +114,16 @@ TEST(XmlParse, WebConfigAppSettingsAndIisBindings) {
   ASSERT_TRUE(r.has_value()) << r.error().message;
   ASSERT_EQ(r->size(), 5u);
   const auto& d = *r;
-  ExpectAt(text, d[0], 4, 34, 8080);
+  ExpectDeclAt(text, d[0], 4, 34, 8080);
   EXPECT_EQ(d[0].key_path, "configuration.appSettings.add[ListenPort]");
   EXPECT_EQ(d[0].kind, DeclKind::kListen);
   EXPECT_EQ(d[0].format, ConfigFormat::kXml);
-  ExpectAt(text, d[1], 7, 19, 9200);
+  ExpectDeclAt(text, d[1], 7, 19, 9200);
   EXPECT_EQ(d[1].kind, DeclKind::kTarget);
-  ExpectAt(text, d[2], 13, 59, 8081);
+  ExpectDeclAt(text, d[2], 13, 59, 8081);
   EXPECT_EQ(d[2].address, "10.0.0.5");
   EXPECT_EQ(d[2].kind, DeclKind::kListen);
-  ExpectAt(text, d[3], 14, 53, 443);
+  ExpectDeclAt(text, d[3], 14, 53, 443);
   EXPECT_EQ(d[3].address, "");
   EXPECT_EQ(d[4].mapper, Mapper::kSqlBrowser);  // the connection strings are still read
 }
@@ -150,14 +143,14 @@ TEST(XmlParse, TomcatConnectorsAndPortElements) {
   ASSERT_TRUE(r.has_value()) << r.error().message;
   ASSERT_EQ(r->size(), 4u);
   const auto& d = *r;
-  ExpectAt(text, d[0], 1, 15, 8005);
+  ExpectDeclAt(text, d[0], 1, 15, 8005);
   EXPECT_EQ(d[0].key_path, "Server@port");
   EXPECT_EQ(d[0].kind, DeclKind::kListen);
-  ExpectAt(text, d[1], 4, 30, 8443);
+  ExpectDeclAt(text, d[1], 4, 30, 8443);
   EXPECT_EQ(d[1].key_path, "Server.Service.Connector@redirectPort");
   EXPECT_EQ(d[1].kind, DeclKind::kTarget);
-  ExpectAt(text, d[2], 4, 42, 8080);
-  ExpectAt(text, d[3], 6, 7, 4000);
+  ExpectDeclAt(text, d[2], 4, 42, 8080);
+  ExpectDeclAt(text, d[3], 6, 7, 4000);
   EXPECT_EQ(d[3].key_path, "Server.Service.Engine.Cluster.port");
   // The character reference in 8009 is libxml2's to decode, not berth's to place: skipped.
 }

@@ -140,6 +140,27 @@ TEST(RegistryToml, NonAsciiOnlyInsideStringsAndComments) {
   ExpectError("[[service]]\nname = \"a\"\xc5\x96\n", "bad.toml:2:11: a non-ASCII character");
 }
 
+// toml++ 3.3.0 reaches __builtin_unreachable() when it asks whether U+00A1-U+0499 (and two
+// other blocks) is whitespace (marzer/tomlplusplus#190): where no string can start (the
+// fuzzer's "description = 6\"...\xc5\xbf", read ahead as one bare value), in a quoted key,
+// after a backslash in a string. Each is a clear error before toml++ sees it; strings in
+// values still hold any character, a line-ending backslash included.
+TEST(RegistryToml, NonAsciiWhereTomlppWouldAskIfItIsWhitespace) {
+  ExpectError("[[service]]\nname = \"a\"\ndescription = 6\"caf\xc3\xa9\"\n",
+              "bad.toml:3:20: a non-ASCII character outside a string");
+  ExpectError("[[service]]\nname = \"a\"\n\"caf\xc3\xa9\" = 1\n",
+              "bad.toml:3:1: a non-ASCII character in a quoted key");
+  ExpectError("[[\"s\xc3\xa9rvice\"]]\nname = \"a\"\n", "bad.toml:1:3: a non-ASCII character in a quoted key");
+  ExpectError("[[service]]\nname = \"a\"\ndescription = \"\"\"x \\\n  \xc2\xa7\"\"\"\n",
+              "bad.toml:4:3: a non-ASCII character after a backslash");
+  ExpectError("[[service]]\nname = \"a\"\ndescription = \"\\\xc3\xa9\"\n",
+              "bad.toml:3:17: a non-ASCII character after a backslash");
+  auto ok = ParseBerthToml("[[service]]\nname = \"a\"\ndescription = \"\"\"caf\xc3\xa9 \\\n  "
+                           "d\xc3\xa9j\xc3\xa0\"\"\"\nowner = \"\xd0\x98\xd0\xb2\xd0\xb0\xd0\xbd\"\n",
+                           "t.toml");
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->services[0].description, "caf\xc3\xa9 d\xc3\xa9j\xc3\xa0");
+}
 }  // namespace
 }  // namespace berth::registry
 

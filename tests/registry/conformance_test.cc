@@ -324,5 +324,25 @@ TEST(RegistryPlan, DeclaredPortsInsideTheEphemeralRangeAreWarned) {
   EXPECT_TRUE(PolicyWarnings(desired, {}, host).empty());  // unchanged services are not re-judged
 }
 
+// A berth.toml entry on a port other products use by convention draws berth assign --port's
+// warning (docs/registry.md); the product itself is at home there.
+TEST(RegistryPlan, AConventionalPortOfAnotherProductIsWarned) {
+  RegistryDoc desired;
+  Service block = Svc("metrics.block", 9089);
+  block.size = 4;  // 9089-9092: Prometheus' and Cockpit's 9090, Pushgateway's 9091, Kafka's 9092
+  desired.services = {Svc("billing", 15672), Svc("prometheus", 9090), block};
+  HostView host;
+  host.config.ephemeral = {32768, 60999};
+  auto warnings = PolicyWarnings(desired, Diff({}, desired), host);
+  ASSERT_EQ(warnings.size(), 4u) << ::testing::PrintToString(warnings);
+  EXPECT_EQ(warnings[0].find("service billing: 15672/tcp is where RabbitMQ (management UI and API) "
+                             "listens by convention"), 0u) << warnings[0];
+  EXPECT_EQ(warnings[1].find("service metrics.block: 9090/tcp is where Prometheus"), 0u) << warnings[1];
+  EXPECT_EQ(warnings[2].find("service metrics.block: 9091/tcp is where Prometheus Pushgateway"), 0u)
+      << warnings[2];
+  EXPECT_EQ(warnings[3].find("service metrics.block: 9092/tcp is where Apache Kafka"), 0u) << warnings[3];
+  EXPECT_TRUE(PolicyWarnings(desired, {}, host).empty());
+}
+
 }  // namespace
 }  // namespace berth::registry

@@ -179,6 +179,71 @@ TEST_F(ServeApi, AssignAndReleaseNeedTheTokenAndUseTheRegistry) {
   EXPECT_EQ(r.status, 404) << r.body;
 }
 
+// The conventional-port warning of `doc` (an assign reply), or null.
+const json* ConventionalWarning(const json& doc) {
+  for (const json& w : doc["warnings"]) {
+    if (w["rule"] == "conventional") return &w;
+  }
+  return nullptr;
+}
+
+// An explicit port, as berth assign --port: the same rules, and a port other products use by
+// convention registered with the warning berth assign prints on stderr, in `warnings`.
+TEST_F(ServeApi, AssignWarnsOfAConventionalPortOfAnotherProduct) {
+  const std::string token(kServeToken);
+  HttpReply r = serve_.Post("/api/v1/assign", R"({"name":"billing","port":15672})", token);
+  ASSERT_EQ(r.status, 201) << r.body;
+  json doc = Body(r);
+  EXPECT_EQ(doc["service"]["port"], 15672);
+  const json* w = ConventionalWarning(doc);
+  ASSERT_NE(w, nullptr) << r.body;
+  const std::string message = (*w)["message"];
+  EXPECT_NE(message.find("15672/tcp is where RabbitMQ (management UI and API) listens by "
+                         "convention (IANA gives it to no service), and 'billing' is not it"),
+            std::string::npos) << message;
+  EXPECT_TRUE((*w)["remedies"].is_array());
+  // Registered already: nothing new to warn of.
+  r = serve_.Post("/api/v1/assign", R"({"name":"billing","port":15672})", token);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(ConventionalWarning(Body(r)), nullptr) << r.body;
+  // The command line, given the same name and port, prints the same sentence.
+  ASSERT_EQ(serve_.Post("/api/v1/release", R"({"name":"billing"})", token).status, 200);
+  const CommandResult cli = RunBerth({"assign", "billing", "--port", "15672", "--db", serve_.db()});
+  ASSERT_EQ(cli.exit_code, 0) << cli.err;
+  EXPECT_NE(cli.err.find("berth: warning: " + message), std::string::npos) << cli.err;
+
+  // The product itself is at home on its port.
+  r = serve_.Post("/api/v1/assign", R"({"name":"zipkin","port":9411})", token);
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(ConventionalWarning(Body(r)), nullptr) << r.body;
+  // A port placed by the allocator is never a conventional one.
+  r = serve_.Post("/api/v1/assign", R"({"name":"placed"})", token);
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(ConventionalWarning(Body(r)), nullptr) << r.body;
+
+  // A port IANA gives to another service is refused unless allow_iana, as on the command line;
+  // allowed, Prometheus' and Cockpit's 9090 still warns.
+  r = serve_.Post("/api/v1/assign", R"({"name":"metrics","port":9090})", token);
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(Body(r)["error"], "invalid_argument") << r.body;
+  ASSERT_FALSE(Body(r)["remedies"].empty()) << r.body;
+  EXPECT_EQ(Body(r)["remedies"][0]["remedy"], "allow_iana") << r.body;
+  r = serve_.Post("/api/v1/assign", R"({"name":"metrics","port":9090,"allow_iana":true})", token);
+  ASSERT_EQ(r.status, 201) << r.body;
+  doc = Body(r);
+  w = ConventionalWarning(doc);
+  ASSERT_NE(w, nullptr) << r.body;
+  EXPECT_NE((*w)["message"].get<std::string>().find("Prometheus"), std::string::npos) << r.body;
+
+  for (const std::string body : {R"({"name":"a","port":0})", R"({"name":"a","port":65536})",
+                                 R"({"name":"a","port":"80"})", R"({"name":"a","port":-1})",
+                                 R"({"name":"a","port":80,"allow_iana":"yes"})"}) {
+    r = serve_.Post("/api/v1/assign", body, token);
+    EXPECT_EQ(r.status, 400) << body << ": " << r.body;
+    EXPECT_EQ(Body(r)["error"], "invalid_argument") << r.body;
+  }
+}
+
 TEST_F(ServeApi, BadBodiesAreRefusedAndWriteNothing) {
   const std::int64_t before = Revision();
   const std::string token(kServeToken);

@@ -267,6 +267,8 @@ async function claim(ev) {
       out.className = "ok";
       out.textContent = doc.service.name + " has port " + doc.service.port + "/" + doc.service.proto +
         " in group " + doc.service.group + (doc.created ? "" : " (it was registered already)");
+      // What the registry accepted with a warning (docs/api.md): shown as text, never as markup.
+      for (const w of doc.warnings || []) out.textContent += "\nwarning: " + w.message;
       await load();
     } else {
       out.className = "error";
