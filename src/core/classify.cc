@@ -26,10 +26,15 @@ PortClass ClassifyPort(Port p, Protocol proto, const HostPortConfig& config) {
                    IanaLookup(p, proto)};
 }
 
-std::string ClassLabel(const PortClass& c) {
-  std::string out(Rfc6335Name(c.rfc6335));
+void AppendClassLabel(std::string& out, const PortClass& c) {
+  out += Rfc6335Name(c.rfc6335);
   if (c.ephemeral) out += ",ephemeral";
   if (c.reserved) out += ",reserved";
+}
+
+std::string ClassLabel(const PortClass& c) {
+  std::string out;
+  AppendClassLabel(out, c);
   return out;
 }
 

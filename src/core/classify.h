@@ -51,5 +51,7 @@ PortClass ClassifyPort(Port p, Protocol proto, const HostPortConfig& config);
 
 // "dynamic", "user", "system", with ",ephemeral" / ",reserved" appended when they apply.
 std::string ClassLabel(const PortClass& c);
+// The same, appended to `out`.
+void AppendClassLabel(std::string& out, const PortClass& c);
 
 }  // namespace berth

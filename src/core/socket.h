@@ -50,8 +50,10 @@ struct IpAddress {
   }
 };
 
-// "127.0.0.1:22", "[::1]:22", "*:22" for a wildcard.
+// "127.0.0.1:22", "[::1]:22"; a wildcard is "0.0.0.0:22" or "[::]:22".
 std::string FormatEndpoint(const IpAddress& a, Port p);
+// The same, appended to `out` (a caller formatting many reuses one buffer).
+void AppendEndpoint(std::string& out, const IpAddress& a, Port p);
 
 // The addresses of one snapshot's sockets, each kept once; a socket names its two by index.
 // A busy host's million connections use few local addresses and, mostly, few peers: 4 bytes

@@ -77,7 +77,7 @@ void Cells(const ScanView& v, std::uint32_t i, int prev, std::array<std::string,
     if (p >= 0) {
       const ProcessInfo& proc = snap.processes[static_cast<std::size_t>(p)];
       c[kProcess] = TerminalSafe(proc.command);
-      c[kPid] = fmt::format("{}", proc.pid);
+      c[kPid] = std::to_string(proc.pid);
       c[kUser] = TerminalSafe(proc.user);
       c[kUnit] = !proc.container.empty()
                      ? "container:" + TerminalSafe(proc.container.substr(0, 12))
@@ -87,16 +87,21 @@ void Cells(const ScanView& v, std::uint32_t i, int prev, std::array<std::string,
       c[kPid] = c[kUser] = c[kUnit] = "-";
     }
   }
-  c[kProto] = fmt::format("{}{}", ProtocolName(s.proto), snap.Local(s).family == 6 ? "6" : "");
-  c[kLocal] = FormatEndpoint(snap.Local(s), s.local_port);
+  c[kProto] = ProtocolName(s.proto);
+  if (snap.Local(s).family == 6) c[kProto] += '6';
+  AppendEndpoint(c[kLocal], snap.Local(s), s.local_port);
   if (s.iface != 0) {
     c[kLocal] += "%" + TerminalSafe(snap.InterfaceName(s));
   }
   if (owners.extra > 0) c[kLocal] += fmt::format(" (+{} owners)", owners.extra);
   c[kState] = StateName(s.state, s.proto);
-  c[kPeer] = s.remote_port == 0 && snap.Remote(s).is_any() ? "-" : FormatEndpoint(snap.Remote(s), s.remote_port);
+  if (s.remote_port == 0 && snap.Remote(s).is_any()) {
+    c[kPeer] = "-";
+  } else {
+    AppendEndpoint(c[kPeer], snap.Remote(s), s.remote_port);
+  }
   const PortClass cls = ClassifyPort(s.local_port, s.proto, snap.config);
-  c[kClass] = ClassLabel(cls);
+  AppendClassLabel(c[kClass], cls);
   ephemeral = cls.ephemeral;
   c[kIana] = cls.iana ? std::string(cls.iana->service) : "-";
   if (v.registry != nullptr && i < v.registry->size() && (*v.registry)[i]) {
@@ -127,7 +132,8 @@ void RenderSockets(const ScanView& v, StyledText& out) {
   bool group_start = false, ephemeral = false;
   int primary = -2;
   auto select = [&] {
-    for (std::size_t t = 0; t < source.size(); ++t) cells[t] = std::move(c[source[t]]);
+    // Swapped, not moved: the next row's cells reuse these buffers (Cells clears them).
+    for (std::size_t t = 0; t < source.size(); ++t) std::swap(cells[t], c[source[t]]);
   };
   for (std::uint32_t i : order) {
     Cells(v, i, primary, c, group_start, ephemeral, primary);
