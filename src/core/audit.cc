@@ -26,19 +26,15 @@ std::string Plural(std::uint32_t n, std::string_view word) {
 AuditInput GroupServers(const HostSnapshot& snap) {
   AuditInput in{.snap = snap,
                 .ephemeral = snap.config.ephemeral,
-                .primary = std::vector<int>(snap.sockets.size(), -1),
                 .groups = {},
                 .servers_in_range = {},
                 .tcp_in_range = {},
                 .names = ServiceNamer(snap)};
-  for (auto it = snap.owners.rbegin(); it != snap.owners.rend(); ++it) {
-    in.primary[it->socket] = static_cast<int>(it->process);
-  }
   std::map<std::pair<int, Protocol>, PortSet> ports;
   for (std::size_t i = 0; i < snap.sockets.size(); ++i) {
     const SocketRecord& s = snap.sockets[i];
     if (!s.is_server()) continue;
-    ports[{in.primary[i], s.proto}].Add(s.local_port);
+    ports[{snap.PrimaryOwner(static_cast<std::uint32_t>(i)), s.proto}].Add(s.local_port);
     if (in.ephemeral.contains(s.local_port)) {
       in.servers_in_range.Add(s.local_port);
       if (s.proto == Protocol::kTcp) in.tcp_in_range.Add(s.local_port);

@@ -93,11 +93,12 @@ std::vector<Finding> PortMapperFindings(const AuditInput& in) {
     if (!s.is_server()) continue;
     for (const PortMapper& m : kPortMappers) {
       if (!m.audited || m.port != s.local_port || m.proto != s.proto) continue;
-      const std::string subject = Subject(in.snap, in.primary[i]);
+      const int owner = in.snap.PrimaryOwner(static_cast<std::uint32_t>(i));
+      const std::string subject = Subject(in.snap, owner);
       auto hit = std::find_if(out.begin(), out.end(), [&](const Finding& f) {
         return f.subject == subject && f.proto == s.proto;
       });
-      if (hit == out.end()) hit = out.insert(out.end(), NewPortMapperFinding(in, in.primary[i], m));
+      if (hit == out.end()) hit = out.insert(out.end(), NewPortMapperFinding(in, owner, m));
       hit->ports.Add(s.local_port);
     }
   }

@@ -25,7 +25,6 @@ struct ServerGroup {
 struct AuditInput {
   const HostSnapshot& snap;
   PortRange ephemeral;            // snap.config.ephemeral
-  std::vector<int> primary;       // per socket: index of its primary owner, -1 for none
   std::vector<ServerGroup> groups;  // by (owner index, protocol)
   PortSet servers_in_range;       // server ports inside the ephemeral range
   PortSet tcp_in_range;           // of which TCP

@@ -92,7 +92,8 @@ void MapperFindings(const audit::AuditInput& in, std::string_view remedy, std::v
     const bool epm = s.proto == Protocol::kTcp && s.local_port == kEndpointMapperPort;
     const bool browser = s.proto == Protocol::kUdp && s.local_port == kSqlBrowserPort;
     if (!epm && !browser) continue;
-    const std::string subject = audit::Subject(in.snap, in.primary[i]);
+    const int owner = in.snap.PrimaryOwner(static_cast<std::uint32_t>(i));
+    const std::string subject = audit::Subject(in.snap, owner);
     if (std::any_of(out.begin(), out.end(), [&](const Finding& f) {
           return f.subject == subject && f.proto == s.proto;
         })) {
@@ -120,7 +121,7 @@ void MapperFindings(const audit::AuditInput& in, std::string_view remedy, std::v
                          : "pin every instance (its sql-dynamic-port finding), move clients to "
                            "Server=tcp:HOST,PORT, then stop the Browser: Set-Service -Name "
                            "SQLBrowser -StartupType Disabled; Stop-Service -Name SQLBrowser"};
-    if (in.primary[i] >= 0) f.pids.push_back(in.snap.processes[static_cast<std::size_t>(in.primary[i])].pid);
+    if (owner >= 0) f.pids.push_back(in.snap.processes[static_cast<std::size_t>(owner)].pid);
     out.push_back(std::move(f));
   }
 }

@@ -11,12 +11,10 @@ std::vector<PortHolder> HoldersOf(const HostSnapshot& snap, PortRange ports, Ser
   for (std::uint32_t i = 0; i < snap.sockets.size(); ++i) {
     const SocketRecord& s = snap.sockets[i];
     if (!s.is_server() || !ports.contains(s.local_port) || !Covers(proto, s.proto)) continue;
-    PortHolder h{s.proto, FormatEndpoint(snap.Local(s), s.local_port), s.uid, {}};
-    auto it = std::lower_bound(snap.owners.begin(), snap.owners.end(), i,
-                               [](const SocketOwner& o, std::uint32_t x) { return o.socket < x; });
-    for (; it != snap.owners.end() && it->socket == i; ++it) {
-      if (it->process >= snap.processes.size()) continue;
-      const ProcessInfo& p = snap.processes[it->process];
+    PortHolder h{s.proto, FormatEndpoint(snap.Local(s), s.local_port), snap.Uid(s), {}};
+    for (const SocketOwner& o : snap.OwnersOf(i)) {
+      if (o.process >= snap.processes.size()) continue;
+      const ProcessInfo& p = snap.processes[o.process];
       const bool seen = std::any_of(h.processes.begin(), h.processes.end(),
                                     [&](const ProcessInfo& q) { return q.pid == p.pid; });
       if (!seen) h.processes.push_back(p);

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include <fmt/core.h>
@@ -105,21 +106,82 @@ std::string FormatEndpoint(const IpAddress& a, Port p) {
   return out;
 }
 
+namespace {
+
+// SocketRecord::attrs's last value is never a pair's index: it marks a socket whose pair came
+// after the table was full.
+constexpr std::uint16_t kAttrsFull = 0x7fff;
+constexpr std::string_view kAttrsFullWarning =
+    "the sockets have more than 32,766 distinct pairs of owner uid and bound device, more than "
+    "berth can index: the sockets past them show uid 4294967295 (unknown) and no device";
+
+void InternAttrs(HostSnapshot& snap, SocketRecord& s, SocketAttrs want) {
+  if (snap.attrs.empty()) snap.attrs.emplace_back();
+  if (snap.attrs_last_ < snap.attrs.size() && snap.attrs[snap.attrs_last_] == want) {
+    s.attrs = snap.attrs_last_ & 0x7fff;  // most sockets repeat the last socket's pair
+    return;
+  }
+  const std::uint64_t key = std::uint64_t{want.uid} << 16 | want.iface;
+  std::uint16_t index = 0;
+  if (want == snap.attrs[0]) {
+    index = 0;
+  } else if (auto it = snap.attrs_index_.find(key); it != snap.attrs_index_.end()) {
+    index = it->second;
+  } else if (snap.attrs.size() < kAttrsFull) {
+    index = static_cast<std::uint16_t>(snap.attrs.size());
+    snap.attrs.push_back(want);
+    snap.attrs_index_.emplace(key, index);
+  } else {
+    if (std::find(snap.warnings.begin(), snap.warnings.end(), kAttrsFullWarning) == snap.warnings.end()) {
+      snap.warnings.emplace_back(kAttrsFullWarning);
+    }
+    snap.partial = true;
+    s.attrs = kAttrsFull;
+    return;
+  }
+  snap.attrs_last_ = index;
+  s.attrs = index & 0x7fff;
+}
+
+}  // namespace
+
+const SocketAttrs& HostSnapshot::Attrs(const SocketRecord& s) const {
+  static const SocketAttrs kNone{};
+  static const SocketAttrs kUnknown{.uid = kUnknownUid, .iface = 0};
+  if (s.attrs < attrs.size()) return attrs[s.attrs];
+  return s.attrs == kAttrsFull ? kUnknown : kNone;
+}
+
 std::string_view HostSnapshot::InterfaceName(const SocketRecord& s) const {
-  if (s.iface == 0 || s.iface > interfaces.size()) return {};
-  return interfaces[s.iface - 1u].second;
+  const std::uint16_t iface = Attrs(s).iface;
+  if (iface == 0 || iface > interfaces.size()) return {};
+  return interfaces[iface - 1u].second;
+}
+
+void HostSnapshot::SetUid(SocketRecord& s, std::uint32_t uid) {
+  SocketAttrs want = Attrs(s);
+  want.uid = uid;
+  InternAttrs(*this, s, want);
 }
 
 void HostSnapshot::SetInterface(SocketRecord& s, std::uint32_t ifindex) {
-  s.iface = 0;
-  if (ifindex == 0) return;
-  std::size_t i = 0;
-  while (i < interfaces.size() && interfaces[i].first != ifindex) ++i;
-  if (i == interfaces.size()) {
-    if (interfaces.size() >= 0x7fff) return;
-    interfaces.emplace_back(ifindex, "");
+  SocketAttrs want = Attrs(s);
+  want.iface = 0;
+  if (ifindex != 0) {
+    std::size_t i = 0;
+    while (i < interfaces.size() && interfaces[i].first != ifindex) ++i;
+    if (i == interfaces.size() && interfaces.size() < 0x7fff) interfaces.emplace_back(ifindex, "");
+    if (i < interfaces.size()) want.iface = static_cast<std::uint16_t>(i + 1);
   }
-  s.iface = static_cast<std::uint16_t>((i + 1) & 0x7fff);
+  InternAttrs(*this, s, want);
+}
+
+std::span<const SocketOwner> HostSnapshot::OwnersOf(std::uint32_t socket) const {
+  const auto first = std::lower_bound(owners.begin(), owners.end(), socket,
+                                      [](const SocketOwner& o, std::uint32_t i) { return o.socket < i; });
+  auto last = first;
+  while (last != owners.end() && last->socket == socket) ++last;
+  return {first, last};
 }
 
 std::string_view OwnerWalkName(OwnerWalk walk) {

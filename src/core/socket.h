@@ -6,8 +6,10 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/classify.h"
@@ -76,19 +78,19 @@ class AddressTable {
   std::vector<std::uint32_t> slots_;  // open addressing: index + 1, 0 for empty
 };
 
-// 32 bytes: a scan of a million sockets holds a million of these.
+// 28 bytes: a scan of a million sockets holds a million of these.
 struct SocketRecord {
   Protocol proto = Protocol::kTcp;
   SocketState state = SocketState::kListen;
   bool v6only : 1 = false;
-  // The bound device (SO_BINDTODEVICE): 1 + its index in HostSnapshot::interfaces
-  // (HostSnapshot::InterfaceName), 0 for none.
-  std::uint16_t iface : 15 = 0;
+  // The owner's uid and the bound device (SO_BINDTODEVICE), interned: an index into
+  // HostSnapshot::attrs (HostSnapshot::Uid, HostSnapshot::InterfaceName, set with
+  // HostSnapshot::SetUid and ::SetInterface). 0: uid 0, no device.
+  std::uint16_t attrs : 15 = 0;
   Port local_port = 0;
   Port remote_port = 0;
   std::uint32_t local = 0;   // index into HostSnapshot::addresses (HostSnapshot::Local)
   std::uint32_t remote = 0;  // likewise (HostSnapshot::Remote); 0.0.0.0 or :: when unconnected
-  std::uint32_t uid = 0;
   std::uint32_t inode = 0;    // 0 for TIME_WAIT and request sockets (the kernel's is 32 bits)
   std::uint32_t rqueue = 0;   // for listeners: current accept queue
   std::uint32_t wqueue = 0;   // for listeners: backlog
@@ -99,6 +101,19 @@ struct SocketRecord {
                                    : state == SocketState::kClose && local_port != 0;
   }
 };
+static_assert(sizeof(SocketRecord) == 28);
+
+// What SocketRecord::attrs indexes: a distinct (owner uid, bound device) pair. Sockets share
+// few of them (a host's servers run under a handful of uids, few bind a device), so a socket
+// pays 15 bits for both instead of 6 bytes.
+struct SocketAttrs {
+  std::uint32_t uid = 0;
+  std::uint16_t iface = 0;  // 1 + an index into HostSnapshot::interfaces, 0 for no device
+  friend bool operator==(const SocketAttrs&, const SocketAttrs&) = default;
+};
+// The uid of sockets past the 32,767th distinct (uid, device) pair, which the record cannot
+// index: (uid_t)-1, with a warning in the snapshot.
+constexpr std::uint32_t kUnknownUid = 0xFFFFFFFFu;
 
 struct ProcessInfo {
   int pid = 0;
@@ -132,18 +147,36 @@ struct HostSnapshot {
   // The bound devices sockets name (SocketRecord::iface - 1): kernel ifindex -> name ("" until
   // the scanner names it).
   std::vector<std::pair<std::uint32_t, std::string>> interfaces;
+  std::vector<SocketAttrs> attrs{SocketAttrs{}};  // what SocketRecord::attrs indexes
   bool owners_resolved = false;  // false with --no-procs
   OwnerWalk owners_walk = OwnerWalk::kNone;  // kBpf or kProc when a live walk ran
   std::string owners_walk_fallback;  // the BPF walk was wanted but could not run: why
   bool partial = false;          // something could not be read; see warnings
   std::vector<std::string> warnings;
 
+  // The socket's owner uid and bound device.
+  const SocketAttrs& Attrs(const SocketRecord& s) const;
+  std::uint32_t Uid(const SocketRecord& s) const { return Attrs(s).uid; }
+  void SetUid(SocketRecord& s, std::uint32_t uid);
   // The name of the socket's bound device, "" for none.
   std::string_view InterfaceName(const SocketRecord& s) const;
+  bool HasInterface(const SocketRecord& s) const { return Attrs(s).iface != 0; }
+  // The owners of sockets[socket] (binary search in `owners`): its primary owner, the lowest
+  // pid, first. No per-socket array: a million-socket scan cannot spare 4 bytes a socket twice.
+  std::span<const SocketOwner> OwnersOf(std::uint32_t socket) const;
+  // The index in `processes` of the socket's primary owner, -1 for none.
+  int PrimaryOwner(std::uint32_t socket) const {
+    const auto o = OwnersOf(socket);
+    return o.empty() ? -1 : static_cast<int>(o.front().process);
+  }
   // Sets the socket's bound device to the one with kernel index `ifindex` (added to
   // `interfaces` when new; none for ifindex 0, and past 32,767 devices, which no host binds
   // sockets to).
   void SetInterface(SocketRecord& s, std::uint32_t ifindex);
+
+  // Interning of `attrs` (SetUid, SetInterface): the last pair given, and every pair's index.
+  std::uint16_t attrs_last_ = 0;
+  std::unordered_map<std::uint64_t, std::uint16_t> attrs_index_;
   const IpAddress& Local(const SocketRecord& s) const { return addresses[s.local]; }
   const IpAddress& Remote(const SocketRecord& s) const { return addresses[s.remote]; }
   // Sets a socket's addresses (interned here).

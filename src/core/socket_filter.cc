@@ -50,10 +50,8 @@ bool Matches(const SocketFilter& f, const HostSnapshot& snap, std::size_t index)
     return false;
   }
   if (f.processes.empty() && f.units.empty()) return true;
-  auto first = std::lower_bound(snap.owners.begin(), snap.owners.end(), index,
-                                [](const SocketOwner& o, std::size_t i) { return o.socket < i; });
-  for (auto it = first; it != snap.owners.end() && it->socket == index; ++it) {
-    const ProcessInfo& p = snap.processes[it->process];
+  for (const SocketOwner& o : snap.OwnersOf(static_cast<std::uint32_t>(index))) {
+    const ProcessInfo& p = snap.processes[o.process];
     const bool process_ok =
         f.processes.empty() ||
         std::find(f.processes.begin(), f.processes.end(), p.command) != f.processes.end();

@@ -71,7 +71,7 @@ void RenderScanJson(const ScanView& v, const Sink& sink) {
         j.Field("peer_port", s.remote_port);
       }
       j.Field("inode", s.inode);
-      j.Field("uid", s.uid);
+      j.Field("uid", snap.Uid(s));
       j.Field("rqueue", s.rqueue).Field("wqueue", s.wqueue);
       const PortClass c = ClassifyPort(s.local_port, s.proto, cfg);
       j.Key("class").BeginObject();

@@ -28,14 +28,12 @@ struct RowOwners {
 };
 
 RowOwners OwnersOf(const HostSnapshot& snap, std::uint32_t i) {
-  auto it = std::lower_bound(snap.owners.begin(), snap.owners.end(), i,
-                             [](const SocketOwner& o, std::uint32_t x) { return o.socket < x; });
+  const auto owners = snap.OwnersOf(i);
   RowOwners r;
-  if (it == snap.owners.end() || it->socket != i) return r;
-  r.primary = static_cast<int>(it->process);
-  for (std::uint32_t last = it->process; ++it != snap.owners.end() && it->socket == i;) {
-    if (it->process != last) ++r.extra;
-    last = it->process;
+  if (owners.empty()) return r;
+  r.primary = static_cast<int>(owners.front().process);
+  for (std::size_t k = 1; k < owners.size(); ++k) {
+    if (owners[k].process != owners[k - 1].process) ++r.extra;
   }
   return r;
 }
@@ -90,7 +88,7 @@ void Cells(const ScanView& v, std::uint32_t i, int prev, std::array<std::string,
   c[kProto] = ProtocolName(s.proto);
   if (snap.Local(s).family == 6) c[kProto] += '6';
   AppendEndpoint(c[kLocal], snap.Local(s), s.local_port);
-  if (s.iface != 0) {
+  if (snap.HasInterface(s)) {
     c[kLocal] += "%" + TerminalSafe(snap.InterfaceName(s));
   }
   if (owners.extra > 0) c[kLocal] += fmt::format(" (+{} owners)", owners.extra);

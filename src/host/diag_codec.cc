@@ -116,7 +116,7 @@ Result<DiagBatch> DecodeDiagBatch(std::span<const std::byte> bytes, Protocol pro
     BERTH_TRY(body.Skip(8 + 4, "idiag_cookie/expires"));
     rec.rqueue = BERTH_TRY(body.U32Le("idiag_rqueue"));
     rec.wqueue = BERTH_TRY(body.U32Le("idiag_wqueue"));
-    rec.uid = BERTH_TRY(body.U32Le("idiag_uid"));
+    out.SetUid(rec, BERTH_TRY(body.U32Le("idiag_uid")));
     rec.inode = BERTH_TRY(body.U32Le("idiag_inode"));
 
     while (body.remaining() >= 4) {

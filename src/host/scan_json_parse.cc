@@ -213,7 +213,7 @@ Result<SocketRecord> ReadSocket(const Reader& r, const json& v, const std::strin
   snap.SetAddresses(s, local, remote);
   if (fam == 6) s.v6only = BERTH_TRY(r.BoolField(v, at, "v6only", false));
   s.inode = static_cast<std::uint32_t>(BERTH_TRY(r.UIntField(v, at, "inode", 0xFFFFFFFFu)));
-  s.uid = static_cast<std::uint32_t>(BERTH_TRY(r.UIntField(v, at, "uid", 0xFFFFFFFFu)));
+  snap.SetUid(s, static_cast<std::uint32_t>(BERTH_TRY(r.UIntField(v, at, "uid", 0xFFFFFFFFu))));
   s.rqueue = static_cast<std::uint32_t>(BERTH_TRY(r.UIntField(v, at, "rqueue", 0xFFFFFFFFu)));
   s.wqueue = static_cast<std::uint32_t>(BERTH_TRY(r.UIntField(v, at, "wqueue", 0xFFFFFFFFu)));
   const std::string ifname = BERTH_TRY(r.StrField(v, at, "interface", 64, /*nullable=*/true));
@@ -221,7 +221,9 @@ Result<SocketRecord> ReadSocket(const Reader& r, const json& v, const std::strin
     // The document names devices, not their kernel indexes: number them in order of use.
     auto [it, added] = ifs.emplace(ifname, static_cast<std::uint32_t>(ifs.size() + 1));
     snap.SetInterface(s, it->second);
-    if (added && s.iface != 0) snap.interfaces[s.iface - 1u].second = ifname;
+    if (const std::uint16_t iface = snap.Attrs(s).iface; added && iface != 0) {
+      snap.interfaces[iface - 1u].second = ifname;
+    }
   }
   return s;
 }

@@ -15,7 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (o.socket >= snap->sockets.size() || o.process >= snap->processes.size()) __builtin_trap();
   }
   for (const berth::SocketRecord& s : snap->sockets) {
-    if (s.iface != 0 && snap->InterfaceName(s).empty()) __builtin_trap();
+    if (snap->HasInterface(s) && snap->InterfaceName(s).empty()) __builtin_trap();
   }
   return 0;
 }

@@ -103,7 +103,7 @@ TEST(DiagCodec, DecodesSocketsAttributesAndDone) {
   EXPECT_EQ(snap.Local(out[0]).Format(), "127.0.0.1");
   EXPECT_EQ(out[0].local_port, 8080);
   EXPECT_EQ(out[0].inode, 4242u);
-  EXPECT_EQ(out[0].uid, 1000u);
+  EXPECT_EQ(snap.Uid(out[0]), 1000u);
   EXPECT_EQ(out[0].rqueue, 3u);
   EXPECT_EQ(out[0].wqueue, 128u);
   EXPECT_TRUE(out[0].is_server());

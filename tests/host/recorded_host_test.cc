@@ -240,9 +240,9 @@ TEST(RecordedHost, RecordThenReplayEqualsALiveTake) {
     ASSERT_NE(a, nullptr) << inode;
     ASSERT_NE(b, nullptr) << inode;
     EXPECT_EQ(std::make_tuple(a->proto, a->state, live->Local(*a), a->local_port, live->Remote(*a),
-                              a->remote_port, a->uid, live->InterfaceName(*a), a->rqueue, a->wqueue),
+                              a->remote_port, live->Uid(*a), live->InterfaceName(*a), a->rqueue, a->wqueue),
               std::make_tuple(b->proto, b->state, replay->Local(*b), b->local_port, replay->Remote(*b),
-                              b->remote_port, b->uid, replay->InterfaceName(*b), b->rqueue, b->wqueue));
+                              b->remote_port, replay->Uid(*b), replay->InterfaceName(*b), b->rqueue, b->wqueue));
     int fd_live = -1, fd_replay = -2;
     const ProcessInfo* pa = OwnerOf(*live, inode, &fd_live);
     const ProcessInfo* pb = OwnerOf(*replay, inode, &fd_replay);

@@ -44,7 +44,7 @@ HostSnapshot Sample() {
   s.SetAddresses(estab, Ip(4, {10, 0, 0, 1}), Ip(4, {10, 0, 0, 9}));
   estab.remote_port = 51000;
   estab.inode = 1003;
-  estab.uid = 1000;
+  s.SetUid(estab, 1000);
   estab.rqueue = 5;
   SocketRecord dns;
   dns.proto = Protocol::kUdp;
@@ -52,7 +52,7 @@ HostSnapshot Sample() {
   s.SetAddresses(dns, Ip(6, {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}), Ip(6, {}));
   dns.local_port = 53;
   dns.inode = 2001;
-  dns.uid = 65534;
+  s.SetUid(dns, 65534);
   s.sockets = {ssh, ssh6, estab, dns};
   s.interfaces[0].second = "eth0";
   s.processes = {{812, 0, "root", "sshd", "ssh.service", ""},
@@ -76,7 +76,7 @@ std::string Render(const HostSnapshot& snap, bool all_states = true) {
 // Addresses by value: two snapshots number them each in their own table.
 auto SocketKey(const HostSnapshot& snap, const SocketRecord& s) {
   return std::make_tuple(s.proto, s.state, static_cast<bool>(s.v6only), snap.Local(s), snap.Remote(s),
-                         s.local_port, s.remote_port, s.uid, s.inode, s.rqueue, s.wqueue);
+                         s.local_port, s.remote_port, snap.Uid(s), s.inode, s.rqueue, s.wqueue);
 }
 
 TEST(ScanJsonParse, RoundTripsWhatTheRendererWrites) {
@@ -96,7 +96,7 @@ TEST(ScanJsonParse, RoundTripsWhatTheRendererWrites) {
     EXPECT_TRUE(SocketKey(*got, got->sockets[i]) == SocketKey(want, want.sockets[i])) << "socket " << i;
   }
   EXPECT_EQ(got->InterfaceName(got->sockets[1]), "eth0");
-  EXPECT_EQ(got->sockets[0].iface, 0u);
+  EXPECT_FALSE(got->HasInterface(got->sockets[0]));
   ASSERT_EQ(got->processes.size(), 2u);
   for (std::size_t i = 0; i < 2; ++i) {
     const ProcessInfo& a = got->processes[i];
