@@ -195,6 +195,9 @@ int Run(ScanFlags& f, bool pressure_command) {
     if (r->snap.owners_walk == OwnerWalk::kBpf) {
       owners = fmt::format("owners: BPF walk {:.4f} s ({} socket fds in {} processes)", stats.owners_seconds,
                            stats.walk.fds, stats.walk.processes);
+      if (stats.owners_beside_dump) {
+        owners += fmt::format(" beside the dump, waited for {:.4f} s", stats.owners_waited_seconds);
+      }
     } else if (r->snap.owners_walk == OwnerWalk::kProc) {
       owners = fmt::format("owners: /proc walk {:.4f} s ({} processes, {} fds, {})", stats.owners_seconds,
                            stats.walk.processes, stats.walk.fds,

@@ -222,10 +222,9 @@ Result<std::vector<Hit>> WalkProc(const InodeTable& table, int proc_fd, const Ow
   return all;
 }
 
-}  // namespace
 
-Result<OwnerWalkStats> ResolveOwners(HostSnapshot& snap, const OwnerWalkOptions& options,
-                                     SocketFdIterator* bpf) {
+Result<OwnerWalkStats> ResolveOwnersWith(HostSnapshot& snap, const OwnerWalkOptions& options,
+                                         BpfWalkRecords* bpf) {
   OwnerWalkStats stats;
   int proc_fd = ::open(options.proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (proc_fd < 0) {
@@ -240,21 +239,18 @@ Result<OwnerWalkStats> ResolveOwners(HostSnapshot& snap, const OwnerWalkOptions&
     if (bpf != nullptr) {
       stats.via = OwnerWalk::kBpf;
       stats.threads = 1;
-      all.reserve(table.wanted());  // one owner a socket, mostly: no doubling past it
-      std::uint32_t last_pid = 0;
-      auto records = bpf->Read([&](std::span<const SocketFdRecord> batch) {
-        for (const SocketFdRecord& r : batch) {
-          // The kernel walks task by task: a new pid is a new process (or a thread of its
-          // own file table, counted again: rare).
-          if (r.pid != last_pid) ++stats.processes;
-          last_pid = r.pid;
-          const std::int64_t idx = table.Find(r.inode);
-          if (idx < 0 || r.fd > INT32_MAX) continue;
-          all.push_back(Hit{static_cast<std::uint32_t>(idx), r.pid, static_cast<int>(r.fd)});
-        }
-      });
-      if (!records) return std::unexpected(std::move(records.error()));
-      stats.fds = *records;
+      stats.processes = bpf->processes;
+      stats.fds = bpf->reported;
+      // Inodes become socket indexes in place; fds of sockets not in this snapshot (another
+      // namespace's, Unix sockets) are dropped.
+      all = std::move(bpf->fds);
+      std::size_t kept = 0;
+      for (const Hit& h : all) {
+        const std::int64_t idx = table.Find(h.socket);
+        if (idx < 0) continue;
+        all[kept++] = Hit{static_cast<std::uint32_t>(idx), h.process, h.fd};
+      }
+      all.resize(kept);
     } else {
       stats.via = OwnerWalk::kProc;
       all = BERTH_TRY(WalkProc(table, proc_fd, options, stats, still_wanted, snap.sockets.size()));
@@ -312,6 +308,45 @@ Result<OwnerWalkStats> ResolveOwners(HostSnapshot& snap, const OwnerWalkOptions&
         stats.unreadable, stats.processes, still_wanted));
   }
   return stats;
+}
+
+}  // namespace
+
+Result<BpfWalkRecords> CollectBpfWalk(SocketFdIterator& bpf, std::size_t reserve) {
+  BpfWalkRecords out;
+  try {
+    out.fds.reserve(reserve);
+  } catch (const std::bad_alloc&) {
+    // strict overcommit refused the address space: grow as the records come
+  }
+  std::uint32_t last_pid = 0;
+  auto reported = bpf.Read([&](std::span<const SocketFdRecord> batch) {
+    for (const SocketFdRecord& r : batch) {
+      // The kernel walks task by task: a new pid is a new process (or a thread of its own
+      // file table, counted again: rare).
+      if (r.pid != last_pid) ++out.processes;
+      last_pid = r.pid;
+      // A socket record's inode is 32 bits, as the kernel's sock_diag gives it.
+      if (r.inode == 0 || r.inode > UINT32_MAX || r.fd > INT32_MAX) continue;
+      out.fds.push_back(SocketOwner{static_cast<std::uint32_t>(r.inode), r.pid, static_cast<int>(r.fd)});
+    }
+  });
+  if (!reported) return std::unexpected(std::move(reported.error()));
+  out.reported = *reported;
+  return out;
+}
+
+Result<OwnerWalkStats> ResolveOwners(HostSnapshot& snap, const OwnerWalkOptions& options,
+                                     SocketFdIterator* bpf) {
+  if (bpf != nullptr) {
+    return ResolveOwners(snap, options, BERTH_TRY(CollectBpfWalk(*bpf, snap.sockets.size())));
+  }
+  return ResolveOwnersWith(snap, options, nullptr);
+}
+
+Result<OwnerWalkStats> ResolveOwners(HostSnapshot& snap, const OwnerWalkOptions& options,
+                                     BpfWalkRecords walk) {
+  return ResolveOwnersWith(snap, options, &walk);
 }
 
 }  // namespace berth

@@ -50,4 +50,20 @@ struct OwnerWalkStats {
                                                    const OwnerWalkOptions& options = {},
                                                    SocketFdIterator* bpf = nullptr);
 
+// The BPF walk's output taken before the sockets are known, so that it runs while they are
+// dumped (ScanHost, on a second thread): every socket fd of the host as a SocketOwner whose
+// `socket` holds the fd's inode until ResolveOwners matches it (the same 12 bytes, matched in
+// place). `reserve`: records to make room for at once (address space only until written: a
+// generous guess costs no memory, a short one a copy).
+struct BpfWalkRecords {
+  std::vector<SocketOwner> fds;
+  std::size_t processes = 0;  // processes holding a socket
+  std::size_t reported = 0;   // socket fds the kernel reported
+};
+[[nodiscard]] Result<BpfWalkRecords> CollectBpfWalk(SocketFdIterator& bpf, std::size_t reserve);
+
+// ResolveOwners from a walk collected before: the same result as passing the iterator.
+[[nodiscard]] Result<OwnerWalkStats> ResolveOwners(HostSnapshot& snap, const OwnerWalkOptions& options,
+                                                   BpfWalkRecords walk);
+
 }  // namespace berth

@@ -199,6 +199,31 @@ Result<HostSnapshot> ScanHost(const ScanOptions& opt, ScanStats* stats) {
     }
   }
   const double bpf_load_seconds = SecondsSince(t0);
+
+  // The BPF walk needs nothing from the sockets until its inodes are matched: it runs on a
+  // second thread while they are dumped and sorted. Its records get room for every open file
+  // of the host at once (address space: pages cost memory only when written).
+  std::optional<Result<BpfWalkRecords>> early_walk;
+  double early_walk_seconds = 0;
+  std::thread walker;
+  if (bpf) {
+    try {
+      walker = std::thread([&] {
+        const auto start = std::chrono::steady_clock::now();
+        early_walk = CollectBpfWalk(*bpf, std::min<std::size_t>(OpenFiles(), 1u << 26) + 65536);
+        early_walk_seconds = SecondsSince(start);
+      });
+    } catch (const std::system_error&) {
+      // no second thread: the walk runs after the dump
+    }
+  }
+  struct JoinOnReturn {
+    std::thread& t;
+    ~JoinOnReturn() {
+      if (t.joinable()) t.join();
+    }
+  } join_walker{walker};
+
   t0 = std::chrono::steady_clock::now();
   Result<void> read_result;
   if (opt.netns.empty()) {
@@ -230,7 +255,14 @@ Result<HostSnapshot> ScanHost(const ScanOptions& opt, ScanStats* stats) {
 
   if (opt.resolve_owners) {
     t0 = std::chrono::steady_clock::now();
-    auto walk = ResolveOwners(snap, opt.walk, bpf ? &*bpf : nullptr);
+    double waited = 0;
+    if (walker.joinable()) {
+      walker.join();
+      waited = SecondsSince(t0);
+    }
+    auto walk = early_walk ? (*early_walk ? ResolveOwners(snap, opt.walk, std::move(**early_walk))
+                                          : Result<OwnerWalkStats>(std::unexpected(early_walk->error())))
+                           : ResolveOwners(snap, opt.walk, bpf ? &*bpf : nullptr);
     if (!walk && bpf && opt.walk.via == OwnerWalk::kAuto) {
       // The iterator failed mid-walk: the /proc walk gives the same owners.
       bpf_fallback = walk.error().message;
@@ -244,7 +276,14 @@ Result<HostSnapshot> ScanHost(const ScanOptions& opt, ScanStats* stats) {
     } else if (stats) {
       stats->walk = *walk;
     }
-    if (stats) stats->owners_seconds = bpf_load_seconds + SecondsSince(t0);
+    if (stats) {
+      stats->owners_seconds = bpf_load_seconds + SecondsSince(t0);
+      if (early_walk) {
+        stats->owners_beside_dump = true;
+        stats->owners_waited_seconds = waited;
+        stats->owners_seconds += early_walk_seconds - waited;
+      }
+    }
   }
   return snap;
 }
