@@ -222,7 +222,6 @@ Result<std::vector<Hit>> WalkProc(const InodeTable& table, int proc_fd, const Ow
   return all;
 }
 
-
 Result<OwnerWalkStats> ResolveOwnersWith(HostSnapshot& snap, const OwnerWalkOptions& options,
                                          BpfWalkRecords* bpf) {
   OwnerWalkStats stats;
