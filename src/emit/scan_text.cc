@@ -18,31 +18,26 @@ enum Col { kProcess, kPid, kUser, kUnit, kProto, kLocal, kState, kPeer, kClass, 
 constexpr std::array<std::string_view, kNumCols> kHeaders{
     "PROCESS", "PID", "USER", "UNIT", "PROTO", "LOCAL", "STATE", "PEER", "CLASS", "IANA", "REG"};
 
-// The owners of socket i: a range of snap.owners (sorted by socket, then process), so the
-// first is the primary owner (the lowest pid), and the distinct processes after it are the
-// "+N owners". Found by binary search: a row costs no per-socket array (a million-socket
-// table keeps 4 bytes a row, its order).
-struct RowOwners {
-  int primary = -1;
-  std::uint32_t extra = 0;
+// The table's rows: socket indices grouped by primary owner (the lowest pid; unowned last),
+// in socket order within a group (sockets are sorted by proto, port, ...), from a counting
+// sort in one pass over the owners (sorted by socket, then process). A row's primary owner
+// is its group; the few sockets with more than one owning process are listed with the
+// number of the others ("+N owners"). A million-socket table keeps 4 bytes a row.
+struct Rows {
+  std::vector<std::uint32_t> order;
+  std::vector<std::uint32_t> group_end;  // per group (process index, then none): end in order
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> extra;  // (socket, other owners), sorted
+
+  std::uint32_t ExtraOwners(std::uint32_t socket) const {
+    auto it = std::lower_bound(extra.begin(), extra.end(), std::pair{socket, 0u});
+    return it != extra.end() && it->first == socket ? it->second : 0;
+  }
 };
 
-RowOwners OwnersOf(const HostSnapshot& snap, std::uint32_t i) {
-  const auto owners = snap.OwnersOf(i);
-  RowOwners r;
-  if (owners.empty()) return r;
-  r.primary = static_cast<int>(owners.front().process);
-  for (std::size_t k = 1; k < owners.size(); ++k) {
-    if (owners[k].process != owners[k - 1].process) ++r.extra;
-  }
-  return r;
-}
-
-// Socket indices grouped by primary owner (unowned last), in socket order within a group
-// (sockets are sorted by proto, port, ...): a counting sort, one pass over the owners.
-std::vector<std::uint32_t> RowOrder(const ScanView& v) {
+Rows RowOrder(const ScanView& v) {
   const HostSnapshot& snap = *v.snap;
   const std::size_t none = snap.processes.size();
+  Rows rows;
   std::vector<std::uint32_t> start(none + 2, 0);
   auto each = [&](auto&& fn) {
     std::size_t o = 0;
@@ -51,23 +46,31 @@ std::vector<std::uint32_t> RowOrder(const ScanView& v) {
       if (!v.all_states && !snap.sockets[i].is_server()) continue;
       const bool owned = o < snap.owners.size() && snap.owners[o].socket == i &&
                          snap.owners[o].process < none;
-      fn(i, owned ? snap.owners[o].process : none);
+      fn(i, owned ? snap.owners[o].process : none, o);
     }
   };
-  each([&](std::uint32_t, std::size_t key) { ++start[key + 1]; });
+  each([&](std::uint32_t i, std::size_t key, std::size_t o) {
+    ++start[key + 1];
+    if (key == none) return;
+    std::uint32_t others = 0;
+    for (std::size_t k = o + 1; k < snap.owners.size() && snap.owners[k].socket == i; ++k) {
+      if (snap.owners[k].process != snap.owners[k - 1].process) ++others;
+    }
+    if (others > 0) rows.extra.emplace_back(i, others);
+  });
   for (std::size_t k = 1; k < start.size(); ++k) start[k] += start[k - 1];
-  std::vector<std::uint32_t> order(start.back());
-  each([&](std::uint32_t i, std::size_t key) { order[start[key]++] = i; });
-  return order;
+  rows.group_end.assign(start.begin() + 1, start.end());
+  rows.order.resize(start.back());
+  each([&](std::uint32_t i, std::size_t key, std::size_t) { rows.order[start[key]++] = i; });
+  return rows;
 }
 
-// The cells of row n; `prev` is the primary owner of row n - 1 (-2 before the first row).
-void Cells(const ScanView& v, std::uint32_t i, int prev, std::array<std::string, kNumCols>& c,
-           bool& group_start, bool& ephemeral, int& primary) {
+// The cells of row n, socket i, whose primary owner is `p` (-1 for none); `prev` is the
+// primary owner of row n - 1 (-2 before the first row).
+void Cells(const ScanView& v, std::uint32_t i, int p, std::uint32_t extra_owners, int prev,
+           std::array<std::string, kNumCols>& c, bool& group_start, bool& ephemeral) {
   const HostSnapshot& snap = *v.snap;
   const SocketRecord& s = snap.sockets[i];
-  const RowOwners owners = OwnersOf(snap, i);
-  const int p = primary = owners.primary;
   // Without a header (rows for a script) every row names its owner.
   group_start = prev != p || !v.header;
   for (auto& cell : c) cell.clear();
@@ -91,7 +94,7 @@ void Cells(const ScanView& v, std::uint32_t i, int prev, std::array<std::string,
   if (snap.HasInterface(s)) {
     c[kLocal] += "%" + TerminalSafe(snap.InterfaceName(s));
   }
-  if (owners.extra > 0) c[kLocal] += fmt::format(" (+{} owners)", owners.extra);
+  if (extra_owners > 0) c[kLocal] += fmt::format(" (+{} owners)", extra_owners);
   c[kState] = StateName(s.state, s.proto);
   if (s.remote_port == 0 && snap.Remote(s).is_any()) {
     c[kPeer] = "-";
@@ -112,7 +115,9 @@ void Cells(const ScanView& v, std::uint32_t i, int prev, std::array<std::string,
 
 // Two passes over the rows (measure, then print) so that a 220k-socket table is never held.
 void RenderSockets(const ScanView& v, StyledText& out) {
-  const std::vector<std::uint32_t> order = RowOrder(v);
+  const Rows rows = RowOrder(v);
+  const std::vector<std::uint32_t>& order = rows.order;
+  const int none = static_cast<int>(v.snap->processes.size());
   std::array<bool, kNumCols> shown{};
   shown.fill(true);
   if (!v.all_states) shown[kState] = shown[kPeer] = false;
@@ -128,26 +133,31 @@ void RenderSockets(const ScanView& v, StyledText& out) {
   std::array<std::string, kNumCols> c;
   std::vector<std::string> cells(source.size());
   bool group_start = false, ephemeral = false;
-  int primary = -2;
-  auto select = [&] {
+  // Row n into `cells`: its group (primary owner) follows from n.
+  auto row = [&](std::size_t n, int& group, int& prev) {
+    while (rows.group_end[static_cast<std::size_t>(group)] <= n) ++group;
+    const int primary = group < none ? group : -1;
+    const std::uint32_t i = order[n];
+    Cells(v, i, primary, rows.extra.empty() ? 0 : rows.ExtraOwners(i), prev, c, group_start, ephemeral);
+    prev = primary;
     // Swapped, not moved: the next row's cells reuse these buffers (Cells clears them).
     for (std::size_t t = 0; t < source.size(); ++t) std::swap(cells[t], c[source[t]]);
   };
-  for (std::uint32_t i : order) {
-    Cells(v, i, primary, c, group_start, ephemeral, primary);
-    select();
+  int group = 0, prev = -2;
+  for (std::size_t n = 0; n < order.size(); ++n) {
+    row(n, group, prev);
     table.Measure(cells);
   }
-  primary = -2;
+  group = 0;
+  prev = -2;
   if (v.header) {
     out.Put(table.FormatHeader([&](std::string& line, std::size_t, std::string_view text) {
       out.AppendStyled(line, kBold, text);
     }));
     out.Put("\n");
   }
-  for (std::uint32_t i : order) {
-    Cells(v, i, primary, c, group_start, ephemeral, primary);
-    select();
+  for (std::size_t n = 0; n < order.size(); ++n) {
+    row(n, group, prev);
     out.Put(table.FormatRow(cells, [&](std::string& line, std::size_t t, std::string_view text) {
       const int k = source[t];
       std::string_view style;

@@ -1,3 +1,5 @@
+#include <arpa/inet.h>
+
 #include <gtest/gtest.h>
 
 #include "core/socket.h"
@@ -56,6 +58,20 @@ TEST(HostSnapshot, PairsPastWhatARecordIndexesAreUnknownAndSaidSo) {
   SocketRecord again;
   snap.SetUid(again, 5);
   EXPECT_EQ(snap.Uid(again), 5u);
+}
+
+TEST(IpAddress, Ipv4TextIsInetNtopsForEveryOctetWidth) {
+  for (unsigned v : {0u, 1u, 9u, 10u, 42u, 99u, 100u, 101u, 199u, 200u, 255u}) {
+    IpAddress a;
+    a.family = 4;
+    a.bytes = {static_cast<std::uint8_t>(v), 0, static_cast<std::uint8_t>(255 - v), static_cast<std::uint8_t>(v / 2)};
+    char want[INET_ADDRSTRLEN];
+    ASSERT_NE(inet_ntop(AF_INET, a.bytes.data(), want, sizeof want), nullptr);
+    EXPECT_EQ(a.Format(), want);
+    std::string endpoint;
+    AppendEndpoint(endpoint, a, 8080);
+    EXPECT_EQ(endpoint, std::string(want) + ":8080");
+  }
 }
 
 TEST(HostSnapshot, OwnersOfASocketPrimaryFirst) {
