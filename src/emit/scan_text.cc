@@ -1,6 +1,9 @@
 #include <algorithm>
 #include <array>
 #include <numeric>
+#include <system_error>
+#include <thread>
+#include <utility>
 
 #include <fmt/core.h>
 
@@ -65,14 +68,12 @@ Rows RowOrder(const ScanView& v) {
   return rows;
 }
 
-// The cells of row n, socket i, whose primary owner is `p` (-1 for none); `prev` is the
-// primary owner of row n - 1 (-2 before the first row).
-void Cells(const ScanView& v, std::uint32_t i, int p, std::uint32_t extra_owners, int prev,
-           std::array<std::string, kNumCols>& c, bool& group_start, bool& ephemeral) {
+// The cells of socket i, whose primary owner is `p` (-1 for none); `group_start`: the first
+// row of its owner's group, which names the owner.
+void Cells(const ScanView& v, std::uint32_t i, int p, std::uint32_t extra_owners, bool group_start,
+           std::array<std::string, kNumCols>& c, bool& ephemeral) {
   const HostSnapshot& snap = *v.snap;
   const SocketRecord& s = snap.sockets[i];
-  // Without a header (rows for a script) every row names its owner.
-  group_start = prev != p || !v.header;
   for (auto& cell : c) cell.clear();
   if (group_start) {
     if (p >= 0) {
@@ -113,11 +114,63 @@ void Cells(const ScanView& v, std::uint32_t i, int p, std::uint32_t extra_owners
   }
 }
 
-// Two passes over the rows (measure, then print) so that a 220k-socket table is never held.
+// Makes the cells of rows in increasing order, from any first row; one per thread.
+class RowCursor {
+ public:
+  RowCursor(const ScanView& v, const Rows& rows, const std::vector<int>& source)
+      : v_(v), rows_(rows), source_(source), cells_(source.size()) {}
+
+  // Row n's cells into cells(); n never decreases between calls.
+  void Row(std::size_t n) {
+    while (rows_.group_end[group_] <= n) ++group_;
+    const std::size_t none = v_.snap->processes.size();
+    const int primary = group_ < none ? static_cast<int>(group_) : -1;
+    const std::size_t group_begin = group_ == 0 ? 0 : rows_.group_end[group_ - 1];
+    const std::uint32_t i = rows_.order[n];
+    // Without a header (rows for a script) every row names its owner.
+    Cells(v_, i, primary, rows_.extra.empty() ? 0 : rows_.ExtraOwners(i), n == group_begin || !v_.header, c_,
+          ephemeral_);
+    // Swapped, not moved: the next row's cells reuse these buffers (Cells clears them).
+    for (std::size_t t = 0; t < source_.size(); ++t) std::swap(cells_[t], c_[static_cast<std::size_t>(source_[t])]);
+  }
+  const std::vector<std::string>& cells() const { return cells_; }
+  bool ephemeral() const { return ephemeral_; }
+
+ private:
+  const ScanView& v_;
+  const Rows& rows_;
+  const std::vector<int>& source_;
+  std::size_t group_ = 0;
+  std::array<std::string, kNumCols> c_;
+  std::vector<std::string> cells_;
+  bool ephemeral_ = false;
+};
+
+// Runs second() on another thread while first() runs on this one; both on this one when no
+// thread can start.
+template <class A, class B>
+void BesideEachOther(A&& first, B&& second) {
+  std::thread t;
+  try {
+    t = std::thread(std::forward<B>(second));
+  } catch (const std::system_error&) {
+    first();
+    second();
+    return;
+  }
+  first();
+  t.join();
+}
+
+// Rows formatted a block at a time, two blocks at once (one on a second thread), written in
+// order: a million-row table keeps two blocks of text, not its rows.
+constexpr std::size_t kBlockRows = 4096;
+
+// Two passes over the rows (measure, then print) so that a 220k-socket table is never held;
+// each pass split over two threads (making a row's cells is most of a large scan's rendering).
 void RenderSockets(const ScanView& v, StyledText& out) {
   const Rows rows = RowOrder(v);
   const std::vector<std::uint32_t>& order = rows.order;
-  const int none = static_cast<int>(v.snap->processes.size());
   std::array<bool, kNumCols> shown{};
   shown.fill(true);
   if (!v.all_states) shown[kState] = shown[kPeer] = false;
@@ -130,43 +183,52 @@ void RenderSockets(const ScanView& v, StyledText& out) {
     source.push_back(k);
   }
   Table table(std::move(columns));
-  std::array<std::string, kNumCols> c;
-  std::vector<std::string> cells(source.size());
-  bool group_start = false, ephemeral = false;
-  // Row n into `cells`: its group (primary owner) follows from n.
-  auto row = [&](std::size_t n, int& group, int& prev) {
-    while (rows.group_end[static_cast<std::size_t>(group)] <= n) ++group;
-    const int primary = group < none ? group : -1;
-    const std::uint32_t i = order[n];
-    Cells(v, i, primary, rows.extra.empty() ? 0 : rows.ExtraOwners(i), prev, c, group_start, ephemeral);
-    prev = primary;
-    // Swapped, not moved: the next row's cells reuse these buffers (Cells clears them).
-    for (std::size_t t = 0; t < source.size(); ++t) std::swap(cells[t], c[source[t]]);
-  };
-  int group = 0, prev = -2;
-  for (std::size_t n = 0; n < order.size(); ++n) {
-    row(n, group, prev);
-    table.Measure(cells);
+  {
+    Table second_half = table;
+    const std::size_t half = order.size() / 2;
+    auto measure = [&](Table& t, std::size_t from, std::size_t to) {
+      RowCursor cursor(v, rows, source);
+      for (std::size_t n = from; n < to; ++n) {
+        cursor.Row(n);
+        t.Measure(cursor.cells());
+      }
+    };
+    BesideEachOther([&] { measure(table, 0, half); }, [&] { measure(second_half, half, order.size()); });
+    table.Measure(second_half);
   }
-  group = 0;
-  prev = -2;
   if (v.header) {
     out.Put(table.FormatHeader([&](std::string& line, std::size_t, std::string_view text) {
       out.AppendStyled(line, kBold, text);
     }));
     out.Put("\n");
   }
-  for (std::size_t n = 0; n < order.size(); ++n) {
-    row(n, group, prev);
-    out.Put(table.FormatRow(cells, [&](std::string& line, std::size_t t, std::string_view text) {
-      const int k = source[t];
-      std::string_view style;
-      if (k == kClass && ephemeral) style = kYellow;
-      else if (k == kReg && text.starts_with("drifted")) style = kYellow;
-      else if (k == kProcess) style = kBold;
-      out.AppendStyled(line, style, text);
-    }));
-    out.Put("\n");
+  auto format = [&](RowCursor& cursor, std::string& text, std::size_t from, std::size_t to) {
+    text.clear();
+    for (std::size_t n = from; n < to; ++n) {
+      cursor.Row(n);
+      text += table.FormatRow(cursor.cells(), [&](std::string& line, std::size_t t, std::string_view cell) {
+        const int k = source[t];
+        std::string_view style;
+        if (k == kClass && cursor.ephemeral()) style = kYellow;
+        else if (k == kReg && cell.starts_with("drifted")) style = kYellow;
+        else if (k == kProcess) style = kBold;
+        out.AppendStyled(line, style, cell);
+      });
+      text += '\n';
+    }
+  };
+  RowCursor even(v, rows, source), odd(v, rows, source);
+  std::string even_text, odd_text;
+  for (std::size_t n = 0; n < order.size(); n += 2 * kBlockRows) {
+    const std::size_t mid = std::min(order.size(), n + kBlockRows);
+    const std::size_t end = std::min(order.size(), n + 2 * kBlockRows);
+    if (mid == end) {
+      format(even, even_text, n, mid);
+    } else {
+      BesideEachOther([&] { format(even, even_text, n, mid); }, [&] { format(odd, odd_text, mid, end); });
+    }
+    out.Put(even_text);
+    if (mid != end) out.Put(odd_text);
   }
   if (order.empty() && v.header) {
     out.Styled(kDim, v.all_states ? "(no sockets)\n" : "(no listening sockets)\n");

@@ -19,6 +19,12 @@ void Table::Measure(std::span<const std::string> cells) {
   }
 }
 
+void Table::Measure(const Table& other) {
+  for (std::size_t c = 0; c < width_.size() && c < other.width_.size(); ++c) {
+    width_[c] = std::max(width_[c], other.width_[c]);
+  }
+}
+
 void Table::AddRow(std::vector<std::string> cells) {
   Measure(cells);
   rows_.push_back(std::move(cells));
