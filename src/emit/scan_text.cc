@@ -158,8 +158,11 @@ void BesideEachOther(A&& first, B&& second) {
     second();
     return;
   }
+  struct JoinOnExit {
+    std::thread& t;
+    ~JoinOnExit() { t.join(); }
+  } join{t};
   first();
-  t.join();
 }
 
 // Rows formatted a block at a time, two blocks at once (one on a second thread), written in
@@ -193,8 +196,12 @@ void RenderSockets(const ScanView& v, StyledText& out) {
         t.Measure(cursor.cells());
       }
     };
-    BesideEachOther([&] { measure(table, 0, half); }, [&] { measure(second_half, half, order.size()); });
-    table.Measure(second_half);
+    if (order.size() < 2 * kBlockRows) {
+      measure(table, 0, order.size());  // a small table: not worth a thread
+    } else {
+      BesideEachOther([&] { measure(table, 0, half); }, [&] { measure(second_half, half, order.size()); });
+      table.Measure(second_half);
+    }
   }
   if (v.header) {
     out.Put(table.FormatHeader([&](std::string& line, std::size_t, std::string_view text) {
