@@ -14,6 +14,15 @@ namespace berth::registry::etcd {
 Client::Client(std::vector<std::string> endpoints, HttpLimits limits, Security security)
     : endpoints_(std::move(endpoints)), limits_(limits), security_(std::move(security)) {
   if (endpoints_.empty()) endpoints_.push_back("127.0.0.1:2379");
+  for (std::size_t i = 0; i < endpoints_.size(); ++i) {
+    sessions_.push_back(std::make_unique<HttpSession>(Origin(i), security_.files, limits_));
+  }
+}
+
+std::size_t Client::connections_opened() const {
+  std::size_t n = 0;
+  for (const auto& session : sessions_) n += session->connections_opened();
+  return n;
 }
 
 std::string Client::Origin(std::size_t i) const {
@@ -46,7 +55,7 @@ Result<HttpReply> Client::PostOnce(std::string_view path, const std::string& bod
     HttpLimits limits = limits_;
     limits.total_ms = static_cast<int>(left);
     limits.timeout_ms = std::min(limits.timeout_ms, limits.total_ms);
-    auto reply = HttpSend(Origin(i), "POST", path, body, Headers(), limits, security_.files);
+    auto reply = sessions_[i]->Send("POST", path, body, Headers(), limits);
     if (reply && reply->status != 503) {
       current_ = i;
       return reply;
@@ -272,8 +281,8 @@ Result<MemberStatus> Client::Status(std::size_t i, int timeout_ms) {
   HttpLimits limits = limits_;
   limits.timeout_ms = timeout_ms;
   limits.total_ms = timeout_ms;
-  const HttpReply r = BERTH_TRY(HttpSend(Origin(i), "POST", "/v3/maintenance/status", "{}",
-                                         Headers(), limits, security_.files));
+  const HttpReply r =
+      BERTH_TRY(sessions_.at(i)->Send("POST", "/v3/maintenance/status", "{}", Headers(), limits));
   return DecodeStatus(r.body, r.status);
 }
 
