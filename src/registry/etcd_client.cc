@@ -266,6 +266,11 @@ Result<std::int64_t> Client::Watch(std::string_view key, std::string_view range_
       return changed;
     }
     if (!status && status.error().code == ErrorCode::kTimeout) return 0;  // silence: no change
+    // A stream that etcd had opened (200) and that ended with no event: silence too. A silent
+    // watch ends so when the window is longer than one read's timeout (the read times out
+    // after the "created" message); the caller watches again from the same revision, so
+    // nothing is missed. A member gone meanwhile is found by that next watch.
+    if (status && *status == 200) return 0;
     if (status && *status != 503) {
       return Fail(ErrorCode::kInternal, fmt::format("etcd at {} ended the watch with HTTP {}",
                                                     CommentText(endpoints_[i]), *status));

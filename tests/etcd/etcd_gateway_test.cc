@@ -142,6 +142,17 @@ void ClientReusesOneConnectionPerMember() {
   EXPECT_EQ(client.connections_opened(), 1u);
 }
 
+// A watch that stays silent for longer than one read's timeout is silence (0), not an error:
+// etcd sends its "created" message, then nothing, and the read times out.
+void SilentWatchLongerThanAReadTimeoutIsNoChange() {
+  etcd::Client client({EtcdCluster::Endpoint(0)}, HttpLimits{500, 10000, 1 << 20});
+  auto rev = client.Put("/berth-test/silent/a", "v");
+  ASSERT_TRUE(rev) << rev.error().message;
+  auto changed = client.Watch("/berth-test/silent/", etcd::PrefixEnd("/berth-test/silent/"), *rev + 1, 1500);
+  ASSERT_TRUE(changed) << changed.error().message;
+  EXPECT_EQ(*changed, 0);
+}
+
 // The client moves past an endpoint where nothing listens and past a stopped member, within
 // its deadline; with every endpoint down it names each one and says nothing was done.
 void ClientFailsOverToTheNextEndpoint(EtcdCluster& cluster) {
@@ -185,6 +196,10 @@ TEST(EtcdGateway, ClaimsRangesDeletesAndComparesOnARealThreeMemberCluster) {
   {
     SCOPED_TRACE("keep-alive");
     ClientReusesOneConnectionPerMember();
+  }
+  {
+    SCOPED_TRACE("silent watch");
+    SilentWatchLongerThanAReadTimeoutIsNoChange();
   }
   {
     SCOPED_TRACE("failover");  // last: it stops a member
