@@ -110,8 +110,8 @@ class HttpSession {
                                        const HttpLimits& limits);
 
   const std::string& origin() const;
-  // Connections this session has opened (a request that found none open, or one the server
-  // had closed); for tests and benchmarks.
+  // Connections this session has opened or tried to open (each request that found none open,
+  // or found the kept one closed by the server); for tests and benchmarks.
   std::size_t connections_opened() const;
 
   class Impl;
