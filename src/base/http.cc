@@ -1,14 +1,13 @@
 #include "base/http.h"
 
-#include <httplib.h>
-#include <openssl/ssl.h>
-#include <pthread.h>
+#include <poll.h>
 #include <signal.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -17,189 +16,158 @@
 
 #include <fmt/core.h>
 
+#include "base/http_client.h"
 #include "base/tls.h"
 
 namespace berth {
 namespace {
 
-// Ends a request that runs past its total deadline: a thread waits for the deadline and
-// shuts the client's socket down (httplib's stop(), meant to be called from another thread);
-// the blocked read then fails and `fired` says why.
-class Watchdog {
- public:
-  Watchdog(httplib::Client& client, int total_ms) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(total_ms);
-    thread_ = std::thread([this, &client, deadline] {
-      std::unique_lock lock(mutex_);
-      if (!cv_.wait_until(lock, deadline, [this] { return done_; })) {
-        fired_ = true;
-        client.stop();
-      }
-    });
-  }
-  ~Watchdog() {
-    {
-      std::lock_guard lock(mutex_);
-      done_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-  Watchdog(const Watchdog&) = delete;
-  Watchdog& operator=(const Watchdog&) = delete;
-  bool fired() {
-    std::lock_guard lock(mutex_);
-    return fired_;
-  }
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+using Receive = std::function<bool(const char*, std::size_t)>;
+using SteadyClock = std::chrono::steady_clock;
 
- private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  bool done_ = false, fired_ = false;
-  std::thread thread_;
-};
-
-// A client for `origin` with `timeout_ms` for connect, each read and each write; for https
-// with `tls`'s files and the server's certificate verified.
-httplib::Client MakeClient(std::string_view origin, const HttpTls& tls, int timeout_ms) {
-  const bool https = origin.starts_with("https://");
-  httplib::Client client = https && !tls.cert_file.empty()
-                               ? httplib::Client(std::string(origin), tls.cert_file, tls.key_file)
-                               : httplib::Client(std::string(origin));
-  if (https && client.is_valid()) {
-    client.enable_server_certificate_verification(true);
-    if (!tls.ca_file.empty()) client.set_ca_cert_path(tls.ca_file);
-  }
-  const auto seconds = timeout_ms / 1000;
-  const auto micros = (timeout_ms % 1000) * 1000;
-  client.set_connection_timeout(seconds, micros);
-  client.set_read_timeout(seconds, micros);
-  client.set_write_timeout(seconds, micros);
-  return client;
-}
-
-// Why the server dropped a TLS connection right after the handshake, when it did so before
-// its alert could be read. In TLS 1.3 the server checks the client's certificate after the
-// client's handshake is done, so its refusal (an alert, then close) races the request: the
-// request's write may fail with EPIPE first. A TLS 1.2 handshake (etcd accepts 1.2) puts the
-// server's verdict inside the handshake: "" when that one succeeds, else OpenSSL's reason.
-// Sends no request when the handshake fails, and a GET / (no effect) when it succeeds.
-std::string HandshakeRefusal(std::string_view origin, const HttpTls& tls, int timeout_ms) {
-  httplib::Client probe = MakeClient(origin, tls, timeout_ms);
-  if (!probe.is_valid() || timeout_ms <= 0) return {};
-  SSL_CTX_set_max_proto_version(probe.ssl_context(), TLS1_2_VERSION);
-  TakeTlsErrorReason();
-  try {
-    Watchdog watchdog(probe, timeout_ms);
-    if (probe.Get("/")) return {};
-  } catch (const std::system_error&) {
-    return {};
-  }
-  return TakeTlsErrorReason();
-}
-
-// Keeps SIGPIPE from killing the process while a TLS request runs on this thread: OpenSSL
-// writes to the socket with write(2), not send(MSG_NOSIGNAL), and a server that refuses our
-// certificate closes the connection as the request is written. The signal is blocked for the
-// thread, and one it raised meanwhile is taken before the mask is restored; the process's
-// disposition is left alone (berth pin's children inherit it).
-class ScopedSigpipeBlock {
- public:
-  ScopedSigpipeBlock() {
-    sigemptyset(&pipe_);
-    sigaddset(&pipe_, SIGPIPE);
-    sigset_t pending;
-    was_pending_ = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
-    blocked_ = pthread_sigmask(SIG_BLOCK, &pipe_, &old_) == 0;
-  }
-  ~ScopedSigpipeBlock() {
-    if (!blocked_) return;
-    sigset_t pending;
-    if (!was_pending_ && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1) {
-      const timespec zero{};
-      while (sigtimedwait(&pipe_, nullptr, &zero) < 0 && errno == EINTR) {
-      }
-    }
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-  ScopedSigpipeBlock(const ScopedSigpipeBlock&) = delete;
-  ScopedSigpipeBlock& operator=(const ScopedSigpipeBlock&) = delete;
-
- private:
-  sigset_t pipe_{}, old_{};
-  bool was_pending_ = false, blocked_ = false;
-};
-
-// A failure TLS explains: a certificate refused by either side (kPermissionDenied; the
-// server reads no request before the handshake, so nothing was acted on: in TLS 1.3 the
-// server's refusal of our certificate arrives at the first read), a CA file that does not
-// load (kInvalidArgument). nullopt for the rest (refused connections, timeouts).
-std::optional<Error> TlsFailure(const httplib::Client& client, httplib::Error error,
-                                const HttpTls& tls, std::string_view origin, int timeout_ms) {
-  std::string reason = TakeTlsErrorReason();
-  if (reason.empty() && (error == httplib::Error::Write || error == httplib::Error::Read)) {
-    reason = HandshakeRefusal(origin, tls, timeout_ms);
-  }
-  if (error == httplib::Error::SSLLoadingCerts) {
-    return Error{ErrorCode::kInvalidArgument,
-                 fmt::format("cannot load the CA certificates {}", tls.ca_file)};
-  }
-  if (error == httplib::Error::SSLServerVerification) {
-    const long verify = client.get_openssl_verify_result();
-    const std::string host(origin.substr(origin.find("://") + 3));
-    return Error{ErrorCode::kPermissionDenied,
-                 verify != 0 ? fmt::format("the TLS handshake with the server failed: its "
-                                           "certificate is not trusted: {}{}",
-                                           TlsVerifyResultText(verify),
-                                           tls.ca_file.empty() ? " (checked against the system's CAs)"
-                                                               : fmt::format(" (checked against {})", tls.ca_file))
-                             : fmt::format("the TLS handshake with the server failed: its "
-                                           "certificate does not name {} (an IP address needs an "
-                                           "IP subjectAltName)",
-                                           host.substr(0, host.rfind(':'))),
-                 {{Remedy::kTrustServerCa}}};
-  }
-  if (reason.find("certificate") != std::string::npos || reason.find("unknown ca") != std::string::npos) {
-    return Error{ErrorCode::kPermissionDenied,
-                 fmt::format("the TLS handshake with the server failed: {}{}", reason,
-                             reason.find("alert") != std::string::npos
-                                 ? " (the server refused this client's certificate, or wants one)"
-                                 : ""),
-                 {{reason.find("alert") != std::string::npos ? Remedy::kGiveClientCertificate
-                                                             : Remedy::kTrustServerCa}}};
-  }
-  if (error == httplib::Error::SSLConnection && !reason.empty()) {
-    return Error{ErrorCode::kUnavailable,
-                 fmt::format("unreachable: the TLS handshake failed: {} (does it serve TLS?)", reason)};
-  }
-  return std::nullopt;
+// True when the idle keep-alive connection on `fd` has something to read: the server closed
+// it (end of file or a reset) or sent bytes nobody asked for (an unsolicited 408, a TLS
+// close_notify). Neither is the reply to a request we have not written yet, and a connection
+// in either state is not written to. False only when nothing at all is waiting.
+bool IdleConnectionSpoke(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  int ready;
+  do {
+    ready = ::poll(&p, 1, 0);
+  } while (ready < 0 && errno == EINTR);
+  return ready != 0;  // readable, hung up, in error, or poll failed: not reused in any case
 }
 
 }  // namespace
 
-bool HasControlCharacter(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return u < 0x20 || u == 0x7f;
-  });
+// The connection, the request mutex and the deadline thread. Lock order: request_mutex_,
+// then deadline_mutex_, then httplib's own socket mutex (inside stop() and the client's
+// destructor); the request thread holds no lock of ours while httplib runs the request
+// except request_mutex_, so the deadline thread can always take deadline_mutex_.
+class HttpSession::Impl {
+ public:
+  // `keep_alive` false: a connection per request ("Connection: close"), for HttpSend.
+  Impl(std::string origin, HttpTls tls, HttpLimits limits, bool keep_alive)
+      : origin_(std::move(origin)), tls_(std::move(tls)), limits_(limits), keep_alive_(keep_alive) {}
+  ~Impl() {
+    {
+      std::lock_guard lock(deadline_mutex_);
+      quit_ = true;
+    }
+    deadline_cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    http_internal::ScopedSigpipeBlock no_sigpipe;  // closing TLS writes close_notify
+    client_.reset();
+  }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
+  // One request; the body goes to `receive` as it arrives (false: stop reading, which is not
+  // an error: `stopped` says so). The status, or the failures HttpSend documents.
+  Result<int> Exchange(std::string_view method, std::string_view path, std::string_view body,
+                       const HeaderList& headers, const HttpLimits& limits, const Receive& receive,
+                       bool& stopped);
+
+  const std::string& origin() const { return origin_; }
+  const HttpLimits& limits() const { return limits_; }
+  std::size_t connections_opened() const {
+    std::lock_guard lock(deadline_mutex_);
+    return connections_opened_;
+  }
+
+ private:
+  // Starts the deadline thread if it is not running, and arms it for `at`. kInternal when
+  // the thread cannot start.
+  Result<void> Arm(SteadyClock::time_point at);
+  // Disarms the deadline; true when it fired (the connection was shut down).
+  bool Disarm();
+  void DeadlineLoop();
+
+  const std::string origin_;
+  const HttpTls tls_;
+  const HttpLimits limits_;
+  const bool keep_alive_;
+
+  std::mutex request_mutex_;  // one request at a time; held for the whole of Exchange
+
+  // Guards what the deadline thread reads: the client (replaced only while no deadline is
+  // armed), the deadline and its outcome.
+  mutable std::mutex deadline_mutex_;
+  std::condition_variable deadline_cv_;
+  std::optional<httplib::Client> client_;
+  std::optional<SteadyClock::time_point> deadline_;
+  std::uint64_t armings_ = 0;  // changes at every arm and disarm: a wait for an old deadline ends
+  bool fired_ = false;
+  bool quit_ = false;
+  std::size_t connections_opened_ = 0;
+  std::thread thread_;
+};
+
+Result<void> HttpSession::Impl::Arm(SteadyClock::time_point at) {
+  if (!thread_.joinable()) {
+    try {
+      thread_ = std::thread([this] { DeadlineLoop(); });
+    } catch (const std::system_error& e) {
+      return Fail(ErrorCode::kInternal,
+                  fmt::format("cannot start the deadline thread for the request ({}); try again "
+                              "with fewer processes running",
+                              e.what()));
+    }
+  }
+  {
+    std::lock_guard lock(deadline_mutex_);
+    deadline_ = at;
+    fired_ = false;
+    ++armings_;
+  }
+  deadline_cv_.notify_all();
+  return {};
 }
 
-Result<HttpReply> HttpSend(std::string_view origin, std::string_view method, std::string_view path,
-                           std::string_view body,
-                           const std::vector<std::pair<std::string, std::string>>& headers,
-                           const HttpLimits& limits) {
-  return HttpSend(origin, method, path, body, headers, limits, HttpTls{});
+bool HttpSession::Impl::Disarm() {
+  bool fired;
+  {
+    std::lock_guard lock(deadline_mutex_);
+    deadline_.reset();
+    ++armings_;
+    fired = fired_;
+    fired_ = false;
+  }
+  deadline_cv_.notify_all();
+  return fired;
 }
 
-namespace {
+// Waits for a deadline to be armed, then for it to pass or be disarmed; when it passes, shuts
+// the connection down (httplib's stop(), meant to be called from another thread): the
+// request's blocked read or write fails and Disarm says why. Every signal is blocked here:
+// stop() may write a TLS close_notify to a peer that is gone (SIGPIPE), and a signal meant
+// for the process (SIGTERM, taken by a signalfd elsewhere) must not land on this thread.
+void HttpSession::Impl::DeadlineLoop() {
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, nullptr);
+  std::unique_lock lock(deadline_mutex_);
+  while (!quit_) {
+    if (!deadline_) {
+      deadline_cv_.wait(lock);
+      continue;
+    }
+    const std::uint64_t arming = armings_;
+    const SteadyClock::time_point at = *deadline_;  // a copy: disarming resets deadline_
+    if (deadline_cv_.wait_until(lock, at, [&] { return quit_ || armings_ != arming; })) {
+      continue;
+    }
+    fired_ = true;
+    deadline_.reset();
+    if (client_) client_->stop();
+  }
+}
 
-// One request; the body goes to `receive` as it arrives (false: stop reading, which is not
-// an error: `stopped` says so). The status, or the failures HttpSend documents.
-Result<int> Exchange(std::string_view origin, std::string_view method, std::string_view path,
-                     std::string_view body,
-                     const std::vector<std::pair<std::string, std::string>>& headers,
-                     const HttpLimits& limits, const HttpTls& tls,
-                     const std::function<bool(const char*, std::size_t)>& receive, bool& stopped) {
+Result<int> HttpSession::Impl::Exchange(std::string_view method, std::string_view path,
+                                        std::string_view body, const HeaderList& headers,
+                                        const HttpLimits& limits, const Receive& receive,
+                                        bool& stopped) {
   for (const auto& [name, value] : headers) {
     if (HasControlCharacter(name) || HasControlCharacter(value)) {
       return Fail(ErrorCode::kInvalidArgument,
@@ -208,12 +176,44 @@ Result<int> Exchange(std::string_view origin, std::string_view method, std::stri
                               HasControlCharacter(name) ? std::string("a") : name));
     }
   }
-  const bool https = origin.starts_with("https://");
-  httplib::Client client = MakeClient(origin, tls, limits.timeout_ms);
-  if (https && !client.is_valid()) {
+  const bool https = origin_.starts_with("https://");
+  std::lock_guard request_lock(request_mutex_);
+  // For the whole request, connection changes included: closing a TLS connection writes.
+  http_internal::ScopedSigpipeBlock no_sigpipe;
+
+  // Reuse the open connection, or open one. Why a request written after this never went out
+  // before on another connection: it is written only below, once. A kept connection's last
+  // reply was read whole (httplib closes the socket after any failure, a cut body or a
+  // deadline), so nothing of ours is in flight on it; when poll() finds anything to read on it
+  // now, the server closed it (or broke the protocol) while it was idle, before this request
+  // was written, and it is replaced by a new connection that then carries the request: that is
+  // the one reconnect, and it is not a resend. If the server closes the connection after this
+  // check, while the request is on its way, the request fails "after sending" like any other
+  // and is not sent again: from here that cannot be told apart from a server that read it and
+  // then died, and a write to etcd may have been applied.
+  bool fresh = false;
+  {
+    std::lock_guard lock(deadline_mutex_);  // nothing is armed: the client may be replaced
+    if (!client_ || !keep_alive_ || !client_->is_socket_open() ||
+        IdleConnectionSpoke(client_->socket())) {
+      client_.reset();  // a new client: the TLS files are read again for the new connection
+      client_.emplace(http_internal::MakeClient(origin_, tls_, limits.timeout_ms));
+      client_->set_keep_alive(keep_alive_);
+      fresh = true;
+      ++connections_opened_;
+    } else {
+      http_internal::SetTimeouts(*client_, limits.timeout_ms);
+    }
+  }
+  if (https && !client_->is_valid()) {
+    const std::string reason = TakeTlsErrorReason();
+    {
+      std::lock_guard lock(deadline_mutex_);
+      client_.reset();
+    }
     return Fail(ErrorCode::kInvalidArgument,
                 fmt::format("cannot load the client certificate {} with its key {}: {}",
-                            tls.cert_file, tls.key_file, TakeTlsErrorReason()));
+                            tls_.cert_file, tls_.key_file, reason));
   }
   httplib::Request req;
   req.method = std::string(method);
@@ -231,25 +231,16 @@ Result<int> Exchange(std::string_view origin, std::string_view method, std::stri
     return false;
   };
   httplib::Error error = httplib::Error::Success;
-  bool sent = false, late = false;
   if (https) TakeTlsErrorReason();  // what is left in the queue is this request's
-  std::optional<ScopedSigpipeBlock> no_sigpipe;
-  if (https) no_sigpipe.emplace();
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(limits.total_ms);
-  try {
-    Watchdog watchdog(client, limits.total_ms);
-    sent = client.send(req, res, error);
-    late = watchdog.fired();
-  } catch (const std::system_error& e) {
-    return Fail(ErrorCode::kInternal,
-                fmt::format("cannot start the deadline thread for the request ({}); try again "
-                            "with fewer processes running",
-                            e.what()));
-  }
+  const auto deadline = SteadyClock::now() + std::chrono::milliseconds(limits.total_ms);
+  BERTH_TRY(Arm(deadline));
+  const bool sent = client_->send(req, res, error);
+  const bool late = Disarm();
   if (stopped) return res.status;
   // A chunked body followed by trailers (etcd's gateway sends Grpc-Trailer-* after every
-  // error body) fails in httplib 0.11 after the whole body arrived: the reply stands. A body
-  // cut short instead does not parse for the caller (a JSON prefix is never a JSON value).
+  // error body) fails in httplib 0.11 after the whole body arrived: the reply stands (and
+  // httplib has closed the connection). A body cut short instead does not parse for the
+  // caller (a JSON prefix is never a JSON value).
   if (!sent && !late && error == httplib::Error::Read && res.status > 0 && received) {
     return res.status;
   }
@@ -257,15 +248,16 @@ Result<int> Exchange(std::string_view origin, std::string_view method, std::stri
     return Fail(ErrorCode::kTimeout, fmt::format("did not finish within {} ms", limits.total_ms));
   }
   if (!sent && https) {
-    const auto left = deadline - std::chrono::steady_clock::now();
+    const auto left = deadline - SteadyClock::now();
     const int probe_ms = static_cast<int>(std::min<std::int64_t>(
         limits.timeout_ms, std::chrono::duration_cast<std::chrono::milliseconds>(left).count()));
-    if (auto tls_failure = TlsFailure(client, error, tls, origin, probe_ms)) {
+    if (auto tls_failure = http_internal::TlsFailure(*client_, error, tls_, origin_, probe_ms, fresh)) {
       return std::unexpected(*tls_failure);
     }
   }
   if (!sent) {
-    // Not connected: the request never left. Anything later: it may have been acted on.
+    // Not connected: the request never left (httplib reports these only from opening a
+    // connection, before anything is written). Anything later: it may have been acted on.
     const bool never_sent = error == httplib::Error::Connection ||
                             error == httplib::Error::ConnectionTimeout ||
                             error == httplib::Error::BindIPAddress ||
@@ -277,24 +269,24 @@ Result<int> Exchange(std::string_view origin, std::string_view method, std::stri
   return res.status;
 }
 
-}  // namespace
+namespace {
 
-Result<HttpReply> HttpSend(std::string_view origin, std::string_view method, std::string_view path,
-                           std::string_view body,
-                           const std::vector<std::pair<std::string, std::string>>& headers,
-                           const HttpLimits& limits, const HttpTls& tls) {
+// One request on `session` whose body is kept, up to `limits.max_body`.
+Result<HttpReply> SendKeepingBody(HttpSession::Impl& session, std::string_view method,
+                                  std::string_view path, std::string_view body,
+                                  const HeaderList& headers, const HttpLimits& limits) {
   HttpReply reply;
   bool too_big = false, stopped = false;
-  auto status = Exchange(origin, method, path, body, headers, limits, tls,
-                         [&](const char* data, std::size_t n) {
-                           if (reply.body.size() + n > limits.max_body) {
-                             too_big = true;
-                             return false;
-                           }
-                           reply.body.append(data, n);
-                           return true;
-                         },
-                         stopped);
+  auto status = session.Exchange(method, path, body, headers, limits,
+                                 [&](const char* data, std::size_t n) {
+                                   if (reply.body.size() + n > limits.max_body) {
+                                     too_big = true;
+                                     return false;
+                                   }
+                                   reply.body.append(data, n);
+                                   return true;
+                                 },
+                                 stopped);
   if (too_big) {
     return Fail(ErrorCode::kMalformed, fmt::format("a reply body over {} bytes", limits.max_body));
   }
@@ -303,15 +295,57 @@ Result<HttpReply> HttpSend(std::string_view origin, std::string_view method, std
   return reply;
 }
 
+}  // namespace
+
+bool HasControlCharacter(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+  });
+}
+
+HttpSession::HttpSession(std::string origin, HttpTls tls, HttpLimits limits)
+    : impl_(std::make_unique<Impl>(std::move(origin), std::move(tls), limits, /*keep_alive=*/true)) {}
+
+HttpSession::~HttpSession() = default;
+
+Result<HttpReply> HttpSession::Send(std::string_view method, std::string_view path,
+                                    std::string_view body, const HeaderList& headers) {
+  return SendKeepingBody(*impl_, method, path, body, headers, impl_->limits());
+}
+
+Result<HttpReply> HttpSession::Send(std::string_view method, std::string_view path,
+                                    std::string_view body, const HeaderList& headers,
+                                    const HttpLimits& limits) {
+  return SendKeepingBody(*impl_, method, path, body, headers, limits);
+}
+
+const std::string& HttpSession::origin() const { return impl_->origin(); }
+
+std::size_t HttpSession::connections_opened() const { return impl_->connections_opened(); }
+
+Result<HttpReply> HttpSend(std::string_view origin, std::string_view method, std::string_view path,
+                           std::string_view body, const HeaderList& headers,
+                           const HttpLimits& limits) {
+  return HttpSend(origin, method, path, body, headers, limits, HttpTls{});
+}
+
+Result<HttpReply> HttpSend(std::string_view origin, std::string_view method, std::string_view path,
+                           std::string_view body, const HeaderList& headers,
+                           const HttpLimits& limits, const HttpTls& tls) {
+  HttpSession::Impl once(std::string(origin), tls, limits, /*keep_alive=*/false);
+  return SendKeepingBody(once, method, path, body, headers, limits);
+}
+
 Result<int> HttpStream(std::string_view origin, std::string_view method, std::string_view path,
-                       std::string_view body,
-                       const std::vector<std::pair<std::string, std::string>>& headers,
+                       std::string_view body, const HeaderList& headers,
                        const HttpLimits& limits, const HttpTls& tls,
                        const std::function<bool(std::string_view)>& receive) {
+  HttpSession::Impl once(std::string(origin), tls, limits, /*keep_alive=*/false);
   bool stopped = false;
-  return Exchange(origin, method, path, body, headers, limits, tls,
-                  [&](const char* data, std::size_t n) { return receive(std::string_view(data, n)); },
-                  stopped);
+  return once.Exchange(method, path, body, headers, limits,
+                       [&](const char* data, std::size_t n) { return receive(std::string_view(data, n)); },
+                       stopped);
 }
 
 }  // namespace berth

@@ -3,11 +3,15 @@
 // sending a byte now and then would hold a request forever), a cap on the reply body, and
 // header values refused when they hold a control character (CR/LF would inject a header).
 // Over TLS (an https:// origin) the server's certificate is verified, chain and name, always.
-// Used by the Consul client and the etcd client. Blocking; one request at a time per call.
+// HttpSend is one request on a connection of its own (the Consul client); HttpSession keeps
+// one keep-alive connection to an origin for successive requests (the etcd client, one per
+// member). Blocking. HttpSend and HttpStream are safe from any thread; an HttpSession takes
+// one request at a time (others wait on its mutex).
 #pragma once
 
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -71,6 +75,50 @@ struct HttpReply {
                                      const std::vector<std::pair<std::string, std::string>>& headers,
                                      const HttpLimits& limits, const HttpTls& tls,
                                      const std::function<bool(std::string_view)>& receive);
+
+// One origin's keep-alive connection, reused by successive requests, with every bound and
+// failure of HttpSend per request. Requests go one at a time: a mutex serialises callers
+// from several threads (a second caller waits for the first's reply). One thread per session
+// (started by its first request, joined by the destructor) enforces each request's total
+// deadline, armed for the request and disarmed after it, instead of a thread per request.
+//
+// The connection is opened by the first request and kept while the server keeps it: a
+// reply that ends in an error, a body cut at `max_body`, a deadline that fired or a server's
+// "Connection: close" closes it, and the next request opens a new one (loading the TLS files
+// again, so a rotated certificate is used from the next connection on). A request is written
+// to a kept connection only when nothing is waiting to be read on it; when the server has
+// closed it meanwhile (or sent anything unasked), the request goes on a new connection
+// instead: it had not been written, so this is not a resend (see Exchange in http.cc). A
+// request that fails after it was written is never sent again, on any connection.
+class HttpSession {
+ public:
+  // `origin` and `tls` as for HttpSend; `limits` for Send without limits of its own.
+  HttpSession(std::string origin, HttpTls tls, HttpLimits limits);
+  ~HttpSession();
+  HttpSession(const HttpSession&) = delete;
+  HttpSession& operator=(const HttpSession&) = delete;
+
+  // One request, with the failures HttpSend documents (kInternal when the session's
+  // deadline thread cannot start).
+  [[nodiscard]] Result<HttpReply> Send(std::string_view method, std::string_view path,
+                                       std::string_view body,
+                                       const std::vector<std::pair<std::string, std::string>>& headers);
+  // The same under `limits` for this request (a caller's deadline that is partly spent).
+  [[nodiscard]] Result<HttpReply> Send(std::string_view method, std::string_view path,
+                                       std::string_view body,
+                                       const std::vector<std::pair<std::string, std::string>>& headers,
+                                       const HttpLimits& limits);
+
+  const std::string& origin() const;
+  // Connections this session has opened or tried to open (each request that found none open,
+  // or found the kept one closed by the server); for tests and benchmarks.
+  std::size_t connections_opened() const;
+
+  class Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
 
 // True when `s` holds a C0 control character or DEL.
 bool HasControlCharacter(std::string_view s);

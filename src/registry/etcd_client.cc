@@ -14,6 +14,15 @@ namespace berth::registry::etcd {
 Client::Client(std::vector<std::string> endpoints, HttpLimits limits, Security security)
     : endpoints_(std::move(endpoints)), limits_(limits), security_(std::move(security)) {
   if (endpoints_.empty()) endpoints_.push_back("127.0.0.1:2379");
+  for (std::size_t i = 0; i < endpoints_.size(); ++i) {
+    sessions_.push_back(std::make_unique<HttpSession>(Origin(i), security_.files, limits_));
+  }
+}
+
+std::size_t Client::connections_opened() const {
+  std::size_t n = 0;
+  for (const auto& session : sessions_) n += session->connections_opened();
+  return n;
 }
 
 std::string Client::Origin(std::size_t i) const {
@@ -46,7 +55,7 @@ Result<HttpReply> Client::PostOnce(std::string_view path, const std::string& bod
     HttpLimits limits = limits_;
     limits.total_ms = static_cast<int>(left);
     limits.timeout_ms = std::min(limits.timeout_ms, limits.total_ms);
-    auto reply = HttpSend(Origin(i), "POST", path, body, Headers(), limits, security_.files);
+    auto reply = sessions_[i]->Send("POST", path, body, Headers(), limits);
     if (reply && reply->status != 503) {
       current_ = i;
       return reply;
@@ -257,6 +266,11 @@ Result<std::int64_t> Client::Watch(std::string_view key, std::string_view range_
       return changed;
     }
     if (!status && status.error().code == ErrorCode::kTimeout) return 0;  // silence: no change
+    // A stream that etcd had opened (200) and that ended with no event: silence too. A silent
+    // watch ends so when the window is longer than one read's timeout (the read times out
+    // after the "created" message); the caller watches again from the same revision, so
+    // nothing is missed. A member gone meanwhile is found by that next watch.
+    if (status && *status == 200) return 0;
     if (status && *status != 503) {
       return Fail(ErrorCode::kInternal, fmt::format("etcd at {} ended the watch with HTTP {}",
                                                     CommentText(endpoints_[i]), *status));
@@ -272,8 +286,8 @@ Result<MemberStatus> Client::Status(std::size_t i, int timeout_ms) {
   HttpLimits limits = limits_;
   limits.timeout_ms = timeout_ms;
   limits.total_ms = timeout_ms;
-  const HttpReply r = BERTH_TRY(HttpSend(Origin(i), "POST", "/v3/maintenance/status", "{}",
-                                         Headers(), limits, security_.files));
+  const HttpReply r =
+      BERTH_TRY(sessions_.at(i)->Send("POST", "/v3/maintenance/status", "{}", Headers(), limits));
   return DecodeStatus(r.body, r.status);
 }
 

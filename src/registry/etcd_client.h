@@ -2,15 +2,19 @@
 // goes to the endpoint that answered last, and on to the next one when an endpoint cannot be
 // reached or answers 503 (no leader, member stopping), all within one total deadline per call.
 // Requests and answers go through etcd_codec; every HTTP request is bounded (base/http.h).
+// Each endpoint's requests go over one keep-alive connection (an HttpSession per endpoint,
+// opened by the first request to it and reopened when the member closed it); a watch opens
+// a connection of its own, since it holds it for as long as it waits.
 // With TLS every endpoint is https and its certificate verified; with credentials the client
 // authenticates before its first request and sends the token with each one, and when etcd
 // says the token is no longer valid (expired, revoked, auth store changed) it authenticates
 // again and sends the request once more (etcd refused it unread, so nothing is done twice).
-// Not thread-safe: one client per thread.
+// Not thread-safe: one client per thread. Move-only (it owns the endpoints' connections).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -74,6 +78,8 @@ class Client {
   const std::string& token() const { return token_; }
 
   const std::vector<std::string>& endpoints() const { return endpoints_; }
+  // Connections opened to all endpoints so far, watches not counted; for tests and benchmarks.
+  std::size_t connections_opened() const;
   // The endpoint the next call starts with.
   const std::string& current() const { return endpoints_[current_]; }
 
@@ -101,6 +107,7 @@ class Client {
   std::vector<std::string> endpoints_;
   HttpLimits limits_;
   Security security_;
+  std::vector<std::unique_ptr<HttpSession>> sessions_;  // one per endpoint, same order
   std::string token_;
   bool auth_disabled_ = false;  // credentials given, but etcd has no authentication enabled
   std::size_t current_ = 0;

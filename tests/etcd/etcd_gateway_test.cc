@@ -123,6 +123,36 @@ void PrefixRangesDeletesAndRangeComparesMeanWhatTheCodecSays() {
   EXPECT_EQ(*deleted, 3);
 }
 
+// Successive requests to one member go over one connection (base/http.h's HttpSession):
+// writes, reads and a txn whose compare fails (a 200 like any answer).
+void ClientReusesOneConnectionPerMember() {
+  etcd::Client client({EtcdCluster::Endpoint(1)}, HttpLimits{3000, 10000, 1 << 20});
+  for (int i = 0; i < 20; ++i) {
+    const std::string key = fmt::format("/berth-test/keepalive/{}", i);
+    auto put = client.Put(key, "v");
+    ASSERT_TRUE(put) << put.error().message;
+    auto read = client.Range({key, "", 0, false, 0});
+    ASSERT_TRUE(read) << read.error().message;
+    ASSERT_EQ(read->kvs.size(), 1u);
+    auto txn = client.Txn({{key, "", etcd::CompareTarget::kCreate, etcd::CompareResult::kEqual, 0, ""}},
+                          {{etcd::Op::Kind::kPut, key, "", "w", 0, false, 0, false}}, {});
+    ASSERT_TRUE(txn) << txn.error().message;
+    EXPECT_FALSE(txn->succeeded);
+  }
+  EXPECT_EQ(client.connections_opened(), 1u);
+}
+
+// A watch that stays silent for longer than one read's timeout is silence (0), not an error:
+// etcd sends its "created" message, then nothing, and the read times out.
+void SilentWatchLongerThanAReadTimeoutIsNoChange() {
+  etcd::Client client({EtcdCluster::Endpoint(0)}, HttpLimits{500, 10000, 1 << 20});
+  auto rev = client.Put("/berth-test/silent/a", "v");
+  ASSERT_TRUE(rev) << rev.error().message;
+  auto changed = client.Watch("/berth-test/silent/", etcd::PrefixEnd("/berth-test/silent/"), *rev + 1, 1500);
+  ASSERT_TRUE(changed) << changed.error().message;
+  EXPECT_EQ(*changed, 0);
+}
+
 // The client moves past an endpoint where nothing listens and past a stopped member, within
 // its deadline; with every endpoint down it names each one and says nothing was done.
 void ClientFailsOverToTheNextEndpoint(EtcdCluster& cluster) {
@@ -133,6 +163,8 @@ void ClientFailsOverToTheNextEndpoint(EtcdCluster& cluster) {
   auto put = client.Put("/berth-test/failover", "one");
   ASSERT_TRUE(put) << put.error().message;
   EXPECT_EQ(client.current(), EtcdCluster::Endpoint(0)) << "22390 has no listener";
+  // Member 0 closes the client's kept connection as it stops: the next request finds it
+  // closed before writing, cannot connect again, and goes on to member 1.
   cluster.StopMember(0);
   auto read = client.Range({"/berth-test/failover", "", 0, false, 0});
   ASSERT_TRUE(read) << read.error().message;  // two of three members: still a quorum
@@ -160,6 +192,14 @@ TEST(EtcdGateway, ClaimsRangesDeletesAndComparesOnARealThreeMemberCluster) {
   {
     SCOPED_TRACE("ranges");
     PrefixRangesDeletesAndRangeComparesMeanWhatTheCodecSays();
+  }
+  {
+    SCOPED_TRACE("keep-alive");
+    ClientReusesOneConnectionPerMember();
+  }
+  {
+    SCOPED_TRACE("silent watch");
+    SilentWatchLongerThanAReadTimeoutIsNoChange();
   }
   {
     SCOPED_TRACE("failover");  // last: it stops a member
