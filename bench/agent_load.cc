@@ -186,8 +186,13 @@ int main(int argc, char** argv) {
           Host& h = hosts[static_cast<std::size_t>(i)];
           h.scan = HostScan(i, listeners, 1'800'000'000);
           h.lease = Must(stores[t]->GrantLease(app::AgentLeaseTtl(interval)), "grant");
-          Must(stores[t]->PutPresence({h.scan.report.host, h.lease, app::AgentLeaseTtl(interval),
-                                       interval.count(), 1'800'000'000, "bench"}),
+          Must(stores[t]->PutPresence({.host = h.scan.report.host,
+                                       .lease = h.lease,
+                                       .ttl = app::AgentLeaseTtl(interval),
+                                       .interval = interval.count(),
+                                       .refresh = app::AgentOptions{}.refresh_every,
+                                       .started = 1'800'000'000,
+                                       .version = "bench"}),
                "presence");
           Must(app::WriteAgentReport(*stores[t], h.scan, false, h.stored), "first report");
         }
