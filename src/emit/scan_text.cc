@@ -213,7 +213,7 @@ void RenderSockets(const ScanView& v, StyledText& out) {
     text.clear();
     for (std::size_t n = from; n < to; ++n) {
       cursor.Row(n);
-      text += table.FormatRow(cursor.cells(), [&](std::string& line, std::size_t t, std::string_view cell) {
+      table.AppendRow(text, cursor.cells(), [&](std::string& line, std::size_t t, std::string_view cell) {
         const int k = source[t];
         std::string_view style;
         if (k == kClass && cursor.ephemeral()) style = kYellow;

@@ -27,6 +27,11 @@ class StyledText {
 
   bool color() const { return color_; }
   void Put(std::string_view s) {
+    if (s.size() >= 1 << 16) {  // a block of a large table: to the sink without a copy
+      Flush();
+      sink_(s);
+      return;
+    }
     buf_.append(s);
     if (buf_.size() >= 1 << 16) Flush();
   }

@@ -33,9 +33,16 @@ void Table::AddRow(std::vector<std::string> cells) {
 bool Table::Shown(std::size_t col) const { return !style_.skip_empty_columns || width_[col] > 0; }
 
 std::string Table::FormatRow(std::span<const std::string> cells, const CellWriter& write) const {
+  std::string out;
+  AppendRow(out, cells, write);
+  return out;
+}
+
+void Table::AppendRow(std::string& out, std::span<const std::string> cells, const CellWriter& write) const {
   std::size_t last = columns_.size();
   while (last > 0 && !Shown(last - 1)) --last;
-  std::string out = style_.indent;
+  const std::size_t start = out.size();
+  out += style_.indent;
   bool first = true;
   for (std::size_t c = 0; c < last; ++c) {
     if (!Shown(c)) continue;
@@ -53,9 +60,8 @@ std::string Table::FormatRow(std::span<const std::string> cells, const CellWrite
     if (!right && (c + 1 < last || style_.pad_last)) out.append(pad, ' ');
   }
   if (style_.trim_trailing) {
-    while (!out.empty() && out.back() == ' ') out.pop_back();
+    while (out.size() > start && out.back() == ' ') out.pop_back();
   }
-  return out;
 }
 
 std::string Table::FormatHeader(const CellWriter& write) const {

@@ -57,6 +57,8 @@ class Table {
   // One line without its newline, at the widths measured so far.
   std::string FormatHeader(const CellWriter& write = {}) const;
   std::string FormatRow(std::span<const std::string> cells, const CellWriter& write = {}) const;
+  // The same line appended to `out` (a large table's rows into one buffer, no string a row).
+  void AppendRow(std::string& out, std::span<const std::string> cells, const CellWriter& write = {}) const;
   // The header line (when style.header) and every kept row, each ending in '\n'.
   std::string Format() const;
 
