@@ -195,13 +195,13 @@ int Run(ScanFlags& f, bool pressure_command) {
     if (r->snap.owners_walk == OwnerWalk::kBpf) {
       owners = fmt::format("owners: BPF walk {:.4f} s ({} socket fds in {} processes)", stats.owners_seconds,
                            stats.walk.fds, stats.walk.processes);
-      if (stats.owners_beside_dump) {
-        owners += fmt::format(" beside the dump, waited for {:.4f} s", stats.owners_waited_seconds);
-      }
     } else if (r->snap.owners_walk == OwnerWalk::kProc) {
-      owners = fmt::format("owners: /proc walk {:.4f} s ({} processes, {} fds, {})", stats.owners_seconds,
-                           stats.walk.processes, stats.walk.fds,
+      owners = fmt::format("owners: /proc walk {:.4f} s ({} processes, {} fds, {} threads, {})",
+                           stats.owners_seconds, stats.walk.processes, stats.walk.fds, stats.walk.threads,
                            stats.walk.stopped_early ? "stopped early" : "walked all");
+    }
+    if (stats.owners_beside_dump) {
+      owners += fmt::format(" beside the dump, waited for {:.4f} s", stats.owners_waited_seconds);
     }
     if (!r->snap.owners_walk_fallback.empty()) {
       owners += fmt::format(" [BPF walk not used: {}]", r->snap.owners_walk_fallback);

@@ -70,11 +70,13 @@ class InodeTable {
 // numbered (the same 12 bytes, so the hits become the owners in place).
 using Hit = SocketOwner;
 
+// What a walk's threads share. Without a table (a walk collected before the sockets are
+// known) every socket fd is a hit, its inode in `socket`.
 struct Shared {
-  const InodeTable* table;
-  int proc_fd;
-  const std::vector<int>* pids;
-  bool stop_when_all_found;
+  const InodeTable* table = nullptr;
+  int proc_fd = -1;
+  const std::vector<int>* pids = nullptr;
+  bool stop_when_all_found = false;
   std::unique_ptr<std::atomic<bool>[]> found;
   std::atomic<std::size_t> next{0};
   std::atomic<std::size_t> remaining{0};
@@ -121,10 +123,16 @@ void WalkPid(Shared& sh, int pid, std::vector<Hit>& hits) {
       if (len < 10 || link[0] != 's') continue;
       auto ino = ParseSocketLink(std::string_view(link, static_cast<std::size_t>(len)));
       if (!ino) continue;
-      std::int64_t idx = sh.table->Find(*ino);
-      if (idx < 0) continue;
       int fd = 0;
       for (const char* c = d->d_name; *c; ++c) fd = fd * 10 + (*c - '0');
+      if (sh.table == nullptr) {
+        // A socket record's inode is 32 bits, as the kernel's sock_diag gives it.
+        if (*ino == 0 || *ino > UINT32_MAX) continue;
+        hits.push_back(Hit{static_cast<std::uint32_t>(*ino), static_cast<std::uint32_t>(pid), fd});
+        continue;
+      }
+      std::int64_t idx = sh.table->Find(*ino);
+      if (idx < 0) continue;
       hits.push_back(Hit{static_cast<std::uint32_t>(idx), static_cast<std::uint32_t>(pid), fd});
       if (!sh.found[static_cast<std::size_t>(idx)].exchange(true, std::memory_order_relaxed)) {
         sh.remaining.fetch_sub(1, std::memory_order_relaxed);
@@ -158,26 +166,69 @@ std::string UserName(std::uint32_t uid, std::unordered_map<std::uint32_t, std::s
   return name;
 }
 
-// The /proc walk: every pid directory's fd links, on up to options.threads threads.
+// The pid directories under proc_fd, in the order the kernel lists them.
+Result<std::vector<int>> ListPids(int proc_fd, const std::string& proc_root) {
+  std::vector<int> pids;
+  int dup_fd = ::openat(proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR* dir = dup_fd >= 0 ? ::fdopendir(dup_fd) : nullptr;
+  if (dir == nullptr) {
+    const int err = errno;
+    if (dup_fd >= 0) ::close(dup_fd);
+    return std::unexpected(ErrnoError(err, fmt::format("listing {}", proc_root)));
+  }
+  while (dirent* e = ::readdir(dir)) {
+    int pid = 0;
+    const char* c = e->d_name;
+    for (; *c >= '0' && *c <= '9'; ++c) pid = pid * 10 + (*c - '0');
+    if (*c == '\0' && c != e->d_name) pids.push_back(pid);
+  }
+  ::closedir(dir);
+  return pids;
+}
+
+unsigned WalkThreads(const OwnerWalkOptions& options) {
+  unsigned threads = std::min(options.threads, kMaxWalkThreads);
+  return threads == 0 ? std::clamp(std::thread::hardware_concurrency(), 1u, 8u) : threads;
+}
+
+// Starts workers 1..hits.size()-1 (the caller is worker 0). Workers share one pid counter, so
+// any number of them (the calling thread alone included) covers every pid: a thread the
+// system refuses is simply not there.
+std::vector<std::thread> StartWorkers(Shared& sh, std::vector<std::vector<Hit>>& hits) {
+  std::vector<std::thread> workers;
+  workers.reserve(hits.size());
+  for (std::size_t t = 1; t < hits.size(); ++t) {
+    try {
+      workers.emplace_back(Worker, std::ref(sh), std::ref(hits[t]));
+    } catch (const std::system_error&) {
+      break;
+    }
+  }
+  return workers;
+}
+
+// The walk's figures, once every worker is joined.
+void TakeStats(const Shared& sh, OwnerWalkStats& stats) {
+  stats.unreadable = sh.unreadable;
+  stats.vanished = sh.vanished;
+  stats.fds = sh.fds;
+  stats.stopped_early = sh.next.load() < sh.pids->size();
+}
+
+std::vector<Hit> Gather(std::vector<std::vector<Hit>>& hits) {
+  std::size_t found = 0;
+  for (const auto& h : hits) found += h.size();
+  std::vector<Hit> all = std::move(hits[0]);
+  all.reserve(found);
+  for (std::size_t t = 1; t < hits.size(); ++t) all.insert(all.end(), hits[t].begin(), hits[t].end());
+  return all;
+}
+
+// The /proc walk after the dump: every pid directory's fd links, on up to options.threads
+// threads, against the table of wanted sockets.
 Result<std::vector<Hit>> WalkProc(const InodeTable& table, int proc_fd, const OwnerWalkOptions& options,
                                   OwnerWalkStats& stats, std::size_t& still_wanted, std::size_t sockets) {
-  std::vector<int> pids;
-  {
-    int dup_fd = ::openat(proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR* dir = dup_fd >= 0 ? ::fdopendir(dup_fd) : nullptr;
-    if (dir == nullptr) {
-      const int err = errno;
-      if (dup_fd >= 0) ::close(dup_fd);
-      return std::unexpected(ErrnoError(err, fmt::format("listing {}", options.proc_root)));
-    }
-    while (dirent* e = ::readdir(dir)) {
-      int pid = 0;
-      const char* c = e->d_name;
-      for (; *c >= '0' && *c <= '9'; ++c) pid = pid * 10 + (*c - '0');
-      if (*c == '\0' && c != e->d_name) pids.push_back(pid);
-    }
-    ::closedir(dir);
-  }
+  const std::vector<int> pids = BERTH_TRY(ListPids(proc_fd, options.proc_root));
   stats.processes = pids.size();
 
   Shared sh;
@@ -188,42 +239,21 @@ Result<std::vector<Hit>> WalkProc(const InodeTable& table, int proc_fd, const Ow
   sh.found = std::make_unique<std::atomic<bool>[]>(sockets);
   sh.remaining = table.wanted();
 
-  unsigned threads = std::min(options.threads, kMaxWalkThreads);
-  if (threads == 0) threads = std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
-  std::vector<std::vector<Hit>> hits(threads);
+  std::vector<std::vector<Hit>> hits(WalkThreads(options));
   stats.threads = 1;
   if (table.wanted() > 0) {
-    std::vector<std::thread> workers;
-    workers.reserve(threads);
-    for (unsigned t = 1; t < threads; ++t) {
-      // Workers share one pid counter, so any number of them (the calling thread alone
-      // included) covers every pid: a thread the system refuses is simply not there.
-      try {
-        workers.emplace_back(Worker, std::ref(sh), std::ref(hits[t]));
-      } catch (const std::system_error&) {
-        break;
-      }
-    }
+    std::vector<std::thread> workers = StartWorkers(sh, hits);
     stats.threads = static_cast<unsigned>(workers.size()) + 1;
     Worker(sh, hits[0]);
     for (auto& w : workers) w.join();
   }
-  stats.unreadable = sh.unreadable;
-  stats.vanished = sh.vanished;
-  stats.fds = sh.fds;
-  stats.stopped_early = sh.next.load() < pids.size();
+  TakeStats(sh, stats);
   still_wanted = sh.remaining.load();
-
-  std::size_t found = 0;
-  for (const auto& h : hits) found += h.size();
-  std::vector<Hit> all = std::move(hits[0]);
-  all.reserve(found);
-  for (std::size_t t = 1; t < hits.size(); ++t) all.insert(all.end(), hits[t].begin(), hits[t].end());
-  return all;
+  return Gather(hits);
 }
 
 Result<OwnerWalkStats> ResolveOwnersWith(HostSnapshot& snap, const OwnerWalkOptions& options,
-                                         BpfWalkRecords* bpf) {
+                                         WalkRecords* collected) {
   OwnerWalkStats stats;
   int proc_fd = ::open(options.proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (proc_fd < 0) {
@@ -235,14 +265,11 @@ Result<OwnerWalkStats> ResolveOwnersWith(HostSnapshot& snap, const OwnerWalkOpti
   std::size_t still_wanted = 0;
   {  // the table goes before the processes are read (5 MiB at a million sockets)
     const InodeTable table(snap.sockets);
-    if (bpf != nullptr) {
-      stats.via = OwnerWalk::kBpf;
-      stats.threads = 1;
-      stats.processes = bpf->processes;
-      stats.fds = bpf->reported;
+    if (collected != nullptr) {
+      stats = collected->stats;
       // Inodes become socket indexes in place; fds of sockets not in this snapshot (another
       // namespace's, Unix sockets) are dropped.
-      all = std::move(bpf->fds);
+      all = std::move(collected->fds);
       std::size_t kept = 0;
       for (const Hit& h : all) {
         const std::int64_t idx = table.Find(h.socket);
@@ -250,6 +277,15 @@ Result<OwnerWalkStats> ResolveOwnersWith(HostSnapshot& snap, const OwnerWalkOpti
         all[kept++] = Hit{static_cast<std::uint32_t>(idx), h.process, h.fd};
       }
       all.resize(kept);
+      if (stats.unreadable > 0) {  // only then is the count of sockets left without an owner said
+        std::vector<bool> owned(snap.sockets.size());
+        std::size_t distinct = 0;
+        for (const Hit& h : all) {
+          if (!owned[h.socket]) ++distinct;
+          owned[h.socket] = true;
+        }
+        still_wanted = table.wanted() - distinct;
+      }
     } else {
       stats.via = OwnerWalk::kProc;
       all = BERTH_TRY(WalkProc(table, proc_fd, options, stats, still_wanted, snap.sockets.size()));
@@ -311,8 +347,10 @@ Result<OwnerWalkStats> ResolveOwnersWith(HostSnapshot& snap, const OwnerWalkOpti
 
 }  // namespace
 
-Result<BpfWalkRecords> CollectBpfWalk(SocketFdIterator& bpf, std::size_t reserve) {
-  BpfWalkRecords out;
+Result<WalkRecords> CollectBpfWalk(SocketFdIterator& bpf, std::size_t reserve) {
+  WalkRecords out;
+  out.stats.via = OwnerWalk::kBpf;
+  out.stats.threads = 1;
   try {
     out.fds.reserve(reserve);
   } catch (const std::bad_alloc&) {
@@ -323,7 +361,7 @@ Result<BpfWalkRecords> CollectBpfWalk(SocketFdIterator& bpf, std::size_t reserve
     for (const SocketFdRecord& r : batch) {
       // The kernel walks task by task: a new pid is a new process (or a thread of its own
       // file table, counted again: rare).
-      if (r.pid != last_pid) ++out.processes;
+      if (r.pid != last_pid) ++out.stats.processes;
       last_pid = r.pid;
       // A socket record's inode is 32 bits, as the kernel's sock_diag gives it.
       if (r.inode == 0 || r.inode > UINT32_MAX || r.fd > INT32_MAX) continue;
@@ -331,8 +369,61 @@ Result<BpfWalkRecords> CollectBpfWalk(SocketFdIterator& bpf, std::size_t reserve
     }
   });
   if (!reported) return std::unexpected(std::move(reported.error()));
-  out.reported = *reported;
+  out.stats.fds = *reported;
   return out;
+}
+
+namespace {
+
+class ProcWalkOnWorkers final : public ProcWalk {
+ public:
+  Result<void> Start(const OwnerWalkOptions& options) {
+    const int proc_fd = ::open(options.proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (proc_fd < 0) {
+      return std::unexpected(ErrnoError(errno, fmt::format("listing {}", options.proc_root)));
+    }
+    proc_ = UniqueFd(proc_fd);
+    pids_ = BERTH_TRY(ListPids(proc_fd, options.proc_root));
+    sh_.proc_fd = proc_fd;
+    sh_.pids = &pids_;
+    hits_.resize(WalkThreads(options));
+    workers_ = StartWorkers(sh_, hits_);
+    return {};
+  }
+
+  WalkRecords Finish() override {
+    WalkRecords out;
+    out.stats.via = OwnerWalk::kProc;
+    out.stats.processes = pids_.size();
+    out.stats.threads = static_cast<unsigned>(workers_.size()) + 1;
+    Worker(sh_, hits_[0]);
+    Join();
+    TakeStats(sh_, out.stats);
+    out.fds = Gather(hits_);
+    return out;
+  }
+
+  // An unfinished walk is left to its workers (they stop when the pids run out).
+  ~ProcWalkOnWorkers() override { Join(); }
+
+ private:
+  void Join() {
+    for (auto& w : workers_) w.join();
+    workers_.clear();
+  }
+  UniqueFd proc_;
+  std::vector<int> pids_;
+  Shared sh_;
+  std::vector<std::vector<Hit>> hits_;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ProcWalk>> ProcWalk::Start(const OwnerWalkOptions& options) {
+  auto walk = std::make_unique<ProcWalkOnWorkers>();
+  if (auto started = walk->Start(options); !started) return std::unexpected(std::move(started.error()));
+  return walk;
 }
 
 Result<OwnerWalkStats> ResolveOwners(HostSnapshot& snap, const OwnerWalkOptions& options,
@@ -344,7 +435,7 @@ Result<OwnerWalkStats> ResolveOwners(HostSnapshot& snap, const OwnerWalkOptions&
 }
 
 Result<OwnerWalkStats> ResolveOwners(HostSnapshot& snap, const OwnerWalkOptions& options,
-                                     BpfWalkRecords walk) {
+                                     WalkRecords walk) {
   return ResolveOwnersWith(snap, options, &walk);
 }
 

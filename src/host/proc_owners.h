@@ -8,7 +8,9 @@
 // calling thread alone.
 #pragma once
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "core/socket.h"
 
@@ -50,20 +52,34 @@ struct OwnerWalkStats {
                                                    const OwnerWalkOptions& options = {},
                                                    SocketFdIterator* bpf = nullptr);
 
-// The BPF walk's output taken before the sockets are known, so that it runs while they are
-// dumped (ScanHost, on a second thread): every socket fd of the host as a SocketOwner whose
-// `socket` holds the fd's inode until ResolveOwners matches it (the same 12 bytes, matched in
-// place). `reserve`: records to make room for at once (address space only until written: a
-// generous guess costs no memory, a short one a copy).
-struct BpfWalkRecords {
+// A walk taken before the sockets are known, so that it runs while they are dumped (ScanHost,
+// on other threads): every socket fd of the host as a SocketOwner whose `socket` holds the
+// fd's inode until ResolveOwners matches it (the same 12 bytes, matched in place), and the
+// walk's figures (`stats.fds`: BPF, socket fds reported; /proc, fd links read).
+struct WalkRecords {
   std::vector<SocketOwner> fds;
-  std::size_t processes = 0;  // processes holding a socket
-  std::size_t reported = 0;   // socket fds the kernel reported
+  OwnerWalkStats stats;
 };
-[[nodiscard]] Result<BpfWalkRecords> CollectBpfWalk(SocketFdIterator& bpf, std::size_t reserve);
 
-// ResolveOwners from a walk collected before: the same result as passing the iterator.
+// The BPF walk, collected. `reserve`: records to make room for at once (address space only
+// until written: a generous guess costs no memory, a short one a copy).
+[[nodiscard]] Result<WalkRecords> CollectBpfWalk(SocketFdIterator& bpf, std::size_t reserve);
+
+// The /proc walk, collected: Start lists the pid directories and starts options.threads - 1
+// workers (none on one core); Finish walks on the calling thread too until every pid is
+// done, joins the workers and returns the records. Without a table of wanted sockets it
+// cannot stop early: it reads every fd link (as stop_when_all_found = false). Destroying an
+// unfinished walk waits for its workers to finish the pids.
+class ProcWalk {
+ public:
+  // Failure: only when proc_root cannot be listed.
+  [[nodiscard]] static Result<std::unique_ptr<ProcWalk>> Start(const OwnerWalkOptions& options);
+  [[nodiscard]] virtual WalkRecords Finish() = 0;
+  virtual ~ProcWalk() = default;
+};
+
+// ResolveOwners from a walk collected before: the same owners as walking afterwards.
 [[nodiscard]] Result<OwnerWalkStats> ResolveOwners(HostSnapshot& snap, const OwnerWalkOptions& options,
-                                                   BpfWalkRecords walk);
+                                                   WalkRecords walk);
 
 }  // namespace berth

@@ -200,12 +200,22 @@ Result<HostSnapshot> ScanHost(const ScanOptions& opt, ScanStats* stats) {
   }
   const double bpf_load_seconds = SecondsSince(t0);
 
-  // The BPF walk needs nothing from the sockets until its inodes are matched: it runs on a
-  // second thread while they are dumped and sorted. Its records get room for every open file
-  // of the host at once (address space: pages cost memory only when written).
-  std::optional<Result<BpfWalkRecords>> early_walk;
+  // A walk needs nothing from the sockets until its inodes are matched: it runs while they
+  // are dumped and sorted. The BPF walk on a second thread; its records get room for every
+  // open file of the host at once (address space: pages cost memory only when written). The
+  // /proc walk, when every state is dumped (a long dump), on its workers (one core less than
+  // the machine has), and this thread joins it after the dump. For listeners alone the dump
+  // is short and the /proc walk stays after it, where it can stop once every listener has
+  // its owner.
+  std::optional<Result<WalkRecords>> early_walk;
   double early_walk_seconds = 0;
   std::thread walker;
+  std::unique_ptr<ProcWalk> proc_walk;
+  const auto walk_start = std::chrono::steady_clock::now();
+  if (!bpf && opt.resolve_owners && opt.all_states) {
+    if (auto started = ProcWalk::Start(opt.walk)) proc_walk = std::move(*started);
+    // else: the walk after the dump meets the same error and says it
+  }
   if (bpf) {
     try {
       walker = std::thread([&] {
@@ -259,6 +269,10 @@ Result<HostSnapshot> ScanHost(const ScanOptions& opt, ScanStats* stats) {
     if (walker.joinable()) {
       walker.join();
       waited = SecondsSince(t0);
+    } else if (proc_walk) {
+      early_walk = proc_walk->Finish();
+      waited = SecondsSince(t0);
+      early_walk_seconds = SecondsSince(walk_start);
     }
     auto walk = early_walk ? (*early_walk ? ResolveOwners(snap, opt.walk, std::move(**early_walk))
                                           : Result<OwnerWalkStats>(std::unexpected(early_walk->error())))

@@ -34,8 +34,9 @@ struct ScanOptions {
 struct ScanStats {
   double netlink_seconds = 0;
   double owners_seconds = 0;  // the walk, and loading the BPF one
-  // The BPF walk ran on a second thread while the sockets were dumped: how long the scan
-  // then waited for it (owners_seconds is the walk's own time).
+  // The owner walk ran while the sockets were dumped (the BPF walk on a second thread, the
+  // /proc walk on its workers): how long the scan then waited for it (for /proc, this thread
+  // walking too). owners_seconds is the walk's own time.
   bool owners_beside_dump = false;
   double owners_waited_seconds = 0;
   OwnerWalkStats walk;

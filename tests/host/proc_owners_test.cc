@@ -8,6 +8,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -109,6 +110,75 @@ TEST_F(FakeProc, StopsOnceEveryWantedSocketHasAnOwner) {
   ASSERT_EQ(snap.owners.size(), 1u);
 }
 
+// The walk collected before the sockets are known (ScanHost runs it beside the dump) gives
+// the owners, processes and figures the walk after the dump gives.
+TEST_F(FakeProc, AWalkCollectedBeforeTheSocketsFindsTheSameOwners) {
+  AddProcess(100, "nginx", {{3, "socket:[7001]"}, {4, "/dev/null"}, {5, "socket:[7002]"}});
+  AddProcess(101, "nginx", {{3, "socket:[7001]"}, {9, "socket:[9999]"}});  // 9999: not in the snapshot
+  AddProcess(200, "other", {{0, "pipe:[5]"}, {1, "socket:[4294967296]"}});  // wider than sock_diag's inodes
+  for (unsigned threads : {1u, 2u, 3u}) {
+    SCOPED_TRACE(threads);
+    HostSnapshot after, before;
+    after.sockets = before.sockets = {WithInode(7001), WithInode(7002), WithInode(0), WithInode(7003)};
+    OwnerWalkOptions opt;
+    opt.proc_root = root_;
+    opt.stop_when_all_found = false;
+    opt.threads = threads;
+    auto walked = ResolveOwners(after, opt);
+    ASSERT_TRUE(walked) << walked.error().message;
+
+    auto started = ProcWalk::Start(opt);
+    ASSERT_TRUE(started) << started.error().message;
+    WalkRecords records = (*started)->Finish();
+    EXPECT_EQ(records.stats.threads, threads);
+    EXPECT_EQ(records.fds.size(), 4u);  // every socket fd whose inode fits 32 bits
+    auto collected = ResolveOwners(before, opt, std::move(records));
+    ASSERT_TRUE(collected) << collected.error().message;
+
+    EXPECT_EQ(collected->via, OwnerWalk::kProc);
+    EXPECT_EQ(collected->processes, walked->processes);
+    EXPECT_EQ(collected->fds, walked->fds);
+    EXPECT_FALSE(collected->stopped_early);
+    ASSERT_EQ(before.owners.size(), 3u);
+    ASSERT_EQ(before.owners.size(), after.owners.size());
+    for (std::size_t i = 0; i < before.owners.size(); ++i) {
+      EXPECT_EQ(before.owners[i].socket, after.owners[i].socket);
+      EXPECT_EQ(before.owners[i].process, after.owners[i].process);
+      EXPECT_EQ(before.owners[i].fd, after.owners[i].fd);
+    }
+    ASSERT_EQ(before.processes.size(), 2u);
+    EXPECT_EQ(before.processes[1].pid, 101);
+    EXPECT_EQ(before.processes[1].command, "nginx");
+    EXPECT_FALSE(before.partial);
+  }
+}
+
+TEST_F(FakeProc, AWalkCollectedBeforeTheSocketsSaysWhatAnUnreadableProcessHides) {
+  AddProcess(100, "a", {{3, "socket:[1]"}});
+  fs::create_directories(root_ + "/301");
+  std::ofstream(root_ + "/301/fd") << "not a directory";
+  OwnerWalkOptions opt;
+  opt.proc_root = root_;
+  auto started = ProcWalk::Start(opt);
+  ASSERT_TRUE(started) << started.error().message;
+  HostSnapshot snap;
+  snap.sockets = {WithInode(1), WithInode(2), WithInode(3)};
+  auto stats = ResolveOwners(snap, opt, (*started)->Finish());
+  ASSERT_TRUE(stats);
+  EXPECT_EQ(stats->unreadable, 1u);
+  EXPECT_TRUE(snap.partial);
+  ASSERT_EQ(snap.warnings.size(), 1u);
+  EXPECT_THAT(snap.warnings[0], HasSubstr("so 2 sockets show no owner"));
+}
+
+TEST(ProcOwners, AWalkThatCannotListProcFailsToStart) {
+  OwnerWalkOptions opt;
+  opt.proc_root = "/nonexistent-proc";
+  auto r = ProcWalk::Start(opt);
+  ASSERT_FALSE(r);
+  EXPECT_THAT(r.error().message, HasSubstr("/nonexistent-proc"));
+}
+
 TEST(ProcOwners, MissingProcRootIsAnError) {
   HostSnapshot snap;
   OwnerWalkOptions opt;
@@ -158,6 +228,52 @@ TEST(ProcOwners, FindsThisProcessAndAChildOnTheRealProc) {
   EXPECT_TRUE(found_mine);
   EXPECT_TRUE(found_child);
   ::close(mine);
+}
+
+// Every state dumped with the /proc walk: the walk runs beside the dump (ScanHost) and still
+// finds both ends of a loopback connection in this process.
+TEST(ProcOwners, EveryStateWithTheProcWalkBesideTheDumpFindsBothEnds) {
+  int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(listener, 1), 0);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  int client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(client, 0);
+  ASSERT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  int server = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+  ASSERT_GE(server, 0);
+  sockaddr_in c{};
+  len = sizeof c;
+  ASSERT_EQ(::getsockname(client, reinterpret_cast<sockaddr*>(&c), &len), 0);
+
+  ScanOptions opt;
+  opt.all_states = true;
+  opt.walk.via = OwnerWalk::kProc;
+  ScanStats stats;
+  auto snap = ScanHost(opt, &stats);
+  ASSERT_TRUE(snap) << snap.error().message;
+  EXPECT_TRUE(stats.owners_beside_dump);
+  EXPECT_EQ(snap->owners_walk, OwnerWalk::kProc);
+  std::vector<int> fds_found;
+  for (const SocketOwner& o : snap->owners) {
+    const SocketRecord& s = snap->sockets[o.socket];
+    if (snap->processes[o.process].pid != ::getpid() || s.proto != Protocol::kTcp) continue;
+    if (s.local_port == ntohs(a.sin_port) && s.remote_port == 0) fds_found.push_back(o.fd);
+    if (s.local_port == ntohs(c.sin_port)) fds_found.push_back(o.fd);  // the client's end
+    if (s.local_port == ntohs(a.sin_port) && s.remote_port == ntohs(c.sin_port)) fds_found.push_back(o.fd);
+  }
+  std::sort(fds_found.begin(), fds_found.end());
+  std::vector<int> want{listener, client, server};
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(fds_found, want);
+  ::close(server);
+  ::close(client);
+  ::close(listener);
 }
 
 }  // namespace
