@@ -16,10 +16,11 @@ namespace {
 
 // Daemons whose /proc comm shares no letters with the IANA name of what they serve. The
 // second element is a token of the service name: "http" covers www-http, https, http-alt.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 36> kAliases{{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 37> kAliases{{
     {"nginx", "http"}, {"apache2", "http"}, {"httpd", "http"}, {"caddy", "http"},
     {"haproxy", "http"}, {"envoy", "http"}, {"traefik", "http"}, {"lighttpd", "http"},
     {"postgres", "postgresql"}, {"mysqld", "mysql"}, {"mariadbd", "mysql"},
+    {"mariadb", "mysql"},  // a unit, a Compose service or an image named for MySQL's fork
     {"named", "domain"}, {"unbound", "domain"}, {"dnsmasq", "domain"},
     {"systemd-resolve", "domain"}, {"coredns", "domain"}, {"dnsmasq", "bootps"},
     {"chronyd", "ntp"}, {"ntpd", "ntp"}, {"rpcbind", "sunrpc"}, {"portmap", "sunrpc"},

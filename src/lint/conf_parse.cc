@@ -168,9 +168,27 @@ void ReadRedis(const std::vector<Line>& lines, ConfReader& r) {
   }
 }
 
-// my.cnf: port in the server sections (a listen port) and in [client] (a target); the X
-// Plugin's mysqlx_port, or its default 33060 when a MySQL (not MariaDB) server section sets a
-// port and does not turn the plugin off.
+// The option groups mysqld and mariadbd read ([mysqld], [server], [mysqld-10.11], [mariadb],
+// [mariadb-10.11], [mariadbd], [mariadbd-11], MariaDB's [client-server] and [galera]: the
+// load_default_groups of MariaDB's sql/mysqld.cc), and those the clients read ([client],
+// [mysql], MariaDB's [mariadb-client] and [client-mariadb]). `section` is lower case, brackets
+// included.
+bool IsMysqlServerGroup(std::string_view section) {
+  return section == "[mysqld]" || section == "[server]" || section.starts_with("[mysqld-") ||
+         section == "[mariadb]" || section == "[mariadbd]" || section.starts_with("[mariadbd-") ||
+         (section.starts_with("[mariadb-") && section != "[mariadb-client]") ||
+         section == "[client-server]" || section == "[galera]";
+}
+
+bool IsMysqlClientGroup(std::string_view section) {
+  return section == "[client]" || section == "[mysql]" || section == "[mariadb-client]" ||
+         section == "[client-mariadb]";
+}
+
+// my.cnf: port in the server groups (a listen port; [client-server], which MariaDB's server
+// and clients both read, too) and in the client groups (a target); the X Plugin's
+// mysqlx_port, or its default 33060 when a MySQL (not MariaDB) server section sets a port and
+// does not turn the plugin off.
 void ReadMysql(const std::vector<Line>& lines, ConfReader& r) {
   std::string section;
   bool mariadb = AsciiLower(r.file).find("mariadb") != std::string::npos;
@@ -183,12 +201,15 @@ void ReadMysql(const std::vector<Line>& lines, ConfReader& r) {
     if (t.empty() || t.front() == ';') continue;
     if (t.front() == '[') {
       section = AsciiLower(t);
-      if (section.starts_with("[mariadb")) mariadb = true;
+      // Groups only MariaDB reads: such a file is MariaDB's, which has no X Plugin.
+      if (section.starts_with("[mariadb") || section == "[client-server]" ||
+          section == "[client-mariadb]") {
+        mariadb = true;
+      }
       continue;
     }
-    const bool server = section == "[mysqld]" || section == "[server]" ||
-                        section.starts_with("[mysqld-") || section.starts_with("[mariadb");
-    const bool client = section == "[client]" || section == "[mysql]";
+    const bool server = IsMysqlServerGroup(section);
+    const bool client = IsMysqlClientGroup(section);
     auto kv = SplitKeyValue(StripComment(line.text), " =");
     if (!kv) continue;
     std::string key = AsciiLower(kv->key);

@@ -252,6 +252,7 @@ TEST(CommandMatchesService, Heuristics) {
   EXPECT_TRUE(CommandMatchesService("redis-server", "redis"));
   EXPECT_TRUE(CommandMatchesService("nginx", "https"));
   EXPECT_TRUE(CommandMatchesService("rpcbind", "sunrpc"));
+  EXPECT_TRUE(CommandMatchesService("mariadb", "mysql"));  // Debian's mariadb.socket, image mariadb
   EXPECT_FALSE(CommandMatchesService("python3", "mysql"));
   EXPECT_FALSE(CommandMatchesService("java", "http"));
   EXPECT_FALSE(CommandMatchesService("", "ssh"));

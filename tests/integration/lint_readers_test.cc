@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "integration/lint_support.h"
 #include "support/test_support.h"
 
 namespace berth::test {
@@ -33,22 +34,6 @@ nlohmann::json LintJson(const std::vector<std::string>& paths, int want_exit = 1
   auto j = nlohmann::json::parse(r.out, nullptr, false);
   EXPECT_FALSE(j.is_discarded()) << r.out;
   return j;
-}
-
-bool HaveAugtool() { return test::Run({"sh", "-c", "command -v augtool"}).exit_code == 0; }
-
-// augtool's "PATH = VALUE" lines for `script`, with the root `root`.
-std::vector<std::pair<std::string, std::string>> Augtool(const std::string& root, const std::string& script) {
-  auto aug = test::Run({"augtool", "--noload", "--noautoload", "-r", root}, script + "match /augeas//error\n");
-  EXPECT_EQ(aug.exit_code, 0) << aug.err;
-  EXPECT_THAT(aug.out, ::testing::Not(HasSubstr("/augeas/"))) << aug.out;  // every lens parsed
-  std::vector<std::pair<std::string, std::string>> out;
-  std::istringstream lines(aug.out);
-  for (std::string line; std::getline(lines, line);) {
-    const std::size_t eq = line.find(" = ");
-    if (eq != std::string::npos) out.emplace_back(line.substr(0, eq), line.substr(eq + 3));
-  }
-  return out;
 }
 
 TEST(LintReaders, ServersFixtureFindings) {

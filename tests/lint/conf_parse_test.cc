@@ -114,6 +114,31 @@ TEST(ConfParse, PostgresqlAndRedisAndMysql) {
   EXPECT_EQ(x[1].ports, (PortRange{23060, 23060}));
 }
 
+// MariaDB's option groups: the server also reads [client-server] (Debian's mariadb.cnf has its
+// "# port = 3306" there), [mariadbd] and [galera]; [mariadb-client] and [client-mariadb] are the
+// clients' (sql/mysqld.cc's and client/mysql.cc's load_default_groups).
+TEST(ConfParse, MariadbOptionGroups) {
+  auto both = Read(ConfigFormat::kMysql, "/etc/mysql/my.cnf", "[client-server]\nport = 40306\n");
+  ASSERT_EQ(both.size(), 1u);  // MariaDB's group: no X Plugin
+  ExpectAt(both[0], 2, 8, 40306);
+  EXPECT_EQ(both[0].kind, DeclKind::kListen);
+  EXPECT_EQ(both[0].key_path, "[client-server].port");
+  EXPECT_EQ(both[0].service, "mysql");
+
+  auto clients = Read(ConfigFormat::kMysql, "my.cnf",
+                      "[mariadb-client]\nport=3307\n[client-mariadb]\nport=3308\n");
+  ASSERT_EQ(clients.size(), 2u);
+  EXPECT_EQ(clients[0].kind, DeclKind::kTarget);
+  EXPECT_EQ(clients[1].kind, DeclKind::kTarget);
+
+  auto servers = Read(ConfigFormat::kMysql, "my.cnf",
+                      "[mariadbd]\nport=3309\n[galera]\nport=3310\n[mariadb-10.11]\nport=3311\n"
+                      "[mysqldump]\nport=3312\n");
+  ASSERT_EQ(servers.size(), 3u);  // [mysqldump] is a client program's, not read
+  for (const PortDecl& d : servers) EXPECT_EQ(d.kind, DeclKind::kListen) << d.key_path;
+  ExpectAt(servers[1], 4, 6, 3310);
+}
+
 TEST(ConfParse, EnvAndProperties) {
   auto env = Read(ConfigFormat::kEnv, ".env",
                   "# PORT=1\nPORT=3000\nexport DB_PORT=\"5432\"\nREPORT_DIR=/tmp\nAPP_PORT=${random.int}\n");

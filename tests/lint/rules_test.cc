@@ -79,6 +79,20 @@ TEST(LintRules, IanaAssignmentsToOtherWellKnownServicesAreInfo) {
       << f[1].fix;
 }
 
+// MariaDB speaks MySQL's protocol on IANA's mysql port: Debian's mariadb.socket (ListenStream=3306)
+// and a Compose service whose image is mariadb are at home there.
+TEST(LintRules, MariadbIsAtHomeOnMysqlsPort) {
+  PortDecl socket = Decl("/lib/systemd/system/mariadb.socket", 25, 3306, DeclKind::kListen, "mariadb");
+  PortDecl compose = Decl("compose.yaml", 4, 3306, DeclKind::kPublish, "db");
+  compose.image = "mariadb";
+  EXPECT_TRUE(ApplyRules(std::vector<PortDecl>{socket}, {}).empty());
+  EXPECT_TRUE(ApplyRules(std::vector<PortDecl>{compose}, {}).empty());
+  // Another service there is still told.
+  PortDecl other = Decl("compose.yaml", 5, 3306, DeclKind::kPublish, "cache");
+  EXPECT_EQ(Rules(ApplyRules(std::vector<PortDecl>{other}, {})),
+            std::vector<LintRule>{LintRule::kIanaOtherService});
+}
+
 TEST(LintRules, ConventionalPortsOfOtherProductsAreInfoAndTheProductIsAtHome) {
   PortDecl billing = Decl("compose.yaml", 3, 9090, DeclKind::kPublish, "billing");
   PortDecl metrics = Decl("compose.yaml", 4, 9090, DeclKind::kPublish, "metrics");
