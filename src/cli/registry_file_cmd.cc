@@ -25,22 +25,26 @@ struct ExportFlags {
   bool json = false;
   StoreFlags store;
   ExportOptions options;
-  std::vector<std::string> backends;  // haproxy, nginx
+  std::vector<std::string> backends;  // haproxy, nginx, envoy
   std::string bind;
 };
 
-// --format haproxy|nginx (emit/export_lb.h): the backends given, else the hosts of each group.
+// --format haproxy|nginx|envoy (emit/export_lb.h): the backends given, else the hosts of each
+// group.
 Result<std::string> ExportLoadBalancer(const ExportFlags& f, const registry::RegistryDoc& doc) {
   LbOptions lb;
   lb.group = f.options.group;
   lb.backends = f.backends;
   lb.bind = f.bind;
   for (const registry::Group& g : doc.groups) lb.group_hosts[g.name] = g.hosts;
-  const LbProgram program = f.format == "haproxy" ? LbProgram::kHaproxy : LbProgram::kNginx;
+  const LbProgram program = f.format == "haproxy" ? LbProgram::kHaproxy
+                            : f.format == "nginx"   ? LbProgram::kNginx
+                                                    : LbProgram::kEnvoy;
   std::string text;
   const Sink sink = [&](std::string_view chunk) { text.append(chunk); };
   auto r = program == LbProgram::kHaproxy ? RenderHaproxyExport(doc.services, lb, sink)
-                                          : RenderNginxExport(doc.services, lb, sink);
+           : program == LbProgram::kNginx ? RenderNginxExport(doc.services, lb, sink)
+                                          : RenderEnvoyExport(doc.services, lb, sink);
   if (r) return text;
   // A bad --backend or --bind is said as it is; a service left without a backend is said
   // with the flags that give one.
@@ -57,9 +61,9 @@ Result<std::string> ExportLoadBalancer(const ExportFlags& f, const registry::Reg
 }
 
 int RunExport(ExportFlags& f) {
-  const bool lb = f.format == "haproxy" || f.format == "nginx";
+  const bool lb = f.format == "haproxy" || f.format == "nginx" || f.format == "envoy";
   if (!lb && (!f.backends.empty() || !f.bind.empty())) {
-    return PrintError(fmt::format("--backend and --bind are for --format haproxy and nginx, not {}",
+    return PrintError(fmt::format("--backend and --bind are for --format haproxy, nginx and envoy, not {}",
                                   f.format));
   }
   if (f.json) {
@@ -85,7 +89,7 @@ int RunExport(ExportFlags& f) {
   if (!f.options.group.empty() && (f.format == "toml" || f.format == "json") &&
       f.consul_url.empty()) {
     return PrintError(fmt::format("--group selects services for k8s, compose, consul, prometheus, "
-                                  "services, haproxy and nginx; --format {} exports the whole registry (so that "
+                                  "services, haproxy, nginx and envoy; --format {} exports the whole registry (so that "
                                   "'berth import' rebuilds it): drop --group, or use 'berth list "
                                   "--group {} --json' to see one group",
                                   f.format, f.options.group));
@@ -220,12 +224,13 @@ void AddExportCommand(CLI::App& app, int& exit_code) {
       "same registry. Or as what other systems need to find services on their static ports: "
       "Kubernetes Services (k8s), Docker Compose ports (compose), Consul definitions (consul), "
       "Prometheus file_sd targets (prometheus), /etc/services lines (services), load-balancer "
-      "front ends on the registered ports with checked backends (haproxy, nginx).");
+      "front ends on the registered ports with checked backends (haproxy, nginx, envoy).");
   CLI::Option* format =
       cmd->add_option("--format", f->format,
-                      "toml, json, k8s, compose, consul, prometheus, services, haproxy, nginx")
+                      "toml, json, k8s, compose, consul, prometheus, services, haproxy, nginx, "
+                      "envoy")
           ->check(CLI::IsMember({"toml", "json", "k8s", "compose", "consul", "prometheus",
-                                 "services", "haproxy", "nginx"}))
+                                 "services", "haproxy", "nginx", "envoy"}))
           ->capture_default_str();
   cmd->add_flag("--json", f->json, "the same as --format json (schema berth.registry/2)");
   cmd->add_option("-o,--output", f->output, "write to this file (atomically) instead of stdout");
@@ -234,12 +239,13 @@ void AddExportCommand(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--namespace", f->options.k8s_namespace, "metadata.namespace of k8s Services");
   cmd->add_option("--backend", f->backends,
-                  "haproxy, nginx: where a service's front end sends traffic, SERVICE=HOST[:PORT] "
+                  "haproxy, nginx, envoy: where a service's front end sends traffic, SERVICE=HOST[:PORT] "
                   "([IPv6]:PORT; the port defaults to the service's); repeat for several. Without "
                   "one, the hosts of the service's group on its port")
       ->type_name("SERVICE=HOST[:PORT]");
   cmd->add_option("--bind", f->bind,
-                  "haproxy, nginx: the address the front ends listen on (default: every address)")
+                  "haproxy, nginx, envoy: the address the front ends listen on (default: every "
+                  "IPv4 address)")
       ->type_name("ADDRESS");
   cmd->add_option("--consul-url", f->consul_url,
                   "register the services with this Consul agent (PUT "
@@ -247,7 +253,7 @@ void AddExportCommand(CLI::App& app, int& exit_code) {
                   "(not with another --format, nor -o)");
   AddStoreOptions(cmd, f->store);
   AddStaleOption(cmd, f->store);
-  cmd->footer("Exit status: 0 ok, 2 error. Formats and escaping: docs/enforce.md; haproxy and nginx: "
+  cmd->footer("Exit status: 0 ok, 2 error. Formats and escaping: docs/enforce.md; haproxy, nginx and envoy: "
               "docs/registry.md.");
   cmd->callback([f, format, &exit_code] {
     f->format_given = format->count() > 0;

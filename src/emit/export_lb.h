@@ -1,9 +1,10 @@
-// Load-balancer front ends for registered services (berth export --format haproxy|nginx):
-// one front end on each service's registered port, proxying TCP to its backends, which are
-// checked. Pure: text goes to a Sink. Thread-safe. Every name and address written is
-// validated first (service names by SelectServices, hosts here): no byte from the registry or
-// the command line reaches the configuration unchecked; free text only in comments
-// (CommentText). docs/registry.md describes both outputs.
+// Load-balancer front ends for registered services (berth export --format
+// haproxy|nginx|envoy): one front end on each service's registered port, proxying TCP (and UDP
+// where the program can) to its backends, which are checked. Pure: text goes to a Sink.
+// Thread-safe. Every name and address written is validated first (service names by
+// SelectServices, hosts here): no byte from the registry or the command line reaches the
+// configuration unchecked; free text only in comments (CommentText) or, in Envoy's YAML, in
+// double-quoted scalars (YamlQuote). docs/registry.md describes the outputs.
 #pragma once
 
 #include <cstdint>
@@ -41,8 +42,8 @@ struct LbBackend {
 // and '-', at most 253 characters) nor an IP address, or a port that is not 1-65535.
 [[nodiscard]] Result<LbBackend> ParseLbBackend(std::string_view text, Port default_port);
 
-// Which program a front end is for: HAProxy proxies TCP only, nginx TCP and UDP.
-enum class LbProgram : std::uint8_t { kHaproxy, kNginx };
+// Which program a front end is for: HAProxy proxies TCP only, nginx and Envoy TCP and UDP.
+enum class LbProgram : std::uint8_t { kHaproxy, kNginx, kEnvoy };
 
 // The selected services `program` proxies that have no backend: none given, and no hosts in
 // their group.
@@ -61,6 +62,20 @@ std::vector<std::string> LbServicesWithoutBackend(std::span<const Service> servi
 [[nodiscard]] Result<void> RenderHaproxyExport(std::span<const Service> services,
                                                const LbOptions& options, const Sink& sink);
 [[nodiscard]] Result<void> RenderNginxExport(std::span<const Service> services,
+                                             const LbOptions& options, const Sink& sink);
+
+// Envoy: a v3 bootstrap with only `static_resources` (src/emit/export_envoy.cc). Per service
+// a listener on its registered port (the bind address, else 0.0.0.0, as HAProxy's and nginx's
+// front ends) and a cluster of its backends (STATIC when every backend is an IP address, else
+// STRICT_DNS): TCP through envoy.filters.network.tcp_proxy, the cluster actively checked
+// (tcp_health_check every 2 s, 3 failures out, 2 successes back, as HAProxy's); UDP through
+// the envoy.filters.udp_listener.udp_proxy listener filter, its cluster not checked (Envoy
+// has no UDP check). A service on both protocols gets a listener and a cluster for each, the
+// UDP ones named NAME_udp ('_' is never in a service name). Range claims get a comment.
+// Names, addresses, groups and descriptions are YAML double-quoted scalars; the service,
+// group and description ride in each listener's and cluster's metadata (filter_metadata
+// "berth"). Failure: as above.
+[[nodiscard]] Result<void> RenderEnvoyExport(std::span<const Service> services,
                                              const LbOptions& options, const Sink& sink);
 
 }  // namespace berth

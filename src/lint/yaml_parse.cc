@@ -346,7 +346,14 @@ class YamlReader {
         d.address = address.Scalar();
       }
       const YAML::Node protocol = Get(n, "protocol");
-      if (protocol.IsScalar() && protocol.Scalar() == "UDP") d.proto = Protocol::kUdp;
+      if (protocol.IsScalar() && protocol.Scalar() == "UDP") {
+        d.proto = Protocol::kUdp;
+        // Listener names are unique, so berth export --format envoy names the UDP side of a
+        // service on both protocols NAME_udp ('_' is in no registry name): NAME's port.
+        if (listen && d.service.size() > 4 && d.service.ends_with("_udp")) {
+          d.service.resize(d.service.size() - 4);
+        }
+      }
       if (path.starts_with("admin.")) d.service = "envoy-admin";
       return;
     }

@@ -12,6 +12,7 @@
 
 #include "emit/firewall_quote.h"
 #include "emit/hostile_corpus.h"
+#include "emit/render_util.h"
 #include "support/test_support.h"
 
 namespace berth {
@@ -26,22 +27,8 @@ std::string Export(std::string_view format, const std::vector<Service>& s, Expor
   return out;
 }
 
-// YAML (all documents) -> JSON text, by PyYAML's safe loader.
-json LoadYaml(const std::string& yaml) {
-  auto r = test::Run({"python3", "-c",
-                      "import sys,json,yaml\n"
-                      "docs=[d for d in yaml.safe_load_all(sys.stdin.buffer.read().decode('utf-8'))"
-                      " if d is not None]\n"
-                      "sys.stdout.write(json.dumps(docs))\n"},
-                     yaml);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return r.exit_code == 0 ? json::parse(r.out) : json::array();
-}
-
-// What a string becomes in JSON/YAML: invalid UTF-8 bytes turn into U+FFFD.
-std::string Utf8Clean(const std::string& s) {
-  return json::parse(json(s).dump(-1, ' ', false, json::error_handler_t::replace)).get<std::string>();
-}
+using test::LoadYaml;
+using test::Utf8Clean;
 
 std::string TagsJson(const Service& s) {
   json arr = json::array();

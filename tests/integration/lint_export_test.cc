@@ -1,7 +1,8 @@
-// berth export --format haproxy|nginx through the real binary: the front ends are loaded by the
-// real programs (haproxy -c, nginx -t), berth lint finds nothing in them (the registry's ports,
-// by the registry's names), bad backends are refused with a message that says what to do, and
-// traffic goes through HAProxy to a registered backend in a network namespace.
+// berth export --format haproxy|nginx|envoy through the real binary: the front ends are loaded
+// by the real programs (haproxy -c, nginx -t; Debian has no envoy: its bootstrap is read back by
+// PyYAML), berth lint finds nothing in them (the registry's ports, by the registry's names), bad
+// backends are refused with a message that says what to do, and traffic goes through HAProxy to
+// a registered backend in a network namespace.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -101,6 +102,87 @@ TEST(LintExport, HaproxyAndNginxLoadTheExportAndLintFindsNothing) {
   EXPECT_THAT(both.out, HasSubstr("error [port-collision] api 18234/tcp is also declared by nginx"));
 }
 
+// Envoy's bootstrap: berth lint reads its listeners under the services' names (a both
+// service's UDP listener, NAME_udp, as NAME's) and finds nothing; PyYAML reads the listeners,
+// clusters and checks, and a description full of YAML syntax comes back as it was written.
+TEST(LintExport, EnvoyExportIsReadByLintAndPyYaml) {
+  TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  const std::string db = Registry(dir);
+  const std::string description = "x\": {a: &b *c} - [d] # e \\' !!python/object:os.system ${HOME}";
+  Assign(db, {"quoted", "--port", "18236", "--description", description});
+  const std::string bootstrap = dir.path() + "/envoy.yaml";
+  auto e = RunBerth({"export", "--format", "envoy", "--db", db, "--backend", "api=10.0.0.1",
+                     "--backend", "api=[2001:db8::2]", "--backend", "dns=192.0.2.53", "--backend",
+                     "quoted=127.0.0.1:8000", "--bind", "127.0.0.1", "-o", bootstrap});
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_EQ(e.out, "");
+
+  auto r = RunBerth({"lint", "--db", db, "--json", bootstrap});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  EXPECT_TRUE(j["findings"].empty()) << j["findings"].dump();
+  std::multiset<std::string> listen;
+  std::size_t targets = 0;
+  for (const auto& d : j["declarations"]) {
+    EXPECT_EQ(d["format"], "envoy");
+    if (d["kind"] != "listen") {
+      ++targets;
+      continue;
+    }
+    listen.insert(fmt::format("{} {} {}", d["service"].get<std::string>(),
+                              d["proto"].get<std::string>(), d["ports"].get<std::string>()));
+  }
+  EXPECT_EQ(listen, (std::multiset<std::string>{"api tcp 18234", "dns udp 15353", "site tcp 18080",
+                                                "site udp 18080", "quoted tcp 18236"}));
+  EXPECT_EQ(targets, 6u);  // api's two, dns, site's localhost on TCP and UDP, quoted
+
+  if (test::Run({"python3", "-c", "import yaml"}).exit_code != 0) {
+    BERTH_MISSING_PEER("python3-yaml is not installed (scripts/install-deps test installs it)");
+  }
+  auto py = test::Run({"python3", "-c",
+                       "import sys, yaml\n"
+                       "doc = yaml.safe_load(open(sys.argv[1]))\n"
+                       "sr = doc['static_resources']\n"
+                       "for l in sr['listeners']:\n"
+                       "    a = l['address']['socket_address']\n"
+                       "    print('listener', l['name'], a.get('protocol', 'TCP'), a['address'], a['port_value'])\n"
+                       "for c in sr['clusters']:\n"
+                       "    eps = [e['endpoint']['address']['socket_address'] for e in "
+                       "c['load_assignment']['endpoints'][0]['lb_endpoints']]\n"
+                       "    hc = [h['timeout'] + ' ' + h['interval'] + ' ' + str(h['unhealthy_threshold']) + ' ' + "
+                       "str(h['healthy_threshold']) + ' ' + str(h['tcp_health_check']) for h in c.get('health_checks', [])]\n"
+                       "    print('cluster', c['name'], c['type'], ','.join('%s:%s' % (e['address'], e['port_value']) "
+                       "for e in eps), '|'.join(hc) or 'unchecked')\n"
+                       "    if c['name'] == 'quoted': print(c['metadata']['filter_metadata']['berth']['description'])\n",
+                       bootstrap});
+  ASSERT_EQ(py.exit_code, 0) << py.err;
+  EXPECT_EQ(py.out,
+            "listener api TCP 127.0.0.1 18234\n"
+            "listener dns UDP 127.0.0.1 15353\n"
+            "listener quoted TCP 127.0.0.1 18236\n"
+            "listener site TCP 127.0.0.1 18080\n"
+            "listener site_udp UDP 127.0.0.1 18080\n"
+            "cluster api STATIC 10.0.0.1:18234,2001:db8::2:18234 2s 2s 3 2 {}\n"
+            "cluster dns STATIC 192.0.2.53:15353 unchecked\n"
+            "cluster quoted STATIC 127.0.0.1:8000 2s 2s 3 2 {}\n" +
+                description + "\n" +
+                "cluster site STRICT_DNS localhost:18080 2s 2s 3 2 {}\n"
+                "cluster site_udp STRICT_DNS localhost:18080 unchecked\n");
+
+  // The conventions of the other formats: --json is --format json, --help names the format.
+  auto json = RunBerth({"export", "--format", "envoy", "--json", "--db", db});
+  EXPECT_EQ(json.exit_code, 2);
+  EXPECT_THAT(json.err, HasSubstr("--json is --format json"));
+  auto help = RunBerth({"export", "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.out, HasSubstr("haproxy, nginx, envoy"));
+  auto missing = RunBerth({"export", "--format", "envoy", "--db", db, "--backend", "api=h"});
+  EXPECT_EQ(missing.exit_code, 2);  // Envoy proxies the UDP service too
+  EXPECT_THAT(missing.err, HasSubstr("no backend address for dns, quoted: give --backend"));
+}
+
 TEST(LintExport, BadBackendsAreRefusedSaying) {
   TempDir dir;
   ASSERT_FALSE(dir.path().empty());
@@ -130,6 +212,11 @@ TEST(LintExport, BadBackendsAreRefusedSaying) {
   EXPECT_EQ(bind.exit_code, 2);
   EXPECT_THAT(bind.err, HasSubstr("invalid bind address 'localhost'"));
   EXPECT_EQ(RunBerth({"export", "--format", "k8s", "--db", db, "--backend", "api=h"}).exit_code, 2);
+  auto envoy_bind = RunBerth({"export", "--format", "envoy", "--db", db, "--backend", "api=h",
+                              "--backend", "dns=h", "--bind", "0.0.0.0\"\n- evil"});
+  EXPECT_EQ(envoy_bind.exit_code, 2);
+  EXPECT_THAT(envoy_bind.err, HasSubstr("invalid bind address"));
+  EXPECT_EQ(envoy_bind.out, "");
 }
 
 // Stops a daemonized process by the PID in its pid file, also when the test fails.

@@ -120,6 +120,28 @@ TEST(YamlParse, EnvoyListenersListenAndClustersAreTargets) {
   EXPECT_EQ(text.substr(d[3].offset, 4), "8080");
 }
 
+// berth export --format envoy: a service on both protocols has two listeners, the UDP one
+// named NAME_udp (listener names are unique); both declare NAME's port. A TCP listener keeps
+// its name as it is.
+TEST(YamlParse, EnvoyUdpSideOfAServiceIsTheService) {
+  const std::string text =
+      "static_resources:\n"
+      "  listeners:\n"
+      "  - name: \"site\"\n"
+      "    address: {socket_address: {address: \"0.0.0.0\", port_value: 8080}}\n"
+      "  - name: \"site_udp\"\n"
+      "    address: {socket_address: {protocol: UDP, address: \"0.0.0.0\", port_value: 8080}}\n"
+      "  - name: \"tcp_udp\"\n"
+      "    address: {socket_address: {address: \"0.0.0.0\", port_value: 8081}}\n";
+  auto r = ParseYamlPorts("envoy.yaml", text, false);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  ASSERT_EQ(r->size(), 3u);
+  EXPECT_EQ((*r)[0].service, "site");
+  EXPECT_EQ((*r)[1].service, "site");
+  EXPECT_EQ((*r)[1].proto, Protocol::kUdp);
+  EXPECT_EQ((*r)[2].service, "tcp_udp");
+}
+
 TEST(YamlParse, ComposeImagesNameWhatServesThePorts) {
   const std::string text =
       "services:\n"
