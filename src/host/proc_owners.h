@@ -2,7 +2,8 @@
 // (host/socket_fds.h: one pass in the kernel, every owner of every socket), or /proc/PID/fd,
 // where each fd whose link reads "socket:[INODE]" names an owner; that walk runs on several
 // threads over a read-only inode -> socket table and stops as soon as every wanted socket has
-// an owner (unless asked for every owner).
+// an owner (unless asked for every owner). Either walk can also be collected before the
+// sockets are known (WalkRecords: CollectBpfWalk, ProcWalk), to run beside the dump.
 // Call from one thread; it starts and joins its own workers. When the system refuses a
 // thread (RLIMIT_NPROC, memory), the walk goes on with the threads it has, down to the
 // calling thread alone.
