@@ -64,7 +64,8 @@ void AddCommonFlags(CLI::App* cmd, ScanFlags& f) {
   cmd->add_flag("--no-procs", f.no_procs, "skip process attribution (no /proc walk): fastest");
   cmd->add_flag("--all-owners", f.all_owners,
                 "find every process holding each socket (walks all of /proc; by default the "
-                "walk stops once each socket has an owner)");
+                "walk of a scan of servers stops once each socket has an owner; --all and the "
+                "BPF walk find every owner anyway)");
   cmd->add_option("--owner-walk", f.owner_walk,
                   "how owners are found: auto (a BPF iterator, one pass in the kernel, when berth "
                   "may load it: CAP_BPF and CAP_PERFMON, kernel BTF; else the /proc walk, with "
