@@ -425,6 +425,35 @@ TEST_F(PinTest, SeccompEngineWorksAsNobody) {
   EXPECT_EQ(refused.out, "") << "the command did not run";
 }
 
+// A bind from a thread other than the process's main one: the seccomp notification names the
+// thread, not the process, and berth fetches the thread's socket all the same (PIDFD_THREAD on
+// Linux 6.9+; before, through its thread group, which tests/host/seccomp_bind_test.cc takes on
+// this kernel), also from a thread with an fd table of its own. A bind whose socket cannot be
+// fetched fails with EPERM, and berth says why, rather than listening unpinned.
+TEST_F(PinTest, SeccompEnginePinsABindFromASecondThread) {
+  if (::access(BERTH_THREAD_BIND_PEER, X_OK) != 0) BERTH_MISSING_PEER("needs " << BERTH_THREAD_BIND_PEER);
+  const Port port = Assign("web", "tcp");
+  for (const char* mode : {"shared", "own-table"}) {
+    SCOPED_TRACE(mode);
+    CommandResult r = test::Run(Pin("web", {"--engine", "seccomp"}, {BERTH_THREAD_BIND_PEER, mode}));
+    nlohmann::json got = RunProbe(r);
+    EXPECT_NE(got["tid"], got["pid"]) << "bound from a second thread";
+    EXPECT_EQ(got["res"], 0);
+    EXPECT_EQ(got["port"], port);
+    EXPECT_EQ(r.err.find("could not be pinned"), std::string::npos) << r.err;
+  }
+  nlohmann::json plain = RunProbe(test::Run(InNs({BERTH_THREAD_BIND_PEER, "bad-fd"})));
+  EXPECT_EQ(plain["res"], -EBADF) << "unpinned, a bind of an fd that is not open";
+  CommandResult r = test::Run(Pin("web", {"--engine", "seccomp"}, {BERTH_THREAD_BIND_PEER, "bad-fd"}));
+  nlohmann::json refused = RunProbe(r);
+  EXPECT_EQ(refused["res"], -EPERM) << "berth cannot fetch that socket, so the bind fails";
+  EXPECT_NE(r.err.find(fmt::format("pid {}: its bind of any port could not be pinned, so it failed with "
+                                   "EPERM rather than listen on a port of its own: berth could not fetch "
+                                   "its socket: pidfd_getfd of fd 1000 of {}",
+                                   refused["tid"].get<int>(), refused["tid"].get<int>())),
+            std::string::npos) << r.err;
+}
+
 TEST_F(PinTest, ExitStatusPassesThroughAndATakenPortStopsTheStart) {
   const Port port = Assign("web", "tcp");
   CommandResult r = test::Run(Pin("web", {}, {"sh", "-c", "exit 7"}));
