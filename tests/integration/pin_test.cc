@@ -6,6 +6,8 @@
 // pass through; SIGKILL of berth leaves a cgroup that the next berth pin removes. Every process
 // is stopped by its pid and every cgroup is removed, also when a test fails.
 #include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -16,6 +18,7 @@
 #include <fstream>
 #include <functional>
 #include <iterator>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -64,17 +67,25 @@ bool WaitFor(const std::function<bool()>& condition, std::chrono::seconds limit 
 }
 
 // A process started with fork+exec, owned by its pid: SIGKILLed and reaped when dropped.
+// With Stdout::kPipe its standard output is a pipe the test reads lines from (a peer's
+// readiness line), else it is the test's.
+enum class Stdout { kInherit, kPipe };
 class Proc {
  public:
-  explicit Proc(const std::vector<std::string>& argv) {
+  explicit Proc(const std::vector<std::string>& argv, Stdout out = Stdout::kInherit) {
+    int pipe[2] = {-1, -1};
+    if (out == Stdout::kPipe && ::pipe2(pipe, O_CLOEXEC) != 0) return;
     pid_ = ::fork();
     if (pid_ == 0) {
+      if (pipe[1] >= 0) ::dup2(pipe[1], STDOUT_FILENO);  // dup2 clears close-on-exec
       std::vector<char*> args;
       for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
       args.push_back(nullptr);
       ::execvp(args[0], args.data());
       ::_exit(127);
     }
+    if (pipe[1] >= 0) ::close(pipe[1]);
+    stdout_ = pipe[0];
   }
   Proc(const Proc&) = delete;
   Proc& operator=(const Proc&) = delete;
@@ -83,8 +94,24 @@ class Proc {
       ::kill(pid_, SIGKILL);
       (void)Reap();
     }
+    if (stdout_ >= 0) ::close(stdout_);
   }
   pid_t pid() const { return pid_; }
+  // The next line of its piped standard output, without the newline; "" at its end (every
+  // writer gone) or when nothing came within `limit` (a safety net: the line is the event).
+  std::string ReadLine(std::chrono::seconds limit = std::chrono::seconds(60)) {
+    std::string line;
+    char c;
+    for (;;) {
+      pollfd p{stdout_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(limit.count() * 1000)) != 1) return "";
+      const ssize_t n = ::read(stdout_, &c, 1);
+      if (n < 0 && errno == EINTR) continue;
+      if (n != 1) return "";
+      if (c == '\n') return line;
+      line += c;
+    }
+  }
   // Waits for the process; its exit status, or 128 + the signal that killed it.
   int Reap() {
     int status = 0;
@@ -102,6 +129,7 @@ class Proc {
 
  private:
   pid_t pid_ = -1;
+  int stdout_ = -1;
 };
 
 // The pin cgroups (berth-pin.*) under this process's cgroup, by name.
@@ -123,6 +151,35 @@ bool HasPinCgroupOf(pid_t berth) {
     if (parsed && parsed->owner == berth) return true;
   }
   return false;
+}
+
+// What `berth scan --json` (its result `scan`) says of the sockets on `port`: each is
+// registered to `service` and in no dynamic or ephemeral class, and no finding calls the port
+// dynamic, ephemeral or unregistered. Returns how many sockets are on the port.
+int ExpectRegisteredNotDynamic(const CommandResult& scan, Port port, const std::string& service) {
+  EXPECT_TRUE(scan.exit_code == 0 || scan.exit_code == 1) << "1: findings; " << scan.err;
+  auto snap = nlohmann::json::parse(scan.out, nullptr, false);
+  EXPECT_TRUE(snap.is_object()) << scan.out << scan.err;
+  if (!snap.is_object()) return 0;
+  int count = 0;
+  for (const auto& s : snap.value("sockets", nlohmann::json::array())) {
+    if (s.value("port", 0) != port) continue;
+    ++count;
+    const auto registry = s.value("registry", nlohmann::json::object());
+    EXPECT_EQ(registry.value("status", ""), "registered") << s.dump();
+    EXPECT_EQ(registry.value("service", ""), service) << s.dump();
+    const auto cls = s.value("class", nlohmann::json::object());
+    EXPECT_NE(cls.value("rfc6335", ""), "dynamic") << s.dump();
+    EXPECT_EQ(cls.value("ephemeral", true), false) << s.dump();
+  }
+  static const std::set<std::string> kDynamic{"ephemeral-listener", "dynamic-range-listener",
+                                              "unregistered-listener", "drifted-service",
+                                              "registered-port-ephemeral"};
+  for (const auto& f : snap.value("findings", nlohmann::json::array())) {
+    if (!kDynamic.contains(f.value("id", ""))) continue;
+    for (const auto& p : f.value("ports", nlohmann::json::array())) EXPECT_NE(p, port) << f.dump();
+  }
+  return count;
 }
 
 class PinTest : public ::testing::Test {
@@ -177,6 +234,8 @@ class PinTest : public ::testing::Test {
     auto set = PortSet::Parse(r.out);
     return set ? *set : PortSet{};
   }
+  // berth scan --json in the namespace, against the test's registry.
+  CommandResult Scan() const { return test::Run(InNs({BerthBinary(), "scan", "--json", "--db", db_})); }
   int HttpGet(Port port) const {
     CommandResult r = test::Run(InNs({kPython, "-c",
                                 "import urllib.request,sys; print(urllib.request.urlopen("
@@ -201,6 +260,7 @@ TEST_F(PinTest, HttpServerLandsOnTheRegisteredPortAcrossThreeRestarts) {
     EXPECT_EQ(HttpGet(port), 200);
     EXPECT_TRUE(Reserved().contains(port)) << "reserved while pinned";
     EXPECT_TRUE(HasPinCgroupOf(berth.pid()));
+    EXPECT_EQ(ExpectRegisteredNotDynamic(Scan(), port, "web"), 1) << "one listener, on 127.0.0.1";
     // An unpinned process started meanwhile asks for any port and gets an ephemeral one.
     CommandResult other = test::Run(InNs({kPython, "-c", kAnyPortScript}));
     ASSERT_EQ(other.exit_code, 0) << other.err;
@@ -233,15 +293,18 @@ TEST_F(PinTest, StaticBinaryLandsOnTheRegisteredPortUnderBothEngines) {
   std::filesystem::create_directory(dir_ + "/www");
   std::ofstream(dir_ + "/www/index.html") << "pinned\n";
   for (const char* engine : {"cgroup-bpf", "seccomp"}) {
-    SCOPED_TRACE(engine);
-    Proc berth(Pin("web", {"--engine", engine},
-                   {"/bin/busybox", "httpd", "-f", "-p", "127.0.0.1:0", "-h", dir_ + "/www"}));
-    ASSERT_TRUE(WaitFor([&] { return Listening(port) || !berth.Running(); }));
-    ASSERT_TRUE(Listening(port)) << "busybox httpd did not listen on " << port;
-    EXPECT_EQ(HttpGet(port), 200);
-    ASSERT_EQ(::kill(berth.pid(), SIGTERM), 0);
-    EXPECT_EQ(berth.Reap(), 128 + SIGTERM);
-    EXPECT_FALSE(Listening(port));
+    for (int run = 0; run < 3; ++run) {
+      SCOPED_TRACE(fmt::format("{}, run {}", engine, run));
+      Proc berth(Pin("web", {"--engine", engine},
+                     {"/bin/busybox", "httpd", "-f", "-p", "127.0.0.1:0", "-h", dir_ + "/www"}));
+      ASSERT_TRUE(WaitFor([&] { return Listening(port) || !berth.Running(); }));
+      ASSERT_TRUE(Listening(port)) << "busybox httpd did not listen on " << port;
+      EXPECT_EQ(HttpGet(port), 200);
+      EXPECT_EQ(ExpectRegisteredNotDynamic(Scan(), port, "web"), 1);
+      ASSERT_EQ(::kill(berth.pid(), SIGTERM), 0);
+      EXPECT_EQ(berth.Reap(), 128 + SIGTERM);
+      EXPECT_FALSE(Listening(port));
+    }
   }
 }
 
@@ -265,6 +328,24 @@ TEST_F(PinTest, IoUringBindIsPinnedByCgroupBpfAndMissedBySeccomp) {
     nlohmann::json sec = RunProbe(test::Run(Pin("web", {"--engine", "seccomp"}, {BERTH_URING_PEER, family})));
     EXPECT_EQ(sec["res"], 0);
     EXPECT_NE(sec["port"], port) << "seccomp does not see io_uring binds";
+  }
+  // A server listening on both families through io_uring binds, three restarts: each time on
+  // the registered port, which berth scan shows registered, not dynamic.
+  for (int run = 0; run < 3; ++run) {
+    SCOPED_TRACE("run " + std::to_string(run));
+    Proc berth(Pin("web", {"--engine", "cgroup-bpf"}, {BERTH_URING_PEER, "listen"}), Stdout::kPipe);
+    const std::string line = berth.ReadLine();  // written once both sockets listen
+    auto got = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_TRUE(got.is_object()) << "the peer did not say it listens: '" << line << "'";
+    EXPECT_EQ(got["res4"], 0);
+    EXPECT_EQ(got["res6"], 0);
+    EXPECT_EQ(got["port4"], port);
+    EXPECT_EQ(got["port6"], port);
+    EXPECT_TRUE(Listening(port));
+    EXPECT_EQ(ExpectRegisteredNotDynamic(Scan(), port, "web"), 2) << "IPv4 and IPv6";
+    ASSERT_EQ(::kill(berth.pid(), SIGTERM), 0);
+    EXPECT_EQ(berth.Reap(), 128 + SIGTERM);
+    EXPECT_FALSE(Listening(port));
   }
 }
 
@@ -313,16 +394,9 @@ TEST_F(PinTest, RpcStatdWithoutPortOptionRegistersThePinnedPort) {
       EXPECT_EQ(s["dynamic"], false) << s.dump();
     }
     EXPECT_GE(seen, 2);
-    CommandResult scan = ns->Exec({BerthBinary(), "scan", "--json", "--db", db_});
-    auto snap = nlohmann::json::parse(scan.out, nullptr, false);
-    ASSERT_FALSE(snap.is_discarded()) << scan.out << scan.err;
-    int registered = 0;
-    for (const auto& s : snap["sockets"]) {
-      if (s["port"] != port) continue;
-      EXPECT_EQ(s["registry"]["service"], "nfs.statd") << s.dump();
-      ++registered;
-    }
-    EXPECT_EQ(registered, 4) << "tcp, udp, tcp6, udp6";
+    EXPECT_EQ(ExpectRegisteredNotDynamic(ns->Exec({BerthBinary(), "scan", "--json", "--db", db_}), port,
+                                         "nfs.statd"),
+              4) << "tcp, udp, tcp6, udp6";
     ASSERT_EQ(::kill(berth.pid(), SIGTERM), 0);
     EXPECT_EQ(berth.Reap(), 0) << "statd exits 0 on SIGTERM";
     ASSERT_TRUE(WaitFor([&] { return statd_ports().empty(); })) << "statd did not unregister";
