@@ -7,9 +7,11 @@
 // is stopped by its pid and every cgroup is removed, also when a test fails.
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/bpf.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -151,6 +153,50 @@ bool HasPinCgroupOf(pid_t berth) {
     if (parsed && parsed->owner == berth) return true;
   }
   return false;
+}
+
+// The path of the pin cgroup of `berth`, or "".
+std::string PinCgroupPathOf(pid_t berth) {
+  for (const std::string& n : PinCgroups()) {
+    auto parsed = ParsePinCgroupName(n);
+    if (parsed && parsed->owner == berth) return *OwnCgroupDir() + "/" + n;
+  }
+  return "";
+}
+
+// The ids of the BPF programs attached to the cgroup `dir` itself on `hook` (BPF_PROG_QUERY);
+// nullopt when the query fails.
+std::optional<std::vector<std::uint32_t>> AttachedPrograms(const std::string& dir, bpf_attach_type hook) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::array<std::uint32_t, 64> ids{};
+  bpf_attr attr{};
+  attr.query.target_fd = static_cast<std::uint32_t>(fd);
+  attr.query.attach_type = hook;
+  attr.query.prog_ids = reinterpret_cast<std::uintptr_t>(ids.data());
+  attr.query.prog_cnt = ids.size();
+  const long r = ::syscall(SYS_bpf, BPF_PROG_QUERY, &attr, sizeof attr);
+  ::close(fd);
+  if (r != 0) return std::nullopt;
+  return std::vector<std::uint32_t>(ids.begin(), ids.begin() + std::min<std::size_t>(attr.query.prog_cnt, ids.size()));
+}
+
+// The bind programs on the cgroup `dir`, both hooks; nullopt when a query fails.
+std::optional<std::vector<std::uint32_t>> BindPrograms(const std::string& dir) {
+  auto v4 = AttachedPrograms(dir, BPF_CGROUP_INET4_BIND);
+  auto v6 = AttachedPrograms(dir, BPF_CGROUP_INET6_BIND);
+  if (!v4 || !v6) return std::nullopt;
+  v4->insert(v4->end(), v6->begin(), v6->end());
+  return v4;
+}
+
+// Whether a BPF program with this id is still loaded anywhere (BPF_PROG_GET_FD_BY_ID).
+bool ProgramLoaded(std::uint32_t id) {
+  bpf_attr attr{};
+  attr.prog_id = id;
+  const long fd = ::syscall(SYS_bpf, BPF_PROG_GET_FD_BY_ID, &attr, sizeof attr);
+  if (fd >= 0) ::close(static_cast<int>(fd));
+  return fd >= 0 || errno != ENOENT;
 }
 
 // What `berth scan --json` (its result `scan`) says of the sockets on `port`: each is
@@ -687,20 +733,45 @@ TEST_F(PinTest, KillNineWithSeveralPortsReservedLeavesThemAllToTheNextPin) {
 TEST_F(PinTest, KillNineOfBerthLeavesACgroupTheNextPinRemoves) {
   const Port port = Assign("web", "tcp");
   pid_t killed = 0;
+  std::string cgroup;
+  std::vector<std::uint32_t> programs;
   {
     Proc berth(Pin("web", {"--engine", "cgroup-bpf"},
                    {kPython, "-m", "http.server", "0", "--bind", "127.0.0.1"}));
     ASSERT_TRUE(WaitFor([&] { return Listening(port) || !berth.Running(); }));
     ASSERT_TRUE(Listening(port));
     killed = berth.pid();
+    // While pinned, the cgroup has its two bind programs (bind4, bind6).
+    cgroup = PinCgroupPathOf(killed);
+    ASSERT_NE(cgroup, "");
+    auto attached = BindPrograms(cgroup);
+    ASSERT_TRUE(attached.has_value()) << "BPF_PROG_QUERY of " << cgroup;
+    programs = *attached;
+    ASSERT_EQ(programs.size(), 2U);
+    for (std::uint32_t id : programs) EXPECT_TRUE(ProgramLoaded(id)) << id;
     ASSERT_EQ(::kill(killed, SIGKILL), 0);
     EXPECT_EQ(berth.Reap(), 128 + SIGKILL);
   }
-  // The server dies with berth (PR_SET_PDEATHSIG); the BPF link died with berth's fds; the
-  // cgroup directory and the reservation remain, named in the directory.
+  // The server dies with berth (PR_SET_PDEATHSIG); the BPF link died with berth's fds (the
+  // kernel detaches and frees the programs in a work item after the last close, hence the
+  // wait); the cgroup directory and the reservation remain, named in the directory.
   EXPECT_TRUE(WaitFor([&] { return !Listening(port); }));
   EXPECT_TRUE(HasPinCgroupOf(killed));
   EXPECT_TRUE(Reserved().contains(port));
+  EXPECT_TRUE(WaitFor([&] {
+    auto left = BindPrograms(cgroup);
+    return left && left->empty();
+  })) << "a bind program is still attached to the cgroup of the killed berth";
+  for (std::uint32_t id : programs) {
+    EXPECT_TRUE(WaitFor([&] { return !ProgramLoaded(id); })) << "BPF program " << id << " is still loaded";
+  }
+  // A process started in that cgroup now asks for any port and gets an ephemeral one: nothing
+  // moves its bind (the registered port is free, so a program left attached would give it).
+  CommandResult unmoved = test::Run(
+      {"sh", "-c", "echo $$ > \"$1\"/cgroup.procs && shift && exec \"$@\"", "sh", cgroup, "nsenter", "--net=" + ns_->path(),
+       kPython, "-c", kAnyPortScript});
+  ASSERT_EQ(unmoved.exit_code, 0) << unmoved.err;
+  EXPECT_NE(std::atoi(unmoved.out.c_str()), port) << "a bind in the leftover cgroup was moved";
   // The next berth pin sweeps both away, says so, and runs with the port reserved again.
   CommandResult r = test::Run(Pin("web", {}, {"cat", "/proc/sys/net/ipv4/ip_local_reserved_ports"}));
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -752,6 +823,7 @@ TEST_F(PinTest, KillNineAtEachSetupStepLeavesWhatTheNextPinRemoves) {
   for (const std::string stage : {"cgroup", "reserved", "attached"}) {
     SCOPED_TRACE("killed at " + stage);
     pid_t killed = 0;
+    std::string cgroup;
     {
       std::vector<std::string> argv = Pin("web", {"--engine", "cgroup-bpf"},
                                           {kPython, "-m", "http.server", "0", "--bind", "127.0.0.1"});
@@ -760,11 +832,19 @@ TEST_F(PinTest, KillNineAtEachSetupStepLeavesWhatTheNextPinRemoves) {
       ASSERT_TRUE(WaitFor([&] { return ProcState(berth.pid()) == 'T' || !berth.Running(); }));
       ASSERT_EQ(ProcState(berth.pid()), 'T') << "berth did not stop at " << stage;
       killed = berth.pid();
+      cgroup = PinCgroupPathOf(killed);
+      auto attached = BindPrograms(cgroup);
+      ASSERT_TRUE(attached.has_value()) << "BPF_PROG_QUERY of '" << cgroup << "'";
+      EXPECT_EQ(attached->size(), stage == "attached" ? 2U : 0U);
       ASSERT_EQ(::kill(killed, SIGKILL), 0);
       EXPECT_EQ(berth.Reap(), 128 + SIGKILL);
     }
     EXPECT_FALSE(Listening(port)) << "the command never started";
     EXPECT_TRUE(HasPinCgroupOf(killed));
+    EXPECT_TRUE(WaitFor([&] {
+      auto left = BindPrograms(cgroup);
+      return left && left->empty();
+    })) << "a bind program outlived its berth";
     EXPECT_EQ(Reserved().contains(port), stage != "cgroup");
     CommandResult r = test::Run(Pin("web", {}, {"true"}));
     EXPECT_EQ(r.exit_code, 0) << r.err;
