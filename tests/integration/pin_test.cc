@@ -869,6 +869,16 @@ TEST_F(PinTest, PrintUnitGivesTheSocketActivationAlternative) {
   auto j = nlohmann::json::parse(r.out, nullptr, false);
   ASSERT_FALSE(j.is_discarded()) << r.out;
   EXPECT_NE(j["port_option"].get<std::string>().find("[statd]"), std::string::npos) << r.out;
+  // Pinning such a daemon works, and berth notes the clean alternative on stderr; a service
+  // without a port option berth knows gets no note.
+  const std::string kNote = "berth: pin: note: nfs.statd has a port option, which needs no pin: see "
+                            "'berth pin --print-unit nfs.statd'\n";
+  r = test::Run(Pin("nfs.statd", {}, {"true"}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find(kNote), std::string::npos) << r.err;
+  r = test::Run(Pin("web", {}, {"true"}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find("note:"), std::string::npos) << r.err;
   r = RunBerth({"pin", "nope", "--db", db_, "--", "true"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("berth assign nope"), std::string::npos) << r.err;
