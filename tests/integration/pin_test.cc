@@ -536,8 +536,28 @@ TEST_F(PinTest, SeccompEngineWorksAsNobody) {
   EXPECT_NE(got["connect_src"], port);
   EXPECT_NE(got["sendto_src"], port);
   EXPECT_NE(r.err.find("not reserved"), std::string::npos) << "says the port is not reserved: " << r.err;
-  // The cgroup BPF engine, asked for without the capabilities, is refused clearly.
+  // The default engine, auto, falls back to seccomp without the capabilities, and says so:
+  // the plan with its reason, the start line.
   ASSERT_EQ(argv[10], "seccomp");
+  argv[10] = "auto";
+  CommandResult automatic = test::Run(InNs(argv));
+  got = RunProbe(automatic);
+  EXPECT_EQ(got["tcp4"], port);
+  EXPECT_EQ(got["udp6"], port);
+  EXPECT_NE(automatic.err.find(fmt::format("berth: pin: dns on {}/both with the seccomp engine, pid ", port)),
+            std::string::npos) << automatic.err;
+  CommandResult plan = test::Run(InNs({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                       BerthBinary(), "pin", "dns", "--db", db_}));
+  EXPECT_EQ(plan.exit_code, 0) << plan.err;
+  EXPECT_NE(plan.out.find("with the seccomp engine (without CAP_BPF and CAP_NET_ADMIN)"), std::string::npos)
+      << plan.out;
+  CommandResult json = test::Run(InNs({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                       BerthBinary(), "pin", "dns", "--db", db_, "--json"}));
+  auto doc = nlohmann::json::parse(json.out, nullptr, false);
+  ASSERT_TRUE(doc.is_object()) << json.out << json.err;
+  EXPECT_EQ(doc["engine"], "seccomp");
+  EXPECT_EQ(doc["engine_why"], "without CAP_BPF and CAP_NET_ADMIN");
+  // The cgroup BPF engine, asked for without the capabilities, is refused clearly.
   argv[10] = "cgroup-bpf";
   CommandResult refused = test::Run(InNs(argv));
   EXPECT_EQ(refused.exit_code, 2);
