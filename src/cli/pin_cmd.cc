@@ -6,6 +6,7 @@
 #include <array>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <utility>
 
@@ -195,6 +196,15 @@ int RunPin(const PinFlags& f) {
                                     ProtocolName(proto), ports);
   };
   events.moved = [past_the_last](const MovedBind& m) {
+    if (!m.unfetched.empty()) {
+      const char* name = ::strerrorname_np(m.error);
+      PrintWarning(fmt::format("pid {}: its bind of {} could not be pinned, so it failed with {} "
+                               "rather than listen on a port of its own: berth could not fetch "
+                               "its socket: {}",
+                               m.pid, m.asked == 0 ? std::string("any port") : fmt::format("port {}", m.asked),
+                               name != nullptr ? name : std::to_string(m.error), m.unfetched));
+      return;
+    }
     if (m.error == 0) return;
     PrintWarning(fmt::format("pid {}: its bind of {} port {}, moved to {}, failed ({}); the command "
                              "got that error. {}", m.pid, ProtocolName(m.proto), m.asked, m.bound,

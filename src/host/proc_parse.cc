@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstdint>
 #include <vector>
 
 namespace berth {
@@ -125,6 +126,33 @@ std::size_t SockstatSockets(std::string_view sockstat, std::string_view sockstat
   }
   if (udp) n += SockstatField(sockstat, "UDP:", "inuse") + SockstatField(sockstat6, "UDP6:", "inuse");
   return n;
+}
+
+std::optional<std::int32_t> ParseStatusTgid(std::string_view status) {
+  constexpr std::string_view kLabel = "Tgid:";
+  std::optional<std::int32_t> found;
+  std::size_t at = 0;
+  while (at < status.size()) {
+    std::size_t end = status.find('\n', at);
+    if (end == std::string_view::npos) end = status.size();
+    std::string_view line = status.substr(at, end - at);
+    at = end + 1;
+    if (!line.starts_with(kLabel)) continue;
+    if (found) return std::nullopt;  // twice: the kernel writes one
+    line.remove_prefix(kLabel.size());
+    const std::size_t digits = line.find_first_not_of(" \t");
+    if (digits == std::string_view::npos) return std::nullopt;
+    line.remove_prefix(digits);
+    if (line.empty() || line.size() > 10) return std::nullopt;
+    std::int64_t v = 0;
+    for (char c : line) {
+      if (c < '0' || c > '9') return std::nullopt;
+      v = v * 10 + (c - '0');
+    }
+    if (v < 1 || v > INT32_MAX) return std::nullopt;
+    found = static_cast<std::int32_t>(v);
+  }
+  return found;
 }
 
 }  // namespace berth

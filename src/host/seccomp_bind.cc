@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -17,6 +18,9 @@
 #include <cstring>
 
 #include <fmt/core.h>
+
+#include "base/file.h"
+#include "host/proc_parse.h"
 
 namespace berth {
 namespace {
@@ -50,7 +54,58 @@ Result<void> Continue(int listener, std::uint64_t id) {
   return {};
 }
 
+// Answers `id` with bind's result: success for 0, else -err to the target.
+Result<void> Answer(int listener, std::uint64_t id, int err) {
+  seccomp_notif_resp resp{};
+  resp.id = id;
+  resp.error = -err;
+  if (::ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) != 0 && errno != ENOENT) {
+    return std::unexpected(ErrnoError(errno, "seccomp: answering a bind (SECCOMP_IOCTL_NOTIF_SEND)"));
+  }
+  return {};
+}
+
+// Gets `fd` of the process or thread `pidfd` names.
+Result<UniqueFd> GetFd(int pidfd, int fd, pid_t whose) {
+  UniqueFd sock(PidfdGetfd(pidfd, fd, 0));
+  if (!sock.valid()) return std::unexpected(ErrnoError(errno, fmt::format("pidfd_getfd of fd {} of {}", fd, whose)));
+  return sock;
+}
+
 }  // namespace
+
+Result<UniqueFd> FetchSocketViaThreadGroup(pid_t tid, int fd, const std::string& proc_root) {
+  const std::string status_path = fmt::format("{}/{}/status", proc_root, tid);
+  const std::string status = BERTH_TRY(ReadSmallFile(status_path));
+  const std::optional<std::int32_t> tgid = ParseStatusTgid(status);
+  if (!tgid) return Fail(ErrorCode::kMalformed, fmt::format("{} has no valid Tgid line", status_path));
+  UniqueFd pidfd(PidfdOpen(*tgid, 0));
+  if (!pidfd.valid()) {
+    return std::unexpected(ErrnoError(errno, fmt::format("pidfd_open of process {} (thread {}'s)", *tgid, tid)));
+  }
+  UniqueFd sock = BERTH_TRY(GetFd(pidfd.get(), fd, *tgid));
+  // The thread's own entry for `fd`: the same file only if the thread shares the table.
+  const std::string entry = fmt::format("{}/{}/fd/{}", proc_root, tid, fd);
+  struct stat theirs {}, ours {};
+  if (::stat(entry.c_str(), &theirs) != 0) return std::unexpected(ErrnoError(errno, "stat " + entry));
+  if (::fstat(sock.get(), &ours) != 0) return std::unexpected(ErrnoError(errno, "fstat of a fetched socket"));
+  if (theirs.st_dev != ours.st_dev || theirs.st_ino != ours.st_ino) {
+    return Fail(ErrorCode::kUnavailable,
+                fmt::format("thread {} has an fd table of its own (not its process {}'s), so its fd {} "
+                            "cannot be fetched before Linux 6.9 (PIDFD_THREAD)", tid, *tgid, fd));
+  }
+  return sock;
+}
+
+Result<UniqueFd> FetchTargetSocket(pid_t tid, int fd) {
+  UniqueFd pidfd(PidfdOpen(tid, 0));  // a process's main thread (its tid is the pid)
+  if (pidfd.valid()) return GetFd(pidfd.get(), fd, tid);
+  // Another thread, which pidfd_open refuses without PIDFD_THREAD (EINVAL, or ENOENT on recent
+  // kernels: the errno is not a contract, so each way is tried whatever the last one said).
+  pidfd.Reset(PidfdOpen(tid, static_cast<unsigned>(PIDFD_THREAD)));  // Linux 6.9+
+  if (pidfd.valid()) return GetFd(pidfd.get(), fd, tid);
+  return FetchSocketViaThreadGroup(tid, fd, "/proc");  // before 6.9 (EINVAL): through its process
+}
 
 int InstallBindNotifyFilter() noexcept {
   sock_filter filter[] = {
@@ -99,13 +154,24 @@ Result<std::optional<MovedBind>> BindSupervisor::HandleOne() {
     BERTH_TRY(Continue(listener_.get(), req.id));
     return std::nullopt;
   }
-  // The socket's protocol comes from the kernel, not from the target's word.
-  UniqueFd pidfd(PidfdOpen(pid, 0));
-  if (!pidfd.valid() && errno == EINVAL) pidfd.Reset(PidfdOpen(pid, static_cast<unsigned>(PIDFD_THREAD)));
-  UniqueFd sock(pidfd.valid() ? PidfdGetfd(pidfd.get(), target_fd, 0) : -1);
+  // The socket's protocol comes from the kernel, not from the target's word. The notification
+  // is checked once more after the fetch: the target may have died meanwhile, and its pid
+  // been given to another process, whose socket this would be.
+  Result<UniqueFd> sock = FetchTargetSocket(pid, target_fd);
+  if (::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_ID_VALID, &req.id) != 0) return std::nullopt;
+  if (!sock) {
+    if (!rewrite_.Matches(Protocol::kTcp, asked) && !rewrite_.Matches(Protocol::kUdp, asked)) {
+      BERTH_TRY(Continue(listener_.get(), req.id));  // not one to move, whatever its protocol
+      return std::nullopt;
+    }
+    // Maybe one to move, and berth cannot: the bind fails rather than listen unpinned.
+    BERTH_TRY(Answer(listener_.get(), req.id, EPERM));
+    MovedBind refused{pid, Protocol::kTcp, asked, 0, EPERM, sock.error().message};
+    return refused;
+  }
   int proto = 0;
   socklen_t plen = sizeof proto;
-  if (!sock.valid() || ::getsockopt(sock.get(), SOL_SOCKET, SO_PROTOCOL, &proto, &plen) != 0 ||
+  if (::getsockopt(sock->get(), SOL_SOCKET, SO_PROTOCOL, &proto, &plen) != 0 ||
       (proto != IPPROTO_TCP && proto != IPPROTO_UDP)) {
     BERTH_TRY(Continue(listener_.get(), req.id));
     return std::nullopt;
@@ -122,17 +188,11 @@ Result<std::optional<MovedBind>> BindSupervisor::HandleOne() {
   } else {
     reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port = htons(to);
   }
-  MovedBind moved{pid, p, asked, to, 0};
-  if (::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), static_cast<socklen_t>(addr_len)) != 0) {
+  MovedBind moved{pid, p, asked, to, 0, {}};
+  if (::bind(sock->get(), reinterpret_cast<sockaddr*>(&addr), static_cast<socklen_t>(addr_len)) != 0) {
     moved.error = errno;
   }
-  seccomp_notif_resp resp{};
-  resp.id = req.id;
-  resp.error = -moved.error;
-  resp.val = 0;
-  if (::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_SEND, &resp) != 0 && errno != ENOENT) {
-    return std::unexpected(ErrnoError(errno, "seccomp: answering a bind (SECCOMP_IOCTL_NOTIF_SEND)"));
-  }
+  BERTH_TRY(Answer(listener_.get(), req.id, moved.error));  // 0: the bind succeeded
   return moved;
 }
 

@@ -1,4 +1,5 @@
-// Fuzz target: /proc text parsers (fd links, cgroup files, sockstat) on arbitrary bytes.
+// Fuzz target: /proc text parsers (fd links, cgroup files, sockstat, a status's Tgid) on
+// arbitrary bytes.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -11,5 +12,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   berth::CgroupInfo c = berth::ParseCgroup(text);
   if (c.unit.size() > size || c.container.size() > size + 4) __builtin_trap();
   if (berth::SockstatSockets(text, text, true, true) > 6 * (std::size_t{1} << 26)) __builtin_trap();
+  if (auto tgid = berth::ParseStatusTgid(text); tgid && *tgid < 1) __builtin_trap();
   return 0;
 }

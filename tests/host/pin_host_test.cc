@@ -119,6 +119,22 @@ TEST(BindProgram, TellsOfBindsPastTheLastPortThroughTheRingBuffer) {
                                               CounterSlot(Protocol::kUdp, BindFamily::kInet6)}));
 }
 
+// The sizes docs/pin.md gives, for the program as BindBpf::Attach loads it (both maps).
+TEST(BindProgram, ItsSizeIsTheOneDocsPinMdGives) {
+  const BindMaps maps{.counter = 7, .overflow = 9};
+  auto size = [&](const BindRewrite& rw) {
+    auto prog = BuildBindProgram(rw, BindFamily::kInet4, maps);
+    EXPECT_TRUE(prog.has_value());
+    return prog ? prog->size() : 0;
+  };
+  EXPECT_EQ(size(Rewrite({1000}, {})), 32U) << "one tcp (or udp) service";
+  EXPECT_EQ(size(Rewrite({}, {1000})), 32U);
+  EXPECT_EQ(size(Rewrite({1000}, {1000})), 55U) << "one service of both protocols";
+  EXPECT_EQ(size(Rewrite({1000, 1001, 1002}, {})), 32U + 2 * 3) << "three per further --ports port";
+  EXPECT_EQ(size(Rewrite({1000}, {}, PortSet{{5000, 5010}, {6000, 6000}})), 32U + 2 * 2)
+      << "two per --from range";
+}
+
 TEST(BindProgram, RefusesWhatItCannotExpress) {
   EXPECT_FALSE(BuildBindProgram(Rewrite({}, {})).has_value());
   EXPECT_FALSE(BuildBindProgram(Rewrite({0}, {})).has_value());
