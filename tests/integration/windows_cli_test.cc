@@ -110,6 +110,52 @@ TEST_F(WindowsCli, ScanOfACollectedHostHasExactFindingsInBothEncodings) {
   EXPECT_EQ(text.out.find("start=5000"), std::string::npos);
 }
 
+// A domain controller that is also a DFS Replication member, WMI in a shared svchost
+// (tests/fixtures/windows/make-fixtures.py, dc()): dfsrs and the svchost hosting Winmgmt sit
+// on dynamic ports behind the live endpoint mapper, so each is a mapped-service whose fix is
+// its own pin (dfsrdiag StaticRPC; winmgmt /standalonehost on 24158), not the RPC block's
+// ephemeral-listener; Schedule's svchost, which hosts neither, stays an ephemeral-listener.
+const std::vector<std::string> kWinDc01Findings = {
+    "port-mapper | svchost (pid 1012) | tcp | 135",
+    "port-mapper | sqlbrowser (pid 2900) | udp | 1434",
+    "sql-dynamic-port | SQL Server instance SQLEXPRESS (MSSQL16.SQLEXPRESS) | tcp | 49703",
+    "ephemeral-listener | wininit (pid 560) | tcp | 49665",
+    "mapped-service | lsass (pid 700) | tcp | 49664",
+    "ephemeral-listener | svchost (pid 1400) | tcp | 49668",
+    "mapped-service | sqlservr (pid 3240) | tcp | 49703",
+    "ephemeral-listener | myapp (pid 4200) | tcp | 50500",
+    "mapped-service | dfsrs (pid 1700) | tcp | 49670",
+    "mapped-service | svchost (pid 1500) | tcp | 49672,49680",
+    "firewall-broad-rule | firewall rule 'SQL Dynamic Ports' ({5A1C3F2E-0B7D-4C2A-9E51-6D3F1B2A7C44}) | tcp | ",
+    "ephemeral-listener | svchost (pid 1300) | udp | 58000",
+};
+
+TEST_F(WindowsCli, ScanOfADcWithDfsrAndWmiHasExactFindingsInBothEncodings) {
+  for (const char* file : {"ps7-dc-dfsr-wmi.json", "ps51-dc-dfsr-wmi-utf16.json"}) {
+    auto r = RunBerth({"scan", "--from", Fixture(file), "--json", "--no-registry"});
+    EXPECT_EQ(r.exit_code, 1) << file << ": " << r.err;
+    const auto doc = nlohmann::json::parse(r.out);
+    EXPECT_EQ(doc.at("host").at("hostname"), "WIN-DC01");
+    EXPECT_EQ(FindingLines(r.out), kWinDc01Findings) << file << "\n" << r.out;
+    std::map<std::string, std::string> fix;
+    for (const auto& f : doc.at("findings")) {
+      if (f.at("id") == "mapped-service") fix[f.at("subject").get<std::string>()] = f.at("fix").get<std::string>();
+    }
+    const std::string remedy = "berth remedy --format powershell --from '" + Fixture(file) + "'";
+    EXPECT_EQ(fix["dfsrs (pid 1700)"],
+              "pin it: dfsrdiag StaticRPC /port:PORT /Member:THIS-SERVER with a port claimed in the registry "
+              "(berth assign msrpc.dfsr); the script printed by the command below claims the port and pins it: " +
+                  remedy)
+        << file;
+    EXPECT_EQ(fix["svchost (pid 1500)"],
+              "run WMI in its own host on its fixed port 24158: winmgmt /standalonehost, then restart the "
+              "Winmgmt service (its firewall rule: TCP 24158); the script printed by the command below claims "
+              "the port and pins it: " +
+                  remedy)
+        << file;
+  }
+}
+
 TEST_F(WindowsCli, BrokenCollectionIsRefusedWithExit2) {
   const std::string bad = dir_ + "/cut.json";
   {
