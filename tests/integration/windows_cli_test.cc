@@ -309,6 +309,39 @@ TEST_F(WindowsCli, RemedyClaimsThroughTheRegistryAndWritesAParsableScript) {
   EXPECT_EQ(rules[0].Arg("-LocalPort"), expected);
 }
 
+// Without an RPC block (no --rpc-ports, no rpc.dynamic claim in the group) the script leaves
+// RPC alone: Rpc\Internet is not written, and the firewall opens the registered ports but not
+// TCP 135 (the endpoint mapper is opened only for a block whose ports it hands out).
+TEST_F(WindowsCli, RemedyWithoutAnRpcBlockDoesNotOpen135) {
+  ASSERT_EQ(Berth({"group", "add", "win", "--host", "WIN-SQL01"}).exit_code, 0);
+  auto as_json = Berth({"remedy", "--format", "powershell", "--from", Fixture("ps7-collector.json"), "--json"});
+  ASSERT_EQ(as_json.exit_code, 0) << as_json.err;
+  const auto plan = nlohmann::json::parse(as_json.out);
+  EXPECT_TRUE(plan.at("rpc_ports").is_null()) << as_json.out;
+  std::set<int> tcp;
+  for (const auto& r : plan.at("firewall").at("tcp")) {
+    for (int p = r.at(0).get<int>(); p <= r.at(1).get<int>(); ++p) tcp.insert(p);
+  }
+  EXPECT_TRUE(tcp.contains(1433)) << as_json.out;
+  EXPECT_FALSE(tcp.contains(135)) << as_json.out;
+  for (const auto& r : plan.at("firewall").at("udp")) EXPECT_FALSE(r.at(0) <= 135 && 135 <= r.at(1)) << as_json.out;
+
+  auto r = Berth({"remedy", "--format", "powershell", "--from", Fixture("ps7-collector.json")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  if (!HavePowerShellGrammar()) BERTH_MISSING_PEER("the PowerShell grammar is missing (scripts/install-deps test)");
+  const PsParse p = ParsePowerShell(r.out);
+  ASSERT_TRUE(p.ok) << p.error;
+  const auto rules = p.Named("New-NetFirewallRule");
+  ASSERT_FALSE(rules.empty()) << r.out;
+  for (const PsCommand& rule : rules) {
+    const std::string ports = rule.Arg("-LocalPort");
+    EXPECT_EQ(ports.find("'135'"), std::string::npos) << ports;
+    EXPECT_EQ(ports.find("'135-"), std::string::npos) << ports;
+  }
+  EXPECT_NE(rules[0].Arg("-LocalPort").find("'1433'"), std::string::npos) << rules[0].Arg("-LocalPort");
+  for (const PsCommand& c : p.Named("Set-BerthRegistryValue")) EXPECT_NE(c.Arg("-Key"), "$rpcKey");
+}
+
 // The group's range claim (berth assign rpc.dynamic --size 256) is the RPC block: it lands
 // in Rpc\Internet's Ports as one REG_MULTI_SZ item, and the firewall opens it once; a block
 // asked for that is not the claim is refused.
