@@ -342,6 +342,23 @@ TEST_F(WindowsCli, RemedyWithoutAnRpcBlockDoesNotOpen135) {
   for (const PsCommand& c : p.Named("Set-BerthRegistryValue")) EXPECT_NE(c.Arg("-Key"), "$rpcKey");
 }
 
+// Without --from there is nothing to remedy: the error says where a host comes from (the
+// collector, or berth probe --json) and the command to run then (with --host when given),
+// exit status 2, nothing on stdout, no store opened.
+TEST_F(WindowsCli, RemedyWithoutFromSaysHowToGetTheHost) {
+  auto r = Berth({"remedy", "--format", "powershell"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("berth remedy needs the collected host"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("'berth collect --format powershell'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("berth probe --json"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("then: berth remedy --format powershell --from FILE\n"), std::string::npos) << r.err;
+  auto named = Berth({"remedy", "--format", "powershell", "--host", "WIN-SQL01; rm -rf ~"});
+  EXPECT_EQ(named.exit_code, 2);
+  EXPECT_NE(named.err.find("--from FILE --host 'WIN-SQL01; rm -rf ~'"), std::string::npos) << named.err;
+  EXPECT_FALSE(std::filesystem::exists(db_)) << "no store opened, nothing claimed";
+}
+
 // The group's range claim (berth assign rpc.dynamic --size 256) is the RPC block: it lands
 // in Rpc\Internet's Ports as one REG_MULTI_SZ item, and the firewall opens it once; a block
 // asked for that is not the claim is refused.
