@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "app/agent_report.h"
 #include "core/audit.h"
 
 namespace berth::app {
@@ -81,9 +82,44 @@ registry::ScanMatch MatchHost(const HostSnapshot& snap, const registry::Registry
   return m;
 }
 
+namespace {
+
+// What an agent would write for the host, for a host collected elsewhere: its report (the
+// first group, by name, that lists it) with the scan's findings and listeners.
+AgentScan CollectedReport(const HostSnapshot& snap, const std::string& host,
+                          const registry::RegistryDoc& doc, const registry::ScanMatch& m,
+                          const std::vector<Finding>& audit, const CollectedHost& collected,
+                          std::int64_t now) {
+  AgentScan out;
+  registry::HostReport& r = out.report;
+  r.host = host;
+  for (const registry::Group& g : doc.groups) {
+    if (std::find(g.hosts.begin(), g.hosts.end(), snap.hostname) != g.hosts.end()) {
+      r.group = g.name;
+      break;
+    }
+  }
+  r.ephemeral = snap.config.ephemeral;
+  r.reserved = snap.config.reserved;
+  r.scanned = now;
+  r.source = registry::ReportSource::kCollected;
+  r.collected = collected.collected;
+  out.findings = audit;
+  out.findings.insert(out.findings.end(), m.findings.begin(), m.findings.end());
+  SortBySeverity(out.findings);
+  out.observations = m.observations;
+  for (registry::Observation& o : out.observations) o.host = host;
+  r.listeners = static_cast<std::uint32_t>(out.observations.size());
+  r.digest = AgentDigest(out);
+  return out;
+}
+
+}  // namespace
+
 Result<registry::ScanMatch> MatchAndRecord(const HostSnapshot& snap, registry::Store& store,
                                            const Clock& clock, std::vector<Finding>& audit,
-                                           HostScope scope) {
+                                           HostScope scope,
+                                           const std::optional<CollectedHost>& collected) {
   const std::string host = ObservedHostName(snap);
   const registry::RegistryDoc doc = BERTH_TRY(store.Export());
   std::vector<registry::Observation> previous;
@@ -92,7 +128,16 @@ Result<registry::ScanMatch> MatchAndRecord(const HostSnapshot& snap, registry::S
   }
   std::vector<Finding> narrowed = audit;  // the audit is left as it was when recording fails
   registry::ScanMatch m = MatchHost(snap, doc, previous, narrowed, scope);
-  BERTH_TRY(store.RecordScan(host, clock.UnixSeconds(), m.observations));
+  if (collected) {
+    // No agent writes this host's report: the scan does, as the agent would (the report's
+    // change time kept while nothing in it changed).
+    const AgentScan report =
+        CollectedReport(snap, host, doc, m, narrowed, *collected, clock.UnixSeconds());
+    StoredReport stored = BERTH_TRY(ReadStoredReport(store, host));
+    BERTH_TRY(WriteAgentReport(store, report, /*refresh=*/true, stored));
+  } else {
+    BERTH_TRY(store.RecordScan(host, clock.UnixSeconds(), m.observations));
+  }
   audit = std::move(narrowed);
   return m;
 }
@@ -137,7 +182,8 @@ ScanResult FinishScan(const ScanRequest& request, const ScanRegistry& reg, const
     return r;
   }
   auto matched = reg.unusable ? Result<registry::ScanMatch>(std::unexpected(*reg.unusable))
-                 : reg.store  ? MatchAndRecord(r.snap, *reg.store, clock, r.findings, request.scope)
+                 : reg.store  ? MatchAndRecord(r.snap, *reg.store, clock, r.findings, request.scope,
+                                              request.collected)
                               : Result<registry::ScanMatch>(registry::ScanMatch{});
   if (!matched) {
     r.registry_error = matched.error();

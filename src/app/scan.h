@@ -38,6 +38,13 @@ OpenedScanRegistry OpenScanRegistry(const Result<registry::StoreLocation>& where
 // runs on; another host (a collected Windows host) belongs only to the groups that list it.
 enum class HostScope : std::uint8_t { kThisMachine, kOtherHost };
 
+// A host collected elsewhere (a Windows host, app/windows.h): no agent reports it, so its
+// recorded scan is also written as its report in the fleet view (docs/fleet.md), marked
+// collected.
+struct CollectedHost {
+  std::int64_t collected = 0;  // unix seconds the collection was taken; 0 when it has no time
+};
+
 struct ScanRequest {
   HostQuery query;
   bool audit = true;      // false: `berth pressure` (no host audit, no registry)
@@ -45,6 +52,7 @@ struct ScanRequest {
   // What to show: applied after the whole host is audited and recorded (SocketFilter).
   SocketFilter filter;
   HostScope scope = HostScope::kThisMachine;
+  std::optional<CollectedHost> collected;  // set: write the host's fleet report too
 };
 
 struct ScanResult {
@@ -79,12 +87,14 @@ ScanResult FinishScan(const ScanRequest& request, const ScanRegistry& reg, const
 // iana-mismatch ports that the registry registers, allows or reports as unregistered are
 // dropped (the registry's findings say it once). Failure: the store's.
 // With HostScope::kOtherHost, the default group's services and allowlist count only when the
-// default group lists the host by name.
-[[nodiscard]] Result<registry::ScanMatch> MatchAndRecord(const HostSnapshot& snap,
-                                                         registry::Store& store,
-                                                         const Clock& clock,
-                                                         std::vector<Finding>& audit,
-                                                         HostScope scope = HostScope::kThisMachine);
+// default group lists the host by name. With `collected`, the scan is written with the host's
+// fleet report in one atomic step (Store::RecordScan and PutHostReport, as an agent writes
+// them): its findings (the audit's, narrowed, then the registry's, most severe first), the
+// listeners seen, the group that lists the host, and source kCollected.
+[[nodiscard]] Result<registry::ScanMatch> MatchAndRecord(
+    const HostSnapshot& snap, registry::Store& store, const Clock& clock,
+    std::vector<Finding>& audit, HostScope scope = HostScope::kThisMachine,
+    const std::optional<CollectedHost>& collected = std::nullopt);
 
 // The part of MatchAndRecord that reads and writes nothing: `doc` is the registry, `previous`
 // what the host's previous scan saw (the agent keeps both in memory, app/agent.h).

@@ -328,6 +328,12 @@ Result<ScanResult> ScanWindows(const ScanRequest& request, windows::WindowsHost 
   r.snap = std::move(host.snap);
   ScanRequest other = request;
   other.scope = HostScope::kOtherHost;  // not the machine berth runs on: no default group
+  // No agent runs there: the scan is the host's report in the fleet view.
+  other.collected = CollectedHost{};
+  // A date the store cannot keep (before 1970, past 2^40 s) is as good as none.
+  if (host.collected && *host.collected > 0 && *host.collected / 1000 < (std::int64_t{1} << 40)) {
+    other.collected->collected = *host.collected / 1000;
+  }
   return FinishScan(other, reg, clock, std::move(r));
 }
 

@@ -42,6 +42,8 @@ bool IsWindowsCollection(const std::string& path);
 // Audits `host` (windows::AuditWindowsHost, its fixes naming `remedy`), then matches and
 // records it as Scan does (observations under the computer name; `request.filter` narrows
 // what is shown), as another host than this one: only the groups that list it speak for it.
+// With a store, the scan is also written as the host's fleet report, marked collected (at the
+// collection's time), with every finding, as an agent writes its report (docs/fleet.md).
 [[nodiscard]] Result<ScanResult> ScanWindows(const ScanRequest& request, windows::WindowsHost host,
                                              std::string_view remedy, const ScanRegistry& reg,
                                              const Clock& clock);

@@ -257,6 +257,8 @@ std::string EncodeHostReport(const HostReport& r, const std::vector<Finding>& fi
                    {"digest", r.digest},
                    {"listeners", r.listeners},
                    {"error", r.error},
+                   {"source", std::string(ReportSourceName(r.source))},
+                   {"collected", r.collected},
                    {"findings", std::move(list)}});
 }
 
@@ -276,6 +278,13 @@ Result<HostReportDoc> DecodeHostReport(std::string_view value, std::string_view 
   r.digest = BERTH_TRY(in.Text("digest"));
   r.listeners = static_cast<std::uint32_t>(BERTH_TRY(in.Int("listeners", 0, 1 << 30)));
   r.error = BERTH_TRY(in.Text("error"));
+  // Reports written before collected hosts joined the fleet carry no source: an agent's.
+  if (const std::string source = BERTH_TRY(in.Text("source")); !source.empty()) {
+    const auto parsed = ParseReportSource(source);
+    if (!parsed) return Bad(key, "'source' is neither agent nor collected");
+    r.source = *parsed;
+  }
+  r.collected = BERTH_TRY(in.Int("collected", 0, kMaxTime));
   auto list = j.find("findings");
   if (list == j.end() || !list->is_array()) return Bad(key, "no 'findings' list");
   if (list->size() > kMaxFindings) return Bad(key, "more findings than berth keeps");

@@ -2,6 +2,20 @@
 
 namespace berth::registry {
 
+std::string_view ReportSourceName(ReportSource source) {
+  switch (source) {
+    case ReportSource::kAgent: return "agent";
+    case ReportSource::kCollected: return "collected";
+  }
+  return "agent";
+}
+
+std::optional<ReportSource> ParseReportSource(std::string_view text) {
+  if (text == "agent") return ReportSource::kAgent;
+  if (text == "collected") return ReportSource::kCollected;
+  return std::nullopt;
+}
+
 bool SameService(const Service& a, const Service& b) {
   return a.name == b.name && a.proto == b.proto && a.port == b.port && a.size == b.size && a.group == b.group &&
          a.family == b.family && a.owner == b.owner && a.description == b.description &&

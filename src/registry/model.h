@@ -78,6 +78,14 @@ struct HostPresence {
   friend bool operator==(const HostPresence&, const HostPresence&) = default;
 };
 
+// Who wrote a host's report: its agent, or `berth scan` of a host collected elsewhere (a
+// Windows host, docs/windows.md), which has no agent and no lease: its report is a snapshot
+// of the collection, shown as such (docs/serve.md, "Host state").
+enum class ReportSource : std::uint8_t { kAgent, kCollected };
+std::string_view ReportSourceName(ReportSource source);  // "agent" / "collected"
+// "agent" / "collected"; nullopt for anything else.
+std::optional<ReportSource> ParseReportSource(std::string_view text);
+
 struct HostReport {
   std::string host;
   std::string group;          // the group the agent serves ("default" when not told)
@@ -88,6 +96,8 @@ struct HostReport {
   std::string digest;         // hash of the listeners, findings and ranges written
   std::uint32_t listeners = 0;
   std::string error;          // why the last scan failed, "" when it did not
+  ReportSource source = ReportSource::kAgent;
+  std::int64_t collected = 0;  // kCollected: unix seconds the host was collected (0: unknown)
   friend bool operator==(const HostReport&, const HostReport&) = default;
 };
 

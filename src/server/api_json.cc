@@ -57,6 +57,10 @@ void HostObject(JsonWriter& j, const FleetSnapshot& snap, const JudgedHost& jh,
   const auto f = snap.findings.find(r.host);
   j.Field("findings", static_cast<std::int64_t>(f == snap.findings.end() ? 0 : f->second.size()));
   j.Field("error", r.error);
+  j.Field("source", registry::ReportSourceName(r.source));
+  OptionalInt(j, "collected", r.source == registry::ReportSource::kCollected && r.collected > 0
+                                  ? std::optional(r.collected)
+                                  : std::nullopt);
   j.Key("agent");
   if (h.presence) {
     j.BeginObject();

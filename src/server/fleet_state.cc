@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 
+#include "registry/berth_toml.h"
+
 namespace berth::server {
 
 std::string_view HostStateName(HostState state) {
@@ -9,6 +11,7 @@ std::string_view HostStateName(HostState state) {
     case HostState::kUp: return "up";
     case HostState::kStale: return "stale";
     case HostState::kDown: return "down";
+    case HostState::kCollected: return "collected";
   }
   return "down";
 }
@@ -18,8 +21,26 @@ std::optional<std::int64_t> SyncAge(const registry::HostReport& report, std::int
   return std::max<std::int64_t>(0, now - report.scanned);
 }
 
+namespace {
+
+// "collected at T1 (recorded at T2)": when the host was collected, when berth recorded it.
+std::string CollectedWhen(const registry::HostReport& r) {
+  const std::string recorded = r.scanned > 0 ? registry::FormatUtc(r.scanned) : "an unknown time";
+  if (r.collected <= 0) return fmt::format("collected at an unknown time (recorded at {})", recorded);
+  return fmt::format("collected at {} (recorded at {})", registry::FormatUtc(r.collected), recorded);
+}
+
+}  // namespace
+
 HostVerdict JudgeHost(const registry::FleetHost& host, std::optional<std::int64_t> lease_left,
                       std::int64_t now, std::string_view store_problem) {
+  const bool collected = host.report.source == registry::ReportSource::kCollected;
+  if (collected && !host.presence) {
+    // Nothing renews a collection: its age is said, not judged (no lease to lose).
+    return {HostState::kCollected,
+            fmt::format("{}: no agent watches this host; what is shown is that collection",
+                        CollectedWhen(host.report))};
+  }
   if (!host.presence) {
     return {HostState::kDown, host.report.scanned > 0
                                   ? "no agent: its lease expired or was revoked; what it last "
@@ -35,6 +56,11 @@ HostVerdict JudgeHost(const registry::FleetHost& host, std::optional<std::int64_
   }
   const auto age = SyncAge(host.report, now);
   if (!age) return {HostState::kStale, "the agent has not reported a scan yet"};
+  if (collected) {
+    return {HostState::kStale,
+            fmt::format("the agent has not reported a scan yet; the host's collection is shown, {}",
+                        CollectedWhen(host.report))};
+  }
   // An agent writes its report when something changed, and even unchanged every `refresh`
   // scans: older than that (plus two intervals of slack) means its scans stopped reaching
   // the store although its lease is renewed.

@@ -1,8 +1,11 @@
-// Whether each host of the fleet is up, stale or down, and why (docs/serve.md, "Host
-// state"): down = no presence (the agent's lease expired or was revoked); stale = a presence
-// whose lease missed two renewals (less than a third of its TTL left: the agent renews every
-// TTL/3), or a report older than the agent's full refresh (refresh + 2 intervals), or a store that cannot be reached or
-// answered only a possibly stale read; up otherwise. Pure; thread-safe.
+// Whether each host of the fleet is up, stale, down or collected, and why (docs/serve.md,
+// "Host state"): down = no presence (the agent's lease expired or was revoked); stale = a
+// presence whose lease missed two renewals (less than a third of its TTL left: the agent
+// renews every TTL/3), or a report older than the agent's full refresh (refresh + 2
+// intervals), or a store that cannot be reached or answered only a possibly stale read; up
+// otherwise. collected = a host no agent watches, whose report is a recorded scan of a
+// collection (a Windows host: berth scan of a collected file): a snapshot of when it was
+// collected, never up, never down. Pure; thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -14,8 +17,9 @@
 
 namespace berth::server {
 
-enum class HostState : std::uint8_t { kUp, kStale, kDown };
-std::string_view HostStateName(HostState state);  // "up" / "stale" / "down"
+enum class HostState : std::uint8_t { kUp, kStale, kDown, kCollected };
+// "up" / "stale" / "down" / "collected"
+std::string_view HostStateName(HostState state);
 
 struct HostVerdict {
   HostState state = HostState::kDown;

@@ -45,9 +45,9 @@ std::string RenderMetrics(const FleetSnapshot& snap, std::span<const JudgedHost>
   out += fmt::format("berth_registry_revision {}\n", snap.revision);
 
   Family(out, "berth_host_state",
-         "1 for the state each host is in (up, stale or down), 0 for the others.");
+         "1 for the state each host is in (up, stale, down or collected), 0 for the others.");
   for (const JudgedHost& h : hosts) {
-    for (HostState s : {HostState::kUp, HostState::kStale, HostState::kDown}) {
+    for (HostState s : {HostState::kUp, HostState::kStale, HostState::kDown, HostState::kCollected}) {
       out += fmt::format("berth_host_state{{host=\"{}\",group=\"{}\",state=\"{}\"}} {}\n",
                          L(h.host->report.host), L(GroupOf(h.host->report)), HostStateName(s),
                          h.verdict.state == s ? 1 : 0);

@@ -94,6 +94,20 @@ TEST_F(WindowsRemedyUseCase, AnRpcBlockOnTheDynamicRangeOrOn1434IsRefusedAndClai
   }
 }
 
+// TCP 135 is opened only for an RPC block: without one the endpoint mapper hands out ports no
+// rule opens, and the plan leaves RPC alone.
+TEST_F(WindowsRemedyUseCase, WithoutAnRpcBlockTheFirewallDoesNotOpen135) {
+  Claim("app.api", 7000);
+  auto r = app::PlanWindowsRemedy(Host(), *store_, app::WindowsRemedyRequest{});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_FALSE(r->plan.rpc_block);
+  EXPECT_FALSE(r->plan.open_tcp.contains(135)) << r->plan.open_tcp.Format();
+  EXPECT_FALSE(r->plan.open_udp.contains(135)) << r->plan.open_udp.Format();
+  EXPECT_TRUE(r->plan.open_tcp.contains(7000)) << r->plan.open_tcp.Format();
+  ASSERT_EQ(r->plan.sql.size(), 1u);
+  EXPECT_TRUE(r->plan.open_tcp.contains(r->plan.sql[0].port)) << r->plan.open_tcp.Format();
+}
+
 TEST_F(WindowsRemedyUseCase, AnInstanceRegisteredOn1434IsRefused) {
   Claim("mssql.sqlexpress", 1434);
   auto r = app::PlanWindowsRemedy(Host(), *store_, app::WindowsRemedyRequest{});

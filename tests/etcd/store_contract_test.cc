@@ -7,6 +7,7 @@
 #include <atomic>
 #include <thread>
 
+#include "app/windows.h"
 #include "etcd/etcd_cluster.h"
 #include "registry/store_url.h"
 
@@ -602,6 +603,103 @@ TEST_P(StoreContract, AHostReportKeepsEveryFieldAndItsFindings) {
   ASSERT_TRUE(s().PutHostReport(r, {}));  // replaced, not added to
   EXPECT_TRUE(s().HostFindings(r.host).value().empty());
   EXPECT_EQ(s().Revision().value(), 0);  // the fleet is not the registry
+}
+
+// A collected host (a Windows host scanned from its collection, docs/windows.md) has a report
+// and no lease: it is listed with its source and collection time, and an agent that starts
+// on it later replaces both.
+TEST_P(StoreContract, ACollectedHostsReportIsListedWithoutALeaseUntilAnAgentReplacesIt) {
+  HostReport r;
+  r.host = "WIN-SQL01";
+  r.group = "win";
+  r.ephemeral = {49152, 65535};
+  r.scanned = 1764713000;
+  r.changed = 1764713000;
+  r.listeners = 12;
+  r.source = ReportSource::kCollected;
+  r.collected = 1764712800;
+  ASSERT_TRUE(s().PutHostReport(r, {}));
+  auto hosts = Open()->ListHosts();
+  ASSERT_TRUE(hosts) << hosts.error().message;
+  ASSERT_EQ(hosts->size(), 1u);
+  EXPECT_EQ((*hosts)[0].report, r);
+  EXPECT_EQ((*hosts)[0].report.source, ReportSource::kCollected);
+  EXPECT_EQ((*hosts)[0].report.collected, 1764712800);
+  EXPECT_FALSE((*hosts)[0].presence);
+  // An agent on it: its presence joins the collected report until its own report replaces it.
+  const auto lease = s().GrantLease(600);
+  ASSERT_TRUE(lease) << lease.error().message;
+  ASSERT_TRUE(s().PutPresence(HostPresence{"WIN-SQL01", *lease, 600, 30, 10, 1764713100, "t"}));
+  EXPECT_EQ(s().ListHosts().value().at(0).report.source, ReportSource::kCollected);
+  HostReport agent = r;
+  agent.source = ReportSource::kAgent;
+  agent.collected = 0;
+  agent.scanned = 1764713130;
+  ASSERT_TRUE(s().PutHostReport(agent, {}));
+  hosts = Open()->ListHosts();
+  ASSERT_TRUE(hosts) << hosts.error().message;
+  ASSERT_EQ(hosts->size(), 1u);
+  EXPECT_EQ((*hosts)[0].report, agent);
+  EXPECT_TRUE((*hosts)[0].presence);
+}
+
+// berth scan of a collected Windows host (app::ScanWindows on the fixture PowerShell 7 wrote)
+// records its observations and writes its report with every finding the scan found, so the
+// host joins the fleet view; scanned again unchanged, its report keeps its change time.
+TEST_P(StoreContract, AScanOfACollectedWindowsHostWritesItsFleetReport) {
+  auto host = app::LoadWindowsHost(std::string(BERTH_FIXTURES) + "/windows/ps7-collector.json");
+  ASSERT_TRUE(host) << host.error().message;
+  FakeClock clock(1764713000);
+  const app::ScanRegistry reg{true, &s(), std::nullopt};
+  auto scan = app::ScanWindows(app::ScanRequest{}, *host, "berth remedy", reg, clock);
+  ASSERT_TRUE(scan) << scan.error().message;
+  ASSERT_FALSE(scan->registry_error) << scan->registry_error->message;
+  ASSERT_EQ(scan->findings.size(), 10u);
+
+  auto other = Open();
+  ASSERT_NE(other, nullptr);
+  auto hosts = other->ListHosts();
+  ASSERT_TRUE(hosts) << hosts.error().message;
+  ASSERT_EQ(hosts->size(), 1u);
+  const HostReport& r = (*hosts)[0].report;
+  EXPECT_FALSE((*hosts)[0].presence);
+  EXPECT_EQ(r.host, "WIN-SQL01");
+  EXPECT_EQ(r.source, ReportSource::kCollected);
+  EXPECT_EQ(r.collected, 1764712800);  // the collection's own time, 2025-12-02T22:00:00Z
+  EXPECT_EQ(r.scanned, 1764713000);
+  EXPECT_EQ(r.changed, 1764713000);
+  EXPECT_EQ(r.listeners, 12u);
+  EXPECT_EQ(r.ephemeral, (PortRange{49152, 65535}));
+  EXPECT_EQ(r.group, "");  // no group lists it
+  EXPECT_TRUE(r.digest.starts_with("fnv1a64:")) << r.digest;
+  auto findings = other->HostFindings("WIN-SQL01");
+  ASSERT_TRUE(findings) << findings.error().message;
+  ASSERT_EQ(findings->size(), scan->findings.size());
+  for (std::size_t i = 0; i < findings->size(); ++i) {
+    EXPECT_EQ((*findings)[i].id, scan->findings[i].id) << i;
+    EXPECT_EQ((*findings)[i].subject, scan->findings[i].subject) << i;
+    EXPECT_EQ((*findings)[i].ports, scan->findings[i].ports) << i;
+    EXPECT_EQ((*findings)[i].fix, scan->findings[i].fix) << i;
+  }
+  const auto last = other->LastScan("WIN-SQL01");
+  ASSERT_TRUE(last && *last) << (last ? "no scan" : last.error().message);
+  EXPECT_EQ(other->ScanObservations("WIN-SQL01", **last).value().size(), 12u);
+
+  // Once a group lists it, the report names that group; unchanged otherwise, its change time stays.
+  Group win;
+  win.name = "win";
+  win.hosts = {"WIN-SQL01"};
+  ASSERT_TRUE(s().PutGroup(win));
+  clock.Advance(60);
+  ASSERT_TRUE(app::ScanWindows(app::ScanRequest{}, *host, "berth remedy", reg, clock));
+  clock.Advance(60);
+  ASSERT_TRUE(app::ScanWindows(app::ScanRequest{}, *host, "berth remedy", reg, clock));
+  hosts = other->ListHosts();
+  ASSERT_TRUE(hosts) << hosts.error().message;
+  ASSERT_EQ(hosts->size(), 1u);
+  EXPECT_EQ((*hosts)[0].report.group, "win");
+  EXPECT_EQ((*hosts)[0].report.scanned, 1764713120);
+  EXPECT_EQ((*hosts)[0].report.changed, 1764713060);  // the group changed it; the last scan did not
 }
 
 TEST_P(StoreContract, WaitForChangeWakesOnAWriteFromAnotherProcessAndTimesOutOtherwise) {

@@ -110,6 +110,52 @@ TEST_F(WindowsCli, ScanOfACollectedHostHasExactFindingsInBothEncodings) {
   EXPECT_EQ(text.out.find("start=5000"), std::string::npos);
 }
 
+// A domain controller that is also a DFS Replication member, WMI in a shared svchost
+// (tests/fixtures/windows/make-fixtures.py, dc()): dfsrs and the svchost hosting Winmgmt sit
+// on dynamic ports behind the live endpoint mapper, so each is a mapped-service whose fix is
+// its own pin (dfsrdiag StaticRPC; winmgmt /standalonehost on 24158), not the RPC block's
+// ephemeral-listener; Schedule's svchost, which hosts neither, stays an ephemeral-listener.
+const std::vector<std::string> kWinDc01Findings = {
+    "port-mapper | svchost (pid 1012) | tcp | 135",
+    "port-mapper | sqlbrowser (pid 2900) | udp | 1434",
+    "sql-dynamic-port | SQL Server instance SQLEXPRESS (MSSQL16.SQLEXPRESS) | tcp | 49703",
+    "ephemeral-listener | wininit (pid 560) | tcp | 49665",
+    "mapped-service | lsass (pid 700) | tcp | 49664",
+    "ephemeral-listener | svchost (pid 1400) | tcp | 49668",
+    "mapped-service | sqlservr (pid 3240) | tcp | 49703",
+    "ephemeral-listener | myapp (pid 4200) | tcp | 50500",
+    "mapped-service | dfsrs (pid 1700) | tcp | 49670",
+    "mapped-service | svchost (pid 1500) | tcp | 49672,49680",
+    "firewall-broad-rule | firewall rule 'SQL Dynamic Ports' ({5A1C3F2E-0B7D-4C2A-9E51-6D3F1B2A7C44}) | tcp | ",
+    "ephemeral-listener | svchost (pid 1300) | udp | 58000",
+};
+
+TEST_F(WindowsCli, ScanOfADcWithDfsrAndWmiHasExactFindingsInBothEncodings) {
+  for (const char* file : {"ps7-dc-dfsr-wmi.json", "ps51-dc-dfsr-wmi-utf16.json"}) {
+    auto r = RunBerth({"scan", "--from", Fixture(file), "--json", "--no-registry"});
+    EXPECT_EQ(r.exit_code, 1) << file << ": " << r.err;
+    const auto doc = nlohmann::json::parse(r.out);
+    EXPECT_EQ(doc.at("host").at("hostname"), "WIN-DC01");
+    EXPECT_EQ(FindingLines(r.out), kWinDc01Findings) << file << "\n" << r.out;
+    std::map<std::string, std::string> fix;
+    for (const auto& f : doc.at("findings")) {
+      if (f.at("id") == "mapped-service") fix[f.at("subject").get<std::string>()] = f.at("fix").get<std::string>();
+    }
+    const std::string remedy = "berth remedy --format powershell --from '" + Fixture(file) + "'";
+    EXPECT_EQ(fix["dfsrs (pid 1700)"],
+              "pin it: dfsrdiag StaticRPC /port:PORT /Member:THIS-SERVER with a port claimed in the registry "
+              "(berth assign msrpc.dfsr); the script printed by the command below claims the port and pins it: " +
+                  remedy)
+        << file;
+    EXPECT_EQ(fix["svchost (pid 1500)"],
+              "run WMI in its own host on its fixed port 24158: winmgmt /standalonehost, then restart the "
+              "Winmgmt service (its firewall rule: TCP 24158); the script printed by the command below claims "
+              "the port and pins it: " +
+                  remedy)
+        << file;
+  }
+}
+
 TEST_F(WindowsCli, BrokenCollectionIsRefusedWithExit2) {
   const std::string bad = dir_ + "/cut.json";
   {
@@ -261,6 +307,56 @@ TEST_F(WindowsCli, RemedyClaimsThroughTheRegistryAndWritesAParsableScript) {
   }
   if (!block_done) expected += ",'5000-5255'";
   EXPECT_EQ(rules[0].Arg("-LocalPort"), expected);
+}
+
+// Without an RPC block (no --rpc-ports, no rpc.dynamic claim in the group) the script leaves
+// RPC alone: Rpc\Internet is not written, and the firewall opens the registered ports but not
+// TCP 135 (the endpoint mapper is opened only for a block whose ports it hands out).
+TEST_F(WindowsCli, RemedyWithoutAnRpcBlockDoesNotOpen135) {
+  ASSERT_EQ(Berth({"group", "add", "win", "--host", "WIN-SQL01"}).exit_code, 0);
+  auto as_json = Berth({"remedy", "--format", "powershell", "--from", Fixture("ps7-collector.json"), "--json"});
+  ASSERT_EQ(as_json.exit_code, 0) << as_json.err;
+  const auto plan = nlohmann::json::parse(as_json.out);
+  EXPECT_TRUE(plan.at("rpc_ports").is_null()) << as_json.out;
+  std::set<int> tcp;
+  for (const auto& r : plan.at("firewall").at("tcp")) {
+    for (int p = r.at(0).get<int>(); p <= r.at(1).get<int>(); ++p) tcp.insert(p);
+  }
+  EXPECT_TRUE(tcp.contains(1433)) << as_json.out;
+  EXPECT_FALSE(tcp.contains(135)) << as_json.out;
+  for (const auto& r : plan.at("firewall").at("udp")) EXPECT_FALSE(r.at(0) <= 135 && 135 <= r.at(1)) << as_json.out;
+
+  auto r = Berth({"remedy", "--format", "powershell", "--from", Fixture("ps7-collector.json")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  if (!HavePowerShellGrammar()) BERTH_MISSING_PEER("the PowerShell grammar is missing (scripts/install-deps test)");
+  const PsParse p = ParsePowerShell(r.out);
+  ASSERT_TRUE(p.ok) << p.error;
+  const auto rules = p.Named("New-NetFirewallRule");
+  ASSERT_FALSE(rules.empty()) << r.out;
+  for (const PsCommand& rule : rules) {
+    const std::string ports = rule.Arg("-LocalPort");
+    EXPECT_EQ(ports.find("'135'"), std::string::npos) << ports;
+    EXPECT_EQ(ports.find("'135-"), std::string::npos) << ports;
+  }
+  EXPECT_NE(rules[0].Arg("-LocalPort").find("'1433'"), std::string::npos) << rules[0].Arg("-LocalPort");
+  for (const PsCommand& c : p.Named("Set-BerthRegistryValue")) EXPECT_NE(c.Arg("-Key"), "$rpcKey");
+}
+
+// Without --from there is nothing to remedy: the error says where a host comes from (the
+// collector, or berth probe --json) and the command to run then (with --host when given),
+// exit status 2, nothing on stdout, no store opened.
+TEST_F(WindowsCli, RemedyWithoutFromSaysHowToGetTheHost) {
+  auto r = Berth({"remedy", "--format", "powershell"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("berth remedy needs the collected host"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("'berth collect --format powershell'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("berth probe --json"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("then: berth remedy --format powershell --from FILE\n"), std::string::npos) << r.err;
+  auto named = Berth({"remedy", "--format", "powershell", "--host", "WIN-SQL01; rm -rf ~"});
+  EXPECT_EQ(named.exit_code, 2);
+  EXPECT_NE(named.err.find("--from FILE --host 'WIN-SQL01; rm -rf ~'"), std::string::npos) << named.err;
+  EXPECT_FALSE(std::filesystem::exists(db_)) << "no store opened, nothing claimed";
 }
 
 // The group's range claim (berth assign rpc.dynamic --size 256) is the RPC block: it lands

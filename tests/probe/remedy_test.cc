@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <regex>
+
 #include "core/service.h"
 
 namespace berth::probe {
@@ -109,6 +111,50 @@ TEST(ProbeRemedy, WishesFollowTheConventionsAndSkipWhatCannotBePinnedAlone) {
   ASSERT_TRUE(dfsr);
   EXPECT_EQ(dfsr->name, "msrpc.dfsr");
   EXPECT_FALSE(WishFor(Epm("lsarpc"))) << "the restricted range pins the others";
+}
+
+// netsh's limits for `netsh int ipvN set dynamicport` (KB 929851: "The minimum range of ports
+// that can be set is 255. The minimum start port that can be set is 1025."), written out here,
+// not taken from core/windows_host.h, so that a wrong constant there fails this test.
+constexpr int kNetshMinPorts = 255;
+constexpr int kNetshMinStart = 1025;
+
+// The RPC range remedy once said `netsh int ipv4 set dynamicport tcp start=5000 num=101`: below
+// netsh's minimum, and on top of the Rpc\Internet range it recommended. Whatever `set
+// dynamicport` it prints now obeys netsh and stays off the RPC range it recommends.
+TEST(ProbeRemedy, TheRpcRangeRemedyNeverSetsADynamicRangeNetshRefusesNorStart5000) {
+  HostReport r;
+  r.target = "dc1";
+  r.services = {Epm("lsarpc"), Epm("netlogon"), Epm("DFSR"), Epm("", "e3514235-4b06-11d1-ab04-00c04fc2dcd2")};
+  std::string text;
+  bool range_remedy = false;
+  for (const Remedy& m : Remedies(r)) {
+    if (m.mapper != Mapper::kEpm) continue;
+    range_remedy |= m.subject == "MS-RPC dynamic range";
+    text += m.text + "\n";
+  }
+  ASSERT_TRUE(range_remedy) << text;
+  EXPECT_EQ(text.find("start=5000"), std::string::npos) << text;
+  EXPECT_EQ(text.find("num=101"), std::string::npos) << text;
+
+  std::smatch rpc;
+  ASSERT_TRUE(std::regex_search(text, rpc, std::regex(R"(Ports \(REG_MULTI_SZ\) = (\d+)-(\d+))"))) << text;
+  const int rpc_low = std::stoi(rpc[1]), rpc_high = std::stoi(rpc[2]);
+  std::size_t sets = 0;
+  for (std::size_t at = text.find("set dynamicport"); at != std::string::npos;
+       at = text.find("set dynamicport", at + 1)) {
+    ++sets;
+  }
+  std::size_t checked = 0;
+  const std::regex set(R"(set dynamicport\s+(tcp|udp)\s+start=(\d+)\s+num=(\d+))");
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), set); it != std::sregex_iterator(); ++it) {
+    const int start = std::stoi((*it)[2]), num = std::stoi((*it)[3]);
+    EXPECT_GE(start, kNetshMinStart) << it->str();
+    EXPECT_GE(num, kNetshMinPorts) << it->str();
+    EXPECT_TRUE(start + num - 1 < rpc_low || start > rpc_high) << it->str() << " lies on the RPC range";
+    ++checked;
+  }
+  EXPECT_EQ(checked, sets) << "a set dynamicport without start= and num=:\n" << text;
 }
 
 TEST(ProbeRemedy, RemediesUseTheStaticPortsAndListTheClaimsOfProposalsOnly) {

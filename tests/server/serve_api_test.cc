@@ -305,6 +305,57 @@ TEST_F(ServeApi, ChunkedAndCompressedBodiesAreRefusedBeforeTheyAreRead) {
   EXPECT_EQ(serve_.Get("/api/v1/hosts").status, 200);  // still serving
 }
 
+// A collected Windows host (docs/windows.md) has no agent: `berth scan --from FILE` writes its
+// report, so it joins the fleet view with every finding the scan printed, in the state
+// "collected" (when it was collected and recorded; never "down", no lease to lose).
+TEST_F(ServeApi, AHostScannedFromACollectionIsListedWithItsFindings) {
+  const std::string file = std::string(BERTH_FIXTURES) + "/windows/ps7-collector.json";
+  const CommandResult scan = RunBerth({"scan", "--from", file, "--json", "--db", serve_.db()});
+  ASSERT_EQ(scan.exit_code, 1) << scan.err;  // warnings
+  const json printed = json::parse(scan.out)["findings"];
+  ASSERT_EQ(printed.size(), 10u) << scan.out;
+  json doc;
+  EXPECT_TRUE(UntilChanged(serve_.port(), [&] {
+    doc = Body(serve_.Get("/api/v1/hosts"));
+    return FindHost(doc, "WIN-SQL01") != nullptr;
+  }));
+  const json* win = FindHost(doc, "WIN-SQL01");
+  ASSERT_NE(win, nullptr) << doc.dump();
+  EXPECT_EQ((*win)["state"], "collected") << win->dump();
+  EXPECT_EQ((*win)["source"], "collected");
+  EXPECT_EQ((*win)["collected"], 1764712800);  // the fixture's Collected, 2025-12-02T22:00:00Z
+  EXPECT_TRUE((*win)["agent"].is_null());
+  const std::string reason = (*win)["reason"];
+  EXPECT_TRUE(reason.starts_with("collected at 2025-12-02T22:00:00Z (recorded at ")) << reason;
+  EXPECT_NE(reason.find("no agent watches this host"), std::string::npos) << reason;
+  EXPECT_EQ(reason.find("lease"), std::string::npos) << reason;
+  EXPECT_EQ((*win)["findings"], 10);
+  EXPECT_EQ((*win)["listeners"], 12);  // 135 on two addresses is one (proto, port, command)
+  EXPECT_EQ((*win)["ephemeral"], json::array({49152, 65535}));
+  EXPECT_EQ((*win)["group"], "default");  // no group lists it
+  // The agents' hosts keep their states beside it.
+  EXPECT_EQ((*FindHost(doc, "alpha"))["source"], "agent");
+  EXPECT_EQ((*FindHost(doc, "charlie"))["state"], "down");
+
+  // Its findings are the scan's, in the scan's order.
+  const json findings = Body(serve_.Get("/api/v1/hosts/WIN-SQL01/findings"))["findings"];
+  ASSERT_EQ(findings.size(), printed.size()) << findings.dump();
+  for (std::size_t i = 0; i < printed.size(); ++i) {
+    EXPECT_EQ(findings[i]["host"], "WIN-SQL01");
+    EXPECT_EQ(findings[i]["finding"], printed[i]) << i;
+  }
+  const json obs = Body(serve_.Get("/api/v1/hosts/WIN-SQL01/observations"))["observations"];
+  ASSERT_EQ(obs.size(), 12u) << obs.dump();
+  bool sqlservr = false;
+  for (const json& o : obs) sqlservr |= o["port"] == 1433 && o["command"] == "sqlservr";
+  EXPECT_TRUE(sqlservr) << obs.dump();
+  // Its listeners are on the map like an agent's.
+  const json map = Body(serve_.Get("/api/v1/map"));
+  bool listed = false;
+  for (const json& l : map["listeners"]) listed |= l["host"] == "WIN-SQL01" && l["rows"].size() == 12;
+  EXPECT_TRUE(listed) << map["listeners"].dump();
+}
+
 TEST_F(ServeApi, PathTraversalFindsNothing) {
   for (const std::string path :
        {"/../../../../etc/passwd", "/api/v1/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd",
