@@ -20,17 +20,8 @@ namespace berth {
 namespace {
 
 using ::testing::HasSubstr;
+using test::LbService;
 using nlohmann::json;
-
-Service EnvoySvc(std::string name, Port port, ServiceProto proto = ServiceProto::kTcp,
-                 std::string group = "default") {
-  Service s;
-  s.name = std::move(name);
-  s.port = port;
-  s.proto = proto;
-  s.group = std::move(group);
-  return s;
-}
 
 Result<std::string> EnvoyText(const std::vector<Service>& services, const LbOptions& o) {
   std::string out;
@@ -41,8 +32,8 @@ Result<std::string> EnvoyText(const std::vector<Service>& services, const LbOpti
 // A TCP service with two backends given, a UDP one, and a both service whose group's hosts
 // are DNS names: the three shapes a listener and a cluster take.
 std::vector<Service> ThreeServices() {
-  return {EnvoySvc("api", 18234), EnvoySvc("dns", 5353, ServiceProto::kUdp),
-          EnvoySvc("site", 8080, ServiceProto::kBoth, "web")};
+  return {LbService("api", 18234), LbService("dns", 5353, ServiceProto::kUdp),
+          LbService("site", 8080, ServiceProto::kBoth, "web")};
 }
 
 LbOptions ThreeBackends() {
@@ -206,18 +197,18 @@ TEST(EnvoyExport, TheBindAddressIsTheListenersAddress) {
   o.backends = {"api=10.0.0.1"};
   for (const char* bind : {"127.0.0.1", "::1"}) {
     o.bind = bind;
-    auto out = EnvoyText({EnvoySvc("api", 18234)}, o);
+    auto out = EnvoyText({LbService("api", 18234)}, o);
     ASSERT_TRUE(out) << out.error().message;
     EXPECT_THAT(*out, HasSubstr(fmt::format("        address: \"{}\"\n        port_value: 18234\n", bind)));
   }
   o.bind = "[::1]";  // the address alone, as for haproxy and nginx
-  EXPECT_EQ(EnvoyText({EnvoySvc("api", 18234)}, o).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(EnvoyText({LbService("api", 18234)}, o).error().code, ErrorCode::kInvalidArgument);
 }
 
 TEST(EnvoyExport, ARangeClaimGetsNoListener) {
   LbOptions o;
   o.backends = {"api=10.0.0.1"};
-  std::vector<Service> services{EnvoySvc("api", 18234), EnvoySvc("rpc.dynamic", 5000)};
+  std::vector<Service> services{LbService("api", 18234), LbService("rpc.dynamic", 5000)};
   services[1].size = 256;
   auto out = EnvoyText(services, o);
   ASSERT_TRUE(out) << out.error().message;
@@ -234,12 +225,12 @@ TEST(EnvoyExport, ARangeClaimGetsNoListener) {
 
 TEST(EnvoyExport, WhatCannotBeWrittenIsAnError) {
   LbOptions o;
-  auto none = EnvoyText({EnvoySvc("api", 18234)}, o);
+  auto none = EnvoyText({LbService("api", 18234)}, o);
   ASSERT_FALSE(none);
   EXPECT_EQ(none.error().code, ErrorCode::kNotFound);
   EXPECT_THAT(none.error().message, HasSubstr("service api has no backend address"));
   // Envoy proxies UDP, so a UDP service needs a backend as for nginx (not for HAProxy).
-  const std::vector<Service> udp{EnvoySvc("dns", 5353, ServiceProto::kUdp)};
+  const std::vector<Service> udp{LbService("dns", 5353, ServiceProto::kUdp)};
   EXPECT_EQ(LbServicesWithoutBackend(udp, o, LbProgram::kEnvoy), std::vector<std::string>{"dns"});
   EXPECT_EQ(EnvoyText(udp, o).error().code, ErrorCode::kNotFound);
   o.backends = {"dns=bad host"};
@@ -251,7 +242,7 @@ TEST(EnvoyExport, WhatCannotBeWrittenIsAnError) {
   o.group = "";
   o.backends = {};
   o.group_hosts["default"] = {"10.0.0.1"};
-  auto bad_name = EnvoyText({EnvoySvc("api\"\n  - name: evil", 18234)}, o);
+  auto bad_name = EnvoyText({LbService("api\"\n  - name: evil", 18234)}, o);
   ASSERT_FALSE(bad_name);
   EXPECT_EQ(bad_name.error().code, ErrorCode::kInvalidArgument);
   EXPECT_THAT(bad_name.error().message, HasSubstr("invalid service name"));
@@ -265,7 +256,7 @@ TEST(EnvoyExport, HostileTextIsDataInQuotedScalars) {
   std::vector<Service> services;
   LbOptions o;
   for (std::size_t i = 0; i < corpus.size(); ++i) {
-    Service s = EnvoySvc("svc" + std::to_string(i), static_cast<Port>(20000 + i),
+    Service s = LbService("svc" + std::to_string(i), static_cast<Port>(20000 + i),
                          static_cast<ServiceProto>(i % 3), corpus[i]);
     s.description = corpus[(i + 1) % corpus.size()];
     services.push_back(std::move(s));

@@ -9,23 +9,15 @@
 #include <fstream>
 
 #include "emit/hostile_corpus.h"
+#include "emit/render_util.h"
 #include "support/test_support.h"
 
 namespace berth {
 namespace {
 
 using ::testing::HasSubstr;
+using test::LbService;
 using ::testing::Not;
-
-Service Svc(std::string name, Port port, ServiceProto proto = ServiceProto::kTcp,
-            std::string group = "default") {
-  Service s;
-  s.name = std::move(name);
-  s.port = port;
-  s.proto = proto;
-  s.group = std::move(group);
-  return s;
-}
 
 Result<std::string> Render(std::string_view format, const std::vector<Service>& services,
                            const LbOptions& o) {
@@ -80,8 +72,8 @@ TEST(LbExport, HaproxyListensOnTheRegisteredPortsWithCheckedServers) {
   LbOptions o;
   o.backends = {"api=10.0.0.1", "api=[2001:db8::2]:9000"};
   o.group_hosts["web"] = {"web1.example.com", "web2.example.com"};
-  auto out = Render("haproxy", {Svc("api", 18234), Svc("dns", 5353, ServiceProto::kUdp),
-                                Svc("site", 8080, ServiceProto::kBoth, "web")}, o);
+  auto out = Render("haproxy", {LbService("api", 18234), LbService("dns", 5353, ServiceProto::kUdp),
+                                LbService("site", 8080, ServiceProto::kBoth, "web")}, o);
   ASSERT_TRUE(out) << out.error().message;
   EXPECT_THAT(*out, HasSubstr("\ndefaults\n    mode tcp\n"));
   EXPECT_THAT(*out, HasSubstr("\nlisten api\n    # group default\n    bind :18234\n"
@@ -93,7 +85,7 @@ TEST(LbExport, HaproxyListensOnTheRegisteredPortsWithCheckedServers) {
                               "    server site-1 web1.example.com:8080 check\n"
                               "    server site-2 web2.example.com:8080 check\n"));
   o.bind = "::1";
-  auto bound = Render("haproxy", {Svc("api", 18234)}, o);
+  auto bound = Render("haproxy", {LbService("api", 18234)}, o);
   ASSERT_TRUE(bound);
   EXPECT_THAT(*bound, HasSubstr("    bind [::1]:18234\n"));
 }
@@ -102,7 +94,7 @@ TEST(LbExport, NginxStreamWithUpstreamsAndUdp) {
   LbOptions o;
   o.backends = {"dns=192.0.2.53", "api=10.0.0.1"};
   o.bind = "127.0.0.1";
-  auto out = Render("nginx", {Svc("api", 18234), Svc("dns", 5353, ServiceProto::kBoth)}, o);
+  auto out = Render("nginx", {LbService("api", 18234), LbService("dns", 5353, ServiceProto::kBoth)}, o);
   ASSERT_TRUE(out) << out.error().message;
   EXPECT_THAT(*out, HasSubstr("\nstream {\n    # api: group default\n    upstream api {\n"
                               "        server 10.0.0.1:18234 max_fails=3 fail_timeout=10s;\n    }\n"
@@ -113,7 +105,7 @@ TEST(LbExport, NginxStreamWithUpstreamsAndUdp) {
 }
 
 TEST(LbExport, WhatCannotBeWrittenIsAnError) {
-  const std::vector<Service> services{Svc("api", 18234)};
+  const std::vector<Service> services{LbService("api", 18234)};
   LbOptions o;
   auto none = Render("haproxy", services, o);  // no backend, no host in the group
   ASSERT_FALSE(none);
@@ -121,7 +113,7 @@ TEST(LbExport, WhatCannotBeWrittenIsAnError) {
   EXPECT_THAT(none.error().message, HasSubstr("service api has no backend address"));
   EXPECT_EQ(LbServicesWithoutBackend(services, o, LbProgram::kNginx), std::vector<std::string>{"api"});
   // HAProxy does not proxy a UDP service: it needs no backend there, nginx does.
-  const std::vector<Service> udp{Svc("dns", 5353, ServiceProto::kUdp)};
+  const std::vector<Service> udp{LbService("dns", 5353, ServiceProto::kUdp)};
   EXPECT_TRUE(LbServicesWithoutBackend(udp, o, LbProgram::kHaproxy).empty());
   EXPECT_TRUE(Render("haproxy", udp, o));
   EXPECT_EQ(LbServicesWithoutBackend(udp, o, LbProgram::kNginx), std::vector<std::string>{"dns"});
@@ -147,7 +139,7 @@ TEST(LbExport, HostileTextNeverReachesADirective) {
   std::vector<Service> services;
   LbOptions o;
   for (std::size_t i = 0; i < corpus.size(); ++i) {
-    services.push_back(Svc("svc" + std::to_string(i), static_cast<Port>(20000 + i),
+    services.push_back(LbService("svc" + std::to_string(i), static_cast<Port>(20000 + i),
                            static_cast<ServiceProto>(i % 3), corpus[i]));
     o.group_hosts[corpus[i]] = {"10.0.0." + std::to_string(i + 1)};
     LbOptions evil;
@@ -186,8 +178,8 @@ TEST(LbExport, TheRealProgramsLoadBothExports) {
   LbOptions o;
   // nginx resolves a backend's name when it loads the configuration: a name that resolves.
   o.backends = {"api=10.0.0.1", "api=[2001:db8::2]:9000", "site=localhost"};
-  const std::vector<Service> services{Svc("api", 18234), Svc("dns", 5353, ServiceProto::kUdp),
-                                      Svc("site", 8080, ServiceProto::kBoth)};
+  const std::vector<Service> services{LbService("api", 18234), LbService("dns", 5353, ServiceProto::kUdp),
+                                      LbService("site", 8080, ServiceProto::kBoth)};
   o.backends.push_back("dns=192.0.2.53");
   for (const char* format : {"haproxy", "nginx"}) {
     for (const char* bind : {"", "127.0.0.1", "::1"}) {
@@ -208,7 +200,7 @@ TEST(LbExport, TheRealProgramsLoadBothExports) {
 TEST(LbExport, ARangeClaimGetsNoFrontEnd) {
   LbOptions o;
   o.backends = {"api=10.0.0.1"};
-  std::vector<Service> services{Svc("api", 18234), Svc("rpc.dynamic", 5000)};
+  std::vector<Service> services{LbService("api", 18234), LbService("rpc.dynamic", 5000)};
   services[1].size = 256;
   for (const char* format : {"haproxy", "nginx"}) {
     auto out = Render(format, services, o);
@@ -230,7 +222,7 @@ TEST(LbExport, ARangeClaimGetsNoFrontEnd) {
 TEST(LbExport, HaproxyLoadsABackendNameThatDoesNotResolve) {
   LbOptions o;
   o.backends = {"api=unresolvable.invalid"};
-  auto out = Render("haproxy", {Svc("api", 18234)}, o);
+  auto out = Render("haproxy", {LbService("api", 18234)}, o);
   ASSERT_TRUE(out);
   if (!Have("haproxy")) BERTH_MISSING_PEER("haproxy is not installed (scripts/install-deps test installs it)");
   auto checked = Check("haproxy", *out);

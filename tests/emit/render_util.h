@@ -7,6 +7,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/sink.h"
@@ -14,6 +15,17 @@
 #include "support/test_support.h"
 
 namespace berth::test {
+
+// A registry service for the exports' tests: a name, a port, a protocol and a group.
+inline Service LbService(std::string name, Port port, ServiceProto proto = ServiceProto::kTcp,
+                         std::string group = "default") {
+  Service s;
+  s.name = std::move(name);
+  s.port = port;
+  s.proto = proto;
+  s.group = std::move(group);
+  return s;
+}
 
 inline std::string Collect(const std::function<void(const Sink&)>& render) {
   std::string out;
