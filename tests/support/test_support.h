@@ -51,13 +51,13 @@ std::string BerthBinary();
 // Runs `berth args...`.
 CommandResult RunBerth(const std::vector<std::string>& args);
 
-// A child process that runs `body` (in a fork, no exec) or a command; killed (SIGKILL) and
+// A child process that runs `body` (in a fork, no exec) or a command (spawned); killed (SIGKILL) and
 // reaped in the destructor. `ready_fd` handshake: the body writes one byte when set up.
 class Child {
  public:
   // Forks; in the child runs body(write_end) then sleeps until killed.
   static Child Fork(const std::function<void(int ready_fd)>& body);
-  // Starts argv with fork+exec.
+  // Starts argv (posix_spawnp; PATH is searched).
   static Child Exec(const std::vector<std::string>& argv);
   Child(Child&& o) noexcept;
   Child& operator=(Child&&) = delete;
