@@ -36,17 +36,8 @@ std::string TagsJson(const Service& s) {
   return arr.dump();
 }
 
-Service Svc(std::string name, ServiceProto p, Port port, std::string group = "default") {
-  Service s;
-  s.name = std::move(name);
-  s.proto = p;
-  s.port = port;
-  s.group = std::move(group);
-  return s;
-}
-
 TEST(ServiceExport, UnknownFormatAndEmptySelection) {
-  std::vector<Service> s{Svc("a", ServiceProto::kTcp, 1)};
+  std::vector<Service> s{LbService("a", 1, ServiceProto::kTcp)};
   auto sink = [](std::string_view) {};
   EXPECT_EQ(RenderServiceExport("toml", s, {}, sink).error().code, ErrorCode::kInvalidArgument);
   ExportOptions o;
@@ -58,15 +49,15 @@ TEST(ServiceExport, DnsLabelNames) {
   EXPECT_EQ(*DnsLabelName("mssql.instance1"), "mssql-instance1");
   EXPECT_FALSE(DnsLabelName("1abc"));
   EXPECT_FALSE(DnsLabelName(std::string(64, 'a')));
-  std::vector<Service> s{Svc("a-b.c", ServiceProto::kTcp, 1), Svc("a.b-c", ServiceProto::kTcp, 2)};
+  std::vector<Service> s{LbService("a-b.c", 1, ServiceProto::kTcp), LbService("a.b-c", 2, ServiceProto::kTcp)};
   auto r = RenderServiceExport("k8s", s, {}, [](std::string_view) {});
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("a-b-c"), std::string::npos);
 }
 
 TEST(ServiceExport, KubernetesStructure) {
-  std::vector<Service> s{Svc("mssql.instance1", ServiceProto::kTcp, 1433),
-                         Svc("dns", ServiceProto::kBoth, 53)};
+  std::vector<Service> s{LbService("mssql.instance1", 1433, ServiceProto::kTcp),
+                         LbService("dns", 53, ServiceProto::kBoth)};
   ExportOptions o;
   o.k8s_namespace = "data";
   json docs = LoadYaml(Export("k8s", s, o));
@@ -88,17 +79,17 @@ TEST(ServiceExport, KubernetesStructure) {
 }
 
 TEST(ServiceExport, ComposeStructure) {
-  std::vector<Service> s{Svc("web", ServiceProto::kTcp, 8080), Svc("dns", ServiceProto::kBoth, 53)};
+  std::vector<Service> s{LbService("web", 8080, ServiceProto::kTcp), LbService("dns", 53, ServiceProto::kBoth)};
   json doc = LoadYaml(Export("compose", s))[0];
   EXPECT_EQ(doc["services"]["web"]["ports"], (json{"8080:8080/tcp"}));
   EXPECT_EQ(doc["services"]["dns"]["ports"], (json{"53:53/tcp", "53:53/udp"}));
 }
 
 TEST(ServiceExport, ConsulAndPrometheusStructure) {
-  std::vector<Service> s{Svc("mssql.instance1", ServiceProto::kTcp, 1433, "db"),
-                         Svc("syslog", ServiceProto::kUdp, 514, "db")};
+  std::vector<Service> s{LbService("mssql.instance1", 1433, ServiceProto::kTcp, "db"),
+                         LbService("syslog", 514, ServiceProto::kUdp, "db")};
   s[0].tags = {"prod", "metrics"};
-  s.push_back(Svc("web", ServiceProto::kTcp, 8080, "db"));  // TCP, but not tagged metrics
+  s.push_back(LbService("web", 8080, ServiceProto::kTcp, "db"));  // TCP, but not tagged metrics
   json consul = json::parse(Export("consul", s));
   ASSERT_EQ(consul["services"].size(), 3u);
   EXPECT_EQ(consul["services"][0]["name"], "mssql-instance1");
@@ -129,7 +120,7 @@ TEST(ServiceExport, ConsulAndPrometheusStructure) {
 }
 
 TEST(ServiceExport, EtcServicesLines) {
-  std::vector<Service> s{Svc("dns", ServiceProto::kBoth, 53)};
+  std::vector<Service> s{LbService("dns", 53, ServiceProto::kBoth)};
   s[0].description = "resolver";
   std::istringstream in(Export("services", s));
   std::vector<std::string> lines;
@@ -150,7 +141,7 @@ TEST(ServiceExport, EtcServicesLines) {
 // (Kubernetes), the range where it has one (Compose), the first port and the block noted
 // where it holds one port (Consul, services(5)).
 TEST(ServiceExport, ARangeClaimInEveryExport) {
-  std::vector<Service> s{Svc("rpc.dynamic", ServiceProto::kTcp, 5000)};
+  std::vector<Service> s{LbService("rpc.dynamic", 5000, ServiceProto::kTcp)};
   s[0].size = 4;
   json k8s = LoadYaml(Export("k8s", s))[0];
   ASSERT_EQ(k8s["spec"]["ports"].size(), 4u);
