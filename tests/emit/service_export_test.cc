@@ -27,6 +27,7 @@ std::string Export(std::string_view format, const std::vector<Service>& s, Expor
   return out;
 }
 
+using test::LbService;
 using test::LoadYaml;
 using test::Utf8Clean;
 
