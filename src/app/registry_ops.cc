@@ -30,7 +30,10 @@ Steps<registry::Assignment> Assign(registry::Store& store, registry::HostView ho
   std::optional<std::int64_t> revision;
   for (registry::Assignment& a : out.done) {
     if (a.record.revision != 0) continue;
-    if (!revision) revision = store.Revision().value_or(0);
+    if (!revision) {
+      const std::int64_t committed = store.CommittedRevision();
+      revision = committed != 0 ? committed : store.Revision().value_or(0);
+    }
     a.record.revision = *revision;
   }
   return out;

@@ -230,9 +230,20 @@ void Allocator::Reload() {
   for (auto& [name, cache] : groups_) cache.stale = true;
 }
 
-Result<Allocator::GroupCache*> Allocator::Cache(const std::string& group) {
+Result<const ClaimIndex*> Allocator::Claims(const std::string& group, bool exact) {
+  return exact ? store_.ClaimedPorts(group) : store_.ClaimsToGuide(group);
+}
+
+Result<Allocator::GroupCache*> Allocator::Cache(const std::string& group, bool exact) {
   auto it = groups_.find(group);
-  if (it != groups_.end() && !it->second.stale) return &it->second;
+  if (it != groups_.end() && !it->second.stale) {
+    GroupCache& cache = it->second;
+    if (exact && !cache.exact) {
+      cache.index = BERTH_TRY(store_.ClaimedPorts(group));
+      cache.exact = true;
+    }
+    return &cache;
+  }
   if (it != groups_.end()) {
     GroupCache& cache = it->second;
     EffectiveGroup fresh = BERTH_TRY(ResolveGroup(store_, group, host_));
@@ -240,14 +251,16 @@ Result<Allocator::GroupCache*> Allocator::Cache(const std::string& group) {
       cache.spaces.clear();  // the candidate ports depend on these
     }
     cache.group = std::move(fresh);
-    cache.index = BERTH_TRY(store_.ClaimedPorts(group));
+    cache.index = BERTH_TRY(Claims(group, exact));
+    cache.exact = exact;
     cache.held.Clear();  // a new step: what this Allocator claimed before is in the store's index
     cache.stale = false;
     return &cache;
   }
   GroupCache cache;
   cache.group = BERTH_TRY(ResolveGroup(store_, group, host_));
-  cache.index = BERTH_TRY(store_.ClaimedPorts(group));
+  cache.index = BERTH_TRY(Claims(group, exact));
+  cache.exact = exact;
   return &groups_.emplace(group, std::move(cache)).first->second;
 }
 
@@ -493,7 +506,9 @@ Result<Assignment> Allocator::Assign(const AssignRequest& req) {
     return Assignment{std::move(*existing), false};
   }
 
-  GroupCache* cache = BERTH_TRY(Cache(group));
+  // A placed single port may be chosen from a guide (the claim's commit checks it); a port
+  // asked for and a range are checked against every claim here, for the message.
+  GroupCache* cache = BERTH_TRY(Cache(group, /*exact=*/req.port || req.size > 1));
   const std::optional<Family> family = BERTH_TRY(RequestFamily(req));
   const Service s = NewService(req, group, family);
 
@@ -565,7 +580,7 @@ Result<Assignment> Allocator::Assign(const AssignRequest& req) {
     if (outcome.error().code != ErrorCode::kConflict) return std::unexpected(outcome.error());
     // Another process claimed the port between our read and our write: refresh the claims
     // (the loser learns the winner) and probe onward.
-    cache->index = BERTH_TRY(store_.ClaimedPorts(group));
+    cache->index = BERTH_TRY(Claims(group, cache->exact));
     if (req.port) continue;  // re-check the explicit port against the fresh claims
   }
   return Fail(ErrorCode::kUnavailable, fmt::format("could not claim a port for '{}': the registry "
@@ -581,7 +596,7 @@ Result<Proposal> Allocator::Propose(const AssignRequest& req) {
     return proposals_.emplace(req.name, Proposal{std::move(*existing), true}).first->second;
   }
   const std::string group = req.group.empty() ? std::string(kDefaultGroup) : req.group;
-  GroupCache* cache = BERTH_TRY(Cache(group));
+  GroupCache* cache = BERTH_TRY(Cache(group, /*exact=*/true));
   const std::optional<Family> family = BERTH_TRY(RequestFamily(req));
   ServiceRecord rec;
   rec.service = NewService(req, group, family);

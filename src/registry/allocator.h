@@ -159,12 +159,16 @@ class Allocator {
  private:
   struct GroupCache {
     bool stale = false;  // Reload() was called: read the group and its claims again
+    bool exact = true;   // index is ClaimedPorts' (every claim), not ClaimsToGuide's
     EffectiveGroup group;
     const ClaimIndex* index = nullptr;  // the store's, current with the last Reload
     ClaimIndex held;                    // claimed (or proposed) through this Allocator since
     std::map<int, std::vector<Port>> spaces;  // by (proto * 2 + allow_iana)
   };
-  Result<GroupCache*> Cache(const std::string& group);
+  // `exact`: the index must hold every claim (a port asked for, a range, a proposal); else it
+  // only guides the choice of a port that Assign then claims (Store::ClaimsToGuide).
+  Result<GroupCache*> Cache(const std::string& group, bool exact);
+  Result<const ClaimIndex*> Claims(const std::string& group, bool exact);
   const std::vector<Port>& Space(GroupCache& cache, ServiceProto proto, bool allow_iana);
   bool Free(const GroupCache& cache, Port p, ServiceProto proto) const;
   // A range claim's block: the first run of s.size consecutive free ports of the space from

@@ -114,6 +114,7 @@ Result<void> Client::Authenticate(Deadline deadline) {
 Result<HttpReply> Client::Post(std::string_view path, const std::string& body, bool read_only) {
   // One deadline for the whole call, authenticating included.
   const Deadline deadline = NextDeadline();
+  ++calls_;
   if (security_.credentials && token_.empty()) BERTH_TRY(Authenticate(deadline));
   HttpReply r = BERTH_TRY(PostOnce(path, body, read_only, deadline));
   const AuthRefusal refusal = ClassifyAuthRefusal(r.body, r.status);

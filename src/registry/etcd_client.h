@@ -80,6 +80,9 @@ class Client {
   const std::vector<std::string>& endpoints() const { return endpoints_; }
   // Connections opened to all endpoints so far, watches not counted; for tests and benchmarks.
   std::size_t connections_opened() const;
+  // Calls made so far (each a request, or more when it fails over or authenticates again),
+  // watches and status requests not counted; for tests and benchmarks.
+  std::size_t calls() const { return calls_; }
   // The endpoint the next call starts with.
   const std::string& current() const { return endpoints_[current_]; }
 
@@ -111,6 +114,7 @@ class Client {
   std::string token_;
   bool auth_disabled_ = false;  // credentials given, but etcd has no authentication enabled
   std::size_t current_ = 0;
+  std::size_t calls_ = 0;
 };
 
 }  // namespace berth::registry::etcd

@@ -137,14 +137,48 @@ std::optional<PortRange> ParseClaimPorts(std::string_view text) {
 
 // The mark of a group's claims: DIR/claims/GROUP/ (a listing prefix) -> DIR/marks/GROUP; "" for
 // any other prefix or key.
-std::string MarkOf(std::string_view dir, std::string_view key) {
+std::string MarkOf(std::string_view dir, std::string_view key, std::string_view kind = "marks") {
   const std::string claims = std::string(dir) + "claims/";
   if (!key.starts_with(claims)) return {};
   const std::string_view rest = key.substr(claims.size());
   const auto slash = rest.find('/');
   if (slash == std::string_view::npos || slash == 0) return {};
-  return fmt::format("{}marks/{}", dir, rest.substr(0, slash));
+  return fmt::format("{}{}/{}", dir, kind, rest.substr(0, slash));
 }
+
+// The freed mark of a group's claims, DIR/freed/GROUP: put by every commit that deletes one of
+// the group's claims, so its mod_revision moves whenever a claim goes (a guide compares it:
+// docs/etcd-store.md, "Guided claims"). FreedOf: of a claim key or prefix, "" for others.
+std::string FreedKey(std::string_view dir, std::string_view group) {
+  return fmt::format("{}freed/{}", dir, etcd::KeyPart(group));
+}
+std::string FreedOf(std::string_view dir, std::string_view key) { return MarkOf(dir, key, "freed"); }
+
+// A one-port claim key under `prefix` (DIR/claims/GROUP/): its slot directory and port.
+std::optional<std::pair<std::string, Port>> ClaimSlotPort(std::string_view prefix, std::string_view key) {
+  if (!key.starts_with(prefix)) return std::nullopt;
+  const std::string_view rest = key.substr(prefix.size());
+  const auto slash = rest.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  const auto ports = ParseClaimPorts(rest.substr(slash + 1));
+  if (!ports || ports->low != ports->high) return std::nullopt;
+  return std::pair{std::string(key.substr(0, prefix.size() + slash + 1)), ports->low};
+}
+
+// The claims a lost guided claim reads back beyond its port, so that the next try chooses from
+// what is taken there without another round trip.
+constexpr std::uint32_t kClaimWindow = 64;
+
+// Keys whose answers a store keeps between operations, to start a guided assign without a read
+// (the commit compares each): the groups, families, range guards and freed marks. Not services
+// (a new name's record is guessed absent) nor claims (the listings keep those).
+bool Remembered(std::string_view dir, std::string_view key) {
+  if (!key.starts_with(dir)) return false;
+  const std::string_view rest = key.substr(dir.size());
+  return rest.starts_with("groups/") || rest.starts_with("families/") ||
+         rest.starts_with("freed/") || (rest.starts_with("claims/") && rest.ends_with("/ranges"));
+}
+constexpr std::size_t kRememberedMax = 4096;
 
 }  // namespace
 
@@ -167,6 +201,13 @@ struct EtcdStore::Stm {
   std::map<std::string, std::optional<KeyValue>> prefetch;   // a lost txn's answers
   std::map<std::string, std::int64_t> marks;  // a group's claims prefix -> its mark's version at rev
   std::set<std::string> current;  // prefixes whose listing was brought to `rev` (ClaimedPorts)
+  std::set<std::string> guided;   // prefixes whose listing guides (ClaimsToGuide): absent = guessed
+  // Started from what the store remembered, without a read (`rev` 0): every answer is a guess
+  // the commit checks. A step that needs a read, or ends without a commit, runs again on reads.
+  bool speculative = false;
+  bool missed = false;         // a speculative step needed a read: run it again
+  bool no_speculation = false;
+  PrefetchHint hint;           // a speculative step's hint, for its run on reads
 
   std::string Key(std::string_view kind, std::string_view name) const;
   bool Covered(const std::string& key) const {
@@ -358,10 +399,18 @@ void EtcdStore::AttachIndex(Listing& l, std::string_view prefix, ClaimIndex& ind
 Result<const ClaimIndex*> EtcdStore::ClaimedPorts(std::string_view group) {
   return Run<const ClaimIndex*>([&](Stm& t) -> Result<const ClaimIndex*> {
     BERTH_TRY(Begin(t));
-    const std::string prefix = Dir(t.gen) + "claims/" + etcd::KeyPart(group) + "/";
+    if (t.speculative) return Miss(t);
+    const std::string dir = Dir(t.gen);
+    const std::string prefix = dir + "claims/" + etcd::KeyPart(group) + "/";
     const auto mark = t.marks.find(prefix);
     Listing* l = BERTH_TRY(Refresh(prefix, etcd::PrefixEnd(prefix), t.rev,
                                    mark == t.marks.end() ? -1 : mark->second));
+    // Whole at t.rev: sound with the freed mark read at the same revision, when it was.
+    if (auto f = t.prefetch.find(FreedKey(dir, group)); f != t.prefetch.end()) {
+      l->freed = f->second ? f->second->mod_revision : 0;
+    } else {
+      l->freed = -1;
+    }
     auto slot = claim_indexes_.find(group);
     if (slot == claim_indexes_.end()) {
       slot = claim_indexes_.emplace(std::string(group), std::make_unique<ClaimIndex>()).first;
@@ -372,6 +421,118 @@ Result<const ClaimIndex*> EtcdStore::ClaimedPorts(std::string_view group) {
     // allocator) holds what it claimed itself.
     return static_cast<const ClaimIndex*>(l->index);
   });
+}
+
+Result<const ClaimIndex*> EtcdStore::ClaimsToGuide(std::string_view group) {
+  if (options_.stale) return ClaimedPorts(group);
+  return Run<const ClaimIndex*>([&](Stm& t) -> Result<const ClaimIndex*> {
+    BERTH_TRY(Begin(t));
+    const std::string dir = Dir(t.gen);
+    // A group that holds ranges needs them all: a range over a port is no key of that port.
+    if (BERTH_TRY(Get(t, RangesGuard(dir, group)))) return ClaimedPorts(group);
+    const std::string prefix = dir + "claims/" + etcd::KeyPart(group) + "/";
+    const std::string end = etcd::PrefixEnd(prefix);
+    // Compared at the commit: no claim of the group is released meanwhile.
+    const auto freed_kv = BERTH_TRY(Get(t, FreedKey(dir, group)));
+    const std::int64_t freed = freed_kv ? freed_kv->mod_revision : 0;
+    auto it = listings_.find(prefix);
+    if (it != listings_.end() && it->second.freed != freed) {
+      // A claim was released since the listing was known sound: it may hold it still. Read
+      // the group whole once (a store that guides many claims), or start an empty guide.
+      if (t.speculative) return Miss(t);
+      const bool had = !it->second.kvs.empty();
+      listings_.erase(it);
+      it = listings_.end();
+      if (had) {
+        BERTH_TRY(Refresh(prefix, end, t.rev, -1))->freed = freed;
+        it = listings_.find(prefix);
+      }
+    }
+    if (it == listings_.end()) {  // nothing known: an empty guide (the claim finds out)
+      it = listings_.emplace(prefix, Listing{}).first;
+      it->second.freed = freed;
+    }
+    Listing& l = it->second;
+    auto slot = claim_indexes_.find(group);
+    if (slot == claim_indexes_.end()) {
+      slot = claim_indexes_.emplace(std::string(group), std::make_unique<ClaimIndex>()).first;
+    }
+    if (l.index != slot->second.get()) AttachIndex(l, prefix, *slot->second);
+    // What this step read of the group at its snapshot (a lost commit's answers and the claims
+    // beyond its port): each such claim exists, and a window's absent key does not.
+    auto know = [&](const std::string& key, const std::optional<KeyValue>& kv) {
+      if (!ClaimSlotPort(prefix, key)) return;
+      auto have = l.kvs.find(key);
+      if (kv) {
+        if (have != l.kvs.end() && have->second.mod_revision == kv->mod_revision) return;
+        IndexClaim(*l.index, prefix, key, &kv->value);
+        l.kvs[key] = *kv;
+      } else if (have != l.kvs.end()) {
+        IndexClaim(*l.index, prefix, key, nullptr);
+        l.kvs.erase(have);
+      } else {
+        return;
+      }
+      l.mark = -1;
+    };
+    for (const auto& [key, kv] : t.prefetch) know(key, kv);
+    for (const auto& [key, kv] : t.reads) know(key, kv);
+    for (const auto& [from, to] : t.ranges) {
+      if (from < prefix || from >= end) continue;
+      std::vector<std::string> gone;
+      for (auto k = l.kvs.lower_bound(from); k != l.kvs.end() && k->first < to; ++k) {
+        if (!t.listed.contains(k->first)) gone.push_back(k->first);
+      }
+      for (const std::string& k : gone) know(k, std::nullopt);
+      for (auto k = t.listed.lower_bound(from); k != t.listed.end() && k->first < to; ++k) {
+        know(k->first, k->second);
+      }
+    }
+    t.guided.insert(prefix);
+    return static_cast<const ClaimIndex*>(l.index);
+  });
+}
+
+void EtcdStore::KnowPointer(const std::string& gen, const std::string& value, std::int64_t mod) {
+  if (gen != known_gen_) known_.clear();  // another generation's keys
+  known_gen_ = gen;
+  known_gen_value_ = value;
+  known_gen_mod_ = mod;
+}
+
+void EtcdStore::Remember(const std::string& key, const std::optional<KeyValue>& kv) {
+  if (known_gen_.empty() || !Remembered(Dir(known_gen_), key)) return;
+  if (known_.size() >= kRememberedMax && !known_.contains(key)) known_.clear();
+  known_[key] = kv;
+}
+
+std::unexpected<Error> EtcdStore::Miss(Stm& t) {
+  t.missed = true;
+  return Fail(ErrorCode::kInternal, "a speculative step needed a read");
+}
+
+bool EtcdStore::Speculate(Stm& t, PrefetchHint& hint, const std::vector<std::string>& keys) {
+  if (t.no_speculation || hint.groups.empty() || known_gen_value_.empty()) return false;
+  const std::string dir = Dir(known_gen_);
+  std::map<std::string, std::optional<KeyValue>> answers;
+  for (const std::string& k : keys) {
+    if (auto it = known_.find(k); it != known_.end()) {
+      answers.emplace(k, it->second);
+    } else if (k.starts_with(dir + "services/") || k.starts_with(dir + "families/")) {
+      answers.emplace(k, std::nullopt);  // a new name, a name's first label: absent as a rule
+    } else {
+      return false;
+    }
+  }
+  t.started = true;
+  t.speculative = true;
+  t.rev = 0;
+  t.gen = known_gen_;
+  t.gen_value = known_gen_value_;
+  t.gen_mod = known_gen_mod_;
+  t.prefetch = std::move(answers);
+  t.hint = std::move(hint);
+  return true;
 }
 
 Result<void> EtcdStore::Begin(Stm& t, const std::vector<std::string>& rel) {
@@ -387,7 +548,7 @@ Result<void> EtcdStore::Begin(Stm& t, const std::vector<std::string>& rel) {
     t.gen_value = kvs.front().value;
     t.gen_mod = kvs.front().mod_revision;
     t.gen = BERTH_TRY(ParsePointer(t.gen_value, GenKey()));
-    known_gen_ = t.gen;
+    KnowPointer(t.gen, t.gen_value, t.gen_mod);
     return {};
   };
   if (options_.stale) {  // a read-only txn is always linearizable: a serializable range instead
@@ -400,61 +561,40 @@ Result<void> EtcdStore::Begin(Stm& t, const std::vector<std::string>& rel) {
     return pointer(r->kvs);
   }
   // One read-only txn (etcd serves it linearizably, in one round trip): the pointer, the keys
-  // the operation will read, and what changed in the listings it will make, in the generation
-  // seen last.
+  // the operation will read, in the generation seen last, and each hinted group's range guard,
+  // freed mark and mark. An assign into a group this store has seen needs none of it
+  // (Speculate): it starts from what the store remembers, and its commit checks each answer.
   const std::string guess = known_gen_.empty() ? "1" : known_gen_;
   const std::string dir = Dir(guess);
   std::vector<std::string> keys;
   for (const std::string& r : rel) keys.push_back(dir + r);
   for (const std::string& n : hint.services) keys.push_back(t.Key(dir + "services/", n));
-  for (const std::string& n : hint.groups) keys.push_back(t.Key(dir + "groups/", n));
+  for (const std::string& n : hint.groups) {
+    keys.push_back(t.Key(dir + "groups/", n));
+    keys.push_back(RangesGuard(dir, n));
+    keys.push_back(FreedKey(dir, n));
+  }
   for (const std::string& n : hint.families) keys.push_back(t.Key(dir + "families/", n));
   std::sort(keys.begin(), keys.end());
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  if (Speculate(t, hint, keys)) return {};
   std::vector<Op> ops{RangeOp(GenKey())};
   for (const std::string& k : keys) {
     if (ops.size() + 1 >= etcd::kMaxTxnOps) break;
     ops.push_back(RangeOp(k));
   }
   const std::size_t fetched = ops.size() - 1;
-  // Each hinted group's mark, read at the same revision (a listing made later in this
-  // operation is current with it).
+  // Each hinted group's mark, read at the same revision: a listing made later in this
+  // operation is current without a read when its mark has the version it expects (Refresh).
   std::vector<std::string> prefixes;
   for (const std::string& g : hint.groups) {
-    if (ops.size() + 3 > etcd::kMaxTxnOps) break;
+    if (ops.size() + 1 > etcd::kMaxTxnOps) break;
     prefixes.push_back(dir + "claims/" + etcd::KeyPart(g) + "/");
     ops.push_back(RangeOp(MarkOf(dir, prefixes.back())));
   }
-  // The cached listings of those groups: when each mark still has the version its listing
-  // expects (the compares), nothing changed; otherwise (the failure branch) the same request
-  // brings what changed since, and a count that shows whether a key was deleted.
-  std::vector<Compare> unchanged;
-  std::vector<Op> failure = ops;
-  std::vector<std::pair<std::size_t, std::string>> deltas;  // index in prefixes, prefix
-  for (std::size_t i = 0; i < prefixes.size(); ++i) {
-    auto l = listings_.find(prefixes[i]);
-    if (l == listings_.end() || failure.size() + 2 > etcd::kMaxTxnOps) continue;
-    if (l->second.mark >= 0) {
-      unchanged.push_back(Cmp(MarkOf(dir, prefixes[i]), CompareTarget::kVersion,
-                              CompareResult::kEqual, l->second.mark));
-    }
-    Op delta = RangeOp(prefixes[i]);
-    delta.range_end = etcd::PrefixEnd(prefixes[i]);
-    delta.min_mod_revision = l->second.rev + 1;
-    Op count = delta;
-    count.min_mod_revision = 0;
-    count.count_only = true;
-    failure.push_back(std::move(delta));
-    failure.push_back(std::move(count));
-    deltas.emplace_back(i, prefixes[i]);
-  }
-  // Without a compare every listing needs its changes: they go in the one branch.
-  const bool guarded = unchanged.size() == deltas.size() && !deltas.empty();
-  auto txn = guarded ? client_.Txn(unchanged, ops, failure, /*read_only=*/true)
-                     : client_.Txn({}, failure, {}, /*read_only=*/true);
+  auto txn = client_.Txn({}, ops, {}, /*read_only=*/true);
   if (!txn) return std::unexpected(Explain(txn.error(), true));  // before any write: none made
-  const bool scanned = !guarded || !txn->succeeded;
-  if (txn->responses.size() != (scanned ? failure.size() : ops.size())) {
+  if (txn->responses.size() != ops.size()) {
     return Fail(ErrorCode::kMalformed, "etcd answered a read with the wrong number of responses");
   }
   t.rev = txn->revision;
@@ -462,48 +602,27 @@ Result<void> EtcdStore::Begin(Stm& t, const std::vector<std::string>& rel) {
   if (t.gen != guess) return {};  // the keys were another generation's: read them again
   for (std::size_t i = 0; i < fetched; ++i) {
     const auto& kvs = txn->responses[i + 1].range.kvs;
-    t.prefetch[keys[i]] = kvs.empty() ? std::nullopt : std::optional<KeyValue>(kvs.front());
+    auto& answer = t.prefetch[keys[i]] =
+        kvs.empty() ? std::nullopt : std::optional<KeyValue>(kvs.front());
+    Remember(keys[i], answer);
   }
   for (std::size_t i = 0; i < prefixes.size(); ++i) {
     const auto& kvs = txn->responses[1 + fetched + i].range.kvs;
     t.marks[prefixes[i]] = kvs.empty() ? 0 : kvs.front().version;
   }
-  const std::size_t first_delta = 1 + fetched + prefixes.size();
-  for (std::size_t d = 0; d < deltas.size(); ++d) {
-    const auto& [i, prefix] = deltas[d];
-    Listing& l = listings_[prefix];
-    if (!scanned) {
-      l.rev = t.rev;
-      continue;
-    }
-    const auto& changed = txn->responses[first_delta + 2 * d].range;
-    const auto& count = txn->responses[first_delta + 2 * d + 1].range;
-    for (const KeyValue& kv : changed.kvs) {
-      if (l.index != nullptr) IndexClaim(*l.index, prefix, kv.key, &kv.value);
-      l.kvs[kv.key] = kv;
-    }
-    if (changed.more || count.count != static_cast<std::int64_t>(l.kvs.size())) {
-      listings_.erase(prefix);  // a key was deleted: list it whole when asked
-    } else {
-      l.rev = t.rev;
-      l.mark = t.marks[prefix];
-    }
-  }
   return {};
 }
 
 void EtcdStore::KeepOwnWrites(const Stm& t, std::int64_t revision) {
-  for (const auto& [prefix, mark] : t.marks) {
-    auto it = listings_.find(prefix);
-    // Only a listing current at the snapshot the writes were made on can take them.
-    if (it == listings_.end() || it->second.rev != t.rev || it->second.mark != mark) continue;
-    Listing& l = it->second;
+  // Applies the writes under `prefix` to `l`; true when there were some (`deleted`: a claim).
+  auto apply = [&](Listing& l, const std::string& prefix, bool* deleted = nullptr) {
     const std::string end = etcd::PrefixEnd(prefix);
     bool wrote = false;
     for (auto w = t.writes.lower_bound(prefix); w != t.writes.end() && w->first < end; ++w) {
       wrote = true;
       if (l.index != nullptr) IndexClaim(*l.index, prefix, w->first, w->second ? &*w->second : nullptr);
       if (!w->second) {
+        if (deleted != nullptr) *deleted = true;
         l.kvs.erase(w->first);
         continue;
       }
@@ -517,10 +636,28 @@ void EtcdStore::KeepOwnWrites(const Stm& t, std::int64_t revision) {
       kv.mod_revision = revision;
       ++kv.version;
     }
+    return wrote;
+  };
+  // A guide keeps being one: its keys still exist, and this commit compared the freed mark, so
+  // when it released a claim (and put the mark) nobody else had since the guide was sound.
+  for (const std::string& prefix : t.guided) {
+    auto it = listings_.find(prefix);
+    bool deleted = false;
+    if (it == listings_.end() || !apply(it->second, prefix, &deleted)) continue;
+    it->second.mark = -1;  // no longer counts the group's writes: an exact use asks for changes
+    if (deleted) it->second.freed = revision;  // the commit put the freed mark
+  }
+  for (const auto& [prefix, mark] : t.marks) {
+    auto it = listings_.find(prefix);
+    // Only a listing current at the snapshot the writes were made on can take them.
+    if (t.guided.contains(prefix) || it == listings_.end() || it->second.rev != t.rev ||
+        it->second.mark != mark) {
+      continue;
+    }
     // The listing stays at t.rev: were another writer's changes between t.rev and this
     // commit, the mark is then more than one version further, and the next read asks for
     // every change since t.rev (this commit's included).
-    if (wrote) ++l.mark;
+    if (apply(it->second, prefix)) ++it->second.mark;
   }
 }
 
@@ -541,12 +678,25 @@ Result<std::optional<KeyValue>> EtcdStore::Get(Stm& t, const std::string& key) {
     if (auto l = t.listed.find(key); l != t.listed.end()) got = l->second;
   } else if (const Listing* l = CurrentListing(t, key)) {  // indexed at the same revision
     if (auto kv = l->kvs.find(key); kv != l->kvs.end()) got = kv->second;
+  } else if (const Listing* g = GuidedListing(t, key)) {  // absent unless known: compared
+    if (auto kv = g->kvs.find(key); kv != g->kvs.end()) got = kv->second;
+  } else if (t.speculative) {
+    return Miss(t);
   } else {
     auto kvs = BERTH_TRY(RangeAt(key, {}, t.rev));
     if (!kvs.empty()) got = std::move(kvs.front());
   }
   t.reads.emplace(key, got);
   return got;
+}
+
+const EtcdStore::Listing* EtcdStore::GuidedListing(const Stm& t, const std::string& key) const {
+  for (const std::string& prefix : t.guided) {
+    if (!ClaimSlotPort(prefix, key)) continue;  // not a one-port claim of this group
+    auto it = listings_.find(prefix);
+    if (it != listings_.end()) return &it->second;
+  }
+  return nullptr;
 }
 
 const EtcdStore::Listing* EtcdStore::CurrentListing(const Stm& t, const std::string& key) const {
@@ -560,6 +710,7 @@ const EtcdStore::Listing* EtcdStore::CurrentListing(const Stm& t, const std::str
 
 Result<std::vector<KeyValue>> EtcdStore::List(Stm& t, const std::string& prefix) {
   BERTH_TRY(Begin(t));
+  if (t.speculative) return Miss(t);
   const std::string end = etcd::PrefixEnd(prefix);
   std::map<std::string, KeyValue> merged;
   const auto mark = t.marks.find(prefix);
@@ -616,6 +767,10 @@ Result<EtcdStore::Committed> EtcdStore::Commit(Stm& t) {
   for (const auto& [key, value] : t.writes) {
     ops.push_back(value ? PutOp(key, *value) : DeleteOp(key));
     if (std::string mark = MarkOf(dir, key); !mark.empty()) marks.insert(std::move(mark));
+    // A claim deleted puts its group's freed mark (a guide compares it).
+    if (std::string freed = FreedOf(dir, key); !value && !freed.empty() && !key.ends_with("/ranges")) {
+      marks.insert(std::move(freed));
+    }
   }
   // Every write of a group's claims puts its mark (see Listing).
   for (const std::string& mark : marks) {
@@ -640,12 +795,51 @@ Result<EtcdStore::Committed> EtcdStore::Commit(Stm& t) {
     failure.push_back(RangeOp(key));
     fetched.push_back(key);
   }
+  // A claim chosen by a guide reads the next ports' claims too: a lost claim (the guide lacked
+  // its port) chooses again from them without another round trip.
+  std::vector<std::pair<std::string, std::string>> windows;
+  for (const std::string& prefix : t.guided) {
+    const std::string end = etcd::PrefixEnd(prefix);
+    for (auto w = t.writes.lower_bound(prefix); w != t.writes.end() && w->first < end; ++w) {
+      auto at = ClaimSlotPort(prefix, w->first);
+      if (!at || !w->second || failure.size() >= etcd::kMaxTxnOps) continue;
+      Op window = RangeOp(w->first);
+      window.range_end =
+          at->first + fmt::format("{:05}", std::min<std::uint32_t>(at->second + kClaimWindow, 65536));
+      windows.emplace_back(window.key, window.range_end);
+      failure.push_back(std::move(window));
+    }
+  }
   auto txn = client_.Txn(cmp, ops, failure);
   if (!txn) return std::unexpected(Explain(txn.error(), true));
   out.revision = txn->revision;
   if (txn->succeeded) {
     out.succeeded = true;
+    last_commit_ = txn->revision;
+    if (registry_write && t.gen_value.empty()) {
+      KnowPointer(t.gen, PointerValue(t.gen), txn->revision);
+    }
     KeepOwnWrites(t, txn->revision);
+    // What the commit compared held at its revision, and what it wrote holds since.
+    for (const auto& [key, kv] : t.reads) {
+      if (!t.writes.contains(key)) Remember(key, kv);
+    }
+    auto put = [&](const std::string& key, const std::string& value) {
+      KeyValue kv;
+      kv.key = key;
+      kv.value = value;
+      kv.mod_revision = txn->revision;
+      kv.create_revision = txn->revision;  // or earlier: only mod_revision is compared
+      Remember(key, kv);
+    };
+    for (const auto& [key, value] : t.writes) {
+      if (value) {
+        put(key, *value);
+      } else {
+        Remember(key, std::nullopt);
+      }
+    }
+    for (const std::string& mark : marks) put(mark, "");  // a freed mark among them
     return out;
   }
   auto next = std::make_unique<Stm>();
@@ -660,11 +854,20 @@ Result<EtcdStore::Committed> EtcdStore::Commit(Stm& t) {
       next->gen_mod = gen.front().mod_revision;
       next->gen = BERTH_TRY(ParsePointer(next->gen_value, GenKey()));
     }
+    if (!next->gen_value.empty()) KnowPointer(next->gen, next->gen_value, next->gen_mod);
     // Answers for keys of another generation would be wrong: only the same one is primed.
     if (next->gen == t.gen) {
       for (std::size_t i = 0; i < fetched.size(); ++i) {
         const auto& kvs = txn->responses[i + 1].range.kvs;
-        next->prefetch[fetched[i]] = kvs.empty() ? std::nullopt : std::optional<KeyValue>(kvs.front());
+        auto& answer = next->prefetch[fetched[i]] =
+            kvs.empty() ? std::nullopt : std::optional<KeyValue>(kvs.front());
+        Remember(fetched[i], answer);
+      }
+      for (std::size_t w = 0; w < windows.size(); ++w) {
+        next->ranges.push_back(windows[w]);
+        for (const KeyValue& kv : txn->responses[1 + fetched.size() + w].range.kvs) {
+          next->listed[kv.key] = kv;
+        }
       }
     }
   }
@@ -677,10 +880,19 @@ Result<T> EtcdStore::Run(const std::function<Result<T>(Stm&)>& body) {
   if (stm_ != nullptr) return body(*stm_);
   const auto deadline = Clock::now() + std::chrono::milliseconds(options_.retry_ms);
   auto t = std::make_unique<Stm>();
+  last_commit_ = 0;
   for (int attempt = 0;; ++attempt) {
     stm_ = t.get();
     auto r = body(*t);
     stm_ = nullptr;
+    if (t->speculative && (t->missed || !r || t->writes.empty())) {
+      // A guess no commit would check (or that needed a read): run the step on reads.
+      hint_ = std::move(t->hint);
+      t = std::make_unique<Stm>();
+      t->no_speculation = true;
+      --attempt;
+      continue;
+    }
     if (!r || t->writes.empty()) return r;
     auto c = BERTH_TRY(Commit(*t));
     if (c.succeeded) {

@@ -45,18 +45,22 @@ class EtcdStore final : public Store {
   std::vector<StoreMember> Members() override;
   void Prefetch(const PrefetchHint& hint) override { hint_ = hint; }
   bool stale() const { return options_.stale; }
+  // Requests sent to etcd so far (etcd::Client::calls); for tests and benchmarks.
+  std::size_t calls() const { return client_.calls(); }
 
   Result<std::int64_t> Revision() override;
   Result<std::optional<ServiceRecord>> GetService(std::string_view name) override;
   Result<std::vector<ServiceRecord>> ListServices() override;
   Result<std::vector<Claim>> ListClaims(std::string_view group) override;
   Result<const ClaimIndex*> ClaimedPorts(std::string_view group) override;
+  Result<const ClaimIndex*> ClaimsToGuide(std::string_view group) override;
   Result<ClaimOutcome> ClaimService(const ServiceRecord& record) override;
   Result<bool> ReleaseService(std::string_view name) override;
   Result<bool> ReleaseServices(std::span<const std::string> names) override;
   // The body may run more than once (a lost race runs it again on fresh reads), and its
   // writes must fit in one etcd txn (at most 128 keys): else kInvalidArgument, nothing written.
   Result<void> Atomically(const std::function<Result<void>()>& body) override;
+  std::int64_t CommittedRevision() const override { return last_commit_; }
   Result<std::vector<std::string>> CheckIntegrity() override;
   Result<std::optional<Group>> GetGroup(std::string_view name) override;
   Result<std::vector<Group>> ListGroups() override;
@@ -95,6 +99,13 @@ class EtcdStore final : public Store {
   // `rel` (relative to the generation) and whatever Prefetch() announced, in the generation
   // this store saw last; what was read there is kept when the guess was right.
   Result<void> Begin(Stm& t, const std::vector<std::string>& rel = {});
+  // Starts `t` without a read when the store remembers (or may guess) every key of `keys`:
+  // an assign whose group it has seen (docs/etcd-store.md, "Guided claims").
+  bool Speculate(Stm& t, PrefetchHint& hint, const std::vector<std::string>& keys);
+  // A speculative step needs a read: it is run again on reads (Run).
+  static std::unexpected<Error> Miss(Stm& t);
+  void Remember(const std::string& key, const std::optional<etcd::KeyValue>& kv);
+  void KnowPointer(const std::string& gen, const std::string& value, std::int64_t mod);
   Result<std::optional<etcd::KeyValue>> Get(Stm& t, const std::string& key);
   Result<std::vector<etcd::KeyValue>> List(Stm& t, const std::string& prefix);
   Result<std::vector<etcd::KeyValue>> RangeAt(const std::string& key, const std::string& end,
@@ -124,6 +135,10 @@ class EtcdStore final : public Store {
     std::int64_t mark = -1;  // the mark's version this listing is current with; -1 unknown
     std::map<std::string, etcd::KeyValue> kvs;
     ClaimIndex* index = nullptr;  // a group's claims: kept in step with kvs (ClaimedPorts)
+    // The group's freed mark's mod_revision (0: absent) while every key of kvs was known to
+    // exist; -1 unknown. Such a listing can guide a claim (ClaimsToGuide) though it may lack
+    // keys: no claim of it was released while the mark stays.
+    std::int64_t freed = -1;
   };
   // Brings the listing of `prefix` to `revision` (only what changed, when it can) and returns it.
   Result<Listing*> Refresh(const std::string& prefix, const std::string& end,
@@ -132,6 +147,7 @@ class EtcdStore final : public Store {
                          const std::string* value);
   void AttachIndex(Listing& l, std::string_view prefix, ClaimIndex& index);
   const Listing* CurrentListing(const Stm& t, const std::string& key) const;
+  const Listing* GuidedListing(const Stm& t, const std::string& key) const;
   // `mark`: the group mark's version at `revision`, when known (-1 otherwise).
   Result<std::vector<etcd::KeyValue>> ListAt(const std::string& prefix, const std::string& end,
                                              std::int64_t revision, std::int64_t mark = -1);
@@ -142,6 +158,12 @@ class EtcdStore final : public Store {
   etcd::Client client_;
   std::map<std::string, Listing> listings_;
   std::string known_gen_;  // the generation the last operation found
+  std::string known_gen_value_;  // and the pointer's text and mod_revision then
+  std::int64_t known_gen_mod_ = 0;
+  // Answers of keys a guided assign reads (Remembered in the .cc), as last read or written:
+  // guesses for a speculative start, each compared at its commit.
+  std::map<std::string, std::optional<etcd::KeyValue>> known_;
+  std::int64_t last_commit_ = 0;
   PrefetchHint hint_;
   Stm* stm_ = nullptr;  // the transaction the current operation joins (Atomically)
 };

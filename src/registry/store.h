@@ -107,6 +107,16 @@ class Store {
   // changed since it last read them, so an allocator asking at every assign pays for the
   // changes, not for the group's size. The default builds it from ListClaims.
   [[nodiscard]] virtual Result<const ClaimIndex*> ClaimedPorts(std::string_view group);
+  // The claims of `group` as a guide for choosing a port that the caller then claims in the
+  // same Atomically step (the allocator's assign): it may lack claims made elsewhere since the
+  // store last read them, never holds a released one, and the claim's commit fails when the
+  // port turns out taken (or when a claim of the group was released meanwhile), so the step
+  // runs again on what the failure brought back. A store across a network answers it without
+  // reading the group whole (etcd: docs/etcd-store.md, "Guided claims"). By default,
+  // ClaimedPorts.
+  [[nodiscard]] virtual Result<const ClaimIndex*> ClaimsToGuide(std::string_view group) {
+    return ClaimedPorts(group);
+  }
 
   // Registers `record.service` and claims its port for each protocol it covers, in one
   // atomic step. If the name is already registered nothing changes and the outcome is
@@ -124,6 +134,9 @@ class Store {
   // (etcd commits optimistically and runs it again after a lost race): it must start from
   // scratch each time.
   [[nodiscard]] virtual Result<void> Atomically(const std::function<Result<void>()>& body) = 0;
+  // The registry revision the last write through this object committed at, when the store
+  // knows it without asking (etcd: the commit's revision); 0 otherwise (ask Revision()).
+  virtual std::int64_t CommittedRevision() const { return 0; }
 
   // The store's own consistency check: one line per problem, empty when healthy.
   [[nodiscard]] virtual Result<std::vector<std::string>> CheckIntegrity() = 0;

@@ -5,10 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <set>
 #include <thread>
 
+#include "app/registry_ops.h"
 #include "app/windows.h"
+#include "registry/allocator.h"
 #include "etcd/etcd_cluster.h"
+#include "registry/etcd_store.h"
 #include "registry/store_url.h"
 
 namespace berth::registry {
@@ -344,6 +348,124 @@ TEST_P(StoreContract, ClaimedPortsFollowsOwnAndOtherWritersAndANewGeneration) {
   EXPECT_EQ(listed, idx->claimed[0]);
 }
 
+
+// ---- Assigns from a store that has seen the group before (etcd: "Guided claims" in
+// docs/etcd-store.md: the claim starts from what the store remembers, without a read).
+
+// One `berth assign NAME` through `store` (app::Assign, as the CLI, agent and server do): the
+// port, or 0 with the failure in the test log.
+Port AssignThrough(Store& store, const std::string& name, const std::string& group = "") {
+  AssignRequest req;
+  req.name = name;
+  req.group = group;
+  req.allow_iana = true;
+  HostView host;
+  host.hostname = "contract-host";
+  auto steps = app::Assign(store, host, std::span(&req, 1));
+  EXPECT_FALSE(steps.failed) << name << ": " << steps.failed->message;
+  if (steps.failed || steps.done.size() != 1) return 0;
+  const ServiceRecord& r = steps.done.front().record;
+  // The revision the assign reports is the stored record's.
+  auto stored = store.GetService(name);
+  EXPECT_TRUE(stored && *stored) << name;
+  if (stored && *stored) {
+    EXPECT_EQ(r.revision, (*stored)->revision) << name;
+  }
+  return r.service.port;
+}
+
+TEST_P(StoreContract, AnAssignTakesTheRulesPortAfterOthersClaimedAndReleasedUnseen) {
+  Family f;
+  f.name = "f";
+  f.base = 21000;
+  f.size = 10;
+  ASSERT_TRUE(s().PutFamily(f));
+  auto other = Open();
+  ASSERT_NE(other, nullptr);
+  // A family hands out the first free port of its block in order: which port is right is
+  // known without the hash.
+  EXPECT_EQ(AssignThrough(s(), "f.a"), 21000);
+  EXPECT_EQ(AssignThrough(s(), "f.b"), 21001);
+  // Another writer claims the next port: this store has not seen it, and must not take it.
+  EXPECT_EQ(AssignThrough(*other, "f.x"), 21002);
+  EXPECT_EQ(AssignThrough(s(), "f.c"), 21003);
+  // Another writer releases the first port: this store saw it claimed, and must take it.
+  ASSERT_TRUE(other->ReleaseService("f.a").value());
+  EXPECT_EQ(AssignThrough(s(), "f.d"), 21000);
+  // And this store's own release is the other's next port.
+  ASSERT_TRUE(s().ReleaseService("f.b").value());
+  EXPECT_EQ(AssignThrough(*other, "f.y"), 21001);
+  EXPECT_EQ(AssignThrough(s(), "f.e"), 21004);
+  auto claims = s().ListClaims("default");
+  ASSERT_TRUE(claims) << claims.error().message;
+  std::vector<std::string> held;
+  for (const Claim& c : *claims) {
+    held.push_back(fmt::format("{}={}", c.port, c.service));
+  }
+  EXPECT_THAT(held, ::testing::ElementsAre("21000=f.d", "21001=f.y", "21002=f.x", "21003=f.c",
+                                           "21004=f.e"));
+  EXPECT_TRUE(s().CheckIntegrity().value().empty());
+}
+
+TEST_P(StoreContract, AnAssignFollowsAGroupChangedByAnotherWriter) {
+  Group g;
+  g.name = "g2";
+  g.range = {30000, 30099};
+  ASSERT_TRUE(s().PutGroup(g));
+  auto other = Open();
+  ASSERT_NE(other, nullptr);
+  const Port a = AssignThrough(s(), "a", "g2");
+  EXPECT_TRUE(a >= 30000 && a <= 30099) << a;
+  // Another writer narrows the group: 30000-30089 become ephemeral on one of its hosts.
+  g.ephemeral.Add(PortRange{30000, 30089});
+  ASSERT_TRUE(other->PutGroup(g));
+  for (const char* name : {"b", "c", "d"}) {
+    const Port p = AssignThrough(s(), name, "g2");
+    EXPECT_TRUE(p >= 30090 && p <= 30099) << name << " got " << p;
+  }
+}
+
+
+// What a guided assign costs in requests to etcd (docs/etcd-store.md, "Guided claims"):
+// counted, not timed.
+TEST(EtcdGuidedClaims, AnAssignIsTwoRequestsColdAndOneWarmWhateverTheGroupsSize) {
+  std::string why;
+  auto cluster = EtcdCluster::Start(why);
+  if (!cluster) BERTH_MISSING_PEER(why);
+  auto open = [] {
+    auto loc = ParseStoreUrl(EtcdCluster::Url("/guided"));
+    EXPECT_TRUE(loc);
+    auto s = loc ? OpenStore(*loc, OpenMode::kWrite) : Result<std::unique_ptr<Store>>(Fail(ErrorCode::kInternal, "no url"));
+    EXPECT_TRUE(s) << s.error().message;
+    return s ? std::move(*s) : nullptr;
+  };
+  auto filler = open();
+  ASSERT_NE(filler, nullptr);
+  // A group of 100 claims, written by another client.
+  for (int i = 0; i < 100; ++i) ASSERT_NE(AssignThrough(*filler, fmt::format("fill{}", i)), 0);
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  auto* etcd = dynamic_cast<EtcdStore*>(store.get());
+  ASSERT_NE(etcd, nullptr);
+  // `berth assign` in a new process: one read, one commit (plus the read of GetService that
+  // AssignThrough makes to check the revision), not a listing of the 100 claims.
+  std::size_t before = etcd->calls();
+  ASSERT_NE(AssignThrough(*store, "cold"), 0);
+  EXPECT_EQ(etcd->calls() - before, 2u + 1u);
+  // The same store again, nothing else written meanwhile: the commit alone.
+  for (const char* name : {"warm1", "warm2", "warm3"}) {
+    before = etcd->calls();
+    ASSERT_NE(AssignThrough(*store, name), 0);
+    EXPECT_EQ(etcd->calls() - before, 1u + 1u) << name;
+  }
+  // Every port held once.
+  auto claims = store->ListClaims("default");
+  ASSERT_TRUE(claims) << claims.error().message;
+  std::set<Port> ports;
+  for (const Claim& c : *claims) EXPECT_TRUE(ports.insert(c.port).second) << c.port;
+  EXPECT_EQ(ports.size(), 104u);
+  EXPECT_TRUE(store->CheckIntegrity().value().empty());
+}
 
 // ---- Range claims (berth assign NAME --size N): one service holds a block of ports.
 
