@@ -980,7 +980,8 @@ Result<std::vector<Claim>> EtcdStore::ListClaims(std::string_view group) {
                                 "store check'",
                                 TerminalSafe(kv.key, 200)));
       }
-      for (std::uint32_t p = ports->low; p <= ports->high; ++p) {
+      const PortRange held = *ports;
+      for (std::uint32_t p = held.low; p <= held.high; ++p) {
         out.push_back(Claim{*g, *slot, static_cast<Port>(p), kv.value});
       }
     }
