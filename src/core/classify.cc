@@ -32,6 +32,11 @@ void AppendClassLabel(std::string& out, const PortClass& c) {
   if (c.reserved) out += ",reserved";
 }
 
+std::size_t ClassLabelWidth(const PortClass& c) {
+  return Rfc6335Name(c.rfc6335).size() + (c.ephemeral ? std::string_view(",ephemeral").size() : 0) +
+         (c.reserved ? std::string_view(",reserved").size() : 0);
+}
+
 std::string ClassLabel(const PortClass& c) {
   std::string out;
   AppendClassLabel(out, c);

@@ -53,5 +53,7 @@ PortClass ClassifyPort(Port p, Protocol proto, const HostPortConfig& config);
 std::string ClassLabel(const PortClass& c);
 // The same, appended to `out`.
 void AppendClassLabel(std::string& out, const PortClass& c);
+// Its length.
+std::size_t ClassLabelWidth(const PortClass& c);
 
 }  // namespace berth

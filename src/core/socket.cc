@@ -118,6 +118,16 @@ void AppendEndpoint(std::string& out, const IpAddress& a, Port p) {
   out.append(port, end);
 }
 
+std::size_t EndpointAddressWidth(const IpAddress& a) {
+  if (a.is_any()) return a.family == 4 ? 7 : 4;  // "0.0.0.0", "[::]"
+  if (a.family == 6) return a.Format().size() + 2;
+  std::size_t n = 3;  // the dots
+  for (std::size_t k = 0; k < 4; ++k) n += a.bytes[k] >= 100 ? 3 : a.bytes[k] >= 10 ? 2 : 1;
+  return n;
+}
+
+std::size_t PortWidth(Port p) { return p >= 10000 ? 5 : p >= 1000 ? 4 : p >= 100 ? 3 : p >= 10 ? 2 : 1; }
+
 std::string FormatEndpoint(const IpAddress& a, Port p) {
   std::string out;
   out.reserve(a.family == 6 ? 48 : 22);

@@ -56,6 +56,10 @@ struct IpAddress {
 std::string FormatEndpoint(const IpAddress& a, Port p);
 // The same, appended to `out` (a caller formatting many reuses one buffer).
 void AppendEndpoint(std::string& out, const IpAddress& a, Port p);
+// The length of what AppendEndpoint writes before the ':' ("127.0.0.1", "[::1]"), and of the
+// port after it: a table measures a million endpoints without writing them.
+std::size_t EndpointAddressWidth(const IpAddress& a);
+std::size_t PortWidth(Port p);
 
 // The addresses of one snapshot's sockets, each kept once; a socket names its two by index.
 // A busy host's million connections use few local addresses and, mostly, few peers: 4 bytes

@@ -114,11 +114,55 @@ void Cells(const ScanView& v, std::uint32_t i, int p, std::uint32_t extra_owners
   }
 }
 
+// The text width of each address of the snapshot as an endpoint writes it: measured once,
+// not once per row (an IPv6 address goes through inet_ntop).
+std::vector<std::uint8_t> AddressWidths(const HostSnapshot& snap) {
+  std::vector<std::uint8_t> out(snap.addresses.size());
+  for (std::uint32_t k = 0; k < out.size(); ++k) {
+    out[k] = static_cast<std::uint8_t>(EndpointAddressWidth(snap.addresses[k]));
+  }
+  return out;
+}
+
 // Makes the cells of rows in increasing order, from any first row; one per thread.
 class RowCursor {
  public:
-  RowCursor(const ScanView& v, const Rows& rows, const std::vector<int>& source)
-      : v_(v), rows_(rows), source_(source), cells_(source.size()) {}
+  RowCursor(const ScanView& v, const Rows& rows, const std::vector<int>& source,
+            const std::vector<std::uint8_t>* address_widths = nullptr)
+      : v_(v), rows_(rows), source_(source), address_widths_(address_widths),
+        cells_(source.size()), widths_(source.size()) {}
+
+  // Widens `t` to row n's cells (n never decreases between calls). A plain row (not the
+  // first of its owner's, one owner, no device, no registry mark) is measured without making
+  // its text: its cells' widths follow from the record. Others are made, as Row(n) does.
+  void Measure(std::size_t n, Table& t) {
+    while (rows_.group_end[group_] <= n) ++group_;
+    const std::size_t group_begin = group_ == 0 ? 0 : rows_.group_end[group_ - 1];
+    const std::uint32_t i = rows_.order[n];
+    const HostSnapshot& snap = *v_.snap;
+    const SocketRecord& s = snap.sockets[i];
+    const bool plain = address_widths_ != nullptr && n != group_begin && v_.header &&
+                       (rows_.extra.empty() || rows_.ExtraOwners(i) == 0) && !snap.HasInterface(s) &&
+                       !(v_.registry != nullptr && i < v_.registry->size() && (*v_.registry)[i]);
+    if (!plain) {
+      Row(n);
+      t.Measure(cells_);
+      return;
+    }
+    std::array<std::size_t, kNumCols> w{};
+    const auto endpoint = [&](std::uint32_t address, Port port) {
+      return std::size_t{(*address_widths_)[address]} + 1 + PortWidth(port);
+    };
+    w[kProto] = ProtocolName(s.proto).size() + (snap.Local(s).family == 6 ? 1 : 0);
+    w[kLocal] = endpoint(s.local, s.local_port);
+    w[kState] = StateName(s.state, s.proto).size();
+    w[kPeer] = s.remote_port == 0 && snap.Remote(s).is_any() ? 1 : endpoint(s.remote, s.remote_port);
+    const PortClass cls = ClassifyPort(s.local_port, s.proto, snap.config);
+    w[kClass] = ClassLabelWidth(cls);
+    w[kIana] = cls.iana ? cls.iana->service.size() : 1;
+    for (std::size_t t2 = 0; t2 < source_.size(); ++t2) widths_[t2] = w[static_cast<std::size_t>(source_[t2])];
+    t.MeasureWidths(widths_);
+  }
 
   // Row n's cells into cells(); n never decreases between calls.
   void Row(std::size_t n) {
@@ -140,9 +184,11 @@ class RowCursor {
   const ScanView& v_;
   const Rows& rows_;
   const std::vector<int>& source_;
+  const std::vector<std::uint8_t>* address_widths_;
   std::size_t group_ = 0;
   std::array<std::string, kNumCols> c_;
   std::vector<std::string> cells_;
+  std::vector<std::size_t> widths_;
   bool ephemeral_ = false;
 };
 
@@ -171,6 +217,7 @@ constexpr std::size_t kBlockRows = 4096;
 
 // Two passes over the rows (measure, then print) so that a 220k-socket table is never held;
 // each pass split over two threads (making a row's cells is most of a large scan's rendering).
+// The measure pass makes only the cells whose width it cannot tell from the record.
 void RenderSockets(const ScanView& v, StyledText& out) {
   const Rows rows = RowOrder(v);
   const std::vector<std::uint32_t>& order = rows.order;
@@ -189,12 +236,10 @@ void RenderSockets(const ScanView& v, StyledText& out) {
   {
     Table second_half = table;
     const std::size_t half = order.size() / 2;
+    const std::vector<std::uint8_t> address_widths = AddressWidths(*v.snap);
     auto measure = [&](Table& t, std::size_t from, std::size_t to) {
-      RowCursor cursor(v, rows, source);
-      for (std::size_t n = from; n < to; ++n) {
-        cursor.Row(n);
-        t.Measure(cursor.cells());
-      }
+      RowCursor cursor(v, rows, source, &address_widths);
+      for (std::size_t n = from; n < to; ++n) cursor.Measure(n, t);
     };
     if (order.size() < 2 * kBlockRows) {
       measure(table, 0, order.size());  // a small table: not worth a thread

@@ -19,6 +19,12 @@ void Table::Measure(std::span<const std::string> cells) {
   }
 }
 
+void Table::MeasureWidths(std::span<const std::size_t> widths) {
+  for (std::size_t c = 0; c < columns_.size() && c < widths.size(); ++c) {
+    if (!columns_[c].fixed) width_[c] = std::max(width_[c], widths[c]);
+  }
+}
+
 void Table::Measure(const Table& other) {
   for (std::size_t c = 0; c < width_.size() && c < other.width_.size(); ++c) {
     width_[c] = std::max(width_[c], other.width_[c]);

@@ -46,6 +46,8 @@ class Table {
   // Widens the columns to fit `cells` without keeping them. Missing cells count as empty;
   // cells beyond the columns are ignored (also by the formatters).
   void Measure(std::span<const std::string> cells);
+  // The same from the cells' widths (bytes), for a caller that knows them without the text.
+  void MeasureWidths(std::span<const std::size_t> widths);
   // Widens the columns to what `other` (a copy of this table, measured apart) measured.
   void Measure(const Table& other);
   // Keeps the row for Format() and measures it.

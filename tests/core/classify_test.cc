@@ -1,9 +1,12 @@
 #include "core/classify.h"
 
+#include <arpa/inet.h>
+
 #include <gtest/gtest.h>
 
 #include "core/iana.h"
 #include "core/service.h"
+#include "core/socket.h"
 
 namespace berth {
 namespace {
@@ -109,6 +112,36 @@ TEST(SelectServices, FiltersByGroupSortsAndChecks) {
   all[2].port = 1;
   all[0].name = "Web";
   EXPECT_FALSE(SelectServices(all, "a"));
+}
+
+// The widths a table measures without the text are the text's.
+TEST(Widths, ClassLabelAndEndpointWidthsAreTheTextsLengths) {
+  HostPortConfig config;
+  config.ephemeral = PortRange{32768, 60999};
+  config.reserved.Add(PortRange{40000, 40010});
+  config.reserved.Add(PortRange{80, 80});
+  for (std::uint32_t p = 0; p <= 65535; ++p) {
+    for (Protocol proto : {Protocol::kTcp, Protocol::kUdp}) {
+      const PortClass c = ClassifyPort(static_cast<Port>(p), proto, config);
+      ASSERT_EQ(ClassLabelWidth(c), ClassLabel(c).size()) << p;
+    }
+  }
+  std::vector<IpAddress> addresses;
+  for (const char* text : {"0.0.0.0", "::", "127.0.0.1", "10.0.0.9", "192.168.100.255", "1.22.103.4",
+                           "255.255.255.255", "::1", "2001:db8::1234:5678", "fe80::1", "::ffff:10.1.2.3",
+                           "2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff"}) {
+    IpAddress a;
+    a.family = std::string_view(text).find(':') == std::string_view::npos ? 4 : 6;
+    ASSERT_EQ(::inet_pton(a.family == 4 ? AF_INET : AF_INET6, text, a.bytes.data()), 1) << text;
+    addresses.push_back(a);
+  }
+  for (const IpAddress& a : addresses) {
+    for (const int port : {0, 1, 9, 10, 99, 100, 999, 1000, 9999, 10000, 65535}) {
+      const auto p = static_cast<Port>(port);
+      ASSERT_EQ(EndpointAddressWidth(a) + 1 + PortWidth(p), FormatEndpoint(a, p).size())
+          << FormatEndpoint(a, p);
+    }
+  }
 }
 
 }  // namespace

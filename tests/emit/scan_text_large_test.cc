@@ -85,5 +85,59 @@ TEST(ScanTextLarge, ManyBlocksReadAsOneTable) {
   EXPECT_EQ(extra, want_extra);
 }
 
+// The measure pass tells most rows' widths from their records, without their text: a column
+// must still fit its widest cell exactly when that cell is in such a row (not its owner's
+// first, one owner), here an IPv6 endpoint in the middle of a group.
+TEST(ScanTextLarge, AColumnFitsItsWidestCellExactlyWhereverItIs) {
+  HostSnapshot snap;
+  snap.owners_resolved = true;
+  snap.config.ephemeral = PortRange{32768, 60999};
+  snap.processes = {{100, 0, "root", "svc", "", ""}};
+  IpAddress wide;
+  wide.family = 6;
+  wide.bytes = {0x20, 0x01, 0x0d, 0xb8, 0xaa, 0xaa, 0xbb, 0xbb, 0xcc, 0xcc, 0xdd, 0xdd, 0xee, 0xee, 0xff, 0xff};
+  IpAddress narrow;
+  narrow.bytes = {127, 0, 0, 1};
+  for (std::uint32_t i = 0; i < 10; ++i) {
+    SocketRecord s;
+    s.state = SocketState::kEstablished;
+    const IpAddress& a = i == 5 ? wide : narrow;
+    snap.SetAddresses(s, a, a);
+    s.local_port = static_cast<Port>(i == 5 ? 40000 : 2000 + i);  // 40000: user,ephemeral
+    s.remote_port = static_cast<Port>(i == 5 ? 65535 : 3000 + i);
+    snap.sockets.push_back(s);
+    snap.owners.push_back({i, 0, static_cast<int>(3 + i)});
+  }
+  const std::vector<Finding> findings;
+  ScanView v;
+  v.snap = &snap;
+  v.findings = &findings;
+  v.all_states = true;
+  const std::vector<std::string> lines = Lines(test::Collect([&](const Sink& s) { RenderScanText(v, false, s); }));
+  std::size_t header = 0;
+  while (header < lines.size() && !lines[header].starts_with("PROCESS")) ++header;
+  ASSERT_LT(header, lines.size());
+  const std::string& h = lines[header];
+  const std::size_t state_col = h.find("STATE"), class_col = h.find("CLASS"), peer_col = h.find("PEER");
+  ASSERT_NE(class_col, std::string::npos);
+  std::size_t rows = 0;
+  for (std::size_t n = header + 1; n < lines.size() && !lines[n].empty(); ++n, ++rows) {
+    const std::string& line = lines[n];
+    ASSERT_GT(line.size(), class_col) << line;
+    for (std::size_t col : {state_col, peer_col, class_col}) {
+      EXPECT_NE(line[col], ' ') << "column at " << col << " in: " << line;
+      EXPECT_EQ(line[col - 1], ' ') << "column at " << col << " in: " << line;
+    }
+    if (line.find("2001:db8") != std::string::npos) {
+      // The widest cells end exactly one separator (two spaces) before the next column.
+      EXPECT_NE(line[state_col - 3], ' ') << line;
+      EXPECT_NE(line[class_col - 3], ' ') << line;
+      EXPECT_NE(line.find("tcp6"), std::string::npos) << line;
+      EXPECT_NE(line.find("user,ephemeral"), std::string::npos) << line;
+    }
+  }
+  EXPECT_EQ(rows, 10u);
+}
+
 }  // namespace
 }  // namespace berth
