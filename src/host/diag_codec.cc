@@ -31,9 +31,18 @@ int ErrnoFromNetlink(std::int32_t err) {
 }  // namespace
 
 std::vector<std::byte> BuildDiagRequest(int family, Protocol proto, std::uint32_t states,
-                                        std::uint32_t seq) {
+                                        std::uint32_t seq, std::optional<PortRange> local_ports) {
+  // The filter, as ss builds "sport >= LOW and sport <= HIGH": each test is an op and a second
+  // op whose `no` holds the port; a passing test jumps to the next test (yes = 8), a failing
+  // one past the program's end (the kernel's inet_diag_bc_run then says no).
+  std::vector<inet_diag_bc_op> program;
+  if (local_ports) {
+    program = {{INET_DIAG_BC_S_GE, 8, 16 + 4}, {0, 0, local_ports->low},
+               {INET_DIAG_BC_S_LE, 8, 8 + 4}, {0, 0, local_ports->high}};
+  }
+  const std::size_t attr = program.empty() ? 0 : sizeof(nlattr) + program.size() * sizeof(inet_diag_bc_op);
   nlmsghdr nh{};
-  nh.nlmsg_len = sizeof(nlmsghdr) + sizeof(inet_diag_req_v2);
+  nh.nlmsg_len = static_cast<std::uint32_t>(sizeof(nlmsghdr) + sizeof(inet_diag_req_v2) + attr);
   nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
   nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
   nh.nlmsg_seq = seq;
@@ -44,6 +53,14 @@ std::vector<std::byte> BuildDiagRequest(int family, Protocol proto, std::uint32_
   std::vector<std::byte> out(nh.nlmsg_len);
   std::memcpy(out.data(), &nh, sizeof nh);
   std::memcpy(out.data() + sizeof nh, &req, sizeof req);
+  if (attr != 0) {
+    nlattr na{};
+    na.nla_len = static_cast<std::uint16_t>(attr);
+    na.nla_type = INET_DIAG_REQ_BYTECODE;
+    std::memcpy(out.data() + sizeof nh + sizeof req, &na, sizeof na);
+    std::memcpy(out.data() + sizeof nh + sizeof req + sizeof na, program.data(),
+                program.size() * sizeof(inet_diag_bc_op));
+  }
   return out;
 }
 

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -17,9 +18,12 @@ namespace berth {
 // States as a bitmask of (1 << SocketState).
 constexpr std::uint32_t kAllStates = (1u << 13) - 2;  // every state 1..12
 
-// A complete netlink message: nlmsghdr + inet_diag_req_v2, NLM_F_REQUEST | NLM_F_DUMP.
+// A complete netlink message: nlmsghdr + inet_diag_req_v2, NLM_F_REQUEST | NLM_F_DUMP. With
+// `local_ports`, an INET_DIAG_REQ_BYTECODE attribute the kernel runs on each socket: only
+// sockets whose local port is in the range are sent (a dump split between two threads).
 std::vector<std::byte> BuildDiagRequest(int family, Protocol proto, std::uint32_t states,
-                                        std::uint32_t seq);
+                                        std::uint32_t seq,
+                                        std::optional<PortRange> local_ports = std::nullopt);
 
 struct DiagBatch {
   bool done = false;         // NLMSG_DONE seen: the dump is complete

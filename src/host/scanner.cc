@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <mutex>
 #include <optional>
 #include <system_error>
 #include <thread>
@@ -76,6 +77,40 @@ Result<void> EnterNetns(const std::string& spec) {
   return {};
 }
 
+// The dump of (family, proto) on two threads: local ports below 32768 here, the rest on a
+// second netlink socket on another thread (the kernel runs one dump per socket), each reply
+// decoded into `snap` in turn. When the second thread or socket cannot start, or either half
+// fails, what the halves added is dropped and one dump runs instead.
+Result<DiagBatch> SplitDump(SockDiag& diag, int family, Protocol proto, std::uint32_t states,
+                            HostSnapshot& snap) {
+  const std::size_t before = snap.sockets.size();
+  if (auto second = SockDiag::Open()) {
+    std::mutex lock;
+    Result<DiagBatch> high = Fail(ErrorCode::kUnavailable, "not run");
+    std::thread t;
+    try {
+      t = std::thread([&] {
+        high = second->Dump(family, proto, states, snap, nullptr, PortRange{32768, 65535}, &lock);
+      });
+    } catch (const std::system_error&) {
+      // no second thread: one dump below
+    }
+    if (t.joinable()) {
+      auto low = diag.Dump(family, proto, states, snap, nullptr, PortRange{0, 32767}, &lock);
+      t.join();
+      if (low && high) {
+        DiagBatch both;
+        both.done = true;
+        both.interrupted = low->interrupted || high->interrupted;
+        both.messages = low->messages + high->messages;
+        return both;
+      }
+      snap.sockets.erase(snap.sockets.begin() + static_cast<std::ptrdiff_t>(before), snap.sockets.end());
+    }
+  }
+  return diag.Dump(family, proto, states, snap);
+}
+
 // Everything that must run inside the namespace: sysctls, the dumps, interface names.
 Result<void> ReadNamespace(const ScanOptions& opt, HostSnapshot& snap) {
   snap.config = ReadHostPortConfig(snap.warnings);
@@ -92,6 +127,7 @@ Result<void> ReadNamespace(const ScanOptions& opt, HostSnapshot& snap) {
                 fmt::format("{} (is the kernel built without CONFIG_INET_DIAG?)",
                             diag.error().message));
   }
+  bool split = false;
   if (opt.all_states) {
     // Sized once from the namespace's counts: growing by doubling would hold up to three times
     // a million sockets' records at the moment of a copy.
@@ -100,6 +136,10 @@ Result<void> ReadNamespace(const ScanOptions& opt, HostSnapshot& snap) {
     const std::size_t expected =
         SockstatSockets(stat ? *stat : "", stat6 ? *stat6 : "", opt.tcp, opt.udp);
     snap.sockets.reserve(expected + expected / 32 + 256);
+    // A recording keeps one dump's replies in order: never split then; nor on one core, where
+    // the halves' second walk of the kernel's table would only add time.
+    split = opt.capture == nullptr && expected >= opt.split_dump_at &&
+            std::thread::hardware_concurrency() >= 2;
   }
   const std::uint32_t tcp_states = opt.all_states ? kAllStates : 1u << 10;  // LISTEN
   const std::uint32_t udp_states =
@@ -123,7 +163,9 @@ Result<void> ReadNamespace(const ScanOptions& opt, HostSnapshot& snap) {
     if (opt.capture != nullptr) {
       raw = t.proto == Protocol::kTcp ? &opt.capture->tcp_diag : &opt.capture->udp_diag;
     }
-    auto r = diag->Dump(t.family, t.proto, t.states, snap, raw);
+    auto r = split && t.family == AF_INET && t.proto == Protocol::kTcp
+                 ? SplitDump(*diag, t.family, t.proto, t.states, snap)
+                 : diag->Dump(t.family, t.proto, t.states, snap, raw);
     if (!r) {
       snap.partial = true;
       snap.warnings.push_back(

@@ -20,9 +20,10 @@ Result<SockDiag> SockDiag::Open() {
 }
 
 Result<DiagBatch> SockDiag::Dump(int family, Protocol proto, std::uint32_t states,
-                                 HostSnapshot& out, std::vector<std::byte>* raw) {
+                                 HostSnapshot& out, std::vector<std::byte>* raw,
+                                 std::optional<PortRange> local_ports, std::mutex* lock) {
   const std::uint32_t seq = ++seq_;
-  const std::vector<std::byte> req = BuildDiagRequest(family, proto, states, seq);
+  const std::vector<std::byte> req = BuildDiagRequest(family, proto, states, seq, local_ports);
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
   while (::sendto(fd_.get(), req.data(), req.size(), 0, reinterpret_cast<sockaddr*>(&kernel),
@@ -48,8 +49,11 @@ Result<DiagBatch> SockDiag::Dump(int family, Protocol proto, std::uint32_t state
       return Fail(ErrorCode::kMalformed, "sock_diag reply larger than 64 KiB: truncated");
     }
     if (n == 0) return Fail(ErrorCode::kMalformed, "sock_diag: the kernel closed the dump");
+    std::unique_lock<std::mutex> held;
+    if (lock != nullptr) held = std::unique_lock<std::mutex>(*lock);
     if (raw != nullptr) raw->insert(raw->end(), buf, buf + n);
     auto batch = DecodeDiagBatch(std::span(buf, static_cast<std::size_t>(n)), proto, seq, out);
+    if (held) held.unlock();
     if (!batch) return std::unexpected(std::move(batch.error()));
     total.messages += batch->messages;
     total.interrupted |= batch->interrupted;

@@ -3,6 +3,8 @@
 // time per SockDiag (the kernel refuses a second concurrent dump on one socket).
 #pragma once
 
+#include <mutex>
+#include <optional>
 #include <vector>
 
 #include "core/socket.h"
@@ -21,9 +23,13 @@ class SockDiag {
   // DecodeDiagBatch replays), including the buffer that failed to decode.
   // Failure: the kernel's error (kNotFound for a missing udp_diag module), kMalformed for
   // an undecodable reply. Sockets decoded before a failure stay in `out`.
+  // `local_ports`: only sockets whose local port is in the range (a bytecode filter). `lock`:
+  // held while a reply is decoded into `out`, for two dumps filling one snapshot at once.
   [[nodiscard]] Result<DiagBatch> Dump(int family, Protocol proto, std::uint32_t states,
                                        HostSnapshot& out,
-                                       std::vector<std::byte>* raw = nullptr);
+                                       std::vector<std::byte>* raw = nullptr,
+                                       std::optional<PortRange> local_ports = std::nullopt,
+                                       std::mutex* lock = nullptr);
 
  private:
   explicit SockDiag(UniqueFd fd) : fd_(std::move(fd)) {}

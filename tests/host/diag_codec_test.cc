@@ -88,6 +88,29 @@ TEST(DiagCodec, RequestMatchesTheKernelLayout) {
   EXPECT_EQ(r.idiag_states, 1u << 7);
 }
 
+TEST(DiagCodec, ARequestForAPortRangeCarriesTheKernelsBytecode) {
+  auto req = BuildDiagRequest(AF_INET, Protocol::kTcp, kAllStates, 7, PortRange{32768, 65535});
+  ASSERT_EQ(req.size(), sizeof(nlmsghdr) + sizeof(inet_diag_req_v2) + sizeof(nlattr) + 16);
+  nlmsghdr h;
+  std::memcpy(&h, req.data(), sizeof h);
+  EXPECT_EQ(h.nlmsg_len, req.size());
+  nlattr a;
+  std::memcpy(&a, req.data() + sizeof h + sizeof(inet_diag_req_v2), sizeof a);
+  EXPECT_EQ(a.nla_type, INET_DIAG_REQ_BYTECODE);
+  EXPECT_EQ(a.nla_len, sizeof(nlattr) + 16);
+  inet_diag_bc_op ops[4];
+  std::memcpy(ops, req.data() + sizeof h + sizeof(inet_diag_req_v2) + sizeof a, sizeof ops);
+  // sport >= 32768: on to the next test, else past the end (20 = the 16 bytes left + 4).
+  EXPECT_EQ(ops[0].code, INET_DIAG_BC_S_GE);
+  EXPECT_EQ(ops[0].yes, 8);
+  EXPECT_EQ(ops[0].no, 20);
+  EXPECT_EQ(ops[1].no, 32768);
+  EXPECT_EQ(ops[2].code, INET_DIAG_BC_S_LE);
+  EXPECT_EQ(ops[2].yes, 8);
+  EXPECT_EQ(ops[2].no, 12);
+  EXPECT_EQ(ops[3].no, 65535);
+}
+
 TEST(DiagCodec, DecodesSocketsAttributesAndDone) {
   Reply r;
   r.Socket(AF_INET, 10, "127.0.0.1", 8080, "0.0.0.0", 0, 4242, 1000)

@@ -10,9 +10,12 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <set>
+#include <tuple>
 #include <fstream>
 
 #include "host/scanner.h"
+#include "host/sock_diag.h"
 #include "support/test_support.h"
 
 namespace berth {
@@ -274,6 +277,73 @@ TEST(ProcOwners, EveryStateWithTheProcWalkBesideTheDumpFindsBothEnds) {
   ::close(server);
   ::close(client);
   ::close(listener);
+}
+
+// A loopback listener on `port` (0: the kernel's choice); its port, or 0 when taken.
+Port ListenOn(int& fd, Port port) {
+  fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 1) != 0) {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+    return 0;
+  }
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  return ntohs(a.sin_port);
+}
+
+// A large namespace's TCP/IPv4 dump runs in two halves by local port (a bytecode filter the
+// kernel runs): each half holds only its ports, and the two together are the whole dump, no
+// socket twice.
+TEST(SplitDump, TheHalvesHoldTheirPortsAndTogetherEverySocketOnce) {
+  int low_fd = -1, high_fd = -1;
+  Port low = 0;
+  for (Port p = 23456; p < 23556 && low == 0; ++p) low = ListenOn(low_fd, p);
+  ASSERT_NE(low, 0) << "no free port in 23456-23555";
+  Port high = 0;
+  for (Port p = 45678; p < 45778 && high == 0; ++p) high = ListenOn(high_fd, p);
+  ASSERT_NE(high, 0) << "no free port in 45678-45777";
+
+  auto diag = SockDiag::Open();
+  ASSERT_TRUE(diag) << diag.error().message;
+  for (const auto& [range, mine, other] : {std::tuple{PortRange{0, 32767}, low, high},
+                                           std::tuple{PortRange{32768, 65535}, high, low}}) {
+    HostSnapshot half;
+    auto r = diag->Dump(AF_INET, Protocol::kTcp, kAllStates, half, nullptr, range);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_TRUE(r->done);
+    bool found = false;
+    for (const SocketRecord& s : half.sockets) {
+      EXPECT_TRUE(range.contains(s.local_port)) << s.local_port << " outside " << range.low << "-" << range.high;
+      found |= s.local_port == mine && s.state == SocketState::kListen;
+      EXPECT_NE(s.local_port, other);
+    }
+    EXPECT_TRUE(found) << mine;
+  }
+
+  ScanOptions opt;
+  opt.all_states = true;
+  opt.udp = false;
+  opt.resolve_owners = false;
+  opt.split_dump_at = 0;  // split whatever the count
+  auto snap = ScanHost(opt);
+  ASSERT_TRUE(snap) << snap.error().message;
+  std::set<std::tuple<Port, Port, std::uint32_t, std::uint32_t, std::uint32_t>> seen;
+  bool found_low = false, found_high = false;
+  for (const SocketRecord& s : snap->sockets) {
+    const bool fresh = seen.emplace(s.local_port, s.remote_port, s.local, s.remote, s.inode).second;
+    EXPECT_TRUE(fresh || s.inode == 0) << "twice: port " << s.local_port;  // TIME-WAIT has no inode
+    found_low |= s.local_port == low && s.state == SocketState::kListen;
+    found_high |= s.local_port == high && s.state == SocketState::kListen;
+  }
+  EXPECT_TRUE(found_low);
+  EXPECT_TRUE(found_high);
+  ::close(low_fd);
+  ::close(high_fd);
 }
 
 }  // namespace
