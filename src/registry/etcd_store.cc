@@ -411,11 +411,7 @@ Result<const ClaimIndex*> EtcdStore::ClaimedPorts(std::string_view group) {
     } else {
       l->freed = -1;
     }
-    auto slot = claim_indexes_.find(group);
-    if (slot == claim_indexes_.end()) {
-      slot = claim_indexes_.emplace(std::string(group), std::make_unique<ClaimIndex>()).first;
-    }
-    if (l->index != slot->second.get()) AttachIndex(*l, prefix, *slot->second);
+    if (ClaimIndex& index = IndexOf(group); l->index != &index) AttachIndex(*l, prefix, index);
     t.current.insert(prefix);  // Get serves this prefix's keys from the listing
     // This step's own writes are not in the listing until they commit: the caller (the
     // allocator) holds what it claimed itself.
@@ -453,11 +449,7 @@ Result<const ClaimIndex*> EtcdStore::ClaimsToGuide(std::string_view group) {
       it->second.freed = freed;
     }
     Listing& l = it->second;
-    auto slot = claim_indexes_.find(group);
-    if (slot == claim_indexes_.end()) {
-      slot = claim_indexes_.emplace(std::string(group), std::make_unique<ClaimIndex>()).first;
-    }
-    if (l.index != slot->second.get()) AttachIndex(l, prefix, *slot->second);
+    if (ClaimIndex& index = IndexOf(group); l.index != &index) AttachIndex(l, prefix, index);
     // What this step read of the group at its snapshot (a lost commit's answers and the claims
     // beyond its port): each such claim exists, and a window's absent key does not.
     auto know = [&](const std::string& key, const std::optional<KeyValue>& kv) {

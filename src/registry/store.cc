@@ -28,12 +28,16 @@ std::vector<Claim> ClaimIndex::At(std::string_view group, Port port) const {
   return out;
 }
 
-Result<const ClaimIndex*> Store::ClaimedPorts(std::string_view group) {
+ClaimIndex& Store::IndexOf(std::string_view group) {
   auto it = claim_indexes_.find(group);
   if (it == claim_indexes_.end()) {
     it = claim_indexes_.emplace(std::string(group), std::make_unique<ClaimIndex>()).first;
   }
-  ClaimIndex& index = *it->second;
+  return *it->second;
+}
+
+Result<const ClaimIndex*> Store::ClaimedPorts(std::string_view group) {
+  ClaimIndex& index = IndexOf(group);
   index.Clear();
   for (Claim& c : BERTH_TRY(ListClaims(group))) index.Add(c.slot, c.port, std::move(c.service));
   return &index;

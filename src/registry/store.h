@@ -204,6 +204,10 @@ class Store {
   [[nodiscard]] virtual Result<void> Replace(const RegistryDoc& doc, std::string_view reason) = 0;
 
  protected:
+  // The index ClaimedPorts (and ClaimsToGuide) hand out for `group`, made on first use.
+  ClaimIndex& IndexOf(std::string_view group);
+
+ private:
   // ClaimedPorts' indexes, by group: each allocated once, so pointers to it stay valid.
   std::map<std::string, std::unique_ptr<ClaimIndex>, std::less<>> claim_indexes_;
 };
