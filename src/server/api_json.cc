@@ -303,9 +303,10 @@ const std::string& MapTail(const FleetSnapshot& snap) {
 }
 
 std::string MapJson(const FleetSnapshot& snap, std::span<const JudgedHost> hosts,
-                    std::int64_t now) {
+                    std::int64_t now, std::uint64_t generation) {
   JsonWriter j;
   Head(j, snap);
+  j.Field("generation", generation);
   HostsArray(j, snap, hosts, now);
   std::string out = j.Take();  // the object is still open: the tail and its brace follow
   out += ',';

@@ -28,9 +28,10 @@ std::string ServicesJson(const FleetSnapshot& snap);
 std::string ClaimsJson(const FleetSnapshot& snap, std::string_view group);
 std::string GroupsJson(const FleetSnapshot& snap);
 std::string DriftJson(const FleetSnapshot& snap);
-// The page's data: hosts, their listeners, services, claims, groups, findings, drift.
+// The page's data: hosts, their listeners, services, claims, groups, findings, drift, and
+// the event stream's `generation` the data is at least as new as.
 std::string MapJson(const FleetSnapshot& snap, std::span<const JudgedHost> hosts,
-                    std::int64_t now);
+                    std::int64_t now, std::uint64_t generation);
 
 // POST /api/v1/assign's reply: the record, and as `warnings` the rules its port breaks
 // without being refused (a port other products use by convention) and what the host view

@@ -64,18 +64,22 @@ class Api {
  public:
   Api(FleetWatch& watch, const RouteOptions& options) : watch_(watch), options_(options) {}
 
-  // The snapshot and its hosts judged now; 503 when the store never answered.
+  // The snapshot and its hosts judged now; 503 when the store never answered. `generation`
+  // is read first: a snapshot is published before its generation moves, so the view is at
+  // least as new as the event stream's event of that generation.
   struct View {
     std::shared_ptr<const FleetSnapshot> snap;
     std::vector<JudgedHost> hosts;
+    std::uint64_t generation = 0;
   };
   std::optional<View> Take(httplib::Response& res) const {
+    const std::uint64_t generation = watch_.Generation();
     auto snap = watch_.Current();
     if (!snap) {
       ReplyError(res, 503, "store_unavailable", "the store has not answered yet");
       return std::nullopt;
     }
-    View v{snap, watch_.Judge(*snap)};
+    View v{snap, watch_.Judge(*snap), generation};
     return v;
   }
   const JudgedHost* FindHost(const View& v, const std::string& name) const {
@@ -262,7 +266,7 @@ void InstallReads(GuardedServer& svr, std::shared_ptr<Api> api, RouteTable& tabl
       }));
   get("/api/v1/map", ViewHandler(api, [](const Api::View& v, const httplib::Request&,
                                          httplib::Response& res) {
-        Reply(res, 200, MapJson(*v.snap, v.hosts, UnixNow()));
+        Reply(res, 200, MapJson(*v.snap, v.hosts, UnixNow(), v.generation));
       }));
   get("/metrics", ViewHandler(api, [api](const Api::View& v, const httplib::Request&,
                                          httplib::Response& res) {

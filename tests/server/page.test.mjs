@@ -216,6 +216,10 @@ test("the page runs under the server's CSP and fetches nothing from elsewhere", 
   assert.match(csp, /script-src 'self'/);
   assert.doesNotMatch(csp, /unsafe-inline/);
   await page.waitForSelector("body[data-rendered]", { timeout: 20000 });
+  // The event stream opens with an event of the generation the page shows: no second read.
+  await page.waitForSelector("body[data-events]", { timeout: 20000 });
+  assert.equal(await page.getAttribute("body", "data-reads"), "1");
+  assert.equal(await page.getAttribute("body", "data-rendered"), "1");
   // An inline script is refused by that CSP: what an injected one would meet.
   const ran = await page.evaluate(() => {
     window.__ran = false;
@@ -226,5 +230,40 @@ test("the page runs under the server's CSP and fetches nothing from elsewhere", 
   });
   assert.equal(ran, false);
   for (const r of requests) assert.ok(r.startsWith(url + "/"), `fetched ${r}`);
+  await page.close();
+});
+
+// Runs last: it adds a host that is down (the first test expects every host up).
+test("long tables show their first rows, hosts that need a look first, and more on request", async (t) => {
+  if (!needPeers(t)) return;
+  run(fixture, ["sqlite://" + db, "down", "zz-down"]);
+  const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
+  await page.goto(url + "/?rows=2");
+  await page.waitForSelector("body[data-rendered]", { timeout: 20000 });
+  const total = await page.evaluate(() => map.hosts.length);
+  assert.ok(total > 4, `${total} hosts`);
+  const hostRows = () => page.$$eval("#hosts tbody tr", (trs) => trs.map((tr) => tr.children[0].textContent + " " + tr.children[1].textContent));
+  let rows = await hostRows();
+  assert.equal(rows.length, 2);
+  assert.equal(rows[0], "zz-down down", "a host that is down comes before those that are up, whatever its name");
+  assert.equal(await page.textContent("#host-count"), `(2 of ${total})`);
+  assert.equal(await page.$eval("#bands", (c) => Number(c.dataset.hosts)), 2, "the bands follow the table");
+  await page.click("#more-hosts");
+  assert.equal((await hostRows()).length, 4);
+  while (await page.isVisible("#more-hosts")) await page.click("#more-hosts");
+  rows = await hostRows();
+  assert.equal(rows.length, total);
+  assert.equal(new Set(rows).size, total, "every host once");
+  assert.equal(await page.textContent("#host-count"), `(${total})`);
+  assert.equal(await page.$eval("#bands", (c) => Number(c.dataset.hosts)), total);
+  // Listeners and findings the same way; a new filter starts again at the first rows.
+  for (const id of ["listeners", "findings"]) {
+    assert.equal((await page.$$("#" + id + " tbody tr")).length, 2, id);
+    await page.click("#more-" + id);
+    assert.equal((await page.$$("#" + id + " tbody tr")).length, 4, id);
+  }
+  await page.fill("#f-host", "host-00");
+  assert.equal((await page.$$("#listeners tbody tr")).length, 2);
+  assert.equal((await hostRows()).length, 2);
   await page.close();
 });

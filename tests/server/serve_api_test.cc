@@ -189,6 +189,33 @@ const json* ConventionalWarning(const json& doc) {
 
 // An explicit port, as berth assign --port: the same rules, and a port other products use by
 // convention registered with the warning berth assign prints on stderr, in `warnings`.
+// The map names the event stream's generation it is at least as new as: the page skips the
+// event every stream opens with (and any other) when its map already has that generation.
+TEST_F(ServeApi, TheMapIsAtLeastAsNewAsTheEventThatAnnouncedIt) {
+  EventStream events(serve_.port());
+  ASSERT_TRUE(events.Next());
+  json e = json::parse(events.data(), nullptr, false);
+  ASSERT_TRUE(e.is_object()) << events.data();
+  json map = Body(serve_.Get("/api/v1/map"));
+  ASSERT_TRUE(map["generation"].is_number_unsigned()) << map.dump().substr(0, 200);
+  EXPECT_GE(map["generation"].get<std::uint64_t>(), e["generation"].get<std::uint64_t>());
+  EXPECT_GE(map["revision"].get<std::int64_t>(), e["revision"].get<std::int64_t>());
+  const std::uint64_t first = e["generation"];
+
+  const HttpReply r = serve_.Post("/api/v1/assign", R"({"name":"generations"})", std::string(kServeToken));
+  ASSERT_EQ(r.status, 201) << r.body;
+  ASSERT_TRUE(events.Next());
+  e = json::parse(events.data(), nullptr, false);
+  ASSERT_TRUE(e.is_object()) << events.data();
+  EXPECT_GT(e["generation"].get<std::uint64_t>(), first);
+  map = Body(serve_.Get("/api/v1/map"));
+  EXPECT_GE(map["generation"].get<std::uint64_t>(), e["generation"].get<std::uint64_t>());
+  EXPECT_GE(map["revision"].get<std::int64_t>(), e["revision"].get<std::int64_t>());
+  bool claimed = false;
+  for (const json& s : map["services"]) claimed |= s["name"] == "generations";
+  EXPECT_TRUE(claimed) << map["services"].dump();
+}
+
 TEST_F(ServeApi, AssignWarnsOfAConventionalPortOfAnotherProduct) {
   const std::string token(kServeToken);
   HttpReply r = serve_.Post("/api/v1/assign", R"({"name":"billing","port":15672})", token);

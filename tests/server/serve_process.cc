@@ -229,6 +229,8 @@ bool EventStream::Next(std::chrono::milliseconds deadline) {
     if (at != std::string::npos) {
       const auto end = data_.find("\n\n", at);
       if (end != std::string::npos) {
+        const auto line = data_.find("\ndata: ", at);
+        last_ = line < end ? data_.substr(line + 7, data_.find('\n', line + 1) - line - 7) : "";
         data_.erase(0, end + 2);
         return true;
       }

@@ -95,10 +95,13 @@ class EventStream {
   // or when the server closed the stream.
   bool Next(std::chrono::milliseconds deadline = std::chrono::seconds(20));
   bool closed() const { return closed_; }
+  // The "data:" line of the event Next found last ({"revision":R,"generation":G}).
+  const std::string& data() const { return last_; }
 
  private:
   int fd_ = -1;
   std::string data_;
+  std::string last_;
   bool closed_ = false;
 };
 

@@ -5,9 +5,14 @@
 // input field: it is never stored.
 "use strict";
 
-const PAGE_ROWS = 500;  // listener rows shown at first; "show more" adds as many again
+// Rows shown at first in each of the hosts (with their bands), listeners and findings tables;
+// "show more" adds as many again. `?rows=N` in the address sets it (1 to 10,000).
+const PAGE_ROWS = (() => {
+  const n = Number(new URLSearchParams(location.search).get("rows"));
+  return Number.isInteger(n) && n >= 1 && n <= 10000 ? n : 100;
+})();
 let map = null;         // the last /api/v1/map document
-let listenerLimit = PAGE_ROWS;
+const limits = { hosts: PAGE_ROWS, listeners: PAGE_ROWS, findings: PAGE_ROWS };
 let fetching = null;
 
 // ---- DOM helpers: text only ----
@@ -56,23 +61,34 @@ function renderStatus(text, cls) {
   s.className = cls || "";
 }
 
-function renderHosts(f) {
-  const rows = [];
-  for (const h of map.hosts) {
-    if (!hostPasses(h, f)) continue;
-    const state = el("td", "state " + h.state, h.state);
-    rows.push(el("tr", null, el("td", "name", h.name), state, el("td", "why", h.reason),
-      el("td", null, h.group), el("td", null, h.ephemeral[0] + "–" + h.ephemeral[1]),
-      el("td", "num", h.listeners), el("td", "num", h.findings), el("td", null, ago(h.scanned))));
-  }
-  fill($("hosts").tBodies[0], rows);
+// A count for a heading: "(100 of 500)" when a table shows part of what passes the filters.
+function shownOf(id, shown, total, more) {
+  $(id).textContent = shown < total ? "(" + shown + " of " + total + ")" : "(" + total + ")";
+  $(more).hidden = shown >= total;
 }
 
-// One canvas for every host's band (a canvas per host cost more in layout than in drawing):
-// names are drawn as canvas text, which no markup can come out of.
+// The hosts that pass the filters, those that need a look first (down, then stale), then by name.
+const STATE_ORDER = { down: 0, stale: 1 };
+function passingHosts(f) {
+  const rank = (h) => STATE_ORDER[h.state] ?? 2;
+  return map.hosts.filter((h) => hostPasses(h, f))
+    .sort((a, b) => rank(a) - rank(b) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+function renderHosts(hosts) {
+  const shown = hosts.slice(0, limits.hosts);
+  fill($("hosts").tBodies[0], shown.map((h) =>
+    el("tr", null, el("td", "name", h.name), el("td", "state " + h.state, h.state), el("td", "why", h.reason),
+      el("td", null, h.group), el("td", null, h.ephemeral[0] + "–" + h.ephemeral[1]),
+      el("td", "num", h.listeners), el("td", "num", h.findings), el("td", null, ago(h.scanned)))));
+  shownOf("host-count", shown.length, hosts.length, "more-hosts");
+  return shown;
+}
+
+// One canvas for the bands of the hosts the table shows (a canvas per host cost more in layout
+// than in drawing): names are drawn as canvas text, which no markup can come out of.
 const BAND_H = 16, BAND_NAME_W = 220, BAND_W = 1024;
-function renderBands(f, rowsByHost) {
-  const hosts = map.hosts.filter((h) => hostPasses(h, f));
+function renderBands(hosts, rowsByHost) {
   const c = $("bands");
   c.width = BAND_NAME_W + BAND_W;
   c.height = Math.max(1, hosts.length * BAND_H);
@@ -125,15 +141,14 @@ function renderGrid() {
     for (const r of l.rows) state[r[1]] = 3;
   }
   for (const d of map.drift) if (d.group === group && d.seen_port !== null) state[d.seen_port] = 4;
-  const colors = [[0xf4, 0xf4, 0xf4], [0xb8, 0xc4, 0xd0], [0x2e, 0x6f, 0xb7], [0x1f, 0x9d, 0x55], [0xd3, 0x54, 0x00]];
+  // A port is 2x2 pixels, written as whole pixels (RGBA bytes seen as one 32-bit word each).
   const img = g.createImageData(512, 512);
-  const d = img.data;
+  const px = new Uint32Array(img.data.buffer);
+  const colors = new Uint32Array(new Uint8ClampedArray([0xf4, 0xf4, 0xf4, 255, 0xb8, 0xc4, 0xd0, 255,
+    0x2e, 0x6f, 0xb7, 255, 0x1f, 0x9d, 0x55, 255, 0xd3, 0x54, 0x00, 255]).buffer);
   for (let p = 0; p < 65536; p++) {
-    const [r, gg, b] = colors[state[p]];
-    const i0 = (Math.floor(p / 256) * 2 * 512 + (p % 256) * 2) * 4;
-    for (const i of [i0, i0 + 4, i0 + 2048, i0 + 2052]) {
-      d[i] = r; d[i + 1] = gg; d[i + 2] = b; d[i + 3] = 255;
-    }
+    const i = (p >> 8) * 1024 + (p & 255) * 2;  // row p/256 is pixel rows 2r and 2r+1
+    px[i] = px[i + 1] = px[i + 512] = px[i + 513] = colors[state[p]];
   }
   g.putImageData(img, 0, 0);
   c.dataset.state = "";
@@ -160,7 +175,7 @@ function renderListeners(f, services) {
       if (f.service && !(r[4].toLowerCase().includes(f.service) || r[3].toLowerCase().includes(f.service))) continue;
       if (!portPasses(r[1], f)) continue;
       total++;
-      if (rows.length >= listenerLimit) continue;
+      if (rows.length >= limits.listeners) continue;
       rows.push(el("tr", r[5] === "ephemeral" ? "warn" : null, el("td", "name", l.host), el("td", null, r[0]),
         el("td", "num", r[1]), el("td", "class " + r[5], r[5]),
         el("td", null, r[3] + (r[2] ? " (pid " + r[2] + ")" : "")),
@@ -169,24 +184,26 @@ function renderListeners(f, services) {
     }
   }
   fill($("listeners").tBodies[0], rows);
-  $("listener-count").textContent = rows.length < total ? "(" + rows.length + " of " + total + ")" : "(" + total + ")";
-  $("more-listeners").hidden = rows.length >= total;
+  shownOf("listener-count", rows.length, total, "more-listeners");
 }
 
 function renderFindings(f) {
   const rows = [];
+  let total = 0;
   const states = new Map(map.hosts.map((h) => [h.name, h]));
   for (const x of map.findings) {
     const h = states.get(x.host);
     if (h && !hostPasses(h, f)) continue;
     const fd = x.finding;
     if (f.lo !== null && !(fd.ports || []).some((p) => portPasses(p, f))) continue;
+    total++;
+    if (rows.length >= limits.findings) continue;
     rows.push(el("tr", "sev " + fd.severity, el("td", "name", x.host), el("td", null, fd.severity),
       el("td", null, fd.id), el("td", null, fd.subject), el("td", null, fd.why),
       el("td", null, el("pre", null, fd.fix))));
   }
-  fill($("findings").tBodies[0], rows.slice(0, PAGE_ROWS));
-  $("finding-count").textContent = "(" + rows.length + ")";
+  fill($("findings").tBodies[0], rows);
+  shownOf("finding-count", rows.length, total, "more-findings");
 }
 
 function renderDrift(f) {
@@ -218,8 +235,7 @@ function render() {
   setOptions($("grid-group"), groups, false);
   const services = new Map(map.services.map((s) => [s.name, s.service || s]));
   const rowsByHost = new Map(map.listeners.map((l) => [l.host, l.rows]));
-  renderHosts(f);
-  renderBands(f, rowsByHost);
+  renderBands(renderHosts(passingHosts(f)), rowsByHost);
   renderGrid();
   renderListeners(f, services);
   renderFindings(f);
@@ -237,6 +253,7 @@ async function load() {
     try {
       // The first load takes the response the page preloads (index.html); the server marks
       // every reply no-store, so each later load reads the fleet afresh.
+      document.body.dataset.reads = String(Number(document.body.dataset.reads || 0) + 1);
       const res = await fetch("/api/v1/map", { mode: "cors", credentials: "same-origin" });
       if (!res.ok) throw new Error("GET /api/v1/map answered " + res.status);
       map = await res.json();
@@ -281,17 +298,30 @@ async function claim(ev) {
 }
 
 // ---- live updates ----
+// Every stream opens with an event of the server's current generation: the page skips an
+// event that names the generation and revision it already shows, except the first after a
+// reconnect (the server may have restarted, its generations counting from 0 again).
 function listen() {
   const es = new EventSource("/api/v1/events");
-  es.addEventListener("change", () => { load(); });
-  es.onerror = () => renderStatus("reconnecting to the event stream…", "stale");
+  let resync = false;
+  es.addEventListener("change", (ev) => {
+    let d = null;
+    try { d = JSON.parse(ev.data); } catch { /* not ours to judge: read again */ }
+    const known = !resync && map && d && d.generation === map.generation && d.revision === map.revision;
+    resync = false;
+    if (!known) load();
+    document.body.dataset.events = String(Number(document.body.dataset.events || 0) + 1);
+  });
+  es.onerror = () => { resync = true; renderStatus("reconnecting to the event stream…", "stale"); };
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-  for (const id of ["f-host", "f-service", "f-port"]) $(id).addEventListener("input", () => { listenerLimit = PAGE_ROWS; render(); });
-  for (const id of ["f-group", "f-state"]) $(id).addEventListener("change", render);
+  // A new filter starts every table at its first rows again.
+  const refilter = () => { for (const k in limits) limits[k] = PAGE_ROWS; render(); };
+  for (const id of ["f-host", "f-service", "f-port"]) $(id).addEventListener("input", refilter);
+  for (const id of ["f-group", "f-state"]) $(id).addEventListener("change", refilter);
   $("grid-group").addEventListener("change", renderGrid);
-  $("more-listeners").addEventListener("click", () => { listenerLimit += PAGE_ROWS; render(); });
+  for (const k in limits) $("more-" + k).addEventListener("click", () => { limits[k] += PAGE_ROWS; render(); });
   $("claim").addEventListener("submit", claim);
   load().then(listen);
 });
