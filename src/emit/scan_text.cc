@@ -1,12 +1,11 @@
 #include <algorithm>
 #include <array>
 #include <numeric>
-#include <system_error>
-#include <thread>
 #include <utility>
 
 #include <fmt/core.h>
 
+#include "base/two_threads.h"
 #include "core/classify.h"
 #include "core/iana.h"
 #include "emit/findings_render.h"
@@ -192,25 +191,6 @@ class RowCursor {
   bool ephemeral_ = false;
 };
 
-// Runs second() on another thread while first() runs on this one; both on this one when no
-// thread can start.
-template <class A, class B>
-void BesideEachOther(A&& first, B&& second) {
-  std::thread t;
-  try {
-    t = std::thread(std::forward<B>(second));
-  } catch (const std::system_error&) {
-    first();
-    second();
-    return;
-  }
-  struct JoinOnExit {
-    std::thread& t;
-    ~JoinOnExit() { t.join(); }
-  } join{t};
-  first();
-}
-
 // Rows formatted a block at a time, two blocks at once (one on a second thread), written in
 // order: a million-row table keeps two blocks of text, not its rows.
 constexpr std::size_t kBlockRows = 4096;
@@ -254,30 +234,38 @@ void RenderSockets(const ScanView& v, StyledText& out) {
     }));
     out.Put("\n");
   }
-  auto format = [&](RowCursor& cursor, std::string& text, std::size_t from, std::size_t to) {
+  // A cursor's cell writer, made once (not per row); none without colour: cells are copied.
+  const auto writer = [&](const RowCursor& cursor) -> CellWriter {
+    if (!out.color()) return {};
+    return [&out, &source, &cursor](std::string& line, std::size_t t, std::string_view cell) {
+      const int k = source[t];
+      std::string_view style;
+      if (k == kClass && cursor.ephemeral()) style = kYellow;
+      else if (k == kReg && cell.starts_with("drifted")) style = kYellow;
+      else if (k == kProcess) style = kBold;
+      out.AppendStyled(line, style, cell);
+    };
+  };
+  auto format = [&](RowCursor& cursor, const CellWriter& write, std::string& text, std::size_t from,
+                    std::size_t to) {
     text.clear();
     for (std::size_t n = from; n < to; ++n) {
       cursor.Row(n);
-      table.AppendRow(text, cursor.cells(), [&](std::string& line, std::size_t t, std::string_view cell) {
-        const int k = source[t];
-        std::string_view style;
-        if (k == kClass && cursor.ephemeral()) style = kYellow;
-        else if (k == kReg && cell.starts_with("drifted")) style = kYellow;
-        else if (k == kProcess) style = kBold;
-        out.AppendStyled(line, style, cell);
-      });
+      table.AppendRow(text, cursor.cells(), write);
       text += '\n';
     }
   };
   RowCursor even(v, rows, source), odd(v, rows, source);
+  const CellWriter even_write = writer(even), odd_write = writer(odd);
   std::string even_text, odd_text;
   for (std::size_t n = 0; n < order.size(); n += 2 * kBlockRows) {
     const std::size_t mid = std::min(order.size(), n + kBlockRows);
     const std::size_t end = std::min(order.size(), n + 2 * kBlockRows);
     if (mid == end) {
-      format(even, even_text, n, mid);
+      format(even, even_write, even_text, n, mid);
     } else {
-      BesideEachOther([&] { format(even, even_text, n, mid); }, [&] { format(odd, odd_text, mid, end); });
+      BesideEachOther([&] { format(even, even_write, even_text, n, mid); },
+                      [&] { format(odd, odd_write, odd_text, mid, end); });
     }
     out.Put(even_text);
     if (mid != end) out.Put(odd_text);

@@ -41,24 +41,36 @@ std::vector<std::byte> BuildDiagRequest(int family, Protocol proto, std::uint32_
                {INET_DIAG_BC_S_LE, 8, 8 + 4}, {0, 0, local_ports->high}};
   }
   const std::size_t attr = program.empty() ? 0 : sizeof(nlattr) + program.size() * sizeof(inet_diag_bc_op);
+  // Both families of TCP: the kernel's older request (TCPDIAG_GETSOCK + inet_diag_req), which
+  // it dumps as AF_UNSPEC, one walk of its socket tables for both; SOCK_DIAG_BY_FAMILY names
+  // one family, and each request walks every socket of both to find that family's.
+  const bool both = family == AF_UNSPEC;
+  const std::size_t body = both ? sizeof(inet_diag_req) : sizeof(inet_diag_req_v2);
   nlmsghdr nh{};
-  nh.nlmsg_len = static_cast<std::uint32_t>(sizeof(nlmsghdr) + sizeof(inet_diag_req_v2) + attr);
-  nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  nh.nlmsg_len = static_cast<std::uint32_t>(sizeof(nlmsghdr) + body + attr);
+  nh.nlmsg_type = both ? TCPDIAG_GETSOCK : SOCK_DIAG_BY_FAMILY;
   nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
   nh.nlmsg_seq = seq;
-  inet_diag_req_v2 req{};
-  req.sdiag_family = static_cast<std::uint8_t>(family);
-  req.sdiag_protocol = proto == Protocol::kTcp ? IPPROTO_TCP : IPPROTO_UDP;
-  req.idiag_states = states;
   std::vector<std::byte> out(nh.nlmsg_len);
   std::memcpy(out.data(), &nh, sizeof nh);
-  std::memcpy(out.data() + sizeof nh, &req, sizeof req);
+  if (both) {
+    inet_diag_req req{};
+    req.idiag_family = AF_UNSPEC;  // the kernel dumps this request as AF_UNSPEC whatever it says
+    req.idiag_states = states;
+    std::memcpy(out.data() + sizeof nh, &req, sizeof req);
+  } else {
+    inet_diag_req_v2 req{};
+    req.sdiag_family = static_cast<std::uint8_t>(family);
+    req.sdiag_protocol = proto == Protocol::kTcp ? IPPROTO_TCP : IPPROTO_UDP;
+    req.idiag_states = states;
+    std::memcpy(out.data() + sizeof nh, &req, sizeof req);
+  }
   if (attr != 0) {
     nlattr na{};
     na.nla_len = static_cast<std::uint16_t>(attr);
     na.nla_type = INET_DIAG_REQ_BYTECODE;
-    std::memcpy(out.data() + sizeof nh + sizeof req, &na, sizeof na);
-    std::memcpy(out.data() + sizeof nh + sizeof req + sizeof na, program.data(),
+    std::memcpy(out.data() + sizeof nh + body, &na, sizeof na);
+    std::memcpy(out.data() + sizeof nh + body + sizeof na, program.data(),
                 program.size() * sizeof(inet_diag_bc_op));
   }
   return out;
@@ -101,7 +113,7 @@ Result<DiagBatch> DecodeDiagBatch(std::span<const std::byte> bytes, Protocol pro
       if (err == 0) continue;  // an ACK
       return std::unexpected(ErrnoError(ErrnoFromNetlink(err), "netlink sock_diag request"));
     }
-    if (type != SOCK_DIAG_BY_FAMILY) continue;
+    if (type != SOCK_DIAG_BY_FAMILY && type != TCPDIAG_GETSOCK) continue;
 
     SocketRecord rec;
     rec.proto = proto;

@@ -21,6 +21,8 @@ constexpr std::uint32_t kAllStates = (1u << 13) - 2;  // every state 1..12
 // A complete netlink message: nlmsghdr + inet_diag_req_v2, NLM_F_REQUEST | NLM_F_DUMP. With
 // `local_ports`, an INET_DIAG_REQ_BYTECODE attribute the kernel runs on each socket: only
 // sockets whose local port is in the range are sent (a dump split between two threads).
+// `family` AF_UNSPEC (TCP only): both families in one dump, through the kernel's older
+// TCPDIAG_GETSOCK request (inet_diag_req), whose replies DecodeDiagBatch reads as well.
 std::vector<std::byte> BuildDiagRequest(int family, Protocol proto, std::uint32_t states,
                                         std::uint32_t seq,
                                         std::optional<PortRange> local_ports = std::nullopt);

@@ -22,6 +22,7 @@
 #include "host/proc_parse.h"
 #include "host/socket_fds.h"
 #include "host/sysctl.h"
+#include "base/two_threads.h"
 #include "base/unique_fd.h"
 
 namespace berth {
@@ -292,10 +293,14 @@ Result<OwnerWalkStats> ResolveOwnersWith(HostSnapshot& snap, const OwnerWalkOpti
     }
   }
 
-  // Processes that own something, in pid order; then owners by (socket, process).
+  // Processes that own something, in pid order; then owners by (socket, process). A walk
+  // reports a process's fds together: a run of one pid is one entry before the sort.
   std::vector<int> owner_pids;
-  owner_pids.reserve(all.size());
-  for (const Hit& h : all) owner_pids.push_back(static_cast<int>(h.process));
+  for (const Hit& h : all) {
+    if (owner_pids.empty() || owner_pids.back() != static_cast<int>(h.process)) {
+      owner_pids.push_back(static_cast<int>(h.process));
+    }
+  }
   std::sort(owner_pids.begin(), owner_pids.end());
   owner_pids.erase(std::unique(owner_pids.begin(), owner_pids.end()), owner_pids.end());
   owner_pids.shrink_to_fit();
@@ -318,14 +323,29 @@ Result<OwnerWalkStats> ResolveOwnersWith(HostSnapshot& snap, const OwnerWalkOpti
     }
     snap.processes.push_back(std::move(p));
   }
+  std::uint32_t last_pid = 0, last_index = 0;
+  bool have_last = false;
   for (Hit& h : all) {
-    auto it = std::lower_bound(owner_pids.begin(), owner_pids.end(), static_cast<int>(h.process));
-    h.process = static_cast<std::uint32_t>(it - owner_pids.begin());
+    if (!have_last || h.process != last_pid) {
+      auto it = std::lower_bound(owner_pids.begin(), owner_pids.end(), static_cast<int>(h.process));
+      last_pid = h.process;
+      last_index = static_cast<std::uint32_t>(it - owner_pids.begin());
+      have_last = true;
+    }
+    h.process = last_index;
   }
   snap.owners = std::move(all);
-  std::sort(snap.owners.begin(), snap.owners.end(), [](const SocketOwner& a, const SocketOwner& b) {
+  const auto by_socket = [](const SocketOwner& a, const SocketOwner& b) {
     return std::tie(a.socket, a.process, a.fd) < std::tie(b.socket, b.process, b.fd);
-  });
+  };
+  if (snap.owners.size() >= 65536 && std::thread::hardware_concurrency() >= 2) {
+    // Most sockets have one owner: the sockets' lower half holds about half the owners.
+    const std::uint32_t half = static_cast<std::uint32_t>(snap.sockets.size() / 2);
+    SortBesideEachOther(snap.owners.begin(), snap.owners.end(),
+                        [half](const SocketOwner& o) { return o.socket < half; }, by_socket);
+  } else {
+    std::sort(snap.owners.begin(), snap.owners.end(), by_socket);
+  }
   // A thread with a file table of its own reports its process's fds again.
   snap.owners.erase(std::unique(snap.owners.begin(), snap.owners.end(),
                                 [](const SocketOwner& a, const SocketOwner& b) {

@@ -19,6 +19,7 @@
 #include <fmt/core.h>
 
 #include "base/file.h"
+#include "base/two_threads.h"
 #include "host/proc_parse.h"
 #include "host/sock_diag.h"
 #include "host/socket_fds.h"
@@ -36,6 +37,9 @@ double SecondsSince(std::chrono::steady_clock::time_point t0) {
 // iterator: loading costs about 20 ms and 11 MiB (libbpf reads the kernel's BTF), the /proc
 // walk about 4.5 us a file. Measured: 315 open files, 9.3 ms against 30.5 ms for the scan.
 constexpr std::size_t kBpfWalkFromOpenFiles = 10000;
+
+// From this many sockets the sort runs on two threads (a thread costs tens of microseconds).
+constexpr std::size_t kSortBesideFrom = 65536;
 
 // The host's open files (the first field of /proc/sys/fs/file-nr); unknown counts as many.
 std::size_t OpenFiles() {
@@ -151,9 +155,29 @@ Result<void> ReadNamespace(const ScanOptions& opt, HostSnapshot& snap) {
     std::uint32_t states;
     const char* name;
   };
+  // TCP's two families in one dump first: the kernel walks its socket tables once, not once
+  // per family (at a million sockets each walk is about 0.2 s of the kernel's time). A kernel
+  // that refuses that older request (TCPDIAG_GETSOCK) gets the two requests by family.
+  bool tcp_per_family = false;
+  if (opt.tcp) {
+    const std::size_t before = snap.sockets.size();
+    std::vector<std::byte>* raw = opt.capture != nullptr ? &opt.capture->tcp_diag : nullptr;
+    const std::size_t raw_before = raw != nullptr ? raw->size() : 0;
+    auto r = split ? SplitDump(*diag, AF_UNSPEC, Protocol::kTcp, tcp_states, snap)
+                   : diag->Dump(AF_UNSPEC, Protocol::kTcp, tcp_states, snap, raw);
+    if (!r) {
+      tcp_per_family = true;
+      snap.sockets.erase(snap.sockets.begin() + static_cast<std::ptrdiff_t>(before), snap.sockets.end());
+      if (raw != nullptr) raw->resize(raw_before);
+    } else if (r->interrupted) {
+      snap.partial = true;
+      snap.warnings.push_back(
+          "the TCP socket table changed during the dump: a socket may be missing; run again");
+    }
+  }
   const Table tables[] = {
-      {opt.tcp, AF_INET, Protocol::kTcp, tcp_states, "TCP/IPv4"},
-      {opt.tcp, AF_INET6, Protocol::kTcp, tcp_states, "TCP/IPv6"},
+      {tcp_per_family, AF_INET, Protocol::kTcp, tcp_states, "TCP/IPv4"},
+      {tcp_per_family, AF_INET6, Protocol::kTcp, tcp_states, "TCP/IPv6"},
       {opt.udp, AF_INET, Protocol::kUdp, udp_states, "UDP/IPv4"},
       {opt.udp, AF_INET6, Protocol::kUdp, udp_states, "UDP/IPv6"},
   };
@@ -163,9 +187,7 @@ Result<void> ReadNamespace(const ScanOptions& opt, HostSnapshot& snap) {
     if (opt.capture != nullptr) {
       raw = t.proto == Protocol::kTcp ? &opt.capture->tcp_diag : &opt.capture->udp_diag;
     }
-    auto r = split && t.family == AF_INET && t.proto == Protocol::kTcp
-                 ? SplitDump(*diag, t.family, t.proto, t.states, snap)
-                 : diag->Dump(t.family, t.proto, t.states, snap, raw);
+    auto r = diag->Dump(t.family, t.proto, t.states, snap, raw);
     if (!r) {
       snap.partial = true;
       snap.warnings.push_back(
@@ -193,13 +215,31 @@ Result<void> ReadNamespace(const ScanOptions& opt, HostSnapshot& snap) {
 
 void SortSockets(HostSnapshot& snap) {
   const AddressTable& addr = snap.addresses;
-  std::sort(snap.sockets.begin(), snap.sockets.end(), [&addr](const SocketRecord& a, const SocketRecord& b) {
+  const auto less = [&addr](const SocketRecord& a, const SocketRecord& b) {
     if (a.proto != b.proto) return a.proto < b.proto;
     if (a.local_port != b.local_port) return a.local_port < b.local_port;
     if (a.local != b.local) return addr[a.local] < addr[b.local];
     if (a.remote != b.remote) return addr[a.remote] < addr[b.remote];
     return std::tie(a.remote_port, a.inode) < std::tie(b.remote_port, b.inode);
-  });
+  };
+  std::vector<SocketRecord>& all = snap.sockets;
+  if (all.size() < kSortBesideFrom || std::thread::hardware_concurrency() < 2) {
+    std::sort(all.begin(), all.end(), less);
+    return;
+  }
+  // The order starts with (protocol, local port): count the sockets of each and cut where half
+  // of them lie below, then sort the two sides at once (a million sockets: about 130 ms on
+  // one core, half that on two).
+  const auto key = [](const SocketRecord& s) {
+    return static_cast<std::uint32_t>(s.proto) << 16 | s.local_port;
+  };
+  std::vector<std::uint32_t> count(2u << 16);
+  for (const SocketRecord& s : all) ++count[key(s)];
+  std::uint32_t cut = 0;
+  for (std::size_t below = 0; cut < count.size() && below + count[cut] <= all.size() / 2; ++cut) {
+    below += count[cut];
+  }
+  SortBesideEachOther(all.begin(), all.end(), [&](const SocketRecord& s) { return key(s) < cut; }, less);
 }
 
 std::string NetnsPath(const std::string& spec) {

@@ -30,8 +30,9 @@ struct ScanOptions {
   std::string netns;            // "" for ours; a name under /run/netns or a path
   ScanCapture* capture = nullptr;  // set: also keep the raw inputs here (read in the netns)
   // With every state dumped and at least this many sockets in the namespace (its sockstat
-  // counts), the TCP/IPv4 dump runs on two threads: local ports below 32768 on one, the rest
-  // on the other (the kernel fills each half; a million sockets' dump is most of a scan). Each
+  // counts), the TCP dump (both families) runs on two threads: local ports below 32768 on
+  // one, the rest on the other (the kernel fills each half; a million sockets' dump is most
+  // of a scan). Each
   // half walks the kernel's whole table: more CPU in all, less time on two cores or more.
   std::size_t split_dump_at = 262144;  // at 210,000 sockets the halves measured no gain
 };

@@ -20,7 +20,7 @@ class Reply {
  public:
   Reply& Socket(int family, std::uint8_t state, const char* src, std::uint16_t sport,
                 const char* dst, std::uint16_t dport, std::uint32_t inode, std::uint32_t uid,
-                int v6only = -1, std::uint32_t seq = 7) {
+                int v6only = -1, std::uint32_t seq = 7, std::uint16_t type = SOCK_DIAG_BY_FAMILY) {
     inet_diag_msg m{};
     m.idiag_family = static_cast<std::uint8_t>(family);
     m.idiag_state = state;
@@ -43,7 +43,7 @@ class Reply {
       attr[RTA_LENGTH(0)] = std::byte{static_cast<unsigned char>(v6only)};
       body.insert(body.end(), attr.begin(), attr.end());
     }
-    return Message(SOCK_DIAG_BY_FAMILY, body, seq);
+    return Message(type, body, seq);
   }
   Reply& Done(std::int32_t status = 0, std::uint32_t seq = 7) {
     std::vector<std::byte> body(4);
@@ -109,6 +109,58 @@ TEST(DiagCodec, ARequestForAPortRangeCarriesTheKernelsBytecode) {
   EXPECT_EQ(ops[2].yes, 8);
   EXPECT_EQ(ops[2].no, 12);
   EXPECT_EQ(ops[3].no, 65535);
+}
+
+// Both TCP families: the kernel's older request (TCPDIAG_GETSOCK + inet_diag_req), which it
+// dumps as AF_UNSPEC; a port range's bytecode follows that shorter header.
+TEST(DiagCodec, ARequestForBothTcpFamiliesIsTheKernelsOlderOne) {
+  auto req = BuildDiagRequest(AF_UNSPEC, Protocol::kTcp, kAllStates, 5);
+  ASSERT_EQ(req.size(), sizeof(nlmsghdr) + sizeof(inet_diag_req));
+  nlmsghdr h;
+  std::memcpy(&h, req.data(), sizeof h);
+  EXPECT_EQ(h.nlmsg_type, TCPDIAG_GETSOCK);
+  EXPECT_EQ(h.nlmsg_flags, NLM_F_REQUEST | NLM_F_DUMP);
+  EXPECT_EQ(h.nlmsg_len, req.size());
+  EXPECT_EQ(h.nlmsg_seq, 5u);
+  inet_diag_req r;
+  std::memcpy(&r, req.data() + sizeof h, sizeof r);
+  EXPECT_EQ(r.idiag_family, AF_UNSPEC);
+  EXPECT_EQ(r.idiag_states, kAllStates);
+  EXPECT_EQ(r.idiag_ext, 0);
+
+  req = BuildDiagRequest(AF_UNSPEC, Protocol::kTcp, kAllStates, 6, PortRange{0, 32767});
+  ASSERT_EQ(req.size(), sizeof(nlmsghdr) + sizeof(inet_diag_req) + sizeof(nlattr) + 16);
+  std::memcpy(&h, req.data(), sizeof h);
+  EXPECT_EQ(h.nlmsg_len, req.size());
+  nlattr a;
+  std::memcpy(&a, req.data() + sizeof h + sizeof(inet_diag_req), sizeof a);
+  EXPECT_EQ(a.nla_type, INET_DIAG_REQ_BYTECODE);
+  EXPECT_EQ(a.nla_len, sizeof(nlattr) + 16);
+  inet_diag_bc_op ops[4];
+  std::memcpy(ops, req.data() + sizeof h + sizeof(inet_diag_req) + sizeof a, sizeof ops);
+  EXPECT_EQ(ops[0].code, INET_DIAG_BC_S_GE);
+  EXPECT_EQ(ops[1].no, 0);
+  EXPECT_EQ(ops[2].code, INET_DIAG_BC_S_LE);
+  EXPECT_EQ(ops[3].no, 32767);
+}
+
+// Its replies carry the request's type (TCPDIAG_GETSOCK), each socket its own family.
+TEST(DiagCodec, RepliesToTheOlderRequestDecodeWithEachSocketsFamily) {
+  Reply r;
+  r.Socket(AF_INET, 10, "127.0.0.1", 8080, "0.0.0.0", 0, 4242, 0, -1, 7, TCPDIAG_GETSOCK)
+      .Socket(AF_INET6, 1, "::1", 40000, "::1", 5432, 4243, 0, -1, 7, TCPDIAG_GETSOCK)
+      .Done();
+  HostSnapshot snap;
+  auto b = DecodeDiagBatch(r.bytes, Protocol::kTcp, 7, snap);
+  ASSERT_TRUE(b) << b.error().message;
+  EXPECT_TRUE(b->done);
+  ASSERT_EQ(snap.sockets.size(), 2u);
+  EXPECT_EQ(snap.Local(snap.sockets[0]).Format(), "127.0.0.1");
+  EXPECT_EQ(snap.sockets[0].state, SocketState::kListen);
+  EXPECT_EQ(snap.Local(snap.sockets[1]).Format(), "::1");
+  EXPECT_EQ(snap.Remote(snap.sockets[1]).family, 6);
+  EXPECT_EQ(snap.sockets[1].remote_port, 5432);
+  EXPECT_EQ(snap.sockets[1].inode, 4243u);
 }
 
 TEST(DiagCodec, DecodesSocketsAttributesAndDone) {

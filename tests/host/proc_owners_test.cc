@@ -9,7 +9,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <random>
 #include <set>
 #include <tuple>
 #include <fstream>
@@ -296,7 +299,7 @@ Port ListenOn(int& fd, Port port) {
   return ntohs(a.sin_port);
 }
 
-// A large namespace's TCP/IPv4 dump runs in two halves by local port (a bytecode filter the
+// A large namespace's TCP dump runs in two halves by local port (a bytecode filter the
 // kernel runs): each half holds only its ports, and the two together are the whole dump, no
 // socket twice.
 TEST(SplitDump, TheHalvesHoldTheirPortsAndTogetherEverySocketOnce) {
@@ -344,6 +347,130 @@ TEST(SplitDump, TheHalvesHoldTheirPortsAndTogetherEverySocketOnce) {
   EXPECT_TRUE(found_high);
   ::close(low_fd);
   ::close(high_fd);
+}
+
+// The socket's inode (what sock_diag reports as idiag_inode).
+std::uint32_t InodeOf(int fd) {
+  struct stat st {};
+  return ::fstat(fd, &st) == 0 ? static_cast<std::uint32_t>(st.st_ino) : 0;
+}
+
+// Both TCP families in one request (the kernel's older TCPDIAG_GETSOCK: one walk of its
+// tables, where a request by family walks every socket to find its family's): exactly what the
+// two requests by family hold. Compared on this test's own sockets (other tests may open and
+// close sockets in the namespace meanwhile).
+TEST(SockDiagBothFamilies, OneDumpHoldsExactlyWhatTheTwoByFamilyHold) {
+  int v4 = -1;
+  const Port v4_port = ListenOn(v4, 0);
+  ASSERT_NE(v4_port, 0);
+  const int v6 = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(v6, 0);
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_addr = in6addr_loopback;
+  ASSERT_EQ(::bind(v6, reinterpret_cast<sockaddr*>(&a), sizeof a), 0) << std::strerror(errno);
+  ASSERT_EQ(::listen(v6, 4), 0);
+  socklen_t len = sizeof a;
+  ::getsockname(v6, reinterpret_cast<sockaddr*>(&a), &len);
+  const int client = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&a), sizeof a), 0) << std::strerror(errno);
+  const int served = ::accept4(v6, nullptr, nullptr, SOCK_CLOEXEC);
+  ASSERT_GE(served, 0);
+  const std::set<std::uint32_t> mine{InodeOf(v4), InodeOf(v6), InodeOf(client), InodeOf(served)};
+  ASSERT_EQ(mine.size(), 4u);
+
+  using Key = std::tuple<std::uint32_t, int, std::string, Port, std::string, Port, SocketState>;
+  const auto keys = [&](const HostSnapshot& snap) {
+    std::set<Key> out;
+    for (const SocketRecord& s : snap.sockets) {
+      if (!mine.contains(s.inode)) continue;
+      out.emplace(s.inode, snap.Local(s).family, snap.Local(s).Format(), s.local_port,
+                  snap.Remote(s).Format(), s.remote_port, s.state);
+    }
+    return out;
+  };
+  auto diag = SockDiag::Open();
+  ASSERT_TRUE(diag) << diag.error().message;
+  HostSnapshot both, by4, by6;
+  for (auto [family, snap] : {std::pair{AF_UNSPEC, &both}, std::pair{AF_INET, &by4}, std::pair{AF_INET6, &by6}}) {
+    auto r = diag->Dump(family, Protocol::kTcp, kAllStates, *snap);
+    ASSERT_TRUE(r) << family << ": " << r.error().message;
+    EXPECT_TRUE(r->done);
+  }
+  std::set<Key> expected = keys(by4);
+  expected.merge(keys(by6));
+  const std::set<Key> got = keys(both);
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(got.size(), 4u);  // the v4 listener, the v6 listener and both ends of the v6 connection
+  std::set<int> families;
+  for (const Key& k : got) families.insert(std::get<1>(k));
+  EXPECT_EQ(families, (std::set<int>{4, 6}));
+  for (int fd : {v4, v6, client, served}) ::close(fd);
+}
+
+// A large walk's owners are sorted on two threads (the sockets' lower half, the upper half):
+// by (socket, process, fd), every hit once, whatever order the walk found them in.
+TEST(ProcOwners, ALargeWalksOwnersAreInSocketOrder) {
+  constexpr std::uint32_t kSockets = 100000;
+  HostSnapshot snap;
+  for (std::uint32_t i = 0; i < kSockets; ++i) snap.sockets.push_back(WithInode(1000 + i));
+  WalkRecords walk;
+  for (std::uint32_t i = 0; i < kSockets; ++i) {
+    walk.fds.push_back({1000 + (i * 7919u) % kSockets, static_cast<std::uint32_t>(::getpid()), static_cast<int>(i)});
+  }
+  for (std::uint32_t i = 0; i < kSockets; i += 10) {  // a second owner for every tenth socket
+    walk.fds.push_back({1000 + i, static_cast<std::uint32_t>(::getppid()), 3});
+  }
+  walk.stats.via = OwnerWalk::kBpf;
+  OwnerWalkOptions opt;
+  auto r = ResolveOwners(snap, opt, std::move(walk));
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(snap.owners.size(), kSockets + kSockets / 10);
+  ASSERT_EQ(snap.processes.size(), 2u);
+  EXPECT_TRUE(std::is_sorted(snap.owners.begin(), snap.owners.end(), [](const SocketOwner& a, const SocketOwner& b) {
+    return std::tie(a.socket, a.process, a.fd) < std::tie(b.socket, b.process, b.fd);
+  }));
+  std::vector<int> owners(kSockets);
+  for (const SocketOwner& o : snap.owners) ++owners[o.socket];
+  for (std::uint32_t i = 0; i < kSockets; ++i) ASSERT_EQ(owners[i], i % 10 == 0 ? 2 : 1) << i;
+}
+
+// A large snapshot is sorted on two threads, cut at its middle (protocol, port): the same order
+// as one sort, whether the ports spread or all sockets share one port (nothing to cut).
+TEST(SortSockets, TwoThreadsGiveTheOneThreadOrder) {
+  std::mt19937 rng(42);
+  for (const bool one_port : {false, true}) {
+    SCOPED_TRACE(one_port);
+    HostSnapshot snap;
+    for (std::uint32_t i = 0; i < 150000; ++i) {
+      SocketRecord s;
+      s.proto = rng() % 4 == 0 ? Protocol::kUdp : Protocol::kTcp;
+      s.local_port = one_port ? 443 : static_cast<Port>(rng() % 70000 % 65536);
+      s.remote_port = static_cast<Port>(rng());
+      s.inode = i;
+      IpAddress local, remote;
+      local.family = remote.family = 4;
+      local.bytes[0] = 127;
+      local.bytes[3] = static_cast<std::uint8_t>(rng() % 3);
+      remote.bytes[0] = 10;
+      remote.bytes[2] = static_cast<std::uint8_t>(rng());
+      remote.bytes[3] = static_cast<std::uint8_t>(rng());
+      snap.SetAddresses(s, local, remote);
+      snap.sockets.push_back(s);
+    }
+    // The documented order (scanner.h), one thread; the inodes are distinct: a total order.
+    std::vector<SocketRecord> expected = snap.sockets;
+    const AddressTable& addr = snap.addresses;
+    std::sort(expected.begin(), expected.end(), [&](const SocketRecord& a, const SocketRecord& b) {
+      return std::tuple(a.proto, a.local_port, addr[a.local], addr[a.remote], a.remote_port, a.inode) <
+             std::tuple(b.proto, b.local_port, addr[b.local], addr[b.remote], b.remote_port, b.inode);
+    });
+    SortSockets(snap);
+    ASSERT_EQ(snap.sockets.size(), expected.size());
+    std::size_t differ = 0;
+    for (std::size_t i = 0; i < expected.size(); ++i) differ += snap.sockets[i].inode != expected[i].inode;
+    EXPECT_EQ(differ, 0u);
+  }
 }
 
 }  // namespace
