@@ -9,7 +9,9 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstring>
+#include <vector>
 
 namespace berth {
 namespace {
@@ -88,18 +90,25 @@ TEST(DiagCodec, RequestMatchesTheKernelLayout) {
   EXPECT_EQ(r.idiag_states, 1u << 7);
 }
 
-TEST(DiagCodec, ARequestForAPortRangeCarriesTheKernelsBytecode) {
-  auto req = BuildDiagRequest(AF_INET, Protocol::kTcp, kAllStates, 7, PortRange{32768, 65535});
-  ASSERT_EQ(req.size(), sizeof(nlmsghdr) + sizeof(inet_diag_req_v2) + sizeof(nlattr) + 16);
+// The port-range program of a request whose header (nlmsghdr and request) is `header`
+// bytes: the attribute that carries it, and its four ops. The caller checked the size.
+std::array<inet_diag_bc_op, 4> PortRangeProgram(const std::vector<std::byte>& req, std::size_t header) {
   nlmsghdr h;
   std::memcpy(&h, req.data(), sizeof h);
   EXPECT_EQ(h.nlmsg_len, req.size());
   nlattr a;
-  std::memcpy(&a, req.data() + sizeof h + sizeof(inet_diag_req_v2), sizeof a);
+  std::memcpy(&a, req.data() + header, sizeof a);
   EXPECT_EQ(a.nla_type, INET_DIAG_REQ_BYTECODE);
   EXPECT_EQ(a.nla_len, sizeof(nlattr) + 16);
-  inet_diag_bc_op ops[4];
-  std::memcpy(ops, req.data() + sizeof h + sizeof(inet_diag_req_v2) + sizeof a, sizeof ops);
+  std::array<inet_diag_bc_op, 4> ops;
+  std::memcpy(ops.data(), req.data() + header + sizeof a, sizeof ops);
+  return ops;
+}
+
+TEST(DiagCodec, ARequestForAPortRangeCarriesTheKernelsBytecode) {
+  auto req = BuildDiagRequest(AF_INET, Protocol::kTcp, kAllStates, 7, PortRange{32768, 65535});
+  ASSERT_EQ(req.size(), sizeof(nlmsghdr) + sizeof(inet_diag_req_v2) + sizeof(nlattr) + 16);
+  const auto ops = PortRangeProgram(req, sizeof(nlmsghdr) + sizeof(inet_diag_req_v2));
   // sport >= 32768: on to the next test, else past the end (20 = the 16 bytes left + 4).
   EXPECT_EQ(ops[0].code, INET_DIAG_BC_S_GE);
   EXPECT_EQ(ops[0].yes, 8);
@@ -130,14 +139,7 @@ TEST(DiagCodec, ARequestForBothTcpFamiliesIsTheKernelsOlderOne) {
 
   req = BuildDiagRequest(AF_UNSPEC, Protocol::kTcp, kAllStates, 6, PortRange{0, 32767});
   ASSERT_EQ(req.size(), sizeof(nlmsghdr) + sizeof(inet_diag_req) + sizeof(nlattr) + 16);
-  std::memcpy(&h, req.data(), sizeof h);
-  EXPECT_EQ(h.nlmsg_len, req.size());
-  nlattr a;
-  std::memcpy(&a, req.data() + sizeof h + sizeof(inet_diag_req), sizeof a);
-  EXPECT_EQ(a.nla_type, INET_DIAG_REQ_BYTECODE);
-  EXPECT_EQ(a.nla_len, sizeof(nlattr) + 16);
-  inet_diag_bc_op ops[4];
-  std::memcpy(ops, req.data() + sizeof h + sizeof(inet_diag_req) + sizeof a, sizeof ops);
+  const auto ops = PortRangeProgram(req, sizeof(nlmsghdr) + sizeof(inet_diag_req));
   EXPECT_EQ(ops[0].code, INET_DIAG_BC_S_GE);
   EXPECT_EQ(ops[1].no, 0);
   EXPECT_EQ(ops[2].code, INET_DIAG_BC_S_LE);
